@@ -1,0 +1,57 @@
+# serving-operator: `make demo` and `make test` take a fresh machine to a running demo and a green suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ASSETS := .cache/bin
+CONTROLPLANE_BINS := $(ASSETS)/etcd $(ASSETS)/kube-apiserver $(ASSETS)/kubectl
+
+.PHONY: all venv controlplane crds lint unit e2e test demo demo-stop bench clean
+
+all: test
+
+$(BIN)/serving-operator: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+venv: $(BIN)/serving-operator
+
+# kube-apiserver, kubectl and etcd built from their Go modules (tests/controlplane/go.mod).
+$(CONTROLPLANE_BINS) &: tests/controlplane/go.mod tests/controlplane/go.sum tests/controlplane/cmd/etcd/main.go
+	mkdir -p $(ASSETS)
+	cd tests/controlplane && go build -trimpath -ldflags='-s -w' -o ../../$(ASSETS)/ \
+		./cmd/etcd k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+	touch $(CONTROLPLANE_BINS)
+
+controlplane: $(CONTROLPLANE_BINS)
+
+crds: venv
+	$(BIN)/serving-operator crds --output-dir crds
+
+lint: venv
+	$(BIN)/ruff check operator tests bench
+	$(BIN)/ruff format --check operator tests bench
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest tests/unit -q
+
+e2e: venv controlplane
+	$(BIN)/pytest tests/e2e tests/sandbox -q
+
+test: venv controlplane lint
+	$(BIN)/pytest -q
+
+demo: venv controlplane
+	$(BIN)/python hack/demo.py
+
+demo-stop: venv
+	$(BIN)/python hack/demo.py --stop
+
+bench: venv
+	$(BIN)/python bench/bench_planner.py
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,76 @@
+"""Building blocks shared by every kind: the camelCase model base and kstatus conditions."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+# SageMaker's name pattern for endpoints, configs, models and variants.
+SAGEMAKER_NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
+S3_URI_PATTERN = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$"
+IAM_ROLE_ARN_PATTERN = r"^arn:aws[a-z\-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@\-/]+$"
+
+
+class ApiModel(BaseModel):
+    """Base of every spec and status model: camelCase on the wire, snake_case in Python."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        use_enum_values=False,
+    )
+
+
+class ConditionStatus(StrEnum):
+    TRUE = "True"
+    FALSE = "False"
+    UNKNOWN = "Unknown"
+
+
+class Condition(ApiModel):
+    """A kstatus condition, shaped like metav1.Condition so kubectl, Argo CD and Flux read it."""
+
+    type: str = Field(description="Ready, Reconciling, Stalled, or a kind-specific type.")
+    status: ConditionStatus = Field(description="True, False or Unknown.")
+    reason: str = Field(default="", description="One CamelCase word a machine can match on.")
+    message: str = Field(default="", description="What happened, for a person.")
+    last_transition_time: str = Field(
+        default="", description="When the status last changed (RFC 3339)."
+    )
+    observed_generation: int = Field(
+        default=0, description="The metadata.generation this condition was computed from."
+    )
+
+
+class KindInfo(BaseModel):
+    """How a kind appears in the Kubernetes API (used by CRD generation)."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    kind: str
+    spec_model: type[BaseModel]
+    status_model: type[BaseModel]
+    description: str
+    plural: str
+    singular: str
+    short_names: tuple[str, ...]
+    categories: tuple[str, ...] = ("mlserving",)
+    printer_columns: tuple[dict[str, Any], ...] = ()
+    root_validations: tuple[dict[str, str], ...] = ()
+
+
+def ready_column() -> dict[str, Any]:
+    return {
+        "name": "Ready",
+        "type": "string",
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].status',
+    }
+
+
+def age_column() -> dict[str, Any]:
+    return {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}

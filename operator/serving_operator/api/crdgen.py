@@ -1,0 +1,128 @@
+"""Generate CustomResourceDefinitions from the pydantic models.
+
+Pydantic emits JSON Schema 2020-12; Kubernetes wants a *structural* OpenAPI v3.0 schema:
+no ``$ref``, no ``anyOf`` for optional fields, ``exclusiveMinimum`` as a boolean, and
+``x-kubernetes-*`` extensions carried through as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from serving_operator.api.common import KindInfo
+
+# Keys of a JSON Schema node that mean the same in a structural OpenAPI v3 schema.
+_KEPT_KEYS = {
+    "type",
+    "description",
+    "enum",
+    "pattern",
+    "minimum",
+    "maximum",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "minProperties",
+    "maxProperties",
+    "required",
+}
+
+
+def _structural(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
+    """Turn one pydantic JSON Schema node into a structural OpenAPI v3 node."""
+    if "$ref" in node:
+        target = defs[node["$ref"].rsplit("/", 1)[-1]]
+        merged = {**target, **{k: v for k, v in node.items() if k != "$ref"}}
+        return _structural(merged, defs)
+    if "anyOf" in node:
+        # `X | None` is "optional" in the API: the field may be absent, never null.
+        choices = [c for c in node["anyOf"] if c.get("type") != "null"]
+        if len(choices) != 1:
+            raise ValueError(f"unions are not structural: {node['anyOf']}")
+        rest = {k: v for k, v in node.items() if k != "anyOf"}
+        return _structural({**choices[0], **rest}, defs)
+
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        extension = key.startswith("x-kubernetes-")
+        if key in _KEPT_KEYS or extension or (key == "default" and value is not None):
+            out[key] = value
+        elif key in ("exclusiveMinimum", "exclusiveMaximum"):
+            bound = "minimum" if key == "exclusiveMinimum" else "maximum"
+            out[bound] = value
+            out[key] = True
+    if "properties" in node:
+        out["properties"] = {
+            name: _structural(prop, defs) for name, prop in node["properties"].items()
+        }
+    if "items" in node:
+        out["items"] = _structural(node["items"], defs)
+    if isinstance(node.get("additionalProperties"), dict):
+        out["additionalProperties"] = _structural(node["additionalProperties"], defs)
+    if "required" in out:
+        # A field with a default is not required from the user's point of view.
+        props = node.get("properties", {})
+        out["required"] = [n for n in out["required"] if "default" not in props.get(n, {})]
+        if not out["required"]:
+            del out["required"]
+    return out
+
+
+def openapi_schema(model: type[BaseModel]) -> dict[str, Any]:
+    schema = model.model_json_schema(by_alias=True, mode="validation")
+    defs = schema.pop("$defs", {})
+    result = _structural(schema, defs)
+    if model.__doc__:
+        result["description"] = model.__doc__.strip().splitlines()[0]
+    return result
+
+
+def crd_for(kind: KindInfo, group: str, version: str) -> dict[str, Any]:
+    root: dict[str, Any] = {
+        "type": "object",
+        "description": kind.description,
+        "properties": {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": {"type": "object"},
+            "spec": openapi_schema(kind.spec_model),
+            "status": openapi_schema(kind.status_model),
+        },
+        "required": ["spec"],
+    }
+    if kind.root_validations:
+        root["x-kubernetes-validations"] = list(kind.root_validations)
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{kind.plural}.{group}"},
+        "spec": {
+            "group": group,
+            "names": {
+                "kind": kind.kind,
+                "listKind": f"{kind.kind}List",
+                "plural": kind.plural,
+                "singular": kind.singular,
+                "shortNames": list(kind.short_names),
+                "categories": list(kind.categories),
+            },
+            "scope": "Namespaced",
+            "versions": [
+                {
+                    "name": version,
+                    "served": True,
+                    "storage": True,
+                    "subresources": {"status": {}},
+                    "additionalPrinterColumns": list(kind.printer_columns),
+                    "schema": {"openAPIV3Schema": root},
+                }
+            ],
+        },
+    }
+
+
+def crd_file_name(kind: KindInfo, group: str) -> str:
+    return f"{kind.plural}.{group}.yaml"

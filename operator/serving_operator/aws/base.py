@@ -1,0 +1,97 @@
+"""What every service adapter shares: one instrumented, rate-limited way to call AWS."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import botocore.exceptions
+from botocore import xform_name
+from botocore.config import Config
+
+from serving_operator import __version__
+from serving_operator.aws.ratelimit import TokenBucket
+from serving_operator.metrics import AWS_CALL_SECONDS, AWS_CALLS, AWS_RETRIES
+
+# Botocore's adaptive mode retries throttling and 5xx with backoff and slows the client
+# down when AWS throttles it.
+CLIENT_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 6},
+    user_agent_extra=f"serving-operator/{__version__}",
+    connect_timeout=10,
+    read_timeout=60,
+)
+
+# Error codes that mean "try again later", not "fix your spec".
+TRANSIENT_ERROR_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "InternalServerError",
+        "InternalError",
+    }
+)
+
+
+class AwsError(Exception):
+    """An AWS call failed: `transient` tells retry-later from fix-the-spec."""
+
+    def __init__(self, service: str, operation: str, code: str, message: str, status: int):
+        super().__init__(f"{service}.{operation}: {code}: {message}")
+        self.service = service
+        self.operation = operation
+        self.code = code
+        self.aws_message = message
+        self.http_status = status
+
+    @property
+    def transient(self) -> bool:
+        return self.code in TRANSIENT_ERROR_CODES or self.http_status >= 500
+
+
+class ServiceAdapter:
+    """Calls one AWS service through a boto3 client, rate-limited and counted."""
+
+    service = ""
+
+    def __init__(self, client: Any, limiter: TokenBucket) -> None:
+        self._client = client
+        self._limiter = limiter
+
+    def call(self, operation: str, **params: Any) -> dict[str, Any]:
+        """Call `operation` (its AWS name, e.g. DescribeEndpoint); raise AwsError on failure."""
+        method = getattr(self._client, xform_name(operation))
+        self._limiter.acquire()
+        started = time.monotonic()
+        try:
+            response: dict[str, Any] = dict(method(**params))
+        except botocore.exceptions.ClientError as error:
+            err = error.response.get("Error", {})
+            meta: dict[str, Any] = dict(error.response.get("ResponseMetadata", {}))
+            code = str(err.get("Code", "Unknown"))
+            self._count(operation, code, meta, started)
+            raise AwsError(
+                self.service,
+                operation,
+                code,
+                str(err.get("Message", "")),
+                int(meta.get("HTTPStatusCode", 0)),
+            ) from error
+        except botocore.exceptions.BotoCoreError as error:
+            self._count(operation, type(error).__name__, {}, started)
+            raise AwsError(
+                self.service, operation, type(error).__name__, str(error), 599
+            ) from error
+        self._count(operation, "ok", dict(response.get("ResponseMetadata", {})), started)
+        return response
+
+    def _count(self, operation: str, outcome: str, meta: dict[str, Any], started: float) -> None:
+        AWS_CALLS.labels(self.service, operation, outcome).inc()
+        AWS_CALL_SECONDS.labels(self.service, operation).observe(time.monotonic() - started)
+        retries = int(meta.get("RetryAttempts", 0))
+        if retries:
+            AWS_RETRIES.labels(self.service, operation).inc(retries)

@@ -1,0 +1,184 @@
+"""SageMaker adapter: reads endpoints into records, executes endpoint actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from serving_operator.aws.base import AwsError, ServiceAdapter
+from serving_operator.planning.actions import (
+    Action,
+    CreateEndpoint,
+    CreateEndpointConfig,
+    CreateModel,
+    DeleteEndpoint,
+    DeleteEndpointConfig,
+    DeleteModel,
+    UpdateEndpoint,
+    UpdateWeightsAndCapacities,
+)
+from serving_operator.planning.desired import OWNER_TAG, DesiredEndpoint, Tags
+from serving_operator.planning.naming import is_hashed_child_name, name_prefix
+from serving_operator.planning.observed import (
+    EndpointStatus,
+    ObservedArtifacts,
+    ObservedEndpoint,
+    ObservedVariant,
+)
+
+
+def _is_not_found(error: AwsError) -> bool:
+    # SageMaker answers a missing endpoint, config or model with ValidationException.
+    return error.code in ("ValidationException", "ResourceNotFound") and (
+        "Could not find" in error.aws_message or "does not exist" in error.aws_message
+    )
+
+
+def _tag_list(tags: Tags) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in tags]
+
+
+class SageMaker(ServiceAdapter):
+    service = "sagemaker"
+
+    def describe_endpoint(self, name: str) -> ObservedEndpoint | None:
+        try:
+            response = self.call("DescribeEndpoint", EndpointName=name)
+        except AwsError as error:
+            if _is_not_found(error):
+                return None
+            raise
+        return ObservedEndpoint(
+            name=response["EndpointName"],
+            arn=response["EndpointArn"],
+            status=EndpointStatus(response["EndpointStatus"]),
+            config_name=response.get("EndpointConfigName", ""),
+            failure_reason=response.get("FailureReason"),
+            variants=tuple(
+                ObservedVariant(
+                    name=v["VariantName"],
+                    current_weight=v.get("CurrentWeight"),
+                    desired_weight=v.get("DesiredWeight"),
+                    current_instance_count=v.get("CurrentInstanceCount"),
+                    desired_instance_count=v.get("DesiredInstanceCount"),
+                )
+                for v in response.get("ProductionVariants", [])
+            ),
+        )
+
+    def owner_of(self, arn: str) -> str | None:
+        """The owner tag of an endpoint, model or config (None when untagged)."""
+        tags = self.call("ListTags", ResourceArn=arn).get("Tags", [])
+        return next((t["Value"] for t in tags if t["Key"] == OWNER_TAG), None)
+
+    def _exists(self, operation: str, **params: Any) -> bool:
+        try:
+            self.call(operation, **params)
+        except AwsError as error:
+            if _is_not_found(error):
+                return False
+            raise
+        return True
+
+    def observe_artifacts(self, desired: DesiredEndpoint) -> ObservedArtifacts:
+        existing = frozenset(
+            m.name for m in desired.models if self._exists("DescribeModel", ModelName=m.name)
+        )
+        return ObservedArtifacts(
+            existing_models=existing,
+            config_exists=self._exists(
+                "DescribeEndpointConfig", EndpointConfigName=desired.config_name
+            ),
+        )
+
+    def _owned(
+        self, list_operation: str, key: str, endpoint_name: str, owner: str
+    ) -> frozenset[str]:
+        """Names of models or configs that carry our naming scheme and owner tag."""
+        names: list[tuple[str, str]] = []
+        params: dict[str, Any] = {"NameContains": name_prefix(endpoint_name), "MaxResults": 100}
+        while True:
+            page = self.call(list_operation, **params)
+            names += [
+                (item[f"{key}Name"], item[f"{key}Arn"])
+                for item in page.get(f"{key}s", [])
+                if is_hashed_child_name(item[f"{key}Name"], endpoint_name)
+            ]
+            if not page.get("NextToken"):
+                break
+            params["NextToken"] = page["NextToken"]
+        return frozenset(name for name, arn in names if self.owner_of(arn) == owner)
+
+    def owned_configs(self, endpoint_name: str, owner: str) -> frozenset[str]:
+        return self._owned("ListEndpointConfigs", "EndpointConfig", endpoint_name, owner)
+
+    def owned_models(self, endpoint_name: str, owner: str) -> frozenset[str]:
+        return self._owned("ListModels", "Model", endpoint_name, owner)
+
+    def execute(self, action: Action) -> None:
+        """Carry out one planned action. Deleting what is already gone is not an error."""
+        match action:
+            case CreateModel(model=model, tags=tags):
+                container: dict[str, Any] = {"Image": model.image}
+                if model.model_data_url:
+                    container["ModelDataUrl"] = model.model_data_url
+                if model.environment:
+                    container["Environment"] = dict(model.environment)
+                self.call(
+                    "CreateModel",
+                    ModelName=model.name,
+                    PrimaryContainer=container,
+                    ExecutionRoleArn=model.execution_role_arn,
+                    Tags=_tag_list(tags),
+                )
+            case CreateEndpointConfig(config_name=name, variants=variants, tags=tags):
+                self.call(
+                    "CreateEndpointConfig",
+                    EndpointConfigName=name,
+                    ProductionVariants=[
+                        {
+                            "VariantName": v.name,
+                            "ModelName": v.model_name,
+                            "InstanceType": v.instance_type,
+                            "InitialInstanceCount": v.instance_count,
+                            "InitialVariantWeight": v.weight,
+                        }
+                        for v in variants
+                    ],
+                    Tags=_tag_list(tags),
+                )
+            case CreateEndpoint(endpoint_name=name, config_name=config, tags=tags):
+                self.call(
+                    "CreateEndpoint",
+                    EndpointName=name,
+                    EndpointConfigName=config,
+                    Tags=_tag_list(tags),
+                )
+            case UpdateEndpoint(endpoint_name=name, config_name=config):
+                self.call("UpdateEndpoint", EndpointName=name, EndpointConfigName=config)
+            case UpdateWeightsAndCapacities(endpoint_name=name, changes=changes):
+                desired = []
+                for change in changes:
+                    entry: dict[str, Any] = {"VariantName": change.variant_name}
+                    if change.weight is not None:
+                        entry["DesiredWeight"] = change.weight
+                    if change.instance_count is not None:
+                        entry["DesiredInstanceCount"] = change.instance_count
+                    desired.append(entry)
+                self.call(
+                    "UpdateEndpointWeightsAndCapacities",
+                    EndpointName=name,
+                    DesiredWeightsAndCapacities=desired,
+                )
+            case DeleteEndpoint(endpoint_name=name):
+                self._delete("DeleteEndpoint", EndpointName=name)
+            case DeleteEndpointConfig(config_name=name):
+                self._delete("DeleteEndpointConfig", EndpointConfigName=name)
+            case DeleteModel(model_name=name):
+                self._delete("DeleteModel", ModelName=name)
+
+    def _delete(self, operation: str, **params: Any) -> None:
+        try:
+            self.call(operation, **params)
+        except AwsError as error:
+            if not _is_not_found(error):
+                raise

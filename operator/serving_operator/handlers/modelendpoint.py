@@ -1,0 +1,196 @@
+"""kopf wiring for ModelEndpoint: events in, one reconcile pass, status and events out.
+
+One create/update/resume handler reacts to edges; a cheap timer makes the loop
+level-triggered: it re-reads AWS every `poll_seconds` while work is in flight and every
+`resync_seconds` otherwise, so drift is corrected and waits never block a worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import kopf
+import pydantic
+
+from serving_operator.api import GROUP, MODEL_ENDPOINT, VERSION
+from serving_operator.api.modelendpoint import ModelEndpointSpec
+from serving_operator.config import OperatorConfig
+from serving_operator.metrics import RECONCILE_SECONDS, RECONCILES
+from serving_operator.planning.actions import describe_action
+from serving_operator.planning.outcome import Outcome, OutcomeKind
+from serving_operator.reconcile.modelendpoint import (
+    Memory,
+    ModelEndpointReconciler,
+    ReconcileResult,
+)
+from serving_operator.status import became_stalled, kstatus_conditions
+
+RESOURCE = (GROUP, VERSION, MODEL_ENDPOINT.plural)
+KIND = MODEL_ENDPOINT.kind
+# Timer intervals are fixed when handlers are registered, so read the config now.
+_CONFIG = OperatorConfig.from_env()
+
+
+@dataclass
+class _ObjectState:
+    """Per-object, in-memory only: serialises passes and schedules the next one."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    next_check: float = 0.0
+
+
+def _object_state(memo: kopf.Memo) -> _ObjectState:
+    state = memo.get("model_endpoint_state")
+    if not isinstance(state, _ObjectState):
+        state = memo["model_endpoint_state"] = _ObjectState()
+    return state
+
+
+def _parse_spec(body: kopf.Body) -> ModelEndpointSpec:
+    return ModelEndpointSpec.model_validate(dict(body.get("spec", {})))
+
+
+def _percentages(result: ReconcileResult) -> dict[str, float]:
+    if result.endpoint is None:
+        return {}
+    weights = {v.name: v.current_weight or 0.0 for v in result.endpoint.variants}
+    total = sum(weights.values())
+    return {n: round(100.0 * w / total, 2) for n, w in weights.items()} if total else {}
+
+
+def status_patch(result: ReconcileResult, body: kopf.Body, endpoint_name: str) -> dict[str, Any]:
+    """The whole status block for a pass; None values delete stale fields."""
+    endpoint = result.endpoint
+    percent = _percentages(result)
+    generation = int(body.metadata.get("generation") or 0)
+    previous = list(body.get("status", {}).get("conditions", []))
+    return {
+        "observedGeneration": generation,
+        "conditions": kstatus_conditions(result.outcome, generation, previous),
+        "endpointName": endpoint_name,
+        "endpointArn": endpoint.arn if endpoint else None,
+        "endpointStatus": endpoint.status.value if endpoint else None,
+        "endpointConfigName": endpoint.config_name if endpoint else None,
+        "failureReason": endpoint.failure_reason if endpoint else None,
+        "variants": [
+            {
+                "name": v.name,
+                "desiredWeight": v.desired_weight,
+                "currentWeight": v.current_weight,
+                "currentWeightPercent": percent.get(v.name),
+                "desiredInstanceCount": v.desired_instance_count,
+                "currentInstanceCount": v.current_instance_count,
+            }
+            for v in (endpoint.variants if endpoint else ())
+        ],
+        "variantCount": len(endpoint.variants) if endpoint else None,
+        "lastAwsError": str(result.aws_error) if result.aws_error else None,
+        "attemptedConfigName": result.memory.attempted_config,
+        "cleanedUpForConfigName": result.memory.cleaned_for_config,
+    }
+
+
+def _report(result: ReconcileResult, body: kopf.Body, patch: kopf.Patch) -> None:
+    for action in result.executed:
+        reason, message = describe_action(action)
+        kopf.info(body, reason=reason, message=message)
+    previous = body.get("status", {}).get("conditions", [])
+    if became_stalled(previous, result.outcome):
+        kopf.warn(body, reason=result.outcome.reason, message=result.outcome.message)
+    RECONCILES.labels(KIND, result.outcome.kind.value).inc()
+
+
+async def _run(memo: kopf.Memo, func: Any, *args: Any, **kwargs: Any) -> Any:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(memo.executor, lambda: func(*args, **kwargs))
+
+
+async def _reconcile_once(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo) -> Outcome:
+    state = _object_state(memo)
+    async with state.lock:
+        try:
+            spec = _parse_spec(body)
+        except pydantic.ValidationError as error:
+            # Admission should have caught this; the CRD installed may be older than us.
+            outcome = Outcome.stalled("InvalidSpec", f"spec is invalid: {error}")
+            generation = int(body.metadata.get("generation") or 0)
+            previous = list(body.get("status", {}).get("conditions", []))
+            patch.status["observedGeneration"] = generation
+            patch.status["conditions"] = kstatus_conditions(outcome, generation, previous)
+            if became_stalled(previous, outcome):
+                kopf.warn(body, reason=outcome.reason, message=outcome.message)
+            state.next_check = time.monotonic() + memo.config.resync_seconds
+            return outcome
+        status = body.get("status", {})
+        memory = Memory(status.get("attemptedConfigName"), status.get("cleanedUpForConfigName"))
+        reconciler = ModelEndpointReconciler(memo.sagemaker)
+        with RECONCILE_SECONDS.labels(KIND).time():
+            result: ReconcileResult = await _run(
+                memo,
+                reconciler.reconcile,
+                spec,
+                namespace=body.metadata.namespace,
+                name=body.metadata.name,
+                memory=memory,
+            )
+        endpoint_name = spec.endpoint_name or body.metadata.name
+        patch.status.update(status_patch(result, body, endpoint_name))
+        _report(result, body, patch)
+        wait = (
+            memo.config.poll_seconds
+            if result.outcome.kind == OutcomeKind.PROGRESSING
+            else memo.config.resync_seconds
+        )
+        state.next_check = time.monotonic() + wait
+        return result.outcome
+
+
+@kopf.on.resume(*RESOURCE)
+@kopf.on.create(*RESOURCE)
+@kopf.on.update(*RESOURCE)
+async def reconcile_model_endpoint(
+    body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any
+) -> None:
+    """React to a new or changed spec at once; the timer carries the work to the end."""
+    await _reconcile_once(body, patch, memo)
+
+
+@kopf.timer(*RESOURCE, interval=_CONFIG.poll_seconds)
+async def keep_model_endpoint_in_sync(
+    body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any
+) -> None:
+    """Poll while SageMaker works; resync on schedule otherwise (drift correction)."""
+    if time.monotonic() >= _object_state(memo).next_check:
+        await _reconcile_once(body, patch, memo)
+
+
+@kopf.on.delete(*RESOURCE)
+async def delete_model_endpoint(
+    body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any
+) -> None:
+    """Delete what this resource created in AWS (unless Retain), then let kopf release it."""
+    try:
+        spec = _parse_spec(body)
+    except pydantic.ValidationError as error:
+        raise kopf.PermanentError(f"cannot read spec to delete AWS objects: {error}") from error
+    reconciler = ModelEndpointReconciler(memo.sagemaker)
+    async with _object_state(memo).lock:
+        result: ReconcileResult = await _run(
+            memo,
+            reconciler.delete,
+            spec,
+            namespace=body.metadata.namespace,
+            name=body.metadata.name,
+        )
+    _report(result, body, patch)
+    if result.outcome.kind != OutcomeKind.READY:
+        delay = (
+            memo.config.poll_seconds
+            if result.outcome.kind == OutcomeKind.PROGRESSING
+            else memo.config.resync_seconds
+        )
+        raise kopf.TemporaryError(result.outcome.message, delay=delay)
+    kopf.info(body, reason=result.outcome.reason, message=result.outcome.message)

@@ -1,0 +1,133 @@
+"""The sandbox server: one WSGI app in front of moto, sharing its in-memory state.
+
+Admin API (JSON), for tests and demos:
+  GET  /_sandbox/health            -> {"ok": true}
+  POST /_sandbox/settings          {"creatingSeconds": 2, "updatingSeconds": 2,
+                                    "deletingSeconds": 1}
+  POST /_sandbox/faults            {"service": "sagemaker", "operation": "DescribeEndpoint",
+                                    "errorCode": "ThrottlingException", "httpStatus": 400,
+                                    "count": 3, "latencyMs": 0}
+  DELETE /_sandbox/faults          clear all faults
+  GET  /_sandbox/calls             every AWS call seen: [{"service", "operation", "status"}]
+  DELETE /_sandbox/calls           forget them
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+import threading
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from moto.iam.models import get_account_id_from
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from serving_operator.sandbox.faults import Fault, FaultTable
+from serving_operator.sandbox.sagemaker import LifecycleSettings, SageMakerOverlay
+from serving_operator.sandbox.wire import AwsRequest, error_response, identify
+
+
+def _account_of(access_key: str) -> str:
+    account: str = get_account_id_from(access_key)
+    return account
+
+
+class SandboxApp:
+    def __init__(self, settings: LifecycleSettings | None = None) -> None:
+        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.faults = FaultTable()
+        self.sagemaker = SageMakerOverlay(settings or LifecycleSettings(), _account_of)
+        self.calls: list[dict[str, Any]] = []
+        self._calls_lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        if request.path.startswith("/_sandbox/"):
+            return self._admin(request)(environ, start_response)
+        body = request.get_data(cache=True)
+        # moto reads the body again; give it a fresh stream over the same bytes.
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        call = identify(request, body)
+
+        fault = self.faults.take(call.service, call.operation)
+        if fault is not None:
+            if fault.latency_ms:
+                time.sleep(fault.latency_ms / 1000)
+            if fault.error_code:
+                self._log(call, fault.http_status)
+                return error_response(fault.error_code, fault.message, fault.http_status)(
+                    environ, start_response
+                )
+
+        response = self._overlay(call)
+        if response is not None:
+            self._log(call, response.status_code)
+            return response(environ, start_response)
+
+        def logging_start_response(status: str, headers: Any, *args: Any) -> Any:
+            self._log(call, int(status.split()[0]))
+            return start_response(status, headers, *args)
+
+        result: Iterable[bytes] = self.moto(environ, logging_start_response)
+        return result
+
+    def _overlay(self, call: AwsRequest) -> Response | None:
+        if call.service != "sagemaker":
+            return None
+        self.sagemaker.advance()
+        handler = self.sagemaker.handlers.get(call.operation)
+        return handler(call) if handler else None
+
+    def _log(self, call: AwsRequest, status: int) -> None:
+        with self._calls_lock:
+            self.calls.append(
+                {"service": call.service, "operation": call.operation, "status": status}
+            )
+
+    def _admin(self, request: Request) -> Response:
+        route = (request.method, request.path.rstrip("/"))
+        payload: Any = {"ok": True}
+        if route == ("GET", "/_sandbox/health"):
+            pass
+        elif route == ("POST", "/_sandbox/settings"):
+            self.sagemaker.settings.update(request.get_json(force=True))
+        elif route == ("POST", "/_sandbox/faults"):
+            self.faults.add(Fault.from_json(request.get_json(force=True)))
+        elif route == ("DELETE", "/_sandbox/faults"):
+            self.faults.clear()
+        elif route == ("GET", "/_sandbox/calls"):
+            with self._calls_lock:
+                payload = list(self.calls)
+        elif route == ("DELETE", "/_sandbox/calls"):
+            with self._calls_lock:
+                self.calls.clear()
+        else:
+            return Response(json.dumps({"error": "no such admin route"}), status=404)
+        return Response(json.dumps(payload), content_type="application/json")
+
+
+def serve(host: str = "127.0.0.1", port: int = 5000, settings_json: str | None = None) -> None:
+    settings = LifecycleSettings()
+    if settings_json:
+        settings.update(json.loads(settings_json))
+    app = SandboxApp(settings)
+    server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    # Tests start us on port 0 and read the real port from this line.
+    print(f"sandbox listening on http://{host}:{server.server_port}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        sys.stdout.flush()

@@ -1,0 +1,95 @@
+"""kstatus conditions (Ready, Reconciling, Stalled) and observedGeneration.
+
+`kubectl wait --for=condition=Ready`, Argo CD and Flux read these; kopf's own
+`status.<handler>` results are not used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from serving_operator.planning.outcome import Outcome, OutcomeKind
+
+READY = "Ready"
+RECONCILING = "Reconciling"
+STALLED = "Stalled"
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def condition(
+    type_: str,
+    is_true: bool,
+    reason: str,
+    message: str,
+    generation: int,
+    previous: Sequence[Mapping[str, Any]],
+    now: str,
+) -> dict[str, Any]:
+    """One condition; its lastTransitionTime moves only when its status changes."""
+    status = "True" if is_true else "False"
+    before = next((c for c in previous if c.get("type") == type_), None)
+    since = before["lastTransitionTime"] if before and before.get("status") == status else now
+    return {
+        "type": type_,
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": since,
+        "observedGeneration": generation,
+    }
+
+
+def kstatus_conditions(
+    outcome: Outcome,
+    generation: int,
+    previous: Sequence[Mapping[str, Any]],
+    now: str | None = None,
+) -> list[dict[str, Any]]:
+    """The three kstatus conditions for an outcome, other condition types kept as they were."""
+    now = now or now_rfc3339()
+    ours = [
+        condition(
+            READY,
+            outcome.kind == OutcomeKind.READY,
+            outcome.reason,
+            outcome.message,
+            generation,
+            previous,
+            now,
+        ),
+        condition(
+            RECONCILING,
+            outcome.kind == OutcomeKind.PROGRESSING,
+            outcome.reason,
+            outcome.message if outcome.kind == OutcomeKind.PROGRESSING else "",
+            generation,
+            previous,
+            now,
+        ),
+        condition(
+            STALLED,
+            outcome.kind == OutcomeKind.STALLED,
+            outcome.reason,
+            outcome.message if outcome.kind == OutcomeKind.STALLED else "",
+            generation,
+            previous,
+            now,
+        ),
+    ]
+    others = [dict(c) for c in previous if c.get("type") not in (READY, RECONCILING, STALLED)]
+    return ours + others
+
+
+def became_stalled(previous: Sequence[Mapping[str, Any]], outcome: Outcome) -> bool:
+    """Whether this outcome newly stalls the resource (or stalls it for a new reason)."""
+    if outcome.kind != OutcomeKind.STALLED:
+        return False
+    before = next((c for c in previous if c.get("type") == STALLED), None)
+    return not (
+        before and before.get("status") == "True" and before.get("message") == outcome.message
+    )

@@ -1,0 +1,121 @@
+"""Fixtures for the integration tiers: a real control plane, the AWS sandbox, the operator.
+
+Each is started once per session; each test gets its own namespace.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import kubernetes
+import pytest
+from kubernetes.client.rest import ApiException
+
+from tests.support import cluster, controlplane
+from tests.support import operator as operator_support
+from tests.support import sandbox as sandbox_support
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("serving-operator")
+
+
+@pytest.fixture(scope="session")
+def control_plane(workdir: Path) -> Iterator[controlplane.ControlPlane]:
+    plane = controlplane.start(workdir / "controlplane")
+    try:
+        yield plane
+    finally:
+        plane.stop()
+
+
+@pytest.fixture(scope="session")
+def admin_api(control_plane: controlplane.ControlPlane) -> kubernetes.client.ApiClient:
+    api = cluster.api_client(control_plane.kubeconfig(controlplane.ADMIN_USER))
+    cluster.install_crds(api)
+    cluster.grant_operator(api, controlplane.OPERATOR_USER)
+    return api
+
+
+@pytest.fixture(scope="session")
+def sandbox(workdir: Path) -> Iterator[sandbox_support.Sandbox]:
+    box = sandbox_support.start(
+        workdir / "sandbox",
+        {"creatingSeconds": 1.5, "updatingSeconds": 1.5, "deletingSeconds": 1},
+    )
+    try:
+        yield box
+    finally:
+        box.stop()
+
+
+@pytest.fixture(scope="session")
+def operator(
+    workdir: Path,
+    control_plane: controlplane.ControlPlane,
+    admin_api: kubernetes.client.ApiClient,
+    sandbox: sandbox_support.Sandbox,
+) -> Iterator[operator_support.OperatorProcess]:
+    process = operator_support.start(
+        workdir / "operator",
+        control_plane.kubeconfig(controlplane.OPERATOR_USER),
+        sandbox.env,
+    )
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+def namespace(admin_api: kubernetes.client.ApiClient) -> Iterator[str]:
+    core = kubernetes.client.CoreV1Api(admin_api)
+    name = f"test-{uuid.uuid4().hex[:8]}"
+    core.create_namespace({"metadata": {"name": name}})
+    try:
+        yield name
+    finally:
+        _strip_finalizers(admin_api, name)
+        core.delete_namespace(name)
+
+
+def _strip_finalizers(api: kubernetes.client.ApiClient, namespace: str) -> None:
+    """Leave nothing stuck behind a finalizer when a test fails half-way."""
+    custom = kubernetes.client.CustomObjectsApi(api)
+    for plural in ("modelendpoints", "trafficsplits", "edgemodels"):
+        items: list[dict[str, Any]] = custom.list_namespaced_custom_object(
+            cluster.GROUP, cluster.VERSION, namespace, plural
+        )["items"]
+        for item in items:
+            try:
+                custom.patch_namespaced_custom_object(
+                    cluster.GROUP,
+                    cluster.VERSION,
+                    namespace,
+                    plural,
+                    item["metadata"]["name"],
+                    {"metadata": {"finalizers": None}},
+                )
+            except ApiException as error:
+                if error.status != 404:
+                    raise
+
+
+@pytest.fixture
+def model_endpoints(admin_api: kubernetes.client.ApiClient) -> cluster.Objects:
+    return cluster.Objects(admin_api, "modelendpoints")
+
+
+@pytest.fixture(scope="session")
+def model_bucket(sandbox: sandbox_support.Sandbox) -> str:
+    """An S3 bucket in the sandbox holding stand-in model artifacts."""
+    s3 = sandbox.client("s3")
+    bucket = "serving-operator-models"
+    s3.create_bucket(Bucket=bucket)
+    for version in ("v1", "v2", "v3"):
+        s3.put_object(Bucket=bucket, Key=f"xgboost/{version}/model.tar.gz", Body=b"model")
+    return bucket

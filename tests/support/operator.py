@@ -1,0 +1,79 @@
+"""The operator as users run it: the `serving-operator run` process."""
+
+from __future__ import annotations
+
+import subprocess
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support import processes
+from tests.support.paths import VENV_BIN
+
+
+@dataclass
+class OperatorProcess:
+    process: subprocess.Popen[bytes]
+    log: Path
+    metrics_url: str
+    liveness_url: str
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(self.metrics_url, timeout=5) as response:
+            return str(response.read().decode())
+
+    def alive(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.liveness_url, timeout=2) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        processes.stop(self.process, timeout=20)
+
+
+def start(
+    workdir: Path,
+    kubeconfig: Path,
+    aws_env: dict[str, str],
+    *,
+    extra_env: dict[str, str] | None = None,
+    detach: bool = False,
+) -> OperatorProcess:
+    metrics_port, liveness_port = processes.free_port(), processes.free_port()
+    log = workdir / "operator.log"
+    liveness = f"http://127.0.0.1:{liveness_port}/healthz"
+    env = {
+        **aws_env,
+        "KUBECONFIG": str(kubeconfig),
+        "SERVING_OPERATOR_POLL_SECONDS": "1",
+        "SERVING_OPERATOR_RESYNC_SECONDS": "600",
+        **(extra_env or {}),
+    }
+    process = processes.start(
+        [
+            str(VENV_BIN / "serving-operator"),
+            "run",
+            "--standalone",
+            "--metrics-port",
+            str(metrics_port),
+            "--metrics-address",
+            "127.0.0.1",
+            "--liveness",
+            liveness,
+        ],
+        log,
+        env,
+        detach=detach,
+    )
+    operator = OperatorProcess(process, log, f"http://127.0.0.1:{metrics_port}/metrics", liveness)
+    processes.wait_until(
+        lambda: operator.alive() or process.poll() is not None,
+        timeout=60,
+        what="the operator's liveness probe",
+        log=log,
+    )
+    if process.poll() is not None:
+        raise RuntimeError(f"operator exited: {log.read_text()[-4000:]}")
+    return operator

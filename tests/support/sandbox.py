@@ -1,0 +1,94 @@
+"""The AWS sandbox as a process, with its admin API and boto3 clients pointed at it."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from tests.support import processes
+from tests.support.paths import VENV_BIN
+
+REGION = "us-east-1"
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+@dataclass
+class Sandbox:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**AWS_ENV, "AWS_ENDPOINT_URL": self.url}
+
+    def client(self, service: str) -> Any:
+        return boto3.session.Session(
+            aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+        ).client(service, endpoint_url=self.url)
+
+    def _admin(self, method: str, path: str, payload: Any = None) -> Any:
+        data = json.dumps(payload).encode() if payload is not None else None
+        request = urllib.request.Request(
+            f"{self.url}/_sandbox/{path}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read())
+
+    def settings(self, **values: float) -> None:
+        self._admin("POST", "settings", values)
+
+    def add_fault(self, **fault: Any) -> None:
+        self._admin("POST", "faults", fault)
+
+    def clear_faults(self) -> None:
+        self._admin("DELETE", "faults")
+
+    def calls(self) -> list[dict[str, Any]]:
+        calls: list[dict[str, Any]] = self._admin("GET", "calls")
+        return calls
+
+    def forget_calls(self) -> None:
+        self._admin("DELETE", "calls")
+
+    def stop(self) -> None:
+        processes.stop(self.process)
+
+
+def start(
+    workdir: Path, settings: dict[str, float] | None = None, *, detach: bool = False
+) -> Sandbox:
+    log = workdir / "sandbox.log"
+    args = [str(VENV_BIN / "serving-operator"), "sandbox", "--port", "0"]
+    if settings:
+        args += ["--settings", json.dumps(settings)]
+    process = processes.start(args, log, detach=detach)
+    found: list[str] = []
+
+    def listening() -> bool:
+        match = re.search(
+            r"sandbox listening on (http://\S+)", log.read_text() if log.exists() else ""
+        )
+        if match:
+            found.append(match.group(1))
+        return bool(match) or process.poll() is not None
+
+    processes.wait_until(listening, timeout=60, what="the AWS sandbox to listen", log=log)
+    if not found:
+        raise RuntimeError(f"sandbox exited: {log.read_text()}")
+    return Sandbox(found[0], process, log)
