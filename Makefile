@@ -31,8 +31,8 @@ crds: venv
 	$(BIN)/serving-operator crds --output-dir crds
 
 lint: venv
-	$(BIN)/ruff check operator tests bench
-	$(BIN)/ruff format --check operator tests bench
+	$(BIN)/ruff check operator tests bench hack
+	$(BIN)/ruff format --check operator tests bench hack
 	$(BIN)/mypy
 
 unit: venv

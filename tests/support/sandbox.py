@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from tests.support import processes
 from tests.support.paths import VENV_BIN
@@ -34,10 +35,10 @@ class Sandbox:
     def env(self) -> dict[str, str]:
         return {**AWS_ENV, "AWS_ENDPOINT_URL": self.url}
 
-    def client(self, service: str) -> Any:
+    def client(self, service: str, config: Config | None = None) -> Any:
         return boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
-        ).client(service, endpoint_url=self.url)
+        ).client(service, endpoint_url=self.url, config=config)
 
     def _admin(self, method: str, path: str, payload: Any = None) -> Any:
         data = json.dumps(payload).encode() if payload is not None else None

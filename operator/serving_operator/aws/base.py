@@ -16,7 +16,7 @@ from serving_operator.metrics import AWS_CALL_SECONDS, AWS_CALLS, AWS_RETRIES
 # Botocore's adaptive mode retries throttling and 5xx with backoff and slows the client
 # down when AWS throttles it.
 CLIENT_CONFIG = Config(
-    retries={"mode": "adaptive", "max_attempts": 6},
+    retries={"mode": "adaptive", "total_max_attempts": 6},
     user_agent_extra=f"serving-operator/{__version__}",
     connect_timeout=10,
     read_timeout=60,

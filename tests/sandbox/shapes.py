@@ -1,0 +1,54 @@
+"""Check a raw AWS JSON response against botocore's service model, member by member."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.model import Shape
+
+_SCALARS: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "long": (int,),
+    "float": (int, float),
+    "double": (int, float),
+    "boolean": (bool,),
+    "timestamp": (int, float, str),
+    "blob": (str,),
+}
+
+
+def shape_errors(value: Any, shape: Shape, path: str = "$") -> list[str]:
+    """Every way `value` breaks `shape`: unknown or missing members, wrong types, bad enums."""
+    errors: list[str] = []
+    if shape.type_name == "structure":
+        if not isinstance(value, dict):
+            return [f"{path}: expected an object, got {type(value).__name__}"]
+        members = shape.members  # type: ignore[attr-defined]
+        for key, item in value.items():
+            if key not in members:
+                errors.append(f"{path}.{key}: not a member of {shape.name}")
+            else:
+                errors += shape_errors(item, members[key], f"{path}.{key}")
+        for required in shape.required_members:
+            if required not in value:
+                errors.append(f"{path}.{required}: required by {shape.name}, missing")
+    elif shape.type_name == "list":
+        if not isinstance(value, list):
+            return [f"{path}: expected a list"]
+        for i, item in enumerate(value):
+            errors += shape_errors(item, shape.member, f"{path}[{i}]")  # type: ignore[attr-defined]
+    elif shape.type_name == "map":
+        if not isinstance(value, dict):
+            return [f"{path}: expected a map"]
+        for key, item in value.items():
+            errors += shape_errors(item, shape.value, f"{path}[{key}]")  # type: ignore[attr-defined]
+    else:
+        expected = _SCALARS[shape.type_name]
+        if isinstance(value, bool) and bool not in expected:
+            errors.append(f"{path}: boolean where {shape.type_name} expected")
+        elif not isinstance(value, expected):
+            errors.append(f"{path}: {type(value).__name__} where {shape.type_name} expected")
+        elif getattr(shape, "enum", None) and value not in shape.enum:  # type: ignore[attr-defined]
+            errors.append(f"{path}: {value!r} not one of {shape.name}'s values")
+    return errors

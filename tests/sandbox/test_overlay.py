@@ -1,0 +1,235 @@
+"""The sandbox overlay behaves like SageMaker where moto does not, in botocore's shapes.
+
+Requests go through boto3, which validates them against the service model; every raw
+response the overlay produces (and the describes that show its state) is checked against
+the operation's output shape.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import botocore.config
+import botocore.exceptions
+import pytest
+
+from tests.sandbox.shapes import shape_errors
+from tests.support.sandbox import Sandbox
+
+ROLE = "arn:aws:iam::123456789012:role/SageMakerExecutionRole"
+
+
+class ShapeRecorder:
+    """Captures each raw response body and checks it against its output shape."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.checked: list[str] = []
+
+    def __call__(self, operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+        body = response_dict.get("body") or b""
+        if response_dict.get("status_code", 500) >= 300 or not body:
+            return
+        shape = operation_model.output_shape
+        if shape is not None:
+            self.errors += [
+                f"{operation_model.name}: {e}" for e in shape_errors(json.loads(body), shape)
+            ]
+        self.checked.append(operation_model.name)
+
+
+@pytest.fixture
+def recorder() -> ShapeRecorder:
+    return ShapeRecorder()
+
+
+@pytest.fixture
+def sagemaker(sandbox: Sandbox, recorder: ShapeRecorder) -> Iterator[Any]:
+    client = sandbox.client("sagemaker")
+    client.meta.events.register("before-parse.sagemaker.*", recorder)
+    yield client
+    sandbox.clear_faults()
+    assert recorder.errors == [], "\n".join(recorder.errors)
+
+
+def _config(sagemaker: Any, bucket: str, version: str, *, count: int = 2) -> str:
+    name = f"cfg-{uuid.uuid4().hex[:10]}"
+    model = f"model-{uuid.uuid4().hex[:10]}"
+    sagemaker.create_model(
+        ModelName=model,
+        PrimaryContainer={
+            "Image": "img",
+            "ModelDataUrl": f"s3://{bucket}/xgboost/{version}/model.tar.gz",
+        },
+        ExecutionRoleArn=ROLE,
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {
+                "VariantName": v,
+                "ModelName": model,
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": count,
+                "InitialVariantWeight": 1.0,
+            }
+            for v in ("a", "b")
+        ],
+    )
+    return name
+
+
+def _wait_status(sagemaker: Any, name: str, status: str, timeout: float = 15) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        described: dict[str, Any] = sagemaker.describe_endpoint(EndpointName=name)
+        if described["EndpointStatus"] == status:
+            return described
+        assert time.monotonic() < deadline, f"{name} stuck in {described['EndpointStatus']}"
+        time.sleep(0.1)
+
+
+def _endpoint(sagemaker: Any, config: str) -> str:
+    name = f"ep-{uuid.uuid4().hex[:10]}"
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=config)
+    return name
+
+
+def test_create_goes_through_creating_to_in_service(
+    sagemaker: Any, model_bucket: str, recorder: ShapeRecorder
+) -> None:
+    name = _endpoint(sagemaker, _config(sagemaker, model_bucket, "v1"))
+    assert sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] == "Creating"
+    described = _wait_status(sagemaker, name, "InService")
+    assert [
+        (v["VariantName"], v["CurrentInstanceCount"], v["CurrentWeight"])
+        for v in described["ProductionVariants"]
+    ] == [("a", 2, 1.0), ("b", 2, 1.0)]
+    assert {"CreateEndpoint", "DescribeEndpoint"} <= set(recorder.checked)
+
+
+def test_create_with_missing_model_data_fails_with_sagemakers_reason(
+    sagemaker: Any, model_bucket: str
+) -> None:
+    name = _endpoint(sagemaker, _config(sagemaker, model_bucket, "absent"))
+    failed = _wait_status(sagemaker, name, "Failed")
+    assert "Failed to download model data" in failed["FailureReason"]
+
+
+def test_update_endpoint_switches_config_with_zero_downtime(
+    sagemaker: Any, model_bucket: str, recorder: ShapeRecorder
+) -> None:
+    first = _config(sagemaker, model_bucket, "v1")
+    name = _endpoint(sagemaker, first)
+    with pytest.raises(botocore.exceptions.ClientError, match="in-progress"):
+        sagemaker.update_endpoint(EndpointName=name, EndpointConfigName=first)
+    _wait_status(sagemaker, name, "InService")
+    second = _config(sagemaker, model_bucket, "v2", count=3)
+    sagemaker.update_endpoint(EndpointName=name, EndpointConfigName=second)
+    updating = sagemaker.describe_endpoint(EndpointName=name)
+    # While updating, the old config keeps serving.
+    assert (updating["EndpointStatus"], updating["EndpointConfigName"]) == ("Updating", first)
+    done = _wait_status(sagemaker, name, "InService")
+    assert done["EndpointConfigName"] == second
+    assert {v["CurrentInstanceCount"] for v in done["ProductionVariants"]} == {3}
+    assert "UpdateEndpoint" in recorder.checked
+
+
+def test_failed_update_rolls_back_and_reports_why(sagemaker: Any, model_bucket: str) -> None:
+    first = _config(sagemaker, model_bucket, "v1")
+    name = _endpoint(sagemaker, first)
+    _wait_status(sagemaker, name, "InService")
+    sagemaker.update_endpoint(
+        EndpointName=name, EndpointConfigName=_config(sagemaker, model_bucket, "absent")
+    )
+    time.sleep(0.05)
+    rolled_back = _wait_status(sagemaker, name, "InService")
+    assert rolled_back["EndpointConfigName"] == first
+    assert "Failed to download model data" in rolled_back["FailureReason"]
+
+
+def test_weight_update_keeps_instance_counts(sagemaker: Any, model_bucket: str) -> None:
+    name = _endpoint(sagemaker, _config(sagemaker, model_bucket, "v1"))
+    _wait_status(sagemaker, name, "InService")
+    sagemaker.update_endpoint_weights_and_capacities(
+        EndpointName=name,
+        DesiredWeightsAndCapacities=[{"VariantName": "a", "DesiredWeight": 9.0}],
+    )
+    assert sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] == "Updating"
+    done = _wait_status(sagemaker, name, "InService")
+    variants = {v["VariantName"]: v for v in done["ProductionVariants"]}
+    assert (variants["a"]["CurrentWeight"], variants["a"]["CurrentInstanceCount"]) == (9.0, 2)
+    assert (variants["b"]["CurrentWeight"], variants["b"]["CurrentInstanceCount"]) == (1.0, 2)
+    with pytest.raises(botocore.exceptions.ClientError, match="not present"):
+        sagemaker.update_endpoint_weights_and_capacities(
+            EndpointName=name,
+            DesiredWeightsAndCapacities=[{"VariantName": "zzz", "DesiredWeight": 1.0}],
+        )
+
+
+def test_delete_goes_through_deleting_until_gone(sagemaker: Any, model_bucket: str) -> None:
+    name = _endpoint(sagemaker, _config(sagemaker, model_bucket, "v1"))
+    _wait_status(sagemaker, name, "InService")
+    sagemaker.delete_endpoint(EndpointName=name)
+    assert sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] == "Deleting"
+    deadline = time.monotonic() + 10
+    while name in {e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]}:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    with pytest.raises(botocore.exceptions.ClientError, match="Could not find endpoint"):
+        sagemaker.describe_endpoint(EndpointName=name)
+
+
+def test_injected_throttling_is_seen_by_a_client_without_retries(sandbox: Sandbox) -> None:
+    no_retries = sandbox.client(
+        "sagemaker", botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    )
+    sandbox.add_fault(service="sagemaker", operation="ListEndpoints", count=1)
+    with pytest.raises(botocore.exceptions.ClientError) as raised:
+        no_retries.list_endpoints()
+    assert raised.value.response["Error"]["Code"] == "ThrottlingException"
+    no_retries.list_endpoints()  # the fault is used up
+
+
+def test_adaptive_retries_ride_out_throttling_and_5xx(sandbox: Sandbox) -> None:
+    client = sandbox.client(
+        "sagemaker", botocore.config.Config(retries={"total_max_attempts": 6, "mode": "adaptive"})
+    )
+    sandbox.add_fault(service="sagemaker", operation="ListModels", count=2)
+    sandbox.add_fault(
+        service="sagemaker",
+        operation="ListModels",
+        errorCode="InternalFailure",
+        httpStatus=500,
+        message="boom",
+        count=1,
+    )
+    response = client.list_models()
+    assert response["ResponseMetadata"]["RetryAttempts"] == 3
+
+
+def test_latency_injection_slows_calls(sandbox: Sandbox) -> None:
+    client = sandbox.client("sagemaker")
+    sandbox.add_fault(
+        service="sagemaker", operation="ListEndpointConfigs", errorCode=None, latencyMs=300, count=1
+    )
+    started = time.monotonic()
+    client.list_endpoint_configs()
+    # Behaviour, not performance: the injected delay must have been applied.
+    assert time.monotonic() - started >= 0.3
+
+
+def test_call_log_names_each_operation(sandbox: Sandbox) -> None:
+    client = sandbox.client("sagemaker")
+    sandbox.forget_calls()
+    client.list_endpoints()
+    with pytest.raises(botocore.exceptions.ClientError):
+        client.describe_endpoint(EndpointName="never-created")
+    assert [(c["operation"], c["status"]) for c in sandbox.calls()] == [
+        ("ListEndpoints", 200),
+        ("DescribeEndpoint", 400),
+    ]

@@ -1,0 +1,424 @@
+"""The endpoint planner, branch by branch, plus convergence properties with hypothesis."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from serving_operator.api.modelendpoint import ModelEndpointSpec
+from serving_operator.planning.actions import (
+    Action,
+    CreateEndpoint,
+    CreateEndpointConfig,
+    CreateModel,
+    DeleteEndpoint,
+    DeleteEndpointConfig,
+    DeleteModel,
+    UpdateEndpoint,
+    UpdateWeightsAndCapacities,
+    VariantWeightAndCapacity,
+    describe_action,
+)
+from serving_operator.planning.desired import DesiredEndpoint, desired_endpoint
+from serving_operator.planning.endpoint import (
+    needs_artifacts,
+    plan_cleanup,
+    plan_deletion,
+    plan_endpoint,
+)
+from serving_operator.planning.naming import is_hashed_child_name
+from serving_operator.planning.observed import (
+    BUSY_STATUSES,
+    EndpointStatus,
+    ObservedArtifacts,
+    ObservedEndpoint,
+    ObservedVariant,
+)
+from serving_operator.planning.outcome import OutcomeKind
+
+ROLE = "arn:aws:iam::123456789012:role/SageMakerExecutionRole"
+NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+
+
+def spec(*variants: dict[str, object], **extra: object) -> ModelEndpointSpec:
+    return ModelEndpointSpec.model_validate(
+        {"executionRoleArn": ROLE, "variants": list(variants), **extra}
+    )
+
+
+def variant(
+    name: str, image: str = "img:1", weight: float = 1, count: int = 1
+) -> dict[str, object]:
+    return {
+        "name": name,
+        "model": {"image": image, "modelDataUrl": f"s3://bucket/{image}/model.tar.gz"},
+        "instanceType": "ml.m5.large",
+        "instanceCount": count,
+        "weight": weight,
+    }
+
+
+def desired(*variants: dict[str, object], name: str = "bikes") -> DesiredEndpoint:
+    return desired_endpoint(spec(*variants), namespace="ns", name=name)
+
+
+NOTHING = ObservedArtifacts(frozenset(), config_exists=False)
+
+
+def in_service(
+    want: DesiredEndpoint,
+    status: EndpointStatus = EndpointStatus.IN_SERVICE,
+    failure: str | None = None,
+) -> ObservedEndpoint:
+    """The endpoint as SageMaker shows it once it runs `want` exactly."""
+    return ObservedEndpoint(
+        name=want.endpoint_name,
+        arn=f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{want.endpoint_name}",
+        status=status,
+        config_name=want.config_name,
+        failure_reason=failure,
+        variants=tuple(
+            ObservedVariant(v.name, v.weight, v.weight, v.instance_count, v.instance_count)
+            for v in want.variants
+        ),
+    )
+
+
+# -- names ----------------------------------------------------------------------------------
+def test_config_name_ignores_weights_and_counts_but_not_images() -> None:
+    base = desired(variant("a"), variant("b"))
+    reweighted = desired(variant("a", weight=9), variant("b", count=4))
+    new_image = desired(variant("a", image="img:2"), variant("b"))
+    assert base.config_name == reweighted.config_name
+    assert base.model_names == reweighted.model_names
+    assert new_image.config_name != base.config_name
+    assert len(new_image.model_names - base.model_names) == 1
+
+
+def test_variant_order_does_not_change_the_config_name() -> None:
+    assert (
+        desired(variant("a"), variant("b")).config_name
+        == desired(variant("b"), variant("a")).config_name
+    )
+
+
+@given(st.from_regex(NAME_PATTERN, fullmatch=True).filter(lambda n: len(n) <= 63))
+def test_child_names_are_valid_sagemaker_names(endpoint_name: str) -> None:
+    want = desired_endpoint(
+        spec(variant("a"), endpointName=endpoint_name), namespace="ns", name="x"
+    )
+    for child in (want.config_name, *want.model_names):
+        assert len(child) <= 63
+        assert NAME_PATTERN.match(child), child
+        assert is_hashed_child_name(child, endpoint_name)
+
+
+def test_identical_models_are_created_once() -> None:
+    want = desired(variant("a"), variant("b"))
+    assert len(want.models) == 1
+    assert {v.model_name for v in want.variants} == want.model_names
+
+
+def test_ownership_tags_are_added_to_user_tags() -> None:
+    want = desired_endpoint(spec(variant("a"), tags={"team": "ml"}), namespace="ns", name="x")
+    assert dict(want.tags) == {
+        "team": "ml",
+        "serving.mlops.dev/managed-by": "serving-operator",
+        "serving.mlops.dev/owner": "ns/x",
+    }
+
+
+# -- plan_endpoint, one branch each --------------------------------------------------------
+def test_missing_endpoint_creates_models_config_and_endpoint_in_order() -> None:
+    want = desired(variant("a"), variant("b", image="img:2"))
+    plan = plan_endpoint(want, None, NOTHING)
+    assert [type(a) for a in plan.actions] == [
+        CreateModel,
+        CreateModel,
+        CreateEndpointConfig,
+        CreateEndpoint,
+    ]
+    assert plan.outcome.kind == OutcomeKind.PROGRESSING
+
+
+def test_retry_after_partial_create_skips_what_exists() -> None:
+    want = desired(variant("a"))
+    plan = plan_endpoint(want, None, ObservedArtifacts(want.model_names, config_exists=True))
+    assert plan.actions == (CreateEndpoint(want.endpoint_name, want.config_name, want.tags),)
+
+
+def test_creating_without_artifacts_is_a_programming_error() -> None:
+    with pytest.raises(ValueError, match="artifacts"):
+        plan_endpoint(desired(variant("a")), None, None)
+
+
+@pytest.mark.parametrize("status", sorted(BUSY_STATUSES))
+def test_busy_endpoint_waits_without_writing(status: EndpointStatus) -> None:
+    want = desired(variant("a"))
+    changed = desired(variant("a", image="img:9"))
+    plan = plan_endpoint(changed, in_service(want, status), NOTHING)
+    assert plan.actions == ()
+    assert plan.outcome.kind == OutcomeKind.PROGRESSING
+    assert plan.outcome.reason == status.value
+
+
+def test_failed_endpoint_on_desired_config_stalls_with_sagemakers_reason() -> None:
+    want = desired(variant("a"))
+    plan = plan_endpoint(want, in_service(want, EndpointStatus.FAILED, "no model data"), None)
+    assert plan.actions == ()
+    assert plan.outcome.kind == OutcomeKind.STALLED
+    assert "no model data" in plan.outcome.message
+
+
+def test_failed_endpoint_is_recreated_once_the_spec_changes() -> None:
+    failed = in_service(desired(variant("a")), EndpointStatus.FAILED, "bad")
+    plan = plan_endpoint(desired(variant("a", image="img:2")), failed, None)
+    assert plan.actions == (DeleteEndpoint("bikes"),)
+    assert plan.outcome.kind == OutcomeKind.PROGRESSING
+
+
+@pytest.mark.parametrize(
+    "status", [EndpointStatus.OUT_OF_SERVICE, EndpointStatus.UPDATE_ROLLBACK_FAILED]
+)
+def test_other_unusable_statuses_stall(status: EndpointStatus) -> None:
+    want = desired(variant("a"))
+    plan = plan_endpoint(want, in_service(want, status), None)
+    assert plan.actions == ()
+    assert plan.outcome.kind == OutcomeKind.STALLED
+
+
+def test_image_change_creates_new_model_and_config_then_updates_endpoint() -> None:
+    old = desired(variant("a"), variant("b"))
+    new = desired(variant("a"), variant("b", image="img:2"))
+    assert needs_artifacts(new, in_service(old))
+    plan = plan_endpoint(new, in_service(old), ObservedArtifacts(old.model_names, False))
+    assert [type(a) for a in plan.actions] == [CreateModel, CreateEndpointConfig, UpdateEndpoint]
+    assert plan.actions[-1] == UpdateEndpoint("bikes", new.config_name)
+
+
+def test_failed_update_that_rolled_back_stalls_instead_of_looping() -> None:
+    old = desired(variant("a"))
+    new = desired(variant("a", image="img:2"))
+    rolled_back = in_service(old, failure="could not download model")
+    plan = plan_endpoint(
+        new,
+        rolled_back,
+        ObservedArtifacts(new.model_names, True),
+        last_attempted_config=new.config_name,
+    )
+    assert plan.actions == ()
+    assert plan.outcome.reason == "UpdateFailed"
+    assert "could not download model" in plan.outcome.message
+
+
+def test_old_failure_reason_does_not_block_a_new_update() -> None:
+    old = desired(variant("a"))
+    new = desired(variant("a", image="img:2"))
+    plan = plan_endpoint(
+        new,
+        in_service(old, failure="earlier failure"),
+        ObservedArtifacts(new.model_names, True),
+        last_attempted_config="some-older-config",
+    )
+    assert plan.actions == (UpdateEndpoint("bikes", new.config_name),)
+
+
+def test_weight_only_change_updates_in_place_without_new_config() -> None:
+    old = desired(variant("a", weight=9), variant("b", weight=1))
+    new = desired(variant("a", weight=1), variant("b", weight=1))
+    assert not needs_artifacts(new, in_service(old))
+    plan = plan_endpoint(new, in_service(old), None)
+    assert plan.actions == (
+        UpdateWeightsAndCapacities("bikes", (VariantWeightAndCapacity("a", 1.0, 1),)),
+    )
+
+
+def test_count_only_change_updates_in_place() -> None:
+    old = desired(variant("a", count=1))
+    new = desired(variant("a", count=3))
+    plan = plan_endpoint(new, in_service(old), None)
+    assert plan.actions == (
+        UpdateWeightsAndCapacities("bikes", (VariantWeightAndCapacity("a", 1.0, 3),)),
+    )
+
+
+def test_matching_endpoint_is_ready_and_untouched() -> None:
+    want = desired(variant("a"), variant("b"))
+    assert not needs_artifacts(want, in_service(want))
+    plan = plan_endpoint(want, in_service(want), None)
+    assert plan.actions == ()
+    assert plan.outcome.kind == OutcomeKind.READY
+
+
+def test_missing_desired_weight_falls_back_to_current() -> None:
+    want = desired(variant("a"))
+    endpoint = in_service(want)
+    endpoint = replace(endpoint, variants=(ObservedVariant("a", 1.0, None, 1, None),))
+    assert plan_endpoint(want, endpoint, None).actions == ()
+
+
+# -- cleanup and deletion --------------------------------------------------------------------
+def test_cleanup_keeps_what_the_desired_config_uses() -> None:
+    want = desired(variant("a"))
+    model = next(iter(want.model_names))
+    actions = plan_cleanup(
+        want,
+        frozenset({want.config_name, "bikes-old1234567"}),
+        frozenset({model, "bikes-oldmodel12"}),
+    )
+    assert actions == (DeleteEndpointConfig("bikes-old1234567"), DeleteModel("bikes-oldmodel12"))
+
+
+def test_deletion_deletes_the_endpoint_first_then_its_objects() -> None:
+    want = desired(variant("a"))
+    first = plan_deletion("bikes", in_service(want), frozenset({"c"}), frozenset({"m"}))
+    assert first.actions == (DeleteEndpoint("bikes"),)
+    waiting = plan_deletion(
+        "bikes", in_service(want, EndpointStatus.DELETING), frozenset(), frozenset()
+    )
+    assert waiting.actions == ()
+    assert waiting.outcome.kind == OutcomeKind.PROGRESSING
+    busy = plan_deletion(
+        "bikes", in_service(want, EndpointStatus.UPDATING), frozenset(), frozenset()
+    )
+    assert busy.actions == ()
+    assert busy.outcome.kind == OutcomeKind.PROGRESSING
+    last = plan_deletion("bikes", None, frozenset({"c"}), frozenset({"m"}))
+    assert last.actions == (DeleteEndpointConfig("c"), DeleteModel("m"))
+    assert last.outcome.kind == OutcomeKind.READY
+
+
+def test_every_action_has_an_event_reason() -> None:
+    want = desired(variant("a"))
+    actions: list[Action] = [
+        *plan_endpoint(want, None, NOTHING).actions,
+        UpdateEndpoint("e", "c"),
+        UpdateWeightsAndCapacities("e", (VariantWeightAndCapacity("a", 1, 1),)),
+        DeleteEndpoint("e"),
+        DeleteEndpointConfig("c"),
+        DeleteModel("m"),
+    ]
+    reasons = [describe_action(a)[0] for a in actions]
+    assert all(r and r[0].isupper() for r in reasons)
+    assert len(set(reasons)) == len(actions)
+
+
+# -- properties: plans converge, and a converged plan is empty --------------------------------
+class World:
+    """A minimal SageMaker for property tests: applies actions and settles at once."""
+
+    def __init__(self) -> None:
+        self.models: set[str] = set()
+        self.configs: dict[str, DesiredEndpoint] = {}
+        self.endpoint: ObservedEndpoint | None = None
+        self.writes = 0
+
+    def artifacts(self, want: DesiredEndpoint) -> ObservedArtifacts:
+        return ObservedArtifacts(
+            frozenset(self.models & want.model_names), want.config_name in self.configs
+        )
+
+    def apply(self, action: Action, want: DesiredEndpoint) -> None:
+        self.writes += 1
+        match action:
+            case CreateModel(model=m):
+                assert m.name not in self.models, "a model is never created twice"
+                self.models.add(m.name)
+            case CreateEndpointConfig(config_name=c):
+                assert c not in self.configs
+                assert want.model_names <= self.models, "config created before its models"
+                self.configs[c] = want
+            case CreateEndpoint(config_name=c) | UpdateEndpoint(config_name=c):
+                self.endpoint = in_service(self.configs[c])
+            case UpdateWeightsAndCapacities(changes=changes):
+                assert self.endpoint is not None
+                by_name = {c.variant_name: c for c in changes}
+                self.endpoint = replace(
+                    self.endpoint,
+                    variants=tuple(
+                        ObservedVariant(
+                            v.name,
+                            by_name[v.name].weight,
+                            by_name[v.name].weight,
+                            by_name[v.name].instance_count,
+                            by_name[v.name].instance_count,
+                        )
+                        if v.name in by_name
+                        else v
+                        for v in self.endpoint.variants
+                    ),
+                )
+            case _:
+                raise AssertionError(f"unexpected {action}")
+
+    def reconcile(self, want: DesiredEndpoint) -> OutcomeKind:
+        artifacts = self.artifacts(want) if needs_artifacts(want, self.endpoint) else None
+        plan = plan_endpoint(want, self.endpoint, artifacts)
+        for action in plan.actions:
+            self.apply(action, want)
+        return plan.outcome.kind
+
+
+variant_names = st.sampled_from(["a", "b", "c", "version-1-2-2"])
+variants = st.lists(
+    st.builds(
+        variant,
+        variant_names,
+        image=st.sampled_from(["img:1", "img:2", "img:3"]),
+        weight=st.sampled_from([0.0, 0.5, 1.0, 3.0]),
+        count=st.integers(1, 4),
+    ),
+    min_size=1,
+    max_size=4,
+    unique_by=lambda v: v["name"],
+).filter(lambda vs: any(v["weight"] > 0 for v in vs))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(variants, min_size=1, max_size=4))
+def test_any_sequence_of_specs_converges_and_then_plans_nothing(
+    specs: list[list[dict[str, object]]],
+) -> None:
+    world = World()
+    for variant_list in specs:
+        want = desired(*variant_list)
+        for _ in range(4):
+            if world.reconcile(want) == OutcomeKind.READY:
+                break
+        assert world.reconcile(want) == OutcomeKind.READY
+        writes = world.writes
+        assert world.reconcile(want) == OutcomeKind.READY
+        assert world.writes == writes, "re-running a converged plan must change nothing"
+        assert world.endpoint is not None
+        assert world.endpoint.config_name == want.config_name
+
+
+@settings(max_examples=100, deadline=None)
+@given(variants, st.data())
+def test_weight_and_count_changes_never_create_configs(
+    variant_list: list[dict[str, object]], data: st.DataObject
+) -> None:
+    world = World()
+    while world.reconcile(desired(*variant_list)) != OutcomeKind.READY:
+        pass
+    configs, models = set(world.configs), set(world.models)
+    changed = [
+        {
+            **v,
+            "weight": data.draw(st.sampled_from([1.0, 2.0])),
+            "instanceCount": data.draw(st.integers(1, 5)),
+        }
+        for v in variant_list
+    ]
+    want = desired(*changed)
+    world.reconcile(want)
+    assert world.reconcile(want) == OutcomeKind.READY
+    assert (set(world.configs), set(world.models)) == (configs, models)
+    assert world.endpoint is not None
+    assert {
+        v.name: (v.current_weight, v.current_instance_count) for v in world.endpoint.variants
+    } == {v["name"]: (v["weight"], v["instanceCount"]) for v in changed}
