@@ -48,7 +48,8 @@ def start(
         **aws_env,
         "KUBECONFIG": str(kubeconfig),
         "SERVING_OPERATOR_POLL_SECONDS": "1",
-        "SERVING_OPERATOR_RESYNC_SECONDS": "600",
+        # Short, so the tests see drift corrected and steady-state resyncs that write nothing.
+        "SERVING_OPERATOR_RESYNC_SECONDS": "3",
         **(extra_env or {}),
     }
     process = processes.start(

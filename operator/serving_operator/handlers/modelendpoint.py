@@ -93,10 +93,26 @@ def status_patch(result: ReconcileResult, body: kopf.Body, endpoint_name: str) -
     }
 
 
-def _report(result: ReconcileResult, body: kopf.Body, patch: kopf.Patch) -> None:
+def _was_ready_for_this_generation(body: kopf.Body) -> bool:
+    status = body.get("status", {})
+    ready = next((c for c in status.get("conditions", []) if c.get("type") == "Ready"), None)
+    return bool(
+        ready
+        and ready.get("status") == "True"
+        and status.get("observedGeneration") == body.metadata.get("generation")
+    )
+
+
+def _report(result: ReconcileResult, body: kopf.Body) -> None:
+    # The spec did not change since the endpoint was last Ready, yet AWS needed a write:
+    # someone changed it out of band (console, CLI, another tool).
+    drifted = bool(result.executed) and _was_ready_for_this_generation(body)
     for action in result.executed:
         reason, message = describe_action(action)
-        kopf.info(body, reason=reason, message=message)
+        if drifted:
+            kopf.warn(body, reason="DriftCorrected", message=f"drift in AWS corrected: {message}")
+        else:
+            kopf.info(body, reason=reason, message=message)
     previous = body.get("status", {}).get("conditions", [])
     if became_stalled(previous, result.outcome):
         kopf.warn(body, reason=result.outcome.reason, message=result.outcome.message)
@@ -138,7 +154,7 @@ async def _reconcile_once(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo) -
             )
         endpoint_name = spec.endpoint_name or body.metadata.name
         patch.status.update(status_patch(result, body, endpoint_name))
-        _report(result, body, patch)
+        _report(result, body)
         wait = (
             memo.config.poll_seconds
             if result.outcome.kind == OutcomeKind.PROGRESSING
@@ -185,7 +201,7 @@ async def delete_model_endpoint(
             namespace=body.metadata.namespace,
             name=body.metadata.name,
         )
-    _report(result, body, patch)
+    _report(result, body)
     if result.outcome.kind != OutcomeKind.READY:
         delay = (
             memo.config.poll_seconds

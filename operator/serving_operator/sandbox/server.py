@@ -8,7 +8,8 @@ Admin API (JSON), for tests and demos:
                                     "errorCode": "ThrottlingException", "httpStatus": 400,
                                     "count": 3, "latencyMs": 0}
   DELETE /_sandbox/faults          clear all faults
-  GET  /_sandbox/calls             every AWS call seen: [{"service", "operation", "status"}]
+  GET  /_sandbox/calls             every AWS call seen: [{"service", "operation", "status",
+                                    "target" (the EndpointName, ModelName... it names)}]
   DELETE /_sandbox/calls           forget them
 """
 
@@ -89,10 +90,12 @@ class SandboxApp:
         return handler(call) if handler else None
 
     def _log(self, call: AwsRequest, status: int) -> None:
+        entry = {"service": call.service, "operation": call.operation, "status": status}
+        target = _target(call)
+        if target:
+            entry["target"] = target
         with self._calls_lock:
-            self.calls.append(
-                {"service": call.service, "operation": call.operation, "status": status}
-            )
+            self.calls.append(entry)
 
     def _admin(self, request: Request) -> Response:
         route = (request.method, request.path.rstrip("/"))
@@ -114,6 +117,20 @@ class SandboxApp:
         else:
             return Response(json.dumps({"error": "no such admin route"}), status=404)
         return Response(json.dumps(payload), content_type="application/json")
+
+
+_TARGET_KEYS = ("EndpointName", "EndpointConfigName", "ModelName", "ResourceArn")
+
+
+def _target(call: AwsRequest) -> str | None:
+    """The resource a JSON-protocol call names, so tests can count calls per endpoint."""
+    if not call.body.startswith(b"{"):
+        return None
+    try:
+        params = call.json()
+    except ValueError:
+        return None
+    return next((str(params[k]) for k in _TARGET_KEYS if k in params), None)
 
 
 def serve(host: str = "127.0.0.1", port: int = 5000, settings_json: str | None = None) -> None:
