@@ -14,9 +14,11 @@ from serving_operator import __version__
 
 def _crds(args: argparse.Namespace) -> int:
     from serving_operator.api import ALL_KINDS, GROUP, VERSION
-    from serving_operator.api.crdgen import crd_file_name, crd_for
+    from serving_operator.api.crdgen import crd_file_name, crd_for, kopf_peering_crds
 
     documents = {crd_file_name(k, GROUP): crd_for(k, GROUP, VERSION) for k in ALL_KINDS}
+    for crd in kopf_peering_crds():
+        documents[f"{crd['metadata']['name']}.yaml"] = crd
     if args.output_dir is None:
         sys.stdout.write(yaml.safe_dump_all(documents.values(), sort_keys=False))
         return 0

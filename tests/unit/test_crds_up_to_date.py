@@ -72,6 +72,6 @@ def test_optional_fields_are_not_required_and_defaults_survive() -> None:
 
 
 def test_generated_file_names_are_the_committed_ones() -> None:
-    assert {crd_file_name(k, GROUP) for k in ALL_KINDS} == {
-        p.name for p in Path(CRDS).glob("*.yaml")
-    }
+    ours = {crd_file_name(k, GROUP) for k in ALL_KINDS}
+    peering = {"clusterkopfpeerings.kopf.dev.yaml", "kopfpeerings.kopf.dev.yaml"}
+    assert ours | peering == {p.name for p in Path(CRDS).glob("*.yaml")}

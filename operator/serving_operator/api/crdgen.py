@@ -126,3 +126,40 @@ def crd_for(kind: KindInfo, group: str, version: str) -> dict[str, Any]:
 
 def crd_file_name(kind: KindInfo, group: str) -> str:
     return f"{kind.plural}.{group}.yaml"
+
+
+def kopf_peering_crds() -> list[dict[str, Any]]:
+    """kopf's peering CRDs, needed only with `serving-operator run --peering NAME`.
+
+    Active/standby replicas find each other through these objects; their contents are
+    kopf's own, so the schema keeps unknown fields.
+    """
+    crds = []
+    for kind, scope in (("ClusterKopfPeering", "Cluster"), ("KopfPeering", "Namespaced")):
+        plural = kind.lower() + "s"
+        crds.append(
+            {
+                "apiVersion": "apiextensions.k8s.io/v1",
+                "kind": "CustomResourceDefinition",
+                "metadata": {"name": f"{plural}.kopf.dev"},
+                "spec": {
+                    "group": "kopf.dev",
+                    "names": {"kind": kind, "plural": plural, "singular": kind.lower()},
+                    "scope": scope,
+                    "versions": [
+                        {
+                            "name": "v1",
+                            "served": True,
+                            "storage": True,
+                            "schema": {
+                                "openAPIV3Schema": {
+                                    "type": "object",
+                                    "x-kubernetes-preserve-unknown-fields": True,
+                                }
+                            },
+                        }
+                    ],
+                },
+            }
+        )
+    return crds

@@ -179,6 +179,9 @@ async def keep_model_endpoint_in_sync(
     body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any
 ) -> None:
     """Poll while SageMaker works; resync on schedule otherwise (drift correction)."""
+    # Once deletion has begun, only the delete handler may touch AWS (no re-creation).
+    if body.metadata.deletion_timestamp is not None:
+        return
     if time.monotonic() >= _object_state(memo).next_check:
         await _reconcile_once(body, patch, memo)
 
