@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from tests.support import cluster, processes
@@ -40,14 +41,20 @@ def wait_for_condition(
     operator: OperatorProcess,
     *,
     timeout: float = 60,
+    also: Callable[[dict[str, Any]], bool] = lambda _: True,
 ) -> dict[str, Any]:
-    """Wait until `type_` is True for the current generation, as `kubectl wait` would."""
+    """Wait until `type_` is True for the current generation, as `kubectl wait` would,
+    and `also(obj)` holds."""
     found: list[dict[str, Any]] = []
 
     def check() -> bool:
         obj = objects.get(namespace, name)
-        if cluster.current_generation_observed(obj) and cluster.is_true(obj, type_):
-            assert obj is not None
+        if (
+            obj is not None
+            and cluster.current_generation_observed(obj)
+            and cluster.is_true(obj, type_)
+            and also(obj)
+        ):
             found.append(obj)
             return True
         return False

@@ -37,34 +37,6 @@ def writes(sandbox: Sandbox, prefix: str) -> Counter[str]:
     )
 
 
-def wait_for_generation_ready(
-    objects: cluster.Objects, namespace: str, name: str, operator: OperatorProcess, check: Any
-) -> dict[str, Any]:
-    """Ready for the current generation, and `check(obj)` holds."""
-    found: list[dict[str, Any]] = []
-
-    def done() -> bool:
-        obj = objects.get(namespace, name)
-        if (
-            cluster.current_generation_observed(obj)
-            and cluster.is_true(obj, "Ready")
-            and check(obj)
-        ):
-            assert obj is not None
-            found.append(obj)
-            return True
-        return False
-
-    processes.wait_until(
-        done,
-        timeout=60,
-        interval=0.25,
-        log=operator.log,
-        what=f"{name} Ready with the change: {objects.get(namespace, name)}",
-    )
-    return found[-1]
-
-
 def percentages(obj: dict[str, Any]) -> dict[str, float]:
     return {v["name"]: v["currentWeightPercent"] for v in obj["status"]["variants"]}
 
@@ -106,12 +78,13 @@ def test_weight_change_is_one_in_place_update_and_no_new_config(
         },
     )
 
-    after = wait_for_generation_ready(
+    after = wait_for_condition(
         model_endpoints,
         namespace,
         ab_endpoint,
+        "Ready",
         operator,
-        lambda o: percentages(o) == {"blue": 90.0, "green": 10.0},
+        also=lambda o: percentages(o) == {"blue": 90.0, "green": 10.0},
     )
 
     assert writes(sandbox, ab_endpoint) == Counter({"UpdateEndpointWeightsAndCapacities": 1})
@@ -141,12 +114,13 @@ def test_image_change_is_one_new_config_and_update_then_old_objects_are_collecte
         },
     )
 
-    after = wait_for_generation_ready(
+    after = wait_for_condition(
         model_endpoints,
         namespace,
         ab_endpoint,
+        "Ready",
         operator,
-        lambda o: (
+        also=lambda o: (
             o["status"]["endpointConfigName"] != old_config
             and o["status"].get("cleanedUpForConfigName") == o["status"]["endpointConfigName"]
         ),
