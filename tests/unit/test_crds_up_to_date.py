@@ -32,6 +32,12 @@ def _walk(node: object, path: str = "") -> list[str]:
                 problems.append(f"{path}: {bad}")
         if "properties" in node and node.get("type") != "object":
             problems.append(f"{path}: properties without type: object")
+        for child in ("items", "additionalProperties"):
+            if isinstance(node.get(child), dict) and "type" not in node[child]:
+                problems.append(f"{path}.{child}: no type")
+        for name, prop in node.get("properties", {}).items():
+            if "type" not in prop and not prop.get("x-kubernetes-preserve-unknown-fields"):
+                problems.append(f"{path}.properties.{name}: no type")
         for key, value in node.items():
             problems += _walk(value, f"{path}.{key}")
     elif isinstance(node, list):

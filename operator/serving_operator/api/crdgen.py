@@ -27,6 +27,7 @@ _KEPT_KEYS = {
     "maxItems",
     "minProperties",
     "maxProperties",
+    "multipleOf",
     "required",
 }
 

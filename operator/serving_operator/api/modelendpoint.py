@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field, model_validator
 
 from serving_operator.api.common import (
     IAM_ROLE_ARN_PATTERN,
@@ -23,10 +24,64 @@ class DeletionPolicy(StrEnum):
     RETAIN = "Retain"
 
 
-class ModelSpec(ApiModel):
-    """The model a variant serves: a container image and, usually, an artifact in S3."""
+class ModelMode(StrEnum):
+    SINGLE_MODEL = "SingleModel"
+    MULTI_MODEL = "MultiModel"
 
-    image: str = Field(
+
+class InferenceExecution(StrEnum):
+    SERIAL = "Serial"
+    DIRECT = "Direct"
+
+
+def _rule(rule: str, message: str) -> dict[str, str]:
+    return {"rule": rule, "message": message}
+
+
+def _validations(*rules: dict[str, str]) -> dict[str, Any]:
+    return {"x-kubernetes-validations": list(rules)}
+
+
+class ContainerSpec(ApiModel):
+    """One container of a multi-container model."""
+
+    hostname: str = Field(
+        pattern=SAGEMAKER_NAME_PATTERN,
+        max_length=63,
+        description="ContainerHostname; with Direct invocation, callers target it by this name.",
+    )
+    image: str = Field(min_length=1, max_length=255, description="Container image URI.")
+    model_data_url: str | None = Field(
+        default=None, pattern=S3_URI_PATTERN, max_length=1024, description="S3 URI of the artifact."
+    )
+    environment: dict[str, str] = Field(default_factory=dict, max_length=100)
+
+
+class ModelSpec(ApiModel):
+    """The model a variant serves: one container (optionally multi-model) or several containers."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_validations(
+            _rule(
+                "has(self.image) != has(self.containers)",
+                "set exactly one of model.image (one container) or model.containers",
+            ),
+            _rule(
+                "self.mode != 'MultiModel' || (has(self.image) && has(self.modelDataUrl)"
+                " && self.modelDataUrl.endsWith('/'))",
+                "a MultiModel model needs image and a modelDataUrl that is an S3 prefix"
+                " ending in /",
+            ),
+            _rule(
+                "self.mode == 'MultiModel'"
+                " || ((!has(self.targetModels) || size(self.targetModels) == 0) && !self.warmUp)",
+                "targetModels and warmUp apply only to mode: MultiModel",
+            ),
+        )
+    )
+
+    image: str | None = Field(
+        default=None,
         min_length=1,
         max_length=255,
         description="Inference container image, e.g. an ECR image URI.",
@@ -35,12 +90,47 @@ class ModelSpec(ApiModel):
         default=None,
         pattern=S3_URI_PATTERN,
         max_length=1024,
-        description="S3 URI of the model artifact (model.tar.gz).",
+        description="S3 URI of the model artifact (model.tar.gz); for MultiModel, the S3 prefix.",
     )
     environment: dict[str, str] = Field(
         default_factory=dict,
         max_length=100,
         description="Environment variables for the container.",
+    )
+    mode: ModelMode = Field(
+        default=ModelMode.SINGLE_MODEL,
+        description=(
+            "MultiModel: one shared container serves every model under the modelDataUrl prefix,"
+            " loading each on its first call (cold start)."
+        ),
+    )
+    target_models: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Models expected under the MultiModel prefix, e.g. model-a.tar.gz.",
+    )
+    warm_up: bool = Field(
+        default=False,
+        description=(
+            "Invoke each target model once after each rollout so no user pays the cold start."
+        ),
+    )
+    containers: list[ContainerSpec] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=15,
+        description="Several containers on one endpoint (SageMaker allows up to 15).",
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["hostname"],
+        },
+    )
+    inference_execution: InferenceExecution = Field(
+        default=InferenceExecution.SERIAL,
+        description=(
+            "Serial: containers form an inference pipeline. Direct: callers pick a container"
+            " with TargetContainerHostname."
+        ),
     )
     execution_role_arn: str | None = Field(
         default=None,
@@ -48,9 +138,118 @@ class ModelSpec(ApiModel):
         description="IAM role SageMaker assumes for this model; defaults to spec.executionRoleArn.",
     )
 
+    @model_validator(mode="after")
+    def _one_kind_of_model(self) -> ModelSpec:
+        if (self.image is None) == (self.containers is None):
+            raise ValueError("set exactly one of model.image (one container) or model.containers")
+        return self
+
+
+class ScalingMetric(StrEnum):
+    INVOCATIONS_PER_INSTANCE = "InvocationsPerInstance"
+    CPU_UTILIZATION = "CPUUtilization"
+    CUSTOM = "Custom"
+
+
+class CustomMetric(ApiModel):
+    metric_name: str = Field(min_length=1, max_length=255)
+    namespace: str = Field(min_length=1, max_length=255)
+    statistic: str = Field(
+        default="Average", pattern=r"^(Average|Minimum|Maximum|SampleCount|Sum)$"
+    )
+    dimensions: dict[str, str] = Field(default_factory=dict, max_length=10)
+
+
+class AutoscalingSpec(ApiModel):
+    """Target-tracking autoscaling of a variant's instance count (Application Auto Scaling)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_validations(
+            _rule("self.minInstances <= self.maxInstances", "minInstances must be <= maxInstances"),
+            _rule(
+                "has(self.targetValue) != has(self.maxRequestsPerSecondPerInstance)",
+                "set exactly one of targetValue or maxRequestsPerSecondPerInstance",
+            ),
+            _rule(
+                "!has(self.maxRequestsPerSecondPerInstance)"
+                " || self.metric == 'InvocationsPerInstance'",
+                "maxRequestsPerSecondPerInstance applies only to metric InvocationsPerInstance",
+            ),
+            _rule(
+                "(self.metric == 'Custom') == has(self.customMetric)",
+                "customMetric is required with metric: Custom, and only then",
+            ),
+        )
+    )
+
+    min_instances: int = Field(ge=1, le=1000)
+    max_instances: int = Field(ge=1, le=1000)
+    metric: ScalingMetric = Field(
+        default=ScalingMetric.INVOCATIONS_PER_INSTANCE,
+        description=(
+            "InvocationsPerInstance: requests per minute per instance; CPUUtilization: percent;"
+            " Custom: customMetric."
+        ),
+    )
+    target_value: float | None = Field(
+        default=None, gt=0, le=1_000_000, description="The metric value to keep each instance at."
+    )
+    max_requests_per_second_per_instance: float | None = Field(
+        default=None,
+        gt=0,
+        le=100_000,
+        description=(
+            "Load-tested capacity of one instance; the target becomes"
+            " maxRequestsPerSecondPerInstance x 60 x safetyFactor invocations per minute."
+        ),
+    )
+    safety_factor: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Share of the tested capacity to run at (0.5 keeps instances at half load).",
+    )
+    custom_metric: CustomMetric | None = None
+    scale_in_cooldown_seconds: int = Field(default=300, ge=0, le=86400)
+    scale_out_cooldown_seconds: int = Field(default=60, ge=0, le=86400)
+    disable_scale_in: bool = False
+
+    @property
+    def derived_target_value(self) -> float:
+        """The target tracking value sent to Application Auto Scaling."""
+        if self.target_value is not None:
+            return self.target_value
+        assert self.max_requests_per_second_per_instance is not None
+        return round(self.max_requests_per_second_per_instance * 60 * self.safety_factor, 4)
+
+
+class ServerlessSpec(ApiModel):
+    memory_size_in_mb: int = Field(
+        alias="memorySizeInMB",
+        ge=1024,
+        le=6144,
+        multiple_of=1024,
+        description="1024 to 6144 in steps of 1024.",
+    )
+    max_concurrency: int = Field(ge=1, le=200)
+    provisioned_concurrency: int | None = Field(default=None, ge=1, le=200)
+
 
 class VariantSpec(ApiModel):
     """A production variant: one model on its own fleet of instances, with a traffic weight."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_validations(
+            _rule(
+                "has(self.instanceType) != has(self.serverless)",
+                "set exactly one of instanceType or serverless",
+            ),
+            _rule(
+                "!has(self.autoscaling) || has(self.instanceType)",
+                "autoscaling applies to instance-backed variants, not serverless ones",
+            ),
+        )
+    )
 
     name: str = Field(
         pattern=SAGEMAKER_NAME_PATTERN,
@@ -58,7 +257,8 @@ class VariantSpec(ApiModel):
         description="Variant name as SageMaker shows it, e.g. version-1-2-2.",
     )
     model: ModelSpec
-    instance_type: str = Field(
+    instance_type: str | None = Field(
+        default=None,
         pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$",
         max_length=64,
         description="SageMaker instance type, e.g. ml.m5.large.",
@@ -67,7 +267,10 @@ class VariantSpec(ApiModel):
         default=1,
         ge=1,
         le=1000,
-        description="Instances behind this variant; two or more spread across Availability Zones.",
+        description=(
+            "Instances behind this variant; two or more spread across Availability Zones."
+            " With autoscaling, only the initial count."
+        ),
     )
     weight: float = Field(
         default=1.0,
@@ -77,10 +280,104 @@ class VariantSpec(ApiModel):
             "Relative traffic weight; a variant receives weight / sum(weights) of the requests."
         ),
     )
+    serverless: ServerlessSpec | None = None
+    autoscaling: AutoscalingSpec | None = None
+
+    @model_validator(mode="after")
+    def _instances_or_serverless(self) -> VariantSpec:
+        if (self.instance_type is None) == (self.serverless is None):
+            raise ValueError("set exactly one of instanceType or serverless")
+        return self
+
+
+class TrafficRoutingType(StrEnum):
+    ALL_AT_ONCE = "ALL_AT_ONCE"
+    CANARY = "CANARY"
+    LINEAR = "LINEAR"
+
+
+class TrafficRouting(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra=_validations(
+            _rule(
+                "self.type != 'CANARY' || has(self.canarySizePercent)",
+                "CANARY traffic routing needs canarySizePercent",
+            ),
+            _rule(
+                "self.type != 'LINEAR' || has(self.linearStepPercent)",
+                "LINEAR traffic routing needs linearStepPercent",
+            ),
+        )
+    )
+
+    type: TrafficRoutingType = TrafficRoutingType.ALL_AT_ONCE
+    wait_interval_seconds: int = Field(default=0, ge=0, le=3600)
+    canary_size_percent: int | None = Field(default=None, ge=1, le=100)
+    linear_step_percent: int | None = Field(default=None, ge=1, le=100)
+
+
+class BlueGreenSpec(ApiModel):
+    traffic_routing: TrafficRouting = Field(default_factory=TrafficRouting)
+    termination_wait_seconds: int = Field(default=0, ge=0, le=3600)
+    maximum_execution_timeout_seconds: int | None = Field(default=None, ge=600, le=14400)
+
+
+class RollingUpdateSpec(ApiModel):
+    maximum_batch_size_percent: int = Field(ge=1, le=50)
+    wait_interval_seconds: int = Field(ge=0, le=3600)
+    maximum_execution_timeout_seconds: int | None = Field(default=None, ge=600, le=28800)
+
+
+class DeploymentSpec(ApiModel):
+    """SageMaker deployment guardrails for config switches (UpdateEndpoint)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_validations(
+            _rule(
+                "has(self.blueGreen) != has(self.rollingUpdate)",
+                "set exactly one of blueGreen or rollingUpdate",
+            )
+        )
+    )
+
+    blue_green: BlueGreenSpec | None = None
+    rolling_update: RollingUpdateSpec | None = None
+    auto_rollback_alarms: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="CloudWatch alarm names; if one fires during the update, SageMaker rolls back.",
+    )
+
+
+class DataCaptureSpec(ApiModel):
+    destination_s3_uri: str = Field(pattern=S3_URI_PATTERN, max_length=512)
+    sampling_percentage: int = Field(default=100, ge=1, le=100)
+    capture_input: bool = True
+    capture_output: bool = True
+    kms_key_id: str | None = Field(default=None, max_length=2048)
+
+
+class VpcConfigSpec(ApiModel):
+    security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]+$", max_length=32)]] = (
+        Field(min_length=1, max_length=5)
+    )
+    subnets: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]+$", max_length=32)]] = Field(
+        min_length=1, max_length=16
+    )
 
 
 class ModelEndpointSpec(ApiModel):
     """Desired state of a SageMaker real-time endpoint."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_validations(
+            _rule(
+                "!has(self.shadowVariants)"
+                " || self.shadowVariants.all(s, !self.variants.exists(v, v.name == s.name))",
+                "shadow variant names must differ from production variant names",
+            )
+        )
+    )
 
     endpoint_name: str | None = Field(
         default=None,
@@ -90,6 +387,7 @@ class ModelEndpointSpec(ApiModel):
     )
     execution_role_arn: str = Field(
         pattern=IAM_ROLE_ARN_PATTERN,
+        max_length=2048,
         description="IAM role SageMaker assumes to pull images and model artifacts.",
     )
     variants: list[VariantSpec] = Field(
@@ -99,13 +397,37 @@ class ModelEndpointSpec(ApiModel):
         json_schema_extra={
             "x-kubernetes-list-type": "map",
             "x-kubernetes-list-map-keys": ["name"],
-            "x-kubernetes-validations": [
-                {
-                    "rule": "self.exists(v, v.weight > 0.0)",
-                    "message": "at least one variant must have a weight greater than 0",
-                }
-            ],
+            **_validations(
+                _rule(
+                    "self.exists(v, v.weight > 0.0)",
+                    "at least one variant must have a weight greater than 0",
+                )
+            ),
         },
+    )
+    shadow_variants: list[VariantSpec] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Variants that receive a copy of the traffic; their responses are discarded.",
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+        },
+    )
+    deployment: DeploymentSpec | None = None
+    data_capture: DataCaptureSpec | None = None
+    kms_key_id: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="KMS key for the storage volumes of the endpoint's instances.",
+    )
+    vpc_config: VpcConfigSpec | None = None
+    adopt: bool = Field(
+        default=False,
+        description=(
+            "Take over an existing endpoint of this name (not created by the operator)"
+            " instead of refusing to touch it; it is updated in place, never recreated."
+        ),
     )
     deletion_policy: DeletionPolicy = Field(
         default=DeletionPolicy.DELETE,
@@ -118,23 +440,47 @@ class ModelEndpointSpec(ApiModel):
         default_factory=dict,
         max_length=40,
         description="Tags for every AWS resource created; the operator adds its ownership tags.",
-        json_schema_extra={
-            "x-kubernetes-validations": [
-                {
-                    "rule": (
-                        "self.all(k, !k.startsWith('aws:') && !k.startsWith('serving.mlops.dev/'))"
-                    ),
-                    "message": "tag keys starting with aws: or serving.mlops.dev/ are reserved",
-                }
-            ],
-        },
+        json_schema_extra=_validations(
+            _rule(
+                "self.all(k, !k.startsWith('aws:') && !k.startsWith('serving.mlops.dev/'))",
+                "tag keys starting with aws: or serving.mlops.dev/ are reserved",
+            )
+        ),
     )
+
+
+class VariantAutoscalingStatus(ApiModel):
+    min_instances: int
+    max_instances: int
+    metric: str
+    target_value: float = Field(
+        description=(
+            "The target tracking value in force; derived as maxRequestsPerSecondPerInstance"
+            " x 60 x safetyFactor when those are given."
+        )
+    )
+
+
+class WarmUpStatus(ApiModel):
+    target_model: str
+    milliseconds: float | None = Field(default=None, description="Latency of the warm-up call.")
+    error: str | None = None
 
 
 class VariantStatus(ApiModel):
     """A production variant as SageMaker reports it."""
 
     name: str
+    autoscaling: VariantAutoscalingStatus | None = None
+    container_hostnames: list[str] = Field(
+        default_factory=list,
+        description="With Direct invocation: the TargetContainerHostname values to call.",
+    )
+    models_found: list[str] = Field(
+        default_factory=list,
+        description="MultiModel: models under the S3 prefix (the first 100).",
+    )
+    warm_up: list[WarmUpStatus] = Field(default_factory=list)
     desired_weight: float | None = None
     current_weight: float | None = None
     current_weight_percent: float | None = Field(
@@ -176,6 +522,12 @@ class ModelEndpointStatus(ApiModel):
     cleaned_up_for_config_name: str | None = Field(
         default=None,
         description="The config after whose rollout unused configs and models were deleted.",
+    )
+    warmed_up_for_config_name: str | None = Field(
+        default=None, description="The config whose MultiModel target models were warmed up."
+    )
+    autoscaling_registered: bool | None = Field(
+        default=None, description="Whether autoscaling was registered at the last check."
     )
 
 

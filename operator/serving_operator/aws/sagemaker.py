@@ -6,13 +6,14 @@ from typing import Any
 
 from serving_operator.aws.base import AwsError, ServiceAdapter
 from serving_operator.planning.actions import (
-    Action,
     CreateEndpoint,
     CreateEndpointConfig,
     CreateModel,
     DeleteEndpoint,
     DeleteEndpointConfig,
     DeleteModel,
+    SageMakerAction,
+    TagEndpoint,
     UpdateEndpoint,
     UpdateWeightsAndCapacities,
 )
@@ -114,37 +115,19 @@ class SageMaker(ServiceAdapter):
     def owned_models(self, endpoint_name: str, owner: str) -> frozenset[str]:
         return self._owned("ListModels", "Model", endpoint_name, owner)
 
-    def execute(self, action: Action) -> None:
+    def execute(self, action: SageMakerAction) -> None:
         """Carry out one planned action. Deleting what is already gone is not an error."""
         match action:
             case CreateModel(model=model, tags=tags):
-                container: dict[str, Any] = {"Image": model.image}
-                if model.model_data_url:
-                    container["ModelDataUrl"] = model.model_data_url
-                if model.environment:
-                    container["Environment"] = dict(model.environment)
                 self.call(
-                    "CreateModel",
-                    ModelName=model.name,
-                    PrimaryContainer=container,
-                    ExecutionRoleArn=model.execution_role_arn,
-                    Tags=_tag_list(tags),
+                    "CreateModel", ModelName=model.name, Tags=_tag_list(tags), **model.request
                 )
-            case CreateEndpointConfig(config_name=name, variants=variants, tags=tags):
+            case CreateEndpointConfig(config_name=name, request=request, tags=tags):
                 self.call(
                     "CreateEndpointConfig",
                     EndpointConfigName=name,
-                    ProductionVariants=[
-                        {
-                            "VariantName": v.name,
-                            "ModelName": v.model_name,
-                            "InstanceType": v.instance_type,
-                            "InitialInstanceCount": v.instance_count,
-                            "InitialVariantWeight": v.weight,
-                        }
-                        for v in variants
-                    ],
                     Tags=_tag_list(tags),
+                    **request,
                 )
             case CreateEndpoint(endpoint_name=name, config_name=config, tags=tags):
                 self.call(
@@ -153,8 +136,11 @@ class SageMaker(ServiceAdapter):
                     EndpointConfigName=config,
                     Tags=_tag_list(tags),
                 )
-            case UpdateEndpoint(endpoint_name=name, config_name=config):
-                self.call("UpdateEndpoint", EndpointName=name, EndpointConfigName=config)
+            case UpdateEndpoint(endpoint_name=name, config_name=config, deployment_config=deploy):
+                extra = {"DeploymentConfig": dict(deploy)} if deploy else {}
+                self.call("UpdateEndpoint", EndpointName=name, EndpointConfigName=config, **extra)
+            case TagEndpoint(endpoint_arn=arn, tags=tags):
+                self.call("AddTags", ResourceArn=arn, Tags=_tag_list(tags))
             case UpdateWeightsAndCapacities(endpoint_name=name, changes=changes):
                 desired = []
                 for change in changes:

@@ -10,10 +10,14 @@ import boto3
 import kopf
 
 from serving_operator.api import GROUP
+from serving_operator.aws.autoscaling import ApplicationAutoScaling
 from serving_operator.aws.base import CLIENT_CONFIG
 from serving_operator.aws.ratelimit import TokenBucket
+from serving_operator.aws.runtime import SageMakerRuntime
+from serving_operator.aws.s3 import S3
 from serving_operator.aws.sagemaker import SageMaker
 from serving_operator.config import OperatorConfig
+from serving_operator.reconcile.modelendpoint import Clients
 
 
 @kopf.on.startup()
@@ -32,7 +36,16 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     session = boto3.session.Session()
     limiter = TokenBucket(config.aws_calls_per_second, config.aws_burst)
     memo.config = config
-    memo.sagemaker = SageMaker(session.client("sagemaker", config=CLIENT_CONFIG), limiter)
+    memo.aws = Clients(
+        sagemaker=SageMaker(session.client("sagemaker", config=CLIENT_CONFIG), limiter),
+        autoscaling=ApplicationAutoScaling(
+            session.client("application-autoscaling", config=CLIENT_CONFIG), limiter
+        ),
+        s3=S3(session.client("s3", config=CLIENT_CONFIG), limiter),
+        runtime=SageMakerRuntime(
+            session.client("sagemaker-runtime", config=CLIENT_CONFIG), limiter
+        ),
+    )
     memo.executor = ThreadPoolExecutor(config.workers, thread_name_prefix="aws")
 
 
@@ -46,4 +59,4 @@ async def close(memo: kopf.Memo, **_: Any) -> None:
 @kopf.on.probe(id="aws")
 async def aws_clients_ready(memo: kopf.Memo, **_: Any) -> bool:
     """Reported on the liveness endpoint: the operator has built its AWS clients."""
-    return "sagemaker" in memo
+    return "aws" in memo

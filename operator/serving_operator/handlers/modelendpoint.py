@@ -20,13 +20,21 @@ from serving_operator.api.modelendpoint import ModelEndpointSpec
 from serving_operator.config import OperatorConfig
 from serving_operator.metrics import RECONCILE_SECONDS, RECONCILES
 from serving_operator.planning.actions import describe_action
+from serving_operator.planning.endpoint import single_instance_variants
 from serving_operator.planning.outcome import Outcome, OutcomeKind
 from serving_operator.reconcile.modelendpoint import (
     Memory,
     ModelEndpointReconciler,
     ReconcileResult,
 )
-from serving_operator.status import became_stalled, kstatus_conditions
+from serving_operator.status import (
+    became_stalled,
+    condition,
+    kstatus_conditions,
+    now_rfc3339,
+)
+
+SINGLE_INSTANCE = "SingleInstance"
 
 RESOURCE = (GROUP, VERSION, MODEL_ENDPOINT.plural)
 KIND = MODEL_ENDPOINT.kind
@@ -53,6 +61,16 @@ def _parse_spec(body: kopf.Body) -> ModelEndpointSpec:
     return ModelEndpointSpec.model_validate(dict(body.get("spec", {})))
 
 
+def _memory(body: kopf.Body) -> Memory:
+    status = body.get("status", {})
+    return Memory(
+        attempted_config=status.get("attemptedConfigName"),
+        cleaned_for_config=status.get("cleanedUpForConfigName"),
+        warmed_for_config=status.get("warmedUpForConfigName"),
+        scaling_registered=bool(status.get("autoscalingRegistered")),
+    )
+
+
 def _percentages(result: ReconcileResult) -> dict[str, float]:
     if result.endpoint is None:
         return {}
@@ -61,15 +79,76 @@ def _percentages(result: ReconcileResult) -> dict[str, float]:
     return {n: round(100.0 * w / total, 2) for n, w in weights.items()} if total else {}
 
 
+def _single_instance_condition(
+    result: ReconcileResult, generation: int, previous: list[dict[str, Any]]
+) -> dict[str, Any]:
+    single = single_instance_variants(result.desired) if result.desired else []
+    message = (
+        f"variant(s) {', '.join(single)} run on one instance, a single point of failure:"
+        " set instanceCount to 2 or more (spread across Availability Zones) or autoscaling"
+        if single
+        else ""
+    )
+    reason = "SingleInstance" if single else "HighlyAvailable"
+    return condition(
+        SINGLE_INSTANCE, bool(single), reason, message, generation, previous, now_rfc3339()
+    )
+
+
+def _variant_details(result: ReconcileResult) -> dict[str, dict[str, Any]]:
+    """What the spec and the pass add to each variant's status, by variant name."""
+    details: dict[str, dict[str, Any]] = {}
+    if result.desired is None:
+        return details
+    models = {m.name: m for m in result.desired.models}
+    for variant in result.desired.variants:
+        scaling = variant.autoscaling
+        details[variant.name] = {
+            "autoscaling": {
+                "minInstances": scaling.min_instances,
+                "maxInstances": scaling.max_instances,
+                "metric": scaling.metric,
+                "targetValue": scaling.target_value,
+            }
+            if scaling
+            else None,
+            "containerHostnames": list(models[variant.model_name].direct_hostnames) or None,
+            "modelsFound": result.models_found.get(variant.name),
+        }
+    for warm in result.warm_ups:
+        details.setdefault(warm.variant, {}).setdefault("warmUp", []).append(
+            {
+                "targetModel": warm.target_model,
+                "milliseconds": warm.milliseconds,
+                "error": warm.error,
+            }
+        )
+    return details
+
+
 def status_patch(result: ReconcileResult, body: kopf.Body, endpoint_name: str) -> dict[str, Any]:
     """The whole status block for a pass; None values delete stale fields."""
     endpoint = result.endpoint
     percent = _percentages(result)
     generation = int(body.metadata.get("generation") or 0)
-    previous = list(body.get("status", {}).get("conditions", []))
+    status = body.get("status", {})
+    previous = list(status.get("conditions", []))
+    conditions = [
+        c
+        for c in kstatus_conditions(result.outcome, generation, previous)
+        if c["type"] != SINGLE_INSTANCE
+    ]
+    conditions.append(_single_instance_condition(result, generation, previous))
+    details = _variant_details(result)
+    # Warm-up and models found are measured only after a rollout: keep the last ones.
+    before = {v.get("name"): v for v in status.get("variants", [])}
+    for name, extra in details.items():
+        for key in ("warmUp", "modelsFound"):
+            if extra.get(key) is None and before.get(name, {}).get(key):
+                extra[key] = before[name][key]
     return {
         "observedGeneration": generation,
-        "conditions": kstatus_conditions(result.outcome, generation, previous),
+        "conditions": conditions,
         "endpointName": endpoint_name,
         "endpointArn": endpoint.arn if endpoint else None,
         "endpointStatus": endpoint.status.value if endpoint else None,
@@ -83,6 +162,7 @@ def status_patch(result: ReconcileResult, body: kopf.Body, endpoint_name: str) -
                 "currentWeightPercent": percent.get(v.name),
                 "desiredInstanceCount": v.desired_instance_count,
                 "currentInstanceCount": v.current_instance_count,
+                **{k: x for k, x in details.get(v.name, {}).items() if x is not None},
             }
             for v in (endpoint.variants if endpoint else ())
         ],
@@ -90,6 +170,8 @@ def status_patch(result: ReconcileResult, body: kopf.Body, endpoint_name: str) -
         "lastAwsError": str(result.aws_error) if result.aws_error else None,
         "attemptedConfigName": result.memory.attempted_config,
         "cleanedUpForConfigName": result.memory.cleaned_for_config,
+        "warmedUpForConfigName": result.memory.warmed_for_config,
+        "autoscalingRegistered": result.memory.scaling_registered,
     }
 
 
@@ -114,6 +196,12 @@ def _report(result: ReconcileResult, body: kopf.Body) -> None:
         else:
             kopf.info(body, reason=reason, message=message)
     previous = body.get("status", {}).get("conditions", [])
+    single = _single_instance_condition(result, 0, [])
+    was_single = any(
+        c.get("type") == SINGLE_INSTANCE and c.get("status") == "True" for c in previous
+    )
+    if single["status"] == "True" and not was_single:
+        kopf.warn(body, reason="SingleInstance", message=single["message"])
     if became_stalled(previous, result.outcome):
         kopf.warn(body, reason=result.outcome.reason, message=result.outcome.message)
     RECONCILES.labels(KIND, result.outcome.kind.value).inc()
@@ -140,9 +228,7 @@ async def _reconcile_once(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo) -
                 kopf.warn(body, reason=outcome.reason, message=outcome.message)
             state.next_check = time.monotonic() + memo.config.resync_seconds
             return outcome
-        status = body.get("status", {})
-        memory = Memory(status.get("attemptedConfigName"), status.get("cleanedUpForConfigName"))
-        reconciler = ModelEndpointReconciler(memo.sagemaker)
+        reconciler = ModelEndpointReconciler(memo.aws)
         with RECONCILE_SECONDS.labels(KIND).time():
             result: ReconcileResult = await _run(
                 memo,
@@ -150,7 +236,7 @@ async def _reconcile_once(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo) -
                 spec,
                 namespace=body.metadata.namespace,
                 name=body.metadata.name,
-                memory=memory,
+                memory=_memory(body),
             )
         endpoint_name = spec.endpoint_name or body.metadata.name
         patch.status.update(status_patch(result, body, endpoint_name))
@@ -195,7 +281,7 @@ async def delete_model_endpoint(
         spec = _parse_spec(body)
     except pydantic.ValidationError as error:
         raise kopf.PermanentError(f"cannot read spec to delete AWS objects: {error}") from error
-    reconciler = ModelEndpointReconciler(memo.sagemaker)
+    reconciler = ModelEndpointReconciler(memo.aws)
     async with _object_state(memo).lock:
         result: ReconcileResult = await _run(
             memo,
@@ -203,6 +289,7 @@ async def delete_model_endpoint(
             spec,
             namespace=body.metadata.namespace,
             name=body.metadata.name,
+            memory=_memory(body),
         )
     _report(result, body)
     if result.outcome.kind != OutcomeKind.READY:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from serving_operator.planning.desired import ModelDefinition, Tags, VariantDefinition
+from serving_operator.planning.desired import ModelDefinition, Request, Tags
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,7 @@ class CreateModel:
 @dataclass(frozen=True)
 class CreateEndpointConfig:
     config_name: str
-    variants: tuple[VariantDefinition, ...]
+    request: Request
     tags: Tags
 
 
@@ -33,6 +33,7 @@ class UpdateEndpoint:
 
     endpoint_name: str
     config_name: str
+    deployment_config: Request | None = None
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,14 @@ class VariantWeightAndCapacity:
 class UpdateWeightsAndCapacities:
     endpoint_name: str
     changes: tuple[VariantWeightAndCapacity, ...]
+
+
+@dataclass(frozen=True)
+class TagEndpoint:
+    """Adoption: mark an existing endpoint as this resource's."""
+
+    endpoint_arn: str
+    tags: Tags
 
 
 @dataclass(frozen=True)
@@ -63,23 +72,45 @@ class DeleteModel:
     model_name: str
 
 
-Action = (
+@dataclass(frozen=True)
+class RegisterScalableTarget:
+    resource_id: str
+    min_instances: int
+    max_instances: int
+
+
+@dataclass(frozen=True)
+class PutScalingPolicy:
+    resource_id: str
+    policy_name: str
+    configuration: Request
+
+
+@dataclass(frozen=True)
+class DeregisterScalableTarget:
+    resource_id: str
+
+
+SageMakerAction = (
     CreateModel
     | CreateEndpointConfig
     | CreateEndpoint
     | UpdateEndpoint
     | UpdateWeightsAndCapacities
+    | TagEndpoint
     | DeleteEndpoint
     | DeleteEndpointConfig
     | DeleteModel
 )
+AutoscalingAction = RegisterScalableTarget | PutScalingPolicy | DeregisterScalableTarget
+Action = SageMakerAction | AutoscalingAction
 
 
 def describe_action(action: Action) -> tuple[str, str]:
     """An event reason and message for an action, as a user reads it in `kubectl describe`."""
     match action:
         case CreateModel(model=model):
-            return "CreatedModel", f"created SageMaker model {model.name} ({model.image})"
+            return "CreatedModel", f"created SageMaker model {model.name} ({model.summary})"
         case CreateEndpointConfig(config_name=name):
             return "CreatedEndpointConfig", f"created endpoint config {name}"
         case CreateEndpoint(endpoint_name=endpoint, config_name=config):
@@ -88,12 +119,28 @@ def describe_action(action: Action) -> tuple[str, str]:
             return "UpdatingEndpoint", f"updating endpoint {endpoint} to config {config}"
         case UpdateWeightsAndCapacities(endpoint_name=endpoint, changes=changes):
             described = ", ".join(
-                f"{c.variant_name}: weight={c.weight} instances={c.instance_count}" for c in changes
+                f"{c.variant_name}: weight={c.weight}"
+                + (f" instances={c.instance_count}" if c.instance_count is not None else "")
+                for c in changes
             )
             return "UpdatedWeightsAndCapacities", f"endpoint {endpoint}: {described}"
+        case TagEndpoint(endpoint_arn=arn):
+            return "AdoptedEndpoint", f"adopted existing endpoint {arn}"
         case DeleteEndpoint(endpoint_name=endpoint):
             return "DeletingEndpoint", f"deleting endpoint {endpoint}"
         case DeleteEndpointConfig(config_name=name):
             return "DeletedEndpointConfig", f"deleted endpoint config {name}"
         case DeleteModel(model_name=name):
             return "DeletedModel", f"deleted SageMaker model {name}"
+        case RegisterScalableTarget(resource_id=rid, min_instances=low, max_instances=high):
+            return (
+                "RegisteredScalableTarget",
+                f"autoscaling {rid} between {low} and {high} instances",
+            )
+        case PutScalingPolicy(resource_id=rid, configuration=config):
+            return (
+                "PutScalingPolicy",
+                f"target tracking on {rid}: keep the metric at {config['TargetValue']}",
+            )
+        case DeregisterScalableTarget(resource_id=rid):
+            return "DeregisteredScalableTarget", f"autoscaling of {rid} removed"

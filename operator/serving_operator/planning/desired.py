@@ -1,37 +1,94 @@
-"""The SageMaker objects a ModelEndpoint spec asks for, with their deterministic names."""
+"""The SageMaker objects a ModelEndpoint spec asks for, with their deterministic names.
+
+Each immutable object is described by the exact request that creates it (less its name
+and tags), and named by a hash of that request: the request is the content.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
 
-from serving_operator.api.modelendpoint import ModelEndpointSpec, ModelSpec
+from serving_operator.api.modelendpoint import (
+    AutoscalingSpec,
+    DeploymentSpec,
+    InferenceExecution,
+    ModelEndpointSpec,
+    ModelMode,
+    ModelSpec,
+    ScalingMetric,
+    VariantSpec,
+)
 from serving_operator.planning.naming import hashed_name
 
 MANAGED_BY_TAG = "serving.mlops.dev/managed-by"
 OWNER_TAG = "serving.mlops.dev/owner"
 MANAGED_BY = "serving-operator"
+SCALING_POLICY_PREFIX = "serving-operator-"
 
 Tags = tuple[tuple[str, str], ...]
+Request = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
 class ModelDefinition:
-    """One SageMaker Model (CreateModel input), named by its content."""
+    """One SageMaker Model: its CreateModel request (less name and tags), named by content."""
 
     name: str
-    image: str
-    model_data_url: str | None
-    environment: tuple[tuple[str, str], ...]
-    execution_role_arn: str
+    request: Request
+    multi_model_prefix: str | None = None
+    target_models: tuple[str, ...] = ()
+    warm_up: bool = False
+    direct_hostnames: tuple[str, ...] = ()
+
+    @property
+    def summary(self) -> str:
+        containers = self.request.get("Containers") or [self.request["PrimaryContainer"]]
+        return ", ".join(str(c["Image"]) for c in containers)
+
+
+@dataclass(frozen=True)
+class AutoscalingDefinition:
+    """An Application Auto Scaling target and its target-tracking policy for one variant."""
+
+    resource_id: str
+    min_instances: int
+    max_instances: int
+    policy_name: str
+    policy: Request  # TargetTrackingScalingPolicyConfiguration
+    target_value: float
+    metric: str
 
 
 @dataclass(frozen=True)
 class VariantDefinition:
     name: str
     model_name: str
-    instance_type: str
+    instance_type: str | None
     instance_count: int
     weight: float
+    serverless: Request | None = None
+    autoscaling: AutoscalingDefinition | None = None
+
+    @property
+    def owns_instance_count(self) -> bool:
+        """Whether the operator writes this variant's instance count (not an autoscaler)."""
+        return self.autoscaling is None and self.serverless is None
+
+    def request(self) -> dict[str, Any]:
+        """The ProductionVariant entry of CreateEndpointConfig."""
+        entry: dict[str, Any] = {
+            "VariantName": self.name,
+            "ModelName": self.model_name,
+            "InitialVariantWeight": self.weight,
+        }
+        if self.serverless is not None:
+            entry["ServerlessConfig"] = dict(self.serverless)
+        else:
+            entry["InstanceType"] = self.instance_type
+            entry["InitialInstanceCount"] = self.instance_count
+        return entry
 
 
 @dataclass(frozen=True)
@@ -41,10 +98,25 @@ class DesiredEndpoint:
     models: tuple[ModelDefinition, ...]
     variants: tuple[VariantDefinition, ...]
     tags: Tags
+    shadow_variants: tuple[VariantDefinition, ...] = ()
+    config_extras: Request | None = None  # DataCaptureConfig, KmsKeyId
+    deployment: Request | None = None  # UpdateEndpoint's DeploymentConfig
 
     @property
     def model_names(self) -> frozenset[str]:
         return frozenset(m.name for m in self.models)
+
+    @property
+    def autoscaled(self) -> tuple[AutoscalingDefinition, ...]:
+        return tuple(v.autoscaling for v in self.variants if v.autoscaling is not None)
+
+    def config_request(self) -> dict[str, Any]:
+        """CreateEndpointConfig parameters other than its name and tags."""
+        request: dict[str, Any] = {"ProductionVariants": [v.request() for v in self.variants]}
+        if self.shadow_variants:
+            request["ShadowProductionVariants"] = [v.request() for v in self.shadow_variants]
+        request.update(self.config_extras or {})
+        return request
 
 
 def owner_id(namespace: str, name: str) -> str:
@@ -55,52 +127,243 @@ def ownership_tags(namespace: str, name: str) -> Tags:
     return ((MANAGED_BY_TAG, MANAGED_BY), (OWNER_TAG, owner_id(namespace, name)))
 
 
-def _model_definition(endpoint_name: str, model: ModelSpec, default_role: str) -> ModelDefinition:
-    role = model.execution_role_arn or default_role
-    environment = tuple(sorted(model.environment.items()))
-    content = {
-        "image": model.image,
-        "modelDataUrl": model.model_data_url,
-        "environment": environment,
-        "executionRoleArn": role,
+def _container(
+    image: str,
+    model_data_url: str | None,
+    environment: Mapping[str, str],
+    *,
+    hostname: str | None = None,
+    multi_model: bool = False,
+) -> dict[str, Any]:
+    container: dict[str, Any] = {"Image": image}
+    if hostname:
+        container["ContainerHostname"] = hostname
+    if model_data_url:
+        container["ModelDataUrl"] = model_data_url
+    if environment:
+        container["Environment"] = dict(sorted(environment.items()))
+    if multi_model:
+        container["Mode"] = "MultiModel"
+    return container
+
+
+def _model_definition(
+    endpoint_name: str, model: ModelSpec, spec: ModelEndpointSpec
+) -> ModelDefinition:
+    request: dict[str, Any] = {
+        "ExecutionRoleArn": model.execution_role_arn or spec.execution_role_arn
     }
+    direct_hostnames: tuple[str, ...] = ()
+    if model.containers:
+        request["Containers"] = [
+            _container(c.image, c.model_data_url, c.environment, hostname=c.hostname)
+            for c in model.containers
+        ]
+        request["InferenceExecutionConfig"] = {"Mode": model.inference_execution.value}
+        if model.inference_execution == InferenceExecution.DIRECT:
+            direct_hostnames = tuple(c.hostname for c in model.containers)
+    else:
+        assert model.image is not None  # the API guarantees image xor containers
+        request["PrimaryContainer"] = _container(
+            model.image,
+            model.model_data_url,
+            model.environment,
+            multi_model=model.mode == ModelMode.MULTI_MODEL,
+        )
+    if spec.vpc_config:
+        request["VpcConfig"] = {
+            "SecurityGroupIds": list(spec.vpc_config.security_group_ids),
+            "Subnets": list(spec.vpc_config.subnets),
+        }
+    multi_model = model.mode == ModelMode.MULTI_MODEL
     return ModelDefinition(
-        name=hashed_name(endpoint_name, content),
-        image=model.image,
-        model_data_url=model.model_data_url,
-        environment=environment,
-        execution_role_arn=role,
+        name=hashed_name(endpoint_name, request),
+        request=request,
+        multi_model_prefix=model.model_data_url if multi_model else None,
+        target_models=tuple(model.target_models),
+        warm_up=model.warm_up,
+        direct_hostnames=direct_hostnames,
     )
+
+
+_PREDEFINED_METRICS = {
+    ScalingMetric.INVOCATIONS_PER_INSTANCE: "SageMakerVariantInvocationsPerInstance",
+    ScalingMetric.CPU_UTILIZATION: "SageMakerVariantCPUUtilization",
+}
+
+
+def autoscaling_definition(
+    endpoint_name: str, variant_name: str, autoscaling: AutoscalingSpec
+) -> AutoscalingDefinition:
+    target = autoscaling.derived_target_value
+    policy: dict[str, Any] = {
+        "TargetValue": target,
+        "ScaleInCooldown": autoscaling.scale_in_cooldown_seconds,
+        "ScaleOutCooldown": autoscaling.scale_out_cooldown_seconds,
+        "DisableScaleIn": autoscaling.disable_scale_in,
+    }
+    if autoscaling.metric == ScalingMetric.CUSTOM:
+        custom = autoscaling.custom_metric
+        assert custom is not None  # the API requires it with metric Custom
+        policy["CustomizedMetricSpecification"] = {
+            "MetricName": custom.metric_name,
+            "Namespace": custom.namespace,
+            "Statistic": custom.statistic,
+            "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(custom.dimensions.items())],
+        }
+    else:
+        policy["PredefinedMetricSpecification"] = {
+            "PredefinedMetricType": _PREDEFINED_METRICS[autoscaling.metric]
+        }
+    return AutoscalingDefinition(
+        resource_id=f"endpoint/{endpoint_name}/variant/{variant_name}",
+        min_instances=autoscaling.min_instances,
+        max_instances=autoscaling.max_instances,
+        policy_name=f"{SCALING_POLICY_PREFIX}{variant_name}",
+        policy=policy,
+        target_value=target,
+        metric=autoscaling.metric.value,
+    )
+
+
+def _variant_definition(
+    endpoint_name: str, variant: VariantSpec, model_name: str
+) -> VariantDefinition:
+    count = variant.instance_count
+    autoscaling = None
+    if variant.autoscaling is not None:
+        bounds = variant.autoscaling
+        count = max(bounds.min_instances, min(count, bounds.max_instances))
+        autoscaling = autoscaling_definition(endpoint_name, variant.name, bounds)
+    serverless = None
+    if variant.serverless is not None:
+        serverless = {
+            "MemorySizeInMB": variant.serverless.memory_size_in_mb,
+            "MaxConcurrency": variant.serverless.max_concurrency,
+        }
+        if variant.serverless.provisioned_concurrency is not None:
+            serverless["ProvisionedConcurrency"] = variant.serverless.provisioned_concurrency
+    return VariantDefinition(
+        name=variant.name,
+        model_name=model_name,
+        instance_type=variant.instance_type,
+        instance_count=count,
+        weight=variant.weight,
+        serverless=serverless,
+        autoscaling=autoscaling,
+    )
+
+
+def deployment_config(deployment: DeploymentSpec) -> dict[str, Any]:
+    """UpdateEndpoint's DeploymentConfig for the spec's guardrails."""
+    config: dict[str, Any] = {}
+    if deployment.blue_green is not None:
+        routing = deployment.blue_green.traffic_routing
+        traffic: dict[str, Any] = {
+            "Type": routing.type.value,
+            "WaitIntervalInSeconds": routing.wait_interval_seconds,
+        }
+        if routing.canary_size_percent is not None:
+            traffic["CanarySize"] = {
+                "Type": "CAPACITY_PERCENT",
+                "Value": routing.canary_size_percent,
+            }
+        if routing.linear_step_percent is not None:
+            traffic["LinearStepSize"] = {
+                "Type": "CAPACITY_PERCENT",
+                "Value": routing.linear_step_percent,
+            }
+        blue_green: dict[str, Any] = {
+            "TrafficRoutingConfiguration": traffic,
+            "TerminationWaitInSeconds": deployment.blue_green.termination_wait_seconds,
+        }
+        if deployment.blue_green.maximum_execution_timeout_seconds is not None:
+            blue_green["MaximumExecutionTimeoutInSeconds"] = (
+                deployment.blue_green.maximum_execution_timeout_seconds
+            )
+        config["BlueGreenUpdatePolicy"] = blue_green
+    if deployment.rolling_update is not None:
+        rolling: dict[str, Any] = {
+            "MaximumBatchSize": {
+                "Type": "CAPACITY_PERCENT",
+                "Value": deployment.rolling_update.maximum_batch_size_percent,
+            },
+            "WaitIntervalInSeconds": deployment.rolling_update.wait_interval_seconds,
+        }
+        if deployment.rolling_update.maximum_execution_timeout_seconds is not None:
+            rolling["MaximumExecutionTimeoutInSeconds"] = (
+                deployment.rolling_update.maximum_execution_timeout_seconds
+            )
+        config["RollingUpdatePolicy"] = rolling
+    if deployment.auto_rollback_alarms:
+        config["AutoRollbackConfiguration"] = {
+            "Alarms": [{"AlarmName": a} for a in deployment.auto_rollback_alarms]
+        }
+    return config
+
+
+def _config_extras(spec: ModelEndpointSpec) -> dict[str, Any]:
+    extras: dict[str, Any] = {}
+    if spec.data_capture is not None:
+        capture = spec.data_capture
+        options = [{"CaptureMode": "Input"}] if capture.capture_input else []
+        options += [{"CaptureMode": "Output"}] if capture.capture_output else []
+        extras["DataCaptureConfig"] = {
+            "EnableCapture": True,
+            "InitialSamplingPercentage": capture.sampling_percentage,
+            "DestinationS3Uri": capture.destination_s3_uri,
+            "CaptureOptions": options,
+            **({"KmsKeyId": capture.kms_key_id} if capture.kms_key_id else {}),
+        }
+    if spec.kms_key_id:
+        extras["KmsKeyId"] = spec.kms_key_id
+    return extras
+
+
+def _config_shape(desired: DesiredEndpoint) -> dict[str, Any]:
+    """What a new config is needed for: everything but production weights and counts.
+
+    Weights and instance counts are changed in place with UpdateEndpointWeightsAndCapacities,
+    so leaving them out of the name means such a change never needs a new config.
+    """
+    shape = desired.config_request()
+    shape["ProductionVariants"] = sorted(
+        (
+            {
+                k: v
+                for k, v in p.items()
+                if k not in ("InitialVariantWeight", "InitialInstanceCount")
+            }
+            for p in shape["ProductionVariants"]
+        ),
+        key=lambda p: str(p["VariantName"]),
+    )
+    return shape
 
 
 def desired_endpoint(spec: ModelEndpointSpec, *, namespace: str, name: str) -> DesiredEndpoint:
-    """Translate a spec into named SageMaker objects.
-
-    The endpoint config's name hashes only what a new config is needed for (variant names,
-    models, instance types). Weights and instance counts are left out on purpose: changing
-    them is done in place with UpdateEndpointWeightsAndCapacities, with no new config.
-    """
+    """Translate a spec into named SageMaker objects."""
     endpoint_name = spec.endpoint_name or name
     models: dict[str, ModelDefinition] = {}
-    variants = []
-    for variant in spec.variants:
-        model = _model_definition(endpoint_name, variant.model, spec.execution_role_arn)
-        models[model.name] = model
-        variants.append(
-            VariantDefinition(
-                name=variant.name,
-                model_name=model.name,
-                instance_type=variant.instance_type,
-                instance_count=variant.instance_count,
-                weight=variant.weight,
-            )
-        )
-    config_shape = sorted((v.name, v.model_name, v.instance_type) for v in variants)
-    tags = tuple(sorted(spec.tags.items())) + ownership_tags(namespace, name)
-    return DesiredEndpoint(
+
+    def variants_of(specs: list[VariantSpec]) -> tuple[VariantDefinition, ...]:
+        result = []
+        for variant in specs:
+            model = _model_definition(endpoint_name, variant.model, spec)
+            models[model.name] = model
+            result.append(_variant_definition(endpoint_name, variant, model.name))
+        return tuple(result)
+
+    variants = variants_of(spec.variants)
+    shadows = variants_of(spec.shadow_variants)
+    draft = DesiredEndpoint(
         endpoint_name=endpoint_name,
-        config_name=hashed_name(endpoint_name, {"variants": config_shape}),
+        config_name="",
         models=tuple(sorted(models.values(), key=lambda m: m.name)),
-        variants=tuple(variants),
-        tags=tags,
+        variants=variants,
+        tags=tuple(sorted(spec.tags.items())) + ownership_tags(namespace, name),
+        shadow_variants=shadows,
+        config_extras=_config_extras(spec) or None,
+        deployment=deployment_config(spec.deployment) if spec.deployment else None,
     )
+    return replace(draft, config_name=hashed_name(endpoint_name, _config_shape(draft)))

@@ -45,7 +45,9 @@ def _create_artifacts(desired: DesiredEndpoint, artifacts: ObservedArtifacts) ->
         if model.name not in artifacts.existing_models
     ]
     if not artifacts.config_exists:
-        actions.append(CreateEndpointConfig(desired.config_name, desired.variants, desired.tags))
+        actions.append(
+            CreateEndpointConfig(desired.config_name, desired.config_request(), desired.tags)
+        )
     return actions
 
 
@@ -69,11 +71,11 @@ def weight_and_capacity_changes(
             else observed.current_instance_count
         )
         weight_differs = weight is None or abs(weight - variant.weight) > _WEIGHT_TOLERANCE
-        count_differs = count != variant.instance_count
+        # An autoscaler owns the count of an autoscaled variant: never write it.
+        owned_count = variant.instance_count if variant.owns_instance_count else None
+        count_differs = owned_count is not None and count != owned_count
         if weight_differs or count_differs:
-            changes.append(
-                VariantWeightAndCapacity(variant.name, variant.weight, variant.instance_count)
-            )
+            changes.append(VariantWeightAndCapacity(variant.name, variant.weight, owned_count))
     return tuple(changes)
 
 
@@ -147,7 +149,10 @@ def plan_endpoint(
         if artifacts is None:
             raise ValueError("artifacts must be observed to switch endpoint configs")
         return Plan(
-            (*_create_artifacts(desired, artifacts), UpdateEndpoint(name, desired.config_name)),
+            (
+                *_create_artifacts(desired, artifacts),
+                UpdateEndpoint(name, desired.config_name, desired.deployment),
+            ),
             Outcome.progressing(
                 "Updating", f"updating endpoint {name} to config {desired.config_name}"
             ),
@@ -210,3 +215,11 @@ def plan_deletion(
     return Plan(
         actions, Outcome.ready("Deleted", f"endpoint {endpoint_name} and its objects are gone")
     )
+
+
+def single_instance_variants(desired: DesiredEndpoint) -> list[str]:
+    """Variants whose one instance is a single point of failure (no autoscaling, not serverless).
+
+    Two or more instances are spread across Availability Zones; one is not.
+    """
+    return [v.name for v in desired.variants if v.owns_instance_count and v.instance_count == 1]

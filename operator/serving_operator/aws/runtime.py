@@ -1,0 +1,51 @@
+"""SageMaker Runtime adapter: invoke an endpoint (warm-up, the `invoke` command)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from serving_operator.aws.base import ServiceAdapter
+
+
+@dataclass(frozen=True)
+class Invocation:
+    body: bytes
+    content_type: str
+    invoked_variant: str | None
+    seconds: float
+
+
+class SageMakerRuntime(ServiceAdapter):
+    service = "sagemaker-runtime"
+
+    def invoke(
+        self,
+        endpoint_name: str,
+        body: bytes,
+        *,
+        content_type: str = "application/json",
+        variant: str | None = None,
+        target_model: str | None = None,
+        target_container: str | None = None,
+    ) -> Invocation:
+        params: dict[str, object] = {
+            "EndpointName": endpoint_name,
+            "Body": body,
+            "ContentType": content_type,
+        }
+        if variant:
+            params["TargetVariant"] = variant
+        if target_model:
+            params["TargetModel"] = target_model
+        if target_container:
+            params["TargetContainerHostname"] = target_container
+        started = time.monotonic()
+        response = self.call("InvokeEndpoint", **params)
+        payload = response["Body"].read()
+        return Invocation(
+            body=payload,
+            content_type=str(response.get("ContentType", "")),
+            invoked_variant=response.get("InvokedProductionVariant"),
+            seconds=time.monotonic() - started,
+        )

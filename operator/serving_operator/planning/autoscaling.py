@@ -1,0 +1,72 @@
+"""Plan Application Auto Scaling targets and target-tracking policies for a ModelEndpoint.
+
+The autoscaler, not the operator, owns an autoscaled variant's instance count; the
+operator only keeps the bounds and the policy as the spec says.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from serving_operator.planning.actions import (
+    AutoscalingAction,
+    DeregisterScalableTarget,
+    PutScalingPolicy,
+    RegisterScalableTarget,
+)
+from serving_operator.planning.desired import SCALING_POLICY_PREFIX, DesiredEndpoint, Request
+
+_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class ObservedScaling:
+    """A registered scalable target and its policies (name -> target tracking config)."""
+
+    resource_id: str
+    min_instances: int
+    max_instances: int
+    policies: Mapping[str, Request] = field(default_factory=dict)
+
+
+def variant_resource_ids(endpoint_name: str, variant_names: frozenset[str]) -> list[str]:
+    return sorted(f"endpoint/{endpoint_name}/variant/{name}" for name in variant_names)
+
+
+def _same(observed: object, desired: object) -> bool:
+    if isinstance(desired, float | int) and isinstance(observed, float | int):
+        return abs(float(observed) - float(desired)) <= _TOLERANCE
+    if isinstance(desired, Mapping) and isinstance(observed, Mapping):
+        return all(_same(observed.get(k), v) for k, v in desired.items())
+    if isinstance(desired, list) and isinstance(observed, list):
+        return len(desired) == len(observed) and all(
+            _same(o, d) for o, d in zip(observed, desired, strict=True)
+        )
+    return observed == desired
+
+
+def plan_autoscaling(
+    desired: DesiredEndpoint, observed: Mapping[str, ObservedScaling]
+) -> tuple[AutoscalingAction, ...]:
+    """Register, update or remove scaling so it matches the spec; nothing when it does."""
+    actions: list[AutoscalingAction] = []
+    wanted = {a.resource_id: a for a in desired.autoscaled}
+    for resource_id, want in wanted.items():
+        have = observed.get(resource_id)
+        if have is None or (have.min_instances, have.max_instances) != (
+            want.min_instances,
+            want.max_instances,
+        ):
+            actions.append(
+                RegisterScalableTarget(resource_id, want.min_instances, want.max_instances)
+            )
+        policy = have.policies.get(want.policy_name) if have else None
+        if policy is None or not _same(policy, want.policy):
+            actions.append(PutScalingPolicy(resource_id, want.policy_name, want.policy))
+    for resource_id, have in sorted(observed.items()):
+        ours = any(name.startswith(SCALING_POLICY_PREFIX) for name in have.policies)
+        if resource_id not in wanted and ours:
+            # Deregistering a target deletes its policies too.
+            actions.append(DeregisterScalableTarget(resource_id))
+    return tuple(actions)
