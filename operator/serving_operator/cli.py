@@ -54,6 +54,36 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _invoke(args: argparse.Namespace) -> int:
+    import boto3
+
+    from serving_operator.aws.base import CLIENT_CONFIG, AwsError
+    from serving_operator.aws.ratelimit import TokenBucket
+    from serving_operator.aws.runtime import SageMakerRuntime
+
+    body = sys.stdin.buffer.read() if args.data == "-" else Path(args.data).read_bytes()
+    client = boto3.session.Session().client("sagemaker-runtime", config=CLIENT_CONFIG)
+    runtime = SageMakerRuntime(client, TokenBucket(10, 10))
+    try:
+        result = runtime.invoke(
+            args.endpoint,
+            body,
+            content_type=args.content_type,
+            variant=args.variant,
+            target_model=args.target_model,
+            target_container=args.target_container,
+        )
+    except AwsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"variant: {result.invoked_variant or '-'}  time: {result.seconds * 1000:.1f} ms",
+        file=sys.stderr,
+    )
+    sys.stdout.write(result.body.decode(errors="replace") + "\n")
+    return 0
+
+
 def _sandbox(args: argparse.Namespace) -> int:
     from serving_operator.sandbox.server import serve
 
@@ -106,6 +136,21 @@ def build_parser() -> argparse.ArgumentParser:
         help='JSON overlay settings, e.g. {"creatingSeconds": 2, "updatingSeconds": 2}',
     )
     sandbox.set_defaults(func=_sandbox)
+
+    invoke = commands.add_parser(
+        "invoke",
+        help="call an endpoint, optionally one variant, model or container (A/B comparisons)",
+    )
+    invoke.add_argument("endpoint")
+    target = invoke.add_mutually_exclusive_group()
+    target.add_argument("--variant", help="TargetVariant: call this production variant")
+    target.add_argument("--target-model", help="TargetModel: a model of a multi-model endpoint")
+    target.add_argument(
+        "--target-container", help="TargetContainerHostname: a container of a Direct endpoint"
+    )
+    invoke.add_argument("--data", required=True, help="request body file, or - for stdin")
+    invoke.add_argument("--content-type", default="application/json")
+    invoke.set_defaults(func=_invoke)
 
     version = commands.add_parser("version", help="print the version")
     version.set_defaults(func=lambda _args: print(__version__) or 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -77,6 +78,135 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
         _with(lambda b: b["metadata"].update(name="has.dots")),
         "metadata.name is not a valid SageMaker endpoint name",
     ),
+    "image and containers together": (
+        _with(
+            lambda b: b["spec"]["variants"][0]["model"].update(
+                containers=[{"hostname": "c1", "image": "img:1"}]
+            )
+        ),
+        "set exactly one of model.image (one container) or model.containers",
+    ),
+    "more than 15 containers": (
+        _with(
+            lambda b: b["spec"]["variants"][0].update(
+                model={"containers": [{"hostname": f"c{i}", "image": "img:1"} for i in range(16)]}
+            )
+        ),
+        "containers",
+    ),
+    "multi-model URL is not a prefix": (
+        _with(lambda b: b["spec"]["variants"][0]["model"].update(mode="MultiModel")),
+        "S3 prefix ending in /",
+    ),
+    "target models without multi-model": (
+        _with(lambda b: b["spec"]["variants"][0]["model"].update(targetModels=["a.tar.gz"])),
+        "targetModels and warmUp apply only to mode: MultiModel",
+    ),
+    "instance type and serverless together": (
+        _with(
+            lambda b: b["spec"]["variants"][0].update(
+                serverless={"memorySizeInMB": 2048, "maxConcurrency": 5}
+            )
+        ),
+        "set exactly one of instanceType or serverless",
+    ),
+    "serverless memory off the 1024 steps": (
+        _with(
+            lambda b: b["spec"].update(
+                variants=[
+                    {
+                        "name": "s",
+                        "model": {"image": "i"},
+                        "serverless": {"memorySizeInMB": 1500, "maxConcurrency": 5},
+                    }
+                ]
+            )
+        ),
+        "memorySizeInMB",
+    ),
+    "autoscaling min above max": (
+        _with(
+            lambda b: b["spec"]["variants"][0].update(
+                autoscaling={"minInstances": 5, "maxInstances": 2, "targetValue": 100}
+            )
+        ),
+        "minInstances must be <= maxInstances",
+    ),
+    "autoscaling with two targets": (
+        _with(
+            lambda b: b["spec"]["variants"][0].update(
+                autoscaling={
+                    "minInstances": 1,
+                    "maxInstances": 2,
+                    "targetValue": 100,
+                    "maxRequestsPerSecondPerInstance": 10,
+                }
+            )
+        ),
+        "set exactly one of targetValue or maxRequestsPerSecondPerInstance",
+    ),
+    "safety factor above 1": (
+        _with(
+            lambda b: b["spec"]["variants"][0].update(
+                autoscaling={
+                    "minInstances": 1,
+                    "maxInstances": 2,
+                    "maxRequestsPerSecondPerInstance": 10,
+                    "safetyFactor": 1.5,
+                }
+            )
+        ),
+        "safetyFactor",
+    ),
+    "safety factor of 0": (
+        _with(
+            lambda b: b["spec"]["variants"][0].update(
+                autoscaling={
+                    "minInstances": 1,
+                    "maxInstances": 2,
+                    "maxRequestsPerSecondPerInstance": 10,
+                    "safetyFactor": 0,
+                }
+            )
+        ),
+        "safetyFactor",
+    ),
+    "custom metric missing": (
+        _with(
+            lambda b: b["spec"]["variants"][0].update(
+                autoscaling={
+                    "minInstances": 1,
+                    "maxInstances": 2,
+                    "targetValue": 1,
+                    "metric": "Custom",
+                }
+            )
+        ),
+        "customMetric is required with metric: Custom",
+    ),
+    "two deployment policies": (
+        _with(
+            lambda b: b["spec"].update(
+                deployment={
+                    "blueGreen": {},
+                    "rollingUpdate": {"maximumBatchSizePercent": 10, "waitIntervalSeconds": 60},
+                }
+            )
+        ),
+        "set exactly one of blueGreen or rollingUpdate",
+    ),
+    "canary without a size": (
+        _with(
+            lambda b: b["spec"].update(
+                deployment={"blueGreen": {"trafficRouting": {"type": "CANARY"}}}
+            )
+        ),
+        "CANARY traffic routing needs canarySizePercent",
+    ),
+    "shadow variant named like a production variant": (
+        _with(lambda b: b["spec"].update(shadowVariants=[_variant()])),
+        "shadow variant names must differ from production variant names",
+    ),
 }
 
 
@@ -88,7 +218,7 @@ def test_invalid_spec_is_rejected_at_admission(
     with pytest.raises(ApiException) as rejected:
         model_endpoints.create(namespace, body)
     assert rejected.value.status == 422
-    assert expected in rejected.value.body
+    assert expected in json.loads(rejected.value.body)["message"]
 
 
 def test_valid_spec_is_admitted_with_defaults(
