@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from botocore.model import Shape
@@ -52,3 +53,25 @@ def shape_errors(value: Any, shape: Shape, path: str = "$") -> list[str]:
         elif getattr(shape, "enum", None) and value not in shape.enum:  # type: ignore[attr-defined]
             errors.append(f"{path}: {value!r} not one of {shape.name}'s values")
     return errors
+
+
+class ShapeRecorder:
+    """Captures each raw response body and checks it against its output shape.
+
+    Register it for `before-parse.<service>.<operation>` events of JSON-protocol clients.
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.checked: list[str] = []
+
+    def __call__(self, operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+        body = response_dict.get("body") or b""
+        if response_dict.get("status_code", 500) >= 300 or not body:
+            return
+        shape = operation_model.output_shape
+        if shape is not None:
+            self.errors += [
+                f"{operation_model.name}: {e}" for e in shape_errors(json.loads(body), shape)
+            ]
+        self.checked.append(operation_model.name)

@@ -7,7 +7,6 @@ the operation's output shape.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,29 +16,10 @@ import botocore.config
 import botocore.exceptions
 import pytest
 
-from tests.sandbox.shapes import shape_errors
+from tests.sandbox.shapes import ShapeRecorder
 from tests.support.sandbox import Sandbox
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerExecutionRole"
-
-
-class ShapeRecorder:
-    """Captures each raw response body and checks it against its output shape."""
-
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-        self.checked: list[str] = []
-
-    def __call__(self, operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
-        body = response_dict.get("body") or b""
-        if response_dict.get("status_code", 500) >= 300 or not body:
-            return
-        shape = operation_model.output_shape
-        if shape is not None:
-            self.errors += [
-                f"{operation_model.name}: {e}" for e in shape_errors(json.loads(body), shape)
-            ]
-        self.checked.append(operation_model.name)
 
 
 @pytest.fixture

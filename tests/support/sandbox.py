@@ -71,6 +71,24 @@ class Sandbox:
         processes.stop(self.process)
 
 
+DEMO_BUCKET = "serving-operator-demo"
+DEMO_ARTIFACTS = (
+    "bikerental/xgboost-0-90-2/model.tar.gz",
+    "bikerental/xgboost-1-2-2/model.tar.gz",
+    "bikerental/preprocess/model.tar.gz",
+    "bikerental-hyper/model/hyper1.tar.gz",
+    "bikerental-hyper/model/hyper2.tar.gz",
+)
+
+
+def upload_demo_artifacts(box: Sandbox) -> None:
+    """Stand-in model artifacts for everything in examples/ (SageMaker needs them to start)."""
+    s3 = box.client("s3")
+    s3.create_bucket(Bucket=DEMO_BUCKET)
+    for key in DEMO_ARTIFACTS:
+        s3.put_object(Bucket=DEMO_BUCKET, Key=key, Body=b"stand-in model")
+
+
 def start(
     workdir: Path, settings: dict[str, float] | None = None, *, detach: bool = False
 ) -> Sandbox:

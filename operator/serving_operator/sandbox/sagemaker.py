@@ -1,5 +1,6 @@
 """SageMaker endpoint behaviour that moto lacks: status lifecycles, UpdateEndpoint,
-UpdateEndpointWeightsAndCapacities that keeps counts, and model artifact checks.
+UpdateEndpointWeightsAndCapacities that keeps counts, model artifact checks, the models
+each endpoint variant serves (for the runtime) and instance count changes (for autoscaling).
 
 State lives in moto's own backend objects; this module only adds time and rules.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from moto.s3.models import s3_backends
@@ -24,11 +25,41 @@ class LifecycleSettings:
     creating_seconds: float = 2.0
     updating_seconds: float = 2.0
     deleting_seconds: float = 1.0
+    cold_start_ms: float = 300.0
+    """How long the first invocation of a multi-model endpoint's target model takes to load."""
+    autoscaling_window_seconds: float = 60.0
+    """The stretch of time target tracking counts invocations per instance over."""
+
+    _KEYS = (
+        ("creatingSeconds", "creating_seconds"),
+        ("updatingSeconds", "updating_seconds"),
+        ("deletingSeconds", "deleting_seconds"),
+        ("coldStartMs", "cold_start_ms"),
+        ("autoscalingWindowSeconds", "autoscaling_window_seconds"),
+    )
 
     def update(self, data: dict[str, Any]) -> None:
-        self.creating_seconds = float(data.get("creatingSeconds", self.creating_seconds))
-        self.updating_seconds = float(data.get("updatingSeconds", self.updating_seconds))
-        self.deleting_seconds = float(data.get("deletingSeconds", self.deleting_seconds))
+        for key, attribute in self._KEYS:
+            if key in data:
+                setattr(self, attribute, float(data[key]))
+
+    def to_json(self) -> dict[str, float]:
+        return {key: float(getattr(self, attribute)) for key, attribute in self._KEYS}
+
+
+@dataclass
+class DeployedVariant:
+    """What one production variant serves, as of the CreateEndpoint/UpdateEndpoint that
+    deployed it: later changes to (or deletion of) the model or config do not reach it."""
+
+    model_name: str
+    multi_model_prefix: str | None = None
+    """The S3 prefix of a multi-model endpoint's models (its container's ModelDataUrl)."""
+    container_hostnames: tuple[str, ...] = ()
+    direct_invocation: bool = False
+    """Containers with InferenceExecutionConfig Mode "Direct": callers pick one by hostname."""
+    loaded_models: set[str] = field(default_factory=set)
+    """Target models a multi-model variant has loaded; the first call to one is a cold start."""
 
 
 @dataclass
@@ -66,8 +97,11 @@ class SageMakerOverlay:
         self.settings = settings
         self._account_of = account_of
         self._transitions: dict[tuple[str, str, str], _Transition] = {}
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
+        self.deployed: dict[str, dict[str, DeployedVariant]] = {}
+        """Endpoint ARN -> variant name -> what that variant serves."""
         self.handlers: dict[str, Callable[[AwsRequest], Response | None]] = {
+            "CreateModel": self._create_model,
             "CreateEndpoint": self._create_endpoint,
             "UpdateEndpoint": self._update_endpoint,
             "UpdateEndpointWeightsAndCapacities": self._update_weights_and_capacities,
@@ -78,7 +112,7 @@ class SageMakerOverlay:
     def advance(self, now: float | None = None) -> None:
         """Apply every status transition that is due; called before each SageMaker call."""
         now = time.monotonic() if now is None else now
-        with self._lock:
+        with self.lock:
             for key, transition in list(self._transitions.items()):
                 if transition.due <= now:
                     del self._transitions[key]
@@ -93,11 +127,15 @@ class SageMakerOverlay:
             self._transitions[key] = _Transition(time.monotonic() + seconds, apply)
 
     # -- helpers ------------------------------------------------------------------------
-    def _backend(self, request: AwsRequest) -> SageMakerModelBackend:
-        backend: SageMakerModelBackend = sagemaker_backends[self._account_of(request.access_key)][
-            request.region
-        ]
+    def account(self, request: AwsRequest) -> str:
+        return self._account_of(request.access_key)
+
+    def backend_for(self, account: str, region: str) -> SageMakerModelBackend:
+        backend: SageMakerModelBackend = sagemaker_backends[account][region]
         return backend
+
+    def _backend(self, request: AwsRequest) -> SageMakerModelBackend:
+        return self.backend_for(self.account(request), request.region)
 
     def _missing_model_data(self, request: AwsRequest, config_name: str) -> str | None:
         """SageMaker's failure reason when a model artifact of the config is not in S3."""
@@ -110,6 +148,8 @@ class SageMakerOverlay:
                 continue
             containers = model.containers or [model.primary_container or {}]
             for container in containers:
+                if (container or {}).get("Mode") == "MultiModel":
+                    continue  # a prefix whose models load on first invocation
                 url = (container or {}).get("ModelDataUrl")
                 if url and not _s3_has(s3, url):
                     return (
@@ -124,16 +164,92 @@ class SageMakerOverlay:
         """moto's FakeEndpoint (typed loosely: the overlay sets fields moto types narrowly)."""
         return self._backend(request).endpoints.get(name)
 
+    def endpoint_for(self, account: str, region: str, name: str) -> Any:
+        return self.backend_for(account, region).endpoints.get(name)
+
+    def deployment(
+        self, backend: SageMakerModelBackend, config_name: str
+    ) -> dict[str, DeployedVariant]:
+        """What each variant of an endpoint config serves, read from its models now."""
+        config = backend.endpoint_configs.get(config_name)
+        if config is None:
+            return {}
+        return {
+            variant["VariantName"]: _deployed_variant(
+                variant.get("ModelName", ""), backend._models.get(variant.get("ModelName", ""))
+            )
+            for variant in config.production_variants
+        }
+
+    def deployed_variant(self, account: str, region: str, endpoint: Any, variant: str) -> Any:
+        """What the endpoint's variant serves (DeployedVariant), or None if unknown."""
+        with self.lock:
+            deployed = self.deployed.get(endpoint.arn)
+            if deployed is None:  # an endpoint the overlay did not create: read it live
+                deployed = self.deployment(
+                    self.backend_for(account, region), endpoint.endpoint_config_name
+                )
+                self.deployed[endpoint.arn] = deployed
+            return deployed.get(variant)
+
+    def set_instance_count(
+        self,
+        endpoint: Any,
+        region: str,
+        variant_name: str,
+        count: int,
+        done: Callable[[], None] | None = None,
+    ) -> None:
+        """Autoscaling's change: the variant's DesiredInstanceCount now, Updating until the
+        instances are there (updatingSeconds), then InService with CurrentInstanceCount."""
+        with self.lock:
+            variant = next(
+                v for v in endpoint.production_variants if v["VariantName"] == variant_name
+            )
+            variant["DesiredInstanceCount"] = count
+            endpoint.endpoint_status = "Updating"
+
+            def finish() -> None:
+                variant["CurrentInstanceCount"] = variant["DesiredInstanceCount"]
+                endpoint.endpoint_status = "InService"
+                if done is not None:
+                    done()
+
+            self._schedule(
+                ("endpoint", region, endpoint.endpoint_name), self.settings.updating_seconds, finish
+            )
+
     def _endpoint_arn(self, request: AwsRequest, name: str) -> str:
         return FakeEndpoint.arn_formatter(
             name, self._account_of(request.access_key), request.region
         )
 
     # -- operations ---------------------------------------------------------------------
+    def _create_model(self, request: AwsRequest) -> Response | None:
+        """moto drops InferenceExecutionConfig; keep it on the model (DescribeModel shows it,
+        the runtime routes direct invocations by it). Other CreateModel calls go to moto."""
+        params = request.json()
+        if "InferenceExecutionConfig" not in params:
+            return None
+        with self.lock:
+            model: Any = self._backend(request).create_model(
+                model_name=params.get("ModelName", ""),
+                execution_role_arn=params.get("ExecutionRoleArn", ""),
+                primary_container=params.get("PrimaryContainer"),
+                vpc_config=params.get("VpcConfig"),
+                containers=params.get("Containers"),
+                tags=params.get("Tags"),
+            )
+            # moto describes a model by its attributes, leaving out those that are None.
+            model.inference_execution_config = params["InferenceExecutionConfig"]
+            model.primary_container = params.get("PrimaryContainer")
+            model.vpc_config = params.get("VpcConfig")  # not {}: VpcConfig has required members
+            return json_response({"ModelArn": model.arn})
+
     def _create_endpoint(self, request: AwsRequest) -> Response | None:
         params = request.json()
         name, config_name = params.get("EndpointName", ""), params.get("EndpointConfigName", "")
-        with self._lock:
+        with self.lock:
             if self._endpoint(request, name) is not None:
                 return error_response(
                     "ValidationException",
@@ -150,6 +266,7 @@ class SageMakerOverlay:
             if not endpoint.data_capture_config:
                 endpoint.data_capture_config = None  # moto would describe it as {}
             endpoint.endpoint_status = "Creating"
+            self.deployed[endpoint.arn] = self.deployment(backend, config_name)
             failure = self._missing_model_data(request, config_name)
 
             def finish() -> None:
@@ -164,7 +281,7 @@ class SageMakerOverlay:
     def _update_endpoint(self, request: AwsRequest) -> Response:
         params = request.json()
         name, config_name = params.get("EndpointName", ""), params.get("EndpointConfigName", "")
-        with self._lock:
+        with self.lock:
             endpoint = self._endpoint(request, name)
             if endpoint is None:
                 return _not_found("endpoint", self._endpoint_arn(request, name))
@@ -182,12 +299,14 @@ class SageMakerOverlay:
                 )
             endpoint.endpoint_status = "Updating"
             failure = self._missing_model_data(request, config_name)
+            deployment = self.deployment(backend, config_name)
 
             def finish() -> None:
                 # A failed update rolls back: the endpoint keeps serving its old config.
                 if not failure:
                     endpoint.endpoint_config_name = config_name
                     endpoint.production_variants = variants_from_config(config.production_variants)
+                    self.deployed[endpoint.arn] = deployment
                 endpoint.failure_reason = failure
                 endpoint.endpoint_status = "InService"
 
@@ -200,7 +319,7 @@ class SageMakerOverlay:
         params = request.json()
         name = params.get("EndpointName", "")
         desired = params.get("DesiredWeightsAndCapacities", [])
-        with self._lock:
+        with self.lock:
             endpoint = self._endpoint(request, name)
             if endpoint is None:
                 return _not_found("endpoint", self._endpoint_arn(request, name))
@@ -249,7 +368,7 @@ class SageMakerOverlay:
 
     def _delete_endpoint(self, request: AwsRequest) -> Response:
         name = request.json().get("EndpointName", "")
-        with self._lock:
+        with self.lock:
             endpoint = self._endpoint(request, name)
             if endpoint is None:
                 return _not_found("endpoint", self._endpoint_arn(request, name))
@@ -259,11 +378,31 @@ class SageMakerOverlay:
 
             def finish() -> None:
                 backend.endpoints.pop(name, None)
+                self.deployed.pop(endpoint.arn, None)
 
             self._schedule(
                 ("endpoint", request.region, name), self.settings.deleting_seconds, finish
             )
             return Response(b"", status=200, content_type="application/x-amz-json-1.1")
+
+
+def _deployed_variant(model_name: str, model: Any) -> DeployedVariant:
+    if model is None:
+        return DeployedVariant(model_name)
+    containers: list[dict[str, Any]] = [c or {} for c in model.containers or []]
+    primary: dict[str, Any] = model.primary_container or (
+        containers[0] if len(containers) == 1 else {}
+    )
+    execution = getattr(model, "inference_execution_config", None) or {}
+    multi_model = primary.get("Mode") == "MultiModel"
+    return DeployedVariant(
+        model_name,
+        multi_model_prefix=primary.get("ModelDataUrl", "") if multi_model else None,
+        container_hostnames=tuple(
+            c["ContainerHostname"] for c in containers if c.get("ContainerHostname")
+        ),
+        direct_invocation=bool(containers) and execution.get("Mode") == "Direct",
+    )
 
 
 def _s3_has(s3: Any, url: str) -> bool:

@@ -1,9 +1,21 @@
 """The sandbox server: one WSGI app in front of moto, sharing its in-memory state.
 
+Besides moto's services it answers SageMaker Runtime's InvokeEndpoint (runtime.py), records
+the AWS/SageMaker invocation metrics in moto's CloudWatch, and carries out Application Auto
+Scaling target tracking on SageMaker variants (autoscaling.py).
+
 Admin API (JSON), for tests and demos:
   GET  /_sandbox/health            -> {"ok": true}
-  POST /_sandbox/settings          {"creatingSeconds": 2, "updatingSeconds": 2,
-                                    "deletingSeconds": 1}
+  GET  /_sandbox/settings          -> the current settings, as below
+  POST /_sandbox/settings          any of {"creatingSeconds": 2, "updatingSeconds": 2,
+                                    "deletingSeconds": 1, "coldStartMs": 300,
+                                    "autoscalingWindowSeconds": 60}
+                                    (the defaults): how long endpoints stay Creating,
+                                    Updating (also while autoscaling adds or removes
+                                    instances) and Deleting; how long a multi-model
+                                    endpoint's first call to a target model takes; how
+                                    far back target tracking counts invocations per
+                                    instance (it stands in for CloudWatch's minute)
   POST /_sandbox/faults            {"service": "sagemaker", "operation": "DescribeEndpoint",
                                     "errorCode": "ThrottlingException", "httpStatus": 400,
                                     "count": 3, "latencyMs": 0}
@@ -32,7 +44,9 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from serving_operator.sandbox.autoscaling import Autoscaler
 from serving_operator.sandbox.faults import Fault, FaultTable
+from serving_operator.sandbox.runtime import Runtime
 from serving_operator.sandbox.sagemaker import LifecycleSettings, SageMakerOverlay
 from serving_operator.sandbox.wire import AwsRequest, error_response, identify
 
@@ -47,6 +61,10 @@ class SandboxApp:
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.faults = FaultTable()
         self.sagemaker = SageMakerOverlay(settings or LifecycleSettings(), _account_of)
+        self.autoscaling = Autoscaler(self.sagemaker)
+        self.runtime = Runtime(self.sagemaker, self.autoscaling)
+        self._scopes: set[tuple[str, str]] = set()
+        """The (account, region) pairs SageMaker or Application Auto Scaling was called in."""
         self.calls: list[dict[str, Any]] = []
         self._calls_lock = threading.Lock()
 
@@ -82,10 +100,26 @@ class SandboxApp:
         result: Iterable[bytes] = self.moto(environ, logging_start_response)
         return result
 
-    def _overlay(self, call: AwsRequest) -> Response | None:
-        if call.service != "sagemaker":
-            return None
+    def advance(self) -> None:
+        """Let time act: due status transitions, then autoscaling decisions."""
         self.sagemaker.advance()
+        with self.sagemaker.lock:
+            scopes = set(self._scopes)
+        self.autoscaling.advance(scopes)
+
+    def _overlay(self, call: AwsRequest) -> Response | None:
+        if call.service not in ("sagemaker", "application-autoscaling"):
+            return None
+        with self.sagemaker.lock:
+            self._scopes.add((_account_of(call.access_key), call.region))
+        if call.service == "application-autoscaling":
+            if call.operation.startswith("Describe"):
+                self.advance()
+            autoscaling_handler = self.autoscaling.handlers.get(call.operation)
+            return autoscaling_handler(call) if autoscaling_handler else None
+        self.advance()
+        if call.operation == "InvokeEndpoint":
+            return self.runtime.invoke(call)
         handler = self.sagemaker.handlers.get(call.operation)
         return handler(call) if handler else None
 
@@ -102,6 +136,8 @@ class SandboxApp:
         payload: Any = {"ok": True}
         if route == ("GET", "/_sandbox/health"):
             pass
+        elif route == ("GET", "/_sandbox/settings"):
+            payload = self.sagemaker.settings.to_json()
         elif route == ("POST", "/_sandbox/settings"):
             self.sagemaker.settings.update(request.get_json(force=True))
         elif route == ("POST", "/_sandbox/faults"):
@@ -124,6 +160,8 @@ _TARGET_KEYS = ("EndpointName", "EndpointConfigName", "ModelName", "ResourceArn"
 
 def _target(call: AwsRequest) -> str | None:
     """The resource a JSON-protocol call names, so tests can count calls per endpoint."""
+    if call.invoked_endpoint is not None:
+        return call.invoked_endpoint
     if not call.body.startswith(b"{"):
         return None
     try:

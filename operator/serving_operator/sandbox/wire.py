@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
 from werkzeug.wrappers import Request, Response
 
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/")
+# SageMaker Runtime (REST-JSON, signed as "sagemaker"): POST /endpoints/{EndpointName}/invocations
+_INVOCATIONS = re.compile(r"^/endpoints/([^/]+)/invocations$")
 
 
 @dataclass(frozen=True)
@@ -22,10 +24,22 @@ class AwsRequest:
     service: str
     operation: str
     body: bytes
+    path: str = "/"
+    headers: dict[str, str] = field(default_factory=dict)
+    """The request's headers, names in lower case."""
 
     def json(self) -> dict[str, Any]:
         parsed = json.loads(self.body or b"{}")
         return parsed if isinstance(parsed, dict) else {}
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    @property
+    def invoked_endpoint(self) -> str | None:
+        """The EndpointName an InvokeEndpoint call names in its path."""
+        match = _INVOCATIONS.match(self.path)
+        return match.group(1) if match and self.operation == "InvokeEndpoint" else None
 
 
 def identify(request: Request, body: bytes) -> AwsRequest:
@@ -34,11 +48,14 @@ def identify(request: Request, body: bytes) -> AwsRequest:
     target = request.headers.get("X-Amz-Target", "")
     if target:
         operation = target.rsplit(".", 1)[-1]
+    elif service == "sagemaker" and request.method == "POST" and _INVOCATIONS.match(request.path):
+        operation = "InvokeEndpoint"
     elif request.content_type and "x-www-form-urlencoded" in request.content_type:
         operation = parse_qs(body.decode(errors="replace")).get("Action", [""])[0]
     else:
-        operation = ""  # REST protocols (S3): the method and path say it; faults match "*"
-    return AwsRequest(access_key, region, service, operation, body)
+        operation = ""  # other REST calls (S3): the method and path say it; faults match "*"
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    return AwsRequest(access_key, region, service, operation, body, request.path, headers)
 
 
 def json_response(payload: dict[str, Any], status: int = 200) -> Response:
@@ -51,6 +68,17 @@ def json_response(payload: dict[str, Any], status: int = 200) -> Response:
 
 def error_response(code: str, message: str, status: int = 400) -> Response:
     response = json_response({"__type": code, "message": message}, status)
+    response.headers["x-amzn-ErrorType"] = code
+    return response
+
+
+def rest_error_response(code: str, message: str, status: int = 400, **members: Any) -> Response:
+    """An error of a REST-JSON service (SageMaker Runtime): the code rides in a header."""
+    response = Response(
+        json.dumps({"Message": message, **members}),
+        status=status,
+        content_type="application/json",
+    )
     response.headers["x-amzn-ErrorType"] = code
     return response
 

@@ -1,0 +1,250 @@
+"""Application Auto Scaling that really scales SageMaker variants.
+
+moto stores scalable targets and scaling policies but never acts on them. Here, on each
+overlay tick, every target-tracking policy on a variant's invocations per instance is
+evaluated against the invocations the overlay's runtime served:
+
+  metric  = invocations in the last `autoscalingWindowSeconds` / CurrentInstanceCount
+  desired = ceil(CurrentInstanceCount * metric / TargetValue), within [MinCapacity, MaxCapacity]
+
+(the window stands in for CloudWatch's minute, so TargetValue keeps its meaning of
+invocations per instance per minute at the default window of 60 s).
+
+Cooldowns. As in AWS, within ScaleOutCooldown of a scale-out the capacity it added counts
+toward the next scale-out: another one goes ahead only if it asks for more than the last
+one set (the metric divides by the instances actually running, so load that outgrows the
+first step is followed step by step, as each step completes); a scale-in does not delay a
+scale-out. A scale-in waits for ScaleInCooldown since the variant's last scaling in either
+direction (AWS counts from the last scale-in, but needs 15 low minutes before it scales in;
+this keeps the sandbox similarly conservative) and for a whole window of low traffic since
+the policy was put or the last scaling; DisableScaleIn or a suspended dynamic scale-in
+stops it. With several policies the largest capacity wins, as in AWS.
+
+A scaling goes through the endpoint: DesiredInstanceCount at once, Updating, then InService
+with CurrentInstanceCount after `updatingSeconds`. It is recorded as a scaling activity
+(DescribeScalingActivities, which moto lacks, is answered here).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+import uuid
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from moto.applicationautoscaling.models import (
+    ApplicationAutoscalingBackend,
+    applicationautoscaling_backends,
+)
+from werkzeug.wrappers import Response
+
+from serving_operator.sandbox.sagemaker import SageMakerOverlay
+from serving_operator.sandbox.wire import AwsRequest, error_response, json_response
+
+NAMESPACE = "sagemaker"
+DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+_RESOURCE = re.compile(r"^endpoint/([^/]+)/variant/([^/]+)$")
+_DEFAULT_COOLDOWN_SECONDS = 300.0  # Application Auto Scaling's default for SageMaker variants
+
+
+def tracks_invocations(config: dict[str, Any] | None) -> bool:
+    """Whether a target-tracking configuration follows a variant's invocations per instance."""
+    if not config or "TargetValue" not in config:
+        return False
+    predefined = config.get("PredefinedMetricSpecification") or {}
+    if predefined.get("PredefinedMetricType") == "SageMakerVariantInvocationsPerInstance":
+        return True
+    custom = config.get("CustomizedMetricSpecification") or {}
+    return (
+        custom.get("Namespace") == "AWS/SageMaker"
+        and custom.get("MetricName") == "InvocationsPerInstance"
+    )
+
+
+@dataclass(frozen=True)
+class _Scaling:
+    at: float
+    """time.monotonic() of the decision"""
+    from_count: int
+    to_count: int
+
+
+class Autoscaler:
+    """Counts invocations per variant and scales variants whose policies ask for it."""
+
+    def __init__(self, sagemaker: SageMakerOverlay) -> None:
+        self.sagemaker = sagemaker
+        self._invocations: dict[tuple[str, str, str, str], deque[float]] = {}
+        self._last_scaling: dict[tuple[str, str, str], _Scaling] = {}
+        self._activities: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.handlers = {"DescribeScalingActivities": self._describe_scaling_activities}
+
+    # -- input --------------------------------------------------------------------------
+    def record_invocation(
+        self, account: str, region: str, endpoint: str, variant: str, now: float | None = None
+    ) -> None:
+        now = time.monotonic() if now is None else now
+        with self.sagemaker.lock:
+            times = self._invocations.setdefault((account, region, endpoint, variant), deque())
+            times.append(now)
+            self._forget_old(times, now)
+
+    def _forget_old(self, times: deque[float], now: float) -> None:
+        horizon = now - self.sagemaker.settings.autoscaling_window_seconds
+        while times and times[0] <= horizon:
+            times.popleft()
+
+    def invocations_in_window(
+        self, account: str, region: str, endpoint: str, variant: str, now: float | None = None
+    ) -> int:
+        now = time.monotonic() if now is None else now
+        with self.sagemaker.lock:
+            times = self._invocations.get((account, region, endpoint, variant))
+            if not times:
+                return 0
+            self._forget_old(times, now)
+            return len(times)
+
+    # -- time ---------------------------------------------------------------------------
+    def advance(self, scopes: set[tuple[str, str]], now: float | None = None) -> None:
+        """Evaluate every SageMaker variant target in the (account, region) scopes seen."""
+        now = time.monotonic() if now is None else now
+        with self.sagemaker.lock:
+            for account, region in sorted(scopes):
+                backend: ApplicationAutoscalingBackend = applicationautoscaling_backends[account][
+                    region
+                ]
+                for target in backend.describe_scalable_targets(NAMESPACE, None, DIMENSION):
+                    self._evaluate(account, region, backend, target, now)
+
+    def _evaluate(
+        self,
+        account: str,
+        region: str,
+        backend: ApplicationAutoscalingBackend,
+        target: Any,
+        now: float,
+    ) -> None:
+        match = _RESOURCE.match(target.resource_id)
+        if match is None:
+            return
+        endpoint_name, variant_name = match.groups()
+        endpoint = self.sagemaker.endpoint_for(account, region, endpoint_name)
+        if endpoint is None or endpoint.endpoint_status != "InService":
+            return  # a scaling in progress (or any update) finishes first
+        variant = next(
+            (v for v in endpoint.production_variants if v["VariantName"] == variant_name), None
+        )
+        if variant is None or not variant.get("CurrentInstanceCount"):
+            return  # no such variant, or a serverless one
+        policies = [
+            policy
+            for policy in backend.policies.values()
+            if policy.service_namespace == NAMESPACE
+            and policy.resource_id == target.resource_id
+            and policy.scalable_dimension == DIMENSION
+            and policy.policy_type == "TargetTrackingScaling"
+            and tracks_invocations(policy.target_tracking_scaling_policy_configuration)
+        ]
+        if not policies:
+            return
+
+        window = self.sagemaker.settings.autoscaling_window_seconds
+        current = int(variant["CurrentInstanceCount"])
+        count = self.invocations_in_window(account, region, endpoint_name, variant_name, now)
+        metric = count / current
+        key = (account, region, target.resource_id)
+        last = self._last_scaling.get(key, _Scaling(-math.inf, current, current))
+        since_scaling = now - last.at
+        suspended = target.suspended_state or {}
+        low = target.min_capacity if target.min_capacity is not None else 1
+        high = target.max_capacity if target.max_capacity is not None else math.inf
+
+        choices: list[tuple[int, Any]] = []
+        for policy in policies:
+            config = policy.target_tracking_scaling_policy_configuration or {}
+            target_value = float(config["TargetValue"])
+            # ceil(current * metric / target), kept clear of float noise at exact multiples
+            desired = math.ceil(round(current * metric / target_value, 9))
+            desired = int(max(low, min(high, desired)))
+            if desired > current:
+                cooldown = float(config.get("ScaleOutCooldown", _DEFAULT_COOLDOWN_SECONDS))
+                cooling = last.to_count > last.from_count and since_scaling < cooldown
+                if (cooling and desired <= last.to_count) or suspended.get(
+                    "DynamicScalingOutSuspended"
+                ):
+                    desired = current
+            elif desired < current:
+                cooldown = float(config.get("ScaleInCooldown", _DEFAULT_COOLDOWN_SECONDS))
+                observed = min(since_scaling, time.time() - float(policy.creation_time))
+                if (
+                    config.get("DisableScaleIn")
+                    or suspended.get("DynamicScalingInSuspended")
+                    or since_scaling < cooldown
+                    or observed < window
+                ):
+                    desired = current
+            choices.append((desired, policy))
+        desired, policy = max(choices, key=lambda choice: choice[0])
+        if desired == current:
+            return
+
+        self._last_scaling[key] = _Scaling(now, current, desired)
+        target_value = policy.target_tracking_scaling_policy_configuration["TargetValue"]
+        activity: dict[str, Any] = {
+            "ActivityId": str(uuid.uuid4()),
+            "ServiceNamespace": NAMESPACE,
+            "ResourceId": target.resource_id,
+            "ScalableDimension": DIMENSION,
+            "Description": f"Setting desired instance count to {desired}.",
+            "Cause": (
+                f"{count} invocations in the last {window:g} s on {current} instance(s):"
+                f" {metric:g} invocations per instance against a target of {target_value:g}"
+                f" triggered policy {policy.policy_name}"
+            ),
+            "StartTime": time.time(),
+            "StatusCode": "InProgress",
+            "StatusMessage": f"Setting desired instance count to {desired}.",
+        }
+        self._activities.setdefault((account, region), []).insert(0, activity)
+
+        def done() -> None:
+            activity["StatusCode"] = "Successful"
+            activity["StatusMessage"] = (
+                f"Successfully set desired instance count to {desired}."
+                " Change successfully fulfilled by sagemaker."
+            )
+            activity["EndTime"] = time.time()
+
+        self.sagemaker.set_instance_count(endpoint, region, variant_name, desired, done)
+
+    # -- operations ---------------------------------------------------------------------
+    def _describe_scaling_activities(self, request: AwsRequest) -> Response:
+        params = request.json()
+        namespace = params.get("ServiceNamespace")
+        resource_id = params.get("ResourceId")
+        dimension = params.get("ScalableDimension")
+        if not namespace:
+            return error_response("ValidationException", "ServiceNamespace is required.")
+        with self.sagemaker.lock:
+            activities = [
+                dict(activity)
+                for activity in self._activities.get(
+                    (self.sagemaker.account(request), request.region), []
+                )
+                if activity["ServiceNamespace"] == namespace
+                and (not resource_id or activity["ResourceId"] == resource_id)
+                and (not dimension or activity["ScalableDimension"] == dimension)
+            ]
+        try:
+            start = int(params.get("NextToken") or 0)
+        except ValueError:
+            return error_response("InvalidNextTokenException", "Invalid token.")
+        size = int(params.get("MaxResults") or 50)
+        payload: dict[str, Any] = {"ScalingActivities": activities[start : start + size]}
+        if start + size < len(activities):
+            payload["NextToken"] = str(start + size)
+        return json_response(payload)

@@ -1,0 +1,241 @@
+"""SageMaker Runtime's InvokeEndpoint, served from the endpoints moto holds.
+
+A stand-in model answers: routing by variant weight or X-Amzn-SageMaker-Target-Variant,
+multi-model endpoints loading each target model from S3 on first use (a cold start of
+`coldStartMs`), direct invocation of one container of a multi-container model by hostname.
+Each call leaves the AWS/SageMaker metrics SageMaker publishes in moto's CloudWatch, and an
+invocation count the autoscaler tracks.
+
+The runtime is REST-JSON: errors carry their code in x-amzn-ErrorType. Invalid calls get
+ValidationError (400), the error code the service model declares and SageMaker sends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+import uuid
+from typing import Any
+
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.s3.models import s3_backends
+from werkzeug.wrappers import Response
+
+from serving_operator.sandbox.autoscaling import Autoscaler
+from serving_operator.sandbox.sagemaker import DeployedVariant, SageMakerOverlay
+from serving_operator.sandbox.wire import AwsRequest, rest_error_response
+
+METRICS_NAMESPACE = "AWS/SageMaker"
+TARGET_VARIANT = "X-Amzn-SageMaker-Target-Variant"
+TARGET_MODEL = "X-Amzn-SageMaker-Target-Model"
+TARGET_CONTAINER = "X-Amzn-SageMaker-Target-Container-Hostname"
+# An endpoint being updated (by UpdateEndpoint or autoscaling) keeps serving its old fleet.
+_SERVING = frozenset({"InService", "Updating", "SystemUpdating", "RollingBack"})
+
+
+class _InvalidCallError(Exception):
+    def __init__(self, message: str, variant: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.variant = variant
+
+
+class Runtime:
+    def __init__(self, sagemaker: SageMakerOverlay, autoscaler: Autoscaler, seed: int = 0) -> None:
+        self.sagemaker = sagemaker
+        self.autoscaler = autoscaler
+        self._random = random.Random(seed)
+
+    def invoke(self, request: AwsRequest) -> Response:
+        started = time.monotonic()
+        account = self.sagemaker.account(request)
+        name = request.invoked_endpoint or ""
+        endpoint = self.sagemaker.endpoint_for(account, request.region, name)
+        if endpoint is None or endpoint.endpoint_status == "Deleting":
+            return _validation_error(f"Endpoint {name} of account {account} not found.")
+        if endpoint.endpoint_status not in _SERVING:
+            self._put_metrics(account, request.region, name, None, [("Invocation4XXErrors", 1.0)])
+            return _validation_error(
+                f"Endpoint {name} of account {account} is not in service"
+                f" (status: {endpoint.endpoint_status})."
+            )
+        try:
+            variant, deployed = self._route(account, request, endpoint)
+            target_model = request.header(TARGET_MODEL) or None
+            hostname = request.header(TARGET_CONTAINER) or None
+            self._check_container(name, deployed, hostname, variant)
+            if target_model is not None or deployed.multi_model_prefix is not None:
+                self._load(account, name, deployed, target_model, variant)
+        except _InvalidCallError as rejected:
+            dimension_variant = rejected.variant
+            self._put_metrics(
+                account, request.region, name, dimension_variant, [("Invocation4XXErrors", 1.0)]
+            )
+            return _validation_error(rejected.message)
+
+        document = {
+            "variant": variant,
+            "model": deployed.model_name,
+            "targetModel": target_model,
+            "containerHostname": hostname,
+            "prediction": _prediction(deployed.model_name, target_model, request.body),
+        }
+        instances = self._instance_count(endpoint, variant)
+        latency_us = (time.monotonic() - started) * 1_000_000
+        metrics = [("Invocations", 1.0), ("ModelLatency", latency_us)]
+        if instances:
+            metrics.append(("InvocationsPerInstance", 1.0 / instances))
+        self._put_metrics(account, request.region, name, variant, metrics)
+        self.autoscaler.record_invocation(account, request.region, name, variant)
+
+        response = Response(json.dumps(document), status=200, content_type="application/json")
+        response.headers["x-Amzn-Invoked-Production-Variant"] = variant
+        response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
+        return response
+
+    # -- routing ------------------------------------------------------------------------
+    def _route(
+        self, account: str, request: AwsRequest, endpoint: Any
+    ) -> tuple[str, DeployedVariant]:
+        """The variant that serves the call: the one named, else one drawn by weight."""
+        with self.sagemaker.lock:
+            variants = [
+                (v["VariantName"], float(v.get("CurrentWeight", 1.0)))
+                for v in endpoint.production_variants
+            ]
+            named = request.header(TARGET_VARIANT)
+            if named:
+                if named not in {n for n, _ in variants}:
+                    raise _InvalidCallError(
+                        f"Variant {named} not found for endpoint {endpoint.endpoint_name}"
+                        f" of account {account}."
+                    )
+                chosen = named
+            elif not variants:
+                raise _InvalidCallError(
+                    f"Endpoint {endpoint.endpoint_name} has no production variants."
+                )
+            else:
+                names = [n for n, _ in variants]
+                weights = [w for _, w in variants]
+                if sum(weights) <= 0:
+                    weights = [1.0] * len(names)
+                chosen = self._random.choices(names, weights)[0]
+            deployed = self.sagemaker.deployed_variant(
+                account, request.region, endpoint, chosen
+            ) or DeployedVariant("")
+            return chosen, deployed
+
+    def _check_container(
+        self, endpoint: str, deployed: DeployedVariant, hostname: str | None, variant: str
+    ) -> None:
+        if hostname is None:
+            if deployed.direct_invocation:
+                raise _InvalidCallError(
+                    f"Endpoint {endpoint} invokes its containers directly: name one in the"
+                    f" {TARGET_CONTAINER} header"
+                    f" (one of {', '.join(deployed.container_hostnames) or 'none'}).",
+                    variant,
+                )
+            return
+        if not deployed.direct_invocation:
+            raise _InvalidCallError(
+                f"Endpoint {endpoint} is not a multi-container endpoint with direct invocation"
+                f" and does not support the {TARGET_CONTAINER} header.",
+                variant,
+            )
+        if hostname not in deployed.container_hostnames:
+            raise _InvalidCallError(
+                f"Container hostname {hostname} not found in endpoint {endpoint}"
+                f" (its containers: {', '.join(deployed.container_hostnames)}).",
+                variant,
+            )
+
+    def _load(
+        self,
+        account: str,
+        endpoint: str,
+        deployed: DeployedVariant,
+        target_model: str | None,
+        variant: str,
+    ) -> None:
+        """A multi-model endpoint's target model: from S3 on first use (cold), then cached."""
+        prefix = deployed.multi_model_prefix
+        if prefix is None:
+            raise _InvalidCallError(
+                f"Endpoint {endpoint} is not a multi-model endpoint and does not support"
+                " target model header.",
+                variant,
+            )
+        if target_model is None:
+            raise _InvalidCallError(
+                f"Endpoint {endpoint} is a multi-model endpoint: name the model to invoke in"
+                f" the {TARGET_MODEL} header.",
+                variant,
+            )
+        bucket, _, key_prefix = prefix.removeprefix("s3://").partition("/")
+        key = f"{key_prefix.rstrip('/')}/{target_model.lstrip('/')}".lstrip("/")
+        if not _s3_object_exists(account, bucket, key):
+            raise _InvalidCallError(
+                f"Failed to download model data(bucket: {bucket}, key: {key}). Please ensure"
+                " that there is an object located at the URL and that the role passed to"
+                " CreateModel has permissions to download the model.",
+                variant,
+            )
+        with self.sagemaker.lock:
+            cold = target_model not in deployed.loaded_models
+        if cold:
+            time.sleep(self.sagemaker.settings.cold_start_ms / 1000)
+            with self.sagemaker.lock:
+                deployed.loaded_models.add(target_model)
+
+    # -- metrics ------------------------------------------------------------------------
+    def _instance_count(self, endpoint: Any, variant: str) -> int:
+        with self.sagemaker.lock:
+            for v in endpoint.production_variants:
+                if v["VariantName"] == variant:
+                    return int(v.get("CurrentInstanceCount") or 0)
+        return 0
+
+    def _put_metrics(
+        self,
+        account: str,
+        region: str,
+        endpoint: str,
+        variant: str | None,
+        values: list[tuple[str, float]],
+    ) -> None:
+        dimensions = [{"Name": "EndpointName", "Value": endpoint}]
+        if variant is not None:
+            dimensions.append({"Name": "VariantName", "Value": variant})
+        cloudwatch_backends[account][region].put_metric_data(
+            METRICS_NAMESPACE,
+            [
+                {
+                    "MetricName": metric,
+                    "Value": value,
+                    "Dimensions": dimensions,
+                    "Unit": "Microseconds" if metric.endswith("Latency") else "None",
+                }
+                for metric, value in values
+            ],
+        )
+
+
+def _validation_error(message: str) -> Response:
+    return rest_error_response("ValidationError", message, 400)
+
+
+def _prediction(model: str, target_model: str | None, body: bytes) -> float:
+    """A stand-in model's output: the same for the same model and request, in [0, 1)."""
+    digest = hashlib.sha256(
+        model.encode() + b"\0" + (target_model or "").encode() + b"\0" + body
+    ).digest()
+    return round(int.from_bytes(digest[:8], "big") / 2**64, 6)
+
+
+def _s3_object_exists(account: str, bucket_name: str, key: str) -> bool:
+    bucket = s3_backends[account]["aws"].buckets.get(bucket_name)
+    return bucket is not None and key in bucket.keys

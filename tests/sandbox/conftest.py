@@ -1,0 +1,50 @@
+"""Fixtures of the sandbox tier: settings that are put back, and clients whose responses
+are checked against botocore's shapes (JSON-protocol operations the sandbox answers)."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.sandbox.shapes import ShapeRecorder
+from tests.support.sandbox import Sandbox
+
+
+def current_settings(sandbox: Sandbox) -> dict[str, float]:
+    with urllib.request.urlopen(f"{sandbox.url}/_sandbox/settings", timeout=10) as response:
+        settings: dict[str, float] = json.loads(response.read())
+    return settings
+
+
+@pytest.fixture
+def sandbox_settings(sandbox: Sandbox) -> Iterator[Callable[..., None]]:
+    """Changes the shared sandbox's settings for one test, and puts them back after it."""
+    before = current_settings(sandbox)
+    yield sandbox.settings
+    sandbox.settings(**before)
+
+
+@pytest.fixture
+def shapes() -> Iterator[ShapeRecorder]:
+    recorder = ShapeRecorder()
+    yield recorder
+    assert recorder.errors == [], "\n".join(recorder.errors)
+
+
+@pytest.fixture
+def control(sandbox: Sandbox, shapes: ShapeRecorder) -> Any:
+    """A SageMaker client; every response is checked against its output shape."""
+    client = sandbox.client("sagemaker")
+    client.meta.events.register("before-parse.sagemaker.*", shapes)
+    return client
+
+
+@pytest.fixture
+def runtime(sandbox: Sandbox) -> Iterator[Any]:
+    """A SageMaker Runtime client (REST-JSON: botocore parses headers and payload itself)."""
+    yield sandbox.client("sagemaker-runtime")
+    sandbox.clear_faults()
