@@ -66,14 +66,7 @@ def main() -> int:
     )
     pids.append(box.process.pid)
     PIDS.write_text(json.dumps(pids))
-    s3 = box.client("s3")
-    s3.create_bucket(Bucket="serving-operator-demo")
-    for version in ("0-90-2", "1-2-2"):
-        s3.put_object(
-            Bucket="serving-operator-demo",
-            Key=f"bikerental/xgboost-{version}/model.tar.gz",
-            Body=b"stand-in model",
-        )
+    sandbox.upload_demo_artifacts(box)
 
     print("starting the operator ...", flush=True)
     operator = operator_support.start(

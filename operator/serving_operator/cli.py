@@ -30,6 +30,12 @@ def _crds(args: argparse.Namespace) -> int:
     return 0
 
 
+class _QuietTimers(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("Timer ") and message.endswith(" succeeded."))
+
+
 def _run(args: argparse.Namespace) -> int:
     import kopf
     from prometheus_client import start_http_server
@@ -42,6 +48,10 @@ def _run(args: argparse.Namespace) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    if not args.verbose:
+        # The resync timer fires every poll interval for every resource; its routine
+        # "succeeded" lines would drown the log. Errors and our own messages still show.
+        logging.getLogger("kopf.objects").addFilter(_QuietTimers())
     if args.metrics_port:
         start_http_server(args.metrics_port, addr=args.metrics_address)
     kopf.run(

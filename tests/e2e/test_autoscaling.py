@@ -1,0 +1,82 @@
+"""Load drives a real scale-out in the sandbox, and the operator leaves the new count alone."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.e2e.helpers import model_endpoint, variant, wait_for_condition
+from tests.support import cluster
+from tests.support.operator import OperatorProcess
+from tests.support.sandbox import Sandbox
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def short_scaling_window(sandbox: Sandbox) -> Iterator[None]:
+    """Target tracking over 20 s instead of a minute, so a test can drive it quickly."""
+    sandbox.settings(autoscalingWindowSeconds=20)
+    try:
+        yield
+    finally:
+        sandbox.settings(autoscalingWindowSeconds=60)
+
+
+def _count(obj: dict[str, Any]) -> int | None:
+    return next(
+        (v.get("currentInstanceCount") for v in obj["status"]["variants"] if v["name"] == "auto"),
+        None,
+    )
+
+
+def test_scale_out_under_load_is_reported_and_not_overwritten(
+    short_scaling_window: None,
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    model_bucket: str,
+) -> None:
+    name = f"scale-{namespace}"
+    autoscaled = variant("auto", model_bucket, "v1", count=1) | {
+        "autoscaling": {"minInstances": 1, "maxInstances": 4, "targetValue": 5}
+    }
+    model_endpoints.create(namespace, model_endpoint(name, [autoscaled]))
+    wait_for_condition(
+        model_endpoints,
+        namespace,
+        name,
+        "Ready",
+        operator,
+        also=lambda o: o["status"].get("autoscalingRegistered") is True,
+    )
+    sandbox.forget_calls()
+
+    runtime = sandbox.client("sagemaker-runtime")
+    for i in range(30):  # 30 calls in the window on 1 instance, against a target of 5
+        runtime.invoke_endpoint(
+            EndpointName=name, Body=f'{{"i": {i}}}'.encode(), ContentType="application/json"
+        )
+
+    # The spec says instanceCount: 1; the autoscaler now owns the count and raised it.
+    scaled = wait_for_condition(
+        model_endpoints, namespace, name, "Ready", operator, also=lambda o: (_count(o) or 0) >= 2
+    )
+    assert cluster.condition(scaled, "SingleInstance")["status"] == "False"  # type: ignore[index]
+
+    time.sleep(7)  # two more resyncs of the test operator (3 s): it must leave the count alone
+    described = sandbox.client("sagemaker").describe_endpoint(EndpointName=name)
+    assert described["ProductionVariants"][0]["CurrentInstanceCount"] >= 2
+    overwrites = [
+        c
+        for c in sandbox.calls()
+        if c.get("target") == name and c["operation"] == "UpdateEndpointWeightsAndCapacities"
+    ]
+    assert overwrites == []
+    after = model_endpoints.get(namespace, name)
+    assert after is not None
+    assert (_count(after) or 0) >= 2

@@ -1,0 +1,131 @@
+"""Every example in examples/ reaches Ready against the sandbox, with what it promises in status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.e2e.helpers import wait_for_condition, wait_gone
+from tests.support import cluster
+from tests.support.operator import OperatorProcess
+from tests.support.paths import EXAMPLES
+from tests.support.sandbox import Sandbox, upload_demo_artifacts
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def demo_artifacts(sandbox: Sandbox) -> None:
+    upload_demo_artifacts(sandbox)
+
+
+def _variant(obj: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(v for v in obj["status"]["variants"] if v["name"] == name)
+
+
+def check_ab(obj: dict[str, Any], sandbox: Sandbox) -> None:
+    assert {v["name"]: v["currentWeightPercent"] for v in obj["status"]["variants"]} == {
+        "version-0-90-2": 50.0,
+        "version-1-2-2": 50.0,
+    }
+
+
+def check_multimodel(obj: dict[str, Any], sandbox: Sandbox) -> None:
+    variant = _variant(obj, "all-models")
+    assert variant["modelsFound"] == ["hyper1.tar.gz", "hyper2.tar.gz"]
+    warmed = {w["targetModel"]: w for w in variant["warmUp"]}
+    assert set(warmed) == {"hyper1.tar.gz", "hyper2.tar.gz"}
+    assert all(w.get("error") is None and w["milliseconds"] > 0 for w in warmed.values())
+    config = sandbox.client("sagemaker").describe_endpoint_config(
+        EndpointConfigName=obj["status"]["endpointConfigName"]
+    )
+    model = sandbox.client("sagemaker").describe_model(
+        ModelName=config["ProductionVariants"][0]["ModelName"]
+    )
+    assert model["PrimaryContainer"]["Mode"] == "MultiModel"
+
+
+def check_pipeline(obj: dict[str, Any], sandbox: Sandbox) -> None:
+    sagemaker = sandbox.client("sagemaker")
+    config = sagemaker.describe_endpoint_config(
+        EndpointConfigName=obj["status"]["endpointConfigName"]
+    )
+    model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    assert [c["ContainerHostname"] for c in model["Containers"]] == ["preprocess", "xgboost"]
+    assert model["InferenceExecutionConfig"] == {"Mode": "Serial"}
+    assert "containerHostnames" not in _variant(obj, "pipeline")  # Serial: nothing to target
+
+
+def check_autoscaling(obj: dict[str, Any], sandbox: Sandbox) -> None:
+    scaling = _variant(obj, "version-1-2-2")["autoscaling"]
+    assert scaling == {
+        "minInstances": 2,
+        "maxInstances": 8,
+        "metric": "InvocationsPerInstance",
+        "targetValue": 300.0,  # 10 requests/s x 60 x safety factor 0.5
+    }
+    resource = f"endpoint/{obj['status']['endpointName']}/variant/version-1-2-2"
+    autoscaling = sandbox.client("application-autoscaling")
+    (target,) = autoscaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[resource]
+    )["ScalableTargets"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 8)
+    (policy,) = autoscaling.describe_scaling_policies(
+        ServiceNamespace="sagemaker", ResourceId=resource
+    )["ScalingPolicies"]
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert tracking["TargetValue"] == 300.0
+    assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == (
+        "SageMakerVariantInvocationsPerInstance"
+    )
+
+
+CHECKS = {
+    "xgboost-bikerental.yaml": check_ab,
+    "xgboost-bikerental-multimodel.yaml": check_multimodel,
+    "inference-pipeline.yaml": check_pipeline,
+    "xgboost-bikerental-autoscaling.yaml": check_autoscaling,
+}
+
+
+def test_every_example_has_a_check() -> None:
+    assert {p.name for p in EXAMPLES.glob("*.yaml")} == set(CHECKS)
+
+
+@pytest.mark.parametrize("example", sorted(CHECKS))
+def test_example_reaches_ready(
+    example: str,
+    demo_artifacts: None,
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+) -> None:
+    body = yaml.safe_load(Path(EXAMPLES / example).read_text())
+    name = body["metadata"]["name"]
+    model_endpoints.create(namespace, body)
+
+    ready = wait_for_condition(
+        model_endpoints,
+        namespace,
+        name,
+        "Ready",
+        operator,
+        also=lambda o: (
+            o["status"].get("warmedUpForConfigName") == o["status"]["endpointConfigName"]
+        ),
+    )
+    CHECKS[example](ready, sandbox)
+
+    model_endpoints.delete(namespace, name)
+    wait_gone(model_endpoints, namespace, name, operator)
+    assert name not in {
+        e["EndpointName"] for e in sandbox.client("sagemaker").list_endpoints()["Endpoints"]
+    }
+    targets = sandbox.client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="sagemaker"
+    )["ScalableTargets"]
+    assert not [t for t in targets if t["ResourceId"].startswith(f"endpoint/{name}/")]
