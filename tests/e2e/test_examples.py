@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +14,7 @@ import yaml
 from tests.e2e.helpers import wait_for_condition, wait_gone
 from tests.support import cluster
 from tests.support.operator import OperatorProcess
-from tests.support.paths import EXAMPLES
+from tests.support.paths import EXAMPLES, VENV_BIN
 from tests.support.sandbox import Sandbox, upload_demo_artifacts
 
 pytestmark = pytest.mark.e2e
@@ -31,6 +34,27 @@ def check_ab(obj: dict[str, Any], sandbox: Sandbox) -> None:
         "version-0-90-2": 50.0,
         "version-1-2-2": 50.0,
     }
+    # The lab's "target a specific variant and compare results", with the invoke command.
+    request = Path(sandbox.log.parent / "request.json")
+    request.write_text('{"instances": [[2011, 1, 1, 0, 9.84]]}')
+    for name in ("version-0-90-2", "version-1-2-2"):
+        done = subprocess.run(
+            [
+                str(VENV_BIN / "serving-operator"),
+                "invoke",
+                obj["status"]["endpointName"],
+                "--variant",
+                name,
+                "--data",
+                str(request),
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **sandbox.env},
+            check=True,
+        )
+        assert json.loads(done.stdout)["variant"] == name
+        assert f"variant: {name}" in done.stderr
 
 
 def check_multimodel(obj: dict[str, Any], sandbox: Sandbox) -> None:

@@ -25,6 +25,7 @@ from serving_operator.planning.actions import (
 )
 from serving_operator.planning.desired import DesiredEndpoint, desired_endpoint
 from serving_operator.planning.endpoint import (
+    describe_drift,
     needs_artifacts,
     plan_cleanup,
     plan_deletion,
@@ -422,3 +423,17 @@ def test_weight_and_count_changes_never_create_configs(
     assert {
         v.name: (v.current_weight, v.current_instance_count) for v in world.endpoint.variants
     } == {v["name"]: (v["weight"], v["instanceCount"]) for v in changed}
+
+
+# -- drift ---------------------------------------------------------------------------------------
+def test_drift_names_what_changed_outside_the_operator() -> None:
+    want = desired(variant("a"))
+    assert describe_drift(want, in_service(want)) is None
+    assert describe_drift(want, in_service(want, EndpointStatus.UPDATING)) is None
+    assert "no longer exists" in (describe_drift(want, None) or "")
+    deleting = describe_drift(want, in_service(want, EndpointStatus.DELETING))
+    assert "deleted outside the operator" in (deleting or "")
+    failed = describe_drift(want, in_service(want, EndpointStatus.FAILED, "disk full"))
+    assert "disk full" in (failed or "")
+    other = replace(in_service(want), config_name="someone-elses-config")
+    assert "someone-elses-config" in (describe_drift(want, other) or "")

@@ -83,3 +83,12 @@ def test_bucket_refills_while_idle_up_to_its_burst() -> None:
 def test_bucket_rejects_nonsense_settings() -> None:
     with pytest.raises(ValueError, match="rate"):
         TokenBucket(rate=0, burst=1)
+
+
+def test_weight_percentages_follow_the_seeds_splits() -> None:
+    from serving_operator.handlers.modelendpoint import percentages
+
+    assert percentages({"a": 1.0, "b": 1.0}) == {"a": 50.0, "b": 50.0}
+    assert percentages({"old": 9.0, "new": 1.0}) == {"old": 90.0, "new": 10.0}
+    assert percentages({"old": 0.7, "new": 0.3}) == {"old": 70.0, "new": 30.0}
+    assert percentages({"a": 0.0, "b": None}) == {}

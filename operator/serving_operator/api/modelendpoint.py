@@ -486,6 +486,9 @@ class VariantStatus(ApiModel):
     current_weight_percent: float | None = Field(
         default=None, description="Share of traffic this variant receives now, in percent."
     )
+    desired_weight_percent: float | None = Field(
+        default=None, description="Share of traffic SageMaker is moving this variant to."
+    )
     desired_instance_count: int | None = None
     current_instance_count: int | None = None
 

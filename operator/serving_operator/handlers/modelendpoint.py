@@ -20,7 +20,7 @@ from serving_operator.api.modelendpoint import ModelEndpointSpec
 from serving_operator.config import OperatorConfig
 from serving_operator.metrics import RECONCILE_SECONDS, RECONCILES
 from serving_operator.planning.actions import describe_action
-from serving_operator.planning.endpoint import single_instance_variants
+from serving_operator.planning.endpoint import describe_drift, single_instance_variants
 from serving_operator.planning.outcome import Outcome, OutcomeKind
 from serving_operator.reconcile.modelendpoint import (
     Memory,
@@ -71,12 +71,10 @@ def _memory(body: kopf.Body) -> Memory:
     )
 
 
-def _percentages(result: ReconcileResult) -> dict[str, float]:
-    if result.endpoint is None:
-        return {}
-    weights = {v.name: v.current_weight or 0.0 for v in result.endpoint.variants}
-    total = sum(weights.values())
-    return {n: round(100.0 * w / total, 2) for n, w in weights.items()} if total else {}
+def percentages(weights: dict[str, float | None]) -> dict[str, float]:
+    """Each variant's share of the requests, in percent (empty when all weights are 0)."""
+    total = sum(w or 0.0 for w in weights.values())
+    return {n: round(100.0 * (w or 0.0) / total, 2) for n, w in weights.items()} if total else {}
 
 
 def _single_instance_condition(
@@ -129,7 +127,9 @@ def _variant_details(result: ReconcileResult) -> dict[str, dict[str, Any]]:
 def status_patch(result: ReconcileResult, body: kopf.Body, endpoint_name: str) -> dict[str, Any]:
     """The whole status block for a pass; None values delete stale fields."""
     endpoint = result.endpoint
-    percent = _percentages(result)
+    variants = endpoint.variants if endpoint else ()
+    current = percentages({v.name: v.current_weight for v in variants})
+    desired = percentages({v.name: v.desired_weight for v in variants})
     generation = int(body.metadata.get("generation") or 0)
     status = body.get("status", {})
     previous = list(status.get("conditions", []))
@@ -159,12 +159,13 @@ def status_patch(result: ReconcileResult, body: kopf.Body, endpoint_name: str) -
                 "name": v.name,
                 "desiredWeight": v.desired_weight,
                 "currentWeight": v.current_weight,
-                "currentWeightPercent": percent.get(v.name),
+                "currentWeightPercent": current.get(v.name),
+                "desiredWeightPercent": desired.get(v.name),
                 "desiredInstanceCount": v.desired_instance_count,
                 "currentInstanceCount": v.current_instance_count,
                 **{k: x for k, x in details.get(v.name, {}).items() if x is not None},
             }
-            for v in (endpoint.variants if endpoint else ())
+            for v in variants
         ],
         "variantCount": len(endpoint.variants) if endpoint else None,
         "lastAwsError": str(result.aws_error) if result.aws_error else None,
@@ -185,10 +186,15 @@ def _was_ready_for_this_generation(body: kopf.Body) -> bool:
     )
 
 
-def _report(result: ReconcileResult, body: kopf.Body) -> None:
-    # The spec did not change since the endpoint was last Ready, yet AWS needed a write:
-    # someone changed it out of band (console, CLI, another tool).
-    drifted = bool(result.executed) and _was_ready_for_this_generation(body)
+def _report(result: ReconcileResult, body: kopf.Body, *, deleting: bool = False) -> None:
+    # The spec did not change since the endpoint was last Ready, yet AWS needed a write or
+    # is no longer as we left it: someone changed it out of band (console, CLI, a script).
+    was_ready = not deleting and _was_ready_for_this_generation(body)
+    drifted = bool(result.executed) and was_ready
+    if was_ready and result.desired is not None:
+        drift = describe_drift(result.desired, result.endpoint)
+        if drift:
+            kopf.warn(body, reason="DriftDetected", message=drift)
     for action in result.executed:
         reason, message = describe_action(action)
         if drifted:
@@ -291,7 +297,7 @@ async def delete_model_endpoint(
             name=body.metadata.name,
             memory=_memory(body),
         )
-    _report(result, body)
+    _report(result, body, deleting=True)
     if result.outcome.kind != OutcomeKind.READY:
         delay = (
             memo.config.poll_seconds

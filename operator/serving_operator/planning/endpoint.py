@@ -223,3 +223,25 @@ def single_instance_variants(desired: DesiredEndpoint) -> list[str]:
     Two or more instances are spread across Availability Zones; one is not.
     """
     return [v.name for v in desired.variants if v.owns_instance_count and v.instance_count == 1]
+
+
+def describe_drift(desired: DesiredEndpoint, endpoint: ObservedEndpoint | None) -> str | None:
+    """What changed outside the operator, for an endpoint that was Ready on `desired`.
+
+    Weight and count drift is corrected at once (and reported with the correction); this
+    names the changes that take SageMaker time to undo. Busy states the operator or an
+    autoscaler cause (Updating, SystemUpdating) are not drift.
+    """
+    name = desired.endpoint_name
+    if endpoint is None:
+        return f"endpoint {name} no longer exists in SageMaker: creating it again"
+    if endpoint.status == EndpointStatus.DELETING:
+        return f"endpoint {name} is being deleted outside the operator: it will be re-created"
+    if endpoint.status == EndpointStatus.FAILED:
+        return f"endpoint {name} failed: {endpoint.failure_reason or 'no reason given'}"
+    if endpoint.config_name != desired.config_name:
+        return (
+            f"endpoint {name} was switched to config {endpoint.config_name} outside the"
+            f" operator; switching back to {desired.config_name}"
+        )
+    return None

@@ -1,0 +1,177 @@
+"""What goes wrong in AWS shows as the right condition, and the resource recovers once fixed."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from tests.e2e.helpers import IMAGE, model_endpoint, variant, wait_for_condition
+from tests.support import cluster, processes
+from tests.support.operator import OperatorProcess
+from tests.support.sandbox import Sandbox
+
+pytestmark = pytest.mark.e2e
+
+
+def calls_for(sandbox: Sandbox, name: str) -> Counter[tuple[str, int]]:
+    return Counter(
+        (c["operation"], c["status"]) for c in sandbox.calls() if c.get("target") == name
+    )
+
+
+def test_failed_create_stalls_then_recovers_when_the_spec_is_fixed(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    model_bucket: str,
+) -> None:
+    name = f"fix-{namespace}"
+    model_endpoints.create(namespace, model_endpoint(name, [variant("a", model_bucket, "absent")]))
+    stalled = wait_for_condition(model_endpoints, namespace, name, "Stalled", operator)
+    assert cluster.condition(stalled, "Stalled")["reason"] == "EndpointFailed"  # type: ignore[index]
+    assert stalled["status"]["endpointStatus"] == "Failed"
+    sandbox.forget_calls()
+
+    model_endpoints.patch_spec(namespace, name, {"variants": [variant("a", model_bucket, "v1")]})
+    ready = wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
+
+    assert ready["status"]["endpointStatus"] == "InService"
+    assert cluster.condition(ready, "Stalled")["status"] == "False"  # type: ignore[index]
+    made = calls_for(sandbox, name)
+    # SageMaker cannot update a Failed endpoint: it is deleted and created anew, once.
+    assert made[("DeleteEndpoint", 200)] == 1
+    assert made[("CreateEndpoint", 200)] == 1
+
+
+def test_failed_update_keeps_serving_stalls_and_recovers(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    model_bucket: str,
+) -> None:
+    name = f"rollback-{namespace}"
+    model_endpoints.create(namespace, model_endpoint(name, [variant("a", model_bucket, "v1")]))
+    first = wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
+    serving = first["status"]["endpointConfigName"]
+
+    model_endpoints.patch_spec(
+        namespace, name, {"variants": [variant("a", model_bucket, "absent", image=IMAGE + "-new")]}
+    )
+    stalled = wait_for_condition(model_endpoints, namespace, name, "Stalled", operator)
+    message = cluster.condition(stalled, "Stalled")["message"]  # type: ignore[index]
+    assert "Failed to download model data" in message
+    assert cluster.condition(stalled, "Stalled")["reason"] == "UpdateFailed"  # type: ignore[index]
+    # SageMaker rolled back: the old config keeps serving.
+    assert stalled["status"]["endpointStatus"] == "InService"
+    assert stalled["status"]["endpointConfigName"] == serving
+    sandbox.forget_calls()
+    time.sleep(4)  # more than one resync (3 s) of the test operator
+    assert calls_for(sandbox, name)[("DescribeEndpoint", 200)] >= 1
+    assert not calls_for(sandbox, name)[("UpdateEndpoint", 200)], "a failed update is not retried"
+
+    model_endpoints.patch_spec(namespace, name, {"variants": [variant("a", model_bucket, "v2")]})
+    ready = wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
+    assert ready["status"]["endpointConfigName"] not in (serving, None)
+    assert ready["status"].get("failureReason") is None
+
+
+def test_endpoint_deleted_out_of_band_is_recreated_with_an_event(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    model_bucket: str,
+) -> None:
+    name = f"gone-{namespace}"
+    model_endpoints.create(
+        namespace, model_endpoint(name, [variant("a", model_bucket, "v1", count=2)])
+    )
+    wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
+    sandbox.forget_calls()
+
+    sandbox.client("sagemaker").delete_endpoint(EndpointName=name)
+
+    processes.wait_until(
+        lambda: calls_for(sandbox, name)[("CreateEndpoint", 200)] == 1,
+        timeout=30,
+        interval=0.25,
+        what="the endpoint to be created again",
+        log=operator.log,
+    )
+    ready = wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
+    assert ready["status"]["endpointStatus"] == "InService"
+    drift = [e for e in model_endpoints.events(namespace, name) if e.reason == "DriftDetected"]
+    assert drift
+    assert any(
+        "deleted outside the operator" in e.message or "no longer exists" in e.message
+        for e in drift
+    )
+
+
+@pytest.fixture
+def throttled_creates(sandbox: Sandbox) -> Iterator[None]:
+    sandbox.add_fault(service="sagemaker", operation="CreateEndpoint", count=-1)
+    try:
+        yield
+    finally:
+        sandbox.clear_faults()
+
+
+def test_throttling_is_reconciling_not_stalled_and_clears_by_itself(
+    throttled_creates: None,
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    model_bucket: str,
+) -> None:
+    name = f"throttled-{namespace}"
+    model_endpoints.create(namespace, model_endpoint(name, [variant("a", model_bucket, "v1")]))
+
+    waiting = wait_for_condition(model_endpoints, namespace, name, "Reconciling", operator)
+    assert cluster.condition(waiting, "Reconciling")["reason"] == "AwsUnavailable"  # type: ignore[index]
+    assert "ThrottlingException" in waiting["status"]["lastAwsError"]
+    assert cluster.condition(waiting, "Stalled")["status"] == "False"  # type: ignore[index]
+
+    sandbox.clear_faults()
+    ready = wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
+    assert "lastAwsError" not in ready["status"]
+
+
+def test_the_newest_spec_wins_and_nothing_is_sent_while_sagemaker_is_busy(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    model_bucket: str,
+) -> None:
+    name = f"queue-{namespace}"
+    model_endpoints.create(namespace, model_endpoint(name, [variant("a", model_bucket, "v1")]))
+    wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
+    sandbox.forget_calls()
+
+    model_endpoints.patch_spec(namespace, name, {"variants": [variant("a", model_bucket, "v2")]})
+    processes.wait_until(
+        lambda: calls_for(sandbox, name)[("UpdateEndpoint", 200)] == 1,
+        timeout=30,
+        interval=0.05,
+        what="the first update to start",
+        log=operator.log,
+    )
+    model_endpoints.patch_spec(namespace, name, {"variants": [variant("a", model_bucket, "v3")]})
+
+    ready = wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
+    sagemaker = sandbox.client("sagemaker")
+    config = sagemaker.describe_endpoint_config(
+        EndpointConfigName=ready["status"]["endpointConfigName"]
+    )
+    model = sagemaker.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    assert model["PrimaryContainer"]["ModelDataUrl"].endswith("/v3/model.tar.gz")
+    made = calls_for(sandbox, name)
+    assert made[("UpdateEndpoint", 200)] == 2
+    assert made[("UpdateEndpoint", 400)] == 0, "no update may be sent while one is in progress"
