@@ -6,6 +6,8 @@ from typing import Any
 
 import pydantic
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from serving_operator.api.modelendpoint import AutoscalingSpec, ModelEndpointSpec
 from serving_operator.planning.actions import (
@@ -299,3 +301,54 @@ def test_models_reject_what_the_cel_rules_reject(variant: dict[str, Any]) -> Non
 def test_single_instance_variants_are_named() -> None:
     want = build(single("one"), single("two", instanceCount=2), single("auto", autoscaling=SCALING))
     assert single_instance_variants(want) == ["one"]
+
+
+# -- property: autoscaling plans converge and are then empty -------------------------------------
+scaling_specs = st.one_of(
+    st.none(),
+    st.builds(
+        lambda low, extra, target, disable: {
+            "minInstances": low,
+            "maxInstances": low + extra,
+            "targetValue": target,
+            "disableScaleIn": disable,
+        },
+        st.integers(1, 4),
+        st.integers(0, 4),
+        st.sampled_from([5.0, 70.0, 300.0]),
+        st.booleans(),
+    ),
+)
+
+
+def apply_scaling(observed: dict[str, ObservedScaling], action: object) -> None:
+    """A minimal Application Auto Scaling for the property below."""
+    match action:
+        case RegisterScalableTarget(resource_id=rid, min_instances=low, max_instances=high):
+            policies = observed[rid].policies if rid in observed else {}
+            observed[rid] = ObservedScaling(rid, low, high, policies)
+        case PutScalingPolicy(resource_id=rid, policy_name=name, configuration=config):
+            have = observed[rid]  # a policy needs its target first
+            observed[rid] = ObservedScaling(
+                rid, have.min_instances, have.max_instances, {**have.policies, name: config}
+            )
+        case DeregisterScalableTarget(resource_id=rid):
+            del observed[rid]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(scaling_specs, scaling_specs), min_size=1, max_size=4))
+def test_autoscaling_converges_in_one_plan_and_then_plans_nothing(
+    steps: list[tuple[dict[str, Any] | None, dict[str, Any] | None]],
+) -> None:
+    observed: dict[str, ObservedScaling] = {}
+    for first, second in steps:
+        variants = [
+            single("a", **({"autoscaling": first} if first else {})),
+            single("b", **({"autoscaling": second} if second else {})),
+        ]
+        want = build(*variants)
+        for action in plan_autoscaling(want, observed):
+            apply_scaling(observed, action)
+        assert plan_autoscaling(want, observed) == ()
+        assert set(observed) == {a.resource_id for a in want.autoscaled}
