@@ -2,6 +2,12 @@
 UpdateEndpointWeightsAndCapacities that keeps counts, model artifact checks, the models
 each endpoint variant serves (for the runtime) and instance count changes (for autoscaling).
 
+Endpoint configs keep what moto drops (ShadowProductionVariants, ExecutionRoleArn, VpcConfig,
+...) and are checked as SageMaker checks them; endpoints show their config's shadow variants
+and data capture (DescribeEndpoint's DataCaptureConfigSummary), and the DeploymentConfig of
+their last update, whose guardrails (traffic shifting time, auto-rollback alarms) act as in
+guardrails.py.
+
 State lives in moto's own backend objects; this module only adds time and rules.
 """
 
@@ -13,10 +19,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from moto.core.exceptions import ServiceException
 from moto.s3.models import s3_backends
-from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend, sagemaker_backends
+from moto.sagemaker.models import (
+    FakeEndpoint,
+    FakeEndpointConfig,
+    SageMakerModelBackend,
+    sagemaker_backends,
+)
+from moto.sagemaker.utils import arn_formatter
 from werkzeug.wrappers import Response
 
+from serving_operator.sandbox import guardrails
 from serving_operator.sandbox.wire import AwsRequest, error_response, json_response
 
 
@@ -29,6 +43,8 @@ class LifecycleSettings:
     """How long the first invocation of a multi-model endpoint's target model takes to load."""
     autoscaling_window_seconds: float = 60.0
     """The stretch of time target tracking counts invocations per instance over."""
+    deployment_time_scale: float = 0.0
+    """What a second of a DeploymentConfig's wait intervals lasts in the sandbox (0: none)."""
 
     _KEYS = (
         ("creatingSeconds", "creating_seconds"),
@@ -36,6 +52,7 @@ class LifecycleSettings:
         ("deletingSeconds", "deleting_seconds"),
         ("coldStartMs", "cold_start_ms"),
         ("autoscalingWindowSeconds", "autoscaling_window_seconds"),
+        ("deploymentTimeScale", "deployment_time_scale"),
     )
 
     def update(self, data: dict[str, Any]) -> None:
@@ -72,6 +89,42 @@ def _not_found(kind: str, arn: str) -> Response:
     return error_response("ValidationException", f'Could not find {kind} "{arn}".')
 
 
+# CreateEndpointConfig members moto drops, and the attributes of its config object that keep
+# them: moto describes a config by its attributes (in CamelCase), leaving out those that are None.
+_CONFIG_EXTRAS = (
+    ("ShadowProductionVariants", "shadow_production_variants"),
+    ("ExecutionRoleArn", "execution_role_arn"),
+    ("VpcConfig", "vpc_config"),
+    ("EnableNetworkIsolation", "enable_network_isolation"),
+    ("ExplainerConfig", "explainer_config"),
+    ("MetricsConfig", "metrics_config"),
+    ("CrossRegionTrafficConfig", "cross_region_traffic_config"),
+)
+
+
+_FAKE_ENDPOINT: Any = FakeEndpoint  # typed loosely: moto's stubs call it abstract
+
+
+def shadow_variants_of(config: Any) -> list[dict[str, Any]]:
+    variants: list[dict[str, Any]] = getattr(config, "shadow_production_variants", None) or []
+    return variants
+
+
+def capture_summary(capture: dict[str, Any] | None) -> dict[str, Any] | None:
+    """DescribeEndpoint's DataCaptureConfigSummary for a config's DataCaptureConfig."""
+    if not capture:
+        return None
+    enabled = bool(capture.get("EnableCapture", True))  # "defaults to enabled"
+    return {
+        "EnableCapture": enabled,
+        "CaptureStatus": "Started" if enabled else "Stopped",
+        "CurrentSamplingPercentage": capture["InitialSamplingPercentage"],
+        "DestinationS3Uri": capture["DestinationS3Uri"],
+        # The summary requires KmsKeyId; without a key it is empty (the shape allows "").
+        "KmsKeyId": capture.get("KmsKeyId", ""),
+    }
+
+
 def variants_from_config(config_variants: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """An endpoint's ProductionVariants right after it starts on a config (weight 0 kept)."""
     variants = []
@@ -102,6 +155,7 @@ class SageMakerOverlay:
         """Endpoint ARN -> variant name -> what that variant serves."""
         self.handlers: dict[str, Callable[[AwsRequest], Response | None]] = {
             "CreateModel": self._create_model,
+            "CreateEndpointConfig": self._create_endpoint_config,
             "CreateEndpoint": self._create_endpoint,
             "UpdateEndpoint": self._update_endpoint,
             "UpdateEndpointWeightsAndCapacities": self._update_weights_and_capacities,
@@ -142,7 +196,8 @@ class SageMakerOverlay:
         backend = self._backend(request)
         config = backend.endpoint_configs[config_name]
         s3 = s3_backends[self._account_of(request.access_key)]["aws"]
-        for index, variant in enumerate(config.production_variants, start=1):
+        variants = [*config.production_variants, *shadow_variants_of(config)]
+        for index, variant in enumerate(variants, start=1):
             model = backend._models.get(variant["ModelName"])
             if model is None:
                 continue
@@ -224,6 +279,42 @@ class SageMakerOverlay:
             name, self._account_of(request.access_key), request.region
         )
 
+    def _config_problem(self, request: AwsRequest, params: dict[str, Any]) -> str | None:
+        """Why SageMaker would refuse this CreateEndpointConfig (None if it would not)."""
+        backend = self._backend(request)
+        name = params.get("EndpointConfigName", "")
+        if name in backend.endpoint_configs:
+            arn = FakeEndpointConfig.arn_formatter(name, self.account(request), request.region)
+            return f'Cannot create already existing endpoint configuration "{arn}".'
+        production: list[dict[str, Any]] = params.get("ProductionVariants") or []
+        shadow: list[dict[str, Any]] = params.get("ShadowProductionVariants") or []
+        seen: set[str] = set()
+        for variant in (*production, *shadow):
+            variant_name = variant.get("VariantName", "")
+            if variant_name in seen:
+                return (
+                    f'The variant name "{variant_name}" is used more than once: the names of'
+                    " ProductionVariants and ShadowProductionVariants must all be distinct."
+                )
+            seen.add(variant_name)
+        for variant in (*production, *shadow):
+            if variant.get("ModelName") not in backend._models:
+                arn = arn_formatter(
+                    "model", variant.get("ModelName", ""), self.account(request), request.region
+                )
+                return f'Could not find model "{arn}".'
+        if shadow:
+            return _shadow_problem(backend, params, production, shadow)
+        return None
+
+    def show_config(self, endpoint: Any, config: Any) -> None:
+        """What DescribeEndpoint shows of the config an endpoint has just started on."""
+        endpoint.production_variants = variants_from_config(config.production_variants)
+        shadow = shadow_variants_of(config)
+        endpoint.shadow_production_variants = variants_from_config(shadow) if shadow else None
+        # None, not moto's {}: the summary has required members.
+        endpoint.data_capture_config = capture_summary(config.data_capture_config)
+
     # -- operations ---------------------------------------------------------------------
     def _create_model(self, request: AwsRequest) -> Response | None:
         """moto drops InferenceExecutionConfig; keep it on the model (DescribeModel shows it,
@@ -246,6 +337,35 @@ class SageMakerOverlay:
             model.vpc_config = params.get("VpcConfig")  # not {}: VpcConfig has required members
             return json_response({"ModelArn": model.arn})
 
+    def _create_endpoint_config(self, request: AwsRequest) -> Response:
+        """moto drops ShadowProductionVariants and more (_CONFIG_EXTRAS), checks less and
+        describes a config without data capture with an (invalid) empty DataCaptureConfig."""
+        params = request.json()
+        production = params.get("ProductionVariants") or []
+        shadow = params.get("ShadowProductionVariants") or []
+        with self.lock:
+            problem = self._config_problem(request, params)
+            if problem:
+                return error_response("ValidationException", problem)
+            backend: Any = self._backend(request)  # moto types the optional members as required
+            try:
+                # moto checks instance types and serverless memory sizes: shadows' too.
+                config: Any = backend.create_endpoint_config(
+                    endpoint_config_name=params.get("EndpointConfigName", ""),
+                    production_variants=[*production, *shadow],
+                    data_capture_config=params.get("DataCaptureConfig"),
+                    async_inference_config=params.get("AsyncInferenceConfig"),
+                    tags=params.get("Tags"),
+                    kms_key_id=params.get("KmsKeyId"),
+                )
+            except ServiceException as error:
+                return error_response(error.code, error.message)
+            config.production_variants = production
+            config.data_capture_config = params.get("DataCaptureConfig")  # None, not {}
+            for key, attribute in _CONFIG_EXTRAS:
+                setattr(config, attribute, params.get(key))
+            return json_response({"EndpointConfigArn": config.endpoint_config_arn})
+
     def _create_endpoint(self, request: AwsRequest) -> Response | None:
         params = request.json()
         name, config_name = params.get("EndpointName", ""), params.get("EndpointConfigName", "")
@@ -259,12 +379,20 @@ class SageMakerOverlay:
             if config_name not in self._backend(request).endpoint_configs:
                 return None  # moto answers the missing config itself
             backend = self._backend(request)
-            endpoint: Any = backend.create_endpoint(name, config_name, params.get("Tags", []))
-            endpoint.production_variants = variants_from_config(
-                backend.endpoint_configs[config_name].production_variants
+            # Not backend.create_endpoint: it reads the config's DataCaptureConfig, which the
+            # overlay leaves out when there is none.
+            endpoint: Any = _FAKE_ENDPOINT(
+                account_id=self.account(request),
+                region_name=request.region,
+                endpoint_name=name,
+                endpoint_config_name=config_name,
+                production_variants=[],
+                data_capture_config={},
+                tags=params.get("Tags", []),
             )
-            if not endpoint.data_capture_config:
-                endpoint.data_capture_config = None  # moto would describe it as {}
+            backend.endpoints[name] = endpoint
+            self.show_config(endpoint, backend.endpoint_configs[config_name])
+            endpoint.last_deployment_config = params.get("DeploymentConfig")
             endpoint.endpoint_status = "Creating"
             self.deployed[endpoint.arn] = self.deployment(backend, config_name)
             failure = self._missing_model_data(request, config_name)
@@ -297,22 +425,36 @@ class SageMakerOverlay:
                     "ValidationException",
                     f'Could not find endpoint configuration "{config_name}".',
                 )
+            guardrail = params.get("DeploymentConfig")
+            if guardrail is None and params.get("RetainDeploymentConfig"):
+                guardrail = getattr(endpoint, "last_deployment_config", None)
+            if guardrail:
+                problem = guardrails.deployment_problem(guardrail, config.production_variants)
+                if problem:
+                    return error_response("ValidationException", problem)
+            endpoint.last_deployment_config = guardrail or None
             endpoint.endpoint_status = "Updating"
             failure = self._missing_model_data(request, config_name)
             deployment = self.deployment(backend, config_name)
+            account, region = self.account(request), request.region
 
             def finish() -> None:
                 # A failed update rolls back: the endpoint keeps serving its old config.
-                if not failure:
+                alarm = None if failure else guardrails.alarm_in_alarm(account, region, guardrail)
+                if not failure and alarm is None:
                     endpoint.endpoint_config_name = config_name
-                    endpoint.production_variants = variants_from_config(config.production_variants)
+                    self.show_config(endpoint, config)
                     self.deployed[endpoint.arn] = deployment
-                endpoint.failure_reason = failure
+                endpoint.failure_reason = failure or (
+                    guardrails.rollback_reason(alarm) if alarm else None
+                )
                 endpoint.endpoint_status = "InService"
 
-            self._schedule(
-                ("endpoint", request.region, name), self.settings.updating_seconds, finish
+            seconds = self.settings.updating_seconds + (
+                self.settings.deployment_time_scale
+                * guardrails.waiting_seconds(guardrail, config.production_variants)
             )
+            self._schedule(("endpoint", region, name), seconds, finish)
             return json_response({"EndpointArn": endpoint.arn})
 
     def _update_weights_and_capacities(self, request: AwsRequest) -> Response:
@@ -384,6 +526,42 @@ class SageMakerOverlay:
                 ("endpoint", request.region, name), self.settings.deleting_seconds, finish
             )
             return Response(b"", status=200, content_type="application/x-amz-json-1.1")
+
+
+def _shadow_problem(
+    backend: SageMakerModelBackend,
+    params: dict[str, Any],
+    production: list[dict[str, Any]],
+    shadow: list[dict[str, Any]],
+) -> str | None:
+    """What SageMaker documents against a config with shadow variants: one production and
+    one shadow variant (the service model), and no serverless, asynchronous, multi-container
+    or multi-model variants (the shadow test exclusions)."""
+    if len(production) != 1 or len(shadow) != 1:
+        return (
+            "An endpoint configuration with ShadowProductionVariants must have exactly one"
+            " variant in ProductionVariants and one in ShadowProductionVariants."
+        )
+    if params.get("AsyncInferenceConfig"):
+        return "Shadow variants are not supported with AsyncInferenceConfig."
+    for variant in (*production, *shadow):
+        name = variant.get("VariantName", "")
+        if "ServerlessConfig" in variant:
+            return f"Shadow variants are not supported with serverless variant {name}."
+        model: Any = backend._models[variant["ModelName"]]
+        containers = [c or {} for c in model.containers or []]
+        primary = model.primary_container or (containers[0] if containers else {})
+        if len(containers) > 1:
+            return (
+                f"Shadow variants are not supported with multi-container model"
+                f" {variant['ModelName']} (variant {name})."
+            )
+        if primary.get("Mode") == "MultiModel":
+            return (
+                f"Shadow variants are not supported with multi-model model"
+                f" {variant['ModelName']} (variant {name})."
+            )
+    return None
 
 
 def _deployed_variant(model_name: str, model: Any) -> DeployedVariant:

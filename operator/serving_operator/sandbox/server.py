@@ -9,13 +9,16 @@ Admin API (JSON), for tests and demos:
   GET  /_sandbox/settings          -> the current settings, as below
   POST /_sandbox/settings          any of {"creatingSeconds": 2, "updatingSeconds": 2,
                                     "deletingSeconds": 1, "coldStartMs": 300,
-                                    "autoscalingWindowSeconds": 60}
+                                    "autoscalingWindowSeconds": 60,
+                                    "deploymentTimeScale": 0}
                                     (the defaults): how long endpoints stay Creating,
                                     Updating (also while autoscaling adds or removes
                                     instances) and Deleting; how long a multi-model
                                     endpoint's first call to a target model takes; how
                                     far back target tracking counts invocations per
-                                    instance (it stands in for CloudWatch's minute)
+                                    instance (it stands in for CloudWatch's minute); what
+                                    a second of an UpdateEndpoint DeploymentConfig's wait
+                                    intervals adds to Updating (0: nothing; guardrails.py)
   POST /_sandbox/faults            {"service": "sagemaker", "operation": "DescribeEndpoint",
                                     "errorCode": "ThrottlingException", "httpStatus": 400,
                                     "count": 3, "latencyMs": 0}
