@@ -203,6 +203,24 @@ CASES: dict[str, tuple[dict[str, Any], str]] = {
         ),
         "CANARY traffic routing needs canarySizePercent",
     ),
+    "shadow with two production variants": (
+        _with(
+            lambda b: b["spec"].update(
+                variants=[_variant(), _variant(name="b")], shadowVariants=[_variant(name="shadow")]
+            )
+        ),
+        "with a shadow variant, SageMaker allows exactly one production variant",
+    ),
+    "canary above half the capacity": (
+        _with(
+            lambda b: b["spec"].update(
+                deployment={
+                    "blueGreen": {"trafficRouting": {"type": "CANARY", "canarySizePercent": 60}}
+                }
+            )
+        ),
+        "canarySizePercent",
+    ),
     "shadow variant named like a production variant": (
         _with(lambda b: b["spec"].update(shadowVariants=[_variant()])),
         "shadow variant names must differ from production variant names",

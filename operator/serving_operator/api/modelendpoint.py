@@ -312,8 +312,12 @@ class TrafficRouting(ApiModel):
 
     type: TrafficRoutingType = TrafficRoutingType.ALL_AT_ONCE
     wait_interval_seconds: int = Field(default=0, ge=0, le=3600)
-    canary_size_percent: int | None = Field(default=None, ge=1, le=100)
-    linear_step_percent: int | None = Field(default=None, ge=1, le=100)
+    canary_size_percent: int | None = Field(
+        default=None, ge=1, le=50, description="Share of capacity for the canary (at most 50%)."
+    )
+    linear_step_percent: int | None = Field(
+        default=None, ge=10, le=50, description="Share of capacity per step (10% to 50%)."
+    )
 
 
 class BlueGreenSpec(ApiModel):
@@ -323,7 +327,7 @@ class BlueGreenSpec(ApiModel):
 
 
 class RollingUpdateSpec(ApiModel):
-    maximum_batch_size_percent: int = Field(ge=1, le=50)
+    maximum_batch_size_percent: int = Field(ge=5, le=50)
     wait_interval_seconds: int = Field(ge=0, le=3600)
     maximum_execution_timeout_seconds: int | None = Field(default=None, ge=600, le=28800)
 
@@ -375,7 +379,12 @@ class ModelEndpointSpec(ApiModel):
                 "!has(self.shadowVariants)"
                 " || self.shadowVariants.all(s, !self.variants.exists(v, v.name == s.name))",
                 "shadow variant names must differ from production variant names",
-            )
+            ),
+            _rule(
+                "!has(self.shadowVariants) || size(self.shadowVariants) == 0"
+                " || size(self.variants) == 1",
+                "with a shadow variant, SageMaker allows exactly one production variant",
+            ),
         )
     )
 
@@ -407,8 +416,11 @@ class ModelEndpointSpec(ApiModel):
     )
     shadow_variants: list[VariantSpec] = Field(
         default_factory=list,
-        max_length=10,
-        description="Variants that receive a copy of the traffic; their responses are discarded.",
+        max_length=1,
+        description=(
+            "A variant that receives a copy of the traffic of the single production variant;"
+            " its responses are discarded (SageMaker allows one of each)."
+        ),
         json_schema_extra={
             "x-kubernetes-list-type": "map",
             "x-kubernetes-list-map-keys": ["name"],
