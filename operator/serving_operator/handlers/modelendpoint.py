@@ -213,6 +213,14 @@ def _report(result: ReconcileResult, body: kopf.Body, *, deleting: bool = False)
     RECONCILES.labels(KIND, result.outcome.kind.value).inc()
 
 
+def _write_conditions(body: kopf.Body, patch: kopf.Patch, outcome: Outcome) -> None:
+    """Conditions only, for passes that reach no endpoint state (invalid spec, deletion)."""
+    generation = int(body.metadata.get("generation") or 0)
+    previous = list(body.get("status", {}).get("conditions", []))
+    patch.status["observedGeneration"] = generation
+    patch.status["conditions"] = kstatus_conditions(outcome, generation, previous)
+
+
 async def _run(memo: kopf.Memo, func: Any, *args: Any, **kwargs: Any) -> Any:
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(memo.executor, lambda: func(*args, **kwargs))
@@ -226,12 +234,9 @@ async def _reconcile_once(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo) -
         except pydantic.ValidationError as error:
             # Admission should have caught this; the CRD installed may be older than us.
             outcome = Outcome.stalled("InvalidSpec", f"spec is invalid: {error}")
-            generation = int(body.metadata.get("generation") or 0)
-            previous = list(body.get("status", {}).get("conditions", []))
-            patch.status["observedGeneration"] = generation
-            patch.status["conditions"] = kstatus_conditions(outcome, generation, previous)
-            if became_stalled(previous, outcome):
+            if became_stalled(body.get("status", {}).get("conditions", []), outcome):
                 kopf.warn(body, reason=outcome.reason, message=outcome.message)
+            _write_conditions(body, patch, outcome)
             state.next_check = time.monotonic() + memo.config.resync_seconds
             return outcome
         reconciler = ModelEndpointReconciler(memo.aws)
@@ -299,6 +304,7 @@ async def delete_model_endpoint(
         )
     _report(result, body, deleting=True)
     if result.outcome.kind != OutcomeKind.READY:
+        _write_conditions(body, patch, result.outcome)
         delay = (
             memo.config.poll_seconds
             if result.outcome.kind == OutcomeKind.PROGRESSING
