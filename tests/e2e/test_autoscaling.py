@@ -33,6 +33,21 @@ def _count(obj: dict[str, Any]) -> int | None:
     )
 
 
+def drive_load(sandbox: Sandbox, name: str) -> None:
+    runtime = sandbox.client("sagemaker-runtime")
+    for i in range(30):  # 30 calls in the window on 1 instance, against a target of 5
+        runtime.invoke_endpoint(
+            EndpointName=name, Body=f'{{"i": {i}}}'.encode(), ContentType="application/json"
+        )
+
+
+def autoscaled_variant(bucket: str, instance_type: str = "ml.m5.large") -> dict[str, Any]:
+    return variant("auto", bucket, "v1", count=1) | {
+        "instanceType": instance_type,
+        "autoscaling": {"minInstances": 1, "maxInstances": 4, "targetValue": 5},
+    }
+
+
 def test_scale_out_under_load_is_reported_and_not_overwritten(
     short_scaling_window: None,
     operator: OperatorProcess,
@@ -42,10 +57,7 @@ def test_scale_out_under_load_is_reported_and_not_overwritten(
     model_bucket: str,
 ) -> None:
     name = f"scale-{namespace}"
-    autoscaled = variant("auto", model_bucket, "v1", count=1) | {
-        "autoscaling": {"minInstances": 1, "maxInstances": 4, "targetValue": 5}
-    }
-    model_endpoints.create(namespace, model_endpoint(name, [autoscaled]))
+    model_endpoints.create(namespace, model_endpoint(name, [autoscaled_variant(model_bucket)]))
     wait_for_condition(
         model_endpoints,
         namespace,
@@ -56,11 +68,7 @@ def test_scale_out_under_load_is_reported_and_not_overwritten(
     )
     sandbox.forget_calls()
 
-    runtime = sandbox.client("sagemaker-runtime")
-    for i in range(30):  # 30 calls in the window on 1 instance, against a target of 5
-        runtime.invoke_endpoint(
-            EndpointName=name, Body=f'{{"i": {i}}}'.encode(), ContentType="application/json"
-        )
+    drive_load(sandbox, name)
 
     # The spec says instanceCount: 1; the autoscaler now owns the count and raised it.
     scaled = wait_for_condition(
@@ -80,3 +88,54 @@ def test_scale_out_under_load_is_reported_and_not_overwritten(
     after = model_endpoints.get(namespace, name)
     assert after is not None
     assert (_count(after) or 0) >= 2
+
+
+def test_instance_type_change_keeps_scaled_out_capacity_and_autoscaling(
+    short_scaling_window: None,
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    model_bucket: str,
+) -> None:
+    name = f"retype-{namespace}"
+    model_endpoints.create(namespace, model_endpoint(name, [autoscaled_variant(model_bucket)]))
+    wait_for_condition(
+        model_endpoints,
+        namespace,
+        name,
+        "Ready",
+        operator,
+        also=lambda o: o["status"].get("autoscalingRegistered") is True,
+    )
+    drive_load(sandbox, name)
+    scaled = wait_for_condition(
+        model_endpoints, namespace, name, "Ready", operator, also=lambda o: (_count(o) or 0) >= 2
+    )
+    capacity = _count(scaled)
+
+    # SageMaker refuses to change the instance type of a scalable target: the operator
+    # stands autoscaling down for the switch, keeps the reached count, and registers again.
+    model_endpoints.patch_spec(
+        namespace, name, {"variants": [autoscaled_variant(model_bucket, "ml.m5.xlarge")]}
+    )
+    switched = wait_for_condition(
+        model_endpoints,
+        namespace,
+        name,
+        "Ready",
+        operator,
+        also=lambda o: (
+            o["status"]["endpointConfigName"] != scaled["status"]["endpointConfigName"]
+            and o["status"].get("autoscalingRegistered") is True
+        ),
+    )
+    assert (_count(switched) or 0) >= (capacity or 2)
+    targets = sandbox.client("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[f"endpoint/{name}/variant/auto"]
+    )["ScalableTargets"]
+    assert [(t["MinCapacity"], t["MaxCapacity"]) for t in targets] == [(1, 4)]
+    config = sandbox.client("sagemaker").describe_endpoint_config(
+        EndpointConfigName=switched["status"]["endpointConfigName"]
+    )
+    assert config["ProductionVariants"][0]["InstanceType"] == "ml.m5.xlarge"

@@ -167,7 +167,8 @@ def test_deployment_guardrails_go_with_the_update() -> None:
     plan = plan_endpoint(new, endpoint, ObservedArtifacts(frozenset(), False))
     update = plan.actions[-1]
     assert isinstance(update, UpdateEndpoint)
-    assert update.deployment_config == {
+    assert update.options is not None
+    assert update.options["DeploymentConfig"] == {
         "BlueGreenUpdatePolicy": {
             "TrafficRoutingConfiguration": {
                 "Type": "CANARY",
@@ -226,6 +227,21 @@ def test_autoscaler_owned_counts_are_never_overwritten() -> None:
     assert plan_endpoint(reweighted, scaled_out, None).actions == (
         UpdateWeightsAndCapacities("bikes", (VariantWeightAndCapacity("a", 3.0, None),)),
     )
+
+
+def test_config_switch_keeps_the_counts_an_autoscaler_reached() -> None:
+    old = build(single("a", autoscaling=SCALING))
+    new = build(single("a", autoscaling=SCALING, model={"image": "img:2"}))
+    plan = plan_endpoint(new, in_service(old, {"a": 5}), ObservedArtifacts(frozenset(), False))
+    update = plan.actions[-1]
+    assert isinstance(update, UpdateEndpoint)
+    assert update.options == {
+        "RetainAllVariantProperties": True,
+        "ExcludeRetainedVariantProperties": [{"VariantPropertyType": "DesiredWeight"}],
+    }
+    plain = build(single("a", model={"image": "img:2"}))
+    switch = plan_endpoint(plain, in_service(old), ObservedArtifacts(frozenset(), False))
+    assert switch.actions[-1] == UpdateEndpoint("bikes", plain.config_name, None)
 
 
 def test_new_autoscaling_registers_target_and_policy() -> None:

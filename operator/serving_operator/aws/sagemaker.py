@@ -136,9 +136,13 @@ class SageMaker(ServiceAdapter):
                     EndpointConfigName=config,
                     Tags=_tag_list(tags),
                 )
-            case UpdateEndpoint(endpoint_name=name, config_name=config, deployment_config=deploy):
-                extra = {"DeploymentConfig": dict(deploy)} if deploy else {}
-                self.call("UpdateEndpoint", EndpointName=name, EndpointConfigName=config, **extra)
+            case UpdateEndpoint(endpoint_name=name, config_name=config, options=options):
+                self.call(
+                    "UpdateEndpoint",
+                    EndpointName=name,
+                    EndpointConfigName=config,
+                    **dict(options or {}),
+                )
             case TagEndpoint(endpoint_arn=arn, tags=tags):
                 self.call("AddTags", ResourceArn=arn, Tags=_tag_list(tags))
             case UpdateWeightsAndCapacities(endpoint_name=name, changes=changes):

@@ -33,7 +33,7 @@ class UpdateEndpoint:
 
     endpoint_name: str
     config_name: str
-    deployment_config: Request | None = None
+    options: Request | None = None  # DeploymentConfig, RetainAllVariantProperties, ...
 
 
 @dataclass(frozen=True)

@@ -110,6 +110,21 @@ class DesiredEndpoint:
     def autoscaled(self) -> tuple[AutoscalingDefinition, ...]:
         return tuple(v.autoscaling for v in self.variants if v.autoscaling is not None)
 
+    def update_request(self) -> dict[str, Any]:
+        """UpdateEndpoint parameters besides the endpoint and config names.
+
+        With autoscaled variants, the instance counts the autoscaler reached are retained
+        through the switch (weights still come from the new config); otherwise a rollout
+        would drop a scaled-out variant back to its initial count.
+        """
+        request: dict[str, Any] = {}
+        if self.deployment:
+            request["DeploymentConfig"] = dict(self.deployment)
+        if self.autoscaled:
+            request["RetainAllVariantProperties"] = True
+            request["ExcludeRetainedVariantProperties"] = [{"VariantPropertyType": "DesiredWeight"}]
+        return request
+
     def config_request(self) -> dict[str, Any]:
         """CreateEndpointConfig parameters other than its name and tags."""
         request: dict[str, Any] = {"ProductionVariants": [v.request() for v in self.variants]}

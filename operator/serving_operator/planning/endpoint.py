@@ -151,7 +151,7 @@ def plan_endpoint(
         return Plan(
             (
                 *_create_artifacts(desired, artifacts),
-                UpdateEndpoint(name, desired.config_name, desired.deployment),
+                UpdateEndpoint(name, desired.config_name, desired.update_request() or None),
             ),
             Outcome.progressing(
                 "Updating", f"updating endpoint {name} to config {desired.config_name}"

@@ -124,12 +124,32 @@ class ModelEndpointReconciler:
                     f" resource ({hint}), or choose another spec.endpointName",
                 )
                 return
+        if result.memory.scaling_registered and any(
+            isinstance(a, UpdateEndpoint) for a in plan.actions
+        ):
+            # SageMaker refuses an update that changes the instance type of (or removes) a
+            # variant that is a scalable target: stand autoscaling down for the update; it is
+            # registered again once the endpoint is InService on the new config.
+            self._deregister_scaling(
+                desired.endpoint_name,
+                {v.name for v in endpoint.variants} if endpoint else set(),
+                result,
+            )
+            result.memory = replace(result.memory, scaling_registered=False)
         self._execute(plan, result)
         for action in result.executed:
             if isinstance(action, CreateEndpoint | UpdateEndpoint):
                 result.memory = replace(result.memory, attempted_config=action.config_name)
         if plan.outcome.kind == OutcomeKind.READY:
             self._after_rollout(desired, owner, result)
+        elif plan.outcome.reason == "UpdateFailed" and endpoint is not None and desired.autoscaled:
+            # SageMaker rolled back to the old config: keep scaling the variants it still runs
+            # (autoscaling was stood down for the update) until the spec is fixed.
+            running = {v.name for v in endpoint.variants}
+            self._sync_autoscaling(
+                replace(desired, variants=tuple(v for v in desired.variants if v.name in running)),
+                result,
+            )
 
     def _after_rollout(self, desired: DesiredEndpoint, owner: str, result: ReconcileResult) -> None:
         """Work that needs the endpoint InService on the desired config."""
@@ -145,15 +165,7 @@ class ModelEndpointReconciler:
             result.memory = replace(result.memory, cleaned_for_config=desired.config_name)
 
         if desired.autoscaled or memory.scaling_registered:
-            names = {v.name for v in desired.variants}
-            if result.endpoint is not None:
-                names |= {v.name for v in result.endpoint.variants}
-            observed = self._aws.autoscaling.observe(
-                variant_resource_ids(desired.endpoint_name, frozenset(names))
-            )
-            for action in plan_autoscaling(desired, observed):
-                self._apply(action, result)
-            result.memory = replace(result.memory, scaling_registered=bool(desired.autoscaled))
+            self._sync_autoscaling(desired, result)
 
         models = {m.name: m for m in desired.models}
         for variant in desired.variants:
@@ -164,6 +176,18 @@ class ModelEndpointReconciler:
         if result.memory.warmed_for_config != desired.config_name:
             self._warm_up(desired, models, result)
             result.memory = replace(result.memory, warmed_for_config=desired.config_name)
+
+    def _sync_autoscaling(self, desired: DesiredEndpoint, result: ReconcileResult) -> None:
+        """Make Application Auto Scaling match the spec for the endpoint's variants."""
+        names = {v.name for v in desired.variants}
+        if result.endpoint is not None:
+            names |= {v.name for v in result.endpoint.variants}
+        observed = self._aws.autoscaling.observe(
+            variant_resource_ids(desired.endpoint_name, frozenset(names))
+        )
+        for action in plan_autoscaling(desired, observed):
+            self._apply(action, result)
+        result.memory = replace(result.memory, scaling_registered=bool(desired.autoscaled))
 
     def _warm_up(
         self, desired: DesiredEndpoint, models: dict[str, ModelDefinition], result: ReconcileResult

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from moto.applicationautoscaling.models import applicationautoscaling_backends
 from moto.core.exceptions import ServiceException
 from moto.s3.models import s3_backends
 from moto.sagemaker.models import (
@@ -406,6 +407,32 @@ class SageMakerOverlay:
             )
             return json_response({"EndpointArn": endpoint.arn})
 
+    def _scaled_variants_changing(
+        self, request: AwsRequest, endpoint: Any, config: Any
+    ) -> list[str]:
+        """Autoscaled variants an update would remove or move to another instance type.
+
+        SageMaker refuses such an update while the variant is a scalable target.
+        """
+        current = self._backend(request).endpoint_configs.get(endpoint.endpoint_config_name)
+        if current is None:
+            return []
+        before = {v["VariantName"]: v.get("InstanceType") for v in current.production_variants}
+        after = {v["VariantName"]: v.get("InstanceType") for v in config.production_variants}
+        targets = applicationautoscaling_backends[self.account(request)][request.region]
+        registered = {
+            t.resource_id
+            for t in targets.describe_scalable_targets(
+                "sagemaker", None, "sagemaker:variant:DesiredInstanceCount"
+            )
+        }
+        return sorted(
+            name
+            for name, instance_type in before.items()
+            if f"endpoint/{endpoint.endpoint_name}/variant/{name}" in registered
+            and after.get(name, "<removed>") != instance_type
+        )
+
     def _update_endpoint(self, request: AwsRequest) -> Response:
         params = request.json()
         name, config_name = params.get("EndpointName", ""), params.get("EndpointConfigName", "")
@@ -425,6 +452,14 @@ class SageMakerOverlay:
                     "ValidationException",
                     f'Could not find endpoint configuration "{config_name}".',
                 )
+            blocked = self._scaled_variants_changing(request, endpoint, config)
+            if blocked:
+                return error_response(
+                    "ValidationException",
+                    f'Variant(s) {", ".join(blocked)} of endpoint "{endpoint.arn}" are'
+                    " registered with Application Auto Scaling and this update changes their"
+                    " instance type or removes them. Deregister the scalable targets first.",
+                )
             guardrail = params.get("DeploymentConfig")
             if guardrail is None and params.get("RetainDeploymentConfig"):
                 guardrail = getattr(endpoint, "last_deployment_config", None)
@@ -433,6 +468,11 @@ class SageMakerOverlay:
                 if problem:
                     return error_response("ValidationException", problem)
             endpoint.last_deployment_config = guardrail or None
+            retain = bool(params.get("RetainAllVariantProperties"))
+            excluded = {
+                e.get("VariantPropertyType")
+                for e in params.get("ExcludeRetainedVariantProperties") or []
+            }
             endpoint.endpoint_status = "Updating"
             failure = self._missing_model_data(request, config_name)
             deployment = self.deployment(backend, config_name)
@@ -442,8 +482,11 @@ class SageMakerOverlay:
                 # A failed update rolls back: the endpoint keeps serving its old config.
                 alarm = None if failure else guardrails.alarm_in_alarm(account, region, guardrail)
                 if not failure and alarm is None:
+                    before = {v["VariantName"]: dict(v) for v in endpoint.production_variants}
                     endpoint.endpoint_config_name = config_name
                     self.show_config(endpoint, config)
+                    if retain:
+                        _retain_variant_properties(endpoint, before, excluded)
                     self.deployed[endpoint.arn] = deployment
                 endpoint.failure_reason = failure or (
                     guardrails.rollback_reason(alarm) if alarm else None
@@ -593,3 +636,24 @@ def _s3_has(s3: Any, url: str) -> bool:
         return True
     prefix = key if key.endswith("/") else key + "/"
     return any(k.startswith(prefix) for k in bucket.keys)
+
+
+def _retain_variant_properties(
+    endpoint: Any, before: dict[str, dict[str, Any]], excluded: set[str | None]
+) -> None:
+    """UpdateEndpoint's RetainAllVariantProperties: variants in both configs keep their
+    weights and instance counts, except the property types listed as excluded."""
+    kept = {
+        "DesiredWeight": ("CurrentWeight", "DesiredWeight"),
+        "DesiredInstanceCount": ("CurrentInstanceCount", "DesiredInstanceCount"),
+    }
+    for variant in endpoint.production_variants:
+        old = before.get(variant["VariantName"])
+        if old is None:
+            continue
+        for property_type, keys in kept.items():
+            if property_type in excluded:
+                continue
+            for key in keys:
+                if key in old:
+                    variant[key] = old[key]
