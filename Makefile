@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 ASSETS := .cache/bin
 CONTROLPLANE_BINS := $(ASSETS)/etcd $(ASSETS)/kube-apiserver $(ASSETS)/kubectl
+HELM := $(ASSETS)/helm
 
 .PHONY: all venv controlplane crds lint unit e2e test demo demo-stop bench clean
 
@@ -25,7 +26,14 @@ $(CONTROLPLANE_BINS) &: tests/controlplane/go.mod tests/controlplane/go.sum test
 		./cmd/etcd k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
 	touch $(CONTROLPLANE_BINS)
 
-controlplane: $(CONTROLPLANE_BINS)
+# helm has its own module: it brings its own k8s.io versions.
+$(HELM): tests/controlplane/helm/go.mod tests/controlplane/helm/go.sum
+	mkdir -p $(ASSETS)
+	cd tests/controlplane/helm && go build -trimpath -ldflags='-s -w' -o ../../../$(ASSETS)/ \
+		helm.sh/helm/v3/cmd/helm
+	touch $@
+
+controlplane: $(CONTROLPLANE_BINS) $(HELM)
 
 crds: venv
 	$(BIN)/serving-operator crds --output-dir crds
