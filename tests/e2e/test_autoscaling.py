@@ -48,16 +48,19 @@ def autoscaled_variant(bucket: str, instance_type: str = "ml.m5.large") -> dict[
     }
 
 
-def test_scale_out_under_load_is_reported_and_not_overwritten(
-    short_scaling_window: None,
-    operator: OperatorProcess,
-    sandbox: Sandbox,
+def create_and_scale_out(
+    name: str,
     namespace: str,
     model_endpoints: cluster.Objects,
-    model_bucket: str,
-) -> None:
-    name = f"scale-{namespace}"
-    model_endpoints.create(namespace, model_endpoint(name, [autoscaled_variant(model_bucket)]))
+    sandbox: Sandbox,
+    operator: OperatorProcess,
+    bucket: str,
+) -> dict[str, Any]:
+    """An autoscaled endpoint, Ready, then loaded until the autoscaler adds instances.
+
+    The sandbox's call log starts afresh once autoscaling is registered.
+    """
+    model_endpoints.create(namespace, model_endpoint(name, [autoscaled_variant(bucket)]))
     wait_for_condition(
         model_endpoints,
         namespace,
@@ -67,13 +70,23 @@ def test_scale_out_under_load_is_reported_and_not_overwritten(
         also=lambda o: o["status"].get("autoscalingRegistered") is True,
     )
     sandbox.forget_calls()
-
     drive_load(sandbox, name)
-
-    # The spec says instanceCount: 1; the autoscaler now owns the count and raised it.
-    scaled = wait_for_condition(
+    return wait_for_condition(
         model_endpoints, namespace, name, "Ready", operator, also=lambda o: (_count(o) or 0) >= 2
     )
+
+
+def test_scale_out_under_load_is_reported_and_not_overwritten(
+    short_scaling_window: None,
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    model_bucket: str,
+) -> None:
+    name = f"scale-{namespace}"
+    # The spec says instanceCount: 1; the autoscaler now owns the count and raises it.
+    scaled = create_and_scale_out(name, namespace, model_endpoints, sandbox, operator, model_bucket)
     assert cluster.condition(scaled, "SingleInstance")["status"] == "False"  # type: ignore[index]
 
     time.sleep(7)  # two more resyncs of the test operator (3 s): it must leave the count alone
@@ -99,19 +112,7 @@ def test_instance_type_change_keeps_scaled_out_capacity_and_autoscaling(
     model_bucket: str,
 ) -> None:
     name = f"retype-{namespace}"
-    model_endpoints.create(namespace, model_endpoint(name, [autoscaled_variant(model_bucket)]))
-    wait_for_condition(
-        model_endpoints,
-        namespace,
-        name,
-        "Ready",
-        operator,
-        also=lambda o: o["status"].get("autoscalingRegistered") is True,
-    )
-    drive_load(sandbox, name)
-    scaled = wait_for_condition(
-        model_endpoints, namespace, name, "Ready", operator, also=lambda o: (_count(o) or 0) >= 2
-    )
+    scaled = create_and_scale_out(name, namespace, model_endpoints, sandbox, operator, model_bucket)
     capacity = _count(scaled)
 
     # SageMaker refuses to change the instance type of a scalable target: the operator

@@ -17,6 +17,15 @@ NAMESPACE = "sagemaker"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
 
+def _target(resource_id: str) -> dict[str, str]:
+    """The three parameters that name a variant's scalable target."""
+    return {
+        "ServiceNamespace": NAMESPACE,
+        "ResourceId": resource_id,
+        "ScalableDimension": DIMENSION,
+    }
+
+
 class ApplicationAutoScaling(ServiceAdapter):
     service = "application-autoscaling"
 
@@ -39,12 +48,9 @@ class ApplicationAutoScaling(ServiceAdapter):
         observed = {}
         for target in targets:
             resource_id = target["ResourceId"]
-            policies = self.call(
-                "DescribeScalingPolicies",
-                ServiceNamespace=NAMESPACE,
-                ResourceId=resource_id,
-                ScalableDimension=DIMENSION,
-            ).get("ScalingPolicies", [])
+            policies = self.call("DescribeScalingPolicies", **_target(resource_id)).get(
+                "ScalingPolicies", []
+            )
             observed[resource_id] = ObservedScaling(
                 resource_id=resource_id,
                 min_instances=int(target["MinCapacity"]),
@@ -60,27 +66,15 @@ class ApplicationAutoScaling(ServiceAdapter):
         match action:
             case RegisterScalableTarget(resource_id=rid, min_instances=low, max_instances=high):
                 self.call(
-                    "RegisterScalableTarget",
-                    ServiceNamespace=NAMESPACE,
-                    ResourceId=rid,
-                    ScalableDimension=DIMENSION,
-                    MinCapacity=low,
-                    MaxCapacity=high,
+                    "RegisterScalableTarget", **_target(rid), MinCapacity=low, MaxCapacity=high
                 )
             case PutScalingPolicy(resource_id=rid, policy_name=name, configuration=config):
                 self.call(
                     "PutScalingPolicy",
+                    **_target(rid),
                     PolicyName=name,
-                    ServiceNamespace=NAMESPACE,
-                    ResourceId=rid,
-                    ScalableDimension=DIMENSION,
                     PolicyType="TargetTrackingScaling",
                     TargetTrackingScalingPolicyConfiguration=dict(config),
                 )
             case DeregisterScalableTarget(resource_id=rid):
-                self.call(
-                    "DeregisterScalableTarget",
-                    ServiceNamespace=NAMESPACE,
-                    ResourceId=rid,
-                    ScalableDimension=DIMENSION,
-                )
+                self.call("DeregisterScalableTarget", **_target(rid))
