@@ -175,3 +175,48 @@ def test_the_newest_spec_wins_and_nothing_is_sent_while_sagemaker_is_busy(
     made = calls_for(sandbox, name)
     assert made[("UpdateEndpoint", 200)] == 2
     assert made[("UpdateEndpoint", 400)] == 0, "no update may be sent while one is in progress"
+
+
+@pytest.fixture
+def rejected_models(sandbox: Sandbox) -> Iterator[str]:
+    """AWS refusing CreateModel as it does for an image the role cannot pull."""
+    message = "Requested image 683313688378.dkr.ecr.us-east-1.amazonaws.com/missing:1 not found."
+    sandbox.add_fault(
+        service="sagemaker",
+        operation="CreateModel",
+        errorCode="ValidationException",
+        httpStatus=400,
+        message=message,
+        count=-1,
+    )
+    try:
+        yield message
+    finally:
+        sandbox.clear_faults()
+
+
+def test_aws_rejection_stalls_with_its_message_and_nothing_half_applied(
+    rejected_models: str,
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    model_bucket: str,
+) -> None:
+    name = f"rejected-{namespace}"
+    model_endpoints.create(namespace, model_endpoint(name, [variant("a", model_bucket, "v1")]))
+
+    stalled = wait_for_condition(model_endpoints, namespace, name, "Stalled", operator)
+    condition = cluster.condition(stalled, "Stalled")
+    assert condition is not None
+    assert condition["reason"] == "AwsRejected"
+    assert rejected_models in condition["message"]
+    assert rejected_models in stalled["status"]["lastAwsError"]
+    # Nothing that depends on the model was attempted.
+    made = calls_for(sandbox, name)
+    assert not made[("CreateEndpoint", 200)]
+    warnings = [e for e in model_endpoints.events(namespace, name) if e.type == "Warning"]
+    assert any(rejected_models in e.message for e in warnings)
+
+    sandbox.clear_faults()  # the image is pushed: the next resync goes through
+    wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
