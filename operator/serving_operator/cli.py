@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import random
 import sys
 from pathlib import Path
 
@@ -36,6 +37,14 @@ class _QuietTimers(logging.Filter):
         return not (message.startswith("Timer ") and message.endswith(" succeeded."))
 
 
+def _peering_priority(args: argparse.Namespace) -> int | None:
+    """With peering, replicas of equal priority all pause (kopf's rule): unless told,
+    each replica draws its own, so exactly one is active and the others stand by."""
+    if args.priority is not None or args.peering is None:
+        return args.priority  # type: ignore[no-any-return]
+    return random.SystemRandom().randint(1, 2**31 - 1)
+
+
 def _run(args: argparse.Namespace) -> int:
     import kopf
     from prometheus_client import start_http_server
@@ -44,9 +53,12 @@ def _run(args: argparse.Namespace) -> int:
     import serving_operator.handlers.lifecycle
     import serving_operator.handlers.modelendpoint  # noqa: F401
 
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    # kopf's formatters put the resource (namespace/name) on every line about it; JSON
+    # gives one structured record per line for log pipelines.
+    kopf.configure(
+        verbose=args.verbose,
+        log_format=kopf.LogFormat.JSON if args.log_format == "json" else kopf.LogFormat.FULL,
+        log_prefix=True,
     )
     if not args.verbose:
         # The resync timer fires every poll interval for every resource; its routine
@@ -59,6 +71,7 @@ def _run(args: argparse.Namespace) -> int:
         namespaces=args.namespace or (),
         standalone=args.standalone,
         peering_name=args.peering,
+        priority=_peering_priority(args),
         liveness_endpoint=args.liveness,
     )
     return 0
@@ -121,6 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="kopf peering object name, for active/standby replicas (needs the peering CRDs)",
     )
+    run.add_argument(
+        "--priority",
+        type=int,
+        default=None,
+        help="kopf peering priority: the highest live one is active (default: random)",
+    )
     run.add_argument("--metrics-port", type=int, default=8080, help="0 disables metrics")
     run.add_argument("--metrics-address", default="0.0.0.0")
     run.add_argument(
@@ -128,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="http://0.0.0.0:8081/healthz",
         help="kopf liveness endpoint URL; empty disables it",
     )
+    run.add_argument("--log-format", choices=("text", "json"), default="text")
     run.add_argument("-v", "--verbose", action="store_true")
     run.set_defaults(func=_run)
 

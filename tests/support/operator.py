@@ -39,8 +39,10 @@ def start(
     aws_env: dict[str, str],
     *,
     extra_env: dict[str, str] | None = None,
+    args: list[str] | None = None,
     detach: bool = False,
 ) -> OperatorProcess:
+    """Start `serving-operator run`; standalone and cluster-wide unless `args` say otherwise."""
     metrics_port, liveness_port = processes.free_port(), processes.free_port()
     log = workdir / "operator.log"
     liveness = f"http://127.0.0.1:{liveness_port}/healthz"
@@ -56,7 +58,7 @@ def start(
         [
             str(VENV_BIN / "serving-operator"),
             "run",
-            "--standalone",
+            *(args or ["--standalone"]),
             "--metrics-port",
             str(metrics_port),
             "--metrics-address",
