@@ -21,6 +21,15 @@ def now_rfc3339() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+def find_condition(conditions: Sequence[Mapping[str, Any]], type_: str) -> Mapping[str, Any] | None:
+    return next((c for c in conditions if c.get("type") == type_), None)
+
+
+def is_condition_true(conditions: Sequence[Mapping[str, Any]], type_: str) -> bool:
+    found = find_condition(conditions, type_)
+    return bool(found and found.get("status") == "True")
+
+
 def condition(
     type_: str,
     is_true: bool,
@@ -32,7 +41,7 @@ def condition(
 ) -> dict[str, Any]:
     """One condition; its lastTransitionTime moves only when its status changes."""
     status = "True" if is_true else "False"
-    before = next((c for c in previous if c.get("type") == type_), None)
+    before = find_condition(previous, type_)
     since = before["lastTransitionTime"] if before and before.get("status") == status else now
     return {
         "type": type_,
@@ -49,8 +58,10 @@ def kstatus_conditions(
     generation: int,
     previous: Sequence[Mapping[str, Any]],
     now: str | None = None,
+    extra: Sequence[dict[str, Any]] = (),
 ) -> list[dict[str, Any]]:
-    """The three kstatus conditions for an outcome, other condition types kept as they were."""
+    """The three kstatus conditions for an outcome, then `extra` (kind-specific conditions
+    computed in this pass), then every other previous condition as it was."""
     now = now or now_rfc3339()
     ours = [
         condition(
@@ -81,15 +92,16 @@ def kstatus_conditions(
             now,
         ),
     ]
-    others = [dict(c) for c in previous if c.get("type") not in (READY, RECONCILING, STALLED)]
-    return ours + others
+    written = {READY, RECONCILING, STALLED} | {c["type"] for c in extra}
+    others = [dict(c) for c in previous if c.get("type") not in written]
+    return [*ours, *extra, *others]
 
 
 def became_stalled(previous: Sequence[Mapping[str, Any]], outcome: Outcome) -> bool:
     """Whether this outcome newly stalls the resource (or stalls it for a new reason)."""
     if outcome.kind != OutcomeKind.STALLED:
         return False
-    before = next((c for c in previous if c.get("type") == STALLED), None)
+    before = find_condition(previous, STALLED)
     return not (
         before and before.get("status") == "True" and before.get("message") == outcome.message
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,8 +29,11 @@ from serving_operator.reconcile.modelendpoint import (
     ReconcileResult,
 )
 from serving_operator.status import (
+    READY,
     became_stalled,
     condition,
+    find_condition,
+    is_condition_true,
     kstatus_conditions,
     now_rfc3339,
 )
@@ -133,12 +137,12 @@ def status_patch(result: ReconcileResult, body: kopf.Body, endpoint_name: str) -
     generation = int(body.metadata.get("generation") or 0)
     status = body.get("status", {})
     previous = list(status.get("conditions", []))
-    conditions = [
-        c
-        for c in kstatus_conditions(result.outcome, generation, previous)
-        if c["type"] != SINGLE_INSTANCE
-    ]
-    conditions.append(_single_instance_condition(result, generation, previous))
+    conditions = kstatus_conditions(
+        result.outcome,
+        generation,
+        previous,
+        extra=[_single_instance_condition(result, generation, previous)],
+    )
     details = _variant_details(result)
     # Warm-up and models found are measured only after a rollout: keep the last ones.
     before = {v.get("name"): v for v in status.get("variants", [])}
@@ -178,15 +182,19 @@ def status_patch(result: ReconcileResult, body: kopf.Body, endpoint_name: str) -
 
 def _was_ready_for_this_generation(body: kopf.Body) -> bool:
     status = body.get("status", {})
-    ready = next((c for c in status.get("conditions", []) if c.get("type") == "Ready"), None)
-    return bool(
-        ready
-        and ready.get("status") == "True"
-        and status.get("observedGeneration") == body.metadata.get("generation")
-    )
+    return is_condition_true(status.get("conditions", []), READY) and status.get(
+        "observedGeneration"
+    ) == body.metadata.get("generation")
 
 
-def _report(result: ReconcileResult, body: kopf.Body, *, deleting: bool = False) -> None:
+def _report(
+    result: ReconcileResult,
+    body: kopf.Body,
+    *,
+    written: Sequence[Mapping[str, Any]] = (),
+    deleting: bool = False,
+) -> None:
+    """Events for a pass; `written` are the conditions this pass wrote to status."""
     # The spec did not change since the endpoint was last Ready, yet AWS needed a write or
     # is no longer as we left it: someone changed it out of band (console, CLI, a script).
     was_ready = not deleting and _was_ready_for_this_generation(body)
@@ -202,11 +210,8 @@ def _report(result: ReconcileResult, body: kopf.Body, *, deleting: bool = False)
         else:
             kopf.info(body, reason=reason, message=message)
     previous = body.get("status", {}).get("conditions", [])
-    single = _single_instance_condition(result, 0, [])
-    was_single = any(
-        c.get("type") == SINGLE_INSTANCE and c.get("status") == "True" for c in previous
-    )
-    if single["status"] == "True" and not was_single:
+    single = find_condition(written, SINGLE_INSTANCE)
+    if single and single["status"] == "True" and not is_condition_true(previous, SINGLE_INSTANCE):
         kopf.warn(body, reason="SingleInstance", message=single["message"])
     if became_stalled(previous, result.outcome):
         kopf.warn(body, reason=result.outcome.reason, message=result.outcome.message)
@@ -250,8 +255,9 @@ async def _reconcile_once(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo) -
                 memory=_memory(body),
             )
         endpoint_name = spec.endpoint_name or body.metadata.name
-        patch.status.update(status_patch(result, body, endpoint_name))
-        _report(result, body)
+        status = status_patch(result, body, endpoint_name)
+        patch.status.update(status)
+        _report(result, body, written=status["conditions"])
         wait = (
             memo.config.poll_seconds
             if result.outcome.kind == OutcomeKind.PROGRESSING
