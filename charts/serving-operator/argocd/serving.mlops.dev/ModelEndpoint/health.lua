@@ -34,27 +34,19 @@ if obj.status ~= nil then
     return hs
   end
 
-  local conditions = obj.status.conditions
-
-  local stalled = findCondition(conditions, "Stalled")
-  if stalled ~= nil and stalled.status == "True" then
-    hs.status = "Degraded"
-    hs.message = messageOf(stalled, "Stalled")
-    return hs
-  end
-
-  local ready = findCondition(conditions, "Ready")
-  if ready ~= nil and ready.status == "True" then
-    hs.status = "Healthy"
-    hs.message = messageOf(ready, "Ready")
-    return hs
-  end
-
-  local reconciling = findCondition(conditions, "Reconciling")
-  if reconciling ~= nil and reconciling.status == "True" then
-    hs.status = "Progressing"
-    hs.message = messageOf(reconciling, "Reconciling")
-    return hs
+  -- In this order: a stalled resource is Degraded even if an older Ready is still True.
+  local verdicts = {
+    { "Stalled", "Degraded" },
+    { "Ready", "Healthy" },
+    { "Reconciling", "Progressing" },
+  }
+  for _, verdict in ipairs(verdicts) do
+    local condition = findCondition(obj.status.conditions, verdict[1])
+    if condition ~= nil and condition.status == "True" then
+      hs.status = verdict[2]
+      hs.message = messageOf(condition, verdict[1])
+      return hs
+    end
   end
 end
 
