@@ -1,0 +1,1 @@
+"""TrafficSplit planning: fixed splits and progressive canaries between endpoint variants."""
