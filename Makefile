@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 ASSETS := .cache/bin
 CONTROLPLANE_BINS := $(ASSETS)/etcd $(ASSETS)/kube-apiserver $(ASSETS)/kubectl
 HELM := $(ASSETS)/helm
+KSTATUS := $(ASSETS)/kstatus
 
 .PHONY: all venv controlplane crds lint unit e2e test demo demo-stop bench clean
 
@@ -33,7 +34,12 @@ $(HELM): tests/controlplane/helm/go.mod tests/controlplane/helm/go.sum
 		helm.sh/helm/v3/cmd/helm
 	touch $@
 
-controlplane: $(CONTROLPLANE_BINS) $(HELM)
+# kstatus: how Flux and kubectl-wait-style tools read a resource (sigs.k8s.io/cli-utils).
+$(KSTATUS): tests/controlplane/kstatus/go.mod tests/controlplane/kstatus/go.sum tests/controlplane/kstatus/main.go
+	mkdir -p $(ASSETS)
+	cd tests/controlplane/kstatus && go build -trimpath -ldflags='-s -w' -o ../../../$(ASSETS)/kstatus .
+
+controlplane: $(CONTROLPLANE_BINS) $(HELM) $(KSTATUS)
 
 crds: venv
 	$(BIN)/serving-operator crds --output-dir crds
@@ -42,6 +48,7 @@ lint: venv
 	$(BIN)/ruff check operator tests bench hack
 	$(BIN)/ruff format --check operator tests bench hack
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 unit: venv
 	$(BIN)/pytest tests/unit -q

@@ -10,9 +10,9 @@ import time
 import tracemalloc
 
 from serving_operator.api.modelendpoint import ModelEndpointSpec
-from serving_operator.planning.desired import DesiredEndpoint, desired_endpoint
-from serving_operator.planning.endpoint import plan_endpoint
-from serving_operator.planning.observed import (
+from serving_operator.planning.modelendpoint.desired import DesiredEndpoint, desired_endpoint
+from serving_operator.planning.modelendpoint.endpoint import plan_endpoint
+from serving_operator.planning.modelendpoint.observed import (
     EndpointStatus,
     ObservedArtifacts,
     ObservedEndpoint,

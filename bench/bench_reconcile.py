@@ -22,16 +22,14 @@ from tests.support import sandbox as sandbox_support  # noqa: E402
 from serving_operator.api.modelendpoint import ModelEndpointSpec  # noqa: E402
 from serving_operator.aws.autoscaling import ApplicationAutoScaling  # noqa: E402
 from serving_operator.aws.base import CLIENT_CONFIG  # noqa: E402
+from serving_operator.aws.clients import Clients  # noqa: E402
 from serving_operator.aws.ratelimit import TokenBucket  # noqa: E402
 from serving_operator.aws.runtime import SageMakerRuntime  # noqa: E402
 from serving_operator.aws.s3 import S3  # noqa: E402
 from serving_operator.aws.sagemaker import SageMaker  # noqa: E402
+from serving_operator.planning.modelendpoint.memory import Memory  # noqa: E402
 from serving_operator.planning.outcome import OutcomeKind  # noqa: E402
-from serving_operator.reconcile.modelendpoint import (  # noqa: E402
-    Clients,
-    Memory,
-    ModelEndpointReconciler,
-)
+from serving_operator.reconcile.modelendpoint import ModelEndpointReconciler  # noqa: E402
 
 ENDPOINTS = 40
 ROLE = "arn:aws:iam::123456789012:role/SageMakerExecutionRole"

@@ -49,9 +49,8 @@ def _run(args: argparse.Namespace) -> int:
     import kopf
     from prometheus_client import start_http_server
 
-    # Importing the handler modules registers them with kopf.
-    import serving_operator.handlers.lifecycle
-    import serving_operator.handlers.modelendpoint  # noqa: F401
+    # Importing the lifecycle module registers every kind's handlers with kopf.
+    import serving_operator.handlers.lifecycle  # noqa: F401
 
     # kopf's formatters put the resource (namespace/name) on every line about it; JSON
     # gives one structured record per line for log pipelines.

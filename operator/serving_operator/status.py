@@ -42,7 +42,9 @@ def condition(
     """One condition; its lastTransitionTime moves only when its status changes."""
     status = "True" if is_true else "False"
     before = find_condition(previous, type_)
-    since = before["lastTransitionTime"] if before and before.get("status") == status else now
+    unchanged = before is not None and before.get("status") == status
+    # The CRD's initial status (see crdgen.INITIAL_STATUS) carries no transition time.
+    since = (before.get("lastTransitionTime") if before and unchanged else None) or now
     return {
         "type": type_,
         "status": status,

@@ -1,4 +1,4 @@
-"""Spec builders and waits shared by the end-to-end tests."""
+"""Waits shared by the end-to-end tests (spec builders are in tests/support/specs.py)."""
 
 from __future__ import annotations
 
@@ -7,30 +7,7 @@ from typing import Any
 
 from tests.support import cluster, processes
 from tests.support.operator import OperatorProcess
-
-ROLE = "arn:aws:iam::123456789012:role/SageMakerExecutionRole"
-IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.2-2"
-
-
-def variant(
-    name: str, bucket: str, version: str, *, weight: float = 1, count: int = 1, image: str = IMAGE
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "model": {"image": image, "modelDataUrl": f"s3://{bucket}/xgboost/{version}/model.tar.gz"},
-        "instanceType": "ml.m5.large",
-        "instanceCount": count,
-        "weight": weight,
-    }
-
-
-def model_endpoint(name: str, variants: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": f"{cluster.GROUP}/{cluster.VERSION}",
-        "kind": "ModelEndpoint",
-        "metadata": {"name": name},
-        "spec": {"executionRoleArn": ROLE, "variants": variants, **spec},
-    }
+from tests.support.sandbox import Sandbox
 
 
 def wait_for_condition(
@@ -82,5 +59,28 @@ def wait_gone(
         timeout=timeout,
         interval=0.25,
         what=f"{namespace}/{name} to be deleted",
+        log=operator.log,
+    )
+
+
+def wait_for_resyncs(
+    sandbox: Sandbox, endpoint_name: str, operator: OperatorProcess, *, passes: int = 2
+) -> None:
+    """Wait until the operator has looked at the endpoint `passes` more times (each pass
+    begins with a DescribeEndpoint), counted from the sandbox's call log since the last
+    `forget_calls`: what it did meanwhile is then in the log."""
+
+    def described() -> int:
+        return sum(
+            1
+            for c in sandbox.calls()
+            if c.get("target") == endpoint_name and c["operation"] == "DescribeEndpoint"
+        )
+
+    processes.wait_until(
+        lambda: described() >= passes,
+        timeout=60,
+        interval=0.25,
+        what=f"{passes} passes of the operator over endpoint {endpoint_name}",
         log=operator.log,
     )

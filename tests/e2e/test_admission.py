@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 from kubernetes.client.rest import ApiException
 
-from tests.e2e.helpers import model_endpoint
 from tests.support import cluster
+from tests.support.specs import model_endpoint
+
+pytestmark = pytest.mark.e2e
 
 GOOD_VARIANT = {
     "name": "a",

@@ -7,10 +7,11 @@ from collections import Counter
 
 import pytest
 
-from tests.e2e.helpers import ROLE, model_endpoint, variant, wait_for_condition
+from tests.e2e.helpers import wait_for_condition
 from tests.support import cluster
 from tests.support.operator import OperatorProcess
 from tests.support.sandbox import Sandbox
+from tests.support.specs import ROLE, model_endpoint, variant
 
 pytestmark = pytest.mark.e2e
 

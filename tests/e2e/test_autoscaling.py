@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.e2e.helpers import model_endpoint, variant, wait_for_condition
+from tests.e2e.helpers import wait_for_condition, wait_for_resyncs
 from tests.support import cluster
 from tests.support.operator import OperatorProcess
 from tests.support.sandbox import Sandbox
+from tests.support.specs import model_endpoint, variant
 
 pytestmark = pytest.mark.e2e
 
@@ -89,7 +89,7 @@ def test_scale_out_under_load_is_reported_and_not_overwritten(
     scaled = create_and_scale_out(name, namespace, model_endpoints, sandbox, operator, model_bucket)
     assert cluster.condition(scaled, "SingleInstance")["status"] == "False"  # type: ignore[index]
 
-    time.sleep(7)  # two more resyncs of the test operator (3 s): it must leave the count alone
+    wait_for_resyncs(sandbox, name, operator)  # it must leave the count alone
     described = sandbox.client("sagemaker").describe_endpoint(EndpointName=name)
     assert described["ProductionVariants"][0]["CurrentInstanceCount"] >= 2
     overwrites = [

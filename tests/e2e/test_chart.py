@@ -14,6 +14,8 @@ import yaml
 from tests.support import controlplane
 from tests.support.paths import DEFAULT_ASSETS, ROOT
 
+pytestmark = pytest.mark.e2e  # helm from the built control plane; one test uses the apiserver
+
 CHART = ROOT / "charts" / "serving-operator"
 
 
@@ -76,7 +78,6 @@ def test_replicas_without_peering_are_refused() -> None:
     assert "needs peering.enabled=true" in done.stderr
 
 
-@pytest.mark.e2e
 def test_rendered_manifests_pass_server_side_validation(
     control_plane: controlplane.ControlPlane, namespace: str
 ) -> None:

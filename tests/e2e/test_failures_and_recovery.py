@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.helpers import IMAGE, model_endpoint, variant, wait_for_condition
+from tests.e2e.helpers import wait_for_condition, wait_for_resyncs
 from tests.support import cluster, processes
 from tests.support.operator import OperatorProcess
 from tests.support.sandbox import Sandbox
+from tests.support.specs import IMAGE, model_endpoint, variant
 
 pytestmark = pytest.mark.e2e
 
@@ -70,7 +70,7 @@ def test_failed_update_keeps_serving_stalls_and_recovers(
     assert stalled["status"]["endpointStatus"] == "InService"
     assert stalled["status"]["endpointConfigName"] == serving
     sandbox.forget_calls()
-    time.sleep(4)  # more than one resync (3 s) of the test operator
+    wait_for_resyncs(sandbox, name, operator)
     assert calls_for(sandbox, name)[("DescribeEndpoint", 200)] >= 1
     assert not calls_for(sandbox, name)[("UpdateEndpoint", 200)], "a failed update is not retried"
 
@@ -220,3 +220,118 @@ def test_aws_rejection_stalls_with_its_message_and_nothing_half_applied(
 
     sandbox.clear_faults()  # the image is pushed: the next resync goes through
     wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
+
+
+@pytest.fixture
+def weights_endpoint(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    model_bucket: str,
+) -> Iterator[str]:
+    """A Ready two-variant endpoint; faults injected by the test are cleared after it."""
+    name = f"weights-{namespace}"
+    # Two instances each: no SingleInstance warning to tell apart from the ones under test.
+    variants = [
+        variant("a", model_bucket, "v1", count=2),
+        variant("b", model_bucket, "v2", count=2),
+    ]
+    model_endpoints.create(namespace, model_endpoint(name, variants))
+    wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
+    try:
+        yield name
+    finally:
+        sandbox.clear_faults()
+
+
+def test_a_busy_endpoint_is_reconciling_not_stalled_and_recovers(
+    weights_endpoint: str,
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    model_bucket: str,
+) -> None:
+    name = weights_endpoint
+    sandbox.add_fault(
+        service="sagemaker",
+        operation="UpdateEndpointWeightsAndCapacities",
+        errorCode="ValidationException",
+        message=f'Cannot update in-progress endpoint "arn:aws:sagemaker:us-east-1:'
+        f'123456789012:endpoint/{name}".',
+        httpStatus=400,
+        count=2,
+    )
+    model_endpoints.patch_spec(
+        namespace,
+        name,
+        {
+            "variants": [
+                variant("a", model_bucket, "v1", weight=3, count=2),
+                variant("b", model_bucket, "v2", count=2),
+            ]
+        },
+    )
+    waiting = wait_for_condition(
+        model_endpoints,
+        namespace,
+        name,
+        "Reconciling",
+        operator,
+        also=lambda obj: "in-progress" in (obj["status"].get("lastAwsError") or ""),
+    )
+    assert cluster.condition(waiting, "Reconciling")["reason"] == "AwsBusy"  # type: ignore[index]
+    assert cluster.condition(waiting, "Stalled")["status"] == "False"  # type: ignore[index]
+
+    # The fault answers twice, then SageMaker takes the update: no change from the user.
+    ready = wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
+    weights = {v["name"]: v["desiredWeight"] for v in ready["status"]["variants"]}
+    assert weights == {"a": 3.0, "b": 1.0}
+    busy = calls_for(sandbox, name)[("UpdateEndpointWeightsAndCapacities", 400)]
+    assert busy == 2
+    stalls = [e for e in model_endpoints.events(namespace, name) if e.type == "Warning"]
+    assert not stalls, [e.message for e in stalls]
+
+
+def test_access_denied_stalls_naming_the_iam_action_and_clears_once_granted(
+    weights_endpoint: str,
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    model_bucket: str,
+) -> None:
+    name = weights_endpoint
+    sandbox.add_fault(
+        service="sagemaker",
+        operation="UpdateEndpointWeightsAndCapacities",
+        errorCode="AccessDeniedException",
+        message="User: arn:aws:sts::123456789012:assumed-role/operator is not authorized",
+        httpStatus=400,
+        count=-1,
+    )
+    model_endpoints.patch_spec(
+        namespace,
+        name,
+        {
+            "variants": [
+                variant("a", model_bucket, "v1", weight=4, count=2),
+                variant("b", model_bucket, "v2", count=2),
+            ]
+        },
+    )
+    stalled = wait_for_condition(model_endpoints, namespace, name, "Stalled", operator)
+    condition = cluster.condition(stalled, "Stalled")
+    assert condition is not None
+    assert condition["reason"] == "AccessDenied"
+    assert "sagemaker:UpdateEndpointWeightsAndCapacities" in condition["message"]
+    warnings = [e for e in model_endpoints.events(namespace, name) if e.reason == "AccessDenied"]
+    assert warnings
+
+    sandbox.clear_faults()  # the permission is granted: no change to the resource needed
+    ready = wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
+    assert {v["name"]: v["desiredWeight"] for v in ready["status"]["variants"]} == {
+        "a": 4.0,
+        "b": 1.0,
+    }

@@ -6,10 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.helpers import IMAGE, model_endpoint, variant, wait_for_condition
+from tests.e2e.helpers import wait_for_condition
 from tests.support import cluster
 from tests.support.operator import OperatorProcess
 from tests.support.sandbox import Sandbox
+from tests.support.specs import IMAGE, model_endpoint, variant
 
 pytestmark = pytest.mark.e2e
 

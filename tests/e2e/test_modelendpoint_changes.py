@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from typing import Any
 
 import pytest
 
-from tests.e2e.helpers import model_endpoint, variant, wait_for_condition, wait_gone
+from tests.e2e.helpers import wait_for_condition, wait_for_resyncs, wait_gone
 from tests.support import cluster, processes
 from tests.support.operator import OperatorProcess
 from tests.support.sandbox import Sandbox
+from tests.support.specs import model_endpoint, variant
 
 pytestmark = pytest.mark.e2e
 
@@ -149,7 +149,7 @@ def test_steady_state_resyncs_write_nothing(
     sandbox: Sandbox,
 ) -> None:
     sandbox.forget_calls()
-    time.sleep(7)  # two resync intervals (3 s) of the test operator: observe, do not act
+    wait_for_resyncs(sandbox, ab_endpoint, operator)  # observe, do not act
     calls = [c for c in sandbox.calls() if c.get("target") == ab_endpoint]
     assert not writes(sandbox, ab_endpoint)
     assert {c["operation"] for c in calls} == {"DescribeEndpoint"}

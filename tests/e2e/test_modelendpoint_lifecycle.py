@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.helpers import model_endpoint, variant, wait_for_condition, wait_gone
+from tests.e2e.helpers import wait_for_condition, wait_gone
 from tests.support import cluster
 from tests.support.operator import OperatorProcess
 from tests.support.sandbox import Sandbox
+from tests.support.specs import model_endpoint, variant
 
 pytestmark = pytest.mark.e2e
 

@@ -12,10 +12,11 @@ from pathlib import Path
 import kubernetes
 import pytest
 
-from tests.e2e.helpers import model_endpoint, variant, wait_for_condition
+from tests.e2e.helpers import wait_for_condition
 from tests.support import cluster, controlplane, processes
 from tests.support import operator as operator_support
 from tests.support.sandbox import Sandbox
+from tests.support.specs import model_endpoint, variant
 
 pytestmark = pytest.mark.e2e
 
@@ -60,7 +61,7 @@ def replica(
 
 
 def handled(process: operator_support.OperatorProcess, name: str) -> bool:
-    return f"[{NAMESPACE}/{name}] Handler 'reconcile_model_endpoint' succeeded" in (
+    return f"[{NAMESPACE}/{name}] Handler 'modelendpoint-create' succeeded" in (
         process.log.read_text()
     )
 

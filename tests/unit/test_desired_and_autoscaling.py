@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from serving_operator.api.modelendpoint import AutoscalingSpec, ModelEndpointSpec
-from serving_operator.planning.actions import (
+from serving_operator.api.modelendpoint import AutoscalingSpec
+from serving_operator.planning.modelendpoint.actions import (
     DeregisterScalableTarget,
     PutScalingPolicy,
     RegisterScalableTarget,
@@ -18,34 +18,18 @@ from serving_operator.planning.actions import (
     UpdateWeightsAndCapacities,
     VariantWeightAndCapacity,
 )
-from serving_operator.planning.autoscaling import ObservedScaling, plan_autoscaling
-from serving_operator.planning.desired import DesiredEndpoint, desired_endpoint
-from serving_operator.planning.endpoint import plan_endpoint, single_instance_variants
-from serving_operator.planning.observed import (
+from serving_operator.planning.modelendpoint.autoscaling import plan_autoscaling
+from serving_operator.planning.modelendpoint.desired import DesiredEndpoint
+from serving_operator.planning.modelendpoint.endpoint import plan_endpoint, single_instance_variants
+from serving_operator.planning.modelendpoint.observed import (
     EndpointStatus,
     ObservedArtifacts,
     ObservedEndpoint,
+    ObservedScaling,
     ObservedVariant,
 )
-
-ROLE = "arn:aws:iam::123456789012:role/SageMakerExecutionRole"
-
-
-def build(*variants: dict[str, Any], **extra: Any) -> DesiredEndpoint:
-    spec = ModelEndpointSpec.model_validate(
-        {"executionRoleArn": ROLE, "variants": list(variants), **extra}
-    )
-    return desired_endpoint(spec, namespace="ns", name="bikes")
-
-
-def single(name: str = "a", **extra: Any) -> dict[str, Any]:
-    return {
-        "name": name,
-        "model": {"image": "img:1", "modelDataUrl": "s3://bucket/m/model.tar.gz"},
-        "instanceType": "ml.m5.large",
-        **extra,
-    }
-
+from tests.support.specs import desired as build
+from tests.support.specs import variant
 
 SCALING = {"minInstances": 2, "maxInstances": 6, "maxRequestsPerSecondPerInstance": 10}
 
@@ -129,8 +113,8 @@ def test_serverless_variant_has_no_instances_and_count_is_not_owned() -> None:
 
 def test_data_capture_shadow_kms_and_vpc_reach_the_requests() -> None:
     want = build(
-        single("prod"),
-        shadowVariants=[single("shadow", model={"image": "img:2"})],
+        variant("prod"),
+        shadowVariants=[variant("shadow", model={"image": "img:2"})],
         dataCapture={"destinationS3Uri": "s3://bucket/capture", "samplingPercentage": 20},
         kmsKeyId="alias/serving",
         vpcConfig={"securityGroupIds": ["sg-0abc"], "subnets": ["subnet-0abc", "subnet-0def"]},
@@ -146,7 +130,7 @@ def test_data_capture_shadow_kms_and_vpc_reach_the_requests() -> None:
     assert all(
         m.request["VpcConfig"]["Subnets"] == ["subnet-0abc", "subnet-0def"] for m in want.models
     )
-    assert want.config_name != build(single("prod")).config_name
+    assert want.config_name != build(variant("prod")).config_name
 
 
 def test_deployment_guardrails_go_with_the_update() -> None:
@@ -161,8 +145,8 @@ def test_deployment_guardrails_go_with_the_update() -> None:
         },
         "autoRollbackAlarms": ["bikes-5xx"],
     }
-    old = build(single())
-    new = build(single(model={"image": "img:2"}), deployment=deployment)
+    old = build(variant("a"))
+    new = build(variant("a", image="img:2"), deployment=deployment)
     endpoint = in_service(old)
     plan = plan_endpoint(new, endpoint, ObservedArtifacts(frozenset(), False))
     update = plan.actions[-1]
@@ -180,7 +164,7 @@ def test_deployment_guardrails_go_with_the_update() -> None:
         "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "bikes-5xx"}]},
     }
     # Guardrails govern how a change rolls out; they are not a change of config.
-    assert build(single(), deployment=deployment).config_name == old.config_name
+    assert build(variant("a"), deployment=deployment).config_name == old.config_name
 
 
 # -- autoscaling --------------------------------------------------------------------------------
@@ -214,24 +198,24 @@ def in_service(want: DesiredEndpoint, counts: dict[str, int] | None = None) -> O
 
 
 def test_initial_count_is_clamped_into_the_autoscaling_bounds() -> None:
-    want = build(single(instanceCount=1, autoscaling=SCALING))
+    want = build(variant("a", instanceCount=1, autoscaling=SCALING))
     assert want.variants[0].instance_count == 2
 
 
 def test_autoscaler_owned_counts_are_never_overwritten() -> None:
-    want = build(single("a", autoscaling=SCALING), single("b", instanceCount=2))
+    want = build(variant("a", autoscaling=SCALING), variant("b", instanceCount=2))
     scaled_out = in_service(want, {"a": 5})
     assert plan_endpoint(want, scaled_out, None).actions == ()
     # A weight change still goes out, without touching the autoscaled count.
-    reweighted = build(single("a", autoscaling=SCALING, weight=3), single("b", instanceCount=2))
+    reweighted = build(variant("a", autoscaling=SCALING, weight=3), variant("b", instanceCount=2))
     assert plan_endpoint(reweighted, scaled_out, None).actions == (
         UpdateWeightsAndCapacities("bikes", (VariantWeightAndCapacity("a", 3.0, None),)),
     )
 
 
 def test_config_switch_keeps_the_counts_an_autoscaler_reached() -> None:
-    old = build(single("a", autoscaling=SCALING))
-    new = build(single("a", autoscaling=SCALING, model={"image": "img:2"}))
+    old = build(variant("a", autoscaling=SCALING))
+    new = build(variant("a", autoscaling=SCALING, model={"image": "img:2"}))
     plan = plan_endpoint(new, in_service(old, {"a": 5}), ObservedArtifacts(frozenset(), False))
     update = plan.actions[-1]
     assert isinstance(update, UpdateEndpoint)
@@ -239,13 +223,13 @@ def test_config_switch_keeps_the_counts_an_autoscaler_reached() -> None:
         "RetainAllVariantProperties": True,
         "ExcludeRetainedVariantProperties": [{"VariantPropertyType": "DesiredWeight"}],
     }
-    plain = build(single("a", model={"image": "img:2"}))
+    plain = build(variant("a", model={"image": "img:2"}))
     switch = plan_endpoint(plain, in_service(old), ObservedArtifacts(frozenset(), False))
     assert switch.actions[-1] == UpdateEndpoint("bikes", plain.config_name, None)
 
 
 def test_new_autoscaling_registers_target_and_policy() -> None:
-    want = build(single("a", autoscaling=SCALING))
+    want = build(variant("a", autoscaling=SCALING))
     actions = plan_autoscaling(want, {})
     assert actions[0] == RegisterScalableTarget("endpoint/bikes/variant/a", 2, 6)
     assert isinstance(actions[1], PutScalingPolicy)
@@ -269,28 +253,28 @@ def observed_from(want: DesiredEndpoint) -> dict[str, ObservedScaling]:
 
 
 def test_matching_autoscaling_plans_nothing() -> None:
-    want = build(single("a", autoscaling=SCALING))
+    want = build(variant("a", autoscaling=SCALING))
     assert plan_autoscaling(want, observed_from(want)) == ()
 
 
 def test_changed_bounds_or_target_are_reapplied() -> None:
-    before = observed_from(build(single("a", autoscaling=SCALING)))
-    wider = build(single("a", autoscaling={**SCALING, "maxInstances": 10}))
+    before = observed_from(build(variant("a", autoscaling=SCALING)))
+    wider = build(variant("a", autoscaling={**SCALING, "maxInstances": 10}))
     assert plan_autoscaling(wider, before) == (
         RegisterScalableTarget("endpoint/bikes/variant/a", 2, 10),
     )
-    hotter = build(single("a", autoscaling={**SCALING, "safetyFactor": 0.7}))
+    hotter = build(variant("a", autoscaling={**SCALING, "safetyFactor": 0.7}))
     (put,) = plan_autoscaling(hotter, before)
     assert isinstance(put, PutScalingPolicy)
     assert put.configuration["TargetValue"] == 420.0
 
 
 def test_removed_autoscaling_is_deregistered_but_foreign_targets_are_left() -> None:
-    before = observed_from(build(single("a", autoscaling=SCALING)))
+    before = observed_from(build(variant("a", autoscaling=SCALING)))
     before["endpoint/bikes/variant/b"] = ObservedScaling(
         "endpoint/bikes/variant/b", 1, 3, {"someone-elses-policy": {}}
     )
-    without = build(single("a"), single("b"))
+    without = build(variant("a"), variant("b"))
     assert plan_autoscaling(without, before) == (
         DeregisterScalableTarget("endpoint/bikes/variant/a"),
     )
@@ -315,7 +299,9 @@ def test_models_reject_what_the_cel_rules_reject(variant: dict[str, Any]) -> Non
 
 
 def test_single_instance_variants_are_named() -> None:
-    want = build(single("one"), single("two", instanceCount=2), single("auto", autoscaling=SCALING))
+    want = build(
+        variant("one"), variant("two", instanceCount=2), variant("auto", autoscaling=SCALING)
+    )
     assert single_instance_variants(want) == ["one"]
 
 
@@ -360,8 +346,8 @@ def test_autoscaling_converges_in_one_plan_and_then_plans_nothing(
     observed: dict[str, ObservedScaling] = {}
     for first, second in steps:
         variants = [
-            single("a", **({"autoscaling": first} if first else {})),
-            single("b", **({"autoscaling": second} if second else {})),
+            variant("a", **({"autoscaling": first} if first else {})),
+            variant("b", **({"autoscaling": second} if second else {})),
         ]
         want = build(*variants)
         for action in plan_autoscaling(want, observed):

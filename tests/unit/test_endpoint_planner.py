@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from serving_operator.api.modelendpoint import ModelEndpointSpec
-from serving_operator.planning.actions import (
+from serving_operator.planning.modelendpoint.actions import (
     Action,
     CreateEndpoint,
     CreateEndpointConfig,
@@ -23,48 +22,27 @@ from serving_operator.planning.actions import (
     VariantWeightAndCapacity,
     describe_action,
 )
-from serving_operator.planning.desired import DesiredEndpoint, desired_endpoint
-from serving_operator.planning.endpoint import (
+from serving_operator.planning.modelendpoint.desired import DesiredEndpoint, desired_endpoint
+from serving_operator.planning.modelendpoint.endpoint import (
     describe_drift,
     needs_artifacts,
     plan_cleanup,
     plan_deletion,
     plan_endpoint,
 )
-from serving_operator.planning.naming import is_hashed_child_name
-from serving_operator.planning.observed import (
+from serving_operator.planning.modelendpoint.observed import (
     BUSY_STATUSES,
     EndpointStatus,
     ObservedArtifacts,
     ObservedEndpoint,
     ObservedVariant,
 )
+from serving_operator.planning.naming import is_hashed_child_name
 from serving_operator.planning.outcome import OutcomeKind
+from tests.support.specs import desired, variant
+from tests.support.specs import model_endpoint_spec as spec
 
-ROLE = "arn:aws:iam::123456789012:role/SageMakerExecutionRole"
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-
-
-def spec(*variants: dict[str, object], **extra: object) -> ModelEndpointSpec:
-    return ModelEndpointSpec.model_validate(
-        {"executionRoleArn": ROLE, "variants": list(variants), **extra}
-    )
-
-
-def variant(
-    name: str, image: str = "img:1", weight: float = 1, count: int = 1
-) -> dict[str, object]:
-    return {
-        "name": name,
-        "model": {"image": image, "modelDataUrl": f"s3://bucket/{image}/model.tar.gz"},
-        "instanceType": "ml.m5.large",
-        "instanceCount": count,
-        "weight": weight,
-    }
-
-
-def desired(*variants: dict[str, object], name: str = "bikes") -> DesiredEndpoint:
-    return desired_endpoint(spec(*variants), namespace="ns", name=name)
 
 
 NOTHING = ObservedArtifacts(frozenset(), config_exists=False)

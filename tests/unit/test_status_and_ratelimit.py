@@ -86,9 +86,22 @@ def test_bucket_rejects_nonsense_settings() -> None:
 
 
 def test_weight_percentages_follow_the_seeds_splits() -> None:
-    from serving_operator.handlers.modelendpoint import percentages
+    from serving_operator.reconcile.modelendpoint_report import percentages
 
     assert percentages({"a": 1.0, "b": 1.0}) == {"a": 50.0, "b": 50.0}
     assert percentages({"old": 9.0, "new": 1.0}) == {"old": 90.0, "new": 10.0}
     assert percentages({"old": 0.7, "new": 0.3}) == {"old": 70.0, "new": 30.0}
     assert percentages({"a": 0.0, "b": None}) == {}
+
+
+def test_the_initial_status_condition_gets_a_transition_time_on_the_first_pass() -> None:
+    from serving_operator.api.crdgen import INITIAL_STATUS
+
+    previous = INITIAL_STATUS["conditions"]
+    written = kstatus_conditions(
+        Outcome.progressing("Creating", "creating"), 1, previous, now="2026-01-01T00:00:00Z"
+    )
+    reconciling = next(c for c in written if c["type"] == "Reconciling")
+    assert reconciling["status"] == "True"
+    assert reconciling["lastTransitionTime"] == "2026-01-01T00:00:00Z"
+    assert reconciling["reason"] == "Creating"

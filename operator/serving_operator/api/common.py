@@ -26,13 +26,20 @@ class ApiModel(BaseModel):
     )
 
 
+class StatusModel(ApiModel):
+    """Base of status models: read back leniently, since an older or newer operator may
+    have written fields this one does not know."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
 class ConditionStatus(StrEnum):
     TRUE = "True"
     FALSE = "False"
     UNKNOWN = "Unknown"
 
 
-class Condition(ApiModel):
+class Condition(StatusModel):
     """A kstatus condition, shaped like metav1.Condition so kubectl, Argo CD and Flux read it."""
 
     type: str = Field(description="Ready, Reconciling, Stalled, or a kind-specific type.")
@@ -44,6 +51,19 @@ class Condition(ApiModel):
     )
     observed_generation: int = Field(
         default=0, description="The metadata.generation this condition was computed from."
+    )
+
+
+class StatusBase(StatusModel):
+    """What every kind's status has: the kstatus conditions and the generation they are for."""
+
+    observed_generation: int | None = None
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["type"],
+        },
     )
 
 

@@ -81,7 +81,25 @@ def openapi_schema(model: type[BaseModel]) -> dict[str, Any]:
     return result
 
 
+# What a resource shows before the operator's first pass. The apiserver drops status on
+# create and applies this default whenever status is absent, so kstatus (Flux, kubectl
+# wait-style tools) and Argo CD read a new resource as in progress, never as healthy
+# before anything happened: Reconciling is True and generation 0 is not the current one.
+INITIAL_STATUS: dict[str, Any] = {
+    "observedGeneration": 0,
+    "conditions": [
+        {
+            "type": "Reconciling",
+            "status": "True",
+            "reason": "Pending",
+            "message": "waiting for the operator's first pass",
+        }
+    ],
+}
+
+
 def crd_for(kind: KindInfo, group: str, version: str) -> dict[str, Any]:
+    status = {**openapi_schema(kind.status_model), "default": INITIAL_STATUS}
     root: dict[str, Any] = {
         "type": "object",
         "description": kind.description,
@@ -90,7 +108,7 @@ def crd_for(kind: KindInfo, group: str, version: str) -> dict[str, Any]:
             "kind": {"type": "string"},
             "metadata": {"type": "object"},
             "spec": openapi_schema(kind.spec_model),
-            "status": openapi_schema(kind.status_model),
+            "status": status,
         },
         "required": ["spec"],
     }

@@ -11,8 +11,8 @@ from pydantic import Field
 from serving_operator.api.common import (
     S3_URI_PATTERN,
     ApiModel,
-    Condition,
     KindInfo,
+    StatusBase,
     age_column,
     ready_column,
 )
@@ -47,15 +47,8 @@ class EdgeModelSpec(ApiModel):
     )
 
 
-class EdgeModelStatus(ApiModel):
-    observed_generation: int | None = None
-    conditions: list[Condition] = Field(
-        default_factory=list,
-        json_schema_extra={
-            "x-kubernetes-list-type": "map",
-            "x-kubernetes-list-map-keys": ["type"],
-        },
-    )
+class EdgeModelStatus(StatusBase):
+    pass
 
 
 EDGE_MODEL = KindInfo(

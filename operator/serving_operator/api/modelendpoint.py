@@ -12,8 +12,9 @@ from serving_operator.api.common import (
     S3_URI_PATTERN,
     SAGEMAKER_NAME_PATTERN,
     ApiModel,
-    Condition,
     KindInfo,
+    StatusBase,
+    StatusModel,
     age_column,
     ready_column,
 )
@@ -461,7 +462,7 @@ class ModelEndpointSpec(ApiModel):
     )
 
 
-class VariantAutoscalingStatus(ApiModel):
+class VariantAutoscalingStatus(StatusModel):
     min_instances: int
     max_instances: int
     metric: str
@@ -473,13 +474,13 @@ class VariantAutoscalingStatus(ApiModel):
     )
 
 
-class WarmUpStatus(ApiModel):
+class WarmUpStatus(StatusModel):
     target_model: str
     milliseconds: float | None = Field(default=None, description="Latency of the warm-up call.")
     error: str | None = None
 
 
-class VariantStatus(ApiModel):
+class VariantStatus(StatusModel):
     """A production variant as SageMaker reports it."""
 
     name: str
@@ -505,17 +506,9 @@ class VariantStatus(ApiModel):
     current_instance_count: int | None = None
 
 
-class ModelEndpointStatus(ApiModel):
+class ModelEndpointStatus(StatusBase):
     """Observed state of the endpoint, written by the operator."""
 
-    observed_generation: int | None = None
-    conditions: list[Condition] = Field(
-        default_factory=list,
-        json_schema_extra={
-            "x-kubernetes-list-type": "map",
-            "x-kubernetes-list-map-keys": ["type"],
-        },
-    )
     endpoint_name: str | None = None
     endpoint_arn: str | None = None
     endpoint_status: str | None = Field(

@@ -10,8 +10,8 @@ from pydantic import Field
 from serving_operator.api.common import (
     SAGEMAKER_NAME_PATTERN,
     ApiModel,
-    Condition,
     KindInfo,
+    StatusBase,
     age_column,
     ready_column,
 )
@@ -46,15 +46,8 @@ class TrafficSplitSpec(ApiModel):
     )
 
 
-class TrafficSplitStatus(ApiModel):
-    observed_generation: int | None = None
-    conditions: list[Condition] = Field(
-        default_factory=list,
-        json_schema_extra={
-            "x-kubernetes-list-type": "map",
-            "x-kubernetes-list-map-keys": ["type"],
-        },
-    )
+class TrafficSplitStatus(StatusBase):
+    pass
 
 
 TRAFFIC_SPLIT = KindInfo(

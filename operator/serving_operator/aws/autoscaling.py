@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, assert_never
 
 from serving_operator.aws.base import ServiceAdapter
-from serving_operator.planning.actions import (
+from serving_operator.planning.modelendpoint.actions import (
     AutoscalingAction,
     DeregisterScalableTarget,
     PutScalingPolicy,
     RegisterScalableTarget,
 )
-from serving_operator.planning.autoscaling import ObservedScaling
+from serving_operator.planning.modelendpoint.observed import ObservedScaling
 
 NAMESPACE = "sagemaker"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -78,3 +78,5 @@ class ApplicationAutoScaling(ServiceAdapter):
                 )
             case DeregisterScalableTarget(resource_id=rid):
                 self.call("DeregisterScalableTarget", **_target(rid))
+            case _:
+                assert_never(action)

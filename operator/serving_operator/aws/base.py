@@ -12,6 +12,7 @@ from botocore.config import Config
 from serving_operator import __version__
 from serving_operator.aws.ratelimit import TokenBucket
 from serving_operator.metrics import AWS_CALL_SECONDS, AWS_CALLS, AWS_RETRIES
+from serving_operator.planning.failures import AwsFailure, FailureCategory
 
 # Botocore's adaptive mode retries throttling and 5xx with backoff and slows the client
 # down when AWS throttles it.
@@ -33,8 +34,50 @@ TRANSIENT_ERROR_CODES = frozenset(
         "InternalFailure",
         "InternalServerError",
         "InternalError",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "EndpointConnectionError",
+        "ConnectTimeoutError",
+        "ReadTimeoutError",
+        "ConnectionClosedError",
     }
 )
+# The credentials are missing, expired or not valid: a person must act.
+CREDENTIAL_ERROR_CODES = frozenset(
+    {
+        "NoCredentialsError",
+        "PartialCredentialsError",
+        "CredentialRetrievalError",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "TokenRefreshRequired",
+    }
+)
+# The credentials are fine but lack a permission.
+ACCESS_DENIED_CODES = frozenset(
+    {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "UnauthorizedException"}
+)
+# The object is mid-change: SageMaker says so in a ValidationException's message.
+BUSY_ERROR_CODES = frozenset(
+    {"ConflictException", "ConcurrentUpdateException", "ConcurrentModificationException"}
+)
+_BUSY_MESSAGES = ("in-progress", "in progress", "is in the process of")
+
+# IAM's service prefix where it differs from the client's name, and actions named
+# differently from their operation.
+_IAM_PREFIXES = {"sagemaker-runtime": "sagemaker", "greengrassv2": "greengrass"}
+_IAM_ACTIONS = {("s3", "ListObjectsV2"): "s3:ListBucket", ("s3", "HeadObject"): "s3:GetObject"}
+
+
+def iam_action(service: str, operation: str) -> str:
+    """The IAM action an operation needs, e.g. sagemaker:CreateEndpoint."""
+    return _IAM_ACTIONS.get((service, operation)) or (
+        f"{_IAM_PREFIXES.get(service, service)}:{operation}"
+    )
 
 
 class AwsError(Exception):
@@ -49,8 +92,32 @@ class AwsError(Exception):
         self.http_status = status
 
     @property
+    def category(self) -> FailureCategory:
+        if self.code in CREDENTIAL_ERROR_CODES:
+            return FailureCategory.CREDENTIALS
+        if self.code in ACCESS_DENIED_CODES:
+            return FailureCategory.ACCESS_DENIED
+        if self.code in TRANSIENT_ERROR_CODES or self.http_status >= 500:
+            return FailureCategory.TRANSIENT
+        message = self.aws_message.lower()
+        if self.code in BUSY_ERROR_CODES or any(m in message for m in _BUSY_MESSAGES):
+            return FailureCategory.BUSY
+        return FailureCategory.REJECTED
+
+    @property
     def transient(self) -> bool:
-        return self.code in TRANSIENT_ERROR_CODES or self.http_status >= 500
+        return self.category in (FailureCategory.TRANSIENT, FailureCategory.BUSY)
+
+    @property
+    def failure(self) -> AwsFailure:
+        return AwsFailure(
+            service=self.service,
+            operation=self.operation,
+            code=self.code,
+            message=self.aws_message,
+            category=self.category,
+            iam_action=iam_action(self.service, self.operation),
+        )
 
 
 class ServiceAdapter:

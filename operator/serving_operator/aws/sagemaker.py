@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, assert_never
 
 from serving_operator.aws.base import AwsError, ServiceAdapter
-from serving_operator.planning.actions import (
+from serving_operator.planning.modelendpoint.actions import (
     CreateEndpoint,
     CreateEndpointConfig,
     CreateModel,
@@ -17,14 +17,15 @@ from serving_operator.planning.actions import (
     UpdateEndpoint,
     UpdateWeightsAndCapacities,
 )
-from serving_operator.planning.desired import OWNER_TAG, DesiredEndpoint, Tags
-from serving_operator.planning.naming import is_hashed_child_name, name_prefix
-from serving_operator.planning.observed import (
+from serving_operator.planning.modelendpoint.desired import DesiredEndpoint
+from serving_operator.planning.modelendpoint.observed import (
     EndpointStatus,
     ObservedArtifacts,
     ObservedEndpoint,
     ObservedVariant,
 )
+from serving_operator.planning.naming import is_hashed_child_name, name_prefix
+from serving_operator.planning.ownership import OWNER_TAG, ObservedOwner, Tags
 
 
 def _is_not_found(error: AwsError) -> bool:
@@ -66,10 +67,10 @@ class SageMaker(ServiceAdapter):
             ),
         )
 
-    def owner_of(self, arn: str) -> str | None:
-        """The owner tag of an endpoint, model or config (None when untagged)."""
+    def owner_of(self, arn: str) -> ObservedOwner:
+        """The owner tag of an endpoint, model or config."""
         tags = self.call("ListTags", ResourceArn=arn).get("Tags", [])
-        return next((t["Value"] for t in tags if t["Key"] == OWNER_TAG), None)
+        return ObservedOwner(next((t["Value"] for t in tags if t["Key"] == OWNER_TAG), None))
 
     def _exists(self, operation: str, **params: Any) -> bool:
         try:
@@ -107,7 +108,7 @@ class SageMaker(ServiceAdapter):
             if not page.get("NextToken"):
                 break
             params["NextToken"] = page["NextToken"]
-        return frozenset(name for name, arn in names if self.owner_of(arn) == owner)
+        return frozenset(name for name, arn in names if self.owner_of(arn).owner == owner)
 
     def owned_configs(self, endpoint_name: str, owner: str) -> frozenset[str]:
         return self._owned("ListEndpointConfigs", "EndpointConfig", endpoint_name, owner)
@@ -165,6 +166,8 @@ class SageMaker(ServiceAdapter):
                 self._delete("DeleteEndpointConfig", EndpointConfigName=name)
             case DeleteModel(model_name=name):
                 self._delete("DeleteModel", ModelName=name)
+            case _:
+                assert_never(action)
 
     def _delete(self, operation: str, **params: Any) -> None:
         try:

@@ -1,11 +1,12 @@
-"""What a reconcile pass concluded, in kstatus terms."""
+"""What a planner concludes, in kstatus terms, and when to look again. Shared by every kind."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Generic, TypeVar
 
-from serving_operator.planning.actions import Action
+ActionT = TypeVar("ActionT", covariant=True)
 
 
 class OutcomeKind(StrEnum):
@@ -34,6 +35,14 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class Plan:
-    actions: tuple[Action, ...]
+class Plan(Generic[ActionT]):
+    """The actions to execute, in order, what they lead to, and when to look again.
+
+    `recheck_after` (seconds) is a deadline the planner chose, e.g. the end of a canary pause
+    or an analysis window. None leaves it to the driver: its poll interval while the outcome
+    is Progressing, its resync interval otherwise.
+    """
+
+    actions: tuple[ActionT, ...]
     outcome: Outcome
+    recheck_after: float | None = None

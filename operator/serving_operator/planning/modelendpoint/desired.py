@@ -21,13 +21,10 @@ from serving_operator.api.modelendpoint import (
     VariantSpec,
 )
 from serving_operator.planning.naming import hashed_name
+from serving_operator.planning.ownership import Tags, ownership_tags
 
-MANAGED_BY_TAG = "serving.mlops.dev/managed-by"
-OWNER_TAG = "serving.mlops.dev/owner"
-MANAGED_BY = "serving-operator"
 SCALING_POLICY_PREFIX = "serving-operator-"
 
-Tags = tuple[tuple[str, str], ...]
 Request = Mapping[str, Any]
 
 
@@ -132,14 +129,6 @@ class DesiredEndpoint:
             request["ShadowProductionVariants"] = [v.request() for v in self.shadow_variants]
         request.update(self.config_extras or {})
         return request
-
-
-def owner_id(namespace: str, name: str) -> str:
-    return f"{namespace}/{name}"
-
-
-def ownership_tags(namespace: str, name: str) -> Tags:
-    return ((MANAGED_BY_TAG, MANAGED_BY), (OWNER_TAG, owner_id(namespace, name)))
 
 
 def _container(

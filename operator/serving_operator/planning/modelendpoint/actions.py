@@ -1,10 +1,19 @@
-"""The actions a plan is made of: each one AWS write, executed by the AWS adapters."""
+"""The steps a ModelEndpoint plan is made of.
+
+An `Action` is one AWS write, executed by the AWS adapters and reported as an Event.
+`WarmUpModel` is a call that changes nothing; `Remember` updates what the resource keeps
+in its status, and is carried out only if every step before it succeeded.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import assert_never
 
-from serving_operator.planning.desired import ModelDefinition, Request, Tags
+from serving_operator.planning.modelendpoint.desired import ModelDefinition, Request
+from serving_operator.planning.modelendpoint.memory import Memory
+from serving_operator.planning.ownership import Tags
 
 
 @dataclass(frozen=True)
@@ -86,9 +95,35 @@ class PutScalingPolicy:
     configuration: Request
 
 
+class DeregisterReason(StrEnum):
+    REMOVED_FROM_SPEC = "RemovedFromSpec"
+    STAND_DOWN_FOR_UPDATE = "StandDownForUpdate"
+    """SageMaker refuses an update that changes the instance type of (or removes) a variant
+    that is a scalable target: autoscaling stands down and is registered again after."""
+    ENDPOINT_DELETED = "EndpointDeleted"
+    """Scalable targets outlive their endpoint in Application Auto Scaling."""
+
+
 @dataclass(frozen=True)
 class DeregisterScalableTarget:
     resource_id: str
+    reason: DeregisterReason = DeregisterReason.REMOVED_FROM_SPEC
+
+
+@dataclass(frozen=True)
+class WarmUpModel:
+    """Load one target model of a multi-model variant, so no user pays its cold start."""
+
+    endpoint_name: str
+    variant_name: str
+    target_model: str
+
+
+@dataclass(frozen=True)
+class Remember:
+    """Keep `memory` in status from now on."""
+
+    memory: Memory
 
 
 SageMakerAction = (
@@ -104,6 +139,7 @@ SageMakerAction = (
 )
 AutoscalingAction = RegisterScalableTarget | PutScalingPolicy | DeregisterScalableTarget
 Action = SageMakerAction | AutoscalingAction
+Step = Action | WarmUpModel | Remember
 
 
 def describe_action(action: Action) -> tuple[str, str]:
@@ -142,5 +178,11 @@ def describe_action(action: Action) -> tuple[str, str]:
                 "PutScalingPolicy",
                 f"target tracking on {rid}: keep the metric at {config['TargetValue']}",
             )
-        case DeregisterScalableTarget(resource_id=rid):
-            return "DeregisteredScalableTarget", f"autoscaling of {rid} removed"
+        case DeregisterScalableTarget(resource_id=rid, reason=reason):
+            why = {
+                DeregisterReason.REMOVED_FROM_SPEC: "removed",
+                DeregisterReason.STAND_DOWN_FOR_UPDATE: "stood down for the endpoint update",
+                DeregisterReason.ENDPOINT_DELETED: "removed with the endpoint",
+            }[reason]
+            return "DeregisteredScalableTarget", f"autoscaling of {rid} {why}"
+    assert_never(action)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from serving_operator.planning.actions import (
+from serving_operator.planning.modelendpoint.actions import (
     Action,
     CreateEndpoint,
     CreateEndpointConfig,
@@ -14,8 +14,8 @@ from serving_operator.planning.actions import (
     UpdateWeightsAndCapacities,
     VariantWeightAndCapacity,
 )
-from serving_operator.planning.desired import DesiredEndpoint
-from serving_operator.planning.observed import (
+from serving_operator.planning.modelendpoint.desired import DesiredEndpoint
+from serving_operator.planning.modelendpoint.observed import (
     BUSY_STATUSES,
     EndpointStatus,
     ObservedArtifacts,
@@ -24,6 +24,9 @@ from serving_operator.planning.observed import (
 from serving_operator.planning.outcome import Outcome, Plan
 
 _WEIGHT_TOLERANCE = 1e-6
+
+UPDATE_FAILED = "UpdateFailed"
+"""The reason of a Stalled outcome after SageMaker rolled an update back."""
 
 
 def needs_artifacts(desired: DesiredEndpoint, endpoint: ObservedEndpoint | None) -> bool:
@@ -85,7 +88,7 @@ def plan_endpoint(
     artifacts: ObservedArtifacts | None,
     *,
     last_attempted_config: str | None = None,
-) -> Plan:
+) -> Plan[Action]:
     """Decide the next step for one endpoint.
 
     `artifacts` must be given whenever `needs_artifacts` says so. `last_attempted_config`
@@ -141,7 +144,7 @@ def plan_endpoint(
             return Plan(
                 (),
                 Outcome.stalled(
-                    "UpdateFailed",
+                    UPDATE_FAILED,
                     f"update of endpoint {name} to config {desired.config_name} failed and"
                     f" was rolled back: {endpoint.failure_reason}",
                 ),
@@ -196,7 +199,7 @@ def plan_deletion(
     endpoint: ObservedEndpoint | None,
     owned_configs: frozenset[str],
     owned_models: frozenset[str],
-) -> Plan:
+) -> Plan[Action]:
     """Delete the endpoint first, then, once it is gone, every config and model it used."""
     if endpoint is not None:
         if endpoint.status == EndpointStatus.DELETING:

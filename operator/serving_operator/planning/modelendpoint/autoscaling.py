@@ -7,27 +7,18 @@ operator only keeps the bounds and the policy as the spec says.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
-from serving_operator.planning.actions import (
+from serving_operator.planning.modelendpoint.actions import (
     AutoscalingAction,
+    DeregisterReason,
     DeregisterScalableTarget,
     PutScalingPolicy,
     RegisterScalableTarget,
 )
-from serving_operator.planning.desired import SCALING_POLICY_PREFIX, DesiredEndpoint, Request
+from serving_operator.planning.modelendpoint.desired import SCALING_POLICY_PREFIX, DesiredEndpoint
+from serving_operator.planning.modelendpoint.observed import ObservedScaling
 
 _TOLERANCE = 1e-6
-
-
-@dataclass(frozen=True)
-class ObservedScaling:
-    """A registered scalable target and its policies (name -> target tracking config)."""
-
-    resource_id: str
-    min_instances: int
-    max_instances: int
-    policies: Mapping[str, Request] = field(default_factory=dict)
 
 
 def variant_resource_ids(endpoint_name: str, variant_names: frozenset[str]) -> list[str]:
@@ -47,7 +38,9 @@ def _same(observed: object, desired: object) -> bool:
 
 
 def plan_autoscaling(
-    desired: DesiredEndpoint, observed: Mapping[str, ObservedScaling]
+    desired: DesiredEndpoint,
+    observed: Mapping[str, ObservedScaling],
+    removal: DeregisterReason = DeregisterReason.REMOVED_FROM_SPEC,
 ) -> tuple[AutoscalingAction, ...]:
     """Register, update or remove scaling so it matches the spec; nothing when it does."""
     actions: list[AutoscalingAction] = []
@@ -68,5 +61,5 @@ def plan_autoscaling(
         ours = any(name.startswith(SCALING_POLICY_PREFIX) for name in have.policies)
         if resource_id not in wanted and ours:
             # Deregistering a target deletes its policies too.
-            actions.append(DeregisterScalableTarget(resource_id))
+            actions.append(DeregisterScalableTarget(resource_id, removal))
     return tuple(actions)

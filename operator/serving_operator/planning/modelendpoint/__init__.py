@@ -1,0 +1,1 @@
+"""ModelEndpoint planning: SageMaker models, endpoint configs, the endpoint and its autoscaling."""

@@ -1,0 +1,123 @@
+"""What the AWS adapters report: plain, immutable records the planners read."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from serving_operator.planning.ownership import ObservedOwner
+
+
+class EndpointStatus(StrEnum):
+    """SageMaker's EndpointStatus values."""
+
+    OUT_OF_SERVICE = "OutOfService"
+    CREATING = "Creating"
+    UPDATING = "Updating"
+    SYSTEM_UPDATING = "SystemUpdating"
+    ROLLING_BACK = "RollingBack"
+    IN_SERVICE = "InService"
+    DELETING = "Deleting"
+    FAILED = "Failed"
+    UPDATE_ROLLBACK_FAILED = "UpdateRollbackFailed"
+
+
+# While SageMaker is busy with an endpoint it rejects further changes: wait it out.
+BUSY_STATUSES = frozenset(
+    {
+        EndpointStatus.CREATING,
+        EndpointStatus.UPDATING,
+        EndpointStatus.SYSTEM_UPDATING,
+        EndpointStatus.ROLLING_BACK,
+        EndpointStatus.DELETING,
+    }
+)
+
+
+@dataclass(frozen=True)
+class ObservedVariant:
+    name: str
+    current_weight: float | None
+    desired_weight: float | None
+    current_instance_count: int | None
+    desired_instance_count: int | None
+
+
+@dataclass(frozen=True)
+class ObservedEndpoint:
+    name: str
+    arn: str
+    status: EndpointStatus
+    config_name: str
+    failure_reason: str | None
+    variants: tuple[ObservedVariant, ...]
+
+    def variant(self, name: str) -> ObservedVariant | None:
+        return next((v for v in self.variants if v.name == name), None)
+
+
+@dataclass(frozen=True)
+class ObservedArtifacts:
+    """Which of the desired immutable objects already exist in SageMaker."""
+
+    existing_models: frozenset[str]
+    config_exists: bool
+
+
+@dataclass(frozen=True)
+class ObservedScaling:
+    """A registered scalable target and its policies (name -> target tracking config)."""
+
+    resource_id: str
+    min_instances: int
+    max_instances: int
+    policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """Reads the planner needs before it can decide. Each costs AWS calls, so the planner
+    asks for them only when its decision depends on them; the steady state needs none."""
+
+    artifacts: bool = False
+    """Which of the desired models and config exist (before a create or a config switch)."""
+    owner: bool = False
+    """The endpoint's owner tag (before any write to an existing endpoint)."""
+    owned_objects: bool = False
+    """The configs and models this resource made for the endpoint (garbage collection)."""
+    scaling_variants: frozenset[str] = frozenset()
+    """Variants whose scalable targets and policies to read."""
+    models_found: bool = False
+    """What multi-model variants can load from their S3 prefix (reported in status)."""
+
+
+@dataclass(frozen=True)
+class ModelEndpointObservation:
+    """What the reconciler read from AWS in this pass; None means "not read"."""
+
+    endpoint: ObservedEndpoint | None
+    artifacts: ObservedArtifacts | None = None
+    owner: ObservedOwner | None = None
+    owned_configs: frozenset[str] | None = None
+    owned_models: frozenset[str] | None = None
+    scaling: Mapping[str, ObservedScaling] | None = None
+    scaling_read_for: frozenset[str] = frozenset()
+    """The variants `scaling` was read for."""
+    models_found: Mapping[str, tuple[str, ...]] | None = None
+    """By variant name: model files under a multi-model variant's S3 prefix."""
+
+    def missing(self, wanted: Lookups) -> Lookups | None:
+        """The part of `wanted` not read yet, or None when everything is at hand."""
+        rest = Lookups(
+            artifacts=wanted.artifacts and self.artifacts is None,
+            owner=wanted.owner and self.owner is None,
+            owned_objects=wanted.owned_objects
+            and (self.owned_configs is None or self.owned_models is None),
+            scaling_variants=frozenset()
+            if self.scaling is not None and wanted.scaling_variants <= self.scaling_read_for
+            else wanted.scaling_variants,
+            models_found=wanted.models_found and self.models_found is None,
+        )
+        return None if rest == Lookups() else rest

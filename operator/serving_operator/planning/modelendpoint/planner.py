@@ -1,0 +1,259 @@
+"""Plan one whole ModelEndpoint pass: the endpoint, ownership, autoscaling, clean-up, warm-up.
+
+The reconciler calls `plan_model_endpoint` with what it has read; the planner either asks
+for more (`Lookups`: each read costs AWS calls, so only what the decision depends on) or
+returns the plan. Every decision lives here, where unit tests see it: adoption, the
+autoscaling stand-down around a config switch, and the memory of the last attempted config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from serving_operator.planning.modelendpoint.actions import (
+    Action,
+    CreateEndpoint,
+    DeregisterReason,
+    Remember,
+    Step,
+    TagEndpoint,
+    UpdateEndpoint,
+    WarmUpModel,
+)
+from serving_operator.planning.modelendpoint.autoscaling import plan_autoscaling
+from serving_operator.planning.modelendpoint.desired import DesiredEndpoint
+from serving_operator.planning.modelendpoint.endpoint import (
+    UPDATE_FAILED,
+    needs_artifacts,
+    plan_cleanup,
+    plan_deletion,
+    plan_endpoint,
+)
+from serving_operator.planning.modelendpoint.memory import Memory
+from serving_operator.planning.modelendpoint.observed import (
+    Lookups,
+    ModelEndpointObservation,
+    ObservedEndpoint,
+)
+from serving_operator.planning.outcome import Outcome, OutcomeKind, Plan
+from serving_operator.planning.ownership import Ownership
+
+ENDPOINT_NOT_OWNED = "EndpointNotOwned"
+RETAINED = "Retained"
+
+
+def plan_model_endpoint(
+    desired: DesiredEndpoint,
+    observed: ModelEndpointObservation,
+    memory: Memory,
+    *,
+    owner: str,
+    adopt: bool,
+) -> Plan[Step] | Lookups:
+    """The next pass for an endpoint, or the reads it still needs."""
+    endpoint = observed.endpoint
+    if needs_artifacts(desired, endpoint):
+        missing = observed.missing(Lookups(artifacts=True))
+        if missing:
+            return missing
+    plan = plan_endpoint(
+        desired, endpoint, observed.artifacts, last_attempted_config=memory.attempted_config
+    )
+    steps: list[Step] = list(plan.actions)
+
+    if steps and endpoint is not None:
+        # Ownership costs a ListTags call, so it is checked only before a write.
+        if observed.owner is None:
+            return Lookups(owner=True)
+        relation = observed.owner.relation_to(owner)
+        if relation == Ownership.UNTAGGED and adopt:
+            steps.insert(0, TagEndpoint(endpoint.arn, desired.tags))
+        elif relation != Ownership.OURS:
+            hint = (
+                "set spec.adopt: true to take it over"
+                if relation == Ownership.UNTAGGED
+                else f"it belongs to {observed.owner.owner}"
+            )
+            return Plan(
+                (),
+                Outcome.stalled(
+                    ENDPOINT_NOT_OWNED,
+                    f"SageMaker endpoint {endpoint.name} exists and was not created by this"
+                    f" resource ({hint}), or choose another spec.endpointName",
+                ),
+            )
+
+    if memory.scaling_registered and any(isinstance(s, UpdateEndpoint) for s in steps):
+        assert endpoint is not None  # only an existing endpoint is updated
+        stand_down = _stand_down(desired, endpoint, observed, memory)
+        if isinstance(stand_down, Lookups):
+            return stand_down
+        steps[:0] = stand_down
+        memory = replace(memory, scaling_registered=False)
+
+    for step in list(steps):
+        if isinstance(step, CreateEndpoint | UpdateEndpoint):
+            memory = replace(memory, attempted_config=step.config_name)
+            steps.insert(steps.index(step) + 1, Remember(memory))
+
+    if plan.outcome.kind == OutcomeKind.READY:
+        after = _after_rollout(desired, observed, memory)
+        if isinstance(after, Lookups):
+            return after
+        steps += after
+    elif plan.outcome.reason == UPDATE_FAILED and endpoint is not None and desired.autoscaled:
+        # SageMaker rolled back to the old config: keep scaling the variants it still runs
+        # (autoscaling was stood down for the update) until the spec is fixed.
+        running = frozenset(v.name for v in endpoint.variants)
+        kept = replace(desired, variants=tuple(v for v in desired.variants if v.name in running))
+        sync = _sync_autoscaling(kept, observed, memory, running)
+        if isinstance(sync, Lookups):
+            return sync
+        steps += sync
+    return Plan(tuple(steps), plan.outcome)
+
+
+def _stand_down(
+    desired: DesiredEndpoint,
+    endpoint: ObservedEndpoint,
+    observed: ModelEndpointObservation,
+    memory: Memory,
+) -> list[Step] | Lookups:
+    """Deregister our scalable targets before a config switch; re-registered once InService."""
+    variants = frozenset(v.name for v in endpoint.variants)
+    missing = observed.missing(Lookups(scaling_variants=variants))
+    if missing:
+        return missing
+    assert observed.scaling is not None
+    nothing_wanted = replace(desired, variants=())
+    return [
+        *plan_autoscaling(
+            nothing_wanted, observed.scaling, removal=DeregisterReason.STAND_DOWN_FOR_UPDATE
+        ),
+        Remember(replace(memory, scaling_registered=False)),
+    ]
+
+
+def _scaling_variants(
+    desired: DesiredEndpoint, endpoint: ObservedEndpoint | None
+) -> frozenset[str]:
+    """Variants whose scaling to read: the spec's, and those the endpoint still runs."""
+    names = {v.name for v in desired.variants}
+    if endpoint is not None:
+        names |= {v.name for v in endpoint.variants}
+    return frozenset(names)
+
+
+def _sync_autoscaling(
+    desired: DesiredEndpoint,
+    observed: ModelEndpointObservation,
+    memory: Memory,
+    variants: frozenset[str],
+) -> list[Step] | Lookups:
+    missing = observed.missing(Lookups(scaling_variants=variants))
+    if missing:
+        return missing
+    assert observed.scaling is not None
+    steps: list[Step] = list(plan_autoscaling(desired, observed.scaling))
+    registered = bool(desired.autoscaled)
+    if registered != memory.scaling_registered:
+        steps.append(Remember(replace(memory, scaling_registered=registered)))
+    return steps
+
+
+def _after_rollout(
+    desired: DesiredEndpoint, observed: ModelEndpointObservation, memory: Memory
+) -> list[Step] | Lookups:
+    """Work that needs the endpoint InService on the desired config."""
+    models = {m.name: m for m in desired.models}
+    multi_model = any(models[v.model_name].multi_model_prefix for v in desired.variants)
+    sync_scaling = bool(desired.autoscaled) or memory.scaling_registered
+    wanted = Lookups(
+        owned_objects=memory.cleaned_for_config != desired.config_name,
+        scaling_variants=_scaling_variants(desired, observed.endpoint)
+        if sync_scaling
+        else frozenset(),
+        models_found=multi_model,
+    )
+    missing = observed.missing(wanted)
+    if missing:
+        return missing
+
+    steps: list[Step] = []
+    if wanted.owned_objects:
+        assert observed.owned_configs is not None
+        assert observed.owned_models is not None
+        steps += plan_cleanup(desired, observed.owned_configs, observed.owned_models)
+        memory = replace(memory, cleaned_for_config=desired.config_name)
+        steps.append(Remember(memory))
+    if sync_scaling:
+        sync = _sync_autoscaling(desired, observed, memory, wanted.scaling_variants)
+        assert not isinstance(sync, Lookups)  # read above
+        steps += sync
+        memory = replace(memory, scaling_registered=bool(desired.autoscaled))
+    if memory.warmed_for_config != desired.config_name:
+        steps += [
+            WarmUpModel(desired.endpoint_name, variant.name, target)
+            for variant in desired.variants
+            if models[variant.model_name].warm_up
+            for target in models[variant.model_name].target_models
+        ]
+        steps.append(Remember(replace(memory, warmed_for_config=desired.config_name)))
+    return steps
+
+
+def plan_model_endpoint_deletion(
+    endpoint_name: str,
+    variant_names: frozenset[str],
+    observed: ModelEndpointObservation,
+    memory: Memory,
+    *,
+    owner: str,
+    retain: bool,
+    autoscaled: bool,
+) -> Plan[Step] | Lookups:
+    """One pass of deletion; the resource may go once the outcome is Ready.
+
+    `variant_names` are the spec's variants; `autoscaled` whether any has autoscaling. An
+    endpoint that is not ours is left alone, but the configs and models we made are still
+    removed.
+    """
+    if retain:
+        return Plan(
+            (),
+            Outcome.ready(
+                RETAINED, f"deletionPolicy is Retain: endpoint {endpoint_name} left in AWS"
+            ),
+        )
+    endpoint = observed.endpoint
+    if endpoint is not None:
+        if observed.owner is None:
+            return Lookups(owner=True)
+        if observed.owner.relation_to(owner) != Ownership.OURS:
+            endpoint = None
+    if endpoint is not None:
+        return plan_deletion(endpoint_name, endpoint, frozenset(), frozenset())
+
+    deregister = memory.scaling_registered or autoscaled
+    wanted = Lookups(
+        owned_objects=True, scaling_variants=variant_names if deregister else frozenset()
+    )
+    missing = observed.missing(wanted)
+    if missing:
+        return missing
+    assert observed.owned_configs is not None
+    assert observed.owned_models is not None
+    plan = plan_deletion(endpoint_name, None, observed.owned_configs, observed.owned_models)
+    steps: list[Step] = list(plan.actions)
+    if deregister:
+        assert observed.scaling is not None
+        nothing_wanted = DesiredEndpoint(endpoint_name, "", (), (), ())
+        steps += plan_autoscaling(
+            nothing_wanted, observed.scaling, removal=DeregisterReason.ENDPOINT_DELETED
+        )
+    return Plan(tuple(steps), plan.outcome)
+
+
+def changes_made(steps: tuple[Step, ...]) -> tuple[Action, ...]:
+    """The AWS writes among `steps` (each is reported as an Event)."""
+    return tuple(s for s in steps if not isinstance(s, Remember | WarmUpModel))

@@ -1,0 +1,121 @@
+"""Recording fakes of the AWS adapters, for the unit tier of `reconcile/`.
+
+They hold a little AWS state (one endpoint, its owner tag, which models and configs exist,
+registered scaling) and record every call, so a scenario says "this state in, these calls
+out" without a network. The adapters themselves are tested against the sandbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from serving_operator.aws.base import AwsError
+from serving_operator.aws.clients import Clients
+from serving_operator.aws.runtime import Invocation
+from serving_operator.planning.modelendpoint.actions import DeregisterScalableTarget
+from serving_operator.planning.modelendpoint.desired import DesiredEndpoint
+from serving_operator.planning.modelendpoint.observed import (
+    ObservedArtifacts,
+    ObservedEndpoint,
+    ObservedScaling,
+)
+from serving_operator.planning.ownership import ObservedOwner
+
+
+@dataclass
+class FakeAws:
+    endpoint: ObservedEndpoint | None = None
+    endpoint_owner: str | None = None
+    models: set[str] = field(default_factory=set)
+    configs: set[str] = field(default_factory=set)
+    scaling: dict[str, ObservedScaling] = field(default_factory=dict)
+    fail: Mapping[str, AwsError] = field(default_factory=dict)
+    """Operation name -> the error it raises."""
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+
+    def clients(self) -> Clients:
+        return Clients(
+            sagemaker=_FakeSageMaker(self),  # type: ignore[arg-type]
+            autoscaling=_FakeAutoscaling(self),  # type: ignore[arg-type]
+            s3=_FakeS3(self),  # type: ignore[arg-type]
+            runtime=_FakeRuntime(self),  # type: ignore[arg-type]
+        )
+
+    def record(self, operation: str, detail: Any = None) -> None:
+        self.calls.append((operation, detail))
+        if operation in self.fail:
+            raise self.fail[operation]
+
+    @property
+    def operations(self) -> list[str]:
+        return [operation for operation, _ in self.calls]
+
+    @property
+    def writes(self) -> list[str]:
+        reads = ("Describe", "List", "Observe", "Owner", "Invoke")
+        return [op for op in self.operations if not op.startswith(reads)]
+
+
+class _FakeSageMaker:
+    def __init__(self, aws: FakeAws) -> None:
+        self.aws = aws
+
+    def describe_endpoint(self, name: str) -> ObservedEndpoint | None:
+        self.aws.record("DescribeEndpoint", name)
+        return self.aws.endpoint
+
+    def observe_artifacts(self, desired: DesiredEndpoint) -> ObservedArtifacts:
+        self.aws.record("ObserveArtifacts", desired.config_name)
+        return ObservedArtifacts(
+            frozenset(m for m in desired.model_names if m in self.aws.models),
+            desired.config_name in self.aws.configs,
+        )
+
+    def owner_of(self, arn: str) -> ObservedOwner:
+        self.aws.record("OwnerOf", arn)
+        return ObservedOwner(self.aws.endpoint_owner)
+
+    def owned_configs(self, endpoint_name: str, owner: str) -> frozenset[str]:
+        self.aws.record("ListEndpointConfigs", endpoint_name)
+        return frozenset(self.aws.configs)
+
+    def owned_models(self, endpoint_name: str, owner: str) -> frozenset[str]:
+        self.aws.record("ListModels", endpoint_name)
+        return frozenset(self.aws.models)
+
+    def execute(self, action: Any) -> None:
+        self.aws.record(type(action).__name__, action)
+
+
+class _FakeAutoscaling:
+    def __init__(self, aws: FakeAws) -> None:
+        self.aws = aws
+
+    def observe(self, resource_ids: list[str]) -> dict[str, ObservedScaling]:
+        self.aws.record("DescribeScalableTargets", tuple(resource_ids))
+        return {r: s for r, s in self.aws.scaling.items() if r in resource_ids}
+
+    def execute(self, action: Any) -> None:
+        self.aws.record(type(action).__name__, action)
+        if isinstance(action, DeregisterScalableTarget):
+            self.aws.scaling.pop(action.resource_id, None)
+
+
+class _FakeS3:
+    def __init__(self, aws: FakeAws) -> None:
+        self.aws = aws
+
+    def list_models(self, prefix_url: str, limit: int = 1000) -> list[str]:
+        self.aws.record("ListObjectsV2", prefix_url)
+        return ["a.tar.gz"]
+
+
+class _FakeRuntime:
+    def __init__(self, aws: FakeAws) -> None:
+        self.aws = aws
+
+    def invoke(self, endpoint_name: str, body: bytes, **target: str | None) -> Invocation:
+        self.aws.record("InvokeEndpoint", target)
+        return Invocation(b"{}", "application/json", target.get("variant"), 0.01)

@@ -1,0 +1,323 @@
+"""The reconcile shell with recording fake adapters: AWS state in, calls and status memory out.
+
+Scenarios in the spirit of ACK's testdata/test_suite.yaml: each names the state AWS is in,
+what the resource remembers, and the calls the pass must make (and only those).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pytest
+
+from serving_operator.api.modelendpoint import ModelEndpointSpec
+from serving_operator.aws.base import AwsError
+from serving_operator.planning.modelendpoint.actions import (
+    DeregisterReason,
+    DeregisterScalableTarget,
+)
+from serving_operator.planning.modelendpoint.desired import DesiredEndpoint, desired_endpoint
+from serving_operator.planning.modelendpoint.memory import Memory
+from serving_operator.planning.modelendpoint.observed import (
+    EndpointStatus,
+    ObservedEndpoint,
+    ObservedScaling,
+    ObservedVariant,
+)
+from serving_operator.planning.outcome import OutcomeKind
+from serving_operator.reconcile.modelendpoint import ModelEndpointReconciler
+from tests.support.fake_aws import FakeAws
+from tests.support.specs import model_endpoint_spec, variant
+
+OWNER = "ns/bikes"
+SCALING = {"minInstances": 2, "maxInstances": 4, "maxRequestsPerSecondPerInstance": 10}
+
+
+def _spec(image: str = "img:1", *, autoscaled: bool = False, **extra: Any) -> ModelEndpointSpec:
+    scaling = {"autoscaling": SCALING, "instanceCount": 2} if autoscaled else {}
+    return model_endpoint_spec(variant("a", image=image, **scaling), **extra)
+
+
+def _desired(spec: ModelEndpointSpec) -> DesiredEndpoint:
+    return desired_endpoint(spec, namespace="ns", name="bikes")
+
+
+def _endpoint(
+    running: DesiredEndpoint,
+    status: EndpointStatus = EndpointStatus.IN_SERVICE,
+    failure: str | None = None,
+) -> ObservedEndpoint:
+    return ObservedEndpoint(
+        name=running.endpoint_name,
+        arn=f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{running.endpoint_name}",
+        status=status,
+        config_name=running.config_name,
+        failure_reason=failure,
+        variants=tuple(
+            ObservedVariant(v.name, v.weight, v.weight, v.instance_count, v.instance_count)
+            for v in running.variants
+        ),
+    )
+
+
+def _registered(want: DesiredEndpoint) -> dict[str, ObservedScaling]:
+    return {
+        a.resource_id: ObservedScaling(
+            a.resource_id, a.min_instances, a.max_instances, {a.policy_name: a.policy}
+        )
+        for a in want.autoscaled
+    }
+
+
+def _in_service(spec: ModelEndpointSpec, **aws: Any) -> FakeAws:
+    """AWS running exactly `spec`, made by this resource."""
+    want = _desired(spec)
+    state: dict[str, Any] = {
+        "endpoint": _endpoint(want),
+        "endpoint_owner": OWNER,
+        "models": set(want.model_names),
+        "configs": {want.config_name},
+    }
+    return FakeAws(**{**state, **aws})
+
+
+@dataclass
+class Scenario:
+    name: str
+    aws: FakeAws
+    spec: ModelEndpointSpec
+    memory: Memory = field(default_factory=Memory)
+    outcome: OutcomeKind = OutcomeKind.PROGRESSING
+    reason: str | None = None
+    writes: list[str] = field(default_factory=list)
+    remembered: dict[str, Any] = field(default_factory=dict)
+
+
+OLD, NEW = _spec("img:1"), _spec("img:2")
+OLD_SCALED, NEW_SCALED = _spec("img:1", autoscaled=True), _spec("img:2", autoscaled=True)
+DONE = Memory(
+    attempted_config=_desired(OLD).config_name,
+    cleaned_for_config=_desired(OLD).config_name,
+    warmed_for_config=_desired(OLD).config_name,
+)
+
+SCENARIOS = [
+    Scenario(
+        "steady state: one DescribeEndpoint, no writes",
+        _in_service(OLD),
+        OLD,
+        DONE,
+        OutcomeKind.READY,
+        "InService",
+    ),
+    Scenario(
+        "create from nothing: models, config, endpoint, then remember the config",
+        FakeAws(),
+        OLD,
+        outcome=OutcomeKind.PROGRESSING,
+        reason="Creating",
+        writes=["CreateModel", "CreateEndpointConfig", "CreateEndpoint"],
+        remembered={"attempted_config": _desired(OLD).config_name},
+    ),
+    Scenario(
+        "adoption refused: an untagged endpoint without spec.adopt is left alone",
+        replace(_in_service(OLD), endpoint_owner=None),
+        NEW,
+        DONE,
+        OutcomeKind.STALLED,
+        "EndpointNotOwned",
+    ),
+    Scenario(
+        "someone else's endpoint is never touched, even with spec.adopt",
+        replace(_in_service(OLD), endpoint_owner="other/owner"),
+        _spec("img:2", adopt=True),
+        DONE,
+        OutcomeKind.STALLED,
+        "EndpointNotOwned",
+    ),
+    Scenario(
+        "adoption: tag the untagged endpoint first, then switch it to our config",
+        replace(_in_service(OLD), endpoint_owner=None),
+        _spec("img:2", adopt=True),
+        DONE,
+        OutcomeKind.PROGRESSING,
+        "Updating",
+        ["TagEndpoint", "CreateModel", "CreateEndpointConfig", "UpdateEndpoint"],
+        {"attempted_config": _desired(_spec("img:2", adopt=True)).config_name},
+    ),
+    Scenario(
+        "stand-down: deregister autoscaling before a config switch, remember it is down",
+        _in_service(OLD_SCALED, scaling=_registered(_desired(OLD_SCALED))),
+        NEW_SCALED,
+        replace(DONE, scaling_registered=True),
+        OutcomeKind.PROGRESSING,
+        "Updating",
+        ["DeregisterScalableTarget", "CreateModel", "CreateEndpointConfig", "UpdateEndpoint"],
+        {"scaling_registered": False, "attempted_config": _desired(NEW_SCALED).config_name},
+    ),
+    Scenario(
+        "failed-config memory: a rolled-back update is Stalled and not tried again",
+        _in_service(OLD, endpoint=_endpoint(_desired(OLD), failure="image not found")),
+        NEW,
+        replace(DONE, attempted_config=_desired(NEW).config_name),
+        OutcomeKind.STALLED,
+        "UpdateFailed",
+    ),
+    Scenario(
+        "failed-config memory with autoscaling: the old variants are scaled again",
+        _in_service(
+            OLD_SCALED, endpoint=_endpoint(_desired(OLD_SCALED), failure="image not found")
+        ),
+        NEW_SCALED,
+        replace(DONE, attempted_config=_desired(NEW_SCALED).config_name),
+        OutcomeKind.STALLED,
+        "UpdateFailed",
+        ["RegisterScalableTarget", "PutScalingPolicy"],
+        {"scaling_registered": True},
+    ),
+    Scenario(
+        "rollout done: unused configs and models collected once, then remembered",
+        replace(
+            _in_service(NEW),
+            models=set(_desired(OLD).model_names | _desired(NEW).model_names),
+            configs={_desired(OLD).config_name, _desired(NEW).config_name},
+        ),
+        NEW,
+        replace(DONE, attempted_config=_desired(NEW).config_name),
+        OutcomeKind.READY,
+        "InService",
+        ["DeleteEndpointConfig", "DeleteModel"],
+        {
+            "cleaned_for_config": _desired(NEW).config_name,
+            "warmed_for_config": _desired(NEW).config_name,
+        },
+    ),
+    Scenario(
+        "busy: SageMaker's 'in progress' answer is a short wait, not a rejection",
+        _in_service(
+            OLD,
+            fail={
+                "UpdateEndpoint": AwsError(
+                    "sagemaker",
+                    "UpdateEndpoint",
+                    "ValidationException",
+                    'Cannot update in-progress endpoint "arn:aws:sagemaker:...".',
+                    400,
+                )
+            },
+        ),
+        NEW,
+        DONE,
+        OutcomeKind.PROGRESSING,
+        "AwsBusy",
+        ["CreateModel", "CreateEndpointConfig", "UpdateEndpoint"],
+    ),
+    Scenario(
+        "access denied: Stalled, naming the IAM action to grant",
+        FakeAws(
+            fail={
+                "DescribeEndpoint": AwsError(
+                    "sagemaker", "DescribeEndpoint", "AccessDeniedException", "not allowed", 400
+                )
+            }
+        ),
+        OLD,
+        outcome=OutcomeKind.STALLED,
+        reason="AccessDenied",
+    ),
+    Scenario(
+        "no credentials: Stalled for a person, not retried as if AWS were busy",
+        FakeAws(
+            fail={
+                "DescribeEndpoint": AwsError(
+                    "sagemaker",
+                    "DescribeEndpoint",
+                    "NoCredentialsError",
+                    "Unable to locate credentials",
+                    599,
+                )
+            }
+        ),
+        OLD,
+        outcome=OutcomeKind.STALLED,
+        reason="AwsCredentials",
+    ),
+]
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def test_scenario(scenario: Scenario) -> None:
+    result = ModelEndpointReconciler(scenario.aws.clients()).reconcile(
+        scenario.spec, namespace="ns", name="bikes", memory=scenario.memory
+    )
+    assert (result.outcome.kind, result.outcome.reason) == (scenario.outcome, scenario.reason)
+    assert scenario.aws.writes == scenario.writes
+    assert result.memory == replace(scenario.memory, **scenario.remembered)
+
+
+def test_steady_state_reads_nothing_but_the_endpoint() -> None:
+    aws = _in_service(OLD)
+    ModelEndpointReconciler(aws.clients()).reconcile(OLD, namespace="ns", name="bikes", memory=DONE)
+    assert aws.operations == ["DescribeEndpoint"]
+
+
+def test_stand_down_says_why_and_precedes_the_update() -> None:
+    aws = _in_service(OLD_SCALED, scaling=_registered(_desired(OLD_SCALED)))
+    ModelEndpointReconciler(aws.clients()).reconcile(
+        NEW_SCALED, namespace="ns", name="bikes", memory=replace(DONE, scaling_registered=True)
+    )
+    (deregistration,) = [d for op, d in aws.calls if op == "DeregisterScalableTarget"]
+    assert isinstance(deregistration, DeregisterScalableTarget)
+    assert deregistration.reason == DeregisterReason.STAND_DOWN_FOR_UPDATE
+    assert aws.writes.index("DeregisterScalableTarget") < aws.writes.index("UpdateEndpoint")
+
+
+def test_a_failed_write_keeps_the_memory_it_would_have_set() -> None:
+    """The endpoint was not switched, so the next pass must not read a rollback into it."""
+    aws = _in_service(
+        OLD,
+        fail={"UpdateEndpoint": AwsError("sagemaker", "UpdateEndpoint", "Throttling", "slow", 400)},
+    )
+    result = ModelEndpointReconciler(aws.clients()).reconcile(
+        NEW, namespace="ns", name="bikes", memory=DONE
+    )
+    assert result.outcome.reason == "AwsUnavailable"
+    assert result.memory == DONE
+
+
+def test_access_denied_names_the_operation_and_the_iam_action() -> None:
+    aws = FakeAws(
+        fail={
+            "CreateEndpoint": AwsError(
+                "sagemaker", "CreateEndpoint", "AccessDeniedException", "no", 400
+            )
+        }
+    )
+    result = ModelEndpointReconciler(aws.clients()).reconcile(
+        OLD, namespace="ns", name="bikes", memory=Memory()
+    )
+    assert "sagemaker.CreateEndpoint" in result.outcome.message
+    assert "sagemaker:CreateEndpoint" in result.outcome.message
+    # The models and config made before the denial stay remembered by name, not by memory.
+    assert result.memory.attempted_config is None
+
+
+def test_deletion_leaves_a_foreign_endpoint_but_removes_our_objects() -> None:
+    aws = replace(_in_service(OLD), endpoint_owner="other/owner")
+    result = ModelEndpointReconciler(aws.clients()).delete(
+        OLD, namespace="ns", name="bikes", memory=DONE
+    )
+    assert result.outcome.kind == OutcomeKind.READY
+    assert "DeleteEndpoint" not in aws.writes
+    assert sorted(aws.writes) == ["DeleteEndpointConfig", "DeleteModel"]
+
+
+def test_deletion_of_an_autoscaled_endpoint_removes_its_scalable_targets() -> None:
+    aws = FakeAws(scaling=_registered(_desired(OLD_SCALED)))
+    ModelEndpointReconciler(aws.clients()).delete(
+        OLD_SCALED, namespace="ns", name="bikes", memory=replace(DONE, scaling_registered=True)
+    )
+    (deregistration,) = [d for op, d in aws.calls if op == "DeregisterScalableTarget"]
+    assert deregistration.reason == DeregisterReason.ENDPOINT_DELETED
+    assert aws.scaling == {}
