@@ -99,8 +99,10 @@ def error_rate_interval(
     half_width = (
         z * math.sqrt(rate * (1.0 - rate) / invocations + z2_over_n / (4.0 * invocations))
     ) / (1.0 + z2_over_n)
-    # Clamp rounding noise: the exact bounds are 0 with no errors and 1 with only errors.
-    return Interval(max(0.0, centre - half_width), min(1.0, centre + half_width))
+    # The exact bounds are 0 with no errors and 1 with only errors; rounding would miss them.
+    low = 0.0 if errors == 0 else max(0.0, centre - half_width)
+    high = 1.0 if errors == invocations else min(1.0, centre + half_width)
+    return Interval(low, high)
 
 
 @dataclass(frozen=True)
