@@ -12,7 +12,7 @@ Only the standard library: the operator image carries no numpy or scipy.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from statistics import NormalDist
 
@@ -346,32 +346,44 @@ def decide_error_rate(
     if min(candidate.invocations, baseline.invocations) < test.min_sample_size:
         return ErrorRateDecision(Verdict.INCONCLUSIVE, "BelowMinSampleSize", state, difference)
 
+    state = _next_state(test, candidate, baseline, difference.difference, state)
+    # Harm first: if both sides have crossed, the candidate sits between margin and margin +
+    # harmful_increase and is reliably worse than allowed, which is what a rollback is for.
+    if state.harm_p_value <= test.alpha:
+        return ErrorRateDecision(Verdict.FAIL, "ErrorRateIncreased", state, difference)
+    if state.safety_p_value <= test.alpha:
+        return ErrorRateDecision(Verdict.PASS, "ErrorRateNotWorse", state, difference)
+    return ErrorRateDecision(Verdict.INCONCLUSIVE, "NotYetDecided", state, difference)
+
+
+def _next_state(
+    test: ErrorRateTest,
+    candidate: VariantCounts,
+    baseline: VariantCounts,
+    observed: float,
+    state: SequentialState,
+) -> SequentialState:
     tau = test.tau or test.harmful_increase
-    observed = difference.difference
-    harm_p = always_valid_p_value(
-        state.harm_p_value,
-        log_one_sided_mixture_likelihood_ratio(
-            observed - test.margin, difference_variance_for_testing(candidate, baseline), tau
-        ),
-    )
+    harm_excess = observed - test.margin
+    harm_variance = difference_variance_for_testing(candidate, baseline)
     # Under "harmful" the candidate's rate is at least the baseline's + margin + harmful_increase;
     # taking its variance there keeps a lucky run of few candidate errors from passing too soon.
     harmful_boundary = test.margin + test.harmful_increase
+    safety_excess = harmful_boundary - observed
     safety_variance = difference_variance_for_testing(
         candidate, baseline, candidate_rate_floor=baseline.error_rate + harmful_boundary
     )
-    safety_p = always_valid_p_value(
-        state.safety_p_value,
-        log_one_sided_mixture_likelihood_ratio(harmful_boundary - observed, safety_variance, tau),
+    return SequentialState(
+        harm_p_value=always_valid_p_value(
+            state.harm_p_value,
+            log_one_sided_mixture_likelihood_ratio(harm_excess, harm_variance, tau),
+        ),
+        safety_p_value=always_valid_p_value(
+            state.safety_p_value,
+            log_one_sided_mixture_likelihood_ratio(safety_excess, safety_variance, tau),
+        ),
+        looks=state.looks + 1,
     )
-    state = replace(state, harm_p_value=harm_p, safety_p_value=safety_p, looks=state.looks + 1)
-    # Harm first: if both sides have crossed, the candidate sits between margin and margin +
-    # harmful_increase and is reliably worse than allowed, which is what a rollback is for.
-    if harm_p <= test.alpha:
-        return ErrorRateDecision(Verdict.FAIL, "ErrorRateIncreased", state, difference)
-    if safety_p <= test.alpha:
-        return ErrorRateDecision(Verdict.PASS, "ErrorRateNotWorse", state, difference)
-    return ErrorRateDecision(Verdict.INCONCLUSIVE, "NotYetDecided", state, difference)
 
 
 # --------------------------------------------------------------------------- latency
