@@ -1,0 +1,493 @@
+"""The statistics behind a progressive canary: pure functions over invocation counts.
+
+Error rates: per-variant Wilson intervals, the candidate-minus-baseline difference with a
+Newcombe interval, and a sequential test (a one-sided mixture SPRT with always-valid p-values)
+that may be looked at after every metrics window without raising its false-alarm rate above
+alpha. Latency: a per-window percentile rule, because CloudWatch gives per-period statistics,
+not per-request samples. docs/trafficsplit-statistics.md explains the choices and the figures.
+
+Only the standard library: the operator image carries no numpy or scipy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+from statistics import NormalDist
+
+_STANDARD_NORMAL = NormalDist()
+
+DEFAULT_ALPHA = 0.05
+DEFAULT_CONFIDENCE = 0.95
+# Candidate (and baseline) invocations since the step began before a look counts. At error
+# rates near 1% that is about ten expected errors, where the normal approximation the test rests
+# on starts to hold (docs/trafficsplit-statistics.md has the simulation behind this).
+DEFAULT_MIN_SAMPLE_SIZE = 1000
+# The absolute error-rate increase the test is built to catch (one percentage point: a doubling
+# of a 1% baseline). It is fixed in the spec rather than estimated from the baseline because an
+# estimate taken from the same data lets a harmful candidate pass far more often than alpha.
+DEFAULT_HARMFUL_INCREASE = 0.01
+
+
+class Verdict(StrEnum):
+    PASS = "Pass"
+    FAIL = "Fail"
+    INCONCLUSIVE = "Inconclusive"
+
+
+# --------------------------------------------------------------------------- counts, intervals
+
+
+@dataclass(frozen=True)
+class VariantCounts:
+    """Invocations and errors (e.g. Invocation5XXErrors) of one variant over some span."""
+
+    invocations: int
+    errors: int
+
+    def __post_init__(self) -> None:
+        if self.invocations < 0 or self.errors < 0:
+            raise ValueError(f"counts cannot be negative: {self}")
+        if self.errors > self.invocations:
+            raise ValueError(f"more errors than invocations: {self}")
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.invocations if self.invocations else 0.0
+
+    def __add__(self, other: VariantCounts) -> VariantCounts:
+        return VariantCounts(self.invocations + other.invocations, self.errors + other.errors)
+
+
+@dataclass(frozen=True)
+class Interval:
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        if self.low > self.high:
+            raise ValueError(f"interval bounds out of order: {self}")
+
+
+def two_sided_z(confidence: float) -> float:
+    """The standard normal quantile z with P(-z < Z < z) = confidence (1.96 for 0.95)."""
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence}")
+    return _STANDARD_NORMAL.inv_cdf(0.5 + confidence / 2.0)
+
+
+def standard_normal_cdf(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
+def error_rate_interval(
+    errors: int, invocations: int, confidence: float = DEFAULT_CONFIDENCE
+) -> Interval:
+    """Wilson score interval for an error rate (Wilson 1927, without continuity correction).
+
+    Unlike the Wald interval it keeps a sensible width when there are no errors at all, the
+    usual state of a healthy endpoint. With no invocations nothing is known: [0, 1].
+    """
+    VariantCounts(invocations, errors)  # validates
+    if invocations == 0:
+        return Interval(0.0, 1.0)
+    z = two_sided_z(confidence)
+    rate = errors / invocations
+    z2_over_n = z * z / invocations
+    centre = (rate + z2_over_n / 2.0) / (1.0 + z2_over_n)
+    half_width = (
+        z * math.sqrt(rate * (1.0 - rate) / invocations + z2_over_n / (4.0 * invocations))
+    ) / (1.0 + z2_over_n)
+    # The exact bounds are 0 with no errors and 1 with only errors; rounding would miss them.
+    low = 0.0 if errors == 0 else max(0.0, centre - half_width)
+    high = 1.0 if errors == invocations else min(1.0, centre + half_width)
+    return Interval(low, high)
+
+
+@dataclass(frozen=True)
+class VariantErrorRate:
+    """One row of the `compare` report."""
+
+    invocations: int
+    errors: int
+    error_rate: float
+    interval: Interval
+    confidence: float
+
+
+def variant_error_rate(
+    counts: VariantCounts, confidence: float = DEFAULT_CONFIDENCE
+) -> VariantErrorRate:
+    return VariantErrorRate(
+        invocations=counts.invocations,
+        errors=counts.errors,
+        error_rate=counts.error_rate,
+        interval=error_rate_interval(counts.errors, counts.invocations, confidence),
+        confidence=confidence,
+    )
+
+
+@dataclass(frozen=True)
+class ErrorRateDifference:
+    """Candidate minus baseline error rate.
+
+    `standard_error` is the unpooled (Wald) one, sqrt(p_C(1-p_C)/n_C + p_B(1-p_B)/n_B);
+    `interval` is Newcombe's hybrid score interval (Newcombe 1998, method 10), built from the
+    two Wilson intervals, because the Wald interval covers badly at error rates near zero.
+    """
+
+    difference: float
+    standard_error: float
+    interval: Interval
+    confidence: float
+
+
+def error_rate_difference(
+    candidate: VariantCounts,
+    baseline: VariantCounts,
+    confidence: float = DEFAULT_CONFIDENCE,
+) -> ErrorRateDifference:
+    p_c, p_b = candidate.error_rate, baseline.error_rate
+    c = error_rate_interval(candidate.errors, candidate.invocations, confidence)
+    b = error_rate_interval(baseline.errors, baseline.invocations, confidence)
+    difference = p_c - p_b
+    low = difference - math.sqrt((p_c - c.low) ** 2 + (b.high - p_b) ** 2)
+    high = difference + math.sqrt((c.high - p_c) ** 2 + (p_b - b.low) ** 2)
+    return ErrorRateDifference(
+        difference=difference,
+        standard_error=math.sqrt(
+            _binomial_variance(p_c, candidate.invocations)
+            + _binomial_variance(p_b, baseline.invocations)
+        ),
+        interval=Interval(max(-1.0, low), min(1.0, high)),
+        confidence=confidence,
+    )
+
+
+def _binomial_variance(rate: float, invocations: int) -> float:
+    return rate * (1.0 - rate) / invocations if invocations else 0.0
+
+
+def difference_variance_for_testing(
+    candidate: VariantCounts, baseline: VariantCounts, candidate_rate_floor: float = 0.0
+) -> float:
+    """Variance of the observed difference as the sequential test uses it.
+
+    Each rate is estimated as (errors + 1) / (invocations + 2) for the variance only (the
+    Agresti-Caffo adjustment): the plain plug-in variance is zero while a variant has no errors,
+    which would make a single error look infinitely significant. `candidate_rate_floor` lets a
+    test take the candidate's variance at its null boundary instead of at a lucky low estimate.
+    """
+    # p(1 - p) peaks at 0.5: a floor above that would shrink the variance it means to raise.
+    candidate_rate = max(_adjusted_rate(candidate), min(candidate_rate_floor, 0.5))
+    return _binomial_variance(candidate_rate, candidate.invocations) + _binomial_variance(
+        _adjusted_rate(baseline), baseline.invocations
+    )
+
+
+def _adjusted_rate(counts: VariantCounts) -> float:
+    return (counts.errors + 1) / (counts.invocations + 2)
+
+
+# --------------------------------------------------------------------------- mixture SPRT
+
+
+def log_mixture_likelihood_ratio(difference: float, variance: float, tau: float) -> float:
+    """log Λ of the two-sided normal-mixture SPRT (Johari et al. 2017).
+
+    Λ = sqrt(s² / (s² + τ²)) · exp(τ² Δ² / (2 s² (s² + τ²))): the likelihood of the observed
+    difference Δ ~ N(θ, s²) averaged over θ ~ N(0, τ²), divided by its likelihood at θ = 0.
+    """
+    _check_mixture_inputs(variance, tau)
+    if variance == 0.0:
+        return -math.inf if difference == 0.0 else math.inf
+    total = variance + tau * tau
+    return 0.5 * math.log(variance / total) + tau * tau * difference * difference / (
+        2.0 * variance * total
+    )
+
+
+def log_one_sided_mixture_likelihood_ratio(excess: float, variance: float, tau: float) -> float:
+    """log Λ₊: the same mixture over θ > 0 only (θ ~ half-normal with scale τ).
+
+    Λ₊ = 2 Φ(x) Λ with x = τ Δ / (s sqrt(s² + τ²)), where Φ(x) is the posterior probability that
+    θ > 0. It answers the one-sided question directly: evidence on the other side shrinks Λ₊
+    towards 0 instead of counting as evidence. Every component θ > 0 gives a likelihood ratio
+    that is a supermartingale whenever the true θ ≤ 0, so Ville's inequality bounds the chance of
+    ever reaching Λ₊ ≥ 1/alpha by alpha over the whole composite null θ ≤ 0, not only at θ = 0.
+    `excess` is the observed difference minus the null boundary (Δ - δ).
+    """
+    _check_mixture_inputs(variance, tau)
+    if variance == 0.0:
+        return math.inf if excess > 0.0 else -math.inf
+    x = tau * excess / math.sqrt(variance * (variance + tau * tau))
+    return (
+        math.log(2.0)
+        + log_mixture_likelihood_ratio(excess, variance, tau)
+        + _log_standard_normal_cdf(x)
+    )
+
+
+def _check_mixture_inputs(variance: float, tau: float) -> None:
+    if variance < 0.0:
+        raise ValueError(f"variance cannot be negative, got {variance}")
+    if tau <= 0.0:
+        raise ValueError(f"tau must be positive, got {tau}")
+
+
+def _log_standard_normal_cdf(x: float) -> float:
+    if x > -30.0:
+        return math.log(standard_normal_cdf(x))
+    # Far in the lower tail erfc underflows; the asymptotic series of Mills' ratio is exact to
+    # double precision there: Φ(x) ≈ φ(x)/|x| · (1 - 1/x² + 3/x⁴).
+    return (
+        -0.5 * x * x
+        - 0.5 * math.log(2.0 * math.pi)
+        - math.log(-x)
+        + math.log1p(-1.0 / (x * x) + 3.0 / x**4)
+    )
+
+
+def always_valid_p_value(previous: float, log_likelihood_ratio: float) -> float:
+    """p_k = min(p_{k-1}, 1/Λ_k), p_0 = 1.
+
+    Once small it stays small, and under the null P(ever ≤ alpha) ≤ alpha (Ville's inequality).
+    """
+    return min(previous, 1.0, math.exp(-log_likelihood_ratio))
+
+
+# --------------------------------------------------------------------------- error-rate check
+
+
+@dataclass(frozen=True)
+class ErrorRateTest:
+    """How the candidate's error rate is judged against the baseline's.
+
+    - Fail: always-valid evidence (p ≤ alpha) that the candidate's error rate exceeds the
+      baseline's by more than `margin`. False-alarm rate ≤ alpha however often one looks.
+    - Pass: always-valid evidence (p ≤ alpha) that it does not exceed it by `margin` +
+      `harmful_increase` or more. A harmful candidate passes with probability ≤ alpha.
+    - Inconclusive: neither yet, or fewer than `min_sample_size` invocations in either variant.
+
+    `margin` and `harmful_increase` are absolute error-rate differences (0.01 = one percentage
+    point). `tau`, the scale of the mixing distribution, defaults to `harmful_increase`: the
+    mixture is most powerful against differences of about τ, and that is the size we want caught.
+    Both error bounds rest on a normal approximation; the simulation test measures them.
+    """
+
+    alpha: float = DEFAULT_ALPHA
+    min_sample_size: int = DEFAULT_MIN_SAMPLE_SIZE
+    margin: float = 0.0
+    harmful_increase: float = DEFAULT_HARMFUL_INCREASE
+    tau: float | None = None
+    no_data: Verdict = Verdict.INCONCLUSIVE
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.alpha < 1.0:
+            raise ValueError(f"alpha must lie strictly between 0 and 1, got {self.alpha}")
+        if self.min_sample_size < 1:
+            raise ValueError(f"min_sample_size must be at least 1, got {self.min_sample_size}")
+        if not 0.0 <= self.margin < 1.0:
+            raise ValueError(f"margin must lie in [0, 1), got {self.margin}")
+        if not 0.0 < self.harmful_increase <= 1.0 - self.margin:
+            raise ValueError(
+                f"harmful_increase must lie in (0, 1 - margin], got {self.harmful_increase}"
+            )
+        if self.tau is not None and self.tau <= 0.0:
+            raise ValueError(f"tau must be positive, got {self.tau}")
+
+
+@dataclass(frozen=True)
+class SequentialState:
+    """What one look hands to the next within a canary step; the caller keeps it in status.
+
+    Start each step (each weight change) from `SequentialState()`: the test runs on cumulative
+    counts since the step began, and a new step is a new test.
+    """
+
+    harm_p_value: float = 1.0
+    safety_p_value: float = 1.0
+    looks: int = 0  # looks that had enough data to count
+
+
+@dataclass(frozen=True)
+class ErrorRateDecision:
+    verdict: Verdict
+    reason: str
+    state: SequentialState
+    difference: ErrorRateDifference | None = None
+
+
+def decide_error_rate(
+    test: ErrorRateTest,
+    candidate: VariantCounts | None,
+    baseline: VariantCounts | None,
+    state: SequentialState,
+) -> ErrorRateDecision:
+    """One look at cumulative counts since the current step began.
+
+    `difference` in the decision carries a fixed-sample (1 - alpha) Newcombe interval for the
+    report; the verdict comes from the sequential test alone.
+
+    No data (a variant without invocations, or no metric at all) takes the `no_data` verdict.
+    Below `min_sample_size` the look is Inconclusive and does not count: the state is returned
+    unchanged, so the normal approximation is never trusted on a handful of requests. Skipping
+    looks never raises the false-alarm rate.
+    """
+    if (
+        candidate is None
+        or baseline is None
+        or not candidate.invocations
+        or not baseline.invocations
+    ):
+        return ErrorRateDecision(test.no_data, "NoData", state)
+    difference = error_rate_difference(candidate, baseline, 1.0 - test.alpha)
+    if min(candidate.invocations, baseline.invocations) < test.min_sample_size:
+        return ErrorRateDecision(Verdict.INCONCLUSIVE, "BelowMinSampleSize", state, difference)
+
+    state = _next_state(test, candidate, baseline, difference.difference, state)
+    # Harm first: if both sides have crossed, the candidate sits between margin and margin +
+    # harmful_increase and is reliably worse than allowed, which is what a rollback is for.
+    if state.harm_p_value <= test.alpha:
+        return ErrorRateDecision(Verdict.FAIL, "ErrorRateIncreased", state, difference)
+    if state.safety_p_value <= test.alpha:
+        return ErrorRateDecision(Verdict.PASS, "ErrorRateNotWorse", state, difference)
+    return ErrorRateDecision(Verdict.INCONCLUSIVE, "NotYetDecided", state, difference)
+
+
+def _next_state(
+    test: ErrorRateTest,
+    candidate: VariantCounts,
+    baseline: VariantCounts,
+    observed: float,
+    state: SequentialState,
+) -> SequentialState:
+    tau = test.tau or test.harmful_increase
+    harm_excess = observed - test.margin
+    harm_variance = difference_variance_for_testing(candidate, baseline)
+    # Under "harmful" the candidate's rate is at least the baseline's + margin + harmful_increase;
+    # taking its variance there keeps a lucky run of few candidate errors from passing too soon.
+    harmful_boundary = test.margin + test.harmful_increase
+    safety_excess = harmful_boundary - observed
+    safety_variance = difference_variance_for_testing(
+        candidate, baseline, candidate_rate_floor=baseline.error_rate + harmful_boundary
+    )
+    return SequentialState(
+        harm_p_value=always_valid_p_value(
+            state.harm_p_value,
+            log_one_sided_mixture_likelihood_ratio(harm_excess, harm_variance, tau),
+        ),
+        safety_p_value=always_valid_p_value(
+            state.safety_p_value,
+            log_one_sided_mixture_likelihood_ratio(safety_excess, safety_variance, tau),
+        ),
+        looks=state.looks + 1,
+    )
+
+
+# --------------------------------------------------------------------------- latency
+
+
+@dataclass(frozen=True)
+class LatencyWindow:
+    """One metrics window of one variant: a percentile (e.g. p99 ModelLatency, in whatever unit
+    the caller uses throughout; SageMaker publishes microseconds) and the invocations behind it.
+    `percentile` is None when CloudWatch returned no datapoint."""
+
+    percentile: float | None
+    invocations: int
+
+    def __post_init__(self) -> None:
+        if self.invocations < 0:
+            raise ValueError(f"invocations cannot be negative: {self}")
+
+
+@dataclass(frozen=True)
+class ThresholdRange:
+    min: float | None = None
+    max: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.min is None and self.max is None:
+            raise ValueError("a threshold range needs min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"threshold range min above max: {self}")
+
+
+class IncreaseKind(StrEnum):
+    RELATIVE = "Relative"  # 0.2 allows the candidate 20% above the baseline
+    ABSOLUTE = "Absolute"  # 5000 allows the candidate 5000 units above the baseline
+
+
+@dataclass(frozen=True)
+class MaxIncrease:
+    kind: IncreaseKind
+    amount: float
+
+    def __post_init__(self) -> None:
+        if self.amount < 0.0:
+            raise ValueError(f"max increase cannot be negative: {self}")
+
+    def limit(self, baseline: float) -> float:
+        if self.kind is IncreaseKind.RELATIVE:
+            return baseline * (1.0 + self.amount)
+        return baseline + self.amount
+
+
+@dataclass(frozen=True)
+class LatencyCheck:
+    """A percentile judged per window, against fixed bounds or against the baseline's window."""
+
+    min_invocations: int
+    threshold_range: ThresholdRange | None = None
+    max_increase: MaxIncrease | None = None
+    no_data: Verdict = Verdict.INCONCLUSIVE
+
+    def __post_init__(self) -> None:
+        if (self.threshold_range is None) == (self.max_increase is None):
+            raise ValueError("a latency check needs exactly one of threshold_range, max_increase")
+        if self.min_invocations < 1:
+            raise ValueError(f"min_invocations must be at least 1, got {self.min_invocations}")
+
+
+@dataclass(frozen=True)
+class LatencyDecision:
+    verdict: Verdict
+    reason: str
+    candidate: float | None = None
+    allowed: ThresholdRange | None = None  # the bounds the candidate was held to
+
+
+def decide_latency(
+    check: LatencyCheck, candidate: LatencyWindow, baseline: LatencyWindow | None = None
+) -> LatencyDecision:
+    """One window. Comparing against the baseline needs the baseline's same window, and both
+    windows need `min_invocations`: a percentile of a handful of requests is noise."""
+    value = candidate.percentile
+    allowed = _allowed_range(check, baseline)
+    # The baseline's window matters only when the bound comes from it.
+    compared = (
+        (candidate,)
+        if check.threshold_range is not None or baseline is None
+        else (candidate, baseline)
+    )
+    if value is None or allowed is None or any(not w.invocations for w in compared):
+        return LatencyDecision(check.no_data, "NoData", value)
+    if any(w.invocations < check.min_invocations for w in compared):
+        return LatencyDecision(Verdict.INCONCLUSIVE, "BelowMinInvocations", value)
+    within = (allowed.min is None or value >= allowed.min) and (
+        allowed.max is None or value <= allowed.max
+    )
+    if within:
+        return LatencyDecision(Verdict.PASS, "LatencyWithinBounds", value, allowed)
+    return LatencyDecision(Verdict.FAIL, "LatencyOutOfBounds", value, allowed)
+
+
+def _allowed_range(check: LatencyCheck, baseline: LatencyWindow | None) -> ThresholdRange | None:
+    """The bounds the candidate's percentile must meet, or None without a baseline to compare."""
+    if check.threshold_range is not None:
+        return check.threshold_range
+    if check.max_increase is None or baseline is None or baseline.percentile is None:
+        return None
+    return ThresholdRange(max=check.max_increase.limit(baseline.percentile))

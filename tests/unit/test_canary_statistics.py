@@ -1,0 +1,496 @@
+"""The canary statistics against known values (scipy, Newcombe's published examples, hand
+arithmetic) and their properties (hypothesis). The simulation lives in test_canary_simulation.py."""
+
+from __future__ import annotations
+
+import math
+from itertools import accumulate
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy import integrate, stats
+
+from serving_operator.planning.trafficsplit.statistics import (
+    ErrorRateTest,
+    IncreaseKind,
+    Interval,
+    LatencyCheck,
+    LatencyWindow,
+    MaxIncrease,
+    SequentialState,
+    ThresholdRange,
+    VariantCounts,
+    Verdict,
+    always_valid_p_value,
+    decide_error_rate,
+    decide_latency,
+    error_rate_difference,
+    error_rate_interval,
+    log_mixture_likelihood_ratio,
+    log_one_sided_mixture_likelihood_ratio,
+    standard_normal_cdf,
+    two_sided_z,
+    variant_error_rate,
+)
+
+# --------------------------------------------------------------------------- known values
+
+
+@pytest.mark.parametrize("confidence", [0.8, 0.9, 0.95, 0.99, 0.999])
+def test_two_sided_z_matches_scipy(confidence: float) -> None:
+    assert two_sided_z(confidence) == pytest.approx(stats.norm.ppf(0.5 + confidence / 2), rel=1e-9)
+
+
+@pytest.mark.parametrize("x", [-8.0, -3.2, -1.0, 0.0, 0.7, 1.96, 5.0])
+def test_standard_normal_cdf_matches_scipy(x: float) -> None:
+    assert standard_normal_cdf(x) == pytest.approx(stats.norm.cdf(x), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("errors", "invocations"),
+    [(0, 1), (0, 1000), (1, 1000), (3, 1000), (10, 1000), (56, 70), (500, 1000), (1000, 1000)],
+)
+@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])
+def test_wilson_interval_matches_scipy(errors: int, invocations: int, confidence: float) -> None:
+    expected = stats.binomtest(errors, invocations).proportion_ci(confidence, method="wilson")
+    interval = error_rate_interval(errors, invocations, confidence)
+    assert interval.low == pytest.approx(expected.low, abs=1e-12)
+    assert interval.high == pytest.approx(expected.high, abs=1e-12)
+
+
+def test_wilson_interval_without_invocations_is_everything() -> None:
+    assert error_rate_interval(0, 0) == Interval(0.0, 1.0)
+
+
+def test_variant_error_rate_is_the_report_row() -> None:
+    row = variant_error_rate(VariantCounts(invocations=2000, errors=30), confidence=0.9)
+    expected = stats.binomtest(30, 2000).proportion_ci(0.9, method="wilson")
+    assert (row.invocations, row.errors, row.error_rate) == (2000, 30, 0.015)
+    assert row.interval.low == pytest.approx(expected.low, abs=1e-12)
+    assert row.interval.high == pytest.approx(expected.high, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("candidate", "baseline", "low", "high"),
+    [
+        # Newcombe (1998), Statistics in Medicine 17:873-890, Table II, method 10 (hybrid score).
+        (VariantCounts(70, 56), VariantCounts(80, 48), 0.0524, 0.3339),
+        (VariantCounts(10, 9), VariantCounts(10, 3), 0.1705, 0.8090),
+    ],
+)
+def test_newcombe_interval_matches_the_published_examples(
+    candidate: VariantCounts, baseline: VariantCounts, low: float, high: float
+) -> None:
+    difference = error_rate_difference(candidate, baseline)
+    assert difference.interval.low == pytest.approx(low, abs=5e-5)
+    assert difference.interval.high == pytest.approx(high, abs=5e-5)
+
+
+def test_difference_standard_error_and_z_statistic_by_hand() -> None:
+    # 30/1000 vs 15/1500: SE = sqrt(.03 * .97 / 1000 + .01 * .99 / 1500) = sqrt(3.57e-5).
+    difference = error_rate_difference(VariantCounts(1000, 30), VariantCounts(1500, 15))
+    assert difference.difference == pytest.approx(0.02)
+    assert difference.standard_error == pytest.approx(math.sqrt(3.57e-5), rel=1e-12)
+    z = difference.difference / difference.standard_error
+    # One-sided p-value of the Wald z-test, as scipy would report it.
+    assert 1.0 - standard_normal_cdf(z) == pytest.approx(stats.norm.sf(z), rel=1e-9)
+    assert z == pytest.approx(3.3473, abs=1e-4)
+
+
+@pytest.mark.parametrize(
+    ("difference", "variance", "tau", "expected"),
+    [
+        # s² = τ² = 1e-4: Λ = sqrt(1/2) · exp(τ²Δ² / (2 s² (s² + τ²))), the exponent being
+        # 1e-8 / 4e-8 = 0.25 for Δ = 0.01 and 9e-8 / 4e-8 = 2.25 for Δ = 0.03.
+        (0.01, 1e-4, 0.01, math.sqrt(0.5) * math.exp(0.25)),
+        (0.03, 1e-4, 0.01, math.sqrt(0.5) * math.exp(2.25)),
+        (-0.03, 1e-4, 0.01, math.sqrt(0.5) * math.exp(2.25)),
+        # s² = 3e-4, τ² = 1e-4: sqrt(3/4) · exp(1e-4 · 4e-4 / (2 · 3e-4 · 4e-4)), i.e. e^(1/6).
+        (0.02, 3e-4, 0.01, math.sqrt(0.75) * math.exp(1.0 / 6.0)),
+        (0.0, 1e-4, 0.01, math.sqrt(0.5)),
+    ],
+)
+def test_mixture_likelihood_ratio_by_hand(
+    difference: float, variance: float, tau: float, expected: float
+) -> None:
+    assert math.exp(log_mixture_likelihood_ratio(difference, variance, tau)) == pytest.approx(
+        expected, rel=1e-12
+    )
+
+
+def _one_sided_mixture_by_integration(excess: float, variance: float, tau: float) -> float:
+    """∫₀^∞ N(Δ; θ, s²)/N(Δ; 0, s²) · 2 N(θ; 0, τ²) dθ, numerically."""
+
+    def integrand(theta: float) -> float:
+        likelihood_ratio = math.exp((theta * excess - theta * theta / 2.0) / variance)
+        return likelihood_ratio * 2.0 * float(stats.norm.pdf(theta, scale=tau))
+
+    value, _ = integrate.quad(integrand, 0.0, math.inf, epsabs=0.0, epsrel=1e-11)
+    return value
+
+
+@pytest.mark.parametrize(
+    ("excess", "variance", "tau"),
+    [
+        (0.01, 1e-4, 0.01),
+        (-0.01, 1e-4, 0.01),
+        (0.004, 2e-5, 0.01),
+        (-0.002, 2e-5, 0.005),
+        (0.0, 5e-5, 0.02),
+    ],
+)
+def test_one_sided_mixture_matches_numerical_integration(
+    excess: float, variance: float, tau: float
+) -> None:
+    computed = math.exp(log_one_sided_mixture_likelihood_ratio(excess, variance, tau))
+    assert computed == pytest.approx(
+        _one_sided_mixture_by_integration(excess, variance, tau), rel=1e-8
+    )
+
+
+def test_one_sided_mixture_at_hand_values() -> None:
+    # Δ = s = τ = 0.01: x = τΔ / (s sqrt(s² + τ²)) = 1/sqrt(2), Λ₊ = 2 Φ(x) Λ.
+    expected = 2.0 * stats.norm.cdf(1 / math.sqrt(2)) * math.sqrt(0.5) * math.exp(0.25)
+    computed = math.exp(log_one_sided_mixture_likelihood_ratio(0.01, 1e-4, 0.01))
+    assert computed == pytest.approx(expected, rel=1e-12)
+    assert computed == pytest.approx(1.380527, abs=1e-6)
+
+
+@pytest.mark.parametrize("excess", [-0.05, -0.2, -1.0])
+def test_one_sided_mixture_deep_in_the_benign_tail_matches_scipy_logcdf(excess: float) -> None:
+    # Here x < -30 and Φ(x) underflows; scipy's logcdf is the reference.
+    variance, tau = 1e-6, 0.01
+    x = tau * excess / math.sqrt(variance * (variance + tau * tau))
+    assert x < -30
+    expected = (
+        math.log(2.0)
+        + log_mixture_likelihood_ratio(excess, variance, tau)
+        + float(stats.norm.logcdf(x))
+    )
+    assert log_one_sided_mixture_likelihood_ratio(excess, variance, tau) == pytest.approx(
+        expected, rel=1e-9
+    )
+
+
+def test_always_valid_p_value_keeps_the_smallest_seen() -> None:
+    assert always_valid_p_value(1.0, math.log(4.0)) == pytest.approx(0.25)
+    assert always_valid_p_value(0.25, math.log(2.0)) == 0.25
+    assert always_valid_p_value(1.0, math.log(0.5)) == 1.0
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+def test_a_doubled_error_rate_fails() -> None:
+    decision = decide_error_rate(
+        ErrorRateTest(), VariantCounts(2000, 60), VariantCounts(18000, 180), SequentialState()
+    )
+    assert decision.verdict is Verdict.FAIL
+    assert decision.state.harm_p_value <= 0.05
+    assert decision.state.looks == 1
+
+
+def test_identical_error_rates_with_plenty_of_data_pass() -> None:
+    decision = decide_error_rate(
+        ErrorRateTest(), VariantCounts(5000, 50), VariantCounts(45000, 450), SequentialState()
+    )
+    assert decision.verdict is Verdict.PASS
+    assert decision.state.safety_p_value <= 0.05
+    assert decision.state.harm_p_value == 1.0
+
+
+def test_a_look_with_too_little_evidence_either_way_is_inconclusive() -> None:
+    decision = decide_error_rate(
+        ErrorRateTest(), VariantCounts(1000, 17), VariantCounts(9000, 90), SequentialState()
+    )
+    assert decision.verdict is Verdict.INCONCLUSIVE
+    assert decision.reason == "NotYetDecided"
+    assert 0.05 < decision.state.harm_p_value < 1.0
+    assert decision.state.safety_p_value > 0.05
+
+
+def test_a_margin_tolerates_a_small_increase() -> None:
+    # 1.75% against 1%: reliably worse, but not by more than half a percentage point plus the
+    # default harmful increase.
+    candidate, baseline = VariantCounts(4000, 70), VariantCounts(36000, 360)
+    strict = decide_error_rate(ErrorRateTest(), candidate, baseline, SequentialState())
+    tolerant = decide_error_rate(
+        ErrorRateTest(margin=0.005), candidate, baseline, SequentialState()
+    )
+    assert strict.verdict is Verdict.FAIL
+    assert tolerant.verdict is Verdict.PASS
+
+
+def test_evidence_carries_over_between_looks() -> None:
+    test = ErrorRateTest()
+    strong = decide_error_rate(
+        test, VariantCounts(2000, 60), VariantCounts(18000, 180), SequentialState()
+    )
+    # A later look whose cumulative counts alone would be inconclusive keeps the earlier Fail.
+    later = decide_error_rate(
+        test, VariantCounts(3000, 42), VariantCounts(27000, 300), strong.state
+    )
+    alone = decide_error_rate(
+        test, VariantCounts(3000, 42), VariantCounts(27000, 300), SequentialState()
+    )
+    assert alone.verdict is not Verdict.FAIL
+    assert later.verdict is Verdict.FAIL
+    assert later.state.harm_p_value == strong.state.harm_p_value
+    assert later.state.looks == 2
+
+
+def test_the_report_difference_uses_one_minus_alpha() -> None:
+    decision = decide_error_rate(
+        ErrorRateTest(alpha=0.1),
+        VariantCounts(1000, 14),
+        VariantCounts(9000, 90),
+        SequentialState(),
+    )
+    assert decision.difference == error_rate_difference(
+        VariantCounts(1000, 14), VariantCounts(9000, 90), confidence=0.9
+    )
+
+
+@pytest.mark.parametrize("policy", list(Verdict))
+@pytest.mark.parametrize(
+    ("candidate", "baseline"),
+    [
+        (None, VariantCounts(5000, 10)),
+        (VariantCounts(5000, 10), None),
+        (VariantCounts(0, 0), VariantCounts(5000, 10)),
+        (VariantCounts(5000, 10), VariantCounts(0, 0)),
+    ],
+)
+def test_no_data_takes_the_configured_verdict(
+    policy: Verdict, candidate: VariantCounts | None, baseline: VariantCounts | None
+) -> None:
+    state = SequentialState(harm_p_value=0.3, safety_p_value=0.4, looks=2)
+    decision = decide_error_rate(ErrorRateTest(no_data=policy), candidate, baseline, state)
+    assert (decision.verdict, decision.reason, decision.state) == (policy, "NoData", state)
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"alpha": 0.0},
+        {"alpha": 1.0},
+        {"min_sample_size": 0},
+        {"margin": -0.01},
+        {"harmful_increase": 0.0},
+        {"margin": 0.5, "harmful_increase": 0.6},
+        {"tau": 0.0},
+    ],
+)
+def test_nonsensical_tests_are_refused(arguments: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="must"):
+        ErrorRateTest(**arguments)  # type: ignore[arg-type]
+
+
+def test_counts_must_be_possible() -> None:
+    with pytest.raises(ValueError, match="more errors"):
+        VariantCounts(invocations=3, errors=4)
+    with pytest.raises(ValueError, match="negative"):
+        VariantCounts(invocations=-1, errors=0)
+
+
+# --------------------------------------------------------------------------- properties
+
+counts = st.integers(min_value=1, max_value=200_000).flatmap(
+    lambda n: st.builds(VariantCounts, st.just(n), st.integers(min_value=0, max_value=n))
+)
+look_increments = st.lists(st.tuples(counts, counts), min_size=1, max_size=25)
+tests = st.builds(
+    ErrorRateTest,
+    alpha=st.sampled_from([0.01, 0.05, 0.1]),
+    min_sample_size=st.integers(min_value=1, max_value=5000),
+    margin=st.sampled_from([0.0, 0.001, 0.01]),
+    harmful_increase=st.sampled_from([0.001, 0.01, 0.05]),
+    tau=st.none() | st.sampled_from([0.002, 0.01, 0.05]),
+)
+
+
+def _cumulative(increments: list[VariantCounts]) -> list[VariantCounts]:
+    return list(accumulate(increments, lambda total, more: total + more))
+
+
+@given(tests, look_increments)
+def test_p_values_never_increase_from_look_to_look(
+    test: ErrorRateTest, increments: list[tuple[VariantCounts, VariantCounts]]
+) -> None:
+    candidates = _cumulative([c for c, _ in increments])
+    baselines = _cumulative([b for _, b in increments])
+    state = SequentialState()
+    for candidate, baseline in zip(candidates, baselines, strict=True):
+        decision = decide_error_rate(test, candidate, baseline, state)
+        assert 0.0 <= decision.state.harm_p_value <= state.harm_p_value <= 1.0
+        assert 0.0 <= decision.state.safety_p_value <= state.safety_p_value <= 1.0
+        state = decision.state
+
+
+@given(
+    tests.filter(lambda test: test.min_sample_size > 1),
+    counts,
+    st.builds(
+        SequentialState,
+        harm_p_value=st.floats(0.0, 1.0),
+        safety_p_value=st.floats(0.0, 1.0),
+        looks=st.integers(0, 50),
+    ),
+    st.data(),
+)
+def test_below_the_minimum_sample_size_a_look_is_inconclusive_whatever_the_data(
+    test: ErrorRateTest, other: VariantCounts, state: SequentialState, data: st.DataObject
+) -> None:
+    short = data.draw(
+        st.integers(min_value=1, max_value=test.min_sample_size - 1).flatmap(
+            lambda n: st.builds(VariantCounts, st.just(n), st.integers(0, n))
+        )
+    )
+    candidate_short = data.draw(st.booleans())
+    candidate, baseline = (short, other) if candidate_short else (other, short)
+    decision = decide_error_rate(test, candidate, baseline, state)
+    assert decision.verdict is Verdict.INCONCLUSIVE
+    assert decision.reason == "BelowMinSampleSize"
+    assert decision.state == state  # the look does not count
+
+
+@given(tests, st.lists(counts, min_size=1, max_size=25))
+def test_identical_variants_never_fail(
+    test: ErrorRateTest, increments: list[VariantCounts]
+) -> None:
+    state = SequentialState()
+    for cumulative in _cumulative(increments):
+        decision = decide_error_rate(test, cumulative, cumulative, state)
+        assert decision.verdict is not Verdict.FAIL
+        state = decision.state
+
+
+@given(tests, counts, counts)
+def test_more_candidate_errors_never_make_a_fail_less_likely(
+    test: ErrorRateTest, candidate: VariantCounts, baseline: VariantCounts
+) -> None:
+    worse = VariantCounts(candidate.invocations, min(candidate.invocations, candidate.errors + 1))
+    p = decide_error_rate(test, candidate, baseline, SequentialState()).state.harm_p_value
+    p_worse = decide_error_rate(test, worse, baseline, SequentialState()).state.harm_p_value
+    assert p_worse <= p + 1e-12
+
+
+@given(
+    st.floats(min_value=-0.2, max_value=0.2),
+    st.floats(min_value=1e-8, max_value=1e-2),
+    st.floats(min_value=1e-4, max_value=0.2),
+)
+def test_one_sided_halves_add_up_to_the_two_sided_mixture(
+    difference: float, variance: float, tau: float
+) -> None:
+    # Λ₊(Δ) + Λ₊(-Δ) = 2Λ(Δ): the two half-normal mixtures make up the full normal one.
+    two_sided = log_mixture_likelihood_ratio(difference, variance, tau)
+    halves = [
+        log_one_sided_mixture_likelihood_ratio(d, variance, tau) for d in (difference, -difference)
+    ]
+    assert math.log(sum(math.exp(h - two_sided) for h in halves)) == pytest.approx(
+        math.log(2.0), abs=1e-9
+    )
+
+
+@given(counts, counts, st.sampled_from([0.8, 0.95, 0.99]))
+def test_intervals_contain_their_estimates(
+    candidate: VariantCounts, baseline: VariantCounts, confidence: float
+) -> None:
+    rate = error_rate_interval(candidate.errors, candidate.invocations, confidence)
+    assert 0.0 <= rate.low <= candidate.error_rate <= rate.high <= 1.0
+    difference = error_rate_difference(candidate, baseline, confidence)
+    assert -1.0 <= difference.interval.low <= difference.difference <= difference.interval.high
+
+
+# --------------------------------------------------------------------------- latency
+
+FIXED = LatencyCheck(min_invocations=100, threshold_range=ThresholdRange(min=1000.0, max=50_000.0))
+
+
+@pytest.mark.parametrize(
+    ("value", "verdict"),
+    [
+        (999.0, Verdict.FAIL),
+        (1000.0, Verdict.PASS),
+        (20_000.0, Verdict.PASS),
+        (50_000.0, Verdict.PASS),
+        (50_001.0, Verdict.FAIL),
+    ],
+)
+def test_latency_against_a_fixed_range(value: float, verdict: Verdict) -> None:
+    decision = decide_latency(FIXED, LatencyWindow(percentile=value, invocations=100))
+    assert decision.verdict is verdict
+    assert decision.allowed == FIXED.threshold_range
+
+
+def test_a_fixed_range_ignores_the_baseline_window() -> None:
+    decision = decide_latency(
+        FIXED, LatencyWindow(20_000.0, 500), baseline=LatencyWindow(percentile=None, invocations=0)
+    )
+    assert decision.verdict is Verdict.PASS
+
+
+@pytest.mark.parametrize(
+    ("increase", "candidate", "verdict", "limit"),
+    [
+        (MaxIncrease(IncreaseKind.RELATIVE, 0.2), 23_900.0, Verdict.PASS, 24_000.0),
+        (MaxIncrease(IncreaseKind.RELATIVE, 0.2), 24_100.0, Verdict.FAIL, 24_000.0),
+        (MaxIncrease(IncreaseKind.ABSOLUTE, 5000.0), 25_000.0, Verdict.PASS, 25_000.0),
+        (MaxIncrease(IncreaseKind.ABSOLUTE, 5000.0), 25_001.0, Verdict.FAIL, 25_000.0),
+    ],
+)
+def test_latency_against_the_baseline_window(
+    increase: MaxIncrease, candidate: float, verdict: Verdict, limit: float
+) -> None:
+    check = LatencyCheck(min_invocations=100, max_increase=increase)
+    decision = decide_latency(check, LatencyWindow(candidate, 200), LatencyWindow(20_000.0, 1800))
+    assert decision.verdict is verdict
+    assert decision.allowed == ThresholdRange(max=limit)
+
+
+@pytest.mark.parametrize(
+    ("candidate", "baseline"),
+    [
+        (LatencyWindow(90_000.0, 99), LatencyWindow(20_000.0, 5000)),
+        (LatencyWindow(90_000.0, 5000), LatencyWindow(20_000.0, 99)),
+    ],
+)
+def test_a_thin_latency_window_is_inconclusive(
+    candidate: LatencyWindow, baseline: LatencyWindow
+) -> None:
+    check = LatencyCheck(min_invocations=100, max_increase=MaxIncrease(IncreaseKind.RELATIVE, 0.1))
+    decision = decide_latency(check, candidate, baseline)
+    assert (decision.verdict, decision.reason) == (Verdict.INCONCLUSIVE, "BelowMinInvocations")
+
+
+@pytest.mark.parametrize("policy", list(Verdict))
+@pytest.mark.parametrize(
+    ("candidate", "baseline"),
+    [
+        (LatencyWindow(None, 0), LatencyWindow(20_000.0, 5000)),
+        (LatencyWindow(30_000.0, 0), LatencyWindow(20_000.0, 5000)),
+        (LatencyWindow(30_000.0, 500), LatencyWindow(None, 0)),
+        (LatencyWindow(30_000.0, 500), None),
+    ],
+)
+def test_latency_without_data_takes_the_configured_verdict(
+    policy: Verdict, candidate: LatencyWindow, baseline: LatencyWindow | None
+) -> None:
+    check = LatencyCheck(
+        min_invocations=100, max_increase=MaxIncrease(IncreaseKind.RELATIVE, 0.1), no_data=policy
+    )
+    decision = decide_latency(check, candidate, baseline)
+    assert (decision.verdict, decision.reason) == (policy, "NoData")
+
+
+def test_a_latency_check_needs_exactly_one_bound() -> None:
+    with pytest.raises(ValueError, match="exactly one"):
+        LatencyCheck(min_invocations=100)
+    with pytest.raises(ValueError, match="exactly one"):
+        LatencyCheck(
+            min_invocations=100,
+            threshold_range=ThresholdRange(max=1.0),
+            max_increase=MaxIncrease(IncreaseKind.ABSOLUTE, 1.0),
+        )
