@@ -48,3 +48,13 @@ def runtime(sandbox: Sandbox) -> Iterator[Any]:
     """A SageMaker Runtime client (REST-JSON: botocore parses headers and payload itself)."""
     yield sandbox.client("sagemaker-runtime")
     sandbox.clear_faults()
+
+
+@pytest.fixture
+def edge_clients(sandbox: Sandbox, shapes: ShapeRecorder) -> dict[str, Any]:
+    """SageMaker (Neo), Greengrass v2 and IoT clients; every response checked against its
+    output shape."""
+    clients = {name: sandbox.client(name) for name in ("sagemaker", "greengrassv2", "iot")}
+    for name, client in clients.items():
+        client.meta.events.register(f"before-parse.{name}.*", shapes)
+    return clients

@@ -2,7 +2,9 @@
 
 Besides moto's services it answers SageMaker Runtime's InvokeEndpoint (runtime.py), records
 the AWS/SageMaker invocation metrics in moto's CloudWatch, and carries out Application Auto
-Scaling target tracking on SageMaker variants (autoscaling.py).
+Scaling target tracking on SageMaker variants (autoscaling.py). For edge models it runs Neo
+compilation jobs (neo.py), Greengrass v2 components, deployments and core devices
+(greengrass.py) and the IoT jobs that carry deployments to devices (iotjobs.py).
 
 Admin API (JSON), for tests and demos:
   GET  /_sandbox/health            -> {"ok": true}
@@ -19,6 +21,14 @@ Admin API (JSON), for tests and demos:
                                     instance (it stands in for CloudWatch's minute); what
                                     a second of an UpdateEndpoint DeploymentConfig's wait
                                     intervals adds to Updating (0: nothing; guardrails.py)
+                                   and the edge services' {"compilationStartingSeconds": 1,
+                                    "compilationSeconds": 2, "compilationStoppingSeconds": 1,
+                                    "componentSeconds": 1, "devicePickupSeconds": 0.5,
+                                    "deviceApplySeconds": 1, "jobMinuteSeconds": 60}
+                                    (edge_settings.py): Neo's STARTING, INPROGRESS and
+                                    STOPPING; a component version's REQUESTED; a notified
+                                    device's QUEUED and IN_PROGRESS; what a minute of an IoT
+                                    job's rollout rate or in-progress timeout lasts
   POST /_sandbox/faults            {"service": "sagemaker", "operation": "DescribeEndpoint",
                                     "errorCode": "ThrottlingException", "httpStatus": 400,
                                     "count": 3, "latencyMs": 0}
@@ -26,6 +36,17 @@ Admin API (JSON), for tests and demos:
   GET  /_sandbox/calls             every AWS call seen: [{"service", "operation", "status",
                                     "target" (the EndpointName, ModelName... it names)}]
   DELETE /_sandbox/calls           forget them
+  POST /_sandbox/compilation-failures  {"namePattern": "bad-*", "reason": "..."}: Neo jobs
+                                    whose names match the glob end FAILED with that reason
+  DELETE /_sandbox/compilation-failures  forget them
+  GET  /_sandbox/devices           the device table, first match wins
+  POST /_sandbox/devices           {"thingName": "cam-*", "outcome": "succeed" | "fail" |
+                                    "reject" | "timeout" | "offline", "detailedStatus":
+                                    "FAILED_ROLLBACK_COMPLETE", "reason": "...", "platform":
+                                    {"os": "linux", "architecture": "aarch64"}}: what the
+                                    devices whose thing names match the glob do with job
+                                    executions (iotjobs.py); unmatched devices succeed
+  DELETE /_sandbox/devices         forget the table
 """
 
 from __future__ import annotations
@@ -35,7 +56,7 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from moto.iam.models import get_account_id_from
@@ -48,7 +69,11 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from serving_operator.sandbox.autoscaling import Autoscaler
+from serving_operator.sandbox.edge_settings import EdgeSettings
 from serving_operator.sandbox.faults import Fault, FaultTable
+from serving_operator.sandbox.greengrass import GreengrassOverlay
+from serving_operator.sandbox.iotjobs import IotJobs
+from serving_operator.sandbox.neo import NeoOverlay
 from serving_operator.sandbox.runtime import Runtime
 from serving_operator.sandbox.sagemaker import LifecycleSettings, SageMakerOverlay
 from serving_operator.sandbox.wire import AwsRequest, error_response, identify
@@ -60,10 +85,16 @@ def _account_of(access_key: str) -> str:
 
 
 class SandboxApp:
-    def __init__(self, settings: LifecycleSettings | None = None) -> None:
+    def __init__(
+        self, settings: LifecycleSettings | None = None, edge: EdgeSettings | None = None
+    ) -> None:
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.faults = FaultTable()
         self.sagemaker = SageMakerOverlay(settings or LifecycleSettings(), _account_of)
+        self.edge_settings = edge or EdgeSettings()
+        self.neo = NeoOverlay(self.edge_settings, _account_of)
+        self.iot_jobs = IotJobs(self.edge_settings, _account_of)
+        self.greengrass = GreengrassOverlay(self.edge_settings, _account_of, self.iot_jobs)
         self.autoscaling = Autoscaler(self.sagemaker)
         self.runtime = Runtime(self.sagemaker, self.autoscaling)
         self._scopes: set[tuple[str, str]] = set()
@@ -106,11 +137,18 @@ class SandboxApp:
     def advance(self) -> None:
         """Let time act: due status transitions, then autoscaling decisions."""
         self.sagemaker.advance()
+        self.neo.advance()
+        self.greengrass.advance()
+        self.iot_jobs.advance()
         with self.sagemaker.lock:
             scopes = set(self._scopes)
         self.autoscaling.advance(scopes)
 
     def _overlay(self, call: AwsRequest) -> Response | None:
+        edge_handler = self._edge_handler(call)
+        if edge_handler is not None:
+            self.advance()
+            return edge_handler(call)
         if call.service not in ("sagemaker", "application-autoscaling"):
             return None
         with self.sagemaker.lock:
@@ -126,6 +164,16 @@ class SandboxApp:
         handler = self.sagemaker.handlers.get(call.operation)
         return handler(call) if handler else None
 
+    def _edge_handler(self, call: AwsRequest) -> Callable[[AwsRequest], Response] | None:
+        """Neo's operations (signed as SageMaker), Greengrass v2's and IoT jobs'."""
+        if call.service == "sagemaker":
+            return self.neo.handlers.get(call.operation)
+        if call.service == "greengrass" and call.path.startswith(("/greengrass/v2/", "/tags/")):
+            return self.greengrass.handlers.get(call.operation)
+        if call.service == "iot":
+            return self.iot_jobs.handlers.get(call.operation)
+        return None
+
     def _log(self, call: AwsRequest, status: int) -> None:
         entry = {"service": call.service, "operation": call.operation, "status": status}
         target = _target(call)
@@ -140,9 +188,10 @@ class SandboxApp:
         if route == ("GET", "/_sandbox/health"):
             pass
         elif route == ("GET", "/_sandbox/settings"):
-            payload = self.sagemaker.settings.to_json()
+            payload = {**self.sagemaker.settings.to_json(), **self.edge_settings.to_json()}
         elif route == ("POST", "/_sandbox/settings"):
             self.sagemaker.settings.update(request.get_json(force=True))
+            self.edge_settings.update(request.get_json(force=True))
         elif route == ("POST", "/_sandbox/faults"):
             self.faults.add(Fault.from_json(request.get_json(force=True)))
         elif route == ("DELETE", "/_sandbox/faults"):
@@ -153,6 +202,19 @@ class SandboxApp:
         elif route == ("DELETE", "/_sandbox/calls"):
             with self._calls_lock:
                 self.calls.clear()
+        elif route == ("POST", "/_sandbox/compilation-failures"):
+            self.neo.force_failure(request.get_json(force=True))
+        elif route == ("DELETE", "/_sandbox/compilation-failures"):
+            self.neo.clear_forced_failures()
+        elif route == ("GET", "/_sandbox/devices"):
+            payload = [device.to_json() for device in self.iot_jobs.devices]
+        elif route == ("POST", "/_sandbox/devices"):
+            try:
+                self.iot_jobs.set_device(request.get_json(force=True))
+            except ValueError as error:
+                return Response(json.dumps({"error": str(error)}), status=400)
+        elif route == ("DELETE", "/_sandbox/devices"):
+            self.iot_jobs.clear_devices()
         else:
             return Response(json.dumps({"error": "no such admin route"}), status=404)
         return Response(json.dumps(payload), content_type="application/json")
@@ -175,10 +237,11 @@ def _target(call: AwsRequest) -> str | None:
 
 
 def serve(host: str = "127.0.0.1", port: int = 5000, settings_json: str | None = None) -> None:
-    settings = LifecycleSettings()
+    settings, edge = LifecycleSettings(), EdgeSettings()
     if settings_json:
         settings.update(json.loads(settings_json))
-    app = SandboxApp(settings)
+        edge.update(json.loads(settings_json))
+    app = SandboxApp(settings, edge)
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     # Tests start us on port 0 and read the real port from this line.
     print(f"sandbox listening on http://{host}:{server.server_port}", flush=True)

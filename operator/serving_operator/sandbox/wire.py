@@ -10,6 +10,8 @@ from urllib.parse import parse_qs
 
 from werkzeug.wrappers import Request, Response
 
+from serving_operator.sandbox.rest import rest_call
+
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/")
 # SageMaker Runtime (REST-JSON, signed as "sagemaker"): POST /endpoints/{EndpointName}/invocations
 _INVOCATIONS = re.compile(r"^/endpoints/([^/]+)/invocations$")
@@ -27,6 +29,10 @@ class AwsRequest:
     path: str = "/"
     headers: dict[str, str] = field(default_factory=dict)
     """The request's headers, names in lower case."""
+    query: dict[str, str] = field(default_factory=dict)
+    """The query string's parameters (REST-JSON services put optional inputs there)."""
+    path_params: dict[str, str] = field(default_factory=dict)
+    """A REST-JSON operation's path labels (jobId, arn, ...), by the service model's names."""
 
     def json(self) -> dict[str, Any]:
         parsed = json.loads(self.body or b"{}")
@@ -46,6 +52,7 @@ def identify(request: Request, body: bytes) -> AwsRequest:
     match = _CREDENTIAL.search(request.headers.get("Authorization", ""))
     access_key, region, service = match.groups() if match else ("", "us-east-1", "")
     target = request.headers.get("X-Amz-Target", "")
+    path_params: dict[str, str] = {}
     if target:
         operation = target.rsplit(".", 1)[-1]
     elif service == "sagemaker" and request.method == "POST" and _INVOCATIONS.match(request.path):
@@ -53,9 +60,22 @@ def identify(request: Request, body: bytes) -> AwsRequest:
     elif request.content_type and "x-www-form-urlencoded" in request.content_type:
         operation = parse_qs(body.decode(errors="replace")).get("Action", [""])[0]
     else:
-        operation = ""  # other REST calls (S3): the method and path say it; faults match "*"
+        # REST-JSON calls: the method and path say it (S3 and other unmodelled ones: "").
+        rest = rest_call(service, request.method, request.path)
+        operation = rest.operation if rest else ""
+        path_params = rest.params if rest else {}
     headers = {name.lower(): value for name, value in request.headers.items()}
-    return AwsRequest(access_key, region, service, operation, body, request.path, headers)
+    return AwsRequest(
+        access_key,
+        region,
+        service,
+        operation,
+        body,
+        request.path,
+        headers,
+        query=dict(request.args.items()),
+        path_params=path_params,
+    )
 
 
 def json_response(payload: dict[str, Any], status: int = 200) -> Response:

@@ -1,0 +1,47 @@
+"""How long the edge services' lifecycles take in the sandbox (Neo, Greengrass v2, IoT jobs).
+
+Kept apart from the endpoints' LifecycleSettings; the admin API's /_sandbox/settings shows
+and sets both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class EdgeSettings:
+    compilation_starting_seconds: float = 1.0
+    """A Neo job's STARTING, before INPROGRESS."""
+    compilation_seconds: float = 2.0
+    """A Neo job's INPROGRESS, before COMPLETED or FAILED."""
+    compilation_stopping_seconds: float = 1.0
+    """A stopped Neo job's STOPPING, before STOPPED."""
+    component_seconds: float = 1.0
+    """A Greengrass component version's REQUESTED, before DEPLOYABLE or FAILED."""
+    device_pickup_seconds: float = 0.5
+    """From an online device being notified of a job execution to its IN_PROGRESS."""
+    device_apply_seconds: float = 1.0
+    """From a device's IN_PROGRESS to the outcome it was told to have."""
+    job_minute_seconds: float = 60.0
+    """What a minute of an IoT job's configuration lasts: rollout rates per minute and
+    in-progress timeouts in minutes are counted in these."""
+
+    _KEYS = (
+        ("compilationStartingSeconds", "compilation_starting_seconds"),
+        ("compilationSeconds", "compilation_seconds"),
+        ("compilationStoppingSeconds", "compilation_stopping_seconds"),
+        ("componentSeconds", "component_seconds"),
+        ("devicePickupSeconds", "device_pickup_seconds"),
+        ("deviceApplySeconds", "device_apply_seconds"),
+        ("jobMinuteSeconds", "job_minute_seconds"),
+    )
+
+    def update(self, data: dict[str, Any]) -> None:
+        for key, attribute in self._KEYS:
+            if key in data:
+                setattr(self, attribute, float(data[key]))
+
+    def to_json(self) -> dict[str, float]:
+        return {key: float(getattr(self, attribute)) for key, attribute in self._KEYS}

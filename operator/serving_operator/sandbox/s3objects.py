@@ -1,0 +1,39 @@
+"""Reading and writing objects in moto's S3 by s3:// URI, for the edge overlays."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from moto.s3.models import s3_backends
+
+
+def split_uri(uri: str) -> tuple[str, str]:
+    """The bucket and key of an s3:// URI."""
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def _backend(account: str) -> Any:
+    return s3_backends[account]["aws"]
+
+
+def read_object(account: str, uri: str) -> bytes | None:
+    """The object's bytes, or None if the bucket or the key is not there."""
+    bucket_name, key = split_uri(uri)
+    bucket = _backend(account).buckets.get(bucket_name)
+    if bucket is None or not key:
+        return None
+    stored = bucket.keys.get(key)
+    if stored is None:
+        return None
+    value: bytes = stored.value
+    return value
+
+
+def has_bucket(account: str, uri: str) -> bool:
+    return split_uri(uri)[0] in _backend(account).buckets
+
+
+def write_object(account: str, uri: str, body: bytes) -> None:
+    bucket_name, key = split_uri(uri)
+    _backend(account).put_object(bucket_name, key, body)
