@@ -1,4 +1,5 @@
-"""CloudWatch's GetMetricData and GetMetricStatistics for the AWS/SageMaker namespace.
+"""CloudWatch's GetMetricData and GetMetricStatistics for the AWS/SageMaker namespace, and
+the state CloudWatch gives an alarm PutMetricAlarm creates or updates.
 
 moto (5.x) keeps every datum put, but answers queries on it wrongly for canary analysis:
 GetMetricData fails on a percentile statistic (p99: it computes None, then cannot serialize
@@ -13,6 +14,13 @@ the invocation metrics) is answered as CloudWatch does:
   the recorded samples (nearest rank: the smallest sample at or above which p% lie);
 - GetMetricData's metric math for arithmetic (+ - * / and parentheses) over query ids and
   numbers, datapoint by datapoint (CloudWatch's functions are not there: they are refused).
+
+moto creates every alarm in state OK, and resets an alarm's state when PutMetricAlarm
+updates it; CloudWatch creates alarms in INSUFFICIENT_DATA and leaves an updated alarm's
+state as it was: the state is put right after moto has stored the alarm. moto's
+DescribeAlarms applies only the first of its filters it finds (AlarmNames with StateValue
+ALARM returns the named alarms in every state: a rollback check would fire on OK alarms);
+here every filter given applies, as in CloudWatch.
 
 Other namespaces stay with moto. Requests in the JSON protocol (what botocore speaks to
 CloudWatch today) and in the query protocol (older botocore) are parsed and answered with
@@ -39,7 +47,7 @@ from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum, cloudwatc
 from moto.core.exceptions import ServiceException
 from moto.core.parse import PROTOCOL_PARSERS
 from moto.core.request import determine_request_protocol
-from moto.core.serialize import get_serializer_class
+from moto.core.serialize import XFormedAttributePicker, get_serializer_class
 from moto.core.utils import get_service_model
 from werkzeug.datastructures import Headers, MultiDict
 from werkzeug.wrappers import Response
@@ -101,8 +109,9 @@ def check_statistic(name: str) -> None:
         )
 
 
-class MetricQueries:
-    """Answers GetMetricData and GetMetricStatistics on AWS/SageMaker metrics."""
+class CloudWatchOverlay:
+    """Answers GetMetricData and GetMetricStatistics on AWS/SageMaker metrics, and sets the
+    state of the alarms moto stores."""
 
     def __init__(self, account_of: Callable[[AwsRequest], str], metric_period: Callable[[], float]):
         self._account_of = account_of
@@ -114,33 +123,87 @@ class MetricQueries:
         if request.service != "monitoring" or request.operation not in (
             "GetMetricData",
             "GetMetricStatistics",
+            "DescribeAlarms",
         ):
             return None
-        content_type = request.header("content-type") or ""
-        try:
-            protocol = determine_request_protocol(self._service_model, content_type)
-        except NotImplementedError:
-            return None  # a protocol moto does not speak either (CBOR)
-        if protocol not in ("json", "query"):
+        parsed = self._parse(request)
+        if parsed is None:
             return None
-        operation = self._service_model.operation_model(request.operation)
-        params = _parse(operation, protocol, request)
+        protocol, operation, params = parsed
         if not _is_ours(request.operation, params):
             return None
         backend = cloudwatch_backends[self._account_of(request)][request.region]
         result: Any
         try:
-            if request.operation == "GetMetricData":
+            if request.operation == "DescribeAlarms":
+                result = _describe_alarms(list(backend.alarms.values()), params)
+            elif request.operation == "GetMetricData":
                 result = self._metric_data(backend.metric_data, params)
             else:
                 result = self._metric_statistics(backend.metric_data, params)
         except ServiceException as error:
             result = error
-        serialized = get_serializer_class("cloudwatch", protocol)(operation).serialize(result)
+        serializer = get_serializer_class("cloudwatch", protocol)(
+            operation, value_picker=XFormedAttributePicker()
+        )
+        serialized = serializer.serialize(result)
         headers = dict(serialized["headers"])
         if protocol == "json":
             headers["Content-Type"] = _JSON_CONTENT_TYPE
         return Response(serialized["body"], status=serialized["status_code"], headers=headers)
+
+    def before_moto(self, request: AwsRequest) -> Callable[[], None] | None:
+        """For PutMetricAlarm, what to do once moto has stored the alarm: give it the state
+        CloudWatch would (INSUFFICIENT_DATA when new, its old state when updated)."""
+        if request.service != "monitoring" or request.operation != "PutMetricAlarm":
+            return None
+        parsed = self._parse(request)
+        if parsed is None:
+            return None
+        name = str(parsed[2].get("AlarmName", ""))
+        alarms = cloudwatch_backends[self._account_of(request)][request.region].alarms
+        before = alarms.get(name)
+        kept = (
+            None
+            if before is None
+            else (
+                before.state_value,
+                before.state_reason,
+                before.state_reason_data,
+                before.state_updated_timestamp,
+                before.history,
+            )
+        )
+
+        def settle() -> None:
+            alarm = alarms.get(name)
+            if alarm is None or alarm is before:
+                return  # moto refused it
+            if kept is None:
+                alarm.state_value = "INSUFFICIENT_DATA"
+            else:
+                (
+                    alarm.state_value,
+                    alarm.state_reason,
+                    alarm.state_reason_data,
+                    alarm.state_updated_timestamp,
+                    alarm.history,
+                ) = kept
+
+        return settle
+
+    def _parse(self, request: AwsRequest) -> tuple[str, Any, dict[str, Any]] | None:
+        """(protocol, operation model, parameters), or None for a protocol moto does not
+        speak either (CBOR)."""
+        content_type = request.header("content-type") or ""
+        try:
+            protocol = determine_request_protocol(self._service_model, content_type)
+        except NotImplementedError:
+            return None
+        if protocol not in ("json", "query"):
+            return None
+        operation = self._service_model.operation_model(request.operation)
+        return protocol, operation, _parse(operation, protocol, request)
 
     # -- GetMetricData --------------------------------------------------------------------
     def _metric_data(self, data: list[Any], params: dict[str, Any]) -> dict[str, Any]:
@@ -294,7 +357,36 @@ def _parse(operation: Any, protocol: str, request: AwsRequest) -> dict[str, Any]
     return parsed
 
 
+def _describe_alarms(alarms: list[Any], params: dict[str, Any]) -> dict[str, Any]:
+    names = set(params.get("AlarmNames", []))
+    prefix = params.get("AlarmNamePrefix", "")
+    state = params.get("StateValue")
+    action_prefix = params.get("ActionPrefix")
+    # Without AlarmTypes, CloudWatch describes metric alarms only.
+    types = set(params.get("AlarmTypes") or ["MetricAlarm"])
+    chosen = [
+        alarm
+        for alarm in sorted(alarms, key=lambda a: str(a.name))
+        if (not names or alarm.name in names)
+        and str(alarm.name).startswith(prefix)
+        and (state is None or alarm.state_value == state)
+        and (
+            action_prefix is None
+            or any(str(action).startswith(action_prefix) for action in alarm.alarm_actions)
+        )
+    ]
+    result: dict[str, Any] = {}
+    if "MetricAlarm" in types:
+        result["MetricAlarms"] = [a for a in chosen if a.rule is None]
+    if "CompositeAlarm" in types:
+        result["CompositeAlarms"] = [a for a in chosen if a.rule is not None]
+    return result
+
+
 def _is_ours(operation: str, params: dict[str, Any]) -> bool:
+    if operation == "DescribeAlarms":
+        # Alarm trees are moto's to walk.
+        return not (params.get("ChildrenOfAlarmName") or params.get("ParentsOfAlarmName"))
     if operation == "GetMetricStatistics":
         return bool(params.get("Namespace") == NAMESPACE)
     queries = params.get("MetricDataQueries", [])

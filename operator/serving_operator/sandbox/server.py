@@ -64,7 +64,7 @@ from werkzeug.wrappers import Request, Response
 
 from serving_operator.sandbox.autoscaling import Autoscaler
 from serving_operator.sandbox.behaviour import BehaviourError, BehaviourTable, VariantBehaviour
-from serving_operator.sandbox.cloudwatch import MetricQueries
+from serving_operator.sandbox.cloudwatch import CloudWatchOverlay
 from serving_operator.sandbox.faults import Fault, FaultTable
 from serving_operator.sandbox.runtime import Runtime
 from serving_operator.sandbox.sagemaker import LifecycleSettings, SageMakerOverlay
@@ -84,7 +84,7 @@ class SandboxApp:
         self.autoscaling = Autoscaler(self.sagemaker)
         self.behaviours = BehaviourTable()
         self.runtime = Runtime(self.sagemaker, self.autoscaling, behaviours=self.behaviours)
-        self.metrics = MetricQueries(
+        self.cloudwatch = CloudWatchOverlay(
             lambda call: _account_of(call.access_key),
             lambda: self.sagemaker.settings.metric_period_seconds,
         )
@@ -122,7 +122,10 @@ class SandboxApp:
             self._log(call, int(status.split()[0]))
             return start_response(status, headers, *args)
 
+        settle = self.cloudwatch.before_moto(call)
         result: Iterable[bytes] = self.moto(environ, logging_start_response)
+        if settle is not None:
+            settle()
         return result
 
     def advance(self) -> None:
@@ -134,7 +137,7 @@ class SandboxApp:
 
     def _overlay(self, call: AwsRequest) -> Response | None:
         if call.service == "monitoring":
-            return self.metrics.handle(call)
+            return self.cloudwatch.handle(call)
         if call.service not in ("sagemaker", "application-autoscaling"):
             return None
         with self.sagemaker.lock:
