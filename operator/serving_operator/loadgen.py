@@ -124,7 +124,7 @@ def generate_load(
         while tally.sent < most_calls:
             free_slots.acquire()
             now = clock()
-            if now < token_ready_at:
+            while now < token_ready_at:  # a loop: a sleep may end a hair early
                 sleep(token_ready_at - now)
                 now = clock()
             if now - started >= duration_seconds:

@@ -12,6 +12,7 @@ import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from statistics import NormalDist
 from typing import Any
 
 import botocore.auth
@@ -23,6 +24,8 @@ import botocore.parsers
 import botocore.serialize
 import pytest
 
+from serving_operator.sandbox.behaviour import VariantBehaviour
+from serving_operator.sandbox.cloudwatch import percentile
 from tests.sandbox import endpoints
 from tests.sandbox.canary import (
     behaviour_admin,
@@ -526,3 +529,29 @@ def test_alarms_round_trip(cloudwatch: Any, shapes: ShapeRecorder) -> None:
         cloudwatch.delete_alarms(AlarmNames=[f"{prefix}-errors", f"{prefix}-latency"])
     assert cloudwatch.describe_alarms(AlarmNamePrefix=prefix)["MetricAlarms"] == []
     assert shapes.checked.count("DescribeAlarms") >= 4
+
+
+# -- the statistics, against known values -----------------------------------------------------
+def test_percentiles_and_bounds_match_known_values() -> None:
+    hundred = [float(v) for v in range(100, 0, -1)]
+    assert (percentile(hundred, 50), percentile(hundred, 99), percentile(hundred, 100)) == (
+        50.0,
+        99.0,
+        100.0,
+    )
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0  # rank ceil(1.5) = 2
+    assert percentile([3.0, 1.0, 2.0], 0.1) == 1.0
+
+    canary = VariantBehaviour("ep", "canary", latency_median_ms=20, latency_p99_ms=80)
+    assert canary.latency_quantile(0.0) == pytest.approx(20)
+    assert canary.latency_quantile(NormalDist().inv_cdf(0.99)) == pytest.approx(80)
+    assert lognormal_quantile(20, 80, 0.5) == pytest.approx(20)
+    assert lognormal_quantile(20, 80, 0.99) == pytest.approx(80)
+
+    # The median of 101 samples is the 51st: below the population median with probability
+    # P(Binomial(101, 0.5) >= 51) = 1/2, so the bounds straddle 0.5 symmetrically.
+    low, high = order_statistic_bounds(101, 50, alpha=0.05)
+    assert low < 0.5 < high
+    assert low == pytest.approx(1 - high, abs=0.01)
+    # Textbook 95% interval for the median of 101: ranks 41..61, i.e. levels about 0.40..0.60.
+    assert (low, high) == (pytest.approx(0.40, abs=0.015), pytest.approx(0.60, abs=0.015))
