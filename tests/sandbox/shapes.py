@@ -75,3 +75,34 @@ class ShapeRecorder:
                 f"{operation_model.name}: {e}" for e in shape_errors(json.loads(body), shape)
             ]
         self.checked.append(operation_model.name)
+
+
+class ErrorShapeRecorder:
+    """Checks each error response of a REST-JSON client (SageMaker Runtime) against the
+    error shape its x-amzn-ErrorType names: the members, and the HTTP status it declares.
+
+    Register it for `before-parse.<service>.<operation>` events.
+    """
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+        self.checked: list[str] = []
+
+    def __call__(self, operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+        status = int(response_dict.get("status_code", 200))
+        if status < 300:
+            return
+        headers = {k.lower(): v for k, v in response_dict.get("headers", {}).items()}
+        code = str(headers.get("x-amzn-errortype", "")).split(":")[0]
+        declared = {shape.name: shape for shape in operation_model.error_shapes}
+        if code not in declared:
+            self.errors.append(f"{operation_model.name}: error {code!r} is not declared")
+            return
+        shape = declared[code]
+        if shape.metadata.get("error", {}).get("httpStatusCode") != status:
+            self.errors.append(f"{operation_model.name}: {code} came with HTTP {status}")
+        self.errors += [
+            f"{operation_model.name} {code}: {e}"
+            for e in shape_errors(json.loads(response_dict.get("body") or b"{}"), shape)
+        ]
+        self.checked.append(code)

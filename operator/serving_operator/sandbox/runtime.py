@@ -3,8 +3,13 @@
 A stand-in model answers: routing by variant weight or X-Amzn-SageMaker-Target-Variant,
 multi-model endpoints loading each target model from S3 on first use (a cold start of
 `coldStartMs`), direct invocation of one container of a multi-container model by hostname.
-Each call leaves the AWS/SageMaker metrics SageMaker publishes in moto's CloudWatch, and an
-invocation count the autoscaler tracks.
+Each variant's model answers as its behaviour says (behaviour.py: error rates, latency); a
+model that fails makes the call fail with ModelError (HTTP 424) naming the model's own status,
+as SageMaker does. Each call leaves the AWS/SageMaker metrics SageMaker publishes in moto's
+CloudWatch (one datum per call: Invocations, Invocation4XXErrors and Invocation5XXErrors as
+0 or 1, so that Average is the error rate; ModelLatency and OverheadLatency in microseconds),
+stamped with the start of their `metricPeriodSeconds` period, and an invocation count the
+autoscaler tracks.
 
 The runtime is REST-JSON: errors carry their code in x-amzn-ErrorType. Invalid calls get
 ValidationError (400), the error code the service model declares and SageMaker sends.
@@ -12,8 +17,10 @@ ValidationError (400), the error code the service model declares and SageMaker s
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
+import math
 import random
 import time
 import uuid
@@ -24,6 +31,7 @@ from moto.s3.models import s3_backends
 from werkzeug.wrappers import Response
 
 from serving_operator.sandbox.autoscaling import Autoscaler
+from serving_operator.sandbox.behaviour import BehaviourTable
 from serving_operator.sandbox.sagemaker import DeployedVariant, SageMakerOverlay
 from serving_operator.sandbox.wire import AwsRequest, rest_error_response
 
@@ -43,9 +51,16 @@ class _InvalidCallError(Exception):
 
 
 class Runtime:
-    def __init__(self, sagemaker: SageMakerOverlay, autoscaler: Autoscaler, seed: int = 0) -> None:
+    def __init__(
+        self,
+        sagemaker: SageMakerOverlay,
+        autoscaler: Autoscaler,
+        seed: int = 0,
+        behaviours: BehaviourTable | None = None,
+    ) -> None:
         self.sagemaker = sagemaker
         self.autoscaler = autoscaler
+        self.behaviours = behaviours or BehaviourTable()
         self._random = random.Random(seed)
 
     def invoke(self, request: AwsRequest) -> Response:
@@ -75,6 +90,11 @@ class Runtime:
             )
             return _validation_error(rejected.message)
 
+        behaviour = self.behaviours.get(name, variant)
+        model_started = time.monotonic()
+        outcome = behaviour.draw() if behaviour is not None else None
+        if outcome is not None and outcome.latency_ms > 0:
+            time.sleep(outcome.latency_ms / 1000)
         document = {
             "variant": variant,
             "model": deployed.model_name,
@@ -82,13 +102,29 @@ class Runtime:
             "containerHostname": hostname,
             "prediction": _prediction(deployed.model_name, target_model, request.body),
         }
+        # A configured model's latency is the one drawn (what the model "took"), so that
+        # the recorded percentiles are those of the configured distribution.
+        model_us = (
+            outcome.latency_ms * 1000
+            if outcome is not None
+            else (time.monotonic() - model_started) * 1_000_000
+        )
+        model_status = outcome.status if outcome is not None else 200
         instances = self._instance_count(endpoint, variant)
-        latency_us = (time.monotonic() - started) * 1_000_000
-        metrics = [("Invocations", 1.0), ("ModelLatency", latency_us)]
+        overhead_us = max(0.0, (time.monotonic() - started) * 1_000_000 - model_us)
+        metrics = [
+            ("Invocations", 1.0),
+            ("Invocation4XXErrors", 1.0 if 400 <= model_status < 500 else 0.0),
+            ("Invocation5XXErrors", 1.0 if model_status >= 500 else 0.0),
+            ("ModelLatency", model_us),
+            ("OverheadLatency", overhead_us),
+        ]
         if instances:
             metrics.append(("InvocationsPerInstance", 1.0 / instances))
         self._put_metrics(account, request.region, name, variant, metrics)
         self.autoscaler.record_invocation(account, request.region, name, variant)
+        if model_status >= 400:
+            return _model_error(account, request.region, name, model_status, hostname)
 
         response = Response(json.dumps(document), status=200, content_type="application/json")
         response.headers["x-Amzn-Invoked-Production-Variant"] = variant
@@ -210,6 +246,7 @@ class Runtime:
         dimensions = [{"Name": "EndpointName", "Value": endpoint}]
         if variant is not None:
             dimensions.append({"Name": "VariantName", "Value": variant})
+        timestamp = _period_start(time.time(), self.sagemaker.settings.metric_period_seconds)
         cloudwatch_backends[account][region].put_metric_data(
             METRICS_NAMESPACE,
             [
@@ -218,10 +255,44 @@ class Runtime:
                     "Value": value,
                     "Dimensions": dimensions,
                     "Unit": "Microseconds" if metric.endswith("Latency") else "None",
+                    "Timestamp": timestamp,
                 }
                 for metric, value in values
             ],
         )
+
+
+def _period_start(now: float, period_seconds: float) -> datetime.datetime:
+    """The start of the metric period `now` falls in, as moto keeps timestamps (naive UTC):
+    SageMaker publishes its invocation metrics once per period, not per call."""
+    start = math.floor(now / period_seconds) * period_seconds if period_seconds > 0 else now
+    return datetime.datetime.fromtimestamp(start, datetime.UTC).replace(tzinfo=None)
+
+
+def _model_error(
+    account: str, region: str, endpoint: str, status: int, hostname: str | None
+) -> Response:
+    """The model answered with an error: SageMaker answers 424 ModelError and passes the
+    model's status and message on."""
+    kind = "server" if status >= 500 else "client"
+    original = json.dumps({"error": f"the stand-in model failed this call with {status}"})
+    log_group = f"/aws/sagemaker/Endpoints/{endpoint}"
+    message = (
+        f"Received {kind} error ({status}) from {hostname or 'primary'} with message"
+        f' "{original}". See https://{region}.console.aws.amazon.com/cloudwatch/home'
+        f"?region={region}#logEventViewer:group={log_group} in account {account}"
+        " for more information."
+    )
+    response = rest_error_response(
+        "ModelError",
+        message,
+        424,
+        OriginalStatusCode=status,
+        OriginalMessage=original,
+        LogStreamArn=f"arn:aws:logs:{region}:{account}:log-group:{log_group}",
+    )
+    response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
+    return response
 
 
 def _validation_error(message: str) -> Response:

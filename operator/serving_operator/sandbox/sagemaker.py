@@ -46,6 +46,8 @@ class LifecycleSettings:
     """The stretch of time target tracking counts invocations per instance over."""
     deployment_time_scale: float = 0.0
     """What a second of a DeploymentConfig's wait intervals lasts in the sandbox (0: none)."""
+    metric_period_seconds: float = 60.0
+    """The period SageMaker's invocation metrics are published at (their timestamps' grain)."""
 
     _KEYS = (
         ("creatingSeconds", "creating_seconds"),
@@ -54,6 +56,7 @@ class LifecycleSettings:
         ("coldStartMs", "cold_start_ms"),
         ("autoscalingWindowSeconds", "autoscaling_window_seconds"),
         ("deploymentTimeScale", "deployment_time_scale"),
+        ("metricPeriodSeconds", "metric_period_seconds"),
     )
 
     def update(self, data: dict[str, Any]) -> None:

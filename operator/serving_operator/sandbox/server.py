@@ -1,10 +1,12 @@
 """The sandbox server: one WSGI app in front of moto, sharing its in-memory state.
 
-Besides moto's services it answers SageMaker Runtime's InvokeEndpoint (runtime.py), records
-the AWS/SageMaker invocation metrics in moto's CloudWatch, and carries out Application Auto
-Scaling target tracking on SageMaker variants (autoscaling.py). For edge models it runs Neo
-compilation jobs (neo.py), Greengrass v2 components, deployments and core devices
-(greengrass.py) and the IoT jobs that carry deployments to devices (iotjobs.py).
+Besides moto's services it answers SageMaker Runtime's InvokeEndpoint (runtime.py) with
+per-variant model behaviour (behaviour.py), records the AWS/SageMaker invocation metrics in
+moto's CloudWatch and answers GetMetricData / GetMetricStatistics on them as CloudWatch does
+(cloudwatch.py), and carries out Application Auto Scaling target tracking on SageMaker
+variants (autoscaling.py). For edge models it runs Neo compilation jobs (neo.py), Greengrass
+v2 components, deployments and core devices (greengrass.py) and the IoT jobs that carry
+deployments to devices (iotjobs.py).
 
 Admin API (JSON), for tests and demos:
   GET  /_sandbox/health            -> {"ok": true}
@@ -12,7 +14,8 @@ Admin API (JSON), for tests and demos:
   POST /_sandbox/settings          any of {"creatingSeconds": 2, "updatingSeconds": 2,
                                     "deletingSeconds": 1, "coldStartMs": 300,
                                     "autoscalingWindowSeconds": 60,
-                                    "deploymentTimeScale": 0}
+                                    "deploymentTimeScale": 0,
+                                    "metricPeriodSeconds": 60}
                                     (the defaults): how long endpoints stay Creating,
                                     Updating (also while autoscaling adds or removes
                                     instances) and Deleting; how long a multi-model
@@ -20,7 +23,9 @@ Admin API (JSON), for tests and demos:
                                     far back target tracking counts invocations per
                                     instance (it stands in for CloudWatch's minute); what
                                     a second of an UpdateEndpoint DeploymentConfig's wait
-                                    intervals adds to Updating (0: nothing; guardrails.py)
+                                    intervals adds to Updating (0: nothing; guardrails.py);
+                                    the period the invocation metrics are published at
+                                    (their timestamps' grain; tests use 1)
                                    and the edge services' {"compilationStartingSeconds": 1,
                                     "compilationSeconds": 2, "compilationStoppingSeconds": 1,
                                     "componentSeconds": 1, "devicePickupSeconds": 0.5,
@@ -29,6 +34,16 @@ Admin API (JSON), for tests and demos:
                                     STOPPING; a component version's REQUESTED; a notified
                                     device's QUEUED and IN_PROGRESS; what a minute of an IoT
                                     job's rollout rate or in-progress timeout lasts
+  POST /_sandbox/behaviour         {"endpoint": "E", "variant": "V", "errorRate5xx": 0.02,
+                                    "errorRate4xx": 0.0, "latencyMs": {"median": 20, "p99": 80},
+                                    "seed": 7}: how variant V's model answers from now on: the
+                                    share of calls it fails with a 5xx / a 4xx (the caller
+                                    gets ModelError, HTTP 424), its latency (lognormal through
+                                    median and p99; actually waited), seed (optional, else
+                                    derived from E and V) of its own random stream, restarted
+                                    by each POST. Unset variants answer at once, without errors.
+  GET  /_sandbox/behaviour         [behaviour, ...]; ?endpoint=E&variant=V to filter
+  DELETE /_sandbox/behaviour       forget them all; ?endpoint=E&variant=V for some
   POST /_sandbox/faults            {"service": "sagemaker", "operation": "DescribeEndpoint",
                                     "errorCode": "ThrottlingException", "httpStatus": 400,
                                     "count": 3, "latencyMs": 0}
@@ -69,6 +84,8 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from serving_operator.sandbox.autoscaling import Autoscaler
+from serving_operator.sandbox.behaviour import BehaviourError, BehaviourTable, VariantBehaviour
+from serving_operator.sandbox.cloudwatch import CloudWatchOverlay
 from serving_operator.sandbox.edge_settings import EdgeSettings
 from serving_operator.sandbox.faults import Fault, FaultTable
 from serving_operator.sandbox.greengrass import GreengrassOverlay
@@ -96,7 +113,12 @@ class SandboxApp:
         self.iot_jobs = IotJobs(self.edge_settings, _account_of)
         self.greengrass = GreengrassOverlay(self.edge_settings, _account_of, self.iot_jobs)
         self.autoscaling = Autoscaler(self.sagemaker)
-        self.runtime = Runtime(self.sagemaker, self.autoscaling)
+        self.behaviours = BehaviourTable()
+        self.runtime = Runtime(self.sagemaker, self.autoscaling, behaviours=self.behaviours)
+        self.cloudwatch = CloudWatchOverlay(
+            lambda call: _account_of(call.access_key),
+            lambda: self.sagemaker.settings.metric_period_seconds,
+        )
         self._scopes: set[tuple[str, str]] = set()
         """The (account, region) pairs SageMaker or Application Auto Scaling was called in."""
         self.calls: list[dict[str, Any]] = []
@@ -131,7 +153,10 @@ class SandboxApp:
             self._log(call, int(status.split()[0]))
             return start_response(status, headers, *args)
 
+        settle = self.cloudwatch.before_moto(call)
         result: Iterable[bytes] = self.moto(environ, logging_start_response)
+        if settle is not None:
+            settle()
         return result
 
     def advance(self) -> None:
@@ -145,6 +170,8 @@ class SandboxApp:
         self.autoscaling.advance(scopes)
 
     def _overlay(self, call: AwsRequest) -> Response | None:
+        if call.service == "monitoring":
+            return self.cloudwatch.handle(call)
         edge_handler = self._edge_handler(call)
         if edge_handler is not None:
             self.advance()
@@ -215,6 +242,22 @@ class SandboxApp:
                 return Response(json.dumps({"error": str(error)}), status=400)
         elif route == ("DELETE", "/_sandbox/devices"):
             self.iot_jobs.clear_devices()
+        elif route == ("POST", "/_sandbox/behaviour"):
+            try:
+                behaviour = VariantBehaviour.from_json(request.get_json(force=True))
+            except BehaviourError as invalid:
+                return Response(json.dumps({"error": str(invalid)}), status=400)
+            self.behaviours.set(behaviour)
+            payload = behaviour.to_json()
+        elif route == ("GET", "/_sandbox/behaviour"):
+            payload = self.behaviours.describe(
+                request.args.get("endpoint"), request.args.get("variant")
+            )
+        elif route == ("DELETE", "/_sandbox/behaviour"):
+            forgotten = self.behaviours.reset(
+                request.args.get("endpoint"), request.args.get("variant")
+            )
+            payload = {"ok": True, "forgotten": forgotten}
         else:
             return Response(json.dumps({"error": "no such admin route"}), status=404)
         return Response(json.dumps(payload), content_type="application/json")
