@@ -13,6 +13,7 @@ import kubernetes
 import pytest
 import yaml
 
+from serving_operator.aws.permissions import operator_action_names
 from tests.support import controlplane
 from tests.support.cli import (
     isolated_env,
@@ -267,3 +268,88 @@ def test_invoking_an_unknown_endpoint_is_one_line(
     assert len(lines) == 1
     assert lines[0].startswith("error: Validation")
     assert "Endpoint no-such-endpoint of account 123456789012 not found" in lines[0]
+
+
+def _policy(actions: list[str], deny: list[str] | None = None) -> str:
+    statements: list[dict[str, Any]] = [{"Effect": "Allow", "Action": actions, "Resource": "*"}]
+    if deny:
+        statements.append({"Effect": "Deny", "Action": deny, "Resource": "*"})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def _iam_user_env(sandbox: Sandbox, env: dict[str, str], policy: str) -> tuple[str, dict[str, str]]:
+    """A new IAM user in the sandbox with `policy` inline, and `env` using its keys."""
+    iam = sandbox.client("iam")
+    name = f"operator-{uuid.uuid4().hex[:8]}"
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="operator", PolicyDocument=policy)
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return name, {
+        **env,
+        "AWS_ACCESS_KEY_ID": key["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"],
+    }
+
+
+def test_iam_simulation_passes_when_every_action_is_allowed(
+    healthy_env: dict[str, str], sandbox: Sandbox
+) -> None:
+    name, env = _iam_user_env(sandbox, healthy_env, _policy(operator_action_names()))
+
+    code, checks = check(env, "--iam")
+
+    assert code == 0
+    assert checks["AWS credentials"]["details"]["arn"].endswith(f":user/{name}")
+    iam = checks["AWS IAM permissions"]
+    assert iam["status"] == "ok"
+    assert iam["summary"].endswith(f"may call all {len(operator_action_names())} actions")
+
+
+def test_iam_simulation_names_denied_and_missing_actions(
+    healthy_env: dict[str, str], sandbox: Sandbox
+) -> None:
+    missing = "sagemaker:UpdateEndpointWeightsAndCapacities"
+    allowed = [a for a in operator_action_names() if a != missing]
+    _, env = _iam_user_env(sandbox, healthy_env, _policy(allowed, deny=["iam:PassRole"]))
+
+    code, checks = check(env, "--iam")
+
+    assert code == 1
+    iam = checks["AWS IAM permissions"]
+    assert iam["status"] == "failed"
+    assert iam["details"]["denied"] == [
+        a for a in operator_action_names() if a in (missing, "iam:PassRole")
+    ]
+    assert "attach a policy allowing them" in iam["fix"]
+
+
+def test_iam_simulation_of_a_role_session_uses_the_role_with_its_path(
+    healthy_env: dict[str, str], sandbox: Sandbox
+) -> None:
+    iam = sandbox.client("iam")
+    role = f"operator-{uuid.uuid4().hex[:8]}"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+    }
+    iam.create_role(RoleName=role, Path="/operators/", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(
+        RoleName=role, PolicyName="operator", PolicyDocument=_policy(operator_action_names())
+    )
+    session = sandbox.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::123456789012:role/operators/{role}", RoleSessionName="check"
+    )["Credentials"]
+    env = {
+        **healthy_env,
+        "AWS_ACCESS_KEY_ID": session["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": session["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": session["SessionToken"],
+    }
+
+    code, checks = check(env, "--iam")
+
+    assert code == 0, checks
+    assert ":assumed-role/" in checks["AWS credentials"]["details"]["arn"]
+    assert checks["AWS IAM permissions"]["details"]["principal"] == (
+        f"arn:aws:iam::123456789012:role/operators/{role}"
+    )

@@ -65,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:
         if os.environ.get("SERVING_OPERATOR_TRACEBACK"):
             raise
+        first_line = (str(error).splitlines() or [""])[0]
         click.echo(
-            f"error: {type(error).__name__}: {error}"
+            f"error: {type(error).__name__}: {first_line}"
             " (a bug: set SERVING_OPERATOR_TRACEBACK=1 for the traceback and report it)",
             err=True,
         )

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import boto3
 import botocore.exceptions
+import botocore.parsers
 from botocore.config import Config
 
 from serving_operator import __version__
@@ -128,9 +129,18 @@ def check_endpoint(timeout: float = 3.0) -> CheckResult:
 
 def caller_identity() -> CallerIdentity:
     """STS GetCallerIdentity with the environment's credentials (AwsError when it fails)."""
-    return Sts(
-        boto3.session.Session().client("sts", config=CHECK_CLIENT_CONFIG), TokenBucket(10, 10)
-    ).caller_identity()
+    client = boto3.session.Session().client("sts", config=CHECK_CLIENT_CONFIG)
+    try:
+        return Sts(client, TokenBucket(10, 10)).caller_identity()
+    except botocore.parsers.ResponseParserError as error:
+        raise _unreadable("GetCallerIdentity", error) from error
+
+
+def _unreadable(operation: str, error: Exception) -> AwsError:
+    """botocore's parser error is no BotoCoreError: an answer that is not AWS's (a proxy's
+    error page, an emulator's crash) becomes an AwsError like any other failure."""
+    first_line = (str(error).splitlines() or [type(error).__name__])[0]
+    return AwsError(operation.lower(), operation, "UnreadableResponse", first_line, 599)
 
 
 def credentials_problem(error: AwsError) -> tuple[str, str]:
@@ -180,7 +190,10 @@ def check_iam(identity: CallerIdentity | None) -> CheckResult:
     try:
         if role is not None:
             principal = iam.role_arn(role)  # the role's path is not in the session ARN
-        decisions = iam.simulate(principal, actions)
+        try:
+            decisions = iam.simulate(principal, actions)
+        except botocore.parsers.ResponseParserError as unreadable:
+            raise _unreadable("SimulatePrincipalPolicy", unreadable) from unreadable
     except AwsError as error:
         how = f"iam:{error.operation}"
         if error.code in DENIED_CODES:

@@ -1,8 +1,9 @@
 """The sandbox server: one WSGI app in front of moto, sharing its in-memory state.
 
-Besides moto's services it answers SageMaker Runtime's InvokeEndpoint (runtime.py), records
-the AWS/SageMaker invocation metrics in moto's CloudWatch, and carries out Application Auto
-Scaling target tracking on SageMaker variants (autoscaling.py).
+Besides moto's services it answers SageMaker Runtime's InvokeEndpoint (runtime.py) and IAM's
+SimulatePrincipalPolicy (iam.py), records the AWS/SageMaker invocation metrics in moto's
+CloudWatch, and carries out Application Auto Scaling target tracking on SageMaker variants
+(autoscaling.py).
 
 Admin API (JSON), for tests and demos:
   GET  /_sandbox/health            -> {"ok": true}
@@ -49,6 +50,7 @@ from werkzeug.wrappers import Request, Response
 
 from serving_operator.sandbox.autoscaling import Autoscaler
 from serving_operator.sandbox.faults import Fault, FaultTable
+from serving_operator.sandbox.iam import simulate_principal_policy
 from serving_operator.sandbox.runtime import Runtime
 from serving_operator.sandbox.sagemaker import LifecycleSettings, SageMakerOverlay
 from serving_operator.sandbox.wire import AwsRequest, error_response, identify
@@ -111,6 +113,8 @@ class SandboxApp:
         self.autoscaling.advance(scopes)
 
     def _overlay(self, call: AwsRequest) -> Response | None:
+        if call.service == "iam" and call.operation == "SimulatePrincipalPolicy":
+            return simulate_principal_policy(call)
         if call.service not in ("sagemaker", "application-autoscaling"):
             return None
         with self.sagemaker.lock:
