@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import json
 from pathlib import Path
 
 import pytest
@@ -192,3 +193,11 @@ def test_a_missing_profile_fails_the_region_check(
     result = aws_checks.check_region(aws_checks.adopt_aws_region())
     assert result.status is Status.FAILED
     assert "nowhere" in result.summary
+
+
+def test_the_first_five_minutes_policy_lists_every_action() -> None:
+    from tests.support.paths import ROOT
+
+    text = (ROOT / "docs" / "first-five-minutes.md").read_text()
+    policy = json.loads(text.split("```json\n", 1)[1].split("```", 1)[0])
+    assert policy["Statement"][0]["Action"] == operator_action_names()

@@ -20,6 +20,8 @@ KUBERNETES = "Kubernetes API"
 CRDS = "CRDs"
 RBAC = "RBAC"
 UNREACHABLE_FIX = "check the kubeconfig's server address and that the cluster is up"
+LISTED_AT_MOST = 5
+"""Missing permissions named on the check's line; JSON output has them all."""
 REJECTED_FIX = "the cluster rejects the kubeconfig's credentials: log in again or renew them"
 
 
@@ -56,8 +58,12 @@ def _username(api: KubeApi) -> str | None:
 def check_crds(api: KubeApi) -> CheckResult:
     try:
         states = crd_states(api)
-    except (KubeApiError, KubeUnreachableError) as error:
-        return failed(CRDS, f"cannot read the CRDs: {error}", RBAC_FIX)
+    except KubeApiError as error:
+        if error.status == 403:
+            return failed(CRDS, "may not read CRDs (HTTP 403)", RBAC_FIX)
+        return failed(CRDS, f"cannot read the CRDs: {error}", UNREACHABLE_FIX)
+    except KubeUnreachableError as error:
+        return failed(CRDS, f"cannot read the CRDs: {error}", UNREACHABLE_FIX)
     problems = [state.problem() for state in states if not state.ok]
     if problems:
         return failed(CRDS, "; ".join(problems), CRDS_FIX, crds=[s.name for s in states])
@@ -76,10 +82,12 @@ def check_rbac(api: KubeApi, user: str | None) -> CheckResult:
         return failed(RBAC, f"cannot review permissions: {error}", RBAC_FIX)
     if missing:
         who = user or "this identity"
+        named = ", ".join(str(m) for m in missing[:LISTED_AT_MOST])
+        if len(missing) > LISTED_AT_MOST:
+            named += f" and {len(missing) - LISTED_AT_MOST} more (-o json lists them)"
         return failed(
             RBAC,
-            f"{who} lacks {len(missing)} of {len(wanted)} permissions:"
-            f" {', '.join(str(m) for m in missing)}",
+            f"{who} lacks {len(missing)} of {len(wanted)} permissions: {named}",
             RBAC_FIX,
             missing=[str(m) for m in missing],
         )
