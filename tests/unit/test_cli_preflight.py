@@ -201,3 +201,21 @@ def test_the_first_five_minutes_policy_lists_every_action() -> None:
     text = (ROOT / "docs" / "first-five-minutes.md").read_text()
     policy = json.loads(text.split("```json\n", 1)[1].split("```", 1)[0])
     assert policy["Statement"][0]["Action"] == operator_action_names()
+
+
+def test_preflight_and_the_cli_core_never_import_the_sandbox() -> None:
+    from tests.unit.test_layers import _violations
+
+    # The sandbox command imports it lazily in cli/commands.py, and only when asked for.
+    assert _violations("preflight", ("serving_operator.sandbox", "moto")) == []
+    for module in ("__init__.py", "run.py", "check.py", "output.py"):
+        assert not any(
+            name.startswith(("serving_operator.sandbox", "moto"))
+            for name in _imports_of(Path(rbac.__file__).parents[1] / "cli" / module)
+        )
+
+
+def _imports_of(path: Path) -> set[str]:
+    from tests.unit.test_layers import _imports
+
+    return _imports(path)
