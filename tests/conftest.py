@@ -119,3 +119,14 @@ def model_bucket(sandbox: sandbox_support.Sandbox) -> str:
     for version in ("v1", "v2", "v3"):
         s3.put_object(Bucket=bucket, Key=f"xgboost/{version}/model.tar.gz", Body=b"model")
     return bucket
+
+
+@pytest.fixture(scope="session")
+def bare_control_plane(workdir: Path) -> Iterator[controlplane.ControlPlane]:
+    """A second control plane that starts with no CRDs, for tests that need them missing or
+    stale: the shared control plane's CRDs are never touched."""
+    plane = controlplane.start(workdir / "bare-controlplane")
+    try:
+        yield plane
+    finally:
+        plane.stop()

@@ -6,10 +6,12 @@ import time
 from typing import Any
 
 import botocore.exceptions
+import botocore.parsers
 from botocore import xform_name
 from botocore.config import Config
 
 from serving_operator import __version__
+from serving_operator.aws.permissions import action_for
 from serving_operator.aws.ratelimit import TokenBucket
 from serving_operator.metrics import AWS_CALL_SECONDS, AWS_CALLS, AWS_RETRIES
 from serving_operator.planning.failures import AwsFailure, FailureCategory
@@ -67,18 +69,6 @@ BUSY_ERROR_CODES = frozenset(
 )
 _BUSY_MESSAGES = ("in-progress", "in progress", "is in the process of")
 
-# IAM's service prefix where it differs from the client's name, and actions named
-# differently from their operation.
-_IAM_PREFIXES = {"sagemaker-runtime": "sagemaker", "greengrassv2": "greengrass"}
-_IAM_ACTIONS = {("s3", "ListObjectsV2"): "s3:ListBucket", ("s3", "HeadObject"): "s3:GetObject"}
-
-
-def iam_action(service: str, operation: str) -> str:
-    """The IAM action an operation needs, e.g. sagemaker:CreateEndpoint."""
-    return _IAM_ACTIONS.get((service, operation)) or (
-        f"{_IAM_PREFIXES.get(service, service)}:{operation}"
-    )
-
 
 class AwsError(Exception):
     """An AWS call failed: `transient` tells retry-later from fix-the-spec."""
@@ -116,7 +106,7 @@ class AwsError(Exception):
             code=self.code,
             message=self.aws_message,
             category=self.category,
-            iam_action=iam_action(self.service, self.operation),
+            iam_action=action_for(self.service, self.operation),
         )
 
 
@@ -152,6 +142,13 @@ class ServiceAdapter:
             self._count(operation, type(error).__name__, {}, started)
             raise AwsError(
                 self.service, operation, type(error).__name__, str(error), 599
+            ) from error
+        except botocore.parsers.ResponseParserError as error:
+            # Not a BotoCoreError: an answer that is not AWS's (a proxy's error page).
+            self._count(operation, "UnreadableResponse", {}, started)
+            first_line = (str(error).splitlines() or [type(error).__name__])[0]
+            raise AwsError(
+                self.service, operation, "UnreadableResponse", first_line, 599
             ) from error
         self._count(operation, "ok", dict(response.get("ResponseMetadata", {})), started)
         return response

@@ -1,6 +1,7 @@
 """The sandbox server: one WSGI app in front of moto, sharing its in-memory state.
 
-Besides moto's services it answers SageMaker Runtime's InvokeEndpoint (runtime.py) with
+Besides moto's services it answers IAM's SimulatePrincipalPolicy (iam.py), SageMaker
+Runtime's InvokeEndpoint (runtime.py) with
 per-variant model behaviour (behaviour.py), records the AWS/SageMaker invocation metrics in
 moto's CloudWatch and answers GetMetricData / GetMetricStatistics on them as CloudWatch does
 (cloudwatch.py), and carries out Application Auto Scaling target tracking on SageMaker
@@ -89,6 +90,7 @@ from serving_operator.sandbox.cloudwatch import CloudWatchOverlay
 from serving_operator.sandbox.edge_settings import EdgeSettings
 from serving_operator.sandbox.faults import Fault, FaultTable
 from serving_operator.sandbox.greengrass import GreengrassOverlay
+from serving_operator.sandbox.iam import simulate_principal_policy
 from serving_operator.sandbox.iotjobs import IotJobs
 from serving_operator.sandbox.neo import NeoOverlay
 from serving_operator.sandbox.runtime import Runtime
@@ -170,6 +172,8 @@ class SandboxApp:
         self.autoscaling.advance(scopes)
 
     def _overlay(self, call: AwsRequest) -> Response | None:
+        if call.service == "iam" and call.operation == "SimulatePrincipalPolicy":
+            return simulate_principal_policy(call)
         if call.service == "monitoring":
             return self.cloudwatch.handle(call)
         edge_handler = self._edge_handler(call)
