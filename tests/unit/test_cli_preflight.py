@@ -18,7 +18,7 @@ from serving_operator.preflight import aws as aws_checks
 from serving_operator.preflight import rbac
 from serving_operator.preflight.crds import expected_crds, fingerprint
 from serving_operator.preflight.results import Status
-from tests.support.paths import CLUSTERROLE_RULES
+from tests.support.paths import CLUSTERROLE_RULES, ROOT
 
 AWS_PACKAGE = Path(serving_operator.aws.__file__).parent
 # Adapters only `check` uses: GetCallerIdentity needs no permission; IAM is asked, not used.
@@ -197,12 +197,13 @@ def test_a_missing_profile_fails_the_region_check(
     assert "nowhere" in result.summary
 
 
-def test_the_first_five_minutes_policy_lists_every_action() -> None:
-    from tests.support.paths import ROOT
+def test_the_published_iam_policy_is_the_generated_one() -> None:
+    from serving_operator.aws.permissions import policy_document
 
-    text = (ROOT / "docs" / "first-five-minutes.md").read_text()
-    policy = json.loads(text.split("```json\n", 1)[1].split("```", 1)[0])
-    assert policy["Statement"][0]["Action"] == operator_action_names()
+    published = json.loads((ROOT / "docs" / "iam-policy.json").read_text())
+    assert published == policy_document(), "run: serving-operator iam-policy > docs/iam-policy.json"
+    granted = [a for statement in published["Statement"] for a in statement["Action"]]
+    assert sorted(granted) == sorted(operator_action_names())
 
 
 def test_the_cli_runs_the_operator_without_importing_the_sandbox() -> None:

@@ -186,3 +186,12 @@ def completion(context: click.Context, shell: str) -> int:
     )
     click.echo(completer.source())
     return 0
+
+
+@click.command("iam-policy")
+def iam_policy() -> int:
+    """Print the IAM policy the operator's role needs (docs/iam-policy.json is this output)."""
+    from serving_operator.aws.permissions import policy_document
+
+    click.echo(json.dumps(policy_document(), indent=2))
+    return 0
