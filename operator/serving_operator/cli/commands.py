@@ -77,9 +77,17 @@ def sandbox(host: str, port: int, settings: str | None) -> int:
     try:
         from serving_operator.sandbox.server import serve
     except ModuleNotFoundError as error:
-        if (error.name or "").split(".")[0] in {"moto", "werkzeug", "flask"}:
+        missing = error.name or ""
+        if missing.split(".")[0] in {"moto", "werkzeug", "flask"}:
             raise UserError(
                 "the sandbox needs moto: pip install 'serving-operator[sandbox]'"
+            ) from error
+        if missing.startswith("serving_operator.sandbox"):
+            # The image leaves the sandbox out: it is test and demo equipment.
+            raise UserError(
+                "this installation has no sandbox (the image leaves it out): run it"
+                " where serving-operator[sandbox] is installed: pip install"
+                " 'serving-operator[sandbox]'"
             ) from error
         raise
     try:
