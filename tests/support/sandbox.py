@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -103,7 +104,9 @@ DEMO_ARTIFACTS = (
 def upload_demo_artifacts(box: Sandbox) -> None:
     """Stand-in model artifacts for everything in examples/ (SageMaker needs them to start)."""
     s3 = box.client("s3")
-    s3.create_bucket(Bucket=DEMO_BUCKET)
+    # Uploaded before in this session: the objects are written again below.
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=DEMO_BUCKET)
     for key in DEMO_ARTIFACTS:
         s3.put_object(Bucket=DEMO_BUCKET, Key=key, Body=b"stand-in model")
 
