@@ -9,8 +9,11 @@ from pydantic import ConfigDict, Field, model_validator
 
 from serving_operator.api.common import (
     IAM_ROLE_ARN_PATTERN,
+    ML_INSTANCE_TYPE_PATTERN,
     S3_URI_PATTERN,
     SAGEMAKER_NAME_PATTERN,
+    SECURITY_GROUP_PATTERN,
+    SUBNET_PATTERN,
     ApiModel,
     KindInfo,
     StatusBase,
@@ -297,7 +300,7 @@ class VariantSpec(ApiModel):
     model: ModelSpec = Field(description="The model this variant serves.")
     instance_type: str | None = Field(
         default=None,
-        pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$",
+        pattern=ML_INSTANCE_TYPE_PATTERN,
         max_length=64,
         description="SageMaker instance type, e.g. ml.m5.large.",
     )
@@ -449,8 +452,8 @@ class DataCaptureSpec(ApiModel):
     )
 
 
-SecurityGroupId = Annotated[str, Field(pattern=r"^sg-[0-9a-f]+$", max_length=32)]
-SubnetId = Annotated[str, Field(pattern=r"^subnet-[0-9a-f]+$", max_length=32)]
+SecurityGroupId = Annotated[str, Field(pattern=SECURITY_GROUP_PATTERN, max_length=32)]
+SubnetId = Annotated[str, Field(pattern=SUBNET_PATTERN, max_length=32)]
 
 
 class VpcConfigSpec(ApiModel):
