@@ -8,11 +8,9 @@ admission accepts exactly what CreateCompilationJob does.
 from __future__ import annotations
 
 from enum import StrEnum
-from functools import cache
-from typing import Any
+from typing import Annotated, Any
 
-import botocore.session
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
 from serving_operator.api.common import (
     IAM_ROLE_ARN_PATTERN,
@@ -28,19 +26,82 @@ PROMOTE_ANNOTATION = "serving.mlops.dev/promote"
 """Set to any new value to open the manual gate of the stage that waits for it."""
 
 
-@cache
-def _neo_enum(shape: str) -> tuple[str, ...]:
-    model = botocore.session.get_session().get_service_model("sagemaker")
-    values: list[str] = model.shape_for(shape).enum  # type: ignore[attr-defined]
-    return tuple(values)
+# Copied from botocore's SageMaker model (tests/unit/test_edgemodel_api.py keeps them equal):
+# the API imports no I/O library.
+NEO_FRAMEWORKS = (
+    "TENSORFLOW",
+    "KERAS",
+    "MXNET",
+    "ONNX",
+    "PYTORCH",
+    "XGBOOST",
+    "TFLITE",
+    "DARKNET",
+    "SKLEARN",
+)
+NEO_TARGET_DEVICES = (
+    "lambda",
+    "ml_m4",
+    "ml_m5",
+    "ml_m6g",
+    "ml_c4",
+    "ml_c5",
+    "ml_c6g",
+    "ml_p2",
+    "ml_p3",
+    "ml_g4dn",
+    "ml_inf1",
+    "ml_inf2",
+    "ml_trn1",
+    "ml_eia2",
+    "jetson_tx1",
+    "jetson_tx2",
+    "jetson_nano",
+    "jetson_xavier",
+    "rasp3b",
+    "rasp4b",
+    "imx8qm",
+    "deeplens",
+    "rk3399",
+    "rk3288",
+    "aisage",
+    "sbe_c",
+    "qcs605",
+    "qcs603",
+    "sitara_am57x",
+    "amba_cv2",
+    "amba_cv22",
+    "amba_cv25",
+    "x86_win32",
+    "x86_win64",
+    "coreml",
+    "jacinto_tda4vm",
+    "imx8mplus",
+)
+NEO_PLATFORM_OS = (
+    "ANDROID",
+    "LINUX",
+)
+NEO_PLATFORM_ARCH = (
+    "X86_64",
+    "X86",
+    "ARM64",
+    "ARM_EABI",
+    "ARM_EABIHF",
+)
+NEO_PLATFORM_ACCELERATORS = (
+    "INTEL_GRAPHICS",
+    "MALI",
+    "NVIDIA",
+    "NNA",
+)
 
-
-Framework = StrEnum("Framework", {v: v for v in _neo_enum("Framework")})  # type: ignore[misc]
-TargetDevice = StrEnum("TargetDevice", {v: v for v in _neo_enum("TargetDevice")})  # type: ignore[misc]
-PlatformOs = StrEnum("PlatformOs", {v: v for v in _neo_enum("TargetPlatformOs")})  # type: ignore[misc]
-PlatformArch = StrEnum("PlatformArch", {v: v for v in _neo_enum("TargetPlatformArch")})  # type: ignore[misc]
+Framework = StrEnum("Framework", {v: v for v in NEO_FRAMEWORKS})  # type: ignore[misc]
+TargetDevice = StrEnum("TargetDevice", {v: v for v in NEO_TARGET_DEVICES})  # type: ignore[misc]
+PlatformOs = StrEnum("PlatformOs", {v: v for v in NEO_PLATFORM_OS})  # type: ignore[misc]
+PlatformArch = StrEnum("PlatformArch", {v: v for v in NEO_PLATFORM_ARCH})  # type: ignore[misc]
 PlatformAccelerator = StrEnum(  # type: ignore[misc]
-    "PlatformAccelerator", {v: v for v in _neo_enum("TargetPlatformAccelerator")}
+    "PlatformAccelerator", {v: v for v in NEO_PLATFORM_ACCELERATORS}
 )
 
 # Neo's supported (os, accelerator) -> architectures; "" is no accelerator (CPU).
@@ -58,6 +119,7 @@ VERSIONED_FRAMEWORKS = ("MXNET", "PYTORCH", "TENSORFLOW", "TFLITE")
 NVIDIA_COMPILER_OPTIONS = ("gpu-code", "trt-ver", "cuda-ver")
 THING_GROUP_PATTERN = r"^[a-zA-Z0-9:_-]{1,128}$"
 COMPONENT_NAME_PATTERN = r"^[a-zA-Z0-9._-]{1,100}$"
+ThingGroupName = Annotated[str, StringConstraints(pattern=THING_GROUP_PATTERN, max_length=128)]
 
 
 def _rule(rule: str, message: str) -> dict[str, str]:
@@ -149,14 +211,13 @@ class EdgeTarget(ApiModel):
         max_length=1024,
         description="Neo's CompilerOptions (JSON), e.g. NVIDIA's gpu-code, trt-ver, cuda-ver.",
     )
-    thing_groups: list[str] = Field(
+    thing_groups: list[ThingGroupName] = Field(
         default_factory=list,
         max_length=20,
         description=(
             "The thing groups whose devices run this target's component;"
             " empty: every group of the rollout."
         ),
-        json_schema_extra={"items": {"pattern": THING_GROUP_PATTERN, "maxLength": 128}},
     )
 
     @model_validator(mode="after")
@@ -253,11 +314,10 @@ class RolloutStage(ApiModel):
     }
 
     name: str = Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")
-    thing_groups: list[str] = Field(
+    thing_groups: list[ThingGroupName] = Field(
         min_length=1,
         max_length=10,
         description="The thing groups this stage deploys to.",
-        json_schema_extra={"items": {"pattern": THING_GROUP_PATTERN, "maxLength": 128}},
     )
     maximum_per_minute: int | None = Field(default=None, ge=1, le=1000)
     exponential_rate: ExponentialRate | None = None
