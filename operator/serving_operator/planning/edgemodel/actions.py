@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, assert_never
 
 from serving_operator.planning.edgemodel.memory import Memory
+from serving_operator.planning.naming import content_hash
 from serving_operator.planning.ownership import Tags
 
 
@@ -50,6 +51,12 @@ class CreateDeployment:
     replaces: str | None
     """The deployment it supersedes (None: the group's first)."""
     why: str
+
+    @property
+    def client_token(self) -> str:
+        """Equal for a retry of this very change (the same base and content), so a lost
+        answer never makes a second deployment; a merge over a new base gets a new one."""
+        return content_hash([self.target_arn, self.components, self.replaces])
 
 
 @dataclass(frozen=True)
