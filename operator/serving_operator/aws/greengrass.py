@@ -22,6 +22,10 @@ def _is_not_found(error: AwsError) -> bool:
 class GreengrassV2(ServiceAdapter):
     service = "greengrassv2"
 
+    @property
+    def region(self) -> str:
+        return str(self._client.meta.region_name)
+
     def describe_component(self, arn: str) -> ObservedComponentVersion | None:
         try:
             response = self.call("DescribeComponent", arn=arn)
