@@ -474,12 +474,13 @@ class EdgeModelStatus(StatusBase):
 
 
 def _condition_column(name: str, field: str, priority: int) -> dict[str, Any]:
-    return {
+    column = {
         "name": name,
         "type": "string",
         "jsonPath": f'.status.conditions[?(@.type=="Ready")].{field}',
-        "priority": priority,
     }
+    # The API server drops a priority of 0: leave it out, so the installed CRD compares equal.
+    return column | ({"priority": priority} if priority else {})
 
 
 EDGE_MODEL = KindInfo(
