@@ -203,3 +203,206 @@ def test_compiles_both_targets_rolls_out_canary_then_fleet_and_keeps_other_compo
     for target in targets.values():
         with pytest.raises(greengrass.exceptions.ResourceNotFoundException):
             greengrass.describe_component(arn=target["componentArn"])
+
+
+def tell_devices(sandbox: Sandbox, pattern: str, outcome: str) -> None:
+    sandbox._admin("POST", "devices", {"thingName": pattern, "outcome": outcome})
+
+
+def annotate(objects: cluster.Objects, namespace: str, name: str, key: str, value: str) -> None:
+    objects.custom.patch_namespaced_custom_object(
+        cluster.GROUP,
+        cluster.VERSION,
+        namespace,
+        objects.plural,
+        name,
+        {"metadata": {"annotations": {key: value}}},
+    )
+
+
+def reason(obj: dict[str, Any], type_: str) -> str:
+    found = cluster.condition(obj, type_)
+    return str(found["reason"]) if found else ""
+
+
+def test_a_failed_compilation_stalls_its_target_while_the_other_rolls_out(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    edge_models: cluster.Objects,
+    models: str,
+) -> None:
+    canary, _ = thing_group(sandbox, "canary", 2)
+    name = f"partial-{uuid.uuid4().hex[:6]}"
+    sandbox._admin(
+        "POST",
+        "compilation-failures",
+        {"namePattern": f"{name}-nano-*", "reason": "ClientError: InputConfiguration: bad shape"},
+    )
+    edge_models.create(
+        namespace, edge_model(name, models, [{"name": "canary", "thingGroups": [canary]}])
+    )
+
+    stalled = wait_status(
+        edge_models,
+        namespace,
+        name,
+        operator,
+        lambda o: (
+            cluster.is_true(o, "Stalled")
+            and any(s["phase"] == "Succeeded" for s in o["status"].get("stages", []))
+        ),
+        "Stalled on nano with canary rolled out",
+    )
+
+    assert reason(stalled, "Stalled") == "CompilationFailed"
+    assert "bad shape" in cluster.condition(stalled, "Stalled")["message"]  # type: ignore[index]
+    targets = {t["name"]: t for t in stalled["status"]["targets"]}
+    assert targets["nano"]["compilationJobStatus"] == "FAILED"
+    assert "bad shape" in targets["nano"]["failureReason"]
+    assert targets["arm64"]["componentState"] == "DEPLOYABLE"
+    deployed = latest_components(sandbox, canary)
+    assert set(deployed) == {targets["arm64"]["componentName"]}
+    assert stage(stalled["status"], "canary")["devices"]["succeeded"] == 2
+
+
+def test_a_stage_aborted_by_failing_devices_does_not_go_on(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    edge_models: cluster.Objects,
+    models: str,
+) -> None:
+    canary, devices = thing_group(sandbox, "canary", 4)
+    fleet, _ = thing_group(sandbox, "fleet", 2)
+    tell_devices(sandbox, devices[0], "fail")
+    tell_devices(sandbox, devices[1], "fail")
+    name = "aborted"
+    criteria = [
+        {"failureType": "FAILED", "thresholdPercentage": 40, "minNumberOfExecutedThings": 2}
+    ]
+    edge_models.create(
+        namespace,
+        edge_model(
+            name,
+            models,
+            [
+                {"name": "canary", "thingGroups": [canary], "abortCriteria": criteria},
+                {"name": "fleet", "thingGroups": [fleet]},
+            ],
+        ),
+    )
+
+    stalled = wait_for_condition(edge_models, namespace, name, "Stalled", operator, timeout=120)
+
+    assert reason(stalled, "Stalled") == "StageAborted"
+    canary_stage = stage(stalled["status"], "canary")
+    assert canary_stage["phase"] == "Aborted"
+    assert canary_stage["devices"]["failed"] >= 2
+    assert stage(stalled["status"], "fleet")["phase"] == "Pending"
+    assert latest_components(sandbox, fleet) == {}
+
+
+def test_offline_devices_hit_the_stage_deadline(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    edge_models: cluster.Objects,
+    models: str,
+) -> None:
+    canary, devices = thing_group(sandbox, "canary", 3)
+    tell_devices(sandbox, devices[2], "offline")
+    name = "offline"
+    body = edge_model(name, models, [{"name": "canary", "thingGroups": [canary]}])
+    body["spec"]["rollout"]["stageDeadlineSeconds"] = 6
+    edge_models.create(namespace, body)
+
+    stalled = wait_for_condition(edge_models, namespace, name, "Stalled", operator, timeout=120)
+
+    assert reason(stalled, "Stalled") == "StageDeadlineExceeded"
+    canary_stage = stage(stalled["status"], "canary")
+    assert canary_stage["phase"] == "DeadlineExceeded"
+    assert (canary_stage["devices"]["succeeded"], canary_stage["devices"]["queued"]) == (2, 1)
+    assert "1 queued" in canary_stage["gate"]
+
+
+def test_manual_gate_waits_survives_a_spec_change_and_promotes_once(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    edge_models: cluster.Objects,
+    models: str,
+) -> None:
+    canary, _ = thing_group(sandbox, "canary", 1)
+    fleet, _ = thing_group(sandbox, "fleet", 2)
+    name = "manual"
+    stages = [
+        {"name": "canary", "thingGroups": [canary], "gate": {"manual": True}},
+        {"name": "fleet", "thingGroups": [fleet]},
+    ]
+    edge_models.create(namespace, edge_model(name, models, stages))
+
+    def awaiting(obj: dict[str, Any]) -> bool:
+        return reason(obj, "Reconciling") == "AwaitingPromotion"
+
+    waiting = wait_status(
+        edge_models, namespace, name, operator, awaiting, "canary to await promotion"
+    )
+    first_versions = {
+        t["componentName"]: t["componentVersion"] for t in waiting["status"]["targets"]
+    }
+    assert latest_components(sandbox, fleet) == {}
+
+    # A spec change mid-rollout: new component versions, the rollout starts again at canary.
+    edge_models.patch_spec(namespace, name, {"component": {"environment": {"THRESHOLD": "0.7"}}})
+    changed = wait_status(
+        edge_models,
+        namespace,
+        name,
+        operator,
+        lambda o: awaiting(o) and o["status"]["rolloutId"] != waiting["status"]["rolloutId"],
+        "the changed spec to await promotion at canary",
+    )
+    new_versions = {t["componentName"]: t["componentVersion"] for t in changed["status"]["targets"]}
+    assert new_versions.keys() == first_versions.keys()
+    assert all(new_versions[n] != first_versions[n] for n in new_versions)
+    assert {
+        n: c["componentVersion"] for n, c in latest_components(sandbox, canary).items()
+    } == new_versions
+    assert latest_components(sandbox, fleet) == {}
+
+    annotate(edge_models, namespace, name, "serving.mlops.dev/promote", "go")
+    ready = wait_for_condition(edge_models, namespace, name, "Ready", operator, timeout=90)
+    assert ready["status"]["consumedPromotion"] == "go"
+    assert {
+        n: c["componentVersion"] for n, c in latest_components(sandbox, fleet).items()
+    } == new_versions
+    assert [s["phase"] for s in ready["status"]["stages"]] == ["Succeeded", "Succeeded"]
+
+
+def test_retain_leaves_components_and_deployments_in_aws(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    edge_models: cluster.Objects,
+    models: str,
+) -> None:
+    canary, _ = thing_group(sandbox, "canary", 1)
+    name = "retained"
+    edge_models.create(
+        namespace,
+        edge_model(
+            name, models, [{"name": "canary", "thingGroups": [canary]}], deletionPolicy="Retain"
+        ),
+    )
+    ready = wait_for_condition(edge_models, namespace, name, "Ready", operator, timeout=120)
+    targets = ready["status"]["targets"]
+
+    edge_models.delete(namespace, name)
+    wait_gone(edge_models, namespace, name, operator)
+
+    greengrass = sandbox.client("greengrassv2")
+    for target in targets:
+        described = greengrass.describe_component(arn=target["componentArn"])
+        assert described["status"]["componentState"] == "DEPLOYABLE"
+    assert set(latest_components(sandbox, canary)) == {t["componentName"] for t in targets}
