@@ -4,15 +4,18 @@ the AWS sandbox (Neo, Greengrass v2 and IoT jobs run with short lifecycles)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import kubernetes
 import pytest
 
 from tests.e2e.helpers import wait_for_condition, wait_gone
-from tests.support import cluster, processes
+from tests.support import cluster, controlplane, processes
+from tests.support.cli import isolated_env, run_cli
 from tests.support.operator import OperatorProcess
 from tests.support.sandbox import Sandbox
 
@@ -136,12 +139,24 @@ def wait_status(
     return seen[-1]
 
 
+@pytest.fixture
+def cli_env(
+    tmp_path: Path, control_plane: controlplane.ControlPlane, sandbox: Sandbox
+) -> dict[str, str]:
+    return isolated_env(
+        tmp_path,
+        KUBECONFIG=str(control_plane.kubeconfig(controlplane.OPERATOR_USER)),
+        **sandbox.env,
+    )
+
+
 def test_compiles_both_targets_rolls_out_canary_then_fleet_and_keeps_other_components(
     operator: OperatorProcess,
     sandbox: Sandbox,
     namespace: str,
     edge_models: cluster.Objects,
     models: str,
+    cli_env: dict[str, str],
 ) -> None:
     canary, canary_devices = thing_group(sandbox, "canary", 1)
     fleet, fleet_devices = thing_group(sandbox, "fleet", 3)
@@ -195,6 +210,23 @@ def test_compiles_both_targets_rolls_out_canary_then_fleet_and_keeps_other_compo
     )
     history = greengrass.list_deployments(targetArn=fleet_arn, historyFilter="ALL")
     assert len(history["deployments"]) == 2  # the site's, then the merged one
+
+    shown = run_cli(["edge-status", name, "-n", namespace, "-o", "json"], cli_env)
+    assert shown.returncode == 0, shown.stderr
+    report = json.loads(shown.stdout)
+    assert sorted((d["stage"], d["device"], d["status"]) for d in report["devices"]) == sorted(
+        [("canary", d, "SUCCEEDED") for d in canary_devices]
+        + [("fleet", d, "SUCCEEDED") for d in fleet_devices]
+    )
+    assert {d["detailedStatus"] for d in report["devices"]} == {"SUCCESSFUL"}
+    table = run_cli(["edge-status", name, "-n", namespace], cli_env)
+    assert table.returncode == 0
+    assert all(d in table.stdout for d in fleet_devices)
+    missing = run_cli(["edge-status", "nowhere", "-n", namespace], cli_env)
+    assert (missing.returncode, missing.stderr.strip()) == (
+        2,
+        f"error: no EdgeModel {namespace}/nowhere",
+    )
 
     edge_models.delete(namespace, name)
     wait_gone(edge_models, namespace, name, operator, timeout=60)
