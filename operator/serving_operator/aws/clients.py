@@ -8,10 +8,25 @@ import boto3
 
 from serving_operator.aws.autoscaling import ApplicationAutoScaling
 from serving_operator.aws.base import CLIENT_CONFIG
+from serving_operator.aws.greengrass import GreengrassV2
+from serving_operator.aws.iot import Iot
+from serving_operator.aws.neo import Neo
 from serving_operator.aws.ratelimit import TokenBucket
 from serving_operator.aws.runtime import SageMakerRuntime
 from serving_operator.aws.s3 import S3
 from serving_operator.aws.sagemaker import SageMaker
+from serving_operator.aws.sts import Sts
+
+
+@dataclass(frozen=True)
+class EdgeClients:
+    """What EdgeModel uses: Neo (in SageMaker's API), Greengrass v2, IoT, and STS for the
+    account that component ARNs name."""
+
+    neo: Neo
+    greengrass: GreengrassV2
+    iot: Iot
+    sts: Sts
 
 
 @dataclass(frozen=True)
@@ -20,6 +35,7 @@ class Clients:
     autoscaling: ApplicationAutoScaling
     s3: S3
     runtime: SageMakerRuntime
+    edge: EdgeClients | None = None
 
 
 def build_clients(calls_per_second: float, burst: int) -> Clients:
@@ -37,5 +53,11 @@ def build_clients(calls_per_second: float, burst: int) -> Clients:
         s3=S3(session.client("s3", config=CLIENT_CONFIG), limiter),
         runtime=SageMakerRuntime(
             session.client("sagemaker-runtime", config=CLIENT_CONFIG), limiter
+        ),
+        edge=EdgeClients(
+            neo=Neo(session.client("sagemaker", config=CLIENT_CONFIG), limiter),
+            greengrass=GreengrassV2(session.client("greengrassv2", config=CLIENT_CONFIG), limiter),
+            iot=Iot(session.client("iot", config=CLIENT_CONFIG), limiter),
+            sts=Sts(session.client("sts", config=CLIENT_CONFIG), limiter),
         ),
     )

@@ -48,6 +48,25 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     # CreateModel hands SageMaker the spec's execution role.
     IamAction("iam:PassRole", "hand the spec's executionRoleArn to SageMaker"),
     IamAction("s3:ListBucket", "list the models of a multi-model endpoint (ListObjectsV2)"),
+    # EdgeModel: Neo, Greengrass v2 and the IoT jobs behind its deployments.
+    IamAction("sagemaker:CreateCompilationJob", "compile an EdgeModel target with Neo"),
+    IamAction("sagemaker:DescribeCompilationJob", "follow a compilation job"),
+    IamAction("sagemaker:StopCompilationJob", "stop compilation when an EdgeModel goes"),
+    IamAction("sagemaker:ListCompilationJobs", "find an EdgeModel's compilation jobs"),
+    IamAction("greengrass:CreateComponentVersion", "publish a compiled model as a component"),
+    IamAction("greengrass:DescribeComponent", "wait for a component version to be deployable"),
+    IamAction("greengrass:DeleteComponent", "remove the versions an EdgeModel published"),
+    IamAction("greengrass:ListDeployments", "find a thing group's latest deployment"),
+    IamAction("greengrass:GetDeployment", "read the deployment a merge keeps"),
+    IamAction("greengrass:CreateDeployment", "deploy a stage's thing groups"),
+    IamAction("greengrass:TagResource", "tag component versions and deployments"),
+    IamAction("iot:DescribeThingGroup", "find a stage's thing group"),
+    IamAction("iot:DescribeJob", "device counts of a deployment's IoT job"),
+    IamAction("iot:ListJobExecutionsForJob", "each device's outcome (edge-status)"),
+    IamAction("iot:DescribeJobExecution", "a device's detailed deployment status"),
+    # Greengrass creates the IoT job of a deployment with the caller's permissions.
+    IamAction("iot:CreateJob", "Greengrass makes a deployment's IoT job as the caller"),
+    IamAction("iot:CancelJob", "Greengrass cancels a replaced deployment's IoT job"),
 )
 
 # The IAM prefix of each adapter's `service`, and operations whose action has another name.

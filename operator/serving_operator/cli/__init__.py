@@ -14,6 +14,7 @@ import click
 from serving_operator import __version__
 from serving_operator.cli.check import check
 from serving_operator.cli.commands import completion, crds, iam_policy, invoke, sandbox, version
+from serving_operator.cli.edge import edge_status
 from serving_operator.cli.output import EXIT_FAILED, EXIT_USAGE
 from serving_operator.cli.run import run
 
@@ -29,7 +30,7 @@ def cli() -> None:
     """
 
 
-for command in (run, check, crds, sandbox, invoke, version, completion, iam_policy):
+for command in (run, check, crds, sandbox, invoke, edge_status, version, completion, iam_policy):
     cli.add_command(command)
 
 

@@ -52,6 +52,9 @@ class KindController(Generic[SpecT, StatusT]):
             name=str(body.metadata.name),
             generation=int(body.metadata.get("generation") or 0),
             status=_read_status(self.info.status_model, status),  # type: ignore[arg-type]
+            annotations={
+                str(k): str(v) for k, v in (body.metadata.get("annotations") or {}).items()
+            },
         )
 
 
