@@ -239,21 +239,8 @@ def test_install_upgrade_uninstall_with_the_operator_as_the_charts_service_accou
     # Uninstall: the CRDs and the custom resources stay, what the release owned goes.
     survivor = f"survivor-{suffix}"
     endpoints.create(workload_ns, example(survivor))
-    uninstalled = subprocess.run(
-        [
-            tool("helm"),
-            "--kubeconfig",
-            str(helm.kubeconfig),
-            "uninstall",
-            RELEASE,
-            "-n",
-            release_ns,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "kept due to the resource policy" in uninstalled.stdout + uninstalled.stderr
+    uninstalled = helm("uninstall", RELEASE, "--namespace", release_ns)
+    assert "kept due to the resource policy" in uninstalled
     for path in SERVING_CRDS:
         ext.read_custom_resource_definition(yaml.safe_load(path.read_text())["metadata"]["name"])
     assert endpoints.get(workload_ns, survivor) is not None
