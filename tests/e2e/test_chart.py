@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import kubernetes
 import pytest
 import yaml
 
@@ -88,9 +89,16 @@ def test_replicas_without_peering_are_refused() -> None:
 
 @pytest.mark.parametrize("scope", ["cluster", "namespaces"])
 def test_rendered_manifests_pass_server_side_validation(
-    control_plane: controlplane.ControlPlane, namespace: str, scope: str
+    control_plane: controlplane.ControlPlane,
+    admin_api: kubernetes.client.ApiClient,
+    namespace: str,
+    scope: str,
 ) -> None:
     values = ["--set", f"scope={scope}"]
+    # The API server warns when a Deployment's pods would break the namespace's Pod Security level.
+    kubernetes.client.CoreV1Api(admin_api).patch_namespace(
+        namespace, {"metadata": {"labels": {"pod-security.kubernetes.io/warn": "restricted"}}}
+    )
     if scope == "namespaces":
         # Everything optional that the API server can check without Prometheus Operator's CRDs.
         values += ["--set", f"watchNamespaces={{{namespace}}}", "--set", "peering.enabled=true"]
@@ -116,6 +124,7 @@ def test_rendered_manifests_pass_server_side_validation(
         text=True,
     )
     assert done.returncode == 0, done.stderr
+    assert "PodSecurity" not in done.stderr  # the default security context is `restricted`
     assert "deployment.apps/serving-serving-operator created (server dry run)" in done.stdout
     assert "customresourcedefinition.apiextensions.k8s.io/modelendpoints" in done.stdout
     if scope == "namespaces":
