@@ -57,8 +57,11 @@ class Condition(StatusModel):
 class StatusBase(StatusModel):
     """What every kind's status has: the kstatus conditions and the generation they are for."""
 
-    observed_generation: int | None = None
+    observed_generation: int | None = Field(
+        default=None, description="The metadata.generation the status was last computed for."
+    )
     conditions: list[Condition] = Field(
+        description="kstatus conditions Ready, Reconciling and Stalled, and kind-specific ones.",
         default_factory=list,
         json_schema_extra={
             "x-kubernetes-list-type": "map",

@@ -98,6 +98,24 @@ INITIAL_STATUS: dict[str, Any] = {
 }
 
 
+# `kubectl get -o wide` says why a resource is not Ready: the Ready condition carries the
+# reason and message of every outcome (Stalled and Reconciling ones included).
+_REASON_COLUMNS = (
+    {
+        "name": "Reason",
+        "type": "string",
+        "priority": 1,
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].reason',
+    },
+    {
+        "name": "Message",
+        "type": "string",
+        "priority": 1,
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].message',
+    },
+)
+
+
 def crd_for(kind: KindInfo, group: str, version: str) -> dict[str, Any]:
     status = {**openapi_schema(kind.status_model), "default": INITIAL_STATUS}
     root: dict[str, Any] = {
@@ -135,7 +153,7 @@ def crd_for(kind: KindInfo, group: str, version: str) -> dict[str, Any]:
                     "served": True,
                     "storage": True,
                     "subresources": {"status": {}},
-                    "additionalPrinterColumns": list(kind.printer_columns),
+                    "additionalPrinterColumns": [*kind.printer_columns, *_REASON_COLUMNS],
                     "schema": {"openAPIV3Schema": root},
                 }
             ],

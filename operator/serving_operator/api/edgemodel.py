@@ -33,11 +33,14 @@ class CompilationTarget(ApiModel):
 class EdgeModelSpec(ApiModel):
     """A trained model to compile for edge devices."""
 
-    model_data_url: str = Field(pattern=S3_URI_PATTERN, max_length=1024)
+    model_data_url: str = Field(
+        pattern=S3_URI_PATTERN, max_length=1024, description="S3 URI of the trained model."
+    )
     framework: str = Field(
         min_length=1, max_length=32, description="Neo framework, e.g. XGBOOST or PYTORCH."
     )
     targets: list[CompilationTarget] = Field(
+        description="The devices or platforms to compile for.",
         min_length=1,
         max_length=20,
         json_schema_extra={

@@ -22,15 +22,20 @@ class EndpointReference(ApiModel):
 
 
 class VariantWeight(ApiModel):
-    variant: str = Field(pattern=SAGEMAKER_NAME_PATTERN, max_length=63)
+    variant: str = Field(
+        pattern=SAGEMAKER_NAME_PATTERN, max_length=63, description="A variant of the endpoint."
+    )
     weight: float = Field(ge=0, le=1000, description="Relative weight of this variant.")
 
 
 class TrafficSplitSpec(ApiModel):
     """Desired traffic split between the variants of one ModelEndpoint."""
 
-    endpoint_ref: EndpointReference
+    endpoint_ref: EndpointReference = Field(
+        description="The ModelEndpoint whose variants share traffic."
+    )
     weights: list[VariantWeight] = Field(
+        description="Relative weight of each variant.",
         min_length=1,
         max_length=10,
         json_schema_extra={

@@ -13,7 +13,7 @@ import click
 
 from serving_operator import __version__
 from serving_operator.cli.check import check
-from serving_operator.cli.commands import completion, crds, invoke, sandbox, version
+from serving_operator.cli.commands import completion, crds, iam_policy, invoke, sandbox, version
 from serving_operator.cli.output import EXIT_FAILED, EXIT_USAGE
 from serving_operator.cli.run import run
 
@@ -29,7 +29,7 @@ def cli() -> None:
     """
 
 
-for command in (run, check, crds, sandbox, invoke, version, completion):
+for command in (run, check, crds, sandbox, invoke, version, completion, iam_policy):
     cli.add_command(command)
 
 
