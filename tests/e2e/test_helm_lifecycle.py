@@ -10,6 +10,8 @@ them already, not owned by a release) and the session's cluster-wide operator mu
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
 import uuid
@@ -24,9 +26,9 @@ from kubernetes.client.rest import ApiException
 
 from tests.e2e.helpers import wait_for_condition, wait_gone
 from tests.e2e.test_chart import CHART, tool
-from tests.support import cluster, controlplane
+from tests.support import cluster, controlplane, processes
 from tests.support import operator as operator_support
-from tests.support.paths import CLUSTERROLE_RULES, CRDS, EXAMPLES
+from tests.support.paths import CLUSTERROLE_RULES, CRDS, EXAMPLES, VENV_BIN
 from tests.support.sandbox import Sandbox, upload_demo_artifacts
 
 pytestmark = pytest.mark.e2e
@@ -310,3 +312,72 @@ def test_namespaced_install_grants_nothing_outside_its_namespaces(
         process.stop()
         strip_finalizers(admin, watched)
         helm("uninstall", RELEASE, "--namespace", release_ns)
+
+
+def rule_permissions(rule: dict[str, Any]) -> set[str]:
+    """A rule's permissions as `serving-operator check` names them: `verb resource[.group]`."""
+    return {
+        f"{verb} {resource}" + (f".{group}" if group else "")
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+def rbac_check(kubeconfig: Path, sandbox: Sandbox) -> dict[str, Any]:
+    """`serving-operator check`'s RBAC result, run as the given kubeconfig's identity."""
+    done = subprocess.run(
+        [str(VENV_BIN / "serving-operator"), "check", "-o", "json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **sandbox.env, "KUBECONFIG": str(kubeconfig)},
+    )
+    results = json.loads(done.stdout)
+    checks = results["checks"] if isinstance(results, dict) else results
+    found: dict[str, Any] = next(c for c in checks if c["name"] == "RBAC")
+    return found
+
+
+def test_each_rule_the_chart_grants_is_checked_and_a_dropped_one_is_named(
+    chart_plane: controlplane.ControlPlane, sandbox: Sandbox
+) -> None:
+    """Drop each rule from the installed ClusterRole in turn: the ServiceAccount is refused
+    exactly that rule's permissions (SelfSubjectAccessReview, what a request would get as 403),
+    and `serving-operator check` names them."""
+    admin = cluster.api_client(chart_plane.kubeconfig(controlplane.ADMIN_USER))
+    rbac = kubernetes.client.RbacAuthorizationV1Api(admin)
+    release_ns = f"ops-{uuid.uuid4().hex[:8]}"
+    create_namespaces(admin, release_ns)
+    helm = Helm(chart_plane)
+    helm("install", RELEASE, str(CHART), "--namespace", release_ns)
+    kubeconfig = service_account_kubeconfig(chart_plane, admin, release_ns, FULLNAME)
+    authorization = kubernetes.client.AuthorizationV1Api(cluster.api_client(kubeconfig))
+    rules = yaml.safe_load(CLUSTERROLE_RULES.read_text())
+
+    def granted(permission: str) -> bool:
+        verb, _, what = permission.partition(" ")
+        resource, _, group = what.partition(".")
+        name, _, subresource = resource.partition("/")
+        attributes = {"verb": verb, "group": group, "resource": name, "subresource": subresource}
+        review = authorization.create_self_subject_access_review(
+            {"spec": {"resourceAttributes": attributes}}
+        )
+        return bool(review.status.allowed)
+
+    assert rbac_check(kubeconfig, sandbox)["status"] == "ok"
+    for index, rule in enumerate(rules):
+        dropped = rule_permissions(rule)
+        fewer = [r for i, r in enumerate(rules) if i != index]
+        rbac.patch_cluster_role(FULLNAME, {"rules": fewer})
+        # The authorizer follows RBAC objects through a watch: wait until the drop took effect.
+        first = sorted(dropped)[0]
+        processes.wait_until(lambda first=first: not granted(first), timeout=10, what="drop")
+        assert not [p for p in dropped if granted(p)]
+        result = rbac_check(kubeconfig, sandbox)
+        assert result["status"] == "failed"
+        assert set(result["details"]["missing"]) == dropped
+    rbac.patch_cluster_role(FULLNAME, {"rules": rules})
+    processes.wait_until(
+        lambda: rbac_check(kubeconfig, sandbox)["status"] == "ok", timeout=30, what="restore"
+    )
+    helm("uninstall", RELEASE, "--namespace", release_ns)
