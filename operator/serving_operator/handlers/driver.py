@@ -175,9 +175,15 @@ def register(controller: KindController[Any, Any], config: OperatorConfig) -> No
                 return
             context = controller.context(body, status)
             with RECONCILE_SECONDS.labels(kind).time():
-                report = await _in_worker(
-                    memo, lambda: controller.reconcile(memo.aws, spec, context)
-                )
+                try:
+                    report = await _in_worker(
+                        memo, lambda: controller.reconcile(memo.aws, spec, context)
+                    )
+                except Exception:
+                    # A bug, not an AWS answer (those are outcomes): kopf logs it and retries;
+                    # the count feeds the chart's ServingOperatorReconcileErrors alert.
+                    RECONCILES.labels(kind, "Error").inc()
+                    raise
             conditions = kstatus_conditions(
                 report.outcome, context.generation, previous, extra=report.extra_conditions
             )
