@@ -73,8 +73,12 @@ unit: venv
 e2e: venv controlplane
 	$(BIN)/pytest tests/e2e tests/sandbox -q
 
+# Tests mostly wait on AWS lifecycles and the apiserver, not on CPU: several workers, each
+# with its own control plane, sandbox and operator, a file per worker at a time.
+PYTEST_WORKERS ?= 4
+
 test: venv controlplane lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 demo: venv controlplane
 	$(BIN)/python hack/demo.py

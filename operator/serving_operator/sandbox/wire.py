@@ -48,6 +48,37 @@ class AwsRequest:
         return match.group(1) if match and self.operation == "InvokeEndpoint" else None
 
 
+def _s3_operation(request: Request) -> str:
+    """The common S3 operations of a path-style REST-XML request (as AWS_ENDPOINT_URL makes
+    boto3 send them); an unusual one is "S3:<METHOD>", so it is never mistaken for another."""
+    bucket, _, key = request.path.lstrip("/").partition("/")
+    args, method = request.args, request.method
+    if "x-id" in args:
+        return str(args["x-id"])  # newer botocore names the operation itself
+    if not bucket:
+        return "ListBuckets" if method == "GET" else f"S3:{method}"
+    if key:
+        by_method = {
+            "GET": "GetObject",
+            "HEAD": "HeadObject",
+            "DELETE": "DeleteObject",
+            "PUT": "CopyObject" if "x-amz-copy-source" in request.headers else "PutObject",
+        }
+    elif method == "GET":
+        by_method = {"GET": "ListObjectsV2" if args.get("list-type") == "2" else "ListObjects"}
+    else:
+        by_method = {
+            "HEAD": "HeadBucket",
+            "PUT": "CreateBucket",
+            "DELETE": "DeleteBucket",
+            "POST": "DeleteObjects" if "delete" in args else "S3:POST",
+        }
+    subresources = set(args) - {"list-type", "prefix", "continuation-token", "max-keys"}
+    if subresources - {"delete", "encoding-type", "delimiter", "start-after", "x-id"}:
+        return f"S3:{method}"
+    return by_method.get(method, f"S3:{method}")
+
+
 def identify(request: Request, body: bytes) -> AwsRequest:
     match = _CREDENTIAL.search(request.headers.get("Authorization", ""))
     access_key, region, service = match.groups() if match else ("", "us-east-1", "")
@@ -59,8 +90,10 @@ def identify(request: Request, body: bytes) -> AwsRequest:
         operation = "InvokeEndpoint"
     elif request.content_type and "x-www-form-urlencoded" in request.content_type:
         operation = parse_qs(body.decode(errors="replace")).get("Action", [""])[0]
+    elif service == "s3":
+        operation = _s3_operation(request)
     else:
-        # REST-JSON calls: the method and path say it (S3 and other unmodelled ones: "").
+        # REST-JSON calls: the method and path say it (unmodelled ones: "").
         rest = rest_call(service, request.method, request.path)
         operation = rest.operation if rest else ""
         path_params = rest.params if rest else {}
