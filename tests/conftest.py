@@ -134,3 +134,19 @@ def bare_control_plane(workdir: Path) -> Iterator[controlplane.ControlPlane]:
         yield plane
     finally:
         plane.stop()
+
+
+@pytest.fixture
+def edge_models(admin_api: kubernetes.client.ApiClient) -> cluster.Objects:
+    return cluster.Objects(admin_api, "edgemodels")
+
+
+@pytest.fixture
+def fast_edge(sandbox: sandbox_support.Sandbox) -> Iterator[None]:
+    """Short edge lifecycles for one test; the sandbox's settings and device table after."""
+    before = sandbox._admin("GET", "settings")
+    sandbox.settings(**sandbox_support.FAST_EDGE)
+    yield
+    sandbox._admin("DELETE", "devices")
+    sandbox._admin("DELETE", "compilation-failures")
+    sandbox.settings(**before)

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import kubernetes
 import pytest
 
 from tests.e2e.helpers import wait_for_condition, wait_gone
@@ -21,33 +20,9 @@ from tests.support.sandbox import Sandbox
 
 pytestmark = pytest.mark.e2e
 
-FAST_EDGE = {
-    "compilationStartingSeconds": 0.3,
-    "compilationSeconds": 0.5,
-    "compilationStoppingSeconds": 0.3,
-    "componentSeconds": 0.3,
-    "devicePickupSeconds": 0.2,
-    "deviceApplySeconds": 0.3,
-    "jobMinuteSeconds": 1.0,
-}
 ROLE = "arn:aws:iam::123456789012:role/NeoRole"
 # An AWS-published component someone else deployed to the fleet: it must survive.
 OTHERS = {"aws.greengrass.Cli": {"componentVersion": "2.12.0"}}
-
-
-@pytest.fixture
-def edge_models(admin_api: kubernetes.client.ApiClient) -> cluster.Objects:
-    return cluster.Objects(admin_api, "edgemodels")
-
-
-@pytest.fixture
-def fast_edge(sandbox: Sandbox) -> Iterator[None]:
-    before = sandbox._admin("GET", "settings")
-    sandbox.settings(**FAST_EDGE)
-    yield
-    sandbox._admin("DELETE", "devices")
-    sandbox._admin("DELETE", "compilation-failures")
-    sandbox.settings(**before)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import kubernetes
 import pytest
 
 from tests.e2e.test_edgemodel import (
-    FAST_EDGE,
     annotate,
     edge_model,
     reason,
@@ -23,7 +22,7 @@ from tests.e2e.test_edgemodel import (
 from tests.support import cluster, controlplane
 from tests.support import operator as operator_support
 from tests.support.operator import OperatorProcess
-from tests.support.sandbox import Sandbox
+from tests.support.sandbox import FAST_EDGE, Sandbox
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,12 @@ from tests.e2e.helpers import wait_for_condition, wait_gone
 from tests.support import cluster
 from tests.support.operator import OperatorProcess
 from tests.support.paths import EXAMPLES, VENV_BIN
-from tests.support.sandbox import Sandbox, upload_demo_artifacts
+from tests.support.sandbox import (
+    DEMO_THING_GROUPS,
+    Sandbox,
+    create_demo_devices,
+    upload_demo_artifacts,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -115,8 +120,38 @@ CHECKS = {
 }
 
 
+EDGE_EXAMPLE = "edge-classifier.yaml"
+
+
 def test_every_example_has_a_check() -> None:
-    assert {p.name for p in EXAMPLES.glob("*.yaml")} == set(CHECKS)
+    assert {p.name for p in EXAMPLES.glob("*.yaml")} == {*CHECKS, EDGE_EXAMPLE}
+
+
+def test_edge_example_compiles_and_rolls_out_to_every_device(
+    demo_artifacts: None,
+    fast_edge: None,
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    edge_models: cluster.Objects,
+) -> None:
+    create_demo_devices(sandbox)
+    body = yaml.safe_load(Path(EXAMPLES / EDGE_EXAMPLE).read_text())
+    # The example bakes its canary for 10 minutes, as one would; the test cannot wait that.
+    body["spec"]["rollout"]["stages"][0]["gate"]["bakeSeconds"] = 1
+    name = body["metadata"]["name"]
+    edge_models.create(namespace, body)
+
+    ready = wait_for_condition(edge_models, namespace, name, "Ready", operator, timeout=120)
+    status = ready["status"]
+    assert status["compiledCount"] == status["targetCount"] == 2
+    assert {s["name"]: s["devices"]["succeeded"] for s in status["stages"]} == {
+        "canary": DEMO_THING_GROUPS["edge-canary"],
+        "fleet": DEMO_THING_GROUPS["edge-fleet"],
+    }
+
+    edge_models.delete(namespace, name)
+    wait_gone(edge_models, namespace, name, operator, timeout=120)
 
 
 @pytest.mark.parametrize("example", sorted(CHECKS))

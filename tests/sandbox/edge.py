@@ -8,19 +8,11 @@ import urllib.request
 import uuid
 from typing import Any
 
-from tests.support.sandbox import Sandbox
+from tests.support.sandbox import FAST_EDGE, Sandbox
+
+__all__ = ["FAST_EDGE"]
 
 ROLE = "arn:aws:iam::123456789012:role/NeoRole"
-FAST_EDGE = {
-    "compilationStartingSeconds": 0.3,
-    "compilationSeconds": 0.5,
-    "compilationStoppingSeconds": 0.3,
-    "componentSeconds": 0.3,
-    "devicePickupSeconds": 0.2,
-    "deviceApplySeconds": 0.3,
-    "jobMinuteSeconds": 1.0,
-}
-"""Short lifecycles for these tests: a job's 'minute' lasts a second."""
 
 
 def unique(prefix: str) -> str:

@@ -98,7 +98,34 @@ DEMO_ARTIFACTS = (
     "bikerental/preprocess/model.tar.gz",
     "bikerental-hyper/model/hyper1.tar.gz",
     "bikerental-hyper/model/hyper2.tar.gz",
+    "edge/classifier/model.tar.gz",
 )
+FAST_EDGE = {
+    "compilationStartingSeconds": 0.3,
+    "compilationSeconds": 0.5,
+    "compilationStoppingSeconds": 0.3,
+    "componentSeconds": 0.3,
+    "devicePickupSeconds": 0.2,
+    "deviceApplySeconds": 0.3,
+    "jobMinuteSeconds": 1.0,
+}
+"""Short edge lifecycles for tests: a job's 'minute' lasts a second."""
+
+# The thing groups examples/edge-classifier.yaml rolls out to, with their devices.
+DEMO_THING_GROUPS = {"edge-canary": 2, "edge-fleet": 4}
+
+
+def create_demo_devices(box: Sandbox) -> None:
+    """IoT thing groups and things for the edge example (devices succeed by default)."""
+    iot = box.client("iot")
+    for group, devices in DEMO_THING_GROUPS.items():
+        with contextlib.suppress(iot.exceptions.ResourceAlreadyExistsException):
+            iot.create_thing_group(thingGroupName=group)
+        for index in range(devices):
+            thing = f"{group}-device-{index}"
+            with contextlib.suppress(iot.exceptions.ResourceAlreadyExistsException):
+                iot.create_thing(thingName=thing)
+            iot.add_thing_to_thing_group(thingGroupName=group, thingName=thing)
 
 
 def upload_demo_artifacts(box: Sandbox) -> None:

@@ -108,5 +108,6 @@ def test_every_field_is_described_for_kubectl_explain(kind: KindInfo) -> None:
 def test_wide_output_shows_why_a_resource_is_not_ready() -> None:
     for kind in ALL_KINDS:
         columns = crd_for(kind, GROUP, VERSION)["spec"]["versions"][0]["additionalPrinterColumns"]
-        wide = {c["name"]: c for c in columns if c.get("priority") == 1}
+        wide = [c["name"] for c in columns if c.get("priority") == 1]
+        assert sorted(wide) == sorted(set(wide))
         assert set(wide) >= {"Reason", "Message"}

@@ -4,12 +4,17 @@ docs/troubleshooting.md, and every metric the operator exports is in docs/metric
 from __future__ import annotations
 
 import ast
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 import prometheus_client
+import pytest
 
 import serving_operator.metrics  # noqa: F401  (registers the operator's metrics)
 from serving_operator import planning
+from serving_operator.api import ALL_KINDS
+from serving_operator.api.common import KindInfo
 from tests.support.paths import ROOT
 
 PLANNING = Path(planning.__file__).parent
@@ -71,3 +76,23 @@ def test_every_metric_is_documented() -> None:
     }
     assert names
     assert sorted(n for n in names if f"`{n}" not in text) == []
+
+
+def _field_docs() -> ModuleType:
+    path = ROOT / "hack" / "field_docs.py"
+    spec = importlib.util.spec_from_file_location("field_docs", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS, ids=[k.kind for k in ALL_KINDS])
+def test_each_kind_has_a_reference_generated_from_its_model(kind: KindInfo) -> None:
+    field_docs = _field_docs()
+    path = field_docs.document(kind)
+    assert path.exists(), f"docs/{kind.kind.lower()}.md is missing"
+    text = path.read_text()
+    assert field_docs.BEGIN in text, "run: python hack/field_docs.py"
+    assert field_docs.updated(kind, text) == text, "run: python hack/field_docs.py"

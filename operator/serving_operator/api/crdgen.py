@@ -137,6 +137,11 @@ _REASON_COLUMNS = (
 )
 
 
+def _printer_columns(kind: KindInfo) -> list[dict[str, Any]]:
+    named = {c["name"] for c in kind.printer_columns}
+    return [*kind.printer_columns, *(c for c in _REASON_COLUMNS if c["name"] not in named)]
+
+
 def crd_for(kind: KindInfo, group: str, version: str) -> dict[str, Any]:
     status = {**openapi_schema(kind.status_model), "default": INITIAL_STATUS}
     root: dict[str, Any] = {
@@ -174,7 +179,7 @@ def crd_for(kind: KindInfo, group: str, version: str) -> dict[str, Any]:
                     "served": True,
                     "storage": True,
                     "subresources": {"status": {}},
-                    "additionalPrinterColumns": [*kind.printer_columns, *_REASON_COLUMNS],
+                    "additionalPrinterColumns": _printer_columns(kind),
                     "schema": {"openAPIV3Schema": root},
                 }
             ],
