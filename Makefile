@@ -66,6 +66,7 @@ lint: venv
 	$(BIN)/ruff format --check operator tests bench hack
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile
 
 unit: venv
 	$(BIN)/pytest tests/unit -q
