@@ -8,6 +8,7 @@ import boto3
 
 from serving_operator.aws.autoscaling import ApplicationAutoScaling
 from serving_operator.aws.base import CLIENT_CONFIG
+from serving_operator.aws.cloudwatch import CloudWatch
 from serving_operator.aws.ratelimit import TokenBucket
 from serving_operator.aws.runtime import SageMakerRuntime
 from serving_operator.aws.s3 import S3
@@ -20,6 +21,7 @@ class Clients:
     autoscaling: ApplicationAutoScaling
     s3: S3
     runtime: SageMakerRuntime
+    cloudwatch: CloudWatch
 
 
 def build_clients(calls_per_second: float, burst: int) -> Clients:
@@ -38,4 +40,5 @@ def build_clients(calls_per_second: float, burst: int) -> Clients:
         runtime=SageMakerRuntime(
             session.client("sagemaker-runtime", config=CLIENT_CONFIG), limiter
         ),
+        cloudwatch=CloudWatch(session.client("cloudwatch", config=CLIENT_CONFIG), limiter),
     )

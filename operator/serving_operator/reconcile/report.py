@@ -42,6 +42,9 @@ class ObjectContext(Generic[StatusT]):
     generation: int
     status: StatusT
     """The status the last pass wrote, read back through the kind's status model."""
+    related: Any = None
+    """What the kind's handler found about the object in Kubernetes (other objects through
+    kopf indexes, annotations), for kinds whose pass depends on it; None otherwise."""
 
     @property
     def conditions(self) -> list[dict[str, Any]]:
