@@ -47,6 +47,8 @@ def test_a_new_resource_is_in_progress_before_the_operator_acts(
     assert created["status"]["observedGeneration"] == 0
     assert cluster.condition(created, "Reconciling")["reason"] == "Pending"  # type: ignore[index]
     assert kstatus(created) == "InProgress"
+    # Without the CRD's initial status the same object would read as healthy.
+    assert kstatus({k: v for k, v in created.items() if k != "status"}) == "Current"
 
 
 def test_ready_reads_current_and_stalled_reads_failed(

@@ -16,12 +16,13 @@ func main() {
 	scanner := bufio.NewScanner(os.Stdin)
 	scanner.Buffer(make([]byte, 1<<20), 1<<24)
 	for scanner.Scan() {
-		var object map[string]interface{}
-		if err := json.Unmarshal(scanner.Bytes(), &object); err != nil {
-			fmt.Fprintln(os.Stderr, "kstatus: not a JSON object:", err)
+		// Unstructured's own decoder keeps integers int64, as the apiserver's client does.
+		object := &unstructured.Unstructured{}
+		if err := object.UnmarshalJSON(scanner.Bytes()); err != nil {
+			fmt.Fprintln(os.Stderr, "kstatus: not a Kubernetes object:", err)
 			os.Exit(2)
 		}
-		result, err := status.Compute(&unstructured.Unstructured{Object: object})
+		result, err := status.Compute(object)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "kstatus:", err)
 			os.Exit(1)
