@@ -3,9 +3,11 @@ InvokeEndpoint traffic from the load generator and CloudWatch metrics at one-sec
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import kubernetes
@@ -16,7 +18,8 @@ from serving_operator.aws.runtime import SageMakerRuntime
 from serving_operator.loadgen import generate_load
 from tests.e2e.helpers import wait_for_condition, wait_for_resyncs
 from tests.sandbox.canary import behaviour_admin, set_behaviour
-from tests.support import cluster, processes
+from tests.support import cluster, controlplane, processes
+from tests.support.cli import isolated_env, run_cli
 from tests.support.operator import OperatorProcess
 from tests.support.sandbox import Sandbox
 from tests.support.specs import model_endpoint, variant
@@ -51,6 +54,16 @@ class Traffic:
     def __exit__(self, *_: Any) -> None:
         self.stopped.set()
         self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def user_env(
+    tmp_path: Path, control_plane: controlplane.ControlPlane, sandbox: Sandbox
+) -> dict[str, str]:
+    """A user's shell: a kubeconfig for the shared control plane, and the sandbox as AWS."""
+    return isolated_env(
+        tmp_path, KUBECONFIG=str(control_plane.kubeconfig(controlplane.ADMIN_USER)), **sandbox.env
+    )
 
 
 @pytest.fixture
@@ -266,6 +279,7 @@ def test_a_missing_variant_is_stalled_naming_it(
 
 
 def test_healthy_canary_goes_10_30_50_then_100(
+    user_env: dict[str, str],
     ab_endpoint: str,
     operator: OperatorProcess,
     sandbox: Sandbox,
@@ -277,7 +291,15 @@ def test_healthy_canary_goes_10_30_50_then_100(
         set_behaviour(sandbox, ab_endpoint, name, **HEALTHY)
     steps = [{"setWeight": 10}, {"setWeight": 30}, {"setWeight": 50}]
     with Traffic(sandbox, ab_endpoint, rps=80):
-        splits.create(namespace, canary("rollout", ab_endpoint, steps))
+        latency = {
+            "name": "latency",
+            "type": "Latency",
+            "percentile": 99,
+            "thresholdRange": {"max": 1_000_000},  # one second, in microseconds
+        }
+        errors = {"name": "errors", "type": "ErrorRate", "harmfulIncrease": 0.15}
+        analysis = {"metrics": [errors, latency]}
+        splits.create(namespace, canary("rollout", ab_endpoint, steps, analysis=analysis))
         done = wait_for_phase(splits, namespace, "rollout", operator, "Succeeded", timeout=240)
     status = done["status"]
     assert live_weights(sandbox, ab_endpoint) == {BLUE: 0.0, GREEN: 100.0}
@@ -286,13 +308,34 @@ def test_healthy_canary_goes_10_30_50_then_100(
     assert [h["stepIndex"] for h in passes] == [0, 1, 2]
     assert [round(h["weights"][GREEN]) for h in passes] == [10, 30, 50]
     for look in passes:
-        (check,) = look["checks"]
-        assert check["sampleSize"] >= 60
-        assert check["baselineSampleSize"] >= 60
-        assert check["safetyPValue"] <= 0.05
+        checks = {c["name"]: c for c in look["checks"]}
+        assert checks["errors"]["sampleSize"] >= 60
+        assert checks["errors"]["baselineSampleSize"] >= 60
+        assert checks["errors"]["safetyPValue"] <= 0.05
+        assert checks["latency"]["verdict"] == "Pass"
+        assert 0 < checks["latency"]["value"] < 1_000_000
     reasons = [e.reason for e in splits.events(namespace, "rollout")]
     assert "Succeeded" in reasons
     assert reasons.count("WeightsSet") == 4
+
+    done_cli = run_cli(["compare", "rollout", "-n", namespace, "-o", "json"], user_env)
+    assert done_cli.returncode == 0, done_cli.stderr
+    report = json.loads(done_cli.stdout)
+    assert report["phase"] == "Succeeded"
+    rows = {row["variant"]: row for row in report["variants"]}
+    assert set(rows) == {BLUE, GREEN}
+    for row in rows.values():
+        assert row["invocations"] >= 60
+        assert row["errors5xx"] == 0
+        low, high = row["errorRateInterval"]
+        assert low == 0.0
+        assert 0.0 < high < 0.1
+        assert row["latencyMicroseconds"]["p50"] is not None
+    table = run_cli(["compare", "rollout", "-n", namespace], user_env)
+    assert table.returncode == 0, table.stderr
+    assert "check errors: Pass (ErrorRateNotWorse)" in table.stdout
+    assert BLUE in table.stdout
+    assert GREEN in table.stdout
 
 
 def test_raised_candidate_error_rate_rolls_back(
@@ -348,6 +391,7 @@ def test_too_little_traffic_pauses_insufficient_and_is_not_promoted(
 
 
 def test_manual_gate_then_promote(
+    user_env: dict[str, str],
     ab_endpoint: str,
     operator: OperatorProcess,
     sandbox: Sandbox,
@@ -359,9 +403,11 @@ def test_manual_gate_then_promote(
     wait_for_phase(splits, namespace, "gated", operator, "Paused", reason="ManualGate")
     wait_for_resyncs(sandbox, ab_endpoint, operator, passes=2)
     assert live_weights(sandbox, ab_endpoint) == {BLUE: 75.0, GREEN: 25.0}
-    annotate(splits, namespace, "gated", "promote", "first")
+    promoted = run_cli(["promote", "gated", "-n", namespace], user_env)
+    assert promoted.returncode == 0, promoted.stderr
     done = wait_for_phase(splits, namespace, "gated", operator, "Succeeded")
-    assert done["status"]["handled"]["promote"] == "first"
+    annotations = done["metadata"]["annotations"]
+    assert done["status"]["handled"]["promote"] == annotations["serving.mlops.dev/promote"]
     assert live_weights(sandbox, ab_endpoint) == {BLUE: 0.0, GREEN: 100.0}
 
 
@@ -438,3 +484,25 @@ def test_alarm_in_alarm_rolls_back(
         assert live_weights(sandbox, ab_endpoint) == {BLUE: 100.0, GREEN: 0.0}
     finally:
         cloudwatch.delete_alarms(AlarmNames=[alarm])
+
+
+def test_load_command_sends_bounded_traffic(
+    user_env: dict[str, str], ab_endpoint: str, sandbox: Sandbox, one_second_metrics: None
+) -> None:
+    for name in (BLUE, GREEN):
+        set_behaviour(sandbox, ab_endpoint, name, **HEALTHY)
+    done = run_cli(["load", ab_endpoint, "--rps", "20", "--duration", "2", "-o", "json"], user_env)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert 30 <= summary["sent"] <= 40
+    assert summary["failed"] == 0
+    assert set(summary["byVariant"]) == {BLUE, GREEN}
+
+
+def test_promote_of_a_missing_split_is_a_user_error(
+    user_env: dict[str, str], namespace: str
+) -> None:
+    done = run_cli(["promote", "nothing-here", "-n", namespace], user_env)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: no TrafficSplit nothing-here")
+    assert "Traceback" not in done.stderr

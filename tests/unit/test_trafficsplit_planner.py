@@ -433,6 +433,10 @@ def test_a_scored_window_never_starts_before_a_whole_period_after_the_change(
     assert lookup.start.timestamp() % period == 0
     assert lookup.end <= now - timedelta(seconds=ingestion)
     assert lookup.end > lookup.start
+    # The percentile window lies inside the scored span and is a period CloudWatch accepts.
+    window = int((lookup.end - lookup.window_start).total_seconds())
+    assert lookup.window_start >= lookup.start
+    assert window in (1, 5, 10, 20, 30) or window % 60 == 0
 
 
 # --------------------------------------------------------------------------- properties

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from serving_operator.api.trafficsplit import AnalysisMetric, MetricType
@@ -125,7 +126,11 @@ class CloudWatch(ServiceAdapter):
                 else:
                     continue
                 meaning[query_id] = (metric.name, variant)
-        values = self._metric_data(queries, lookup)
+        counts = [q for q in queries if q["Id"].startswith("c")]
+        windows = [q for q in queries if not q["Id"].startswith("c")]
+        values = self._metric_data(counts, lookup.start, lookup)
+        if windows:
+            values |= self._metric_data(windows, lookup.window_start, lookup)
         sums: dict[tuple[str, str], float] = {}
         latest: dict[tuple[str, str], float | None] = {}
         for query_id, (what, variant) in meaning.items():
@@ -150,14 +155,15 @@ class CloudWatch(ServiceAdapter):
         )
 
     def _metric_data(
-        self, queries: list[dict[str, Any]], lookup: MetricsLookup
+        self, queries: list[dict[str, Any]], start: datetime, lookup: MetricsLookup
     ) -> dict[str, list[float]]:
-        """Values by query id, newest first, over [lookup.window_start or start, end)."""
+        """Values by query id, newest first, over [start, end); a query whose period is the
+        window's length has one datapoint, the window's (the one ending at `end`)."""
         values: dict[str, list[float]] = {}
         for first in range(0, len(queries), _QUERIES_PER_CALL):
             params: dict[str, Any] = {
                 "MetricDataQueries": queries[first : first + _QUERIES_PER_CALL],
-                "StartTime": lookup.start,
+                "StartTime": start,
                 "EndTime": lookup.end,
                 "ScanBy": "TimestampDescending",
             }

@@ -16,6 +16,7 @@ from serving_operator.cli.check import check
 from serving_operator.cli.commands import completion, crds, invoke, sandbox, version
 from serving_operator.cli.output import EXIT_FAILED, EXIT_USAGE
 from serving_operator.cli.run import run
+from serving_operator.cli.trafficsplit import abort, compare, load, promote, retry
 
 PROG = "serving-operator"
 
@@ -29,7 +30,20 @@ def cli() -> None:
     """
 
 
-for command in (run, check, crds, sandbox, invoke, version, completion):
+for command in (
+    run,
+    check,
+    crds,
+    sandbox,
+    invoke,
+    load,
+    promote,
+    abort,
+    retry,
+    compare,
+    version,
+    completion,
+):
     cli.add_command(command)
 
 

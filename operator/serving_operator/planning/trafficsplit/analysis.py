@@ -61,9 +61,23 @@ def metrics_lookup(
     end = _align_down(now - delay, metric_period)
     if end <= start:
         return None
-    # Percentiles are taken over the whole step too: a percentile of one short window rests
-    # on too few requests to judge at the traffic a canary gets.
-    return MetricsLookup(start=start, window_start=start, end=end, period=metric_period)
+    # Percentiles are taken over as much of the step as one CloudWatch period can span: a
+    # percentile of one short window rests on too few requests to judge.
+    span = longest_period_within(int((end - start).total_seconds()))
+    return MetricsLookup(
+        start=start, window_start=end - timedelta(seconds=span), end=end, period=metric_period
+    )
+
+
+# GetMetricData accepts these periods below a minute, and any multiple of 60.
+_SHORT_PERIODS = (1, 5, 10, 20, 30)
+
+
+def longest_period_within(seconds: int) -> int:
+    """The longest period CloudWatch accepts that is at most `seconds` (at least 1)."""
+    if seconds >= 60:
+        return seconds - seconds % 60
+    return max([p for p in _SHORT_PERIODS if p <= seconds] or [1])
 
 
 def first_look_at(analysis: Analysis, metric_period: int, step_started: datetime) -> datetime:
