@@ -380,9 +380,10 @@ def _handle_requests(state: _Pass) -> None:
     if state.spec.weights is not None:
         return  # a fixed split has nothing to promote, abort or retry
     if new_retry and state.status.phase in (Phase.FAILED, Phase.ABORTED):
+        ended = state.status.phase
         state.status = fresh_status(state.status, state.spec)
         state.transitions.append(
-            Transition(Phase.FAILED, Phase.INITIALIZING, "RetryRequested", "retry requested")
+            Transition(ended, Phase.INITIALIZING, "RetryRequested", "retry requested")
         )
     if new_abort and state.status.phase in ACTIVE_PHASES:
         state.move(Phase.ABORTED, "AbortRequested", "abort requested: all traffic to baseline")
