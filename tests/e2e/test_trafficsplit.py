@@ -506,3 +506,74 @@ def test_promote_of_a_missing_split_is_a_user_error(
     assert done.returncode == 2
     assert done.stderr.startswith("error: no TrafficSplit nothing-here")
     assert "Traceback" not in done.stderr
+
+
+def test_deadline_fires_while_the_endpoint_is_stuck_updating(
+    ab_endpoint: str,
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    splits: cluster.Objects,
+) -> None:
+    before = sandbox._admin("GET", "settings")
+    sandbox.settings(updatingSeconds=25)
+    try:
+        steps = [{"setWeight": 20, "pause": {}}]
+        splits.create(
+            namespace,
+            canary("slow", ab_endpoint, steps, skipAnalysis=True, progressDeadlineSeconds=10),
+        )
+        paused = wait_for_phase(
+            splits, namespace, "slow", operator, "Paused", reason="EndpointNotReady", timeout=60
+        )
+        assert cluster.is_true(paused, "Stalled")
+        assert "10s" in paused["status"]["message"]
+        # Once SageMaker has finished, the canary goes on by itself.
+        wait_for_phase(splits, namespace, "slow", operator, "Paused", reason="ManualGate")
+        assert live_weights(sandbox, ab_endpoint) == {BLUE: 80.0, GREEN: 20.0}
+    finally:
+        sandbox.settings(updatingSeconds=before["updatingSeconds"])
+
+
+def test_a_config_switch_during_a_canary_keeps_its_weights(
+    ab_endpoint: str,
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    splits: cluster.Objects,
+    model_endpoints: cluster.Objects,
+    model_bucket: str,
+) -> None:
+    steps = [{"setWeight": 25, "pause": {}}]
+    splits.create(namespace, canary("held", ab_endpoint, steps, skipAnalysis=True))
+    wait_for_phase(splits, namespace, "held", operator, "Paused", reason="ManualGate")
+    wait_for_condition(
+        model_endpoints,
+        namespace,
+        ab_endpoint,
+        "Ready",
+        operator,
+        also=lambda o: o["status"].get("weightsManagedBy") == "TrafficSplit/held",
+    )
+    before = model_endpoints.get(namespace, ab_endpoint)
+    assert before is not None
+    old_config = before["status"]["endpointConfigName"]
+    model_endpoints.patch_spec(
+        namespace,
+        ab_endpoint,
+        {"variants": [variant(BLUE, model_bucket, "v1"), variant(GREEN, model_bucket, "v3")]},
+    )
+    switched = wait_for_condition(
+        model_endpoints,
+        namespace,
+        ab_endpoint,
+        "Ready",
+        operator,
+        also=lambda o: o["status"].get("endpointConfigName") not in (None, old_config),
+    )
+    assert switched["status"]["endpointConfigName"] != old_config
+    wait_for_resyncs(sandbox, ab_endpoint, operator, passes=3)
+    assert live_weights(sandbox, ab_endpoint) == {BLUE: 75.0, GREEN: 25.0}
+    held = splits.get(namespace, "held")
+    assert held is not None
+    assert held["status"]["phase"] == "Paused"
