@@ -4,6 +4,8 @@ InvokeEndpoint traffic from the load generator and CloudWatch metrics at one-sec
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -279,6 +281,7 @@ def test_a_missing_variant_is_stalled_naming_it(
 
 
 def test_healthy_canary_goes_10_30_50_then_100(
+    tmp_path: Path,
     user_env: dict[str, str],
     ab_endpoint: str,
     operator: OperatorProcess,
@@ -336,6 +339,14 @@ def test_healthy_canary_goes_10_30_50_then_100(
     assert "check errors: Pass (ErrorRateNotWorse)" in table.stdout
     assert BLUE in table.stdout
     assert GREEN in table.stdout
+
+    plot = tmp_path / "rollout.png"
+    drawn = run_cli(["compare", "rollout", "-n", namespace, "--plot", str(plot)], user_env)
+    assert drawn.returncode == 0, drawn.stderr
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("TRAFFICSPLIT_PLOT_COPY"):  # keep the picture of a run for a report
+        shutil.copy(plot, os.environ["TRAFFICSPLIT_PLOT_COPY"])
+        Path(os.environ["TRAFFICSPLIT_PLOT_COPY"] + ".txt").write_text(table.stdout)
 
 
 def test_raised_candidate_error_rate_rolls_back(

@@ -152,11 +152,81 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value / 1000:.1f}"
 
 
+def plot_history(split: dict[str, Any], path: str) -> None:
+    """Draw the canary's weights over time and each look's error rates into `path`."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # no display needed
+        import matplotlib.pyplot as plt
+    except ImportError as error:
+        raise UserError("--plot needs matplotlib: pip install 'serving-operator[plot]'") from error
+    spec, status = split.get("spec", {}), split.get("status", {})
+    history = status.get("history", [])
+    candidate, baseline = spec.get("candidate"), spec.get("baseline")
+    times = [_parse_time(h["time"]) for h in history]
+    figure, (weights_axis, errors_axis) = plt.subplots(2, 1, sharex=True, figsize=(9, 6))
+    for variant in [v for v in (baseline, candidate) if v]:
+        weights_axis.step(
+            times,
+            [_share(h.get("weights", {}), variant) or 0.0 for h in history],
+            where="post",
+            label=variant,
+        )
+    weights_axis.set_ylabel("traffic %")
+    weights_axis.set_ylim(-2, 102)
+    weights_axis.legend(loc="best")
+    weights_axis.set_title(
+        f"TrafficSplit {split['metadata']['name']}: {status.get('phase')} ({status.get('reason')})"
+    )
+    looks = [(t, h) for t, h in zip(times, history, strict=True) if h.get("checks")]
+    for check_name in sorted({c["name"] for _, h in looks for c in h["checks"]}):
+        points = [
+            (t, c)
+            for t, h in looks
+            for c in h["checks"]
+            if c["name"] == check_name and c.get("pValue") is not None
+        ]
+        if not points:
+            continue
+        errors_axis.plot(
+            [t for t, _ in points],
+            [100 * (c.get("value") or 0.0) for _, c in points],
+            marker="o",
+            label=f"{check_name}: {candidate}",
+        )
+        errors_axis.plot(
+            [t for t, _ in points],
+            [100 * (c.get("baselineValue") or 0.0) for _, c in points],
+            marker="x",
+            label=f"{check_name}: {baseline}",
+        )
+    errors_axis.set_ylabel("error rate %")
+    errors_axis.set_xlabel("time (UTC)")
+    if errors_axis.has_data():
+        errors_axis.legend(loc="best")
+    figure.autofmt_xdate()
+    figure.tight_layout()
+    try:
+        figure.savefig(path, dpi=100)
+    except OSError as error:
+        raise UserError(f"cannot write {path}: {error.strerror}") from error
+    finally:
+        plt.close(figure)
+
+
 @click.command()
 @click.argument("name")
 @click.option("-n", "--namespace", default="default", show_default=True)
+@click.option(
+    "--plot",
+    "plot_file",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="also draw weights and error rates over time into this PNG (needs matplotlib)",
+)
 @output_option()
-def compare(name: str, namespace: str, output: str) -> int:
+def compare(name: str, namespace: str, plot_file: str | None, output: str) -> int:
     """Compare a TrafficSplit's variants: invocations, error rate with a 95% interval,
     latency percentiles, and the canary's verdict."""
     import boto3
@@ -217,6 +287,8 @@ def compare(name: str, namespace: str, output: str) -> int:
             )
 
     emit(report, output, table)
+    if plot_file is not None:
+        plot_history(split, plot_file)
     return 0
 
 
