@@ -12,25 +12,36 @@ KSTATUS := $(ASSETS)/kstatus
 
 all: test
 
-$(BIN)/serving-operator: pyproject.toml
+$(BIN)/serving-operator: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --constraint constraints.txt -e '.[dev]'
 	touch $@
 
 venv: $(BIN)/serving-operator
 
+# Version stamps, as Kubernetes' and helm's own release builds set them: without them
+# `kubectl version` says v0.0.0-master and anything that checks the server version fails.
+K8S_VERSION := $(shell awk '$$1 == "k8s.io/kubernetes" {print $$2; exit}' tests/controlplane/go.mod)
+K8S_MINOR := $(word 2,$(subst ., ,$(K8S_VERSION)))
+HELM_VERSION := $(shell awk '$$1 == "require" && $$2 == "helm.sh/helm/v3" {print $$3; exit}' tests/controlplane/helm/go.mod)
+K8S_STAMP := $(foreach pkg,k8s.io/component-base/version k8s.io/client-go/pkg/version,\
+	-X $(pkg).gitVersion=$(K8S_VERSION) -X $(pkg).gitMajor=1 -X $(pkg).gitMinor=$(K8S_MINOR) \
+	-X $(pkg).gitTreeState=clean)
+HELM_STAMP := -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+	-X helm.sh/helm/v3/internal/version.gitTreeState=clean
+
 # kube-apiserver, kubectl and etcd built from their Go modules (tests/controlplane/go.mod).
 $(CONTROLPLANE_BINS) &: tests/controlplane/go.mod tests/controlplane/go.sum tests/controlplane/cmd/etcd/main.go
 	mkdir -p $(ASSETS)
-	cd tests/controlplane && go build -trimpath -ldflags='-s -w' -o ../../$(ASSETS)/ \
+	cd tests/controlplane && go build -trimpath -ldflags='-s -w $(K8S_STAMP)' -o ../../$(ASSETS)/ \
 		./cmd/etcd k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
 	touch $(CONTROLPLANE_BINS)
 
 # helm has its own module: it brings its own k8s.io versions.
 $(HELM): tests/controlplane/helm/go.mod tests/controlplane/helm/go.sum
 	mkdir -p $(ASSETS)
-	cd tests/controlplane/helm && go build -trimpath -ldflags='-s -w' -o ../../../$(ASSETS)/ \
+	cd tests/controlplane/helm && go build -trimpath -ldflags='-s -w $(HELM_STAMP)' -o ../../../$(ASSETS)/ \
 		helm.sh/helm/v3/cmd/helm
 	touch $@
 
@@ -41,8 +52,14 @@ $(KSTATUS): tests/controlplane/kstatus/go.mod tests/controlplane/kstatus/go.sum 
 
 controlplane: $(CONTROLPLANE_BINS) $(HELM) $(KSTATUS)
 
+# The chart ships copies of crds/ (Helm reads files only from inside the chart):
+# tests/unit/test_chart_crds.py fails when they differ.
+CHART_CRDS := charts/serving-operator/files/crds
+
 crds: venv
 	$(BIN)/serving-operator crds --output-dir crds
+	rm -f $(CHART_CRDS)/*.yaml
+	cp crds/*.yaml $(CHART_CRDS)/
 
 lint: venv
 	$(BIN)/ruff check operator tests bench hack

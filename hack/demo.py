@@ -13,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,18 +23,37 @@ from tests.support import cluster, controlplane, sandbox  # noqa: E402
 from tests.support import operator as operator_support  # noqa: E402
 from tests.support.paths import DEFAULT_ASSETS, EXAMPLES  # noqa: E402
 
-STATE = ROOT / ".cache" / "demo"
+# Where the demo keeps its processes' state and logs (tests use a folder of their own).
+STATE = Path(os.environ.get("SERVING_OPERATOR_DEMO_DIR") or ROOT / ".cache" / "demo")
 PIDS = STATE / "pids.json"
 EXAMPLE = EXAMPLES / "xgboost-bikerental.yaml"
 ENDPOINT = "xgboost-bikerental"
 
 
-def stop() -> None:
+def _alive(pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def stop(grace_seconds: float = 10) -> None:
+    """Stop the demo's processes, newest first (operator, sandbox, kube-apiserver, etcd).
+
+    kube-apiserver shuts down gracefully and may outlast a plain SIGTERM's caller: wait for
+    each process group to go, and kill what is still there after the grace period.
+    """
     if not PIDS.exists():
         return
-    for pid in json.loads(PIDS.read_text()):
+    for pid in reversed(json.loads(PIDS.read_text())):
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_seconds
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
     PIDS.unlink()
     print("demo stopped")
 

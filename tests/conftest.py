@@ -49,6 +49,10 @@ def sandbox(workdir: Path) -> Iterator[sandbox_support.Sandbox]:
     )
     try:
         yield box
+        # Every call the operator made in this session must be granted by the published
+        # IAM policy (docs/iam-policy.json): a missing action fails the run here.
+        missing = sandbox_support.calls_missing_from_the_policy(box)
+        assert not missing, f"the operator called actions docs/iam-policy.json lacks: {missing}"
     finally:
         box.stop()
 

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
+import kubernetes
 import pytest
 import yaml
 
-from tests.support import controlplane
-from tests.support.paths import DEFAULT_ASSETS, ROOT
+from tests.support import cluster, controlplane
+from tests.support.paths import CLUSTERROLE_RULES, CRDS, DEFAULT_ASSETS, ROOT
 
 pytestmark = pytest.mark.e2e  # helm from the built control plane; one test uses the apiserver
 
@@ -44,7 +46,14 @@ def test_chart_lints() -> None:
 def test_default_render_runs_one_standalone_operator_with_the_shared_rules() -> None:
     documents = render("serving")
     kinds = sorted(d["kind"] for d in documents)
-    assert kinds == ["ClusterRole", "ClusterRoleBinding", "Deployment", "Service", "ServiceAccount"]
+    assert kinds == [
+        "ClusterRole",
+        "ClusterRoleBinding",
+        *["CustomResourceDefinition"] * len(list(CRDS.glob("*.serving.mlops.dev.yaml"))),
+        "Deployment",
+        "Service",
+        "ServiceAccount",
+    ]
     role = next(d for d in documents if d["kind"] == "ClusterRole")
     rules_file = CHART / "files" / "clusterrole-rules.yaml"
     assert role["rules"] == yaml.safe_load(rules_file.read_text())
@@ -78,11 +87,24 @@ def test_replicas_without_peering_are_refused() -> None:
     assert "needs peering.enabled=true" in done.stderr
 
 
+@pytest.mark.parametrize("scope", ["cluster", "namespaces"])
 def test_rendered_manifests_pass_server_side_validation(
-    control_plane: controlplane.ControlPlane, namespace: str
+    control_plane: controlplane.ControlPlane,
+    admin_api: kubernetes.client.ApiClient,
+    namespace: str,
+    scope: str,
 ) -> None:
+    values = ["--set", f"scope={scope}"]
+    # The API server warns when a Deployment's pods would break the namespace's Pod Security level.
+    kubernetes.client.CoreV1Api(admin_api).patch_namespace(
+        namespace, {"metadata": {"labels": {"pod-security.kubernetes.io/warn": "restricted"}}}
+    )
+    if scope == "namespaces":
+        # Everything optional that the API server can check without Prometheus Operator's CRDs.
+        values += ["--set", f"watchNamespaces={{{namespace}}}", "--set", "peering.enabled=true"]
+        values += ["--set", "replicaCount=2", "--set", "extraEnv[0].name=A,extraEnv[0].value=b"]
     manifest = subprocess.run(
-        [tool("helm"), "template", "serving", str(CHART), "--namespace", namespace],
+        [tool("helm"), "template", "serving", str(CHART), "--namespace", namespace, *values],
         capture_output=True,
         text=True,
         check=True,
@@ -102,4 +124,268 @@ def test_rendered_manifests_pass_server_side_validation(
         text=True,
     )
     assert done.returncode == 0, done.stderr
+    assert "PodSecurity" not in done.stderr  # the default security context is `restricted`
     assert "deployment.apps/serving-serving-operator created (server dry run)" in done.stdout
+    assert "customresourcedefinition.apiextensions.k8s.io/modelendpoints" in done.stdout
+    if scope == "namespaces":
+        assert "role.rbac.authorization.k8s.io/serving-serving-operator created" in done.stdout
+        assert "kopfpeering.kopf.dev/serving-operator created" in done.stdout
+        assert "poddisruptionbudget.policy/serving-serving-operator created" in done.stdout
+
+
+def by_kind(documents: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [d for d in documents if d["kind"] == kind]
+
+
+def refusal(*values: str) -> str:
+    """helm template's error output for values the chart must refuse."""
+    args = [tool("helm"), "template", "serving", str(CHART)]
+    for value in values:
+        args += ["--set", value]
+    done = subprocess.run(args, capture_output=True, text=True)
+    assert done.returncode != 0, f"{values} rendered"
+    return done.stderr
+
+
+def without_chart_metadata(crd: dict[str, Any]) -> dict[str, Any]:
+    metadata = {k: v for k, v in crd["metadata"].items() if k not in ("labels", "annotations")}
+    return {**crd, "metadata": metadata}
+
+
+@pytest.mark.parametrize("peering", [False, True])
+def test_rendered_crds_are_crds_folder_plus_helm_metadata(peering: bool) -> None:
+    documents = render("serving", f"peering.enabled={str(peering).lower()}")
+    rendered = {d["metadata"]["name"]: d for d in by_kind(documents, "CustomResourceDefinition")}
+    sources = {
+        crd["metadata"]["name"]: crd
+        for crd in (yaml.safe_load(p.read_text()) for p in sorted(CRDS.glob("*.yaml")))
+        if peering or crd["spec"]["group"] != "kopf.dev"
+    }
+    assert set(rendered) == set(sources)
+    assert any(crd["spec"]["group"] == "kopf.dev" for crd in sources.values()) == peering
+    for name, crd in rendered.items():
+        assert without_chart_metadata(crd) == sources[name]
+        assert crd["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
+        assert crd["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "Helm"
+
+
+def test_crds_can_be_left_to_the_user_or_deleted_on_uninstall() -> None:
+    assert not by_kind(render("serving", "crds.enabled=false"), "CustomResourceDefinition")
+    not_kept = by_kind(render("serving", "crds.keep=false"), "CustomResourceDefinition")
+    assert not_kept
+    assert all("annotations" not in d["metadata"] for d in not_kept)
+    shared_peering = by_kind(
+        render("serving", "peering.enabled=true", "crds.kopfPeering=false"),
+        "CustomResourceDefinition",
+    )
+    assert shared_peering
+    assert all(d["spec"]["group"] == cluster.GROUP for d in shared_peering)
+
+
+def rule_grants(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    return {
+        (group, resource, verb)
+        for rule in rules
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+
+
+def test_namespaced_scope_grants_the_shared_rules_per_namespace() -> None:
+    documents = render(
+        "ops",
+        "scope=namespaces",
+        "watchNamespaces={ml-prod,ml-staging}",
+        "peering.enabled=true",
+        "replicaCount=2",
+    )
+    roles = by_kind(documents, "Role")
+    bindings = by_kind(documents, "RoleBinding")
+    assert sorted(r["metadata"]["namespace"] for r in roles) == ["ml-prod", "ml-staging"]
+    assert sorted(b["metadata"]["namespace"] for b in bindings) == ["ml-prod", "ml-staging"]
+    for binding in bindings:
+        assert binding["roleRef"]["kind"] == "Role"
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "serving-serving-operator", "namespace": "ops"}
+        ]
+    (cluster_role,) = by_kind(documents, "ClusterRole")
+    shared = rule_grants(yaml.safe_load(CLUSTERROLE_RULES.read_text()))
+    in_namespace = rule_grants(roles[0]["rules"])
+    cluster_wide = rule_grants(cluster_role["rules"])
+    assert {resource for _, resource, _ in cluster_wide} == {"customresourcedefinitions"}
+    # Everything else the shared rules grant, a Role grants, but for what only exists
+    # cluster-wide and a namespaced operator does not use.
+    assert {r for _, r, _ in shared - in_namespace - cluster_wide} == {
+        "namespaces",
+        "clusterkopfpeerings",
+    }
+    assert in_namespace <= shared
+    assert cluster_wide <= shared
+    assert sorted(p["metadata"]["namespace"] for p in by_kind(documents, "KopfPeering")) == [
+        "ml-prod",
+        "ml-staging",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (("scope=namespaces",), "scope=namespaces needs watchNamespaces"),
+        (("scope=namespaces", "watchNamespaces={ml-*}"), "not patterns (ml-*)"),
+        (("peering.enabled=true", "watchNamespaces={ml-prod,ml-*}"), "patterns in watchNamespaces"),
+        (("peering.enabled=true", "watchNamespaces={!kube-system}"), "(!kube-system)"),
+        (("metrics.service.enabled=false", "metrics.serviceMonitor.enabled=true"), "Service"),
+    ],
+)
+def test_values_that_cannot_work_are_refused_with_the_reason(
+    values: tuple[str, ...], message: str
+) -> None:
+    assert message in refusal(*values)
+
+
+def test_patterns_are_fine_for_a_cluster_wide_standalone_operator() -> None:
+    documents = render("serving", "watchNamespaces={ml-*}")
+    assert not by_kind(documents, "Role")
+    assert by_kind(documents, "ClusterRole")[0]["rules"] == yaml.safe_load(
+        CLUSTERROLE_RULES.read_text()
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "path"),
+    [
+        (("scope=everywhere",), "/scope"),
+        (("replicaCount=-1",), "/replicaCount"),
+        (("crds.enabled=yes",), "/crds/enabled"),
+        (("aws.region=mars",), "/aws/region"),
+        (("aws.rateLimit.callsPerSecond=0",), "/aws/rateLimit/callsPerSecond"),
+        (("extraArgs=--verbose",), "/extraArgs"),
+        (("metrics.port=70000",), "/metrics/port"),
+        (("metrics.serviceMonitor.interval=often",), "/metrics/serviceMonitor/interval"),
+        (("image.pullPolicy=Sometimes",), "/image/pullPolicy"),
+        (("resync.second=5",), "/resync"),
+        (("watchNamespaces={ML_Prod}",), "/watchNamespaces/0"),
+        (("extraEnv[0].name=WORKERS", "extraEnv[0].value=32"), "/extraEnv/0/value"),
+    ],
+)
+def test_the_values_schema_rejects_bad_values(values: tuple[str, ...], path: str) -> None:
+    stderr = refusal(*values)
+    assert "don't meet the specifications of the schema" in stderr
+    assert f"at '{path}'" in stderr
+    linted = subprocess.run(
+        [tool("helm"), "lint", str(CHART), *(f"--set={value}" for value in values)],
+        capture_output=True,
+        text=True,
+    )
+    assert linted.returncode != 0
+
+
+def container_of(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    (deployment,) = by_kind(documents, "Deployment")
+    container: dict[str, Any] = deployment["spec"]["template"]["spec"]["containers"][0]
+    return container
+
+
+def test_probes_use_kopfs_liveness_endpoint() -> None:
+    container = container_of(render("serving", "liveness.port=9091"))
+    assert "--liveness" in container["args"]
+    assert container["args"][container["args"].index("--liveness") + 1] == (
+        "http://0.0.0.0:9091/healthz"
+    )
+    (port,) = [p for p in container["ports"] if p["name"] == "liveness"]
+    assert port["containerPort"] == 9091
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "liveness"}
+    # The start-up probe waits longer than the liveness probe would before a restart.
+    startup, liveness = container["startupProbe"], container["livenessProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] > (
+        liveness["periodSeconds"] * liveness["failureThreshold"]
+    )
+
+
+def test_extra_env_args_and_rate_limits_reach_the_container() -> None:
+    container = container_of(
+        render(
+            "serving",
+            "aws.rateLimit.callsPerSecond=2.5",
+            "aws.rateLimit.burst=7",
+            "extraArgs={--verbose}",
+            "extraEnv[0].name=HTTPS_PROXY",
+            "extraEnv[0].value=http://proxy:3128",
+            "extraEnvFrom[0].configMapRef.name=proxy",
+        )
+    )
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["SERVING_OPERATOR_AWS_CALLS_PER_SECOND"] == "2.5"
+    assert env["SERVING_OPERATOR_AWS_BURST"] == "7"
+    assert env["HTTPS_PROXY"] == "http://proxy:3128"
+    assert container["args"][-1] == "--verbose"
+    assert container["envFrom"] == [{"configMapRef": {"name": "proxy"}}]
+
+
+def test_the_safe_security_context_is_the_default_and_a_value() -> None:
+    documents = render("serving")
+    (deployment,) = by_kind(documents, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]["securityContext"]
+    assert pod["runAsNonRoot"] is True
+    assert pod["seccompProfile"] == {"type": "RuntimeDefault"}
+    container = container_of(documents)["securityContext"]
+    assert container["readOnlyRootFilesystem"] is True
+    assert container["allowPrivilegeEscalation"] is False
+    assert container["capabilities"] == {"drop": ["ALL"]}
+    changed = container_of(render("serving", "securityContext.runAsUser=20000"))
+    assert changed["securityContext"]["runAsUser"] == 20000
+
+
+def test_a_disruption_budget_only_with_standby_replicas() -> None:
+    assert not by_kind(render("serving"), "PodDisruptionBudget")
+    (budget,) = by_kind(
+        render("serving", "peering.enabled=true", "replicaCount=3"), "PodDisruptionBudget"
+    )
+    assert budget["spec"]["minAvailable"] == 1
+    (deployment,) = by_kind(render("serving"), "Deployment")
+    assert (
+        budget["spec"]["selector"]["matchLabels"] == deployment["spec"]["selector"]["matchLabels"]
+    )
+
+
+def test_monitoring_objects_scrape_the_service_and_alert_on_the_operators_metrics() -> None:
+    from serving_operator import metrics
+
+    assert not by_kind(render("serving"), "ServiceMonitor")
+    assert not by_kind(render("serving"), "PrometheusRule")
+    documents = render(
+        "ops",
+        "metrics.serviceMonitor.enabled=true",
+        "metrics.serviceMonitor.labels.release=prometheus",
+        "metrics.prometheusRule.enabled=true",
+    )
+    (monitor,) = by_kind(documents, "ServiceMonitor")
+    (service,) = by_kind(documents, "Service")
+    assert monitor["metadata"]["labels"]["release"] == "prometheus"
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= service["metadata"]["labels"].items()
+    assert [e["port"] for e in monitor["spec"]["endpoints"]] == [
+        p["name"] for p in service["spec"]["ports"]
+    ]
+    (rule,) = by_kind(documents, "PrometheusRule")
+    alerts = {r["alert"]: r["expr"] for g in rule["spec"]["groups"] for r in g["rules"]}
+    assert set(alerts) == {
+        "ServingOperatorResourcesStalled",
+        "ServingOperatorAwsErrorRate",
+        "ServingOperatorReconcileErrors",
+    }
+    assert 'outcome="Stalled"' in alerts["ServingOperatorResourcesStalled"]
+    assert 'outcome!="ok"' in alerts["ServingOperatorAwsErrorRate"]
+    # Every metric an alert reads is a counter the operator exports (exposed with _total).
+    exported = {
+        f"{family.name}_total"
+        for counter in (metrics.RECONCILES, metrics.AWS_CALLS)
+        for family in counter.describe()
+        if family.type == "counter"
+    }
+    used = {name for expr in alerts.values() for name in re.findall(r"serving_operator_\w+", expr)}
+    assert used
+    assert used <= exported
+    assert all('namespace="ops"' in expr for expr in alerts.values())

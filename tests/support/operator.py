@@ -41,8 +41,11 @@ def start(
     extra_env: dict[str, str] | None = None,
     args: list[str] | None = None,
     detach: bool = False,
+    command: list[str] | None = None,
 ) -> OperatorProcess:
-    """Start `serving-operator run`; standalone and cluster-wide unless `args` say otherwise."""
+    """Start `serving-operator run`; standalone and cluster-wide unless `args` say otherwise.
+
+    `command` is how to call serving-operator (default: this checkout's virtualenv)."""
     metrics_port, liveness_port = processes.free_port(), processes.free_port()
     log = workdir / "operator.log"
     liveness = f"http://127.0.0.1:{liveness_port}/healthz"
@@ -56,7 +59,7 @@ def start(
     }
     process = processes.start(
         [
-            str(VENV_BIN / "serving-operator"),
+            *(command or [str(VENV_BIN / "serving-operator")]),
             "run",
             *(args or ["--standalone"]),
             "--metrics-port",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import subprocess
@@ -67,8 +68,27 @@ class Sandbox:
     def forget_calls(self) -> None:
         self._admin("DELETE", "calls")
 
+    def operator_operations(self) -> list[tuple[str, str]]:
+        """Every (service, operation) the operator's own clients called since the start."""
+        found: list[list[str]] = self._admin("GET", "operator-operations")
+        return [(service, operation) for service, operation in found]
+
     def stop(self) -> None:
         processes.stop(self.process)
+
+
+# Calls that need no grant in the operator's policy: STS answers anyone; the policy
+# simulator is for the identity running `check --iam`, not for the operator.
+NEEDS_NO_GRANT = frozenset({"sts:GetCallerIdentity", "iam:SimulatePrincipalPolicy", "iam:GetRole"})
+
+
+def calls_missing_from_the_policy(box: Sandbox) -> list[str]:
+    """IAM actions of the operator's calls so far that docs/iam-policy.json does not grant."""
+    from serving_operator.aws.permissions import action_for, policy_document
+
+    granted = {a for s in policy_document()["Statement"] for a in s["Action"]}  # type: ignore[attr-defined]
+    needed = {action_for(service, operation) for service, operation in box.operator_operations()}
+    return sorted(needed - granted - NEEDS_NO_GRANT)
 
 
 DEMO_BUCKET = "serving-operator-demo"
@@ -84,7 +104,9 @@ DEMO_ARTIFACTS = (
 def upload_demo_artifacts(box: Sandbox) -> None:
     """Stand-in model artifacts for everything in examples/ (SageMaker needs them to start)."""
     s3 = box.client("s3")
-    s3.create_bucket(Bucket=DEMO_BUCKET)
+    # Uploaded before in this session: the objects are written again below.
+    with contextlib.suppress(s3.exceptions.BucketAlreadyOwnedByYou):
+        s3.create_bucket(Bucket=DEMO_BUCKET)
     for key in DEMO_ARTIFACTS:
         s3.put_object(Bucket=DEMO_BUCKET, Key=key, Body=b"stand-in model")
 

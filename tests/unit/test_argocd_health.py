@@ -1,16 +1,19 @@
 """The Argo CD health checks, run in a real Lua interpreter against their test cases.
 
-Argo CD runs `health.lua` with the resource in the global `obj`; each kind's
-`health_test.yaml` lists inputs and the health Argo CD must show for them.
+Argo CD runs `health.lua` with the resource in the global `obj` in gopher-lua, a Lua 5.1:
+so do these tests. Each kind's `health_test.yaml` (Argo CD's own format) lists inputs and
+the health Argo CD must show for them.
 """
 
 from __future__ import annotations
 
+import importlib.util
+from types import ModuleType
 from typing import Any
 
 import pytest
 import yaml
-from lupa import lua55
+from lupa import lua51
 
 from serving_operator.planning.outcome import Outcome
 from serving_operator.status import kstatus_conditions
@@ -21,7 +24,7 @@ KINDS = sorted(p.name for p in CHECKS.iterdir())
 
 
 def health(kind: str, obj: dict[str, Any]) -> tuple[str, str]:
-    lua = lua55.LuaRuntime(unpack_returned_tuples=True)
+    lua = lua51.LuaRuntime(unpack_returned_tuples=True)
     lua.globals().obj = lua.table_from(obj, recursive=True)
     script = (CHECKS / kind / "health.lua").read_text()
     result = lua.execute(script)
@@ -40,6 +43,32 @@ def cases() -> list[tuple[str, dict[str, Any], dict[str, str]]]:
 
 def test_every_kind_has_a_check() -> None:
     assert KINDS == ["EdgeModel", "ModelEndpoint", "TrafficSplit"]
+
+
+def test_checks_are_real_files_argo_cd_can_embed() -> None:
+    """Argo CD embeds its checks with go:embed, which refuses symlinks."""
+    for kind in KINDS:
+        assert not (CHECKS / kind / "health.lua").is_symlink(), kind
+
+
+def test_the_argocd_cm_snippet_carries_every_check() -> None:
+    snippet = load_snippet()
+    assert snippet.snippet() == snippet.SNIPPET.read_text(), "run: python hack/argocd_snippet.py"
+    data = yaml.safe_load(snippet.SNIPPET.read_text())["data"]
+    for kind in KINDS:
+        key = f"resource.customizations.health.serving.mlops.dev_{kind}"
+        assert data[key] == (CHECKS / kind / "health.lua").read_text()
+
+
+def load_snippet() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "argocd_snippet", ROOT / "hack" / "argocd_snippet.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.mark.parametrize(("kind", "obj", "expected"), cases())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import importlib.util
 import json
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from serving_operator.preflight import aws as aws_checks
 from serving_operator.preflight import rbac
 from serving_operator.preflight.crds import expected_crds, fingerprint
 from serving_operator.preflight.results import Status
-from tests.support.paths import CLUSTERROLE_RULES
+from tests.support.paths import CLUSTERROLE_RULES, ROOT
 
 AWS_PACKAGE = Path(serving_operator.aws.__file__).parent
 # Adapters only `check` uses: GetCallerIdentity needs no permission; IAM is asked, not used.
@@ -197,12 +198,13 @@ def test_a_missing_profile_fails_the_region_check(
     assert "nowhere" in result.summary
 
 
-def test_the_first_five_minutes_policy_lists_every_action() -> None:
-    from tests.support.paths import ROOT
+def test_the_published_iam_policy_is_the_generated_one() -> None:
+    from serving_operator.aws.permissions import policy_document
 
-    text = (ROOT / "docs" / "first-five-minutes.md").read_text()
-    policy = json.loads(text.split("```json\n", 1)[1].split("```", 1)[0])
-    assert policy["Statement"][0]["Action"] == operator_action_names()
+    published = json.loads((ROOT / "docs" / "iam-policy.json").read_text())
+    assert published == policy_document(), "run: serving-operator iam-policy > docs/iam-policy.json"
+    granted = [a for statement in published["Statement"] for a in statement["Action"]]
+    assert sorted(granted) == sorted(operator_action_names())
 
 
 def test_the_cli_runs_the_operator_without_importing_the_sandbox() -> None:
@@ -219,3 +221,16 @@ def test_the_cli_runs_the_operator_without_importing_the_sandbox() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_constraints_pin_exactly_the_runtime_dependencies_installed() -> None:
+    """The image installs with constraints.txt; `make venv` too, so tests run those versions."""
+    path = ROOT / "hack" / "constraints.py"
+    spec = importlib.util.spec_from_file_location("constraints", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.render() == (ROOT / "constraints.txt").read_text(), (
+        "run: .venv/bin/python hack/constraints.py"
+    )

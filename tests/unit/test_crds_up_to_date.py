@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import pytest
 import yaml
 
 from serving_operator.api import ALL_KINDS, GROUP, VERSION
+from serving_operator.api.common import KindInfo
 from serving_operator.api.crdgen import crd_file_name, crd_for
 from serving_operator.cli import main
 from tests.support.paths import CRDS
@@ -81,3 +84,29 @@ def test_generated_file_names_are_the_committed_ones() -> None:
     ours = {crd_file_name(k, GROUP) for k in ALL_KINDS}
     peering = {"clusterkopfpeerings.kopf.dev.yaml", "kopfpeerings.kopf.dev.yaml"}
     assert ours | peering == {p.name for p in Path(CRDS).glob("*.yaml")}
+
+
+def _undescribed(node: dict[str, Any], path: str) -> list[str]:
+    missing = []
+    for name, prop in (node.get("properties") or {}).items():
+        where = f"{path}.{name}"
+        if not prop.get("description"):
+            missing.append(where)
+        missing += _undescribed(prop, where)
+    if "items" in node:
+        missing += _undescribed(node["items"], f"{path}[]")
+    return missing
+
+
+@pytest.mark.parametrize("kind", ALL_KINDS, ids=[k.kind for k in ALL_KINDS])
+def test_every_field_is_described_for_kubectl_explain(kind: KindInfo) -> None:
+    schema = crd_for(kind, GROUP, VERSION)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    for part in ("spec", "status"):
+        assert _undescribed(schema["properties"][part], part) == []
+
+
+def test_wide_output_shows_why_a_resource_is_not_ready() -> None:
+    for kind in ALL_KINDS:
+        columns = crd_for(kind, GROUP, VERSION)["spec"]["versions"][0]["additionalPrinterColumns"]
+        wide = {c["name"]: c for c in columns if c.get("priority") == 1}
+        assert set(wide) >= {"Reason", "Message"}

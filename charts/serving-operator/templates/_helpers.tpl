@@ -48,3 +48,54 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "serving-operator.image" -}}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
 {{- end }}
+
+{{- /*
+What the chart adds to each CRD's metadata (the caller indents it under `metadata:`).
+*/ -}}
+{{- define "serving-operator.crdMetadata" -}}
+labels:
+  {{- include "serving-operator.labels" . | nindent 2 }}
+{{- if .Values.crds.keep }}
+annotations:
+  # `helm uninstall` leaves the CRDs, so the custom resources (and their AWS resources) stay.
+  helm.sh/resource-policy: keep
+{{- end }}
+{{- end }}
+
+{{- /*
+Is every watchNamespaces entry one exact namespace name? kopf also takes globs ("ml-*"),
+negations ("!kube-*") and comma-separated lists; the chart cannot create a Role or a
+KopfPeering in a namespace it only knows by a pattern.
+*/ -}}
+{{- define "serving-operator.patternsIn" -}}
+{{- range .Values.watchNamespaces }}
+{{- if not (regexMatch "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$" .) }}{{ . }} {{ end }}
+{{- end }}
+{{- end }}
+
+{{- /*
+The rules of files/clusterrole-rules.yaml (the single source), split by where they can be
+granted. `want: namespaced` keeps the resources a Role can grant (everything but the
+cluster-scoped ones); `want: clusterReads` keeps what a namespaced install still needs
+cluster-wide: reading CRDs, which the operator checks at start and kopf watches to notice
+upgrades. Namespaces are left out on purpose: with exact names kopf needs not list them.
+*/ -}}
+{{- define "serving-operator.rulesFor" -}}
+{{- $clusterScoped := list "customresourcedefinitions" "namespaces" "clusterkopfpeerings" }}
+{{- $want := .want }}
+{{- $rules := list }}
+{{- range (.root.Files.Get "files/clusterrole-rules.yaml" | fromYamlArray) }}
+{{- $resources := list }}
+{{- range .resources }}
+{{- if eq $want "namespaced" }}
+{{- if not (has . $clusterScoped) }}{{ $resources = append $resources . }}{{ end }}
+{{- else if eq . "customresourcedefinitions" }}
+{{- $resources = append $resources . }}
+{{- end }}
+{{- end }}
+{{- if $resources }}
+{{- $rules = append $rules (dict "apiGroups" .apiGroups "resources" $resources "verbs" .verbs) }}
+{{- end }}
+{{- end }}
+{{- toYaml $rules }}
+{{- end }}

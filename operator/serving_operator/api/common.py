@@ -12,6 +12,25 @@ from pydantic.alias_generators import to_camel
 SAGEMAKER_NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
 S3_URI_PATTERN = r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$"
 IAM_ROLE_ARN_PATTERN = r"^arn:aws[a-z\-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@\-/]+$"
+ML_INSTANCE_TYPE_PATTERN = r"^ml\.[a-z0-9]+\.[a-z0-9]+$"
+SECURITY_GROUP_PATTERN = r"^sg-[0-9a-f]+$"
+SUBNET_PATTERN = r"^subnet-[0-9a-f]+$"
+
+# What a value matching each pattern is, in words: the CRDs check these patterns with CEL
+# rules that say so, instead of an OpenAPI pattern whose error quotes the regular expression.
+PATTERN_MESSAGES = {
+    SAGEMAKER_NAME_PATTERN: (
+        "must be a SageMaker name: letters, digits and hyphens, at most 63 characters,"
+        " starting and ending with a letter or digit"
+    ),
+    S3_URI_PATTERN: "must be an S3 URI such as s3://my-bucket/path/model.tar.gz",
+    IAM_ROLE_ARN_PATTERN: (
+        "must be an IAM role ARN such as arn:aws:iam::123456789012:role/SageMakerExecutionRole"
+    ),
+    ML_INSTANCE_TYPE_PATTERN: "must be an ML instance type such as ml.m5.large",
+    SECURITY_GROUP_PATTERN: "must be a security group ID such as sg-0123456789abcdef0",
+    SUBNET_PATTERN: "must be a subnet ID such as subnet-0123456789abcdef0",
+}
 
 
 class ApiModel(BaseModel):
@@ -57,8 +76,11 @@ class Condition(StatusModel):
 class StatusBase(StatusModel):
     """What every kind's status has: the kstatus conditions and the generation they are for."""
 
-    observed_generation: int | None = None
+    observed_generation: int | None = Field(
+        default=None, description="The metadata.generation the status was last computed for."
+    )
     conditions: list[Condition] = Field(
+        description="kstatus conditions Ready, Reconciling and Stalled, and kind-specific ones.",
         default_factory=list,
         json_schema_extra={
             "x-kubernetes-list-type": "map",

@@ -7,11 +7,12 @@ no ``$ref``, no ``anyOf`` for optional fields, ``exclusiveMinimum`` as a boolean
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import BaseModel
 
-from serving_operator.api.common import KindInfo
+from serving_operator.api.common import PATTERN_MESSAGES, KindInfo
 
 # Keys of a JSON Schema node that mean the same in a structural OpenAPI v3 schema.
 _KEPT_KEYS = {
@@ -32,6 +33,25 @@ _KEPT_KEYS = {
 }
 
 
+# The apiserver estimates a CEL rule's cost from the longest string it may see, times how
+# many times it may run (lists of lists): past this length, a regular expression in CEL
+# busts the CRD's cost budget, so long fields (S3 URIs, ARNs) keep their OpenAPI pattern.
+_CEL_PATTERN_MAX_LENGTH = 64
+
+
+def _pattern_as_cel(node: dict[str, Any]) -> dict[str, Any]:
+    """A known pattern on a short string becomes a CEL rule whose message says what the
+    value must be, instead of an OpenAPI pattern whose error quotes the expression."""
+    message = PATTERN_MESSAGES.get(node.get("pattern", ""))
+    if message is None or node.get("maxLength", _CEL_PATTERN_MAX_LENGTH + 1) > (
+        _CEL_PATTERN_MAX_LENGTH
+    ):
+        return node
+    rule = {"rule": f"self.matches({json.dumps(node['pattern'])})", "message": message}
+    rest = {k: v for k, v in node.items() if k != "pattern"}
+    return {**rest, "x-kubernetes-validations": [*rest.get("x-kubernetes-validations", []), rule]}
+
+
 def _structural(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
     """Turn one pydantic JSON Schema node into a structural OpenAPI v3 node."""
     if "$ref" in node:
@@ -46,6 +66,7 @@ def _structural(node: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
         rest = {k: v for k, v in node.items() if k != "anyOf"}
         return _structural({**choices[0], **rest}, defs)
 
+    node = _pattern_as_cel(node)
     out: dict[str, Any] = {}
     for key, value in node.items():
         extension = key.startswith("x-kubernetes-")
@@ -98,6 +119,24 @@ INITIAL_STATUS: dict[str, Any] = {
 }
 
 
+# `kubectl get -o wide` says why a resource is not Ready: the Ready condition carries the
+# reason and message of every outcome (Stalled and Reconciling ones included).
+_REASON_COLUMNS = (
+    {
+        "name": "Reason",
+        "type": "string",
+        "priority": 1,
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].reason',
+    },
+    {
+        "name": "Message",
+        "type": "string",
+        "priority": 1,
+        "jsonPath": '.status.conditions[?(@.type=="Ready")].message',
+    },
+)
+
+
 def crd_for(kind: KindInfo, group: str, version: str) -> dict[str, Any]:
     status = {**openapi_schema(kind.status_model), "default": INITIAL_STATUS}
     root: dict[str, Any] = {
@@ -135,7 +174,7 @@ def crd_for(kind: KindInfo, group: str, version: str) -> dict[str, Any]:
                     "served": True,
                     "storage": True,
                     "subresources": {"status": {}},
-                    "additionalPrinterColumns": list(kind.printer_columns),
+                    "additionalPrinterColumns": [*kind.printer_columns, *_REASON_COLUMNS],
                     "schema": {"openAPIV3Schema": root},
                 }
             ],

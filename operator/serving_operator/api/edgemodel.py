@@ -1,54 +1,570 @@
-"""EdgeModel: a model compiled with SageMaker Neo and rolled out with AWS IoT Greengrass v2.
+"""EdgeModel: a model compiled with SageMaker Neo for each kind of device, published as a
+Greengrass v2 component that runs it with DLR, and rolled out to thing groups stage by stage.
 
-Only the compilation inputs are modelled so far; packaging and staged rollout come with
-their own issue.
+The enums (frameworks, target devices, platforms) come from botocore's SageMaker model, so
+admission accepts exactly what CreateCompilationJob does.
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints, model_validator
 
 from serving_operator.api.common import (
+    IAM_ROLE_ARN_PATTERN,
     S3_URI_PATTERN,
     ApiModel,
     KindInfo,
     StatusBase,
+    StatusModel,
     age_column,
-    ready_column,
 )
 
+PROMOTE_ANNOTATION = "serving.mlops.dev/promote"
+"""Set to any new value to open the manual gate of the stage that waits for it."""
 
-class CompilationTarget(ApiModel):
+
+# Copied from botocore's SageMaker model (tests/unit/test_edgemodel_api.py keeps them equal):
+# the API imports no I/O library.
+NEO_FRAMEWORKS = (
+    "TENSORFLOW",
+    "KERAS",
+    "MXNET",
+    "ONNX",
+    "PYTORCH",
+    "XGBOOST",
+    "TFLITE",
+    "DARKNET",
+    "SKLEARN",
+)
+NEO_TARGET_DEVICES = (
+    "lambda",
+    "ml_m4",
+    "ml_m5",
+    "ml_m6g",
+    "ml_c4",
+    "ml_c5",
+    "ml_c6g",
+    "ml_p2",
+    "ml_p3",
+    "ml_g4dn",
+    "ml_inf1",
+    "ml_inf2",
+    "ml_trn1",
+    "ml_eia2",
+    "jetson_tx1",
+    "jetson_tx2",
+    "jetson_nano",
+    "jetson_xavier",
+    "rasp3b",
+    "rasp4b",
+    "imx8qm",
+    "deeplens",
+    "rk3399",
+    "rk3288",
+    "aisage",
+    "sbe_c",
+    "qcs605",
+    "qcs603",
+    "sitara_am57x",
+    "amba_cv2",
+    "amba_cv22",
+    "amba_cv25",
+    "x86_win32",
+    "x86_win64",
+    "coreml",
+    "jacinto_tda4vm",
+    "imx8mplus",
+)
+NEO_PLATFORM_OS = (
+    "ANDROID",
+    "LINUX",
+)
+NEO_PLATFORM_ARCH = (
+    "X86_64",
+    "X86",
+    "ARM64",
+    "ARM_EABI",
+    "ARM_EABIHF",
+)
+NEO_PLATFORM_ACCELERATORS = (
+    "INTEL_GRAPHICS",
+    "MALI",
+    "NVIDIA",
+    "NNA",
+)
+
+Framework = StrEnum("Framework", {v: v for v in NEO_FRAMEWORKS})  # type: ignore[misc]
+TargetDevice = StrEnum("TargetDevice", {v: v for v in NEO_TARGET_DEVICES})  # type: ignore[misc]
+PlatformOs = StrEnum("PlatformOs", {v: v for v in NEO_PLATFORM_OS})  # type: ignore[misc]
+PlatformArch = StrEnum("PlatformArch", {v: v for v in NEO_PLATFORM_ARCH})  # type: ignore[misc]
+PlatformAccelerator = StrEnum(  # type: ignore[misc]
+    "PlatformAccelerator", {v: v for v in NEO_PLATFORM_ACCELERATORS}
+)
+
+# Neo's supported (os, accelerator) -> architectures; "" is no accelerator (CPU).
+PLATFORM_MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
+    ("LINUX", ""): ("X86_64", "ARM64", "ARM_EABIHF", "ARM_EABI"),
+    ("LINUX", "NVIDIA"): ("X86_64", "ARM64"),
+    ("LINUX", "INTEL_GRAPHICS"): ("X86_64",),
+    ("LINUX", "MALI"): ("ARM64", "ARM_EABIHF", "ARM_EABI"),
+    ("ANDROID", ""): ("X86_64", "X86", "ARM64", "ARM_EABI"),
+    ("ANDROID", "INTEL_GRAPHICS"): ("X86_64", "X86"),
+    ("ANDROID", "MALI"): ("ARM64", "ARM_EABI"),
+}
+# Frameworks for which Neo accepts a FrameworkVersion.
+VERSIONED_FRAMEWORKS = ("MXNET", "PYTORCH", "TENSORFLOW", "TFLITE")
+NVIDIA_COMPILER_OPTIONS = ("gpu-code", "trt-ver", "cuda-ver")
+THING_GROUP_PATTERN = r"^[a-zA-Z0-9:_-]{1,128}$"
+COMPONENT_NAME_PATTERN = r"^[a-zA-Z0-9._-]{1,100}$"
+ThingGroupName = Annotated[str, StringConstraints(pattern=THING_GROUP_PATTERN, max_length=128)]
+
+
+def _rule(rule: str, message: str) -> dict[str, str]:
+    return {"rule": rule, "message": message}
+
+
+def _validations(*rules: dict[str, str]) -> dict[str, Any]:
+    return {"x-kubernetes-validations": list(rules)}
+
+
+def _platform_matrix_rule() -> str:
+    alternatives = []
+    for (os_name, accelerator), arches in PLATFORM_MATRIX.items():
+        accel = f"self.accelerator == '{accelerator}'" if accelerator else "!has(self.accelerator)"
+        arch_list = ", ".join(f"'{a}'" for a in arches)
+        alternatives.append(f"(self.os == '{os_name}' && {accel} && self.arch in [{arch_list}])")
+    return " || ".join(alternatives)
+
+
+class DeletionPolicy(StrEnum):
+    DELETE = "Delete"
+    RETAIN = "Retain"
+
+
+class FailureHandlingPolicy(StrEnum):
+    ROLLBACK = "ROLLBACK"
+    DO_NOTHING = "DO_NOTHING"
+
+
+class AbortFailureType(StrEnum):
+    FAILED = "FAILED"
+    REJECTED = "REJECTED"
+    TIMED_OUT = "TIMED_OUT"
+    ALL = "ALL"
+
+
+class TargetPlatform(ApiModel):
+    """A generic platform instead of a named device; only Neo's supported combinations."""
+
+    os: PlatformOs = Field(description="ANDROID or LINUX.")
+    arch: PlatformArch = Field(description="X86_64, X86, ARM64, ARM_EABI or ARM_EABIHF.")
+    accelerator: PlatformAccelerator | None = Field(
+        default=None, description="INTEL_GRAPHICS, MALI, NVIDIA or NNA; none for CPU."
+    )
+
+
+class EdgeTarget(ApiModel):
+    """One kind of device: a Neo compilation job and a component version of its own."""
+
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": _validations(
+            _rule(
+                "has(self.targetDevice) != has(self.targetPlatform)",
+                "set exactly one of targetDevice and targetPlatform",
+            ),
+            _rule(
+                "!has(self.targetPlatform) || !has(self.targetPlatform.accelerator)"
+                " || self.targetPlatform.accelerator != 'NVIDIA' || (has(self.compilerOptions)"
+                + "".join(
+                    f" && self.compilerOptions.contains('{o}')" for o in NVIDIA_COMPILER_OPTIONS
+                )
+                + ")",
+                "an NVIDIA targetPlatform needs compilerOptions with"
+                " gpu-code, trt-ver and cuda-ver",
+            ),
+        )
+    }
+
     name: str = Field(
-        pattern=r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$",
+        pattern=r"^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$",
         description="A short name for this target, used in AWS resource names.",
     )
-    device: str = Field(
+    target_device: TargetDevice | None = Field(
+        default=None, description="Neo's TargetDevice, e.g. jetson_nano, rasp4b or ml_c5."
+    )
+    target_platform: TargetPlatform | None = Field(
+        default=None,
+        description="Neo's TargetPlatform; instead of targetDevice.",
+        json_schema_extra=_validations(
+            _rule(
+                _platform_matrix_rule(),
+                "Neo does not compile for this os/arch/accelerator combination",
+            )
+        ),
+    )
+    compiler_options: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=1024,
+        description="Neo's CompilerOptions (JSON), e.g. NVIDIA's gpu-code, trt-ver, cuda-ver.",
+    )
+    thing_groups: list[ThingGroupName] = Field(
+        default_factory=list,
+        max_length=20,
+        description=(
+            "The thing groups whose devices run this target's component;"
+            " empty: every group of the rollout."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> EdgeTarget:
+        if (self.target_device is None) == (self.target_platform is None):
+            raise ValueError("set exactly one of targetDevice and targetPlatform")
+        return self
+
+
+class DlrDependency(ApiModel):
+    name: str = Field(
+        default="variant.DLR",
+        pattern=COMPONENT_NAME_PATTERN,
+        description="The component that provides the Deep Learning Runtime.",
+    )
+    version_requirement: str = Field(
+        default=">=1.6.0 <2.0.0",
         min_length=1,
         max_length=64,
-        description="Neo TargetDevice, e.g. jetson_nano or rasp4b.",
+        description="Its npm-style version requirement.",
     )
 
 
-class EdgeModelSpec(ApiModel):
-    """A trained model to compile for edge devices."""
-
-    model_data_url: str = Field(pattern=S3_URI_PATTERN, max_length=1024)
-    framework: str = Field(
-        min_length=1, max_length=32, description="Neo framework, e.g. XGBOOST or PYTORCH."
+class ResourceLimits(ApiModel):
+    cpus: float | None = Field(default=None, gt=0, description="CPU cores the process may use.")
+    memory_kb: int | None = Field(
+        default=None, gt=0, description="Memory the process may use, in kilobytes."
     )
-    targets: list[CompilationTarget] = Field(
+
+
+class ComponentSpec(ApiModel):
+    """The Greengrass component that runs the compiled model (one per target)."""
+
+    name: str | None = Field(
+        default=None,
+        pattern=COMPONENT_NAME_PATTERN,
+        max_length=80,
+        description=(
+            "Base component name; each target's component is <name>-<target>."
+            " Default: serving.<namespace>.<name>."
+        ),
+    )
+    dlr: DlrDependency = Field(
+        description="The Deep Learning Runtime component the model runs on.",
+        default_factory=DlrDependency,
+    )
+    environment: dict[str, str] = Field(
+        default_factory=dict, description="Environment of the run command."
+    )
+    run_command: str = Field(
+        default="python3 -m dlr_serve --model-dir {work:path}/model",
         min_length=1,
-        max_length=20,
+        max_length=2048,
+        description="The Run lifecycle step; the model is unpacked in {work:path}/model.",
+    )
+    resource_limits: ResourceLimits | None = Field(
+        default=None, description="systemResourceLimits for the component's process."
+    )
+
+
+class ExponentialRate(ApiModel):
+    base_rate_per_minute: int = Field(
+        description="Devices notified per minute at first.", ge=1, le=1000
+    )
+    increment_factor: float = Field(description="Factor the rate grows by.", ge=1.1, le=5.0)
+    number_of_notified_things: int | None = Field(
+        description="Grow the rate after this many devices were notified.", default=None, ge=1
+    )
+    number_of_succeeded_things: int | None = Field(
+        description="Grow the rate after this many devices succeeded.", default=None, ge=1
+    )
+
+
+class AbortCriterion(ApiModel):
+    failure_type: AbortFailureType = Field(description="FAILED, REJECTED, TIMED_OUT or ALL.")
+    threshold_percentage: float = Field(
+        description="Abort when this share of the executed devices failed so.", gt=0, le=100
+    )
+    min_number_of_executed_things: int = Field(
+        description="Devices that must have finished before the criterion applies.", ge=1
+    )
+
+
+class StageGate(ApiModel):
+    """What lets the rollout go on to the next stage."""
+
+    min_success_percent: float = Field(
+        default=100.0, ge=0, le=100, description="Share of the stage's devices that succeeded."
+    )
+    bake_seconds: int = Field(
+        default=0, ge=0, description="How long the stage must stay good before the next."
+    )
+    manual: bool = Field(
+        default=False,
+        description=f"Wait for the annotation {PROMOTE_ANNOTATION} (any new value).",
+    )
+
+
+class RolloutStage(ApiModel):
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": _validations(
+            _rule(
+                "!(has(self.maximumPerMinute) && has(self.exponentialRate))",
+                "set at most one of maximumPerMinute and exponentialRate",
+            )
+        )
+    }
+
+    name: str = Field(
+        description="Stage name, unique in the rollout.",
+        pattern=r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$",
+    )
+    thing_groups: list[ThingGroupName] = Field(
+        min_length=1,
+        max_length=10,
+        description="The thing groups this stage deploys to.",
+    )
+    maximum_per_minute: int | None = Field(
+        description="Most devices notified per minute.", default=None, ge=1, le=1000
+    )
+    exponential_rate: ExponentialRate | None = Field(
+        default=None, description="Notify devices at an exponentially growing rate instead."
+    )
+    abort_criteria: list[AbortCriterion] = Field(
+        description="When to abort the stage's IoT job (and not go on).",
+        default_factory=list,
+        max_length=4,
+    )
+    in_progress_timeout_minutes: int | None = Field(
+        description="Minutes a device may take once it started, before TIMED_OUT.",
+        default=None,
+        ge=1,
+        le=10080,
+    )
+    gate: StageGate = Field(default_factory=StageGate)
+
+
+class RolloutSpec(ApiModel):
+    stages: list[RolloutStage] = Field(
+        min_length=1,
+        max_length=10,
+        description="Deployed in order; each waits for the gate of the one before.",
         json_schema_extra={
             "x-kubernetes-list-type": "map",
             "x-kubernetes-list-map-keys": ["name"],
         },
     )
+    failure_handling_policy: FailureHandlingPolicy = Field(
+        default=FailureHandlingPolicy.ROLLBACK,
+        description=(
+            "ROLLBACK: a device that fails returns to its previous components;"
+            " DO_NOTHING leaves it."
+        ),
+    )
+    stage_deadline_seconds: int = Field(
+        default=3600,
+        ge=1,
+        description="A stage whose gate is not met by then stalls (offline devices stay QUEUED).",
+    )
+
+
+class EdgeModelSpec(ApiModel):
+    """A trained model to compile for edge devices and roll out to them."""
+
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": _validations(
+            _rule(
+                "!has(self.frameworkVersion) || self.framework in ["
+                + ", ".join(f"'{f}'" for f in VERSIONED_FRAMEWORKS)
+                + "]",
+                "Neo takes a frameworkVersion only for MXNET, PYTORCH, TENSORFLOW and TFLITE",
+            ),
+            _rule(
+                "self.framework != 'XGBOOST' || !has(self.dataInputConfig)",
+                "XGBOOST takes no dataInputConfig",
+            ),
+        )
+    }
+
+    source: str = Field(
+        pattern=r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]/.*\.tar\.gz$",
+        max_length=1024,
+        description="The trained model (s3://bucket/.../model.tar.gz).",
+    )
+    framework: Framework = Field(description="Neo's Framework, e.g. PYTORCH.")
+    framework_version: str | None = Field(
+        description=(
+            "Framework version Neo compiles for (MXNET, PYTORCH, TENSORFLOW and TFLITE only)."
+        ),
+        default=None,
+        min_length=1,
+        max_length=10,
+    )
+    data_input_config: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=16384,
+        description='Input names and shapes (JSON), e.g. {"data": [1, 3, 224, 224]}.',
+    )
+    role_arn: str = Field(pattern=IAM_ROLE_ARN_PATTERN, description="The role Neo assumes.")
+    output_s3_uri: str = Field(
+        pattern=S3_URI_PATTERN,
+        max_length=1024,
+        description="Where compiled models go (one new prefix per compilation job).",
+    )
+    max_runtime_seconds: int = Field(
+        description="Longest a compilation job may run before Neo stops it.",
+        default=900,
+        ge=1,
+        le=86400,
+    )
+    targets: list[EdgeTarget] = Field(
+        description="The devices or platforms to compile for, each with its thing groups.",
+        min_length=1,
+        max_length=10,
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["name"],
+        },
+    )
+    component: ComponentSpec = Field(default_factory=ComponentSpec)
+    rollout: RolloutSpec = Field(
+        description="How the component reaches the devices: stages of thing groups, with gates."
+    )
+    deletion_policy: DeletionPolicy = Field(
+        default=DeletionPolicy.DELETE,
+        description=(
+            "Delete stops compilations, removes the component from the groups'"
+            " deployments and deletes its versions; Retain leaves them."
+        ),
+    )
+
+
+class DeviceCounts(StatusModel):
+    """The IoT job's execution counters, summed over the stage's groups."""
+
+    queued: int = Field(
+        default=0, description="Devices notified, not started (offline devices stay here)."
+    )
+    in_progress: int = Field(default=0, description="Devices applying the deployment.")
+    succeeded: int = Field(default=0, description="Devices that run the new version.")
+    failed: int = Field(default=0, description="Devices that failed.")
+    rejected: int = Field(default=0, description="Devices that rejected the deployment.")
+    timed_out: int = Field(default=0, description="Devices that took too long.")
+    removed: int = Field(default=0, description="Devices that left the group.")
+    canceled: int = Field(default=0, description="Devices whose execution was canceled.")
+
+    @property
+    def total(self) -> int:
+        return (
+            self.queued
+            + self.in_progress
+            + self.succeeded
+            + self.failed
+            + self.rejected
+            + self.timed_out
+        )
+
+
+class TargetStatus(StatusModel):
+    name: str = Field(description="Target name.")
+    compilation_job_name: str | None = Field(
+        default=None, description="The Neo compilation job for this target."
+    )
+    compilation_job_status: str | None = Field(
+        default=None, description="Neo's CompilationJobStatus."
+    )
+    artifact_s3_uri: str | None = Field(
+        default=None, description="The compiled model Neo wrote (ModelArtifacts.S3ModelArtifacts)."
+    )
+    failure_reason: str | None = Field(
+        default=None, description="Neo's FailureReason, or why the component failed."
+    )
+    component_name: str | None = Field(
+        default=None, description="The Greengrass component published for this target."
+    )
+    component_version: str | None = Field(
+        default=None, description="Its version, derived from the content."
+    )
+    component_arn: str | None = Field(default=None, description="Its version's ARN.")
+    component_state: str | None = Field(
+        default=None, description="Greengrass's componentState, e.g. DEPLOYABLE."
+    )
+
+
+class GroupDeploymentStatus(StatusModel):
+    thing_group: str = Field(description="The thing group deployed to.")
+    deployment_id: str | None = Field(default=None, description="Greengrass deployment ID.")
+    iot_job_id: str | None = Field(default=None, description="The IoT job carrying the deployment.")
+    revision_id: str | None = Field(
+        default=None, description="The deployment's revision for the group."
+    )
+
+
+class StageStatus(StatusModel):
+    name: str = Field(description="Stage name.")
+    phase: str = Field(
+        default="Pending",
+        description=(
+            "Pending, Deploying, Baking, AwaitingPromotion, Succeeded, Aborted, GateFailed"
+            " or DeadlineExceeded."
+        ),
+    )
+    started_at: float | None = Field(default=None, description="Unix time the stage began.")
+    gate_met_at: float | None = Field(default=None, description="Unix time the gate was met.")
+    deployments: list[GroupDeploymentStatus] = Field(
+        description="One deployment per thing group of the stage.", default_factory=list
+    )
+    devices: DeviceCounts | None = Field(
+        default=None, description="Device counts from the stage's IoT job executions."
+    )
+    gate: str | None = Field(default=None, description="The gate's verdict, for a person.")
 
 
 class EdgeModelStatus(StatusBase):
-    pass
+    targets: list[TargetStatus] = Field(
+        description="Per target: compilation and component.", default_factory=list
+    )
+    stages: list[StageStatus] = Field(
+        description="Per rollout stage: deployments, device counts and gate.", default_factory=list
+    )
+    rollout_id: str | None = Field(
+        default=None, description="Hash of the component versions the stages roll out."
+    )
+    target_count: int | None = Field(default=None, description="Number of targets.")
+    compiled_count: int | None = Field(default=None, description="Targets compiled.")
+    current_stage: str | None = Field(default=None, description="The stage rolling out now.")
+    devices_ok: str | None = Field(default=None, description="Succeeded/total devices.")
+    published_components: list[str] = Field(
+        default_factory=list, description="ARNs of the component versions this resource made."
+    )
+    consumed_promotion: str | None = Field(
+        default=None, description=f"The last {PROMOTE_ANNOTATION} value acted on."
+    )
+    last_aws_error: str | None = Field(
+        default=None, description="The last error AWS returned, cleared on success."
+    )
+
+
+def _condition_column(name: str, field: str, priority: int) -> dict[str, Any]:
+    column = {
+        "name": name,
+        "type": "string",
+        "jsonPath": f'.status.conditions[?(@.type=="Ready")].{field}',
+    }
+    # The API server drops a priority of 0: leave it out, so the installed CRD compares equal.
+    return column | ({"priority": priority} if priority else {})
 
 
 EDGE_MODEL = KindInfo(
@@ -60,8 +576,13 @@ EDGE_MODEL = KindInfo(
     singular="edgemodel",
     short_names=("edgem",),
     printer_columns=(
-        {"name": "Framework", "type": "string", "jsonPath": ".spec.framework"},
-        ready_column(),
+        {"name": "Targets", "type": "integer", "jsonPath": ".status.targetCount"},
+        {"name": "Compiled", "type": "integer", "jsonPath": ".status.compiledCount"},
+        {"name": "Stage", "type": "string", "jsonPath": ".status.currentStage"},
+        {"name": "Devices OK", "type": "string", "jsonPath": ".status.devicesOk"},
+        _condition_column("Status", "status", 0),
+        _condition_column("Reason", "reason", 1),
+        _condition_column("Message", "message", 1),
         age_column(),
     ),
 )

@@ -9,8 +9,11 @@ from pydantic import ConfigDict, Field, model_validator
 
 from serving_operator.api.common import (
     IAM_ROLE_ARN_PATTERN,
+    ML_INSTANCE_TYPE_PATTERN,
     S3_URI_PATTERN,
     SAGEMAKER_NAME_PATTERN,
+    SECURITY_GROUP_PATTERN,
+    SUBNET_PATTERN,
     ApiModel,
     KindInfo,
     StatusBase,
@@ -55,7 +58,9 @@ class ContainerSpec(ApiModel):
     model_data_url: str | None = Field(
         default=None, pattern=S3_URI_PATTERN, max_length=1024, description="S3 URI of the artifact."
     )
-    environment: dict[str, str] = Field(default_factory=dict, max_length=100)
+    environment: dict[str, str] = Field(
+        description="Environment variables of the container.", default_factory=dict, max_length=100
+    )
 
 
 class ModelSpec(ApiModel):
@@ -153,12 +158,23 @@ class ScalingMetric(StrEnum):
 
 
 class CustomMetric(ApiModel):
-    metric_name: str = Field(min_length=1, max_length=255)
-    namespace: str = Field(min_length=1, max_length=255)
-    statistic: str = Field(
-        default="Average", pattern=r"^(Average|Minimum|Maximum|SampleCount|Sum)$"
+    metric_name: str = Field(description="CloudWatch metric name.", min_length=1, max_length=255)
+    namespace: str = Field(
+        description="CloudWatch namespace of the metric.", min_length=1, max_length=255
     )
-    dimensions: dict[str, str] = Field(default_factory=dict, max_length=10)
+    statistic: str = Field(
+        description=(
+            "Statistic target tracking keeps at the target:"
+            " Average, Minimum, Maximum, SampleCount or Sum."
+        ),
+        default="Average",
+        pattern=r"^(Average|Minimum|Maximum|SampleCount|Sum)$",
+    )
+    dimensions: dict[str, str] = Field(
+        description="CloudWatch dimensions of the metric, name to value.",
+        default_factory=dict,
+        max_length=10,
+    )
 
 
 class AutoscalingSpec(ApiModel):
@@ -183,8 +199,12 @@ class AutoscalingSpec(ApiModel):
         )
     )
 
-    min_instances: int = Field(ge=1, le=1000)
-    max_instances: int = Field(ge=1, le=1000)
+    min_instances: int = Field(
+        description="Fewest instances autoscaling may leave the variant with.", ge=1, le=1000
+    )
+    max_instances: int = Field(
+        description="Most instances autoscaling may give the variant.", ge=1, le=1000
+    )
     metric: ScalingMetric = Field(
         default=ScalingMetric.INVOCATIONS_PER_INSTANCE,
         description=(
@@ -210,10 +230,21 @@ class AutoscalingSpec(ApiModel):
         le=1,
         description="Share of the tested capacity to run at (0.5 keeps instances at half load).",
     )
-    custom_metric: CustomMetric | None = None
-    scale_in_cooldown_seconds: int = Field(default=300, ge=0, le=86400)
-    scale_out_cooldown_seconds: int = Field(default=60, ge=0, le=86400)
-    disable_scale_in: bool = False
+    custom_metric: CustomMetric | None = Field(
+        default=None, description="The CloudWatch metric to track, with metric: Custom."
+    )
+    scale_in_cooldown_seconds: int = Field(
+        description="Seconds after a scale-in before another scale-in.", default=300, ge=0, le=86400
+    )
+    scale_out_cooldown_seconds: int = Field(
+        description="Seconds after a scale-out before another scale-out.",
+        default=60,
+        ge=0,
+        le=86400,
+    )
+    disable_scale_in: bool = Field(
+        default=False, description="Never remove instances (scale out only)."
+    )
 
     @property
     def derived_target_value(self) -> float:
@@ -232,8 +263,17 @@ class ServerlessSpec(ApiModel):
         multiple_of=1024,
         description="1024 to 6144 in steps of 1024.",
     )
-    max_concurrency: int = Field(ge=1, le=200)
-    provisioned_concurrency: int | None = Field(default=None, ge=1, le=200)
+    max_concurrency: int = Field(
+        description="Most concurrent invocations the serverless variant serves (1 to 200).",
+        ge=1,
+        le=200,
+    )
+    provisioned_concurrency: int | None = Field(
+        description="Concurrency kept warm (no cold starts), at most maxConcurrency.",
+        default=None,
+        ge=1,
+        le=200,
+    )
 
 
 class VariantSpec(ApiModel):
@@ -257,10 +297,10 @@ class VariantSpec(ApiModel):
         max_length=63,
         description="Variant name as SageMaker shows it, e.g. version-1-2-2.",
     )
-    model: ModelSpec
+    model: ModelSpec = Field(description="The model this variant serves.")
     instance_type: str | None = Field(
         default=None,
-        pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$",
+        pattern=ML_INSTANCE_TYPE_PATTERN,
         max_length=64,
         description="SageMaker instance type, e.g. ml.m5.large.",
     )
@@ -281,8 +321,16 @@ class VariantSpec(ApiModel):
             "Relative traffic weight; a variant receives weight / sum(weights) of the requests."
         ),
     )
-    serverless: ServerlessSpec | None = None
-    autoscaling: AutoscalingSpec | None = None
+    serverless: ServerlessSpec | None = Field(
+        default=None,
+        description="Serverless inference instead of instances (set instanceType or serverless).",
+    )
+    autoscaling: AutoscalingSpec | None = Field(
+        default=None,
+        description=(
+            "Target-tracking autoscaling of the instance count; the autoscaler then owns the count."
+        ),
+    )
 
     @model_validator(mode="after")
     def _instances_or_serverless(self) -> VariantSpec:
@@ -311,8 +359,15 @@ class TrafficRouting(ApiModel):
         )
     )
 
-    type: TrafficRoutingType = TrafficRoutingType.ALL_AT_ONCE
-    wait_interval_seconds: int = Field(default=0, ge=0, le=3600)
+    type: TrafficRoutingType = Field(
+        default=TrafficRoutingType.ALL_AT_ONCE,
+        description=(
+            "ALL_AT_ONCE, CANARY (canarySizePercent first) or LINEAR (linearStepPercent per step)."
+        ),
+    )
+    wait_interval_seconds: int = Field(
+        description="Seconds to bake between traffic shifts.", default=0, ge=0, le=3600
+    )
     canary_size_percent: int | None = Field(
         default=None, ge=1, le=50, description="Share of capacity for the canary (at most 50%)."
     )
@@ -322,15 +377,37 @@ class TrafficRouting(ApiModel):
 
 
 class BlueGreenSpec(ApiModel):
-    traffic_routing: TrafficRouting = Field(default_factory=TrafficRouting)
-    termination_wait_seconds: int = Field(default=0, ge=0, le=3600)
-    maximum_execution_timeout_seconds: int | None = Field(default=None, ge=600, le=14400)
+    traffic_routing: TrafficRouting = Field(
+        description="How traffic moves from the old fleet to the new one.",
+        default_factory=TrafficRouting,
+    )
+    termination_wait_seconds: int = Field(
+        description="Seconds the old fleet stays up after all traffic moved.",
+        default=0,
+        ge=0,
+        le=3600,
+    )
+    maximum_execution_timeout_seconds: int | None = Field(
+        description="Seconds the whole update may take before SageMaker rolls it back.",
+        default=None,
+        ge=600,
+        le=14400,
+    )
 
 
 class RollingUpdateSpec(ApiModel):
-    maximum_batch_size_percent: int = Field(ge=5, le=50)
-    wait_interval_seconds: int = Field(ge=0, le=3600)
-    maximum_execution_timeout_seconds: int | None = Field(default=None, ge=600, le=28800)
+    maximum_batch_size_percent: int = Field(
+        description="Share of the capacity updated per batch (5% to 50%).", ge=5, le=50
+    )
+    wait_interval_seconds: int = Field(
+        description="Seconds to bake between batches.", ge=0, le=3600
+    )
+    maximum_execution_timeout_seconds: int | None = Field(
+        description="Seconds the whole update may take before SageMaker rolls it back.",
+        default=None,
+        ge=600,
+        le=28800,
+    )
 
 
 class DeploymentSpec(ApiModel):
@@ -345,8 +422,13 @@ class DeploymentSpec(ApiModel):
         )
     )
 
-    blue_green: BlueGreenSpec | None = None
-    rolling_update: RollingUpdateSpec | None = None
+    blue_green: BlueGreenSpec | None = Field(
+        default=None,
+        description="Blue/green: a new fleet, traffic shifted all at once, canary or linear.",
+    )
+    rolling_update: RollingUpdateSpec | None = Field(
+        default=None, description="Rolling: the fleet updated in batches."
+    )
     auto_rollback_alarms: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
         default_factory=list,
         max_length=10,
@@ -355,19 +437,33 @@ class DeploymentSpec(ApiModel):
 
 
 class DataCaptureSpec(ApiModel):
-    destination_s3_uri: str = Field(pattern=S3_URI_PATTERN, max_length=512)
-    sampling_percentage: int = Field(default=100, ge=1, le=100)
-    capture_input: bool = True
-    capture_output: bool = True
-    kms_key_id: str | None = Field(default=None, max_length=2048)
+    destination_s3_uri: str = Field(
+        description="S3 prefix the captured requests and responses are written under.",
+        pattern=S3_URI_PATTERN,
+        max_length=512,
+    )
+    sampling_percentage: int = Field(
+        description="Share of the requests captured, in percent.", default=100, ge=1, le=100
+    )
+    capture_input: bool = Field(default=True, description="Capture the requests.")
+    capture_output: bool = Field(default=True, description="Capture the responses.")
+    kms_key_id: str | None = Field(
+        description="KMS key that encrypts the captured data.", default=None, max_length=2048
+    )
+
+
+SecurityGroupId = Annotated[str, Field(pattern=SECURITY_GROUP_PATTERN, max_length=32)]
+SubnetId = Annotated[str, Field(pattern=SUBNET_PATTERN, max_length=32)]
 
 
 class VpcConfigSpec(ApiModel):
-    security_group_ids: list[Annotated[str, Field(pattern=r"^sg-[0-9a-f]+$", max_length=32)]] = (
-        Field(min_length=1, max_length=5)
+    security_group_ids: list[SecurityGroupId] = Field(
+        min_length=1,
+        max_length=5,
+        description="Security groups of the model containers' network interfaces.",
     )
-    subnets: list[Annotated[str, Field(pattern=r"^subnet-[0-9a-f]+$", max_length=32)]] = Field(
-        min_length=1, max_length=16
+    subnets: list[SubnetId] = Field(
+        min_length=1, max_length=16, description="Subnets the model containers run in."
     )
 
 
@@ -427,14 +523,20 @@ class ModelEndpointSpec(ApiModel):
             "x-kubernetes-list-map-keys": ["name"],
         },
     )
-    deployment: DeploymentSpec | None = None
-    data_capture: DataCaptureSpec | None = None
+    deployment: DeploymentSpec | None = Field(
+        default=None, description="Deployment guardrails for updates that switch endpoint configs."
+    )
+    data_capture: DataCaptureSpec | None = Field(
+        default=None, description="Capture requests and responses to S3 (model monitoring)."
+    )
     kms_key_id: str | None = Field(
         default=None,
         max_length=2048,
         description="KMS key for the storage volumes of the endpoint's instances.",
     )
-    vpc_config: VpcConfigSpec | None = None
+    vpc_config: VpcConfigSpec | None = Field(
+        default=None, description="Run the model containers in your VPC."
+    )
     adopt: bool = Field(
         default=False,
         description=(
@@ -463,9 +565,9 @@ class ModelEndpointSpec(ApiModel):
 
 
 class VariantAutoscalingStatus(StatusModel):
-    min_instances: int
-    max_instances: int
-    metric: str
+    min_instances: int = Field(description="Fewest instances autoscaling may leave.")
+    max_instances: int = Field(description="Most instances autoscaling may add up to.")
+    metric: str = Field(description="The metric target tracking follows.")
     target_value: float = Field(
         description=(
             "The target tracking value in force; derived as maxRequestsPerSecondPerInstance"
@@ -475,16 +577,20 @@ class VariantAutoscalingStatus(StatusModel):
 
 
 class WarmUpStatus(StatusModel):
-    target_model: str
+    target_model: str = Field(
+        description="The model file under the multi-model prefix that was loaded."
+    )
     milliseconds: float | None = Field(default=None, description="Latency of the warm-up call.")
-    error: str | None = None
+    error: str | None = Field(default=None, description="Why the warm-up call failed, if it did.")
 
 
 class VariantStatus(StatusModel):
     """A production variant as SageMaker reports it."""
 
-    name: str
-    autoscaling: VariantAutoscalingStatus | None = None
+    name: str = Field(description="Variant name.")
+    autoscaling: VariantAutoscalingStatus | None = Field(
+        default=None, description="Autoscaling bounds and the target in force."
+    )
     container_hostnames: list[str] = Field(
         default_factory=list,
         description="With Direct invocation: the TargetContainerHostname values to call.",
@@ -493,33 +599,50 @@ class VariantStatus(StatusModel):
         default_factory=list,
         description="MultiModel: models under the S3 prefix (the first 100).",
     )
-    warm_up: list[WarmUpStatus] = Field(default_factory=list)
-    desired_weight: float | None = None
-    current_weight: float | None = None
+    warm_up: list[WarmUpStatus] = Field(
+        description="MultiModel: the warm-up call for each target model after the last rollout.",
+        default_factory=list,
+    )
+    desired_weight: float | None = Field(
+        default=None, description="The weight SageMaker is moving the variant to."
+    )
+    current_weight: float | None = Field(
+        default=None, description="The weight the variant serves with now."
+    )
     current_weight_percent: float | None = Field(
         default=None, description="Share of traffic this variant receives now, in percent."
     )
     desired_weight_percent: float | None = Field(
         default=None, description="Share of traffic SageMaker is moving this variant to."
     )
-    desired_instance_count: int | None = None
-    current_instance_count: int | None = None
+    desired_instance_count: int | None = Field(
+        default=None, description="The instance count SageMaker is moving the variant to."
+    )
+    current_instance_count: int | None = Field(default=None, description="Instances serving now.")
 
 
 class ModelEndpointStatus(StatusBase):
     """Observed state of the endpoint, written by the operator."""
 
-    endpoint_name: str | None = None
-    endpoint_arn: str | None = None
+    endpoint_name: str | None = Field(
+        default=None, description="The SageMaker endpoint this resource manages."
+    )
+    endpoint_arn: str | None = Field(default=None, description="The endpoint's ARN.")
     endpoint_status: str | None = Field(
         default=None, description="SageMaker's EndpointStatus, e.g. Creating or InService."
     )
     endpoint_config_name: str | None = Field(
         default=None, description="The endpoint config the endpoint runs now."
     )
-    failure_reason: str | None = None
-    variants: list[VariantStatus] = Field(default_factory=list)
-    variant_count: int | None = None
+    failure_reason: str | None = Field(
+        default=None,
+        description="SageMaker's FailureReason when the endpoint or its last update failed.",
+    )
+    variants: list[VariantStatus] = Field(
+        description="Production variants as SageMaker reports them, with what the spec adds.",
+        default_factory=list,
+    )
+    variant_count: int | None = Field(default=None, description="Number of production variants.")
     last_aws_error: str | None = Field(
         default=None, description="The last error AWS returned, cleared on success."
     )

@@ -375,13 +375,17 @@ class Phase(StrEnum):
 class CheckResult(StatusModel):
     """One check at one look."""
 
-    name: str
+    name: str = Field(description="The check's name (spec.analysis.metrics[].name).")
     verdict: str = Field(description="Pass, Fail or Inconclusive.")
-    reason: str = ""
+    reason: str = Field(default="", description="Why, e.g. BelowMinSampleSize, ErrorRateNotWorse.")
     value: float | None = Field(default=None, description="The candidate's value.")
-    baseline_value: float | None = None
+    baseline_value: float | None = Field(
+        default=None, description="The baseline's value in the same window."
+    )
     sample_size: int = Field(default=0, description="Candidate invocations behind the value.")
-    baseline_sample_size: int = 0
+    baseline_sample_size: int = Field(
+        default=0, description="Baseline invocations behind its value."
+    )
     p_value: float | None = Field(
         default=None, description="ErrorRate: always-valid p-value that the candidate is worse."
     )
@@ -393,58 +397,82 @@ class CheckResult(StatusModel):
 class StepRecord(StatusModel):
     """One look (or step change) in the canary's history."""
 
-    time: str
-    step_index: int
-    weights: dict[str, float] = Field(default_factory=dict)
-    verdict: str | None = None
-    checks: list[CheckResult] = Field(default_factory=list)
-    note: str = ""
+    time: str = Field(description="When (RFC 3339).")
+    step_index: int = Field(description="The step (0 is the first).")
+    weights: dict[str, float] = Field(
+        default_factory=dict, description="The live weights at that time, by variant."
+    )
+    verdict: str | None = Field(default=None, description="The look's overall verdict.")
+    checks: list[CheckResult] = Field(default_factory=list, description="Each check's result.")
+    note: str = Field(default="", description="What happened.")
 
 
 class SequentialTestState(StatusModel):
     """What the sequential error-rate test carries between looks of one step."""
 
-    name: str
-    harm_p_value: float = 1.0
-    safety_p_value: float = 1.0
-    looks: int = 0
+    name: str = Field(description="The ErrorRate check it belongs to.")
+    harm_p_value: float = Field(default=1.0, description="Always-valid p-value: worse.")
+    safety_p_value: float = Field(default=1.0, description="Always-valid p-value: not harmful.")
+    looks: int = Field(default=0, description="Looks with enough data that counted.")
 
 
 class HandledRequests(StatusModel):
     """The annotation values already acted on, so each request is consumed once."""
 
-    promote: str | None = None
-    abort: str | None = None
-    retry: str | None = None
+    promote: str | None = Field(default=None, description="Last serving.mlops.dev/promote.")
+    abort: str | None = Field(default=None, description="Last serving.mlops.dev/abort.")
+    retry: str | None = Field(default=None, description="Last serving.mlops.dev/retry.")
 
 
 class TrafficSplitStatus(StatusBase):
-    phase: Phase | None = None
+    """Where the split stands, written by the operator."""
+
+    phase: Phase | None = Field(
+        default=None,
+        description=(
+            "Initializing, Progressing, Paused, Promoting, Succeeded, RollingBack, Failed or"
+            " Aborted."
+        ),
+    )
     reason: str | None = Field(default=None, description="Why the phase is what it is.")
-    message: str | None = None
+    message: str | None = Field(default=None, description="The same, for a person.")
     endpoint_name: str | None = Field(default=None, description="The SageMaker endpoint.")
     rollout_hash: str | None = Field(
         default=None, description="Identity of the rollout; a change restarts the canary."
     )
-    step_index: int | None = None
-    step_count: int | None = None
+    step_index: int | None = Field(default=None, description="The current step (0 is the first).")
+    step_count: int | None = Field(default=None, description="How many steps the canary has.")
     step_started_at: str | None = Field(
         default=None, description="When the step's weights went live (metrics count after it)."
     )
     waiting_since: str | None = Field(
-        default=None, description="Start of the current wait, for its deadline."
+        default=None, description="Start of the current wait for the endpoint, for its deadline."
     )
     analysis_done: bool | None = Field(default=None, description="The step's analysis passed.")
-    pause_started_at: str | None = None
-    last_analysis_at: str | None = None
-    desired_weights: dict[str, float] = Field(default_factory=dict)
-    live_weights: dict[str, float] = Field(default_factory=dict)
-    candidate_weight_percent: float | None = None
+    pause_started_at: str | None = Field(
+        default=None, description="When the step's timed pause began."
+    )
+    last_analysis_at: str | None = Field(default=None, description="When the last look was.")
+    desired_weights: dict[str, float] = Field(
+        default_factory=dict, description="The weights the split asks for, by variant."
+    )
+    live_weights: dict[str, float] = Field(
+        default_factory=dict, description="The weights SageMaker serves now, by variant."
+    )
+    candidate_weight_percent: float | None = Field(
+        default=None, description="The candidate's live share of traffic, in percent."
+    )
     verdict: str | None = Field(default=None, description="The last look's overall verdict.")
-    failed_checks: int = 0
-    sequential: list[SequentialTestState] = Field(default_factory=list)
-    history: list[StepRecord] = Field(default_factory=list)
-    handled: HandledRequests = Field(default_factory=HandledRequests)
+    failed_checks: int = Field(default=0, description="Failed looks so far (see threshold).")
+    sequential: list[SequentialTestState] = Field(
+        default_factory=list, description="The sequential tests' state in the current step."
+    )
+    history: list[StepRecord] = Field(
+        default_factory=list, description="Step changes and looks, newest last (the last 40)."
+    )
+    handled: HandledRequests = Field(
+        default_factory=HandledRequests, description="Manual requests already acted on."
+    )
 
 
 TRAFFIC_SPLIT = KindInfo(

@@ -13,7 +13,8 @@ import click
 
 from serving_operator import __version__
 from serving_operator.cli.check import check
-from serving_operator.cli.commands import completion, crds, invoke, sandbox, version
+from serving_operator.cli.commands import completion, crds, iam_policy, invoke, sandbox, version
+from serving_operator.cli.edge import edge_status
 from serving_operator.cli.output import EXIT_FAILED, EXIT_USAGE
 from serving_operator.cli.run import run
 from serving_operator.cli.trafficsplit import abort, compare, load, promote, retry
@@ -41,8 +42,10 @@ for command in (
     abort,
     retry,
     compare,
+    edge_status,
     version,
     completion,
+    iam_policy,
 ):
     cli.add_command(command)
 

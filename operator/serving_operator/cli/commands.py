@@ -77,9 +77,17 @@ def sandbox(host: str, port: int, settings: str | None) -> int:
     try:
         from serving_operator.sandbox.server import serve
     except ModuleNotFoundError as error:
-        if (error.name or "").split(".")[0] in {"moto", "werkzeug", "flask"}:
+        missing = error.name or ""
+        if missing.split(".")[0] in {"moto", "werkzeug", "flask"}:
             raise UserError(
                 "the sandbox needs moto: pip install 'serving-operator[sandbox]'"
+            ) from error
+        if missing.startswith("serving_operator.sandbox"):
+            # The image leaves the sandbox out: it is test and demo equipment.
+            raise UserError(
+                "this installation has no sandbox (the image leaves it out): run it"
+                " where serving-operator[sandbox] is installed: pip install"
+                " 'serving-operator[sandbox]'"
             ) from error
         raise
     try:
@@ -185,4 +193,13 @@ def completion(context: click.Context, shell: str) -> int:
         root.command, {}, root.info_name or "serving-operator", "_SERVING_OPERATOR_COMPLETE"
     )
     click.echo(completer.source())
+    return 0
+
+
+@click.command("iam-policy")
+def iam_policy() -> int:
+    """Print the IAM policy the operator's role needs (docs/iam-policy.json is this output)."""
+    from serving_operator.aws.permissions import policy_document
+
+    click.echo(json.dumps(policy_document(), indent=2))
     return 0

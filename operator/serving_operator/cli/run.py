@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import logging
+import os
 import random
 import socket
 import threading
@@ -32,6 +34,22 @@ def peering_priority(priority: int | None, peering: str | None) -> int | None:
     if priority is not None or peering is None:
         return priority
     return random.SystemRandom().randint(1, 2**31 - 1)
+
+
+def peering_identity() -> str:
+    """This replica's name among its peers, as kopf makes it, but without kopf's
+    getpass.getuser(), which fails for a uid with no passwd entry (an image's user, an
+    OpenShift-assigned uid): POD_ID when the chart sets it, else user@host/pid.
+
+    kopf types the parameter with a NewType of str it does not export."""
+    pod = os.environ.get("POD_ID")
+    if pod:
+        return pod
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = f"uid{os.getuid()}"
+    return f"{user}@{socket.gethostname()}/{os.getpid()}"
 
 
 def free_port(host: str) -> int:
@@ -257,6 +275,7 @@ def _run_kopf(
             peering_name=peering,
             priority=peering_priority(priority, peering),
             liveness_endpoint=liveness or None,
+            identity=peering_identity(),  # type: ignore[arg-type]
         )
     finally:
         watch.stop()

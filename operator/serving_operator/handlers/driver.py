@@ -57,6 +57,9 @@ class KindController(Generic[SpecT, StatusT]):
             name=str(body.metadata.name),
             generation=int(body.metadata.get("generation") or 0),
             status=_read_status(self.info.status_model, status),  # type: ignore[arg-type]
+            annotations={
+                str(k): str(v) for k, v in (body.metadata.get("annotations") or {}).items()
+            },
             related=self.relate(body, kwargs) if self.relate is not None else None,
         )
 
@@ -180,9 +183,15 @@ def register(controller: KindController[Any, Any], config: OperatorConfig) -> No
                 return
             context = controller.context(body, status, kwargs)
             with RECONCILE_SECONDS.labels(kind).time():
-                report = await _in_worker(
-                    memo, lambda: controller.reconcile(memo.aws, spec, context)
-                )
+                try:
+                    report = await _in_worker(
+                        memo, lambda: controller.reconcile(memo.aws, spec, context)
+                    )
+                except Exception:
+                    # A bug, not an AWS answer (those are outcomes): kopf logs it and retries;
+                    # the count feeds the chart's ServingOperatorReconcileErrors alert.
+                    RECONCILES.labels(kind, "Error").inc()
+                    raise
             conditions = kstatus_conditions(
                 report.outcome, context.generation, previous, extra=report.extra_conditions
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -42,6 +43,8 @@ class ObjectContext(Generic[StatusT]):
     generation: int
     status: StatusT
     """The status the last pass wrote, read back through the kind's status model."""
+    annotations: Mapping[str, str] = field(default_factory=dict)
+    """The object's annotations (manual controls such as a promotion)."""
     related: Any = None
     """What the kind's handler found about the object in Kubernetes (other objects through
     kopf indexes, annotations), for kinds whose pass depends on it; None otherwise."""

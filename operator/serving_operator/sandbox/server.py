@@ -52,6 +52,8 @@ Admin API (JSON), for tests and demos:
   GET  /_sandbox/calls             every AWS call seen: [{"service", "operation", "status",
                                     "target" (the EndpointName, ModelName... it names)}]
   DELETE /_sandbox/calls           forget them
+  GET  /_sandbox/operator-operations  every [service, operation] serving-operator's own
+                                    clients (user agent serving-operator/...) ever called
   POST /_sandbox/compilation-failures  {"namePattern": "bad-*", "reason": "..."}: Neo jobs
                                     whose names match the glob end FAILED with that reason
   DELETE /_sandbox/compilation-failures  forget them
@@ -124,6 +126,8 @@ class SandboxApp:
         self._scopes: set[tuple[str, str]] = set()
         """The (account, region) pairs SageMaker or Application Auto Scaling was called in."""
         self.calls: list[dict[str, Any]] = []
+        self.operator_operations: set[tuple[str, str]] = set()
+        """Every (service, operation) serving-operator's own clients called, never forgotten."""
         self._calls_lock = threading.Lock()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -210,8 +214,11 @@ class SandboxApp:
         target = _target(call)
         if target:
             entry["target"] = target
+        by_operator = _OPERATOR_AGENT in (call.header("User-Agent") or "")
         with self._calls_lock:
             self.calls.append(entry)
+            if by_operator:
+                self.operator_operations.add((call.service, call.operation))
 
     def _admin(self, request: Request) -> Response:
         route = (request.method, request.path.rstrip("/"))
@@ -233,6 +240,9 @@ class SandboxApp:
         elif route == ("DELETE", "/_sandbox/calls"):
             with self._calls_lock:
                 self.calls.clear()
+        elif route == ("GET", "/_sandbox/operator-operations"):
+            with self._calls_lock:
+                payload = sorted(self.operator_operations)
         elif route == ("POST", "/_sandbox/compilation-failures"):
             self.neo.force_failure(request.get_json(force=True))
         elif route == ("DELETE", "/_sandbox/compilation-failures"):
@@ -267,6 +277,7 @@ class SandboxApp:
         return Response(json.dumps(payload), content_type="application/json")
 
 
+_OPERATOR_AGENT = "serving-operator/"
 _TARGET_KEYS = ("EndpointName", "EndpointConfigName", "ModelName", "ResourceArn")
 
 

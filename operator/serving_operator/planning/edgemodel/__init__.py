@@ -1,1 +1,2 @@
-"""EdgeModel planning: Neo compilation per target and staged Greengrass v2 rollouts."""
+"""EdgeModel planning: Neo compilations, Greengrass component versions, merged group
+deployments and the staged rollout, all pure (time is an input)."""

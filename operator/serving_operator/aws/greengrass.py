@@ -1,0 +1,109 @@
+"""Greengrass v2 adapter: component versions and thing-group deployments."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from serving_operator.aws.base import AwsError, ServiceAdapter
+from serving_operator.planning.edgemodel.actions import CreateComponentVersion, CreateDeployment
+from serving_operator.planning.edgemodel.observed import (
+    ComponentState,
+    ObservedComponentVersion,
+    ObservedDeployment,
+)
+
+
+def _is_not_found(error: AwsError) -> bool:
+    return error.code == "ResourceNotFoundException"
+
+
+class GreengrassV2(ServiceAdapter):
+    service = "greengrassv2"
+
+    @property
+    def region(self) -> str:
+        return str(self._client.meta.region_name)
+
+    def describe_component(self, arn: str) -> ObservedComponentVersion | None:
+        try:
+            response = self.call("DescribeComponent", arn=arn)
+        except AwsError as error:
+            if _is_not_found(error):
+                return None
+            raise
+        status = response.get("status") or {}
+        errors = status.get("errors") or {}
+        return ObservedComponentVersion(
+            arn=response["arn"],
+            state=ComponentState(status.get("componentState", "REQUESTED")),
+            errors=tuple(f"{uri}: {message}" for uri, message in sorted(errors.items()))
+            or ((status["message"],) if status.get("message") and errors else ()),
+        )
+
+    def create_component_version(self, action: CreateComponentVersion) -> str:
+        response = self.call(
+            "CreateComponentVersion",
+            inlineRecipe=json.dumps(action.recipe).encode(),
+            clientToken=action.client_token,
+            tags=dict(action.tags),
+        )
+        return str(response["arn"])
+
+    def delete_component(self, arn: str) -> None:
+        try:
+            self.call("DeleteComponent", arn=arn)
+        except AwsError as error:
+            if _is_not_found(error):
+                return
+            raise
+
+    def latest_deployment(self, target_arn: str) -> ObservedDeployment | None:
+        """The target's latest deployment, with what a merge must keep."""
+        listed = self.call("ListDeployments", targetArn=target_arn, historyFilter="LATEST_ONLY")
+        summaries = listed.get("deployments", [])
+        if not summaries:
+            return None
+        deployment_id = summaries[0]["deploymentId"]
+        try:
+            response = self.call("GetDeployment", deploymentId=deployment_id)
+        except AwsError as error:
+            if _is_not_found(error):
+                return None
+            raise
+        return ObservedDeployment(
+            deployment_id=deployment_id,
+            revision_id=str(response.get("revisionId", "")),
+            iot_job_id=response.get("iotJobId"),
+            status=str(response.get("deploymentStatus", "")),
+            deployment_name=str(response.get("deploymentName", "")),
+            components=response.get("components") or {},
+            deployment_policies=response.get("deploymentPolicies") or {},
+            iot_job_configuration=response.get("iotJobConfiguration") or {},
+            tags=response.get("tags") or {},
+        )
+
+    def create_deployment(self, action: CreateDeployment, client_token: str) -> str:
+        params: dict[str, Any] = {
+            "targetArn": action.target_arn,
+            "deploymentName": action.deployment_name,
+            "components": _plain(action.components),
+            "clientToken": client_token,
+        }
+        if action.deployment_policies:
+            params["deploymentPolicies"] = _plain(action.deployment_policies)
+        if action.iot_job_configuration:
+            params["iotJobConfiguration"] = _plain(action.iot_job_configuration)
+        if action.tags:
+            params["tags"] = dict(action.tags)
+        return str(self.call("CreateDeployment", **params)["deploymentId"])
+
+
+def _plain(value: Any) -> Any:
+    """Mappings as dicts, so botocore serialises them."""
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value

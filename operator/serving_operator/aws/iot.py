@@ -1,0 +1,89 @@
+"""AWS IoT adapter: thing groups and the jobs that carry deployments to devices."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from serving_operator.aws.base import AwsError, ServiceAdapter
+from serving_operator.planning.edgemodel.observed import DeviceCounts, ObservedJob
+
+_COUNTERS = {
+    "queued": "numberOfQueuedThings",
+    "in_progress": "numberOfInProgressThings",
+    "succeeded": "numberOfSucceededThings",
+    "failed": "numberOfFailedThings",
+    "rejected": "numberOfRejectedThings",
+    "timed_out": "numberOfTimedOutThings",
+    "removed": "numberOfRemovedThings",
+    "canceled": "numberOfCanceledThings",
+}
+
+
+@dataclass(frozen=True)
+class DeviceExecution:
+    thing_name: str
+    status: str
+    detailed_status: str | None
+    updated_at: str | None
+
+
+class Iot(ServiceAdapter):
+    service = "iot"
+
+    def thing_group_arn(self, name: str) -> str | None:
+        try:
+            return str(self.call("DescribeThingGroup", thingGroupName=name)["thingGroupArn"])
+        except AwsError as error:
+            if error.code == "ResourceNotFoundException":
+                return None
+            raise
+
+    def describe_job(self, job_id: str) -> ObservedJob | None:
+        try:
+            job = self.call("DescribeJob", jobId=job_id)["job"]
+        except AwsError as error:
+            if error.code == "ResourceNotFoundException":
+                return None
+            raise
+        details = job.get("jobProcessDetails") or {}
+        return ObservedJob(
+            job_id=job_id,
+            status=str(job.get("status", "")),
+            counts=DeviceCounts(**{f: int(details.get(k, 0)) for f, k in _COUNTERS.items()}),
+        )
+
+    def executions(self, job_id: str, limit: int = 1000) -> list[DeviceExecution]:
+        """Each device's execution of a job (first `limit`), with Greengrass's detail."""
+        found: list[DeviceExecution] = []
+        params: dict[str, Any] = {"jobId": job_id, "maxResults": 100}
+        while len(found) < limit:
+            page = self.call("ListJobExecutionsForJob", **params)
+            for summary in page.get("executionSummaries", []):
+                execution = summary.get("jobExecutionSummary", {})
+                thing = str(summary.get("thingArn", "")).rsplit("/", 1)[-1]
+                found.append(
+                    DeviceExecution(
+                        thing,
+                        str(execution.get("status", "")),
+                        None,
+                        _time(execution.get("lastUpdatedAt")),
+                    )
+                )
+            if not page.get("nextToken"):
+                break
+            params["nextToken"] = page["nextToken"]
+        return found[:limit]
+
+    def execution_detail(self, job_id: str, thing_name: str) -> str | None:
+        """Greengrass's detailed-deployment-status of one device."""
+        execution = self.call("DescribeJobExecution", jobId=job_id, thingName=thing_name)
+        details = (execution.get("execution", {}).get("statusDetails") or {}).get(
+            "detailsMap"
+        ) or {}
+        value = details.get("detailed-deployment-status")
+        return str(value) if value else None
+
+
+def _time(value: Any) -> str | None:
+    return value.isoformat() if hasattr(value, "isoformat") else (str(value) if value else None)

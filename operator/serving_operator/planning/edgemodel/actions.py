@@ -1,0 +1,93 @@
+"""The steps an EdgeModel plan is made of: one AWS write each, or `Remember`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, assert_never
+
+from serving_operator.planning.edgemodel.memory import Memory
+from serving_operator.planning.naming import content_hash
+from serving_operator.planning.ownership import Tags
+
+
+@dataclass(frozen=True)
+class CreateCompilationJob:
+    job_name: str
+    target: str
+    request: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class StopCompilationJob:
+    job_name: str
+
+
+@dataclass(frozen=True)
+class CreateComponentVersion:
+    component_name: str
+    version: str
+    recipe: Mapping[str, Any]
+    client_token: str
+    tags: Tags
+
+
+@dataclass(frozen=True)
+class DeleteComponentVersion:
+    arn: str
+
+
+@dataclass(frozen=True)
+class CreateDeployment:
+    """A thing group's whole deployment: every other component kept, ours changed."""
+
+    thing_group: str
+    target_arn: str
+    deployment_name: str
+    components: Mapping[str, Mapping[str, Any]]
+    deployment_policies: Mapping[str, Any]
+    iot_job_configuration: Mapping[str, Any]
+    tags: Mapping[str, str]
+    replaces: str | None
+    """The deployment it supersedes (None: the group's first)."""
+    why: str
+
+    @property
+    def client_token(self) -> str:
+        """Equal for a retry of this very change (the same base and content), so a lost
+        answer never makes a second deployment; a merge over a new base gets a new one."""
+        return content_hash([self.target_arn, self.components, self.replaces])
+
+
+@dataclass(frozen=True)
+class Remember:
+    memory: Memory
+
+
+Action = (
+    CreateCompilationJob
+    | StopCompilationJob
+    | CreateComponentVersion
+    | DeleteComponentVersion
+    | CreateDeployment
+)
+Step = Action | Remember
+
+
+def describe_action(action: Action) -> tuple[str, str]:
+    """An Event reason and message for an action."""
+    match action:
+        case CreateCompilationJob(job_name=name, target=target):
+            return "CompilationStarted", f"started Neo compilation job {name} for target {target}"
+        case StopCompilationJob(job_name=name):
+            return "CompilationStopped", f"stopping Neo compilation job {name}"
+        case CreateComponentVersion(component_name=name, version=version):
+            return "ComponentPublished", f"published Greengrass component {name} {version}"
+        case DeleteComponentVersion(arn=arn):
+            return "ComponentDeleted", f"deleted component version {arn}"
+        case CreateDeployment(thing_group=group, components=components, why=why):
+            listed = ", ".join(
+                f"{n} {c.get('componentVersion')}" for n, c in sorted(components.items())
+            )
+            return "Deployed", f"deployed to thing group {group} ({why}): {listed or 'nothing'}"
+    assert_never(action)

@@ -1,0 +1,302 @@
+"""What an EdgeModel spec asks of AWS: Neo jobs, component versions and stage deployments.
+
+Names and versions are derived from content, so a retry finds what the last attempt made,
+the same spec never compiles or publishes twice, and any change makes new ones.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from serving_operator.api.edgemodel import EdgeModelSpec, EdgeTarget, RolloutStage
+from serving_operator.planning.naming import content_hash
+from serving_operator.planning.ownership import Tags, owner_id, ownership_tags
+
+Request = Mapping[str, Any]
+NEO_NAME_LENGTH = 63
+PUBLISHER = "serving-operator"
+MODEL_DIRECTORY = "{work:path}/model"
+
+# Greengrass's platform architecture of each Neo device (devices not listed match any).
+DEVICE_ARCHITECTURES = {
+    **dict.fromkeys(
+        (
+            "jetson_tx1",
+            "jetson_tx2",
+            "jetson_nano",
+            "jetson_xavier",
+            "imx8qm",
+            "imx8mplus",
+            "rk3399",
+            "qcs605",
+            "qcs603",
+            "ml_m6g",
+            "ml_c6g",
+        ),
+        "aarch64",
+    ),
+    **dict.fromkeys(("rasp3b", "rk3288", "sitara_am57x"), "arm"),
+    **dict.fromkeys(("ml_m4", "ml_m5", "ml_c4", "ml_c5", "ml_p2", "ml_p3", "ml_g4dn"), "amd64"),
+}
+PLATFORM_ARCHITECTURES = {
+    "X86_64": "amd64",
+    "X86": "x86",
+    "ARM64": "aarch64",
+    "ARM_EABI": "arm",
+    "ARM_EABIHF": "arm",
+}
+
+
+@dataclass(frozen=True)
+class DesiredTarget:
+    name: str
+    job_name: str
+    compilation: Request
+    """CreateCompilationJob's parameters."""
+    component_name: str
+    component_version: str
+    platform: Mapping[str, str]
+    """The recipe manifest's Platform."""
+    thing_groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DesiredStage:
+    name: str
+    thing_groups: tuple[str, ...]
+    job_configuration: Request
+    """The parts of iotJobConfiguration the spec sets."""
+    min_success_percent: float
+    bake_seconds: int
+    manual: bool
+    abort_criteria: tuple[tuple[str, float, int], ...]
+    """(failure type, threshold %, minimum executed devices)."""
+
+
+@dataclass(frozen=True)
+class DesiredEdgeModel:
+    owner: str
+    tags: Tags
+    targets: tuple[DesiredTarget, ...]
+    stages: tuple[DesiredStage, ...]
+    failure_handling_policy: str
+    stage_deadline_seconds: int
+    dependencies: Mapping[str, Mapping[str, str]]
+    environment: Mapping[str, str]
+    run_command: str
+    run_with: Mapping[str, Any]
+
+    @property
+    def component_names(self) -> frozenset[str]:
+        return frozenset(t.component_name for t in self.targets)
+
+    @property
+    def thing_groups(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(g for s in self.stages for g in s.thing_groups))
+
+    def target(self, name: str) -> DesiredTarget:
+        return next(t for t in self.targets if t.name == name)
+
+
+def neo_job_name(namespace: str, name: str, target: str, content: Any) -> str:
+    """`<name>-<target>-<hash>` within Neo's 63 characters, letters, digits and hyphens."""
+    digest = content_hash([namespace, name, target, content])
+    stem = re.sub(r"[^a-zA-Z0-9]+", "-", f"{name}-{target}").strip("-")
+    stem = stem[: NEO_NAME_LENGTH - len(digest) - 1].rstrip("-")
+    return f"{stem}-{digest}"
+
+
+def semantic_version(content: Any) -> str:
+    """A semver derived from content: 1.0.<28 bits of its hash>."""
+    return f"1.0.{int(content_hash(content)[:7], 16)}"
+
+
+def _compilation(spec: EdgeModelSpec, target: EdgeTarget, tags: Tags) -> dict[str, Any]:
+    input_config: dict[str, Any] = {
+        "S3Uri": spec.source,
+        "Framework": str(spec.framework),
+    }
+    if spec.data_input_config is not None:
+        input_config["DataInputConfig"] = spec.data_input_config
+    if spec.framework_version is not None:
+        input_config["FrameworkVersion"] = spec.framework_version
+    output: dict[str, Any] = {}
+    if target.target_device is not None:
+        output["TargetDevice"] = str(target.target_device)
+    if target.target_platform is not None:
+        platform = target.target_platform
+        output["TargetPlatform"] = {"Os": str(platform.os), "Arch": str(platform.arch)}
+        if platform.accelerator is not None:
+            output["TargetPlatform"]["Accelerator"] = str(platform.accelerator)
+    if target.compiler_options is not None:
+        output["CompilerOptions"] = target.compiler_options
+    return {
+        "RoleArn": spec.role_arn,
+        "InputConfig": input_config,
+        "OutputConfig": output,
+        "StoppingCondition": {"MaxRuntimeInSeconds": spec.max_runtime_seconds},
+        "Tags": [{"Key": k, "Value": v} for k, v in tags],
+    }
+
+
+def _platform(target: EdgeTarget) -> dict[str, str]:
+    if target.target_platform is not None:
+        return {
+            "os": str(target.target_platform.os).lower(),
+            "architecture": PLATFORM_ARCHITECTURES[str(target.target_platform.arch)],
+        }
+    device = str(target.target_device)
+    if device.startswith("x86_win"):
+        return {"os": "windows"}
+    architecture = DEVICE_ARCHITECTURES.get(device)
+    return {"os": "linux", **({"architecture": architecture} if architecture else {})}
+
+
+def _stage(stage: RolloutStage) -> DesiredStage:
+    configuration: dict[str, Any] = {}
+    if stage.maximum_per_minute is not None:
+        configuration["jobExecutionsRolloutConfig"] = {"maximumPerMinute": stage.maximum_per_minute}
+    if stage.exponential_rate is not None:
+        rate = stage.exponential_rate
+        criteria = {
+            k: v
+            for k, v in (
+                ("numberOfNotifiedThings", rate.number_of_notified_things),
+                ("numberOfSucceededThings", rate.number_of_succeeded_things),
+            )
+            if v is not None
+        } or {"numberOfSucceededThings": 1}
+        configuration["jobExecutionsRolloutConfig"] = {
+            "exponentialRate": {
+                "baseRatePerMinute": rate.base_rate_per_minute,
+                "incrementFactor": rate.increment_factor,
+                "rateIncreaseCriteria": criteria,
+            }
+        }
+    if stage.abort_criteria:
+        configuration["abortConfig"] = {
+            "criteriaList": [
+                {
+                    "failureType": str(c.failure_type),
+                    "action": "CANCEL",
+                    "thresholdPercentage": c.threshold_percentage,
+                    "minNumberOfExecutedThings": c.min_number_of_executed_things,
+                }
+                for c in stage.abort_criteria
+            ]
+        }
+    if stage.in_progress_timeout_minutes is not None:
+        configuration["timeoutConfig"] = {
+            "inProgressTimeoutInMinutes": stage.in_progress_timeout_minutes
+        }
+    return DesiredStage(
+        name=stage.name,
+        thing_groups=tuple(stage.thing_groups),
+        job_configuration=configuration,
+        min_success_percent=stage.gate.min_success_percent,
+        bake_seconds=stage.gate.bake_seconds,
+        manual=stage.gate.manual,
+        abort_criteria=tuple(
+            (str(c.failure_type), c.threshold_percentage, c.min_number_of_executed_things)
+            for c in stage.abort_criteria
+        ),
+    )
+
+
+def default_component_name(namespace: str, name: str) -> str:
+    return f"serving.{namespace}.{name}"
+
+
+def desired_edge_model(spec: EdgeModelSpec, *, namespace: str, name: str) -> DesiredEdgeModel:
+    tags = ownership_tags(namespace, name)
+    stages = tuple(_stage(s) for s in spec.rollout.stages)
+    every_group = tuple(dict.fromkeys(g for s in stages for g in s.thing_groups))
+    base = spec.component.name or default_component_name(namespace, name)
+    component = spec.component
+    dependencies = {
+        component.dlr.name: {
+            "VersionRequirement": component.dlr.version_requirement,
+            "DependencyType": "HARD",
+        }
+    }
+    run_with: dict[str, Any] = {}
+    if component.resource_limits is not None:
+        limits = component.resource_limits
+        run_with["systemResourceLimits"] = {
+            k: v for k, v in (("cpus", limits.cpus), ("memory", limits.memory_kb)) if v is not None
+        }
+    targets = []
+    for target in spec.targets:
+        compilation = _compilation(spec, target, tags)
+        job_name = neo_job_name(namespace, name, target.name, compilation)
+        compilation["OutputConfig"]["S3OutputLocation"] = (
+            f"{spec.output_s3_uri.rstrip('/')}/{job_name}/"
+        )
+        platform = _platform(target)
+        component_name = f"{base}-{target.name}"
+        version = semantic_version(
+            [
+                job_name,
+                component_name,
+                platform,
+                dependencies,
+                component.environment,
+                component.run_command,
+            ]
+        )
+        targets.append(
+            DesiredTarget(
+                name=target.name,
+                job_name=job_name,
+                compilation=compilation,
+                component_name=component_name,
+                component_version=version,
+                platform=platform,
+                thing_groups=tuple(target.thing_groups) or every_group,
+            )
+        )
+    return DesiredEdgeModel(
+        owner=owner_id(namespace, name),
+        tags=tags,
+        targets=tuple(targets),
+        stages=stages,
+        failure_handling_policy=str(spec.rollout.failure_handling_policy),
+        stage_deadline_seconds=spec.rollout.stage_deadline_seconds,
+        dependencies=dependencies,
+        environment=dict(component.environment),
+        run_command=component.run_command,
+        run_with=run_with,
+    )
+
+
+def recipe(desired: DesiredEdgeModel, target: DesiredTarget, artifact_uri: str) -> dict[str, Any]:
+    """The component recipe. Greengrass unarchives only ZIP and Neo writes .tar.gz, so the
+    Install step unpacks the artifact into the component's work directory."""
+    artifact_file = artifact_uri.rsplit("/", 1)[-1]
+    lifecycle: dict[str, Any] = {
+        "Install": (
+            f"mkdir -p {MODEL_DIRECTORY} && "
+            f"tar -xzf {{artifacts:path}}/{artifact_file} -C {MODEL_DIRECTORY}"
+        ),
+        "Run": desired.run_command,
+    }
+    if desired.environment:
+        lifecycle["Setenv"] = dict(desired.environment)
+    return {
+        "RecipeFormatVersion": "2020-01-25",
+        "ComponentName": target.component_name,
+        "ComponentVersion": target.component_version,
+        "ComponentDescription": f"{target.job_name} compiled by SageMaker Neo, run with DLR",
+        "ComponentPublisher": PUBLISHER,
+        "ComponentDependencies": {k: dict(v) for k, v in desired.dependencies.items()},
+        "Manifests": [
+            {
+                "Platform": dict(target.platform),
+                "Artifacts": [{"URI": artifact_uri, "Unarchive": "NONE"}],
+                "Lifecycle": lifecycle,
+            }
+        ],
+    }

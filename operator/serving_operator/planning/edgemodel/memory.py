@@ -1,0 +1,59 @@
+"""What an EdgeModel remembers between passes (kept in its status)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from serving_operator.planning.edgemodel.observed import DeviceCounts
+
+
+class StagePhase(StrEnum):
+    DEPLOYING = "Deploying"
+    BAKING = "Baking"
+    AWAITING_PROMOTION = "AwaitingPromotion"
+    SUCCEEDED = "Succeeded"
+    ABORTED = "Aborted"
+    GATE_FAILED = "GateFailed"
+    DEADLINE_EXCEEDED = "DeadlineExceeded"
+
+
+FINAL_FAILURES = frozenset(
+    {StagePhase.ABORTED, StagePhase.GATE_FAILED, StagePhase.DEADLINE_EXCEEDED}
+)
+
+
+@dataclass(frozen=True)
+class GroupDeployment:
+    thing_group: str
+    deployment_id: str
+    iot_job_id: str | None
+    revision_id: str
+
+
+@dataclass(frozen=True)
+class StageMemory:
+    name: str
+    phase: StagePhase
+    started_at: float
+    gate_met_at: float | None = None
+    deployments: tuple[GroupDeployment, ...] = ()
+    counts: DeviceCounts = field(default_factory=DeviceCounts)
+    verdict: str = ""
+
+
+@dataclass(frozen=True)
+class Memory:
+    rollout_id: str | None = None
+    """The rollout the stages belong to; a new one starts the stages again."""
+    stages: tuple[StageMemory, ...] = ()
+    published: frozenset[str] = frozenset()
+    """ARNs of component versions this resource made (deleted with it)."""
+    consumed_promotion: str | None = None
+
+    def stage(self, name: str) -> StageMemory | None:
+        return next((s for s in self.stages if s.name == name), None)
+
+    def with_stage(self, stage: StageMemory) -> Memory:
+        kept = tuple(s for s in self.stages if s.name != stage.name)
+        return replace(self, stages=(*kept, stage))

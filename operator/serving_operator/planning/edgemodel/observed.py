@@ -1,0 +1,126 @@
+"""What the AWS adapters report for an EdgeModel: plain, immutable records."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class CompilationStatus(StrEnum):
+    """Neo's CompilationJobStatus values."""
+
+    STARTING = "STARTING"
+    INPROGRESS = "INPROGRESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    STOPPING = "STOPPING"
+    STOPPED = "STOPPED"
+
+
+RUNNING_COMPILATIONS = frozenset({CompilationStatus.STARTING, CompilationStatus.INPROGRESS})
+
+
+class ComponentState(StrEnum):
+    REQUESTED = "REQUESTED"
+    INITIATED = "INITIATED"
+    DEPLOYABLE = "DEPLOYABLE"
+    FAILED = "FAILED"
+    DEPRECATED = "DEPRECATED"
+
+
+@dataclass(frozen=True)
+class ObservedCompilation:
+    name: str
+    status: CompilationStatus
+    artifact_uri: str | None = None
+    """ModelArtifacts.S3ModelArtifacts: Neo's answer, never a path we build."""
+    failure_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ObservedComponentVersion:
+    arn: str
+    state: ComponentState
+    errors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ObservedDeployment:
+    """A thing group's latest deployment, with everything a merge must keep."""
+
+    deployment_id: str
+    revision_id: str
+    iot_job_id: str | None
+    status: str
+    deployment_name: str = ""
+    components: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    deployment_policies: Mapping[str, Any] = field(default_factory=dict)
+    iot_job_configuration: Mapping[str, Any] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    def version_of(self, component: str) -> str | None:
+        entry = self.components.get(component)
+        return None if entry is None else str(entry.get("componentVersion"))
+
+
+@dataclass(frozen=True)
+class DeviceCounts:
+    """An IoT job's execution counters (jobProcessDetails)."""
+
+    queued: int = 0
+    in_progress: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    rejected: int = 0
+    timed_out: int = 0
+    removed: int = 0
+    canceled: int = 0
+
+    def __add__(self, other: DeviceCounts) -> DeviceCounts:
+        return DeviceCounts(
+            *(getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__)
+        )
+
+    @property
+    def total(self) -> int:
+        """Devices the stage is judged on (removed and canceled ones left the job)."""
+        return self.pending + self.executed
+
+    @property
+    def pending(self) -> int:
+        return self.queued + self.in_progress
+
+    @property
+    def executed(self) -> int:
+        return self.succeeded + self.failed + self.rejected + self.timed_out
+
+
+@dataclass(frozen=True)
+class ObservedJob:
+    job_id: str
+    status: str
+    """IN_PROGRESS, CANCELED, COMPLETED, DELETION_IN_PROGRESS or SCHEDULED."""
+    counts: DeviceCounts
+
+
+@dataclass(frozen=True)
+class ObservedGroup:
+    name: str
+    arn: str | None
+    """None: the thing group does not exist."""
+    latest: ObservedDeployment | None = None
+    job: ObservedJob | None = None
+    """The IoT job of `latest`."""
+
+
+@dataclass(frozen=True)
+class EdgeModelObservation:
+    compilations: Mapping[str, ObservedCompilation | None]
+    """By job name."""
+    components: Mapping[tuple[str, str], ObservedComponentVersion | None]
+    """By (component name, version)."""
+    groups: Mapping[str, ObservedGroup]
+    published: Mapping[str, bool] = field(default_factory=dict)
+    """Component version ARNs this resource published -> whether they still exist."""

@@ -1,0 +1,150 @@
+"""Plan one EdgeModel pass: compile each target, publish its component, roll out by stage;
+and its deletion. Pure: `now` and the promote annotation come in as arguments."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from serving_operator.planning.edgemodel.actions import (
+    Action,
+    DeleteComponentVersion,
+    Remember,
+    Step,
+    StopCompilationJob,
+)
+from serving_operator.planning.edgemodel.deployment import merged_deployment
+from serving_operator.planning.edgemodel.desired import DesiredEdgeModel
+from serving_operator.planning.edgemodel.memory import Memory
+from serving_operator.planning.edgemodel.observed import (
+    RUNNING_COMPILATIONS,
+    CompilationStatus,
+    EdgeModelObservation,
+)
+from serving_operator.planning.edgemodel.rollout import plan_rollout
+from serving_operator.planning.edgemodel.targets import (
+    DEFAULT_PARALLEL_COMPILATIONS,
+    TargetPhase,
+    TargetView,
+    plan_targets,
+)
+from serving_operator.planning.outcome import Outcome, OutcomeKind, Plan
+
+COMPILING = "Compiling"
+COMPILATION_FAILED = "CompilationFailed"
+RETAINED = "Retained"
+DELETED = "Deleted"
+DELETING = "Deleting"
+FOLLOW_SECONDS = 2.0
+"""How soon to look again when Stalled on one target while the others still progress."""
+
+
+def plan_edge_model(
+    desired: DesiredEdgeModel,
+    observed: EdgeModelObservation,
+    memory: Memory,
+    *,
+    now: float,
+    promotion: str | None,
+    max_parallel: int = DEFAULT_PARALLEL_COMPILATIONS,
+) -> tuple[Plan[Step], tuple[TargetView, ...], str | None]:
+    """The pass's plan (its last step remembers the new memory), each target's view, and the
+    rollout's current stage."""
+    steps, views = plan_targets(desired, observed, max_parallel=max_parallel)
+    published = memory.published | {v.component_arn for v in views if v.component_arn is not None}
+    memory = replace(memory, published=frozenset(published))
+    failed = [v for v in views if v.phase == TargetPhase.FAILED]
+    failure = (
+        Outcome.stalled(
+            COMPILATION_FAILED,
+            "; ".join(f"target {v.target.name}: {v.failure_reason}" for v in failed),
+        )
+        if failed
+        else None
+    )
+    busy = [v for v in views if v.phase not in (TargetPhase.READY, TargetPhase.FAILED)]
+    if busy:
+        outcome = Outcome.progressing(
+            COMPILING,
+            ", ".join(f"{v.target.name}: {v.phase.value.lower()}" for v in busy),
+        )
+        plan = Plan(
+            (*steps, Remember(memory)),
+            failure or outcome,
+            FOLLOW_SECONDS if failure else None,
+        )
+        return plan, views, None
+
+    rollout = plan_rollout(desired, views, observed.groups, memory, now=now, promotion=promotion)
+    outcome = rollout.outcome
+    recheck = rollout.recheck_after
+    if failure is not None and outcome.kind != OutcomeKind.STALLED:
+        # Stalled on the failed target while the others roll out: keep following them.
+        recheck = FOLLOW_SECONDS if outcome.kind == OutcomeKind.PROGRESSING else None
+        outcome = Outcome.stalled(failure.reason, f"{failure.message} ({outcome.message})")
+    return (
+        Plan((*steps, *rollout.steps, Remember(rollout.memory)), outcome, recheck),
+        views,
+        rollout.current_stage,
+    )
+
+
+def plan_edge_model_deletion(
+    desired: DesiredEdgeModel,
+    observed: EdgeModelObservation,
+    *,
+    retain: bool,
+) -> Plan[Step]:
+    """One pass of deletion; the resource may go once the outcome is Ready.
+
+    Delete: stop in-flight compilation jobs, deploy each group again without our
+    components, then (once no group runs them) delete the versions we published.
+    """
+    if retain:
+        return Plan((), Outcome.ready(RETAINED, "deletionPolicy is Retain: AWS objects kept"))
+    steps: list[Step] = []
+    stopping = False
+    for job in observed.compilations.values():
+        if job is None:
+            continue
+        if job.status in RUNNING_COMPILATIONS:
+            steps.append(StopCompilationJob(job.name))
+            stopping = True
+        elif job.status == CompilationStatus.STOPPING:
+            stopping = True
+    deployed_somewhere = False
+    for group in observed.groups.values():
+        latest = group.latest
+        if group.arn is None or latest is None:
+            continue
+        if not desired.component_names & set(latest.components):
+            continue
+        deployed_somewhere = True
+        action = merged_deployment(
+            thing_group=group.name,
+            target_arn=group.arn,
+            latest=latest,
+            ours={},
+            our_names=desired.component_names,
+            job_configuration={},
+            failure_handling_policy=None,
+            tags=dict(desired.tags),
+            why="removing this EdgeModel's components",
+        )
+        if action is not None:
+            steps.append(action)
+    if not deployed_somewhere:
+        steps += [
+            DeleteComponentVersion(arn)
+            for arn, exists in sorted(observed.published.items())
+            if exists
+        ]
+    if steps or stopping:
+        return Plan(
+            tuple(steps),
+            Outcome.progressing(DELETING, "stopping jobs, removing components from groups"),
+        )
+    return Plan((), Outcome.ready(DELETED, "compilation jobs stopped, components removed"))
+
+
+def changes_made(steps: tuple[Step, ...]) -> tuple[Action, ...]:
+    return tuple(s for s in steps if not isinstance(s, Remember))

@@ -1,0 +1,344 @@
+"""The staged rollout: deploy a stage's thing groups, judge it by its IoT jobs' execution
+counts, open its gate (success share, bake time, manual promotion), then go on.
+
+Named phases, and every wait has a deadline: a stage whose gate is not met within
+stageDeadlineSeconds stalls (offline devices stay QUEUED forever in IoT jobs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from serving_operator.planning.edgemodel.actions import CreateDeployment, Step
+from serving_operator.planning.edgemodel.deployment import carries, merged_deployment
+from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, DesiredStage
+from serving_operator.planning.edgemodel.memory import (
+    FINAL_FAILURES,
+    GroupDeployment,
+    Memory,
+    StageMemory,
+    StagePhase,
+)
+from serving_operator.planning.edgemodel.observed import DeviceCounts, ObservedGroup
+from serving_operator.planning.edgemodel.targets import TargetPhase, TargetView
+from serving_operator.planning.naming import content_hash
+from serving_operator.planning.outcome import Outcome
+
+Components = Mapping[str, Mapping[str, Any]]
+
+ROLLED_OUT = "RolledOut"
+ROLLING_OUT = "RollingOut"
+AWAITING_PROMOTION = "AwaitingPromotion"
+THING_GROUP_NOT_FOUND = "ThingGroupNotFound"
+NOTHING_TO_DEPLOY = "NothingToDeploy"
+STAGE_OUTCOMES = {
+    StagePhase.ABORTED: "StageAborted",
+    StagePhase.GATE_FAILED: "StageGateFailed",
+    StagePhase.DEADLINE_EXCEEDED: "StageDeadlineExceeded",
+}
+
+
+@dataclass(frozen=True)
+class RolloutPlan:
+    steps: tuple[Step, ...]
+    memory: Memory
+    outcome: Outcome
+    recheck_after: float | None = None
+    current_stage: str | None = None
+
+
+def group_components(
+    desired: DesiredEdgeModel, views: tuple[TargetView, ...]
+) -> dict[str, Components]:
+    """Per thing group, our components its devices should run (targets that are ready)."""
+    entry: dict[str, Any] = {"runWith": dict(desired.run_with)} if desired.run_with else {}
+    return {
+        group: {
+            v.target.component_name: {"componentVersion": v.target.component_version, **entry}
+            for v in views
+            if v.phase == TargetPhase.READY and group in v.target.thing_groups
+        }
+        for group in desired.thing_groups
+    }
+
+
+def rollout_id(desired: DesiredEdgeModel, components: Mapping[str, Components]) -> str:
+    stages = [
+        [
+            s.name,
+            s.thing_groups,
+            s.job_configuration,
+            s.min_success_percent,
+            s.bake_seconds,
+            s.manual,
+        ]
+        for s in desired.stages
+    ]
+    return content_hash([components, stages, desired.failure_handling_policy])
+
+
+def abort_verdict(stage: DesiredStage, counts: DeviceCounts) -> str | None:
+    """The abort criterion `counts` meet, as IoT judges them, or None."""
+    failures = {
+        "FAILED": counts.failed,
+        "REJECTED": counts.rejected,
+        "TIMED_OUT": counts.timed_out,
+        "ALL": counts.failed + counts.rejected + counts.timed_out,
+    }
+    for failure_type, threshold, minimum in stage.abort_criteria:
+        if counts.executed >= minimum and counts.executed > 0:
+            share = 100.0 * failures[failure_type] / counts.executed
+            if share >= threshold:
+                return (
+                    f"abort criterion met: {failure_type} {share:.0f}% of {counts.executed}"
+                    f" executed devices (threshold {threshold:g}%)"
+                )
+    return None
+
+
+def success_percent(counts: DeviceCounts) -> float:
+    return 100.0 * counts.succeeded / counts.total if counts.total else 0.0
+
+
+@dataclass(frozen=True)
+class _StageDeployments:
+    steps: tuple[CreateDeployment, ...]
+    deployments: tuple[GroupDeployment, ...]
+    counts: DeviceCounts
+    canceled_jobs: tuple[str, ...]
+    missing_groups: tuple[str, ...]
+
+
+def _deploy_stage(
+    desired: DesiredEdgeModel,
+    stage: DesiredStage,
+    components: Mapping[str, Components],
+    groups: Mapping[str, ObservedGroup],
+    record: StageMemory | None,
+) -> _StageDeployments:
+    steps: list[CreateDeployment] = []
+    deployments: list[GroupDeployment] = []
+    counts = DeviceCounts()
+    canceled: list[str] = []
+    missing: list[str] = []
+    recorded = {d.thing_group: d for d in record.deployments} if record else {}
+    for group_name in stage.thing_groups:
+        group = groups.get(group_name)
+        if group is None or group.arn is None:
+            missing.append(group_name)
+            continue
+        ours = components.get(group_name, {})
+        if not ours:
+            continue
+        latest = group.latest
+        if latest is not None and carries(latest, ours, desired.component_names):
+            deployments.append(
+                GroupDeployment(
+                    group_name, latest.deployment_id, latest.iot_job_id, latest.revision_id
+                )
+            )
+            job = group.job
+            if job is not None and job.job_id == latest.iot_job_id:
+                counts += job.counts
+                if job.status == "CANCELED":
+                    canceled.append(group_name)
+            continue
+        before = recorded.get(group_name)
+        why = f"stage {stage.name}"
+        if (
+            before is not None
+            and latest is not None
+            and latest.deployment_id != before.deployment_id
+        ):
+            why = (
+                f"stage {stage.name}: merging again, revision {latest.revision_id} made by"
+                " someone else dropped or changed this EdgeModel's components"
+            )
+        action = merged_deployment(
+            thing_group=group_name,
+            target_arn=group.arn,
+            latest=latest,
+            ours=ours,
+            our_names=desired.component_names,
+            job_configuration=stage.job_configuration,
+            failure_handling_policy=desired.failure_handling_policy,
+            tags=dict(desired.tags),
+            why=why,
+        )
+        assert action is not None  # not carried, so there is something to change
+        steps.append(action)
+    return _StageDeployments(
+        tuple(steps), tuple(deployments), counts, tuple(canceled), tuple(missing)
+    )
+
+
+def _judge(
+    stage: DesiredStage,
+    record: StageMemory,
+    deployed: _StageDeployments,
+    *,
+    now: float,
+    deadline_seconds: int,
+    promotion: str | None,
+    consumed: str | None,
+) -> tuple[StageMemory, str | None, float | None]:
+    """The stage's next phase, the promotion consumed (if any), and when to look again."""
+    counts = deployed.counts
+    record = replace(record, deployments=deployed.deployments, counts=counts)
+    if deployed.steps:
+        return replace(record, phase=StagePhase.DEPLOYING, verdict="deploying"), None, None
+    if deployed.canceled_jobs:
+        return (
+            replace(
+                record,
+                phase=StagePhase.ABORTED,
+                verdict=f"the IoT job of {', '.join(deployed.canceled_jobs)} was canceled"
+                " (abort criteria met, or the deployment was canceled)",
+            ),
+            None,
+            None,
+        )
+    aborted = abort_verdict(stage, counts)
+    if aborted:
+        return replace(record, phase=StagePhase.ABORTED, verdict=aborted), None, None
+    percent = success_percent(counts)
+    summary = (
+        f"{counts.succeeded}/{counts.total} devices succeeded"
+        f" ({percent:.0f}%, gate {stage.min_success_percent:g}%)"
+    )
+    if counts.total and percent >= stage.min_success_percent:
+        met_at = record.gate_met_at if record.gate_met_at is not None else now
+        record = replace(record, gate_met_at=met_at)
+        baked = now - met_at
+        if baked < stage.bake_seconds:
+            left = stage.bake_seconds - baked
+            return (
+                replace(
+                    record, phase=StagePhase.BAKING, verdict=f"{summary}; baking {left:.0f}s more"
+                ),
+                None,
+                left,
+            )
+        if stage.manual:
+            if promotion is not None and promotion != consumed:
+                return (
+                    replace(record, phase=StagePhase.SUCCEEDED, verdict=f"{summary}; promoted"),
+                    promotion,
+                    None,
+                )
+            return (
+                replace(
+                    record,
+                    phase=StagePhase.AWAITING_PROMOTION,
+                    verdict=f"{summary}; waiting for a new value of the promote annotation",
+                ),
+                None,
+                None,
+            )
+        return replace(record, phase=StagePhase.SUCCEEDED, verdict=summary), None, None
+    record = replace(record, gate_met_at=None)
+    if counts.total and counts.pending == 0:
+        return replace(record, phase=StagePhase.GATE_FAILED, verdict=summary), None, None
+    elapsed = now - record.started_at
+    if elapsed >= deadline_seconds:
+        return (
+            replace(
+                record,
+                phase=StagePhase.DEADLINE_EXCEEDED,
+                verdict=f"{summary}; {counts.queued} queued (offline?) and {counts.in_progress}"
+                f" in progress after the {deadline_seconds}s stage deadline",
+            ),
+            None,
+            None,
+        )
+    return (
+        replace(record, phase=StagePhase.DEPLOYING, verdict=summary),
+        None,
+        None,  # the driver polls while devices report
+    )
+
+
+def plan_rollout(
+    desired: DesiredEdgeModel,
+    views: tuple[TargetView, ...],
+    groups: Mapping[str, ObservedGroup],
+    memory: Memory,
+    *,
+    now: float,
+    promotion: str | None,
+) -> RolloutPlan:
+    """One pass of the rollout; call once every target is Ready or Failed."""
+    components = group_components(desired, views)
+    rollout = rollout_id(desired, components)
+    if memory.rollout_id != rollout:
+        # A new spec (or a target newly ready) supersedes the old rollout: start again.
+        memory = replace(memory, rollout_id=rollout, stages=())
+    if not any(components.values()):
+        return RolloutPlan(
+            (), memory, Outcome.stalled(NOTHING_TO_DEPLOY, "no target has a deployable component")
+        )
+    steps: list[Step] = []
+    for stage in desired.stages:
+        record = memory.stage(stage.name)
+        if record is not None and record.phase == StagePhase.SUCCEEDED:
+            continue
+        if record is not None and record.phase in FINAL_FAILURES:
+            return RolloutPlan(
+                (),
+                memory,
+                Outcome.stalled(
+                    STAGE_OUTCOMES[record.phase], f"stage {stage.name}: {record.verdict}"
+                ),
+                current_stage=stage.name,
+            )
+        deployed = _deploy_stage(desired, stage, components, groups, record)
+        if deployed.missing_groups:
+            return RolloutPlan(
+                (),
+                memory,
+                Outcome.stalled(
+                    THING_GROUP_NOT_FOUND,
+                    f"stage {stage.name}: thing group(s) {', '.join(deployed.missing_groups)}"
+                    " do not exist in AWS IoT",
+                ),
+                current_stage=stage.name,
+            )
+        steps += deployed.steps
+        if record is None:
+            record = StageMemory(stage.name, StagePhase.DEPLOYING, started_at=now)
+        record, consumed, recheck = _judge(
+            stage,
+            record,
+            deployed,
+            now=now,
+            deadline_seconds=desired.stage_deadline_seconds,
+            promotion=promotion,
+            consumed=memory.consumed_promotion,
+        )
+        memory = memory.with_stage(record)
+        if consumed is not None:
+            memory = replace(memory, consumed_promotion=consumed)
+        if record.phase == StagePhase.SUCCEEDED:
+            continue
+        if record.phase in FINAL_FAILURES:
+            outcome = Outcome.stalled(
+                STAGE_OUTCOMES[record.phase], f"stage {stage.name}: {record.verdict}"
+            )
+        elif record.phase == StagePhase.AWAITING_PROMOTION:
+            outcome = Outcome.progressing(
+                AWAITING_PROMOTION,
+                f"stage {stage.name}: {record.verdict}"
+                f" (kubectl annotate edgemodel ... serving.mlops.dev/promote=<new value>)",
+            )
+        else:
+            outcome = Outcome.progressing(ROLLING_OUT, f"stage {stage.name}: {record.verdict}")
+        return RolloutPlan(tuple(steps), memory, outcome, recheck, current_stage=stage.name)
+    last = desired.stages[-1].name
+    return RolloutPlan(
+        tuple(steps),
+        memory,
+        Outcome.ready(ROLLED_OUT, f"every stage passed its gate (last: {last})"),
+        current_stage=last,
+    )

@@ -1,0 +1,180 @@
+"""One reconcile pass of an EdgeModel: read Neo, Greengrass and IoT, plan, execute."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import cache
+
+from serving_operator.api.edgemodel import PROMOTE_ANNOTATION, DeletionPolicy, EdgeModelSpec
+from serving_operator.aws.base import AwsError
+from serving_operator.aws.clients import Clients, EdgeClients
+from serving_operator.aws.sts import Sts
+from serving_operator.planning.edgemodel.actions import (
+    Action,
+    CreateCompilationJob,
+    CreateComponentVersion,
+    CreateDeployment,
+    DeleteComponentVersion,
+    Remember,
+    Step,
+    StopCompilationJob,
+)
+from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, desired_edge_model
+from serving_operator.planning.edgemodel.memory import Memory
+from serving_operator.planning.edgemodel.observed import (
+    CompilationStatus,
+    EdgeModelObservation,
+    ObservedCompilation,
+    ObservedComponentVersion,
+    ObservedGroup,
+)
+from serving_operator.planning.edgemodel.planner import (
+    plan_edge_model,
+    plan_edge_model_deletion,
+)
+from serving_operator.planning.edgemodel.targets import TargetView
+from serving_operator.planning.failures import AwsFailure, outcome_for_failure
+from serving_operator.planning.outcome import Outcome, Plan
+
+
+@cache
+def _account(sts: Sts) -> str:
+    return sts.caller_identity().account
+
+
+def component_arn(region: str, account: str, name: str, version: str) -> str:
+    return f"arn:aws:greengrass:{region}:{account}:components:{name}:versions:{version}"
+
+
+@dataclass
+class EdgeReconcileResult:
+    outcome: Outcome
+    desired: DesiredEdgeModel | None
+    memory: Memory
+    views: tuple[TargetView, ...] = ()
+    current_stage: str | None = None
+    executed: list[Action] = field(default_factory=list)
+    recheck_after: float | None = None
+    aws_failure: AwsFailure | None = None
+
+
+class EdgeModelReconciler:
+    def __init__(self, clients: Clients) -> None:
+        if clients.edge is None:
+            raise RuntimeError("the operator was built without Neo, Greengrass and IoT clients")
+        self._aws: EdgeClients = clients.edge
+
+    def reconcile(
+        self,
+        spec: EdgeModelSpec,
+        *,
+        namespace: str,
+        name: str,
+        memory: Memory,
+        annotations: dict[str, str],
+        now: float | None = None,
+    ) -> EdgeReconcileResult:
+        desired = desired_edge_model(spec, namespace=namespace, name=name)
+        result = EdgeReconcileResult(Outcome.progressing("Observing", ""), desired, memory)
+        try:
+            observed = self._observe(desired, memory, groups=True)
+            plan, views, stage = plan_edge_model(
+                desired,
+                observed,
+                memory,
+                now=time.time() if now is None else now,
+                promotion=annotations.get(PROMOTE_ANNOTATION),
+            )
+            result.views, result.current_stage = views, stage
+            result.recheck_after = plan.recheck_after
+            self._execute(plan, result)
+        except AwsError as error:
+            self._fail(result, error)
+        return result
+
+    def delete(
+        self, spec: EdgeModelSpec, *, namespace: str, name: str, memory: Memory
+    ) -> EdgeReconcileResult:
+        desired = desired_edge_model(spec, namespace=namespace, name=name)
+        result = EdgeReconcileResult(Outcome.progressing("Deleting", ""), desired, memory)
+        retain = spec.deletion_policy == DeletionPolicy.RETAIN
+        try:
+            observed = (
+                EdgeModelObservation({}, {}, {})
+                if retain
+                else self._observe(desired, memory, groups=True, published=True)
+            )
+            self._execute(plan_edge_model_deletion(desired, observed, retain=retain), result)
+        except AwsError as error:
+            self._fail(result, error)
+        return result
+
+    def _observe(
+        self,
+        desired: DesiredEdgeModel,
+        memory: Memory,
+        *,
+        groups: bool,
+        published: bool = False,
+    ) -> EdgeModelObservation:
+        aws = self._aws
+        compilations: dict[str, ObservedCompilation | None] = {
+            t.job_name: aws.neo.describe(t.job_name) for t in desired.targets
+        }
+        components: dict[tuple[str, str], ObservedComponentVersion | None] = {}
+        compiled = [
+            t
+            for t in desired.targets
+            if (compilation := compilations[t.job_name]) is not None
+            and compilation.status == CompilationStatus.COMPLETED
+        ]
+        if compiled:
+            account, region = _account(aws.sts), aws.greengrass.region
+            for target in compiled:
+                key = (target.component_name, target.component_version)
+                components[key] = aws.greengrass.describe_component(
+                    component_arn(region, account, *key)
+                )
+        observed_groups: dict[str, ObservedGroup] = {}
+        if groups:
+            for group in desired.thing_groups:
+                arn = aws.iot.thing_group_arn(group)
+                latest = aws.greengrass.latest_deployment(arn) if arn else None
+                job = (
+                    aws.iot.describe_job(latest.iot_job_id)
+                    if latest is not None and latest.iot_job_id
+                    else None
+                )
+                observed_groups[group] = ObservedGroup(group, arn, latest, job)
+        found: dict[str, bool] = {}
+        if published:
+            for arn in sorted(memory.published | {v.arn for v in components.values() if v}):
+                found[arn] = aws.greengrass.describe_component(arn) is not None
+        return EdgeModelObservation(compilations, components, observed_groups, found)
+
+    def _execute(self, plan: Plan[Step], result: EdgeReconcileResult) -> None:
+        """Carry out the steps in order; an AWS error stops the rest (memory included)."""
+        aws = self._aws
+        for step in plan.actions:
+            match step:
+                case Remember(memory=memory):
+                    result.memory = memory
+                    continue
+                case CreateCompilationJob(job_name=job, request=request):
+                    aws.neo.create(job, dict(request))
+                case StopCompilationJob(job_name=job):
+                    aws.neo.stop(job)
+                case CreateComponentVersion():
+                    aws.greengrass.create_component_version(step)
+                case DeleteComponentVersion(arn=arn):
+                    aws.greengrass.delete_component(arn)
+                case CreateDeployment():
+                    aws.greengrass.create_deployment(step, step.client_token)
+            result.executed.append(step)
+        result.outcome = plan.outcome
+        result.recheck_after = plan.recheck_after
+
+    def _fail(self, result: EdgeReconcileResult, error: AwsError) -> None:
+        result.aws_failure = error.failure
+        result.outcome = outcome_for_failure(error.failure)

@@ -1,0 +1,180 @@
+"""Turn an EdgeModel pass into what users see: status per target and stage, Events."""
+
+from __future__ import annotations
+
+from serving_operator.api.edgemodel import (
+    DeviceCounts,
+    EdgeModelStatus,
+    GroupDeploymentStatus,
+    StageStatus,
+    TargetStatus,
+)
+from serving_operator.planning.edgemodel import observed
+from serving_operator.planning.edgemodel.actions import describe_action
+from serving_operator.planning.edgemodel.memory import (
+    FINAL_FAILURES,
+    GroupDeployment,
+    Memory,
+    StageMemory,
+    StagePhase,
+)
+from serving_operator.reconcile.edgemodel import EdgeReconcileResult
+from serving_operator.reconcile.report import Event, ObjectContext, PassReport
+
+Context = ObjectContext[EdgeModelStatus]
+PENDING = "Pending"
+
+
+def _counts_to_status(counts: observed.DeviceCounts) -> DeviceCounts:
+    return DeviceCounts(
+        queued=counts.queued,
+        in_progress=counts.in_progress,
+        succeeded=counts.succeeded,
+        failed=counts.failed,
+        rejected=counts.rejected,
+        timed_out=counts.timed_out,
+        removed=counts.removed,
+        canceled=counts.canceled,
+    )
+
+
+def _counts_from_status(counts: DeviceCounts | None) -> observed.DeviceCounts:
+    if counts is None:
+        return observed.DeviceCounts()
+    return observed.DeviceCounts(
+        queued=counts.queued,
+        in_progress=counts.in_progress,
+        succeeded=counts.succeeded,
+        failed=counts.failed,
+        rejected=counts.rejected,
+        timed_out=counts.timed_out,
+        removed=counts.removed,
+        canceled=counts.canceled,
+    )
+
+
+def memory_of(status: EdgeModelStatus) -> Memory:
+    """What the last pass left to remember, read back from status."""
+    stages = tuple(
+        StageMemory(
+            name=s.name,
+            phase=StagePhase(s.phase),
+            started_at=s.started_at or 0.0,
+            gate_met_at=s.gate_met_at,
+            deployments=tuple(
+                GroupDeployment(
+                    d.thing_group, d.deployment_id or "", d.iot_job_id, d.revision_id or ""
+                )
+                for d in s.deployments
+            ),
+            counts=_counts_from_status(s.devices),
+            verdict=s.gate or "",
+        )
+        for s in status.stages
+        if s.phase != PENDING and s.phase in StagePhase.__members__.values()
+    )
+    return Memory(
+        rollout_id=status.rollout_id,
+        stages=stages,
+        published=frozenset(status.published_components),
+        consumed_promotion=status.consumed_promotion,
+    )
+
+
+def _stage_status(stage_names: list[str], memory: Memory) -> list[StageStatus]:
+    statuses = []
+    for name in stage_names:
+        stage = memory.stage(name)
+        if stage is None:
+            statuses.append(StageStatus(name=name, phase=PENDING))
+            continue
+        statuses.append(
+            StageStatus(
+                name=name,
+                phase=stage.phase.value,
+                started_at=stage.started_at,
+                gate_met_at=stage.gate_met_at,
+                deployments=[
+                    GroupDeploymentStatus(
+                        thing_group=d.thing_group,
+                        deployment_id=d.deployment_id,
+                        iot_job_id=d.iot_job_id,
+                        revision_id=d.revision_id,
+                    )
+                    for d in stage.deployments
+                ],
+                devices=_counts_to_status(stage.counts),
+                gate=stage.verdict or None,
+            )
+        )
+    return statuses
+
+
+def _targets(result: EdgeReconcileResult, before: EdgeModelStatus) -> list[TargetStatus]:
+    if not result.views:
+        return list(before.targets)
+    return [
+        TargetStatus(
+            name=v.target.name,
+            compilation_job_name=v.target.job_name,
+            compilation_job_status=v.job_status,
+            artifact_s3_uri=v.artifact_uri,
+            failure_reason=v.failure_reason,
+            component_name=v.target.component_name,
+            component_version=v.target.component_version,
+            component_arn=v.component_arn,
+            component_state=v.component_state,
+        )
+        for v in result.views
+    ]
+
+
+def report_pass(result: EdgeReconcileResult, context: Context) -> PassReport[EdgeModelStatus]:
+    memory = result.memory
+    stage_names = [s.name for s in result.desired.stages] if result.desired else []
+    stages = _stage_status(stage_names, memory)
+    targets = _targets(result, context.status)
+    devices = [s.devices for s in stages if s.devices is not None]
+    succeeded = sum(d.succeeded for d in devices)
+    total = sum(d.total for d in devices)
+    status = EdgeModelStatus(
+        targets=targets,
+        stages=stages,
+        rollout_id=memory.rollout_id,
+        target_count=len(targets),
+        compiled_count=sum(1 for t in targets if t.compilation_job_status == "COMPLETED"),
+        current_stage=result.current_stage or context.status.current_stage,
+        devices_ok=f"{succeeded}/{total}"
+        if stages and any(s.phase != PENDING for s in stages)
+        else None,
+        published_components=sorted(memory.published),
+        consumed_promotion=memory.consumed_promotion,
+        last_aws_error=str(result.aws_failure) if result.aws_failure else None,
+    )
+    events = [Event.normal(*describe_action(a)) for a in result.executed]
+    previous = {s.name: s.phase for s in context.status.stages}
+    for stage in memory.stages:
+        if stage.phase.value != previous.get(stage.name):
+            if stage.phase in FINAL_FAILURES:
+                events.append(
+                    Event.warning(
+                        f"Stage{stage.phase.value}", f"stage {stage.name}: {stage.verdict}"
+                    )
+                )
+            elif stage.phase == StagePhase.SUCCEEDED:
+                events.append(
+                    Event.normal("StageSucceeded", f"stage {stage.name}: {stage.verdict}")
+                )
+    return PassReport(
+        outcome=result.outcome,
+        status=status,
+        events=events,
+        recheck_after=result.recheck_after,
+    )
+
+
+def report_deletion(result: EdgeReconcileResult) -> PassReport[EdgeModelStatus]:
+    return PassReport(
+        outcome=result.outcome,
+        events=[Event.normal(*describe_action(a)) for a in result.executed],
+    )

@@ -1,0 +1,653 @@
+"""EdgeModel's planners: compilation per target, component versions, deployment merges,
+the staged rollout's gates and deadlines, and deletion. Pure: no AWS, time is an input."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from serving_operator.api.edgemodel import EdgeModelSpec
+from serving_operator.planning.edgemodel.actions import (
+    CreateCompilationJob,
+    CreateComponentVersion,
+    CreateDeployment,
+    DeleteComponentVersion,
+    Remember,
+    Step,
+    StopCompilationJob,
+)
+from serving_operator.planning.edgemodel.deployment import merged_deployment
+from serving_operator.planning.edgemodel.desired import (
+    DesiredEdgeModel,
+    desired_edge_model,
+    neo_job_name,
+)
+from serving_operator.planning.edgemodel.memory import Memory, StagePhase
+from serving_operator.planning.edgemodel.observed import (
+    CompilationStatus,
+    ComponentState,
+    DeviceCounts,
+    EdgeModelObservation,
+    ObservedCompilation,
+    ObservedComponentVersion,
+    ObservedDeployment,
+    ObservedGroup,
+    ObservedJob,
+)
+from serving_operator.planning.edgemodel.planner import (
+    plan_edge_model,
+    plan_edge_model_deletion,
+)
+from serving_operator.planning.outcome import OutcomeKind, Plan
+
+NEO_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+GROUP_ARN = "arn:aws:iot:us-east-1:123456789012:thinggroup/{}"
+OTHER = {"com.example.Telemetry": {"componentVersion": "2.0.0"}}
+
+
+def spec(**changes: Any) -> EdgeModelSpec:
+    base: dict[str, Any] = {
+        "source": "s3://models/classifier/model.tar.gz",
+        "framework": "PYTORCH",
+        "frameworkVersion": "1.8",
+        "dataInputConfig": '{"input0": [1, 3, 224, 224]}',
+        "roleArn": "arn:aws:iam::123456789012:role/Neo",
+        "outputS3Uri": "s3://models/compiled",
+        "targets": [
+            {"name": "nano", "targetDevice": "jetson_nano"},
+            {"name": "arm", "targetPlatform": {"os": "LINUX", "arch": "ARM64"}},
+        ],
+        "rollout": {
+            "stages": [
+                {"name": "canary", "thingGroups": ["canary"]},
+                {"name": "fleet", "thingGroups": ["fleet"]},
+            ],
+            "stageDeadlineSeconds": 600,
+        },
+    }
+    return EdgeModelSpec.model_validate(base | changes)
+
+
+def desired(**changes: Any) -> DesiredEdgeModel:
+    return desired_edge_model(spec(**changes), namespace="ml", name="classifier")
+
+
+def compiled(
+    model: DesiredEdgeModel, *, state: ComponentState | None = ComponentState.DEPLOYABLE
+) -> EdgeModelObservation:
+    return EdgeModelObservation(
+        compilations={
+            t.job_name: ObservedCompilation(
+                t.job_name,
+                CompilationStatus.COMPLETED,
+                f"s3://models/compiled/{t.job_name}/model-x.tar.gz",
+            )
+            for t in model.targets
+        },
+        components={
+            (t.component_name, t.component_version): None
+            if state is None
+            else ObservedComponentVersion(f"arn:{t.component_name}:{t.component_version}", state)
+            for t in model.targets
+        },
+        groups={g: ObservedGroup(g, GROUP_ARN.format(g)) for g in model.thing_groups},
+    )
+
+
+def actions(plan: Plan[Step], kind: type) -> list[Any]:
+    return [s for s in plan.actions if isinstance(s, kind)]
+
+
+def memory_of(plan: Plan[Step]) -> Memory:
+    remembered = actions(plan, Remember)
+    assert remembered, "every pass remembers"
+    memory: Memory = remembered[-1].memory
+    return memory
+
+
+def deployed(
+    model: DesiredEdgeModel,
+    group: str,
+    job_id: str,
+    counts: DeviceCounts,
+    *,
+    extra: dict[str, Any] | None = None,
+    job_status: str = "IN_PROGRESS",
+    revision: str = "1",
+) -> ObservedGroup:
+    components = {
+        t.component_name: {"componentVersion": t.component_version} for t in model.targets
+    }
+    latest = ObservedDeployment(
+        deployment_id=f"d-{job_id}",
+        revision_id=revision,
+        iot_job_id=job_id,
+        status="ACTIVE",
+        deployment_name=group,
+        components={**(extra or {}), **components},
+    )
+    return ObservedGroup(
+        group, GROUP_ARN.format(group), latest, ObservedJob(job_id, job_status, counts)
+    )
+
+
+# -- names and versions --
+@given(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-.", min_size=1, max_size=253),
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=20),
+)
+def test_job_names_fit_neo_whatever_the_resource_name(name: str, target: str) -> None:
+    job = neo_job_name("ns", name, target, {"a": 1})
+    assert NEO_NAME.match(job), job
+    assert len(job) <= 63
+
+
+def test_names_and_versions_follow_content_only() -> None:
+    first, again = desired(), desired()
+    assert [t.job_name for t in first.targets] == [t.job_name for t in again.targets]
+    assert [t.component_version for t in first.targets] == [
+        t.component_version for t in again.targets
+    ]
+    changed = desired(source="s3://models/classifier-v2/model.tar.gz")
+    for before, after in zip(first.targets, changed.targets, strict=True):
+        assert before.job_name != after.job_name
+        assert before.component_version != after.component_version
+    recipe_only = desired_edge_model(
+        spec(component={"runCommand": "python3 serve.py"}), namespace="ml", name="classifier"
+    )
+    assert [t.job_name for t in recipe_only.targets] == [t.job_name for t in first.targets]
+    assert [t.component_version for t in recipe_only.targets] != [
+        t.component_version for t in first.targets
+    ]
+
+
+def test_each_job_writes_under_its_own_prefix_and_targets_map_to_greengrass_platforms() -> None:
+    model = desired()
+    nano, arm = model.targets
+    assert nano.compilation["OutputConfig"]["S3OutputLocation"].endswith(f"/{nano.job_name}/")
+    assert nano.compilation["OutputConfig"]["TargetDevice"] == "jetson_nano"
+    assert arm.compilation["OutputConfig"]["TargetPlatform"] == {"Os": "LINUX", "Arch": "ARM64"}
+    assert nano.platform == arm.platform == {"os": "linux", "architecture": "aarch64"}
+    assert nano.thing_groups == ("canary", "fleet")
+
+
+# -- compilation and components --
+def test_every_target_compiles_in_parallel_up_to_the_limit() -> None:
+    model = desired()
+    nothing = EdgeModelObservation(compilations={}, components={}, groups={})
+    plan, _, _ = plan_edge_model(model, nothing, Memory(), now=0.0, promotion=None)
+    assert [a.job_name for a in actions(plan, CreateCompilationJob)] == [
+        t.job_name for t in model.targets
+    ]
+    limited, views, _ = plan_edge_model(
+        model, nothing, Memory(), now=0.0, promotion=None, max_parallel=1
+    )
+    assert len(actions(limited, CreateCompilationJob)) == 1
+    assert [v.phase.value for v in views] == ["Compiling", "Waiting"]
+    assert limited.outcome.kind == OutcomeKind.PROGRESSING
+
+
+def test_running_jobs_are_followed_without_new_calls() -> None:
+    model = desired()
+    running = EdgeModelObservation(
+        compilations={
+            t.job_name: ObservedCompilation(t.job_name, CompilationStatus.INPROGRESS)
+            for t in model.targets
+        },
+        components={},
+        groups={},
+    )
+    plan, _, _ = plan_edge_model(model, running, Memory(), now=0.0, promotion=None)
+    assert [s for s in plan.actions if not isinstance(s, Remember)] == []
+    assert plan.outcome.reason == "Compiling"
+
+
+def test_a_completed_job_publishes_a_version_of_neos_artifact_untarred_on_install() -> None:
+    model = desired()
+    plan, _, _ = plan_edge_model(
+        model, compiled(model, state=None), Memory(), now=0.0, promotion=None
+    )
+    created = actions(plan, CreateComponentVersion)
+    assert [(c.component_name, c.version) for c in created] == [
+        (t.component_name, t.component_version) for t in model.targets
+    ]
+    manifest = created[0].recipe["Manifests"][0]
+    uri = f"s3://models/compiled/{model.targets[0].job_name}/model-x.tar.gz"
+    assert manifest["Artifacts"] == [{"URI": uri, "Unarchive": "NONE"}]
+    assert "tar -xzf {artifacts:path}/model-x.tar.gz" in manifest["Lifecycle"]["Install"]
+    assert created[0].recipe["ComponentDependencies"]["variant.DLR"]["DependencyType"] == "HARD"
+    again, _, _ = plan_edge_model(
+        model, compiled(model, state=None), Memory(), now=0.0, promotion=None
+    )
+    assert [c.client_token for c in actions(again, CreateComponentVersion)] == [
+        c.client_token for c in created
+    ]
+
+
+def test_a_failed_target_stalls_with_neos_reason_while_the_other_rolls_out() -> None:
+    model = desired()
+    observed = compiled(model)
+    nano = model.targets[0]
+    observed = replace(
+        observed,
+        compilations={
+            **observed.compilations,
+            nano.job_name: ObservedCompilation(
+                nano.job_name,
+                CompilationStatus.FAILED,
+                failure_reason="ClientError: bad input shape",
+            ),
+        },
+    )
+    plan, views, stage = plan_edge_model(model, observed, Memory(), now=0.0, promotion=None)
+    assert plan.outcome.kind == OutcomeKind.STALLED
+    assert "bad input shape" in plan.outcome.message
+    assert plan.recheck_after is not None  # the other target is still followed
+    deployments = actions(plan, CreateDeployment)
+    assert [(d.thing_group, set(d.components)) for d in deployments] == [
+        ("canary", {model.targets[1].component_name})
+    ]
+    assert stage == "canary"
+    assert [v.phase.value for v in views] == ["Failed", "Ready"]
+
+
+def test_a_failed_component_version_stalls_with_its_errors() -> None:
+    model = desired()
+    observed = compiled(model)
+    arm = model.targets[1]
+    components = dict(observed.components)
+    components[(arm.component_name, arm.component_version)] = ObservedComponentVersion(
+        "arn:x", ComponentState.FAILED, ("s3://models/x: artifact not found",)
+    )
+    plan, _, _ = plan_edge_model(
+        model, replace(observed, components=components), Memory(), now=0.0, promotion=None
+    )
+    assert plan.outcome.kind == OutcomeKind.STALLED
+    assert "artifact not found" in plan.outcome.message
+
+
+def test_nothing_is_deployed_while_a_version_is_not_deployable() -> None:
+    model = desired()
+    plan, _, _ = plan_edge_model(
+        model, compiled(model, state=ComponentState.REQUESTED), Memory(), now=0.0, promotion=None
+    )
+    assert actions(plan, CreateDeployment) == []
+    assert plan.outcome.kind == OutcomeKind.PROGRESSING
+
+
+# -- deployment merge --
+def test_merge_keeps_every_other_component_policy_job_config_and_tag() -> None:
+    latest = ObservedDeployment(
+        "d-1",
+        "3",
+        "job-1",
+        "ACTIVE",
+        "site-a",
+        components={**OTHER, "mine-nano": {"componentVersion": "1.0.1"}},
+        deployment_policies={
+            "failureHandlingPolicy": "DO_NOTHING",
+            "componentUpdatePolicy": {"action": "SKIP_NOTIFY_COMPONENTS"},
+        },
+        iot_job_configuration={"timeoutConfig": {"inProgressTimeoutInMinutes": 30}},
+        tags={"team": "vision"},
+    )
+    action = merged_deployment(
+        thing_group="site-a",
+        target_arn=GROUP_ARN.format("site-a"),
+        latest=latest,
+        ours={"mine-nano": {"componentVersion": "1.0.2"}},
+        our_names=frozenset({"mine-nano", "mine-arm"}),
+        job_configuration={"jobExecutionsRolloutConfig": {"maximumPerMinute": 5}},
+        failure_handling_policy="ROLLBACK",
+        tags={"owner": "x"},
+        why="test",
+    )
+    assert action is not None
+    assert action.components == {**OTHER, "mine-nano": {"componentVersion": "1.0.2"}}
+    assert action.deployment_policies == {
+        "failureHandlingPolicy": "ROLLBACK",
+        "componentUpdatePolicy": {"action": "SKIP_NOTIFY_COMPONENTS"},
+    }
+    assert action.iot_job_configuration == {
+        "timeoutConfig": {"inProgressTimeoutInMinutes": 30},
+        "jobExecutionsRolloutConfig": {"maximumPerMinute": 5},
+    }
+    assert (action.tags, action.deployment_name, action.replaces) == (
+        {"team": "vision"},
+        "site-a",
+        "d-1",
+    )
+    already = replace(latest, components=action.components)
+    assert (
+        merged_deployment(
+            thing_group="site-a",
+            target_arn="arn",
+            latest=already,
+            ours={"mine-nano": {"componentVersion": "1.0.2"}},
+            our_names=frozenset({"mine-nano"}),
+            job_configuration={},
+            failure_handling_policy=None,
+            tags={},
+            why="",
+        )
+        is None
+    )
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["a", "b", "c", "mine-1", "mine-2"]),
+        st.sampled_from(["1.0.0", "2.0.0"]),
+        max_size=5,
+    ),
+    st.dictionaries(
+        st.sampled_from(["mine-1", "mine-2"]), st.sampled_from(["1.0.0", "3.0.0"]), max_size=2
+    ),
+)
+def test_merging_twice_changes_nothing_and_never_touches_others(
+    present: dict[str, str], ours: dict[str, str]
+) -> None:
+    names = frozenset({"mine-1", "mine-2"})
+    latest = ObservedDeployment(
+        "d", "1", "j", "ACTIVE", components={n: {"componentVersion": v} for n, v in present.items()}
+    )
+    wanted = {n: {"componentVersion": v} for n, v in ours.items()}
+    first = merged_deployment(
+        thing_group="g",
+        target_arn="arn",
+        latest=latest,
+        ours=wanted,
+        our_names=names,
+        job_configuration={},
+        failure_handling_policy=None,
+        tags={},
+        why="",
+    )
+    applied = latest if first is None else replace(latest, components=first.components)
+    assert {n: e for n, e in applied.components.items() if n not in names} == {
+        n: {"componentVersion": v} for n, v in present.items() if n not in names
+    }
+    assert (
+        merged_deployment(
+            thing_group="g",
+            target_arn="arn",
+            latest=applied,
+            ours=wanted,
+            our_names=names,
+            job_configuration={},
+            failure_handling_policy=None,
+            tags={},
+            why="",
+        )
+        is None
+    )
+
+
+# -- staged rollout --
+def test_canary_first_then_fleet_once_the_gate_is_met() -> None:
+    model = desired()
+    observed = compiled(model)
+    first, _, stage = plan_edge_model(model, observed, Memory(), now=100.0, promotion=None)
+    assert [d.thing_group for d in actions(first, CreateDeployment)] == ["canary"]
+    assert stage == "canary"
+    memory = memory_of(first)
+    halfway = replace(
+        observed,
+        groups={
+            **observed.groups,
+            "canary": deployed(model, "canary", "j1", DeviceCounts(succeeded=1, in_progress=1)),
+        },
+    )
+    waiting, _, _ = plan_edge_model(model, halfway, memory, now=110.0, promotion=None)
+    assert actions(waiting, CreateDeployment) == []
+    memory = memory_of(waiting)
+    assert memory.stage("canary").counts.succeeded == 1  # type: ignore[union-attr]
+    done = replace(
+        observed,
+        groups={
+            **observed.groups,
+            "canary": deployed(model, "canary", "j1", DeviceCounts(succeeded=2)),
+        },
+    )
+    promoted, _, stage = plan_edge_model(model, done, memory, now=120.0, promotion=None)
+    assert [d.thing_group for d in actions(promoted, CreateDeployment)] == ["fleet"]
+    assert stage == "fleet"
+    memory = memory_of(promoted)
+    finished = replace(
+        done,
+        groups={**done.groups, "fleet": deployed(model, "fleet", "j2", DeviceCounts(succeeded=5))},
+    )
+    ready, _, _ = plan_edge_model(model, finished, memory, now=130.0, promotion=None)
+    assert ready.outcome.kind == OutcomeKind.READY
+    assert [s.phase for s in memory_of(ready).stages] == [
+        StagePhase.SUCCEEDED,
+        StagePhase.SUCCEEDED,
+    ]
+
+
+def _started(model: DesiredEdgeModel, **stage: Any) -> tuple[EdgeModelObservation, Memory]:
+    observed = compiled(model)
+    plan, _, _ = plan_edge_model(model, observed, Memory(), now=0.0, promotion=None)
+    return observed, memory_of(plan)
+
+
+def test_abort_criteria_stop_the_rollout_at_the_stage() -> None:
+    model = desired(
+        rollout={
+            "stages": [
+                {
+                    "name": "canary",
+                    "thingGroups": ["canary"],
+                    "abortCriteria": [
+                        {
+                            "failureType": "FAILED",
+                            "thresholdPercentage": 50,
+                            "minNumberOfExecutedThings": 2,
+                        }
+                    ],
+                },
+                {"name": "fleet", "thingGroups": ["fleet"]},
+            ]
+        }
+    )
+    observed, memory = _started(model)
+    failing = replace(
+        observed,
+        groups={
+            **observed.groups,
+            "canary": deployed(model, "canary", "j", DeviceCounts(failed=2, succeeded=1, queued=1)),
+        },
+    )
+    plan, _, _ = plan_edge_model(model, failing, memory, now=10.0, promotion=None)
+    assert plan.outcome.reason == "StageAborted"
+    assert actions(plan, CreateDeployment) == []
+    # It stays aborted: the next pass deploys nothing either.
+    again, _, _ = plan_edge_model(model, failing, memory_of(plan), now=20.0, promotion=None)
+    assert (again.outcome.reason, actions(again, CreateDeployment)) == ("StageAborted", [])
+
+
+def test_a_job_canceled_by_iot_aborts_the_stage() -> None:
+    model = desired()
+    observed, memory = _started(model)
+    canceled = replace(
+        observed,
+        groups={
+            **observed.groups,
+            "canary": deployed(
+                model, "canary", "j", DeviceCounts(failed=1, canceled=3), job_status="CANCELED"
+            ),
+        },
+    )
+    plan, _, _ = plan_edge_model(model, canceled, memory, now=10.0, promotion=None)
+    assert plan.outcome.reason == "StageAborted"
+
+
+def test_offline_devices_hit_the_stage_deadline() -> None:
+    model = desired()
+    observed, memory = _started(model)
+    offline = replace(
+        observed,
+        groups={
+            **observed.groups,
+            "canary": deployed(model, "canary", "j", DeviceCounts(succeeded=1, queued=2)),
+        },
+    )
+    before, _, _ = plan_edge_model(model, offline, memory, now=599.0, promotion=None)
+    assert before.outcome.kind == OutcomeKind.PROGRESSING
+    after, _, _ = plan_edge_model(model, offline, memory_of(before), now=600.0, promotion=None)
+    assert after.outcome.reason == "StageDeadlineExceeded"
+    assert "2 queued" in after.outcome.message
+
+
+def test_a_gate_that_can_no_longer_be_met_fails() -> None:
+    model = desired()
+    observed, memory = _started(model)
+    finished = replace(
+        observed,
+        groups={
+            **observed.groups,
+            "canary": deployed(model, "canary", "j", DeviceCounts(succeeded=3, rejected=1)),
+        },
+    )
+    plan, _, _ = plan_edge_model(model, finished, memory, now=10.0, promotion=None)
+    assert plan.outcome.reason == "StageGateFailed"
+
+
+def test_bake_time_then_manual_promotion_consumed_once() -> None:
+    model = desired(
+        rollout={
+            "stages": [
+                {
+                    "name": "canary",
+                    "thingGroups": ["canary"],
+                    "gate": {"bakeSeconds": 30, "manual": True},
+                },
+                {"name": "fleet", "thingGroups": ["fleet"]},
+            ]
+        }
+    )
+    observed, memory = _started(model)
+    good = replace(
+        observed,
+        groups={
+            **observed.groups,
+            "canary": deployed(model, "canary", "j", DeviceCounts(succeeded=2)),
+        },
+    )
+    baking, _, _ = plan_edge_model(model, good, memory, now=10.0, promotion="old")
+    assert baking.recheck_after == 30.0
+    assert memory_of(baking).stage("canary").phase == StagePhase.BAKING  # type: ignore[union-attr]
+    memory = replace(memory_of(baking), consumed_promotion="old")
+    waiting, _, _ = plan_edge_model(model, good, memory, now=41.0, promotion="old")
+    assert waiting.outcome.reason == "AwaitingPromotion"
+    assert actions(waiting, CreateDeployment) == []
+    promoted, _, _ = plan_edge_model(model, good, memory_of(waiting), now=42.0, promotion="go")
+    assert [d.thing_group for d in actions(promoted, CreateDeployment)] == ["fleet"]
+    assert memory_of(promoted).consumed_promotion == "go"
+
+
+def test_a_spec_change_mid_rollout_starts_again_at_the_first_stage() -> None:
+    model = desired()
+    observed, memory = _started(model)
+    good = replace(
+        observed,
+        groups={
+            **observed.groups,
+            "canary": deployed(model, "canary", "j", DeviceCounts(succeeded=2)),
+        },
+    )
+    to_fleet, _, _ = plan_edge_model(model, good, memory, now=10.0, promotion=None)
+    memory = memory_of(to_fleet)
+    changed = desired(source="s3://models/classifier-v2/model.tar.gz")
+    observed2 = replace(compiled(changed), groups=good.groups)
+    plan, _, stage = plan_edge_model(changed, observed2, memory, now=20.0, promotion=None)
+    assert stage == "canary"
+    assert [d.thing_group for d in actions(plan, CreateDeployment)] == ["canary"]
+    assert memory_of(plan).rollout_id != memory.rollout_id
+
+
+def test_someone_elses_revision_that_dropped_ours_is_merged_again() -> None:
+    model = desired()
+    observed, memory = _started(model)
+    ours = deployed(model, "canary", "j1", DeviceCounts(in_progress=2))
+    plan, _, _ = plan_edge_model(
+        model,
+        replace(observed, groups={**observed.groups, "canary": ours}),
+        memory,
+        now=5.0,
+        promotion=None,
+    )
+    memory = memory_of(plan)
+    assert ours.latest is not None
+    theirs = replace(
+        ours,
+        latest=replace(ours.latest, deployment_id="d-theirs", revision_id="2", components=OTHER),
+    )
+    again, _, _ = plan_edge_model(
+        model,
+        replace(observed, groups={**observed.groups, "canary": theirs}),
+        memory,
+        now=6.0,
+        promotion=None,
+    )
+    (merge,) = actions(again, CreateDeployment)
+    assert "someone else" in merge.why
+    assert set(merge.components) == set(OTHER) | model.component_names
+    assert merge.replaces == "d-theirs"
+
+
+def test_a_missing_thing_group_stalls() -> None:
+    model = desired()
+    observed = compiled(model)
+    observed = replace(
+        observed, groups={**observed.groups, "canary": ObservedGroup("canary", None)}
+    )
+    plan, _, _ = plan_edge_model(model, observed, Memory(), now=0.0, promotion=None)
+    assert plan.outcome.reason == "ThingGroupNotFound"
+
+
+# -- deletion --
+def test_deletion_stops_jobs_removes_our_components_then_our_versions() -> None:
+    model = desired()
+    nano, arm = model.targets
+    groups = {
+        "canary": deployed(model, "canary", "j", DeviceCounts(succeeded=1), extra=OTHER),
+        "fleet": ObservedGroup("fleet", GROUP_ARN.format("fleet")),
+    }
+    observed = EdgeModelObservation(
+        compilations={
+            nano.job_name: ObservedCompilation(nano.job_name, CompilationStatus.INPROGRESS),
+            arm.job_name: ObservedCompilation(arm.job_name, CompilationStatus.COMPLETED, "s3://x"),
+        },
+        components={},
+        groups=groups,
+        published={"arn:v1": True},
+    )
+    first = plan_edge_model_deletion(model, observed, retain=False)
+    assert actions(first, StopCompilationJob) == [StopCompilationJob(nano.job_name)]
+    (removal,) = actions(first, CreateDeployment)
+    assert removal.components == OTHER
+    assert actions(first, DeleteComponentVersion) == []  # still deployed somewhere
+    assert first.outcome.kind == OutcomeKind.PROGRESSING
+    latest = groups["canary"].latest
+    assert latest is not None
+    cleared = replace(
+        observed,
+        compilations={nano.job_name: ObservedCompilation(nano.job_name, CompilationStatus.STOPPED)},
+        groups={
+            **groups,
+            "canary": replace(groups["canary"], latest=replace(latest, components=OTHER)),
+        },
+    )
+    second = plan_edge_model_deletion(model, cleared, retain=False)
+    assert actions(second, DeleteComponentVersion) == [DeleteComponentVersion("arn:v1")]
+    done = plan_edge_model_deletion(
+        model, replace(cleared, published={"arn:v1": False}), retain=False
+    )
+    assert (done.actions, done.outcome.kind) == ((), OutcomeKind.READY)
+    retained = plan_edge_model_deletion(model, observed, retain=True)
+    assert (retained.actions, retained.outcome.reason) == ((), "Retained")
