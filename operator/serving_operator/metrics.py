@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 RECONCILES = Counter(
     "serving_operator_reconciles_total",
@@ -28,4 +28,19 @@ AWS_RETRIES = Counter(
     "serving_operator_aws_retries_total",
     "Attempts botocore retried (throttling, 5xx) before an AWS call returned.",
     ["service", "operation"],
+)
+CANARY_WEIGHT = Gauge(
+    "serving_operator_canary_weight",
+    "A TrafficSplit's live share of traffic per variant, in percent.",
+    ["namespace", "name", "variant"],
+)
+CANARY_PHASE = Gauge(
+    "serving_operator_canary_phase",
+    "A TrafficSplit's phase: 1 for the phase it is in, 0 for the others.",
+    ["namespace", "name", "phase"],
+)
+ANALYSIS_CHECKS = Counter(
+    "serving_operator_analysis_checks_total",
+    "Canary analysis checks, by verdict (Pass, Fail, Inconclusive).",
+    ["namespace", "name", "result"],
 )

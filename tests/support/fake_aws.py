@@ -41,6 +41,7 @@ class FakeAws:
             autoscaling=_FakeAutoscaling(self),  # type: ignore[arg-type]
             s3=_FakeS3(self),  # type: ignore[arg-type]
             runtime=_FakeRuntime(self),  # type: ignore[arg-type]
+            cloudwatch=None,  # type: ignore[arg-type]  # no ModelEndpoint pass reads CloudWatch
         )
 
     def record(self, operation: str, detail: Any = None) -> None:

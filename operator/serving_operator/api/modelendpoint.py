@@ -660,6 +660,13 @@ class ModelEndpointStatus(StatusBase):
     autoscaling_registered: bool | None = Field(
         default=None, description="Whether autoscaling was registered at the last check."
     )
+    weights_managed_by: str | None = Field(
+        default=None,
+        description=(
+            "TrafficSplit/<name> while a TrafficSplit writes the variants' weights; the spec's"
+            " weights apply again when it is deleted."
+        ),
+    )
 
 
 MODEL_ENDPOINT = KindInfo(

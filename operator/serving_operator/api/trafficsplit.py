@@ -1,20 +1,41 @@
 """TrafficSplit: how traffic is shared between the variants of a ModelEndpoint.
 
-Only the fixed split is modelled so far; the progressive canary comes with its own issue.
+Two forms: a fixed split (`weights`), kept in force; or a progressive canary from `baseline`
+to `candidate` (`steps`, or the `stepWeight` + `maxWeight` shorthand) judged by a statistical
+analysis of CloudWatch's AWS/SageMaker metrics (docs/trafficsplit-statistics.md).
 """
 
 from __future__ import annotations
 
-from pydantic import Field
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import ConfigDict, Field
 
 from serving_operator.api.common import (
     SAGEMAKER_NAME_PATTERN,
     ApiModel,
     KindInfo,
     StatusBase,
+    StatusModel,
     age_column,
-    ready_column,
 )
+
+ANNOTATION_PREFIX = "serving.mlops.dev/"
+PROMOTE_ANNOTATION = f"{ANNOTATION_PREFIX}promote"
+ABORT_ANNOTATION = f"{ANNOTATION_PREFIX}abort"
+RETRY_ANNOTATION = f"{ANNOTATION_PREFIX}retry"
+
+
+def _rule(rule: str, message: str) -> dict[str, str]:
+    return {"rule": rule, "message": message}
+
+
+def _validations(*rules: dict[str, str]) -> dict[str, Any]:
+    return {"x-kubernetes-validations": list(rules)}
+
+
+VariantName = Annotated[str, Field(pattern=SAGEMAKER_NAME_PATTERN, max_length=63)]
 
 
 class EndpointReference(ApiModel):
@@ -23,49 +44,453 @@ class EndpointReference(ApiModel):
 
 class VariantWeight(ApiModel):
     variant: str = Field(
-        pattern=SAGEMAKER_NAME_PATTERN, max_length=63, description="A variant of the endpoint."
+        pattern=SAGEMAKER_NAME_PATTERN, max_length=63, description="Production variant name."
     )
     weight: float = Field(ge=0, le=1000, description="Relative weight of this variant.")
 
 
-class TrafficSplitSpec(ApiModel):
-    """Desired traffic split between the variants of one ModelEndpoint."""
-
-    endpoint_ref: EndpointReference = Field(
-        description="The ModelEndpoint whose variants share traffic."
+class Pause(ApiModel):
+    duration: int | None = Field(
+        default=None,
+        ge=0,
+        le=86400,
+        description="Seconds to wait; without it the pause is a manual gate (promote to go on).",
     )
-    weights: list[VariantWeight] = Field(
-        description="Relative weight of each variant.",
+
+
+class CanaryStep(ApiModel):
+    """One step: move the candidate to `setWeight` percent, analyse, then pause if asked."""
+
+    set_weight: int | None = Field(
+        default=None, ge=0, le=100, description="The candidate's share of traffic, in percent."
+    )
+    pause: Pause | None = Field(
+        default=None, description="Wait after the step: {duration: S}, or {} for a manual gate."
+    )
+    analysis: bool | None = Field(
+        default=None,
+        description="Run the analysis in this step; defaults to true when the step sets a weight.",
+    )
+
+
+class Promotion(StrEnum):
+    AUTO = "Auto"
+    MANUAL = "Manual"
+
+
+class OnSuccess(StrEnum):
+    PROMOTE_CANDIDATE = "PromoteCandidate"
+    KEEP_SPLIT = "KeepSplit"
+
+
+class NoData(StrEnum):
+    INCONCLUSIVE = "Inconclusive"
+    PASS = "Pass"
+    FAIL = "Fail"
+
+
+class MetricType(StrEnum):
+    ERROR_RATE = "ErrorRate"
+    LATENCY = "Latency"
+    CUSTOM = "Custom"
+
+
+class ErrorClass(StrEnum):
+    SERVER = "5XX"
+    CLIENT = "4XX"
+
+
+class LatencyMetric(StrEnum):
+    MODEL_LATENCY = "ModelLatency"
+    OVERHEAD_LATENCY = "OverheadLatency"
+
+
+class IncreaseKind(StrEnum):
+    RELATIVE = "Relative"
+    ABSOLUTE = "Absolute"
+
+
+class ThresholdRange(ApiModel):
+    model_config = ConfigDict(
+        json_schema_extra=_validations(
+            _rule("has(self.min) || has(self.max)", "thresholdRange needs min, max or both"),
+            _rule(
+                "!has(self.min) || !has(self.max) || self.min <= self.max",
+                "thresholdRange min must not exceed max",
+            ),
+        )
+    )
+
+    min: float | None = Field(default=None, description="Lowest acceptable value.")
+    max: float | None = Field(default=None, description="Highest acceptable value.")
+
+
+class MaxIncrease(ApiModel):
+    kind: IncreaseKind = Field(
+        default=IncreaseKind.RELATIVE,
+        description="Relative: 0.2 allows 20% above the baseline; Absolute: in the metric's unit.",
+    )
+    amount: float = Field(ge=0, le=1_000_000, description="How far above the baseline is allowed.")
+
+
+class CustomQuery(ApiModel):
+    """A CloudWatch metric read per variant; `$endpoint` and `$variant` in dimension values are
+    replaced by the endpoint and variant names."""
+
+    namespace: str = Field(min_length=1, max_length=255, description="CloudWatch namespace.")
+    metric_name: str = Field(min_length=1, max_length=255, description="CloudWatch metric name.")
+    dimensions: dict[str, str] = Field(
+        default_factory=dict, max_length=10, description="Dimension name -> value."
+    )
+    stat: str = Field(
+        default="Average",
+        pattern=r"^(Average|Minimum|Maximum|SampleCount|Sum|p\d{1,2}(\.\d{1,2})?)$",
+        description="Average, Minimum, Maximum, SampleCount, Sum or a percentile such as p99.",
+    )
+
+
+class AnalysisMetric(ApiModel):
+    """One check of the candidate against fixed bounds or against the baseline."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_validations(
+            _rule(
+                "self.type != 'ErrorRate' || !has(self.thresholdRange)",
+                "an ErrorRate check compares with the baseline: use maxIncrease (Absolute)",
+            ),
+            _rule(
+                "self.type != 'ErrorRate' || !has(self.maxIncrease)"
+                " || self.maxIncrease.kind == 'Absolute'",
+                "an ErrorRate check's maxIncrease must be Absolute (e.g. 0.005 = 0.5 points)",
+            ),
+            _rule(
+                "self.type == 'ErrorRate' || (has(self.thresholdRange) != has(self.maxIncrease))",
+                "set exactly one of thresholdRange or maxIncrease",
+            ),
+            _rule(
+                "(self.type == 'Custom') == has(self.query)",
+                "query is required with type: Custom, and only then",
+            ),
+        )
+    )
+
+    name: str = Field(
+        min_length=1,
+        max_length=63,
+        pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+        description="Names this check in status and reports.",
+    )
+    type: MetricType = Field(description="ErrorRate, Latency or Custom.")
+    errors: list[ErrorClass] = Field(
+        default_factory=lambda: [ErrorClass.SERVER],
+        max_length=2,
+        description="ErrorRate: which errors count (Invocation5XXErrors, Invocation4XXErrors).",
+    )
+    harmful_increase: float = Field(
+        default=0.01,
+        gt=0,
+        le=1,
+        description=(
+            "ErrorRate: the absolute increase above maxIncrease the sequential test is built to"
+            " catch (0.01 = one percentage point); a candidate this much worse passes with"
+            " probability at most alpha."
+        ),
+    )
+    latency_metric: LatencyMetric = Field(
+        default=LatencyMetric.MODEL_LATENCY, description="Latency: which SageMaker latency."
+    )
+    percentile: float = Field(
+        default=99, gt=0, le=100, description="Latency: the percentile judged (p50, p90, p99...)."
+    )
+    query: CustomQuery | None = Field(default=None, description="Custom: the metric to read.")
+    threshold_range: ThresholdRange | None = Field(
+        default=None,
+        description="Absolute bounds on the candidate's value (latency in microseconds).",
+    )
+    max_increase: MaxIncrease | None = Field(
+        default=None, description="Bound relative to the baseline's value in the same window."
+    )
+
+
+class Analysis(ApiModel):
+    interval: int = Field(
+        default=60, ge=1, le=3600, description="Seconds between looks at the metrics."
+    )
+    threshold: int = Field(
+        default=1, ge=1, le=100, description="Failed checks before the canary rolls back."
+    )
+    min_sample_size: int = Field(
+        default=1000,
+        ge=1,
+        le=100_000_000,
+        description=(
+            "Candidate and baseline invocations a decision needs; below it a check is"
+            " Inconclusive, never a pass."
+        ),
+    )
+    alpha: float = Field(
+        default=0.05,
+        gt=0,
+        lt=1,
+        description="False-alarm rate of the sequential error-rate test, however often it looks.",
+    )
+    no_data: NoData = Field(
+        default=NoData.INCONCLUSIVE, description="The verdict of a check with no data at all."
+    )
+    initial_delay_seconds: int | None = Field(
+        default=None,
+        ge=0,
+        le=3600,
+        description=(
+            "Seconds after a weight change before metrics count (CloudWatch ingestion);"
+            " defaults to metricPeriodSeconds."
+        ),
+    )
+    metrics: list[AnalysisMetric] = Field(
         min_length=1,
         max_length=10,
+        description="The checks; every one must pass for a step to succeed.",
         json_schema_extra={
             "x-kubernetes-list-type": "map",
-            "x-kubernetes-list-map-keys": ["variant"],
-            "x-kubernetes-validations": [
-                {
-                    "rule": "self.exists(w, w.weight > 0.0)",
-                    "message": "at least one variant must have a weight greater than 0",
-                }
-            ],
+            "x-kubernetes-list-map-keys": ["name"],
         },
     )
 
 
+class AutoRollback(ApiModel):
+    alarms: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
+        default_factory=list,
+        max_length=10,
+        description="CloudWatch alarm names: the canary rolls back when one is in ALARM.",
+    )
+
+
+class TrafficSplitSpec(ApiModel):
+    """A fixed split (`weights`), or a progressive canary from `baseline` to `candidate`."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_validations(
+            _rule(
+                "[has(self.weights), has(self.steps), has(self.stepWeight)]"
+                ".filter(x, x).size() == 1",
+                "set exactly one of weights (fixed split), steps, or stepWeight + maxWeight",
+            ),
+            _rule(
+                "has(self.stepWeight) == has(self.maxWeight)",
+                "stepWeight and maxWeight go together",
+            ),
+            _rule(
+                "has(self.weights) || (has(self.baseline) && has(self.candidate))",
+                "a progressive canary needs baseline and candidate",
+            ),
+            _rule(
+                "!has(self.baseline) || !has(self.candidate) || self.baseline != self.candidate",
+                "baseline and candidate must be different variants",
+            ),
+            _rule(
+                "!has(self.stepWeight) || self.stepWeight <= self.maxWeight",
+                "stepWeight must not exceed maxWeight",
+            ),
+            _rule(
+                "self.skipAnalysis || has(self.weights) || has(self.analysis)",
+                "a progressive canary needs analysis (or skipAnalysis: true)",
+            ),
+        )
+    )
+
+    endpoint_ref: EndpointReference = Field(description="The ModelEndpoint whose weights to set.")
+    baseline: VariantName | None = Field(
+        default=None, description="The variant serving today (canary)."
+    )
+    candidate: VariantName | None = Field(
+        default=None, description="The variant being rolled out (canary)."
+    )
+    weights: list[VariantWeight] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=10,
+        description="Fixed split: relative weight per variant, kept in force.",
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["variant"],
+            **_validations(
+                _rule(
+                    "self.exists(w, w.weight > 0.0)",
+                    "at least one variant must have a weight greater than 0",
+                )
+            ),
+        },
+    )
+    steps: list[CanaryStep] | None = Field(
+        default=None, min_length=1, max_length=50, description="The canary's steps, in order."
+    )
+    step_weight: int | None = Field(
+        default=None, ge=1, le=100, description="Shorthand: raise the candidate by this percent."
+    )
+    max_weight: int | None = Field(
+        default=None, ge=1, le=100, description="Shorthand: the last step's candidate percent."
+    )
+    analysis: Analysis | None = Field(default=None, description="How each step is judged.")
+    progress_deadline_seconds: int = Field(
+        default=600,
+        ge=10,
+        le=86400,
+        description=(
+            "Longest wait for anything (the endpoint applying weights, enough traffic for a"
+            " verdict) before the canary pauses with a reason."
+        ),
+    )
+    promotion: Promotion = Field(
+        default=Promotion.AUTO,
+        description="Auto: promote after the last step; Manual: wait for a promote request.",
+    )
+    on_success: OnSuccess = Field(
+        default=OnSuccess.PROMOTE_CANDIDATE,
+        description="PromoteCandidate: 100% to the candidate; KeepSplit: keep the last weights.",
+    )
+    skip_analysis: bool = Field(default=False, description="Move through the steps unjudged.")
+    paused: bool = Field(default=False, description="Hold the canary where it is.")
+    auto_rollback: AutoRollback | None = Field(
+        default=None, description="CloudWatch alarms that roll the canary back."
+    )
+    metric_period_seconds: int = Field(
+        default=60,
+        ge=1,
+        le=3600,
+        description="Period of the AWS/SageMaker metrics (60 on AWS; tests use 1).",
+    )
+
+
+class Phase(StrEnum):
+    INITIALIZING = "Initializing"
+    PROGRESSING = "Progressing"
+    PAUSED = "Paused"
+    PROMOTING = "Promoting"
+    SUCCEEDED = "Succeeded"
+    ROLLING_BACK = "RollingBack"
+    FAILED = "Failed"
+    ABORTED = "Aborted"
+
+
+class CheckResult(StatusModel):
+    """One check at one look."""
+
+    name: str = Field(description="The check's name (spec.analysis.metrics[].name).")
+    verdict: str = Field(description="Pass, Fail or Inconclusive.")
+    reason: str = Field(default="", description="Why, e.g. BelowMinSampleSize, ErrorRateNotWorse.")
+    value: float | None = Field(default=None, description="The candidate's value.")
+    baseline_value: float | None = Field(
+        default=None, description="The baseline's value in the same window."
+    )
+    sample_size: int = Field(default=0, description="Candidate invocations behind the value.")
+    baseline_sample_size: int = Field(
+        default=0, description="Baseline invocations behind its value."
+    )
+    p_value: float | None = Field(
+        default=None, description="ErrorRate: always-valid p-value that the candidate is worse."
+    )
+    safety_p_value: float | None = Field(
+        default=None, description="ErrorRate: always-valid p-value that it is not harmful."
+    )
+
+
+class StepRecord(StatusModel):
+    """One look (or step change) in the canary's history."""
+
+    time: str = Field(description="When (RFC 3339).")
+    step_index: int = Field(description="The step (0 is the first).")
+    weights: dict[str, float] = Field(
+        default_factory=dict, description="The live weights at that time, by variant."
+    )
+    verdict: str | None = Field(default=None, description="The look's overall verdict.")
+    checks: list[CheckResult] = Field(default_factory=list, description="Each check's result.")
+    note: str = Field(default="", description="What happened.")
+
+
+class SequentialTestState(StatusModel):
+    """What the sequential error-rate test carries between looks of one step."""
+
+    name: str = Field(description="The ErrorRate check it belongs to.")
+    harm_p_value: float = Field(default=1.0, description="Always-valid p-value: worse.")
+    safety_p_value: float = Field(default=1.0, description="Always-valid p-value: not harmful.")
+    looks: int = Field(default=0, description="Looks with enough data that counted.")
+
+
+class HandledRequests(StatusModel):
+    """The annotation values already acted on, so each request is consumed once."""
+
+    promote: str | None = Field(default=None, description="Last serving.mlops.dev/promote.")
+    abort: str | None = Field(default=None, description="Last serving.mlops.dev/abort.")
+    retry: str | None = Field(default=None, description="Last serving.mlops.dev/retry.")
+
+
 class TrafficSplitStatus(StatusBase):
-    pass
+    """Where the split stands, written by the operator."""
+
+    phase: Phase | None = Field(
+        default=None,
+        description=(
+            "Initializing, Progressing, Paused, Promoting, Succeeded, RollingBack, Failed or"
+            " Aborted."
+        ),
+    )
+    reason: str | None = Field(default=None, description="Why the phase is what it is.")
+    message: str | None = Field(default=None, description="The same, for a person.")
+    endpoint_name: str | None = Field(default=None, description="The SageMaker endpoint.")
+    rollout_hash: str | None = Field(
+        default=None, description="Identity of the rollout; a change restarts the canary."
+    )
+    step_index: int | None = Field(default=None, description="The current step (0 is the first).")
+    step_count: int | None = Field(default=None, description="How many steps the canary has.")
+    step_started_at: str | None = Field(
+        default=None, description="When the step's weights went live (metrics count after it)."
+    )
+    waiting_since: str | None = Field(
+        default=None, description="Start of the current wait for the endpoint, for its deadline."
+    )
+    analysis_done: bool | None = Field(default=None, description="The step's analysis passed.")
+    pause_started_at: str | None = Field(
+        default=None, description="When the step's timed pause began."
+    )
+    last_analysis_at: str | None = Field(default=None, description="When the last look was.")
+    desired_weights: dict[str, float] = Field(
+        default_factory=dict, description="The weights the split asks for, by variant."
+    )
+    live_weights: dict[str, float] = Field(
+        default_factory=dict, description="The weights SageMaker serves now, by variant."
+    )
+    candidate_weight_percent: float | None = Field(
+        default=None, description="The candidate's live share of traffic, in percent."
+    )
+    verdict: str | None = Field(default=None, description="The last look's overall verdict.")
+    failed_checks: int = Field(default=0, description="Failed looks so far (see threshold).")
+    sequential: list[SequentialTestState] = Field(
+        default_factory=list, description="The sequential tests' state in the current step."
+    )
+    history: list[StepRecord] = Field(
+        default_factory=list, description="Step changes and looks, newest last (the last 40)."
+    )
+    handled: HandledRequests = Field(
+        default_factory=HandledRequests, description="Manual requests already acted on."
+    )
 
 
 TRAFFIC_SPLIT = KindInfo(
     kind="TrafficSplit",
     spec_model=TrafficSplitSpec,
     status_model=TrafficSplitStatus,
-    description="Traffic weights between the variants of a ModelEndpoint.",
+    description="Traffic weights between the variants of a ModelEndpoint, fixed or progressive.",
     plural="trafficsplits",
     singular="trafficsplit",
     short_names=("tsplit",),
     printer_columns=(
         {"name": "Endpoint", "type": "string", "jsonPath": ".spec.endpointRef.name"},
-        ready_column(),
+        {"name": "Phase", "type": "string", "jsonPath": ".status.phase"},
+        {"name": "Step", "type": "integer", "jsonPath": ".status.stepIndex"},
+        {"name": "Candidate %", "type": "number", "jsonPath": ".status.candidateWeightPercent"},
+        {"name": "Verdict", "type": "string", "jsonPath": ".status.verdict"},
         age_column(),
+        {"name": "Reason", "type": "string", "jsonPath": ".status.reason", "priority": 1},
+        {"name": "Message", "type": "string", "jsonPath": ".status.message", "priority": 1},
     ),
 )

@@ -8,6 +8,7 @@ import boto3
 
 from serving_operator.aws.autoscaling import ApplicationAutoScaling
 from serving_operator.aws.base import CLIENT_CONFIG
+from serving_operator.aws.cloudwatch import CloudWatch
 from serving_operator.aws.greengrass import GreengrassV2
 from serving_operator.aws.iot import Iot
 from serving_operator.aws.neo import Neo
@@ -35,6 +36,7 @@ class Clients:
     autoscaling: ApplicationAutoScaling
     s3: S3
     runtime: SageMakerRuntime
+    cloudwatch: CloudWatch
     edge: EdgeClients | None = None
 
 
@@ -54,6 +56,7 @@ def build_clients(calls_per_second: float, burst: int) -> Clients:
         runtime=SageMakerRuntime(
             session.client("sagemaker-runtime", config=CLIENT_CONFIG), limiter
         ),
+        cloudwatch=CloudWatch(session.client("cloudwatch", config=CLIENT_CONFIG), limiter),
         edge=EdgeClients(
             neo=Neo(session.client("sagemaker", config=CLIENT_CONFIG), limiter),
             greengrass=GreengrassV2(session.client("greengrassv2", config=CLIENT_CONFIG), limiter),

@@ -42,8 +42,9 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     # Target tracking makes CloudWatch alarms with the caller's permissions, and the first
     # scalable target creates Application Auto Scaling's service-linked role.
     IamAction("cloudwatch:PutMetricAlarm", "target tracking's alarms"),
-    IamAction("cloudwatch:DescribeAlarms", "target tracking's alarms"),
+    IamAction("cloudwatch:DescribeAlarms", "target tracking's and canary rollback alarms"),
     IamAction("cloudwatch:DeleteAlarms", "target tracking's alarms"),
+    IamAction("cloudwatch:GetMetricData", "a TrafficSplit's canary analysis"),
     IamAction("iam:CreateServiceLinkedRole", "Application Auto Scaling's role, made once"),
     # CreateModel hands SageMaker the spec's execution role.
     IamAction("iam:PassRole", "hand the spec's executionRoleArn to SageMaker"),

@@ -17,6 +17,7 @@ from serving_operator.cli.commands import completion, crds, iam_policy, invoke, 
 from serving_operator.cli.edge import edge_status
 from serving_operator.cli.output import EXIT_FAILED, EXIT_USAGE
 from serving_operator.cli.run import run
+from serving_operator.cli.trafficsplit import abort, compare, load, promote, retry
 
 PROG = "serving-operator"
 
@@ -30,7 +31,22 @@ def cli() -> None:
     """
 
 
-for command in (run, check, crds, sandbox, invoke, edge_status, version, completion, iam_policy):
+for command in (
+    run,
+    check,
+    crds,
+    sandbox,
+    invoke,
+    load,
+    promote,
+    abort,
+    retry,
+    compare,
+    edge_status,
+    version,
+    completion,
+    iam_policy,
+):
     cli.add_command(command)
 
 

@@ -41,12 +41,17 @@ class KindController(Generic[SpecT, StatusT]):
     info: KindInfo
     reconcile: Callable[[Clients, SpecT, ObjectContext[StatusT]], PassReport[StatusT]]
     delete: Callable[[Clients, SpecT, ObjectContext[StatusT]], PassReport[StatusT]]
+    relate: Callable[[kopf.Body, Mapping[str, Any]], Any] | None = None
+    """Reads what a pass needs from Kubernetes besides the object (kopf indexes are among
+    the handler's keyword arguments); the result reaches the pass as context.related."""
 
     def parse_spec(self, body: kopf.Body) -> SpecT:
         spec: SpecT = self.info.spec_model.model_validate(dict(body.get("spec", {})))  # type: ignore[assignment]
         return spec
 
-    def context(self, body: kopf.Body, status: Mapping[str, Any]) -> ObjectContext[StatusT]:
+    def context(
+        self, body: kopf.Body, status: Mapping[str, Any], kwargs: Mapping[str, Any]
+    ) -> ObjectContext[StatusT]:
         return ObjectContext(
             namespace=str(body.metadata.namespace),
             name=str(body.metadata.name),
@@ -55,6 +60,7 @@ class KindController(Generic[SpecT, StatusT]):
             annotations={
                 str(k): str(v) for k, v in (body.metadata.get("annotations") or {}).items()
             },
+            related=self.relate(body, kwargs) if self.relate is not None else None,
         )
 
 
@@ -156,7 +162,9 @@ def register(controller: KindController[Any, Any], config: OperatorConfig) -> No
     kind = controller.info.kind
     resource = (GROUP, VERSION, controller.info.plural)
 
-    async def reconcile_once(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo) -> None:
+    async def reconcile_once(
+        body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, kwargs: Mapping[str, Any]
+    ) -> None:
         state = _object_state(memo)
         async with state.lock:
             status = state.latest_status(body)
@@ -173,7 +181,7 @@ def register(controller: KindController[Any, Any], config: OperatorConfig) -> No
                 RECONCILES.labels(kind, outcome.kind.value).inc()
                 state.next_check = time.monotonic() + memo.config.resync_seconds
                 return
-            context = controller.context(body, status)
+            context = controller.context(body, status, kwargs)
             with RECONCILE_SECONDS.labels(kind).time():
                 try:
                     report = await _in_worker(
@@ -199,19 +207,19 @@ def register(controller: KindController[Any, Any], config: OperatorConfig) -> No
             RECONCILES.labels(kind, report.outcome.kind.value).inc()
             state.next_check = time.monotonic() + _recheck_seconds(report, memo.config)
 
-    async def on_change(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+    async def on_change(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **kwargs: Any) -> None:
         """React to a new or changed spec at once; the timer carries the work to the end."""
-        await reconcile_once(body, patch, memo)
+        await reconcile_once(body, patch, memo, kwargs)
 
-    async def on_timer(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+    async def on_timer(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **kwargs: Any) -> None:
         """Poll while AWS works; resync on schedule otherwise (drift correction)."""
         # Once deletion has begun, only the delete handler may touch AWS (no re-creation).
         if body.metadata.deletion_timestamp is not None:
             return
         if time.monotonic() >= _object_state(memo).next_check:
-            await reconcile_once(body, patch, memo)
+            await reconcile_once(body, patch, memo, kwargs)
 
-    async def on_delete(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **_: Any) -> None:
+    async def on_delete(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **kwargs: Any) -> None:
         """Delete what this object created in AWS (per its policy), then let kopf release it."""
         try:
             spec = controller.parse_spec(body)
@@ -220,7 +228,7 @@ def register(controller: KindController[Any, Any], config: OperatorConfig) -> No
         state = _object_state(memo)
         async with state.lock:
             status = state.latest_status(body)
-            context = controller.context(body, status)
+            context = controller.context(body, status, kwargs)
             report = await _in_worker(memo, lambda: controller.delete(memo.aws, spec, context))
         _post(body, report.events)
         if report.outcome.kind != OutcomeKind.READY:

@@ -11,11 +11,12 @@ import kopf
 from serving_operator.api import GROUP
 from serving_operator.aws.clients import build_clients
 from serving_operator.config import OperatorConfig
-from serving_operator.handlers import driver, edgemodel, modelendpoint
+from serving_operator.handlers import driver, edgemodel, indexes, modelendpoint, trafficsplit
 
 # Timer intervals are fixed when handlers are registered, so read the config now.
 CONFIG = OperatorConfig.from_env()
-CONTROLLERS = (modelendpoint.CONTROLLER, edgemodel.CONTROLLER)
+CONTROLLERS = (modelendpoint.CONTROLLER, trafficsplit.CONTROLLER, edgemodel.CONTROLLER)
+_INDEXES = indexes  # registered with kopf on import
 for _controller in CONTROLLERS:
     driver.register(_controller, CONFIG)
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
 from serving_operator.api import MODEL_ENDPOINT
 from serving_operator.api.modelendpoint import ModelEndpointSpec, ModelEndpointStatus
 from serving_operator.aws.clients import Clients
 from serving_operator.handlers.driver import KindController
+from serving_operator.handlers.indexes import weights_writer
 from serving_operator.reconcile.modelendpoint import ModelEndpointReconciler
 from serving_operator.reconcile.modelendpoint_report import memory_of, report_deletion, report_pass
 from serving_operator.reconcile.report import ObjectContext, PassReport
@@ -20,6 +26,7 @@ def reconcile(clients: Clients, spec: ModelEndpointSpec, context: Context) -> Re
         namespace=context.namespace,
         name=context.name,
         memory=memory_of(context.status),
+        weights_managed_by=context.related,
     )
     return report_pass(result, context, spec.endpoint_name or context.name)
 
@@ -34,6 +41,12 @@ def delete(clients: Clients, spec: ModelEndpointSpec, context: Context) -> Repor
     return report_deletion(result)
 
 
+def weights_writer_of(body: kopf.Body, kwargs: Mapping[str, Any]) -> str | None:
+    """TrafficSplit/<name> when a TrafficSplit writes this endpoint's weights (one writer)."""
+    split = weights_writer(kwargs, str(body.metadata.namespace), str(body.metadata.name))
+    return f"TrafficSplit/{split}" if split is not None else None
+
+
 CONTROLLER: KindController[ModelEndpointSpec, ModelEndpointStatus] = KindController(
-    MODEL_ENDPOINT, reconcile, delete
+    MODEL_ENDPOINT, reconcile, delete, weights_writer_of
 )

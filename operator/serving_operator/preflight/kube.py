@@ -99,17 +99,26 @@ class KubeApi:
     def create(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         return self._request("POST", path, body)
 
+    def merge_patch(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._request("PATCH", path, body, "application/merge-patch+json")
+
     def _context(self) -> ssl.SSLContext:
         if self._ssl is None:
             self._ssl = self.connection.as_ssl_context()
         return self._ssl
 
-    def _request(self, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        content_type: str = "application/json",
+    ) -> dict[str, Any]:
         headers = {"Accept": "application/json", **self.connection.as_http_headers()}
         data = None
         if body is not None:
             data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
+            headers["Content-Type"] = content_type
         request = urllib.request.Request(
             self.server + path, data=data, method=method, headers=headers
         )

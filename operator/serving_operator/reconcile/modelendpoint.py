@@ -65,9 +65,18 @@ class ModelEndpointReconciler:
         self._aws = clients
 
     def reconcile(
-        self, spec: ModelEndpointSpec, *, namespace: str, name: str, memory: Memory
+        self,
+        spec: ModelEndpointSpec,
+        *,
+        namespace: str,
+        name: str,
+        memory: Memory,
+        weights_managed_by: str | None = None,
     ) -> ReconcileResult:
-        desired = desired_endpoint(spec, namespace=namespace, name=name)
+        desired = replace(
+            desired_endpoint(spec, namespace=namespace, name=name),
+            weights_managed_by=weights_managed_by,
+        )
         result = ReconcileResult(Outcome.progressing("Observing", ""), None, desired, memory=memory)
         owner = owner_id(namespace, name)
         try:

@@ -101,6 +101,7 @@ def _status(result: ReconcileResult, context: Context, endpoint_name: str) -> Mo
         cleaned_up_for_config_name=memory.cleaned_for_config,
         warmed_up_for_config_name=memory.warmed_for_config,
         autoscaling_registered=memory.scaling_registered,
+        weights_managed_by=result.desired.weights_managed_by if result.desired else None,
     )
 
 
@@ -115,6 +116,19 @@ def _action_events(result: ReconcileResult, *, drifted: bool) -> list[Event]:
     return events
 
 
+def _weights_writer_events(before: str | None, result: ReconcileResult) -> list[Event]:
+    now = result.desired.weights_managed_by if result.desired else None
+    if now == before:
+        return []
+    if now is None:
+        return [
+            Event.normal(
+                "WeightsHandedBack", f"{before} no longer manages the weights: the spec's apply"
+            )
+        ]
+    return [Event.normal("WeightsManagedBy", f"{now} writes the variants' weights from now on")]
+
+
 def report_pass(
     result: ReconcileResult, context: Context, endpoint_name: str
 ) -> PassReport[ModelEndpointStatus]:
@@ -126,6 +140,7 @@ def report_pass(
         if drift:
             events.append(Event.warning("DriftDetected", drift))
     events += _action_events(result, drifted=context.was_ready and bool(result.executed))
+    events += _weights_writer_events(context.status.weights_managed_by, result)
 
     single = single_instance_variants(result.desired) if result.desired else []
     single_condition = condition(

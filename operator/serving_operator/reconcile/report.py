@@ -45,6 +45,9 @@ class ObjectContext(Generic[StatusT]):
     """The status the last pass wrote, read back through the kind's status model."""
     annotations: Mapping[str, str] = field(default_factory=dict)
     """The object's annotations (manual controls such as a promotion)."""
+    related: Any = None
+    """What the kind's handler found about the object in Kubernetes (other objects through
+    kopf indexes, annotations), for kinds whose pass depends on it; None otherwise."""
 
     @property
     def conditions(self) -> list[dict[str, Any]]:

@@ -98,6 +98,8 @@ class DesiredEndpoint:
     shadow_variants: tuple[VariantDefinition, ...] = ()
     config_extras: Request | None = None  # DataCaptureConfig, KmsKeyId
     deployment: Request | None = None  # UpdateEndpoint's DeploymentConfig
+    weights_managed_by: str | None = None
+    """Who writes the variants' weights instead of this spec (e.g. TrafficSplit/canary)."""
 
     @property
     def model_names(self) -> frozenset[str]:
@@ -117,7 +119,14 @@ class DesiredEndpoint:
         request: dict[str, Any] = {}
         if self.deployment:
             request["DeploymentConfig"] = dict(self.deployment)
-        if self.autoscaled:
+        if self.weights_managed_by is not None:
+            # Another writer owns the weights: a config switch keeps the ones in force.
+            request["RetainAllVariantProperties"] = True
+            if not self.autoscaled:
+                request["ExcludeRetainedVariantProperties"] = [
+                    {"VariantPropertyType": "DesiredInstanceCount"}
+                ]
+        elif self.autoscaled:
             request["RetainAllVariantProperties"] = True
             request["ExcludeRetainedVariantProperties"] = [{"VariantPropertyType": "DesiredWeight"}]
         return request

@@ -57,7 +57,12 @@ def _create_artifacts(desired: DesiredEndpoint, artifacts: ObservedArtifacts) ->
 def weight_and_capacity_changes(
     desired: DesiredEndpoint, endpoint: ObservedEndpoint
 ) -> tuple[VariantWeightAndCapacity, ...]:
-    """Variants whose weight or instance count differ from the spec, on the same config."""
+    """Variants whose weight or instance count differ from the spec, on the same config.
+
+    While `desired.weights_managed_by` names another writer (a TrafficSplit), weights are
+    neither compared nor written.
+    """
+    manage_weights = desired.weights_managed_by is None
     changes = []
     for variant in desired.variants:
         observed = endpoint.variant(variant.name)
@@ -73,12 +78,18 @@ def weight_and_capacity_changes(
             if observed.desired_instance_count is not None
             else observed.current_instance_count
         )
-        weight_differs = weight is None or abs(weight - variant.weight) > _WEIGHT_TOLERANCE
+        weight_differs = manage_weights and (
+            weight is None or abs(weight - variant.weight) > _WEIGHT_TOLERANCE
+        )
         # An autoscaler owns the count of an autoscaled variant: never write it.
         owned_count = variant.instance_count if variant.owns_instance_count else None
         count_differs = owned_count is not None and count != owned_count
         if weight_differs or count_differs:
-            changes.append(VariantWeightAndCapacity(variant.name, variant.weight, owned_count))
+            changes.append(
+                VariantWeightAndCapacity(
+                    variant.name, variant.weight if manage_weights else None, owned_count
+                )
+            )
     return tuple(changes)
 
 

@@ -34,6 +34,19 @@ if obj.status ~= nil then
     return hs
   end
 
+  -- A paused canary (a manual gate, spec.paused, too little traffic to decide, waiting for
+  -- promotion) waits for a person: Argo CD's Suspended, as for a paused Argo Rollout.
+  if obj.status.phase == "Paused" then
+    hs.status = "Suspended"
+    local reason = obj.status.reason or "Paused"
+    if obj.status.message ~= nil and obj.status.message ~= "" then
+      hs.message = reason .. ": " .. obj.status.message
+    else
+      hs.message = reason
+    end
+    return hs
+  end
+
   -- In this order: a stalled resource is Degraded even if an older Ready is still True.
   local verdicts = {
     { "Stalled", "Degraded" },

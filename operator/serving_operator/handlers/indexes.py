@@ -1,0 +1,57 @@
+"""kopf indexes that let one kind's pass see another's objects without a Kubernetes call:
+which ModelEndpoints exist (and their SageMaker names and variants), and which TrafficSplits
+refer to which ModelEndpoint (the first one created writes the weights)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import kopf
+
+from serving_operator.api import GROUP, VERSION
+from serving_operator.planning.trafficsplit.observed import EndpointReferenceTarget
+
+MODEL_ENDPOINTS = "modelendpoint_targets"
+SPLITS_BY_ENDPOINT = "trafficsplits_by_endpoint"
+
+
+@kopf.index(GROUP, VERSION, "modelendpoints", id=MODEL_ENDPOINTS)
+def modelendpoint_targets(
+    namespace: str | None, name: str, spec: kopf.Spec, **_: Any
+) -> dict[tuple[str | None, str], EndpointReferenceTarget]:
+    variants = frozenset(
+        str(v.get("name")) for v in spec.get("variants", []) if isinstance(v, Mapping)
+    )
+    return {(namespace, name): EndpointReferenceTarget(spec.get("endpointName") or name, variants)}
+
+
+@kopf.index(GROUP, VERSION, "trafficsplits", id=SPLITS_BY_ENDPOINT)
+def trafficsplits_by_endpoint(
+    namespace: str | None, name: str, spec: kopf.Spec, meta: kopf.Meta, **_: Any
+) -> dict[tuple[str | None, str], tuple[str, str]]:
+    """(namespace, ModelEndpoint name) -> (creationTimestamp, TrafficSplit name)."""
+    reference = spec.get("endpointRef", {})
+    endpoint = reference.get("name") if isinstance(reference, Mapping) else None
+    if not endpoint:
+        return {}
+    return {(namespace, str(endpoint)): (str(meta.get("creationTimestamp", "")), name)}
+
+
+def weights_writer(kwargs: Mapping[str, Any], namespace: str, endpoint: str) -> str | None:
+    """The TrafficSplit that writes this ModelEndpoint's weights: the oldest referring to it."""
+    index = kwargs.get(SPLITS_BY_ENDPOINT)
+    if index is None:
+        return None
+    splits = sorted(index.get((namespace, endpoint), []))
+    return str(splits[0][1]) if splits else None
+
+
+def endpoint_target(
+    kwargs: Mapping[str, Any], namespace: str, endpoint: str
+) -> EndpointReferenceTarget | None:
+    index = kwargs.get(MODEL_ENDPOINTS)
+    if index is None:
+        return None
+    found = list(index.get((namespace, endpoint), []))
+    return found[0] if found else None

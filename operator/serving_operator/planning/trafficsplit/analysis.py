@@ -1,0 +1,224 @@
+"""One look of the analysis: every check of the spec judged on what CloudWatch answered."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from serving_operator.api.trafficsplit import (
+    Analysis,
+    AnalysisMetric,
+    CheckResult,
+    ErrorClass,
+    IncreaseKind,
+    MetricType,
+    SequentialTestState,
+)
+from serving_operator.planning.trafficsplit import statistics as stats
+from serving_operator.planning.trafficsplit.observed import AnalysisData, MetricsLookup
+
+
+@dataclass(frozen=True)
+class Look:
+    verdict: stats.Verdict
+    checks: tuple[CheckResult, ...]
+    sequential: tuple[SequentialTestState, ...]
+
+    @property
+    def insufficient_traffic(self) -> bool:
+        """Whether an Inconclusive look lacked data rather than evidence."""
+        return any(
+            c.reason in ("NoData", "BelowMinSampleSize", "BelowMinInvocations") for c in self.checks
+        )
+
+
+def _align_down(moment: datetime, period: int) -> datetime:
+    seconds = int(moment.timestamp())
+    return datetime.fromtimestamp(seconds - seconds % period, tz=moment.tzinfo)
+
+
+def _align_up(moment: datetime, period: int) -> datetime:
+    down = _align_down(moment, period)
+    return down if down == moment else down + timedelta(seconds=period)
+
+
+def metrics_lookup(
+    analysis: Analysis, metric_period: int, step_started: datetime, now: datetime
+) -> MetricsLookup | None:
+    """The windows a look at `now` may score, or None while there is no whole period yet.
+
+    A window never straddles the weight change: counting starts at the first period boundary
+    after the weights went live plus the initial delay, and ends at the last period boundary
+    that CloudWatch has had the initial delay to ingest.
+    """
+    delay = timedelta(
+        seconds=analysis.initial_delay_seconds
+        if analysis.initial_delay_seconds is not None
+        else metric_period
+    )
+    start = _align_up(step_started + delay, metric_period)
+    end = _align_down(now - delay, metric_period)
+    if end <= start:
+        return None
+    # Percentiles are taken over as much of the step as one CloudWatch period can span: a
+    # percentile of one short window rests on too few requests to judge.
+    span = longest_period_within(int((end - start).total_seconds()))
+    return MetricsLookup(
+        start=start, window_start=end - timedelta(seconds=span), end=end, period=metric_period
+    )
+
+
+# GetMetricData accepts these periods below a minute, and any multiple of 60.
+_SHORT_PERIODS = (1, 5, 10, 20, 30)
+
+
+def longest_period_within(seconds: int) -> int:
+    """The longest period CloudWatch accepts that is at most `seconds` (at least 1)."""
+    if seconds >= 60:
+        return seconds - seconds % 60
+    return max([p for p in _SHORT_PERIODS if p <= seconds] or [1])
+
+
+def first_look_at(analysis: Analysis, metric_period: int, step_started: datetime) -> datetime:
+    """The earliest moment `metrics_lookup` answers for a step that began at `step_started`."""
+    delay = (
+        analysis.initial_delay_seconds
+        if analysis.initial_delay_seconds is not None
+        else metric_period
+    )
+    start = _align_up(step_started + timedelta(seconds=delay), metric_period)
+    return start + timedelta(seconds=metric_period + delay)
+
+
+def _no_data(analysis: Analysis) -> stats.Verdict:
+    return stats.Verdict(analysis.no_data.value)
+
+
+def _error_rate_check(
+    analysis: Analysis,
+    metric: AnalysisMetric,
+    data: AnalysisData,
+    baseline: str,
+    candidate: str,
+    previous: SequentialTestState | None,
+) -> tuple[CheckResult, SequentialTestState]:
+    margin = metric.max_increase.amount if metric.max_increase is not None else 0.0
+    test = stats.ErrorRateTest(
+        alpha=analysis.alpha,
+        min_sample_size=analysis.min_sample_size,
+        margin=min(margin, 0.99),
+        harmful_increase=min(metric.harmful_increase, 1.0 - min(margin, 0.99)),
+        no_data=_no_data(analysis),
+    )
+
+    def counts(variant: str) -> stats.VariantCounts | None:
+        totals = data.totals.get(variant)
+        if totals is None:
+            return None
+        errors = (totals.errors_5xx if ErrorClass.SERVER in metric.errors else 0) + (
+            totals.errors_4xx if ErrorClass.CLIENT in metric.errors else 0
+        )
+        return stats.VariantCounts(totals.invocations, min(errors, totals.invocations))
+
+    state = (
+        stats.SequentialState(previous.harm_p_value, previous.safety_p_value, previous.looks)
+        if previous is not None
+        else stats.SequentialState()
+    )
+    candidate_counts, baseline_counts = counts(candidate), counts(baseline)
+    decision = stats.decide_error_rate(test, candidate_counts, baseline_counts, state)
+    result = CheckResult(
+        name=metric.name,
+        verdict=decision.verdict.value,
+        reason=decision.reason,
+        value=candidate_counts.error_rate if candidate_counts else None,
+        baseline_value=baseline_counts.error_rate if baseline_counts else None,
+        sample_size=candidate_counts.invocations if candidate_counts else 0,
+        baseline_sample_size=baseline_counts.invocations if baseline_counts else 0,
+        p_value=decision.state.harm_p_value,
+        safety_p_value=decision.state.safety_p_value,
+    )
+    kept = SequentialTestState(
+        name=metric.name,
+        harm_p_value=decision.state.harm_p_value,
+        safety_p_value=decision.state.safety_p_value,
+        looks=decision.state.looks,
+    )
+    return result, kept
+
+
+def _window_check(
+    analysis: Analysis,
+    metric: AnalysisMetric,
+    data: AnalysisData,
+    baseline: str,
+    candidate: str,
+) -> CheckResult:
+    """Latency percentiles and custom values: judged per window, against bounds or baseline."""
+    threshold = (
+        stats.ThresholdRange(metric.threshold_range.min, metric.threshold_range.max)
+        if metric.threshold_range is not None
+        else None
+    )
+    increase = (
+        stats.MaxIncrease(
+            stats.IncreaseKind(metric.max_increase.kind.value), metric.max_increase.amount
+        )
+        if metric.max_increase is not None and threshold is None
+        else None
+    )
+    if threshold is None and increase is None:  # admission forbids it; be safe
+        increase = stats.MaxIncrease(stats.IncreaseKind(IncreaseKind.RELATIVE.value), 0.0)
+    check = stats.LatencyCheck(
+        min_invocations=analysis.min_sample_size,
+        threshold_range=threshold,
+        max_increase=increase,
+        no_data=_no_data(analysis),
+    )
+    windows = {
+        variant: stats.LatencyWindow(
+            data.values.get((metric.name, variant)), data.window_invocations.get(variant, 0)
+        )
+        for variant in (baseline, candidate)
+    }
+    decision = stats.decide_latency(check, windows[candidate], windows[baseline])
+    return CheckResult(
+        name=metric.name,
+        verdict=decision.verdict.value,
+        reason=decision.reason,
+        value=decision.candidate,
+        baseline_value=windows[baseline].percentile,
+        sample_size=windows[candidate].invocations,
+        baseline_sample_size=windows[baseline].invocations,
+    )
+
+
+def look(
+    analysis: Analysis,
+    data: AnalysisData,
+    baseline: str,
+    candidate: str,
+    sequential: Sequence[SequentialTestState],
+) -> Look:
+    """Judge every check; the look fails if any check fails and passes only if all pass."""
+    previous = {s.name: s for s in sequential}
+    checks: list[CheckResult] = []
+    kept: list[SequentialTestState] = []
+    for metric in analysis.metrics:
+        if metric.type == MetricType.ERROR_RATE:
+            result, state = _error_rate_check(
+                analysis, metric, data, baseline, candidate, previous.get(metric.name)
+            )
+            kept.append(state)
+        else:
+            result = _window_check(analysis, metric, data, baseline, candidate)
+        checks.append(result)
+    verdicts = {c.verdict for c in checks}
+    if stats.Verdict.FAIL.value in verdicts:
+        verdict = stats.Verdict.FAIL
+    elif verdicts == {stats.Verdict.PASS.value}:
+        verdict = stats.Verdict.PASS
+    else:
+        verdict = stats.Verdict.INCONCLUSIVE
+    return Look(verdict, tuple(checks), tuple(kept))

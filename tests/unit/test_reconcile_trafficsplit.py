@@ -1,0 +1,185 @@
+"""The TrafficSplit reconciler with recording fakes of its adapters: what it reads, when, and
+what it writes; AWS errors become outcomes and never a claim that weights were set."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from serving_operator.api.trafficsplit import Phase, TrafficSplitSpec, TrafficSplitStatus
+from serving_operator.aws.base import AwsError
+from serving_operator.aws.clients import Clients
+from serving_operator.planning.modelendpoint.observed import (
+    EndpointStatus,
+    ObservedEndpoint,
+    ObservedVariant,
+)
+from serving_operator.planning.outcome import OutcomeKind
+from serving_operator.planning.trafficsplit.observed import (
+    AlarmState,
+    AnalysisData,
+    EndpointReferenceTarget,
+    VariantTotals,
+)
+from serving_operator.reconcile.trafficsplit import SplitSurroundings, TrafficSplitReconciler
+
+NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+TARGET = SplitSurroundings(EndpointReferenceTarget("ep", frozenset({"blue", "green"})))
+
+
+@dataclass
+class Recorder:
+    weights: dict[str, float] = field(default_factory=lambda: {"blue": 1.0, "green": 1.0})
+    status: EndpointStatus = EndpointStatus.IN_SERVICE
+    fail: dict[str, AwsError] = field(default_factory=dict)
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+
+    def record(self, operation: str, detail: Any = None) -> None:
+        self.calls.append((operation, detail))
+        if operation in self.fail:
+            raise self.fail[operation]
+
+    @property
+    def operations(self) -> list[str]:
+        return [op for op, _ in self.calls]
+
+
+class FakeSageMaker:
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    def describe_endpoint(self, name: str) -> ObservedEndpoint:
+        self.recorder.record("DescribeEndpoint", name)
+        return ObservedEndpoint(
+            name,
+            f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{name}",
+            self.recorder.status,
+            "config",
+            None,
+            tuple(ObservedVariant(n, w, w, 1, 1) for n, w in sorted(self.recorder.weights.items())),
+        )
+
+    def call(self, operation: str, **params: Any) -> dict[str, Any]:
+        self.recorder.record(operation, params)
+        return {}
+
+
+class FakeCloudWatch:
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    def alarm_states(self, names: tuple[str, ...]) -> dict[str, AlarmState]:
+        self.recorder.record("DescribeAlarms", names)
+        return dict.fromkeys(names, AlarmState.OK)
+
+    def read_analysis(self, endpoint: str, variants: list[str], metrics: Any, lookup: Any) -> Any:
+        self.recorder.record("GetMetricData", (lookup.start, lookup.end))
+        totals = {v: VariantTotals(5000, 0, 0) for v in variants}
+        return AnalysisData(lookup, totals, {v: 5000 for v in variants})
+
+
+def clients(recorder: Recorder) -> Clients:
+    return Clients(
+        sagemaker=FakeSageMaker(recorder),  # type: ignore[arg-type]
+        autoscaling=None,  # type: ignore[arg-type]
+        s3=None,  # type: ignore[arg-type]
+        runtime=None,  # type: ignore[arg-type]
+        cloudwatch=FakeCloudWatch(recorder),  # type: ignore[arg-type]
+    )
+
+
+def fixed() -> TrafficSplitSpec:
+    return TrafficSplitSpec.model_validate(
+        {
+            "endpointRef": {"name": "ep"},
+            "weights": [{"variant": "blue", "weight": 90}, {"variant": "green", "weight": 10}],
+        }
+    )
+
+
+def canary() -> TrafficSplitSpec:
+    return TrafficSplitSpec.model_validate(
+        {
+            "endpointRef": {"name": "ep"},
+            "baseline": "blue",
+            "candidate": "green",
+            "steps": [{"setWeight": 10}],
+            "metricPeriodSeconds": 1,
+            "autoRollback": {"alarms": ["high-5xx"]},
+            "analysis": {"interval": 5, "metrics": [{"name": "errors", "type": "ErrorRate"}]},
+        }
+    )
+
+
+def test_a_fixed_split_writes_desired_weights_only_in_one_call() -> None:
+    recorder = Recorder()
+    result = TrafficSplitReconciler(clients(recorder)).reconcile(
+        fixed(), TARGET, TrafficSplitStatus(), NOW
+    )
+    assert recorder.calls == [
+        ("DescribeEndpoint", "ep"),
+        (
+            "UpdateEndpointWeightsAndCapacities",
+            {
+                "EndpointName": "ep",
+                "DesiredWeightsAndCapacities": [
+                    {"VariantName": "blue", "DesiredWeight": 90.0},
+                    {"VariantName": "green", "DesiredWeight": 10.0},
+                ],
+            },
+        ),
+    ]
+    assert result.plan.status.desired_weights == {"blue": 90.0, "green": 10.0}
+
+
+def test_a_refused_write_is_an_outcome_and_not_claimed_in_status() -> None:
+    busy = AwsError(
+        "sagemaker",
+        "UpdateEndpointWeightsAndCapacities",
+        "ValidationException",
+        "Cannot update in-progress endpoint",
+        400,
+    )
+    recorder = Recorder(fail={"UpdateEndpointWeightsAndCapacities": busy})
+    result = TrafficSplitReconciler(clients(recorder)).reconcile(
+        fixed(), TARGET, TrafficSplitStatus(), NOW
+    )
+    assert result.aws_failure is not None
+    assert result.plan.outcome.kind == OutcomeKind.PROGRESSING
+    assert result.plan.status.desired_weights == {}
+    assert result.executed == []
+
+
+def test_a_failed_read_leaves_the_status_as_it_was() -> None:
+    throttled = AwsError("sagemaker", "DescribeEndpoint", "ThrottlingException", "slow down", 400)
+    recorder = Recorder(fail={"DescribeEndpoint": throttled})
+    previous = TrafficSplitStatus(phase=Phase.SUCCEEDED, reason="SplitApplied")
+    result = TrafficSplitReconciler(clients(recorder)).reconcile(fixed(), TARGET, previous, NOW)
+    assert result.plan.status == previous
+    assert result.plan.outcome.reason == "AwsUnavailable"
+
+
+def test_metrics_are_read_only_once_the_step_is_live_and_a_look_is_due() -> None:
+    recorder = Recorder()
+    reconciler = TrafficSplitReconciler(clients(recorder))
+    first = reconciler.reconcile(canary(), TARGET, TrafficSplitStatus(), NOW)
+    # Weights not live yet: alarms are read, metrics are not.
+    assert "GetMetricData" not in recorder.operations
+    assert recorder.operations.count("DescribeAlarms") == 1
+    assert recorder.operations[-1] == "UpdateEndpointWeightsAndCapacities"
+    recorder.weights = {"blue": 90.0, "green": 10.0}
+    live = reconciler.reconcile(canary(), TARGET, first.plan.status, NOW)
+    assert live.plan.status.step_started_at is not None
+    assert "GetMetricData" not in recorder.operations
+    later = datetime.fromtimestamp(NOW.timestamp() + 30, UTC)
+    looked = reconciler.reconcile(canary(), TARGET, live.plan.status, later)
+    (read,) = [detail for op, detail in recorder.calls if op == "GetMetricData"]
+    start, end = read
+    assert start >= NOW
+    assert end <= later
+    assert looked.plan.look is not None
+    assert looked.plan.look.verdict.value == "Pass"
+    (promotion,) = looked.executed
+    assert promotion.as_dict == {"blue": 0.0, "green": 100.0}
+    assert looked.plan.status.phase == Phase.PROMOTING

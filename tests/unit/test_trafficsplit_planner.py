@@ -1,0 +1,491 @@
+"""The TrafficSplit state machine, pass by pass, against a small simulated endpoint.
+
+The world here is the planner's inputs only: an endpoint whose weights change when a
+SetWeights is applied (after `updating_passes` passes in Updating), a clock, and per-variant
+invocation counts that grow with time at the variant's share of traffic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from serving_operator.api.trafficsplit import (
+    Phase,
+    TrafficSplitSpec,
+    TrafficSplitStatus,
+)
+from serving_operator.planning.outcome import OutcomeKind
+from serving_operator.planning.trafficsplit.actions import SetWeights
+from serving_operator.planning.trafficsplit.analysis import metrics_lookup
+from serving_operator.planning.trafficsplit.observed import (
+    AlarmState,
+    AnalysisData,
+    EndpointReferenceTarget,
+    EndpointWeights,
+    Lookups,
+    Requests,
+    SplitObservation,
+    VariantTotals,
+    VariantWeights,
+)
+from serving_operator.planning.trafficsplit.planner import (
+    SplitPlan,
+    canary_steps,
+    plan_traffic_split,
+    step_candidate_percents,
+)
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+BASE, CAND = "blue", "green"
+
+# Allowed phase changes of the state machine (a phase may always stay).
+EDGES = {
+    None: {Phase.INITIALIZING},
+    Phase.INITIALIZING: {Phase.PROGRESSING, Phase.ABORTED, Phase.ROLLING_BACK},
+    Phase.PROGRESSING: {
+        Phase.PAUSED,
+        Phase.PROMOTING,
+        Phase.SUCCEEDED,
+        Phase.ROLLING_BACK,
+        Phase.FAILED,
+        Phase.ABORTED,
+    },
+    Phase.PAUSED: {
+        Phase.PROGRESSING,
+        Phase.PROMOTING,
+        Phase.SUCCEEDED,
+        Phase.ROLLING_BACK,
+        Phase.FAILED,
+        Phase.ABORTED,
+    },
+    Phase.PROMOTING: {Phase.SUCCEEDED, Phase.ROLLING_BACK, Phase.FAILED, Phase.ABORTED},
+    Phase.SUCCEEDED: {Phase.PROGRESSING},  # a fixed split correcting drift
+    Phase.ROLLING_BACK: {Phase.FAILED},
+    Phase.FAILED: {Phase.INITIALIZING},
+    Phase.ABORTED: {Phase.INITIALIZING},
+}
+
+
+def canary_spec(**overrides: Any) -> TrafficSplitSpec:
+    spec: dict[str, Any] = {
+        "endpointRef": {"name": "ep"},
+        "baseline": BASE,
+        "candidate": CAND,
+        "steps": [{"setWeight": 10}, {"setWeight": 30}, {"setWeight": 50}],
+        "analysis": {
+            "interval": 10,
+            "minSampleSize": 200,
+            "metrics": [{"name": "errors", "type": "ErrorRate"}],
+        },
+        "progressDeadlineSeconds": 300,
+        "metricPeriodSeconds": 1,
+    }
+    spec.update(overrides)
+    return TrafficSplitSpec.model_validate(spec)
+
+
+@dataclass
+class World:
+    """An endpoint, a clock and traffic: what the reconciler would read."""
+
+    weights: dict[str, float] = field(default_factory=lambda: {BASE: 1.0, CAND: 1.0})
+    pending: dict[str, float] | None = None
+    updating_passes: int = 1
+    stuck: bool = False
+    now: datetime = T0
+    rps: float = 100.0
+    error_rate: dict[str, float] = field(default_factory=lambda: {BASE: 0.0, CAND: 0.0})
+    changed_at: datetime = T0
+    """When the live weights last changed: traffic before it counts at the old shares."""
+    alarms: dict[str, AlarmState] = field(default_factory=dict)
+    requests: Requests = field(default_factory=Requests)
+    calls: list[SetWeights] = field(default_factory=list)
+    countdown: int = 0
+
+    def endpoint(self) -> EndpointWeights:
+        status = "Updating" if self.pending is not None else "InService"
+        return EndpointWeights(
+            "ep",
+            status,
+            tuple(
+                VariantWeights(
+                    name,
+                    weight,
+                    (self.pending or self.weights)[name],
+                )
+                for name, weight in self.weights.items()
+            ),
+        )
+
+    def apply(self, action: SetWeights) -> None:
+        self.calls.append(action)
+        self.pending = action.as_dict
+        self.countdown = self.updating_passes
+
+    def settle(self) -> None:
+        if self.pending is not None and not self.stuck:
+            if self.countdown <= 0:
+                self.weights, self.pending = self.pending, None
+                self.changed_at = self.now
+            self.countdown -= 1
+
+    def totals(self, start: datetime, end: datetime) -> dict[str, VariantTotals]:
+        """Invocations in [start, end) at the live shares; the test's windows start after the
+        last change, so the shares are constant over them (asserted)."""
+        assert start >= self.changed_at, "a scored window straddles a weight change"
+        seconds = (end - start).total_seconds()
+        total = sum(self.weights.values())
+        result = {}
+        for name, weight in self.weights.items():
+            calls = int(self.rps * seconds * weight / total)
+            result[name] = VariantTotals(calls, round(calls * self.error_rate.get(name, 0.0)), 0)
+        return result
+
+    def observe(self, lookups: Lookups | None = None) -> SplitObservation:
+        data = None
+        if lookups is not None and lookups.metrics is not None:
+            m = lookups.metrics
+            totals = self.totals(m.start, m.end)
+            data = AnalysisData(m, totals, {k: v.invocations for k, v in totals.items()})
+        return SplitObservation(
+            now=self.now,
+            target=EndpointReferenceTarget("ep", frozenset(self.weights)),
+            endpoint=self.endpoint(),
+            requests=self.requests,
+            metrics=data,
+            alarms=dict(self.alarms) if lookups is not None and lookups.alarms else None,
+        )
+
+
+def one_pass(spec: TrafficSplitSpec, world: World, status: TrafficSplitStatus) -> SplitPlan:
+    result = plan_traffic_split(spec, world.observe(), status)
+    asked: list[Lookups] = []
+    while isinstance(result, Lookups):
+        assert result not in asked, "the planner asked twice for the same reads"
+        asked.append(result)
+        result = plan_traffic_split(spec, world.observe(result), status)
+    for action in result.actions:
+        world.apply(action)
+    for transition in result.transitions:
+        if transition.previous != transition.phase:
+            # A new rollout (or a retry) may start from any phase.
+            assert transition.phase in EDGES[transition.previous] | {Phase.INITIALIZING}, transition
+    return result
+
+
+def run(
+    spec: TrafficSplitSpec,
+    world: World,
+    status: TrafficSplitStatus | None = None,
+    until: Callable[[SplitPlan], bool] = lambda p: False,
+    max_passes: int = 400,
+) -> tuple[SplitPlan, TrafficSplitStatus]:
+    """Passes until `until` holds, advancing the clock by the planner's recheck time."""
+    status = status or TrafficSplitStatus()
+    for _ in range(max_passes):
+        plan = one_pass(spec, world, status)
+        status = plan.status
+        if until(plan):
+            return plan, status
+        world.now += timedelta(seconds=plan.recheck_after or 1.0)
+        world.settle()
+    raise AssertionError(f"not reached in {max_passes} passes: {status.phase} {status.reason}")
+
+
+def phase_is(*phases: Phase) -> Callable[[SplitPlan], bool]:
+    return lambda plan: plan.status.phase in phases
+
+
+# --------------------------------------------------------------------------- fixed split
+
+
+def test_fixed_split_sets_every_variant_in_one_call_and_then_holds() -> None:
+    spec = TrafficSplitSpec.model_validate(
+        {
+            "endpointRef": {"name": "ep"},
+            "weights": [{"variant": BASE, "weight": 90}, {"variant": CAND, "weight": 10}],
+        }
+    )
+    world = World(weights={BASE: 1.0, CAND: 1.0, "other": 1.0})
+    _, status = run(spec, world, until=lambda p: p.outcome.kind == OutcomeKind.READY)
+    assert world.calls == [SetWeights("ep", ((BASE, 90.0), (CAND, 10.0), ("other", 0.0)))]
+    assert status.phase == Phase.SUCCEEDED
+    assert status.live_weights == {BASE: 90.0, CAND: 10.0, "other": 0.0}
+    again = one_pass(spec, world, status)
+    assert again.actions == ()
+    # Someone else moves the weights: the split puts them back.
+    world.weights = {BASE: 50.0, CAND: 50.0, "other": 0.0}
+    corrected = one_pass(spec, world, again.status)
+    assert [a.as_dict for a in corrected.actions] == [{BASE: 90.0, CAND: 10.0, "other": 0.0}]
+
+
+# --------------------------------------------------------------------------- canary paths
+
+
+def test_healthy_canary_walks_the_steps_then_promotes() -> None:
+    spec = canary_spec()
+    world = World()
+    plan, status = run(spec, world, until=phase_is(Phase.SUCCEEDED))
+    assert [a.as_dict[CAND] for a in world.calls] == [10.0, 30.0, 50.0, 100.0]
+    assert plan.outcome.kind == OutcomeKind.READY
+    assert status.live_weights == {BASE: 0.0, CAND: 100.0}
+    looks = [h for h in status.history if h.verdict is not None]
+    assert [h.verdict for h in looks if h.verdict == "Pass"] == ["Pass"] * 3
+    assert all(c.sample_size >= 200 for h in looks if h.verdict == "Pass" for c in h.checks)
+
+
+def test_shorthand_steps_end_at_max_weight() -> None:
+    spec = canary_spec(steps=None, stepWeight=20, maxWeight=50)
+    assert step_candidate_percents(canary_steps(spec)) == (20, 40, 50)
+
+
+def test_keep_split_ends_on_the_last_step_weights() -> None:
+    spec = canary_spec(onSuccess="KeepSplit")
+    world = World()
+    _, status = run(spec, world, until=phase_is(Phase.SUCCEEDED))
+    assert status.live_weights == {BASE: 50.0, CAND: 50.0}
+
+
+def test_raised_candidate_error_rate_rolls_back_to_the_baseline() -> None:
+    spec = canary_spec()
+    world = World(error_rate={BASE: 0.0, CAND: 0.2})
+    plan, status = run(spec, world, until=phase_is(Phase.FAILED))
+    assert status.live_weights == {BASE: 100.0, CAND: 0.0}
+    assert status.reason == "AnalysisFailed"
+    assert plan.outcome.kind == OutcomeKind.STALLED
+    failing = [c for h in status.history for c in h.checks if c.verdict == "Fail"]
+    assert failing
+    assert failing[0].p_value is not None
+    assert failing[0].p_value <= 0.05
+    assert all(a.as_dict[CAND] < 30 for a in world.calls), "rolled back before step 2"
+
+
+def test_too_little_traffic_pauses_without_promoting_or_rolling_back() -> None:
+    spec = canary_spec(progressDeadlineSeconds=60)
+    world = World(rps=2.0)
+    plan, status = run(spec, world, until=phase_is(Phase.PAUSED))
+    assert status.reason == "InsufficientTraffic"
+    assert plan.outcome.kind == OutcomeKind.STALLED
+    verdicts = {h.verdict for h in status.history if h.verdict}
+    assert verdicts == {"Inconclusive"}
+    reasons = {c.reason for h in status.history for c in h.checks}
+    assert reasons <= {"BelowMinSampleSize", "NoData"}
+    assert "BelowMinSampleSize" in reasons
+    # It stays paused at the first step's weights however long one waits.
+    world.now += timedelta(hours=1)
+    later = one_pass(spec, world, status)
+    assert later.status.phase == Phase.PAUSED
+    assert later.actions == ()
+    assert later.status.live_weights == {BASE: 90.0, CAND: 10.0}
+
+
+def test_below_min_sample_size_is_never_a_pass() -> None:
+    spec = canary_spec(progressDeadlineSeconds=10_000)
+    world = World(rps=5.0)
+    _, status = run(
+        spec, world, until=lambda p: len([h for h in p.status.history if h.verdict]) >= 3
+    )
+    for record in status.history:
+        for check in record.checks:
+            if check.sample_size < 200 or check.baseline_sample_size < 200:
+                assert check.verdict == "Inconclusive"
+
+
+def test_manual_gate_waits_for_promote_and_consumes_it_once() -> None:
+    spec = canary_spec(steps=[{"setWeight": 10, "pause": {}}, {"setWeight": 40}])
+    world = World()
+    _, status = run(spec, world, until=phase_is(Phase.PAUSED))
+    assert status.reason == "ManualGate"
+    idle = one_pass(spec, world, status)
+    assert idle.status.phase == Phase.PAUSED
+    world.requests = Requests(promote="t1")
+    _, status = run(spec, world, idle.status, until=lambda p: p.status.step_index == 1)
+    assert status.handled.promote == "t1"
+    _, status = run(spec, world, status, until=phase_is(Phase.SUCCEEDED))
+    assert [a.as_dict[CAND] for a in world.calls] == [10.0, 40.0, 100.0]
+
+
+def test_manual_promotion_waits_after_the_last_step() -> None:
+    spec = canary_spec(promotion="Manual", steps=[{"setWeight": 20}])
+    world = World()
+    _, status = run(spec, world, until=phase_is(Phase.PAUSED))
+    assert status.reason == "AwaitingPromotion"
+    world.requests = Requests(promote="go")
+    _, status = run(spec, world, status, until=phase_is(Phase.SUCCEEDED))
+    assert status.live_weights[CAND] == 100.0
+
+
+def test_abort_returns_traffic_then_retry_restarts() -> None:
+    spec = canary_spec()
+    world = World()
+    _, status = run(spec, world, until=lambda p: p.status.step_index == 1)
+    world.requests = Requests(abort="a1")
+    plan, status = run(spec, world, status, until=lambda p: p.status.live_weights.get(CAND) == 0.0)
+    assert status.phase == Phase.ABORTED
+    assert plan.outcome.kind == OutcomeKind.STALLED
+    # The same annotation value again changes nothing.
+    assert one_pass(spec, world, status).status.phase == Phase.ABORTED
+    world.requests = Requests(abort="a1", retry="r1")
+    _, status = run(spec, world, status, until=phase_is(Phase.SUCCEEDED))
+    assert status.handled.retry == "r1"
+    assert [a.as_dict[CAND] for a in world.calls][-4:] == [10.0, 30.0, 50.0, 100.0]
+
+
+def test_alarm_in_alarm_state_rolls_back() -> None:
+    spec = canary_spec(autoRollback={"alarms": ["latency-high"]})
+    world = World(alarms={"latency-high": AlarmState.OK})
+    _, status = run(spec, world, until=lambda p: p.status.step_index == 1)
+    world.alarms = {"latency-high": AlarmState.ALARM}
+    _, status = run(spec, world, status, until=phase_is(Phase.FAILED))
+    assert status.reason == "AlarmFired"
+    assert "latency-high" in (status.message or "")
+    assert status.live_weights == {BASE: 100.0, CAND: 0.0}
+
+
+def test_endpoint_stuck_updating_pauses_at_the_deadline() -> None:
+    spec = canary_spec(progressDeadlineSeconds=30)
+    world = World(stuck=True, rps=2000.0)
+    plan, status = run(spec, world, until=phase_is(Phase.PAUSED))
+    assert status.reason == "EndpointNotReady"
+    assert plan.outcome.kind == OutcomeKind.STALLED
+    assert world.now - T0 >= timedelta(seconds=30)
+    assert len(world.calls) == 1, "no second write while SageMaker is busy"
+    world.stuck = False
+    world.settle()
+    _, status = run(spec, world, status, until=phase_is(Phase.SUCCEEDED))
+
+
+def test_spec_paused_holds_the_canary() -> None:
+    world = World()
+    _, status = run(canary_spec(), world, until=lambda p: p.status.step_index == 1)
+    calls = len(world.calls)
+    paused = canary_spec(paused=True)
+    _, status = run(paused, world, status, until=phase_is(Phase.PAUSED))
+    assert status.reason == "PausedBySpec"
+    world.now += timedelta(hours=1)
+    assert one_pass(paused, world, status).actions == ()
+    assert len(world.calls) == calls
+    _, status = run(canary_spec(), world, status, until=phase_is(Phase.SUCCEEDED))
+
+
+def test_changing_the_candidate_restarts_the_rollout() -> None:
+    world = World(weights={BASE: 1.0, CAND: 1.0, "teal": 1.0})
+    _, status = run(canary_spec(), world, until=phase_is(Phase.SUCCEEDED))
+    plan = one_pass(canary_spec(candidate="teal"), world, status)
+    assert plan.status.phase == Phase.PROGRESSING
+    assert plan.status.step_index == 0
+
+
+@pytest.mark.parametrize(
+    ("observation", "reason"),
+    [
+        ({"target": None}, "ModelEndpointNotFound"),
+        ({"competing_split": "first"}, "WeightsManagedElsewhere"),
+        ({"target": EndpointReferenceTarget("ep", frozenset({BASE}))}, "VariantNotFound"),
+    ],
+)
+def test_target_problems_stall_with_a_reason(observation: dict[str, Any], reason: str) -> None:
+    observed = replace(World().observe(), **observation)
+    plan = plan_traffic_split(canary_spec(), observed, TrafficSplitStatus())
+    assert isinstance(plan, SplitPlan)
+    assert plan.outcome.kind == OutcomeKind.STALLED
+    assert plan.outcome.reason == reason
+    assert plan.actions == ()
+    if reason == "WeightsManagedElsewhere":
+        assert "first" in plan.outcome.message
+
+
+# --------------------------------------------------------------------------- windows
+
+
+@given(
+    started=st.integers(min_value=0, max_value=10_000),
+    offset=st.integers(min_value=0, max_value=1_000),
+    period=st.sampled_from([1, 5, 60]),
+    delay=st.one_of(st.none(), st.integers(min_value=0, max_value=300)),
+)
+def test_a_scored_window_never_starts_before_a_whole_period_after_the_change(
+    started: int, offset: int, period: int, delay: int | None
+) -> None:
+    spec = canary_spec(
+        metricPeriodSeconds=period,
+        analysis={
+            "interval": 10,
+            "initialDelaySeconds": delay,
+            "metrics": [{"name": "errors", "type": "ErrorRate"}],
+        },
+    )
+    assert spec.analysis is not None
+    step_started = T0 + timedelta(seconds=started, microseconds=300)
+    now = step_started + timedelta(seconds=offset)
+    lookup = metrics_lookup(spec.analysis, period, step_started, now)
+    if lookup is None:
+        return
+    ingestion = delay if delay is not None else period
+    assert lookup.start >= step_started + timedelta(seconds=ingestion)
+    assert lookup.start.timestamp() % period == 0
+    assert lookup.end <= now - timedelta(seconds=ingestion)
+    assert lookup.end > lookup.start
+    # The percentile window lies inside the scored span and is a period CloudWatch accepts.
+    window = int((lookup.end - lookup.window_start).total_seconds())
+    assert lookup.window_start >= lookup.start
+    assert window in (1, 5, 10, 20, 30) or window % 60 == 0
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    error_rates=st.tuples(st.sampled_from([0.0, 0.01, 0.3]), st.sampled_from([0.0, 0.01, 0.3])),
+    rps=st.sampled_from([1.0, 50.0, 400.0]),
+    updating=st.integers(min_value=0, max_value=3),
+    alarm_at=st.one_of(st.none(), st.integers(min_value=1, max_value=30)),
+    request_at=st.one_of(
+        st.none(),
+        st.tuples(
+            st.sampled_from(["promote", "abort", "retry"]), st.integers(min_value=1, max_value=30)
+        ),
+    ),
+)
+def test_any_run_follows_the_edges_and_never_writes_while_busy(
+    error_rates: tuple[float, float],
+    rps: float,
+    updating: int,
+    alarm_at: int | None,
+    request_at: tuple[str, int] | None,
+) -> None:
+    spec = canary_spec(progressDeadlineSeconds=60, autoRollback={"alarms": ["a"]})
+    world = World(
+        error_rate={BASE: error_rates[0], CAND: error_rates[1]},
+        rps=rps,
+        updating_passes=updating,
+        alarms={"a": AlarmState.OK},
+    )
+    status = TrafficSplitStatus()
+    for index in range(120):
+        if alarm_at == index:
+            world.alarms = {"a": AlarmState.ALARM}
+        if request_at is not None and request_at[1] == index:
+            world.requests = Requests(**{request_at[0]: "x"})
+        busy = world.pending is not None
+        plan = one_pass(spec, world, status)  # asserts the edges
+        if busy:
+            assert plan.actions == ()
+        # A pass on the world as it now is, at the same moment, plans nothing new.
+        if not plan.actions and world.pending is None:
+            assert one_pass(spec, world, plan.status).actions == ()
+        if plan.status.phase == Phase.SUCCEEDED:
+            assert plan.status.live_weights[CAND] == 100.0
+        if plan.status.phase in (Phase.FAILED,):
+            assert plan.status.live_weights[CAND] == 0.0
+        status = plan.status
+        world.now += timedelta(seconds=plan.recheck_after or 1.0)
+        world.settle()
