@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support import cluster, controlplane, sandbox  # noqa: E402
 from tests.support import operator as operator_support  # noqa: E402
 from tests.support.paths import DEFAULT_ASSETS, EXAMPLES, VENV_BIN  # noqa: E402
+from tests.support.specs import quick_canary  # noqa: E402
 
 # Where the demo keeps its processes' state and logs (tests use a folder of their own).
 STATE = Path(os.environ.get("SERVING_OPERATOR_DEMO_DIR") or ROOT / ".cache" / "demo")
@@ -31,6 +32,7 @@ PIDS = STATE / "pids.json"
 EXAMPLE = EXAMPLES / "xgboost-bikerental.yaml"
 ENDPOINT = "xgboost-bikerental"
 EDGE_EXAMPLE = EXAMPLES / "edge-classifier.yaml"
+CANARY_EXAMPLE = EXAMPLES / "xgboost-bikerental-canary.yaml"
 
 
 def _alive(pid: int) -> bool:
@@ -64,6 +66,33 @@ def stop(grace_seconds: float = 10) -> None:
 def kubectl(kubeconfig: Path, *args: str) -> None:
     binary = DEFAULT_ASSETS / "kubectl"
     subprocess.run([str(binary), "--kubeconfig", str(kubeconfig), *args], check=True)
+
+
+def show_canary(admin: Path, box: sandbox.Sandbox) -> None:
+    """The canary example at demo speed, under steady traffic, then the A/B report."""
+    print("\nTrafficSplit: a canary 10% -> 30% -> 50% -> 100%, judged on live metrics ...")
+    body = quick_canary(yaml.safe_load(CANARY_EXAMPLE.read_text()))
+    manifest = STATE / "canary.yaml"
+    manifest.write_text(yaml.safe_dump(body))
+    name = body["metadata"]["name"]
+    env = {**os.environ, "KUBECONFIG": str(admin), **box.env}
+    cli = str(VENV_BIN / "serving-operator")
+    load = subprocess.Popen(
+        [cli, "load", ENDPOINT, "--rps", "80", "--duration", "240"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        kubectl(admin, "apply", "-f", str(manifest))
+        kubectl(admin, "wait", "--for=condition=Ready", f"trafficsplit/{name}", "--timeout=240s")
+    finally:
+        load.terminate()
+        load.wait(timeout=10)
+    kubectl(admin, "get", "trafficsplits", "-o", "wide")
+    plot = STATE / "canary.png"
+    subprocess.run([cli, "compare", name, "--plot", str(plot)], env=env, check=True)
+    print(f"(weights and error rates over time: {plot})")
 
 
 def show_edge_rollout(admin: Path, box: sandbox.Sandbox) -> None:
@@ -114,6 +143,7 @@ def main() -> int:
             "deletingSeconds": 2,
             "compilationSeconds": 3,
             "jobMinuteSeconds": 5,
+            "metricPeriodSeconds": 1,
         },
         detach=True,
     )
@@ -143,6 +173,7 @@ def main() -> int:
     described.pop("ResponseMetadata", None)
     print("\nSageMaker DescribeEndpoint:")
     print(json.dumps(described, indent=2, default=str))
+    show_canary(admin, box)
     show_edge_rollout(admin, box)
     print(
         f"\nThe demo keeps running. Try:\n"

@@ -150,3 +150,8 @@ def fast_edge(sandbox: sandbox_support.Sandbox) -> Iterator[None]:
     sandbox._admin("DELETE", "devices")
     sandbox._admin("DELETE", "compilation-failures")
     sandbox.settings(**before)
+
+
+@pytest.fixture
+def traffic_splits(admin_api: kubernetes.client.ApiClient) -> cluster.Objects:
+    return cluster.Objects(admin_api, "trafficsplits")

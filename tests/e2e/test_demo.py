@@ -32,6 +32,8 @@ def test_demo_runs_and_demo_stop_leaves_nothing_running(tmp_path: Path) -> None:
         assert started.returncode == 0, started.stdout[-2000:] + started.stderr[-2000:]
         assert "InService" in started.stdout
         assert "edgemodel.serving.mlops.dev/edge-classifier condition met" in started.stdout
+        canary = "trafficsplit.serving.mlops.dev/xgboost-bikerental-canary condition met"
+        assert canary in started.stdout
         assert len(pids) == 4  # etcd, kube-apiserver, the sandbox, the operator
         assert all(alive(pid) for pid in pids)
     finally:

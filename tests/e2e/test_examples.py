@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from tests.support.sandbox import (
     create_demo_devices,
     upload_demo_artifacts,
 )
+from tests.support.specs import quick_canary
+from tests.support.traffic import Traffic
 
 pytestmark = pytest.mark.e2e
 
@@ -121,10 +124,49 @@ CHECKS = {
 
 
 EDGE_EXAMPLE = "edge-classifier.yaml"
+CANARY_EXAMPLE = "xgboost-bikerental-canary.yaml"
 
 
 def test_every_example_has_a_check() -> None:
-    assert {p.name for p in EXAMPLES.glob("*.yaml")} == {*CHECKS, EDGE_EXAMPLE}
+    assert {p.name for p in EXAMPLES.glob("*.yaml")} == {*CHECKS, EDGE_EXAMPLE, CANARY_EXAMPLE}
+
+
+@pytest.fixture
+def one_second_metrics(sandbox: Sandbox) -> Iterator[None]:
+    before = sandbox._admin("GET", "settings")
+    sandbox.settings(metricPeriodSeconds=1)
+    yield
+    sandbox.settings(metricPeriodSeconds=before["metricPeriodSeconds"])
+
+
+def test_canary_example_promotes_the_candidate_under_healthy_traffic(
+    demo_artifacts: None,
+    one_second_metrics: None,
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    traffic_splits: cluster.Objects,
+) -> None:
+    endpoint = yaml.safe_load((EXAMPLES / "xgboost-bikerental.yaml").read_text())
+    model_endpoints.create(namespace, endpoint)
+    name = endpoint["metadata"]["name"]
+    wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
+    body = quick_canary(yaml.safe_load((EXAMPLES / CANARY_EXAMPLE).read_text()))
+    with Traffic(sandbox, name, rps=80):
+        traffic_splits.create(namespace, body)
+        done = wait_for_condition(
+            traffic_splits, namespace, body["metadata"]["name"], "Ready", operator, timeout=240
+        )
+    assert done["status"]["phase"] == "Succeeded"
+    live = sandbox.client("sagemaker").describe_endpoint(EndpointName=name)
+    weights = {v["VariantName"]: v["CurrentWeight"] for v in live["ProductionVariants"]}
+    assert weights == {"version-0-90-2": 0.0, "version-1-2-2": 100.0}
+
+    traffic_splits.delete(namespace, body["metadata"]["name"])
+    wait_gone(traffic_splits, namespace, body["metadata"]["name"], operator)
+    model_endpoints.delete(namespace, name)
+    wait_gone(model_endpoints, namespace, name, operator)
 
 
 def test_edge_example_compiles_and_rolls_out_to_every_device(

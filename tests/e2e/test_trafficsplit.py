@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import threading
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,9 +13,6 @@ from typing import Any
 import kubernetes
 import pytest
 
-from serving_operator.aws.ratelimit import TokenBucket
-from serving_operator.aws.runtime import SageMakerRuntime
-from serving_operator.loadgen import generate_load
 from tests.e2e.helpers import wait_for_condition, wait_for_resyncs
 from tests.sandbox.canary import behaviour_admin, set_behaviour
 from tests.support import cluster, controlplane, processes
@@ -25,37 +20,12 @@ from tests.support.cli import isolated_env, run_cli
 from tests.support.operator import OperatorProcess
 from tests.support.sandbox import Sandbox
 from tests.support.specs import model_endpoint, variant
+from tests.support.traffic import Traffic
 
 pytestmark = pytest.mark.e2e
 
 BLUE, GREEN = "blue", "green"
 HEALTHY = {"errorRate5xx": 0.0, "latencyMs": {"median": 2, "p99": 6}}
-
-
-class Traffic:
-    """InvokeEndpoint calls at a steady rate from a background thread, until stopped."""
-
-    def __init__(self, sandbox: Sandbox, endpoint: str, rps: float) -> None:
-        self.runtime = SageMakerRuntime(
-            sandbox.client("sagemaker-runtime"), TokenBucket(10_000, 10_000)
-        )
-        self.endpoint, self.rps = endpoint, rps
-        self.stopped = threading.Event()
-        self.answered: Counter[str] = Counter()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self.stopped.is_set():
-            summary = generate_load(self.runtime, self.endpoint, self.rps, 1.0, body=b"[1, 2]")
-            self.answered.update(summary.by_variant)
-
-    def __enter__(self) -> Traffic:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: Any) -> None:
-        self.stopped.set()
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture

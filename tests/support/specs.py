@@ -75,3 +75,31 @@ def in_service(
             for v in want.variants
         ),
     )
+
+
+def quick_canary(body: dict[str, Any]) -> dict[str, Any]:
+    """examples/xgboost-bikerental-canary.yaml at demo speed: one-second metrics, a look every
+    2 s, 60 invocations a check, a 2 s pause, a wide error margin for so few samples, and a
+    latency ceiling instead of a comparison of two small samples' p99s. The example itself
+    keeps production values (a minute per look, 1000 invocations, a 10 minute pause)."""
+    spec = body["spec"]
+    spec["metricPeriodSeconds"] = 1
+    spec["progressDeadlineSeconds"] = 180
+    spec.pop("autoRollback", None)
+    for step in spec["steps"]:
+        if "pause" in step:
+            step["pause"] = {"duration": 2}
+    spec["analysis"] = {
+        "interval": 2,
+        "minSampleSize": 60,
+        "metrics": [
+            {"name": "errors", "type": "ErrorRate", "harmfulIncrease": 0.15},
+            {
+                "name": "p99",
+                "type": "Latency",
+                "percentile": 99,
+                "thresholdRange": {"max": 1_000_000},
+            },
+        ],
+    }
+    return body
