@@ -244,11 +244,19 @@ def test_the_new_deployment_keeps_every_other_component_and_its_settings() -> No
     assert aws.writes == ["CreateDeployment"]
 
 
-def test_a_failed_write_keeps_the_memory_it_would_have_set() -> None:
-    aws = _ready_to_roll_out(fail={"CreateDeployment": _throttled("CreateDeployment")})
+def test_a_failed_deployment_remembers_what_the_group_ran_but_not_the_stage() -> None:
+    """What a group ran before is remembered before the deployment that replaces it (the
+    roll back depends on it); the stage's progress only once the deployment was made."""
+    older = {n: {"componentVersion": "1.0.1"} for n in OURS}
+    aws = _ready_to_roll_out(
+        deployments={"canary": _deployment("canary", {**TELEMETRY, **older})},
+        fail={"CreateDeployment": _throttled("CreateDeployment")},
+    )
     before = Memory(published=frozenset({"arn:kept"}))
     result = _pass(aws, before)
-    assert result.memory == before
+    assert result.memory.previous == {"canary": dict.fromkeys(sorted(OURS), "1.0.1")}
+    assert result.memory.stages == ()
+    assert result.memory.published >= before.published
     assert result.aws_failure is not None
     assert result.aws_failure.operation == "CreateDeployment"
 
