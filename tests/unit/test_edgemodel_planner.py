@@ -462,7 +462,7 @@ def test_abort_criteria_stop_the_rollout_at_the_stage() -> None:
                     ],
                 },
                 {"name": "fleet", "thingGroups": ["fleet"]},
-            ]
+            ],
         }
     )
     observed, memory = _started(model)
