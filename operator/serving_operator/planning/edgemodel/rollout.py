@@ -39,6 +39,7 @@ ROLLING_OUT = "RollingOut"
 AWAITING_PROMOTION = "AwaitingPromotion"
 THING_GROUP_NOT_FOUND = "ThingGroupNotFound"
 NOTHING_TO_DEPLOY = "NothingToDeploy"
+SHARED_DEVICE_CONFLICT = "SharedDeviceConflict"
 ROLLING_BACK = "RollingBack"
 ROLLED_BACK = "RolledBack"
 ROLLS_BACK = frozenset({StagePhase.ABORTED, StagePhase.GATE_FAILED})
@@ -122,6 +123,41 @@ class _StageDeployments:
     missing_groups: tuple[str, ...]
     previous: Mapping[str, Mapping[str, str]]
     """Groups deployed for the first time in this rollout: what they ran before."""
+    conflicts: tuple[str, ...] = ()
+    """Why a deployment would give a shared device two versions of one component."""
+
+
+def _shared_device_conflicts(
+    desired: DesiredEdgeModel,
+    stage: DesiredStage,
+    group_name: str,
+    ours: Components,
+    groups: Mapping[str, ObservedGroup],
+    members: Mapping[str, frozenset[str]],
+) -> list[str]:
+    """A device in `group_name` and in another group of ours whose latest deployment carries
+    one of our components at another version, which this stage does not also update: it
+    would be asked for two versions of one component (Greengrass fails such a device)."""
+    found = []
+    for other_name in desired.thing_groups:
+        if other_name == group_name or other_name in stage.thing_groups:
+            continue
+        other = groups.get(other_name)
+        if other is None or other.latest is None:
+            continue
+        shared = members.get(group_name, frozenset()) & members.get(other_name, frozenset())
+        if not shared:
+            continue
+        for name, entry in sorted(ours.items()):
+            theirs = other.latest.version_of(name)
+            if theirs is not None and theirs != entry["componentVersion"]:
+                found.append(
+                    f"device {min(shared)} is in thing groups {group_name} and {other_name};"
+                    f" {other_name} runs {name} {theirs} and stage {stage.name} would deploy"
+                    f" {entry['componentVersion']} to {group_name}"
+                )
+                break
+    return found
 
 
 def _deploy_stage(
@@ -131,7 +167,9 @@ def _deploy_stage(
     groups: Mapping[str, ObservedGroup],
     record: StageMemory | None,
     remembered: Mapping[str, Mapping[str, str]],
+    members: Mapping[str, frozenset[str]] | None,
 ) -> _StageDeployments:
+    conflicts: list[str] = []
     steps: list[CreateDeployment] = []
     previous: dict[str, dict[str, str]] = {}
     deployments: list[GroupDeployment] = []
@@ -160,6 +198,8 @@ def _deploy_stage(
                 if job.status == "CANCELED":
                     canceled.append(group_name)
             continue
+        if members is not None:
+            conflicts += _shared_device_conflicts(desired, stage, group_name, ours, groups, members)
         before = recorded.get(group_name)
         why = f"stage {stage.name}"
         if (
@@ -191,7 +231,13 @@ def _deploy_stage(
                 if latest is not None and (v := latest.version_of(n)) is not None
             }
     return _StageDeployments(
-        tuple(steps), tuple(deployments), counts, tuple(canceled), tuple(missing), previous
+        tuple(steps),
+        tuple(deployments),
+        counts,
+        tuple(canceled),
+        tuple(missing),
+        previous,
+        tuple(conflicts),
     )
 
 
@@ -346,8 +392,10 @@ def plan_rollout(
     *,
     now: float,
     promotion: str | None,
+    members: Mapping[str, frozenset[str]] | None = None,
 ) -> RolloutPlan:
-    """One pass of the rollout; call once every target is Ready or Failed."""
+    """One pass of the rollout; call once every target is Ready or Failed. `members` (the
+    things of each group) are checked for shared devices before a deployment."""
     components = group_components(desired, views)
     rollout = rollout_id(desired, components)
     if memory.rollout_id != rollout:
@@ -374,7 +422,9 @@ def plan_rollout(
                 ),
                 current_stage=stage.name,
             )
-        deployed = _deploy_stage(desired, stage, components, groups, record, memory.previous)
+        deployed = _deploy_stage(
+            desired, stage, components, groups, record, memory.previous, members
+        )
         if deployed.missing_groups:
             return RolloutPlan(
                 (),
@@ -383,6 +433,17 @@ def plan_rollout(
                     THING_GROUP_NOT_FOUND,
                     f"stage {stage.name}: thing group(s) {', '.join(deployed.missing_groups)}"
                     " do not exist in AWS IoT",
+                ),
+                current_stage=stage.name,
+            )
+        if deployed.conflicts:
+            return RolloutPlan(
+                tuple(steps),
+                memory,
+                Outcome.stalled(
+                    SHARED_DEVICE_CONFLICT,
+                    f"stage {stage.name}: {'; '.join(deployed.conflicts)}: put the groups in"
+                    " one stage or stop them sharing devices",
                 ),
                 current_stage=stage.name,
             )
