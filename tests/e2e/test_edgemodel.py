@@ -387,6 +387,50 @@ def test_an_aborted_stage_rolls_its_groups_back_to_the_previous_version(
     )
 
 
+def test_a_device_shared_with_a_group_on_another_version_stalls_the_stage(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    edge_models: cluster.Objects,
+    models: str,
+) -> None:
+    canary, _ = thing_group(sandbox, "canary", 1)
+    fleet, devices = thing_group(sandbox, "fleet", 2)
+    sandbox.client("iot").add_thing_to_thing_group(thingGroupName=canary, thingName=devices[0])
+    name = "shared"
+    edge_models.create(
+        namespace,
+        edge_model(
+            name,
+            models,
+            [
+                {"name": "canary", "thingGroups": [canary]},
+                {"name": "fleet", "thingGroups": [fleet]},
+            ],
+        ),
+    )
+    first = wait_for_condition(edge_models, namespace, name, "Ready", operator, timeout=120)
+    v1 = {t["componentName"]: t["componentVersion"] for t in first["status"]["targets"]}
+
+    edge_models.patch_spec(namespace, name, {"component": {"environment": {"THRESHOLD": "0.9"}}})
+    stalled = wait_status(
+        edge_models,
+        namespace,
+        name,
+        operator,
+        lambda obj: reason(obj, "Stalled") == "SharedDeviceConflict",
+        "the shared device stalled the canary stage",
+        timeout=120,
+    )
+
+    message = (cluster.condition(stalled, "Stalled") or {})["message"]
+    assert f"device {devices[0]} is in thing groups {canary} and {fleet}" in message
+    # Nothing was deployed: both groups still run v1.
+    for group in (canary, fleet):
+        deployed = latest_components(sandbox, group)
+        assert {n: c["componentVersion"] for n, c in deployed.items()} == v1
+
+
 def test_offline_devices_hit_the_stage_deadline(
     operator: OperatorProcess,
     sandbox: Sandbox,
