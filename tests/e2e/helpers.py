@@ -10,6 +10,36 @@ from tests.support.operator import OperatorProcess
 from tests.support.sandbox import Sandbox
 
 
+def wait_for_status(
+    objects: cluster.Objects,
+    namespace: str,
+    name: str,
+    operator: OperatorProcess,
+    holds: Callable[[dict[str, Any]], bool],
+    what: str,
+    *,
+    timeout: float = 60,
+) -> dict[str, Any]:
+    """Wait until the operator has observed the current generation and `holds(obj)`."""
+    found: list[dict[str, Any]] = []
+
+    def check() -> bool:
+        obj = objects.get(namespace, name)
+        if obj is not None and cluster.current_generation_observed(obj) and holds(obj):
+            found.append(obj)
+            return True
+        return False
+
+    processes.wait_until(
+        check,
+        timeout=timeout,
+        interval=0.25,
+        what=f"{what} on {namespace}/{name}: last seen {objects.get(namespace, name)}",
+        log=operator.log,
+    )
+    return found[-1]
+
+
 def wait_for_condition(
     objects: cluster.Objects,
     namespace: str,
@@ -22,28 +52,15 @@ def wait_for_condition(
 ) -> dict[str, Any]:
     """Wait until `type_` is True for the current generation, as `kubectl wait` would,
     and `also(obj)` holds."""
-    found: list[dict[str, Any]] = []
-
-    def check() -> bool:
-        obj = objects.get(namespace, name)
-        if (
-            obj is not None
-            and cluster.current_generation_observed(obj)
-            and cluster.is_true(obj, type_)
-            and also(obj)
-        ):
-            found.append(obj)
-            return True
-        return False
-
-    processes.wait_until(
-        check,
+    return wait_for_status(
+        objects,
+        namespace,
+        name,
+        operator,
+        lambda obj: cluster.is_true(obj, type_) and also(obj),
+        f"{type_}=True",
         timeout=timeout,
-        interval=0.25,
-        what=f"{type_}=True on {namespace}/{name}: last seen {objects.get(namespace, name)}",
-        log=operator.log,
     )
-    return found[-1]
 
 
 def wait_gone(

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.helpers import wait_for_condition, wait_gone
+from tests.e2e.helpers import wait_for_condition, wait_for_status, wait_gone
 from tests.support import cluster, controlplane, processes
 from tests.support.cli import isolated_env, run_cli
 from tests.support.operator import OperatorProcess
@@ -101,23 +101,7 @@ def wait_status(
     what: str,
     timeout: float = 90,
 ) -> dict[str, Any]:
-    seen: list[dict[str, Any]] = []
-
-    def check() -> bool:
-        obj = objects.get(namespace, name)
-        if obj is not None and cluster.current_generation_observed(obj) and holds(obj):
-            seen.append(obj)
-            return True
-        return False
-
-    processes.wait_until(
-        check,
-        timeout=timeout,
-        interval=0.25,
-        what=f"{what}: {objects.get(namespace, name)}",
-        log=operator.log,
-    )
-    return seen[-1]
+    return wait_for_status(objects, namespace, name, operator, holds, what, timeout=timeout)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -245,6 +246,26 @@ def weights_endpoint(
         sandbox.clear_faults()
 
 
+def reweight(
+    objects: cluster.Objects, namespace: str, name: str, bucket: str, weight_a: float
+) -> None:
+    """Give variant a `weight_a` against b's 1: a weights-only change, made in place."""
+    objects.patch_spec(
+        namespace,
+        name,
+        {
+            "variants": [
+                variant("a", bucket, "v1", weight=weight_a, count=2),
+                variant("b", bucket, "v2", count=2),
+            ]
+        },
+    )
+
+
+def desired_weights(obj: dict[str, Any]) -> dict[str, float]:
+    return {v["name"]: v["desiredWeight"] for v in obj["status"]["variants"]}
+
+
 def test_a_busy_endpoint_is_reconciling_not_stalled_and_recovers(
     weights_endpoint: str,
     operator: OperatorProcess,
@@ -263,16 +284,7 @@ def test_a_busy_endpoint_is_reconciling_not_stalled_and_recovers(
         httpStatus=400,
         count=2,
     )
-    model_endpoints.patch_spec(
-        namespace,
-        name,
-        {
-            "variants": [
-                variant("a", model_bucket, "v1", weight=3, count=2),
-                variant("b", model_bucket, "v2", count=2),
-            ]
-        },
-    )
+    reweight(model_endpoints, namespace, name, model_bucket, 3)
     waiting = wait_for_condition(
         model_endpoints,
         namespace,
@@ -286,8 +298,7 @@ def test_a_busy_endpoint_is_reconciling_not_stalled_and_recovers(
 
     # The fault answers twice, then SageMaker takes the update: no change from the user.
     ready = wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
-    weights = {v["name"]: v["desiredWeight"] for v in ready["status"]["variants"]}
-    assert weights == {"a": 3.0, "b": 1.0}
+    assert desired_weights(ready) == {"a": 3.0, "b": 1.0}
     busy = calls_for(sandbox, name)[("UpdateEndpointWeightsAndCapacities", 400)]
     assert busy == 2
     stalls = [e for e in model_endpoints.events(namespace, name) if e.type == "Warning"]
@@ -311,16 +322,7 @@ def test_access_denied_stalls_naming_the_iam_action_and_clears_once_granted(
         httpStatus=400,
         count=-1,
     )
-    model_endpoints.patch_spec(
-        namespace,
-        name,
-        {
-            "variants": [
-                variant("a", model_bucket, "v1", weight=4, count=2),
-                variant("b", model_bucket, "v2", count=2),
-            ]
-        },
-    )
+    reweight(model_endpoints, namespace, name, model_bucket, 4)
     stalled = wait_for_condition(model_endpoints, namespace, name, "Stalled", operator)
     condition = cluster.condition(stalled, "Stalled")
     assert condition is not None
@@ -331,7 +333,4 @@ def test_access_denied_stalls_naming_the_iam_action_and_clears_once_granted(
 
     sandbox.clear_faults()  # the permission is granted: no change to the resource needed
     ready = wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
-    assert {v["name"]: v["desiredWeight"] for v in ready["status"]["variants"]} == {
-        "a": 4.0,
-        "b": 1.0,
-    }
+    assert desired_weights(ready) == {"a": 4.0, "b": 1.0}

@@ -7,6 +7,11 @@ from typing import Any
 from serving_operator.api import GROUP, VERSION
 from serving_operator.api.modelendpoint import ModelEndpointSpec
 from serving_operator.planning.modelendpoint.desired import DesiredEndpoint, desired_endpoint
+from serving_operator.planning.modelendpoint.observed import (
+    EndpointStatus,
+    ObservedEndpoint,
+    ObservedVariant,
+)
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerExecutionRole"
 IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.2-2"
@@ -51,3 +56,22 @@ def model_endpoint(name: str, variants: list[dict[str, Any]], **spec: Any) -> di
         "metadata": {"name": name},
         "spec": {"executionRoleArn": ROLE, "variants": variants, **spec},
     }
+
+
+def in_service(
+    want: DesiredEndpoint,
+    status: EndpointStatus = EndpointStatus.IN_SERVICE,
+    failure: str | None = None,
+) -> ObservedEndpoint:
+    """The endpoint as SageMaker shows it once it runs `want` exactly."""
+    return ObservedEndpoint(
+        name=want.endpoint_name,
+        arn=f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{want.endpoint_name}",
+        status=status,
+        config_name=want.config_name,
+        failure_reason=failure,
+        variants=tuple(
+            ObservedVariant(v.name, v.weight, v.weight, v.instance_count, v.instance_count)
+            for v in want.variants
+        ),
+    )

@@ -39,32 +39,13 @@ from serving_operator.planning.modelendpoint.observed import (
 )
 from serving_operator.planning.naming import is_hashed_child_name
 from serving_operator.planning.outcome import OutcomeKind
-from tests.support.specs import desired, variant
+from tests.support.specs import desired, in_service, variant
 from tests.support.specs import model_endpoint_spec as spec
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
 
 NOTHING = ObservedArtifacts(frozenset(), config_exists=False)
-
-
-def in_service(
-    want: DesiredEndpoint,
-    status: EndpointStatus = EndpointStatus.IN_SERVICE,
-    failure: str | None = None,
-) -> ObservedEndpoint:
-    """The endpoint as SageMaker shows it once it runs `want` exactly."""
-    return ObservedEndpoint(
-        name=want.endpoint_name,
-        arn=f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{want.endpoint_name}",
-        status=status,
-        config_name=want.config_name,
-        failure_reason=failure,
-        variants=tuple(
-            ObservedVariant(v.name, v.weight, v.weight, v.instance_count, v.instance_count)
-            for v in want.variants
-        ),
-    )
 
 
 # -- names ----------------------------------------------------------------------------------

@@ -20,15 +20,12 @@ from serving_operator.planning.modelendpoint.actions import (
 from serving_operator.planning.modelendpoint.desired import DesiredEndpoint, desired_endpoint
 from serving_operator.planning.modelendpoint.memory import Memory
 from serving_operator.planning.modelendpoint.observed import (
-    EndpointStatus,
-    ObservedEndpoint,
     ObservedScaling,
-    ObservedVariant,
 )
 from serving_operator.planning.outcome import OutcomeKind
 from serving_operator.reconcile.modelendpoint import ModelEndpointReconciler
 from tests.support.fake_aws import FakeAws
-from tests.support.specs import model_endpoint_spec, variant
+from tests.support.specs import in_service, model_endpoint_spec, variant
 
 OWNER = "ns/bikes"
 SCALING = {"minInstances": 2, "maxInstances": 4, "maxRequestsPerSecondPerInstance": 10}
@@ -41,24 +38,6 @@ def _spec(image: str = "img:1", *, autoscaled: bool = False, **extra: Any) -> Mo
 
 def _desired(spec: ModelEndpointSpec) -> DesiredEndpoint:
     return desired_endpoint(spec, namespace="ns", name="bikes")
-
-
-def _endpoint(
-    running: DesiredEndpoint,
-    status: EndpointStatus = EndpointStatus.IN_SERVICE,
-    failure: str | None = None,
-) -> ObservedEndpoint:
-    return ObservedEndpoint(
-        name=running.endpoint_name,
-        arn=f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{running.endpoint_name}",
-        status=status,
-        config_name=running.config_name,
-        failure_reason=failure,
-        variants=tuple(
-            ObservedVariant(v.name, v.weight, v.weight, v.instance_count, v.instance_count)
-            for v in running.variants
-        ),
-    )
 
 
 def _registered(want: DesiredEndpoint) -> dict[str, ObservedScaling]:
@@ -74,7 +53,7 @@ def _in_service(spec: ModelEndpointSpec, **aws: Any) -> FakeAws:
     """AWS running exactly `spec`, made by this resource."""
     want = _desired(spec)
     state: dict[str, Any] = {
-        "endpoint": _endpoint(want),
+        "endpoint": in_service(want),
         "endpoint_owner": OWNER,
         "models": set(want.model_names),
         "configs": {want.config_name},
@@ -158,7 +137,7 @@ SCENARIOS = [
     ),
     Scenario(
         "failed-config memory: a rolled-back update is Stalled and not tried again",
-        _in_service(OLD, endpoint=_endpoint(_desired(OLD), failure="image not found")),
+        _in_service(OLD, endpoint=in_service(_desired(OLD), failure="image not found")),
         NEW,
         replace(DONE, attempted_config=_desired(NEW).config_name),
         OutcomeKind.STALLED,
@@ -167,7 +146,7 @@ SCENARIOS = [
     Scenario(
         "failed-config memory with autoscaling: the old variants are scaled again",
         _in_service(
-            OLD_SCALED, endpoint=_endpoint(_desired(OLD_SCALED), failure="image not found")
+            OLD_SCALED, endpoint=in_service(_desired(OLD_SCALED), failure="image not found")
         ),
         NEW_SCALED,
         replace(DONE, attempted_config=_desired(NEW_SCALED).config_name),
@@ -256,7 +235,7 @@ def test_scenario(scenario: Scenario) -> None:
     assert result.memory == replace(scenario.memory, **scenario.remembered)
 
 
-def test_steady_state_reads_nothing_but_the_endpoint() -> None:
+def test_steady_state_reads_nothing_but_thein_service() -> None:
     aws = _in_service(OLD)
     ModelEndpointReconciler(aws.clients()).reconcile(OLD, namespace="ns", name="bikes", memory=DONE)
     assert aws.operations == ["DescribeEndpoint"]

@@ -108,8 +108,9 @@ def neo_job_name(namespace: str, name: str, target: str, content: Any) -> str:
     digest = content_hash([namespace, name, target, content])
     stem = re.sub(r"[^a-zA-Z0-9]+", "-", f"{name}-{target}").strip("-")
     stem = stem[: NEO_NAME_LENGTH - len(digest) - 1].rstrip("-")
-    # A name of only punctuation leaves no stem, and Neo's names cannot start with a hyphen.
-    return f"{stem}-{digest}" if stem else digest
+    # Neo names start with a letter or digit: a name and target of only punctuation
+    # leave no stem (hypothesis found "-" and "-").
+    return f"{stem or 'neo'}-{digest}"
 
 
 def semantic_version(content: Any) -> str:
