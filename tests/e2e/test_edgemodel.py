@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.helpers import wait_for_condition, wait_for_status, wait_gone
-from tests.support import cluster, controlplane
+from tests.support import cluster, controlplane, processes
 from tests.support.cli import isolated_env, run_cli
 from tests.support.operator import OperatorProcess
 from tests.support.sandbox import Sandbox
@@ -48,7 +48,13 @@ def thing_group(sandbox: Sandbox, prefix: str, devices: int) -> tuple[str, list[
     return group, names
 
 
-def edge_model(name: str, bucket: str, stages: list[dict[str, Any]], **spec: Any) -> dict[str, Any]:
+def edge_model(
+    name: str,
+    bucket: str,
+    stages: list[dict[str, Any]],
+    rollout_extra: dict[str, Any] | None = None,
+    **spec: Any,
+) -> dict[str, Any]:
     return {
         "apiVersion": "serving.mlops.dev/v1alpha1",
         "kind": "EdgeModel",
@@ -64,7 +70,7 @@ def edge_model(name: str, bucket: str, stages: list[dict[str, Any]], **spec: Any
                 {"name": "nano", "targetDevice": "jetson_nano"},
                 {"name": "arm64", "targetPlatform": {"os": "LINUX", "arch": "ARM64"}},
             ],
-            "rollout": {"stages": stages, "stageDeadlineSeconds": 120},
+            "rollout": {"stages": stages, "stageDeadlineSeconds": 120, **(rollout_extra or {})},
             **spec,
         },
     }
@@ -281,6 +287,7 @@ def test_a_stage_aborted_by_failing_devices_does_not_go_on(
                 {"name": "canary", "thingGroups": [canary], "abortCriteria": criteria},
                 {"name": "fleet", "thingGroups": [fleet]},
             ],
+            rollout_extra={"onFailure": "Halt"},
         ),
     )
 
@@ -292,6 +299,120 @@ def test_a_stage_aborted_by_failing_devices_does_not_go_on(
     assert canary_stage["devices"]["failed"] >= 2
     assert stage(stalled["status"], "fleet")["phase"] == "Pending"
     assert latest_components(sandbox, fleet) == {}
+
+
+def test_an_aborted_stage_rolls_its_groups_back_to_the_previous_version(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    edge_models: cluster.Objects,
+    models: str,
+) -> None:
+    canary, devices = thing_group(sandbox, "canary", 4)
+    fleet, _ = thing_group(sandbox, "fleet", 2)
+    criteria = [
+        {"failureType": "FAILED", "thresholdPercentage": 40, "minNumberOfExecutedThings": 2}
+    ]
+    name = "rollback"
+    edge_models.create(
+        namespace,
+        edge_model(
+            name,
+            models,
+            [
+                {"name": "canary", "thingGroups": [canary], "abortCriteria": criteria},
+                {"name": "fleet", "thingGroups": [fleet]},
+            ],
+        ),
+    )
+    first = wait_for_condition(edge_models, namespace, name, "Ready", operator, timeout=120)
+    v1 = {t["componentName"]: t["componentVersion"] for t in first["status"]["targets"]}
+    assert {n: c["componentVersion"] for n, c in latest_components(sandbox, canary).items()} == v1
+
+    # The next version breaks half of the canary devices.
+    tell_devices(sandbox, devices[0], "fail")
+    tell_devices(sandbox, devices[1], "fail")
+    edge_models.patch_spec(namespace, name, {"component": {"environment": {"THRESHOLD": "0.9"}}})
+
+    rolled_back = wait_status(
+        edge_models,
+        namespace,
+        name,
+        operator,
+        lambda obj: reason(obj, "Stalled") == "RolledBack",
+        "the aborted canary stage rolled back",
+        timeout=150,
+    )
+
+    status = rolled_back["status"]
+    v2 = {t["componentName"]: t["componentVersion"] for t in status["targets"]}
+    assert v2.keys() == v1.keys()
+    assert v2 != v1
+    assert stage(status, "canary")["phase"] == "Aborted"
+    assert stage(status, "fleet")["phase"] == "Pending"
+    assert status["rollback"]["stage"] == "canary"
+    assert status["rollback"]["phase"] == "RolledBack"
+    assert "abort criteri" in status["rollback"]["reason"]  # IoT or the operator judged
+    assert (
+        status["rollback"]["reason"] in (cluster.condition(rolled_back, "Stalled") or {})["message"]
+    )
+    remembered = {p["thingGroup"]: p["components"] for p in status["previousVersions"]}
+    assert remembered == {canary: [{"name": n, "version": v} for n, v in sorted(v1.items())]}
+    # The canary runs v1 again; the fleet was never touched by the failed rollout.
+    for group in (canary, fleet):
+        deployed = latest_components(sandbox, group)
+        assert {n: c["componentVersion"] for n, c in deployed.items()} == v1
+    processes.wait_until(
+        lambda: any(e.reason == "RolledBack" for e in edge_models.events(namespace, name)),
+        timeout=30,
+        interval=0.25,
+        what="a RolledBack Event",
+        log=operator.log,
+    )
+
+
+def test_a_device_shared_with_a_group_on_another_version_stalls_the_stage(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    edge_models: cluster.Objects,
+    models: str,
+) -> None:
+    canary, _ = thing_group(sandbox, "canary", 1)
+    fleet, devices = thing_group(sandbox, "fleet", 2)
+    sandbox.client("iot").add_thing_to_thing_group(thingGroupName=canary, thingName=devices[0])
+    name = "shared"
+    edge_models.create(
+        namespace,
+        edge_model(
+            name,
+            models,
+            [
+                {"name": "canary", "thingGroups": [canary]},
+                {"name": "fleet", "thingGroups": [fleet]},
+            ],
+        ),
+    )
+    first = wait_for_condition(edge_models, namespace, name, "Ready", operator, timeout=120)
+    v1 = {t["componentName"]: t["componentVersion"] for t in first["status"]["targets"]}
+
+    edge_models.patch_spec(namespace, name, {"component": {"environment": {"THRESHOLD": "0.9"}}})
+    stalled = wait_status(
+        edge_models,
+        namespace,
+        name,
+        operator,
+        lambda obj: reason(obj, "Stalled") == "SharedDeviceConflict",
+        "the shared device stalled the canary stage",
+        timeout=120,
+    )
+
+    message = (cluster.condition(stalled, "Stalled") or {})["message"]
+    assert f"device {devices[0]} is in thing groups {canary} and {fleet}" in message
+    # Nothing was deployed: both groups still run v1.
+    for group in (canary, fleet):
+        deployed = latest_components(sandbox, group)
+        assert {n: c["componentVersion"] for n, c in deployed.items()} == v1
 
 
 def test_offline_devices_hit_the_stage_deadline(

@@ -435,9 +435,20 @@ def _started(model: DesiredEdgeModel, **stage: Any) -> tuple[EdgeModelObservatio
     return observed, memory_of(plan)
 
 
+HALT = {
+    "stages": [
+        {"name": "canary", "thingGroups": ["canary"]},
+        {"name": "fleet", "thingGroups": ["fleet"]},
+    ],
+    "stageDeadlineSeconds": 600,
+    "onFailure": "Halt",
+}
+
+
 def test_abort_criteria_stop_the_rollout_at_the_stage() -> None:
     model = desired(
         rollout={
+            "onFailure": "Halt",
             "stages": [
                 {
                     "name": "canary",
@@ -451,7 +462,7 @@ def test_abort_criteria_stop_the_rollout_at_the_stage() -> None:
                     ],
                 },
                 {"name": "fleet", "thingGroups": ["fleet"]},
-            ]
+            ],
         }
     )
     observed, memory = _started(model)
@@ -471,7 +482,7 @@ def test_abort_criteria_stop_the_rollout_at_the_stage() -> None:
 
 
 def test_a_job_canceled_by_iot_aborts_the_stage() -> None:
-    model = desired()
+    model = desired(rollout=HALT)
     observed, memory = _started(model)
     canceled = replace(
         observed,
@@ -504,7 +515,7 @@ def test_offline_devices_hit_the_stage_deadline() -> None:
 
 
 def test_a_gate_that_can_no_longer_be_met_fails() -> None:
-    model = desired()
+    model = desired(rollout=HALT)
     observed, memory = _started(model)
     finished = replace(
         observed,

@@ -149,6 +149,11 @@ class FailureHandlingPolicy(StrEnum):
     DO_NOTHING = "DO_NOTHING"
 
 
+class OnFailure(StrEnum):
+    ROLL_BACK = "RollBack"
+    HALT = "Halt"
+
+
 class AbortFailureType(StrEnum):
     FAILED = "FAILED"
     REJECTED = "REJECTED"
@@ -369,7 +374,18 @@ class RolloutSpec(ApiModel):
         default=FailureHandlingPolicy.ROLLBACK,
         description=(
             "ROLLBACK: a device that fails returns to its previous components;"
-            " DO_NOTHING leaves it."
+            " DO_NOTHING leaves it. Greengrass applies it per device, during a deployment;"
+            " see onFailure for what the operator does when a stage fails."
+        ),
+    )
+    on_failure: OnFailure = Field(
+        default=OnFailure.ROLL_BACK,
+        description=(
+            "When a stage is aborted (abort criteria met) or fails its gate. RollBack: deploy"
+            " again, to every thing group this rollout touched, the version of this"
+            " EdgeModel's components it ran before (or none), keeping every other component;"
+            " then Stalled with reason RolledBack until the spec changes. Halt: leave the"
+            " devices as they are, Stalled. A stage past its deadline always halts."
         ),
     )
     stage_deadline_seconds: int = Field(
@@ -532,6 +548,28 @@ class StageStatus(StatusModel):
     gate: str | None = Field(default=None, description="The gate's verdict, for a person.")
 
 
+class ComponentVersionStatus(StatusModel):
+    name: str = Field(description="Component name.")
+    version: str = Field(description="Component version.")
+
+
+class PreviousVersionsStatus(StatusModel):
+    thing_group: str = Field(description="A thing group this rollout deployed to.")
+    components: list[ComponentVersionStatus] = Field(
+        default_factory=list,
+        description=(
+            "This EdgeModel's components the group ran before the rollout (empty: none);"
+            " what a roll back deploys again."
+        ),
+    )
+
+
+class RollbackStatus(StatusModel):
+    stage: str = Field(description="The stage whose failure started the roll back.")
+    reason: str = Field(description="Why the stage failed.")
+    phase: str = Field(description="RollingBack, then RolledBack once every group has it.")
+
+
 class EdgeModelStatus(StatusBase):
     targets: list[TargetStatus] = Field(
         description="Per target: compilation and component.", default_factory=list
@@ -554,6 +592,13 @@ class EdgeModelStatus(StatusBase):
     )
     last_aws_error: str | None = Field(
         default=None, description="The last error AWS returned, cleared on success."
+    )
+    previous_versions: list[PreviousVersionsStatus] = Field(
+        default_factory=list,
+        description="Per thing group the rollout touched, what it ran before (for roll back).",
+    )
+    rollback: RollbackStatus | None = Field(
+        default=None, description="Set when a failed stage rolled the rollout back."
     )
 
 

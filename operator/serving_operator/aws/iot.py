@@ -39,6 +39,17 @@ class Iot(ServiceAdapter):
                 return None
             raise
 
+    def things_in_group(self, name: str) -> frozenset[str]:
+        """The things directly in a thing group (devices that share groups are checked)."""
+        things: set[str] = set()
+        params: dict[str, Any] = {"thingGroupName": name, "maxResults": 250}
+        while True:
+            page = self.call("ListThingsInThingGroup", **params)
+            things.update(str(t) for t in page.get("things", []))
+            if not page.get("nextToken"):
+                return frozenset(things)
+            params["nextToken"] = page["nextToken"]
+
     def describe_job(self, job_id: str) -> ObservedJob | None:
         try:
             job = self.call("DescribeJob", jobId=job_id)["job"]

@@ -63,6 +63,7 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     IamAction("greengrass:TagResource", "tag component versions and deployments"),
     IamAction("iot:DescribeThingGroup", "find a stage's thing group"),
     IamAction("iot:DescribeJob", "device counts of a deployment's IoT job"),
+    IamAction("iot:ListThingsInThingGroup", "find devices two thing groups share"),
     IamAction("iot:ListJobExecutionsForJob", "each device's outcome (edge-status)"),
     IamAction("iot:DescribeJobExecution", "a device's detailed deployment status"),
     # Greengrass creates the IoT job of a deployment with the caller's permissions.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 from serving_operator.api.edgemodel import PROMOTE_ANNOTATION, DeletionPolicy, EdgeModelSpec
@@ -79,13 +79,18 @@ class EdgeModelReconciler:
         result = EdgeReconcileResult(Outcome.progressing("Observing", ""), desired, memory)
         try:
             observed = self._observe(desired, memory, groups=True)
+            moment = time.time() if now is None else now
+            promotion = annotations.get(PROMOTE_ANNOTATION)
             plan, views, stage = plan_edge_model(
-                desired,
-                observed,
-                memory,
-                now=time.time() if now is None else now,
-                promotion=annotations.get(PROMOTE_ANNOTATION),
+                desired, observed, memory, now=moment, promotion=promotion
             )
+            if any(isinstance(s, CreateDeployment) for s in plan.actions):
+                # Who shares devices matters only before a deployment: read the groups'
+                # members then, and let the planner decide again.
+                observed = replace(observed, members=self._members(observed))
+                plan, views, stage = plan_edge_model(
+                    desired, observed, memory, now=moment, promotion=promotion
+                )
             result.views, result.current_stage = views, stage
             result.recheck_after = plan.recheck_after
             self._execute(plan, result)
@@ -152,6 +157,13 @@ class EdgeModelReconciler:
             for arn in sorted(memory.published | {v.arn for v in components.values() if v}):
                 found[arn] = aws.greengrass.describe_component(arn) is not None
         return EdgeModelObservation(compilations, components, observed_groups, found)
+
+    def _members(self, observed: EdgeModelObservation) -> dict[str, frozenset[str]]:
+        return {
+            name: self._aws.iot.things_in_group(name)
+            for name, group in observed.groups.items()
+            if group.arn is not None
+        }
 
     def _execute(self, plan: Plan[Step], result: EdgeReconcileResult) -> None:
         """Carry out the steps in order; an AWS error stops the rest (memory included)."""

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from serving_operator.api.edgemodel import (
+    ComponentVersionStatus,
     DeviceCounts,
     EdgeModelStatus,
     GroupDeploymentStatus,
+    PreviousVersionsStatus,
+    RollbackStatus,
     StageStatus,
     TargetStatus,
 )
@@ -15,6 +18,7 @@ from serving_operator.planning.edgemodel.memory import (
     FINAL_FAILURES,
     GroupDeployment,
     Memory,
+    Rollback,
     StageMemory,
     StagePhase,
 )
@@ -23,6 +27,8 @@ from serving_operator.reconcile.report import Event, ObjectContext, PassReport
 
 Context = ObjectContext[EdgeModelStatus]
 PENDING = "Pending"
+ROLLING_BACK = "RollingBack"
+ROLLED_BACK = "RolledBack"
 
 
 def _counts_to_status(counts: observed.DeviceCounts) -> DeviceCounts:
@@ -78,6 +84,15 @@ def memory_of(status: EdgeModelStatus) -> Memory:
         stages=stages,
         published=frozenset(status.published_components),
         consumed_promotion=status.consumed_promotion,
+        previous={
+            p.thing_group: {c.name: c.version for c in p.components}
+            for p in status.previous_versions
+        },
+        rollback=Rollback(
+            status.rollback.stage, status.rollback.reason, status.rollback.phase == ROLLED_BACK
+        )
+        if status.rollback is not None
+        else None,
     )
 
 
@@ -129,6 +144,16 @@ def _targets(result: EdgeReconcileResult, before: EdgeModelStatus) -> list[Targe
     ]
 
 
+def _rollback_status(rollback: Rollback | None) -> RollbackStatus | None:
+    if rollback is None:
+        return None
+    return RollbackStatus(
+        stage=rollback.stage,
+        reason=rollback.reason,
+        phase=ROLLED_BACK if rollback.done else ROLLING_BACK,
+    )
+
+
 def report_pass(result: EdgeReconcileResult, context: Context) -> PassReport[EdgeModelStatus]:
     memory = result.memory
     stage_names = [s.name for s in result.desired.stages] if result.desired else []
@@ -150,6 +175,16 @@ def report_pass(result: EdgeReconcileResult, context: Context) -> PassReport[Edg
         published_components=sorted(memory.published),
         consumed_promotion=memory.consumed_promotion,
         last_aws_error=str(result.aws_failure) if result.aws_failure else None,
+        previous_versions=[
+            PreviousVersionsStatus(
+                thing_group=group,
+                components=[
+                    ComponentVersionStatus(name=n, version=v) for n, v in sorted(versions.items())
+                ],
+            )
+            for group, versions in memory.previous.items()
+        ],
+        rollback=_rollback_status(memory.rollback),
     )
     events = [Event.normal(*describe_action(a)) for a in result.executed]
     previous = {s.name: s.phase for s in context.status.stages}
@@ -165,6 +200,19 @@ def report_pass(result: EdgeReconcileResult, context: Context) -> PassReport[Edg
                 events.append(
                     Event.normal("StageSucceeded", f"stage {stage.name}: {stage.verdict}")
                 )
+    before = context.status.rollback
+    if (
+        memory.rollback is not None
+        and memory.rollback.done
+        and (before is None or before.phase != ROLLED_BACK)
+    ):
+        events.append(
+            Event.warning(
+                ROLLED_BACK,
+                f"stage {memory.rollback.stage} failed ({memory.rollback.reason}):"
+                " every thing group it touched runs its previous versions again",
+            )
+        )
     return PassReport(
         outcome=result.outcome,
         status=status,

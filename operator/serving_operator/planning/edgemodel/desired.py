@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from serving_operator.api.edgemodel import EdgeModelSpec, EdgeTarget, RolloutStage
+from serving_operator.api.edgemodel import EdgeModelSpec, EdgeTarget, OnFailure, RolloutStage
 from serving_operator.planning.naming import content_hash
 from serving_operator.planning.ownership import Tags, owner_id, ownership_tags
 
@@ -83,6 +83,8 @@ class DesiredEdgeModel:
     targets: tuple[DesiredTarget, ...]
     stages: tuple[DesiredStage, ...]
     failure_handling_policy: str
+    roll_back: bool
+    """rollout.onFailure is RollBack: a failed stage deploys the previous versions again."""
     stage_deadline_seconds: int
     dependencies: Mapping[str, Mapping[str, str]]
     environment: Mapping[str, str]
@@ -266,6 +268,7 @@ def desired_edge_model(spec: EdgeModelSpec, *, namespace: str, name: str) -> Des
         targets=tuple(targets),
         stages=stages,
         failure_handling_policy=str(spec.rollout.failure_handling_policy),
+        roll_back=spec.rollout.on_failure == OnFailure.ROLL_BACK,
         stage_deadline_seconds=spec.rollout.stage_deadline_seconds,
         dependencies=dependencies,
         environment=dict(component.environment),

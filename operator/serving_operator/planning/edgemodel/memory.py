@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
@@ -43,6 +44,16 @@ class StageMemory:
 
 
 @dataclass(frozen=True)
+class Rollback:
+    """A failed stage rolled the rollout back (rollout.onFailure RollBack)."""
+
+    stage: str
+    reason: str
+    done: bool = False
+    """Every touched group's latest deployment carries its previous versions again."""
+
+
+@dataclass(frozen=True)
 class Memory:
     rollout_id: str | None = None
     """The rollout the stages belong to; a new one starts the stages again."""
@@ -50,6 +61,10 @@ class Memory:
     published: frozenset[str] = frozenset()
     """ARNs of component versions this resource made (deleted with it)."""
     consumed_promotion: str | None = None
+    previous: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Per thing group this rollout touched: our component name -> the version it ran
+    before (empty: none). Recorded before the first deployment overwrites it."""
+    rollback: Rollback | None = None
 
     def stage(self, name: str) -> StageMemory | None:
         return next((s for s in self.stages if s.name == name), None)

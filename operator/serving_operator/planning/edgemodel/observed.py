@@ -124,3 +124,5 @@ class EdgeModelObservation:
     groups: Mapping[str, ObservedGroup]
     published: Mapping[str, bool] = field(default_factory=dict)
     """Component version ARNs this resource published -> whether they still exist."""
+    members: Mapping[str, frozenset[str]] | None = None
+    """Thing group -> its things; None: not read (read when a pass would deploy)."""

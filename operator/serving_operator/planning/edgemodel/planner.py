@@ -74,7 +74,15 @@ def plan_edge_model(
         )
         return plan, views, None
 
-    rollout = plan_rollout(desired, views, observed.groups, memory, now=now, promotion=promotion)
+    rollout = plan_rollout(
+        desired,
+        views,
+        observed.groups,
+        memory,
+        now=now,
+        promotion=promotion,
+        members=observed.members,
+    )
     outcome = rollout.outcome
     recheck = rollout.recheck_after
     if failure is not None and outcome.kind != OutcomeKind.STALLED:

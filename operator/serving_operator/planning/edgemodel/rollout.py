@@ -3,6 +3,11 @@ counts, open its gate (success share, bake time, manual promotion), then go on.
 
 Named phases, and every wait has a deadline: a stage whose gate is not met within
 stageDeadlineSeconds stalls (offline devices stay QUEUED forever in IoT jobs).
+
+Roll back: CancelDeployment does not return devices that already run the new version, so
+when a stage is aborted or fails its gate (and rollout.onFailure is RollBack) every thing
+group the rollout touched gets a deployment again with the versions of our components it ran
+before the rollout (remembered before the first deployment replaced them), merged as always.
 """
 
 from __future__ import annotations
@@ -11,13 +16,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from serving_operator.planning.edgemodel.actions import CreateDeployment, Step
+from serving_operator.planning.edgemodel.actions import CreateDeployment, Remember, Step
 from serving_operator.planning.edgemodel.deployment import carries, merged_deployment
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, DesiredStage
 from serving_operator.planning.edgemodel.memory import (
     FINAL_FAILURES,
     GroupDeployment,
     Memory,
+    Rollback,
     StageMemory,
     StagePhase,
 )
@@ -33,6 +39,12 @@ ROLLING_OUT = "RollingOut"
 AWAITING_PROMOTION = "AwaitingPromotion"
 THING_GROUP_NOT_FOUND = "ThingGroupNotFound"
 NOTHING_TO_DEPLOY = "NothingToDeploy"
+SHARED_DEVICE_CONFLICT = "SharedDeviceConflict"
+ROLLING_BACK = "RollingBack"
+ROLLED_BACK = "RolledBack"
+ROLLS_BACK = frozenset({StagePhase.ABORTED, StagePhase.GATE_FAILED})
+"""Failures that roll back. Past the deadline the devices that answered succeeded; the rest
+are offline and would not receive a roll back either: a person decides."""
 STAGE_OUTCOMES = {
     StagePhase.ABORTED: "StageAborted",
     StagePhase.GATE_FAILED: "StageGateFailed",
@@ -76,7 +88,7 @@ def rollout_id(desired: DesiredEdgeModel, components: Mapping[str, Components]) 
         ]
         for s in desired.stages
     ]
-    return content_hash([components, stages, desired.failure_handling_policy])
+    return content_hash([components, stages, desired.failure_handling_policy, desired.roll_back])
 
 
 def abort_verdict(stage: DesiredStage, counts: DeviceCounts) -> str | None:
@@ -109,6 +121,43 @@ class _StageDeployments:
     counts: DeviceCounts
     canceled_jobs: tuple[str, ...]
     missing_groups: tuple[str, ...]
+    previous: Mapping[str, Mapping[str, str]]
+    """Groups deployed for the first time in this rollout: what they ran before."""
+    conflicts: tuple[str, ...] = ()
+    """Why a deployment would give a shared device two versions of one component."""
+
+
+def _shared_device_conflicts(
+    desired: DesiredEdgeModel,
+    stage: DesiredStage,
+    group_name: str,
+    ours: Components,
+    groups: Mapping[str, ObservedGroup],
+    members: Mapping[str, frozenset[str]],
+) -> list[str]:
+    """A device in `group_name` and in another group of ours whose latest deployment carries
+    one of our components at another version, which this stage does not also update: it
+    would be asked for two versions of one component (Greengrass fails such a device)."""
+    found = []
+    for other_name in desired.thing_groups:
+        if other_name == group_name or other_name in stage.thing_groups:
+            continue
+        other = groups.get(other_name)
+        if other is None or other.latest is None:
+            continue
+        shared = members.get(group_name, frozenset()) & members.get(other_name, frozenset())
+        if not shared:
+            continue
+        for name, entry in sorted(ours.items()):
+            theirs = other.latest.version_of(name)
+            if theirs is not None and theirs != entry["componentVersion"]:
+                found.append(
+                    f"device {min(shared)} is in thing groups {group_name} and {other_name};"
+                    f" {other_name} runs {name} {theirs} and stage {stage.name} would deploy"
+                    f" {entry['componentVersion']} to {group_name}"
+                )
+                break
+    return found
 
 
 def _deploy_stage(
@@ -117,8 +166,12 @@ def _deploy_stage(
     components: Mapping[str, Components],
     groups: Mapping[str, ObservedGroup],
     record: StageMemory | None,
+    remembered: Mapping[str, Mapping[str, str]],
+    members: Mapping[str, frozenset[str]] | None,
 ) -> _StageDeployments:
+    conflicts: list[str] = []
     steps: list[CreateDeployment] = []
+    previous: dict[str, dict[str, str]] = {}
     deployments: list[GroupDeployment] = []
     counts = DeviceCounts()
     canceled: list[str] = []
@@ -145,6 +198,8 @@ def _deploy_stage(
                 if job.status == "CANCELED":
                     canceled.append(group_name)
             continue
+        if members is not None:
+            conflicts += _shared_device_conflicts(desired, stage, group_name, ours, groups, members)
         before = recorded.get(group_name)
         why = f"stage {stage.name}"
         if (
@@ -169,8 +224,20 @@ def _deploy_stage(
         )
         assert action is not None  # not carried, so there is something to change
         steps.append(action)
+        if group_name not in remembered:
+            previous[group_name] = {
+                n: v
+                for n in sorted(desired.component_names)
+                if latest is not None and (v := latest.version_of(n)) is not None
+            }
     return _StageDeployments(
-        tuple(steps), tuple(deployments), counts, tuple(canceled), tuple(missing)
+        tuple(steps),
+        tuple(deployments),
+        counts,
+        tuple(canceled),
+        tuple(missing),
+        previous,
+        tuple(conflicts),
     )
 
 
@@ -260,6 +327,63 @@ def _judge(
     )
 
 
+def _roll_back(
+    desired: DesiredEdgeModel,
+    groups: Mapping[str, ObservedGroup],
+    memory: Memory,
+    steps: list[Step],
+) -> RolloutPlan:
+    """Deploy the previous versions to every group the rollout touched, until each carries
+    them; then RolledBack (Stalled: only a spec change starts a new rollout)."""
+    rollback = memory.rollback
+    assert rollback is not None
+    entry: dict[str, Any] = {"runWith": dict(desired.run_with)} if desired.run_with else {}
+    waiting: list[str] = []
+    for group_name, versions in memory.previous.items():
+        group = groups.get(group_name)
+        if group is None or group.arn is None:
+            waiting.append(f"{group_name} (not found)")
+            continue
+        action = merged_deployment(
+            thing_group=group_name,
+            target_arn=group.arn,
+            latest=group.latest,
+            ours={n: {"componentVersion": v, **entry} for n, v in versions.items()},
+            our_names=desired.component_names | frozenset(versions),
+            job_configuration={},
+            failure_handling_policy=desired.failure_handling_policy,
+            tags=dict(desired.tags),
+            why=f"rolling back after stage {rollback.stage} failed",
+        )
+        if action is not None:
+            steps.append(action)
+            waiting.append(group_name)
+    failed = f"stage {rollback.stage}: {rollback.reason}"
+    if waiting:
+        memory = replace(memory, rollback=replace(rollback, done=False))
+        return RolloutPlan(
+            tuple(steps),
+            memory,
+            Outcome.progressing(
+                ROLLING_BACK,
+                f"{failed}; deploying the previous versions to {', '.join(waiting)}",
+            ),
+            current_stage=rollback.stage,
+        )
+    touched = ", ".join(memory.previous) or "no thing group"
+    memory = replace(memory, rollback=replace(rollback, done=True))
+    return RolloutPlan(
+        tuple(steps),
+        memory,
+        Outcome.stalled(
+            ROLLED_BACK,
+            f"{failed}; rolled back: {touched} run(s) the versions from before this rollout"
+            " again; change the spec to roll out again",
+        ),
+        current_stage=rollback.stage,
+    )
+
+
 def plan_rollout(
     desired: DesiredEdgeModel,
     views: tuple[TargetView, ...],
@@ -268,18 +392,23 @@ def plan_rollout(
     *,
     now: float,
     promotion: str | None,
+    members: Mapping[str, frozenset[str]] | None = None,
 ) -> RolloutPlan:
-    """One pass of the rollout; call once every target is Ready or Failed."""
+    """One pass of the rollout; call once every target is Ready or Failed. `members` (the
+    things of each group) are checked for shared devices before a deployment."""
     components = group_components(desired, views)
     rollout = rollout_id(desired, components)
     if memory.rollout_id != rollout:
-        # A new spec (or a target newly ready) supersedes the old rollout: start again.
-        memory = replace(memory, rollout_id=rollout, stages=())
+        # A new spec (or a target newly ready) supersedes the old rollout: start again,
+        # and what the groups run now is what a roll back of the new one returns to.
+        memory = replace(memory, rollout_id=rollout, stages=(), previous={}, rollback=None)
     if not any(components.values()):
         return RolloutPlan(
             (), memory, Outcome.stalled(NOTHING_TO_DEPLOY, "no target has a deployable component")
         )
     steps: list[Step] = []
+    if memory.rollback is not None:
+        return _roll_back(desired, groups, memory, steps)
     for stage in desired.stages:
         record = memory.stage(stage.name)
         if record is not None and record.phase == StagePhase.SUCCEEDED:
@@ -293,7 +422,9 @@ def plan_rollout(
                 ),
                 current_stage=stage.name,
             )
-        deployed = _deploy_stage(desired, stage, components, groups, record)
+        deployed = _deploy_stage(
+            desired, stage, components, groups, record, memory.previous, members
+        )
         if deployed.missing_groups:
             return RolloutPlan(
                 (),
@@ -305,6 +436,22 @@ def plan_rollout(
                 ),
                 current_stage=stage.name,
             )
+        if deployed.conflicts:
+            return RolloutPlan(
+                tuple(steps),
+                memory,
+                Outcome.stalled(
+                    SHARED_DEVICE_CONFLICT,
+                    f"stage {stage.name}: {'; '.join(deployed.conflicts)}: put the groups in"
+                    " one stage or stop them sharing devices",
+                ),
+                current_stage=stage.name,
+            )
+        if deployed.previous:
+            # Remember what the groups ran before the deployments replace it, even if a
+            # later step of this pass fails: the roll back depends on it.
+            memory = replace(memory, previous={**memory.previous, **deployed.previous})
+            steps.append(Remember(memory))
         steps += deployed.steps
         if record is None:
             record = StageMemory(stage.name, StagePhase.DEPLOYING, started_at=now)
@@ -322,6 +469,9 @@ def plan_rollout(
             memory = replace(memory, consumed_promotion=consumed)
         if record.phase == StagePhase.SUCCEEDED:
             continue
+        if record.phase in ROLLS_BACK and desired.roll_back:
+            memory = replace(memory, rollback=Rollback(stage.name, record.verdict))
+            return _roll_back(desired, groups, memory, steps)
         if record.phase in FINAL_FAILURES:
             outcome = Outcome.stalled(
                 STAGE_OUTCOMES[record.phase], f"stage {stage.name}: {record.verdict}"

@@ -1,0 +1,200 @@
+"""Recording fakes of EdgeModel's AWS adapters (Neo, Greengrass v2, IoT, STS), for the unit
+tier of `reconcile/edgemodel.py`.
+
+They hold a little AWS state (compilation jobs, component versions, each thing group's latest
+deployment and its IoT job, group membership) and record every call, so a scenario says
+"this state in, these calls out" without a network. Client tokens behave as AWS's do: the
+same token answers with what it made before instead of making a second one. The adapters
+themselves are tested against the sandbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from serving_operator.aws.base import AwsError
+from serving_operator.aws.clients import Clients, EdgeClients
+from serving_operator.aws.sts import CallerIdentity
+from serving_operator.planning.edgemodel.actions import CreateComponentVersion, CreateDeployment
+from serving_operator.planning.edgemodel.observed import (
+    CompilationStatus,
+    ComponentState,
+    DeviceCounts,
+    ObservedCompilation,
+    ObservedComponentVersion,
+    ObservedDeployment,
+    ObservedJob,
+)
+from serving_operator.reconcile.edgemodel import component_arn
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+
+
+def group_arn(name: str) -> str:
+    return f"arn:aws:iot:{REGION}:{ACCOUNT}:thinggroup/{name}"
+
+
+def version_arn(name: str, version: str) -> str:
+    return component_arn(REGION, ACCOUNT, name, version)
+
+
+@dataclass
+class FakeEdgeAws:
+    compilations: dict[str, ObservedCompilation] = field(default_factory=dict)
+    components: dict[str, ObservedComponentVersion] = field(default_factory=dict)
+    """By version ARN."""
+    groups: set[str] = field(default_factory=set)
+    """Thing groups that exist."""
+    members: dict[str, set[str]] = field(default_factory=dict)
+    """Thing group -> the things in it."""
+    deployments: dict[str, ObservedDeployment] = field(default_factory=dict)
+    """Thing group -> its latest deployment."""
+    jobs: dict[str, ObservedJob] = field(default_factory=dict)
+    fail: Mapping[str, AwsError] = field(default_factory=dict)
+    """Operation name -> the error it raises."""
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    tokens: dict[str, str] = field(default_factory=dict)
+    """Client token -> what it made (component version ARN or deployment ID)."""
+
+    def clients(self) -> Clients:
+        return Clients(
+            sagemaker=None,  # type: ignore[arg-type]
+            autoscaling=None,  # type: ignore[arg-type]
+            s3=None,  # type: ignore[arg-type]
+            runtime=None,  # type: ignore[arg-type]
+            edge=EdgeClients(
+                neo=_FakeNeo(self),  # type: ignore[arg-type]
+                greengrass=_FakeGreengrass(self),  # type: ignore[arg-type]
+                iot=_FakeIot(self),  # type: ignore[arg-type]
+                sts=_FakeSts(self),  # type: ignore[arg-type]
+            ),
+        )
+
+    def record(self, operation: str, detail: Any = None) -> None:
+        self.calls.append((operation, detail))
+        if operation in self.fail:
+            raise self.fail[operation]
+
+    @property
+    def operations(self) -> list[str]:
+        return [operation for operation, _ in self.calls]
+
+    @property
+    def writes(self) -> list[str]:
+        reads = ("Describe", "List", "Get")
+        return [op for op in self.operations if not op.startswith(reads)]
+
+    def written(self, operation: str) -> list[Any]:
+        return [detail for op, detail in self.calls if op == operation]
+
+
+class _FakeNeo:
+    def __init__(self, aws: FakeEdgeAws) -> None:
+        self.aws = aws
+
+    def describe(self, job_name: str) -> ObservedCompilation | None:
+        self.aws.record("DescribeCompilationJob", job_name)
+        return self.aws.compilations.get(job_name)
+
+    def create(self, job_name: str, request: dict[str, Any]) -> None:
+        self.aws.record("CreateCompilationJob", job_name)
+        self.aws.compilations.setdefault(
+            job_name, ObservedCompilation(job_name, CompilationStatus.STARTING)
+        )
+
+    def stop(self, job_name: str) -> None:
+        self.aws.record("StopCompilationJob", job_name)
+        job = self.aws.compilations.get(job_name)
+        if job is not None:
+            self.aws.compilations[job_name] = replace(job, status=CompilationStatus.STOPPING)
+
+
+class _FakeGreengrass:
+    region = REGION
+
+    def __init__(self, aws: FakeEdgeAws) -> None:
+        self.aws = aws
+
+    def describe_component(self, arn: str) -> ObservedComponentVersion | None:
+        self.aws.record("DescribeComponent", arn)
+        return self.aws.components.get(arn)
+
+    def create_component_version(self, action: CreateComponentVersion) -> str:
+        self.aws.record("CreateComponentVersion", action)
+        if action.client_token in self.aws.tokens:
+            return self.aws.tokens[action.client_token]
+        arn = version_arn(action.component_name, action.version)
+        if arn in self.aws.components:
+            raise AwsError(
+                "greengrassv2",
+                "CreateComponentVersion",
+                "ConflictException",
+                f"component version {arn} already exists",
+                409,
+            )
+        self.aws.components[arn] = ObservedComponentVersion(arn, ComponentState.REQUESTED)
+        self.aws.tokens[action.client_token] = arn
+        return arn
+
+    def delete_component(self, arn: str) -> None:
+        self.aws.record("DeleteComponent", arn)
+        self.aws.components.pop(arn, None)
+
+    def latest_deployment(self, target_arn: str) -> ObservedDeployment | None:
+        self.aws.record("ListDeployments", target_arn)
+        group = target_arn.rsplit("/", 1)[-1]
+        return self.aws.deployments.get(group)
+
+    def create_deployment(self, action: CreateDeployment, client_token: str) -> str:
+        self.aws.record("CreateDeployment", action)
+        if client_token in self.aws.tokens:
+            return self.aws.tokens[client_token]
+        number = len(self.aws.tokens) + 1
+        before = self.aws.deployments.get(action.thing_group)
+        deployment = ObservedDeployment(
+            deployment_id=f"deployment-{number}",
+            revision_id=str(int(before.revision_id) + 1 if before else 1),
+            iot_job_id=f"job-{number}",
+            status="ACTIVE",
+            deployment_name=action.deployment_name,
+            components={n: dict(c) for n, c in action.components.items()},
+            deployment_policies=dict(action.deployment_policies),
+            iot_job_configuration=dict(action.iot_job_configuration),
+            tags=dict(action.tags),
+        )
+        self.aws.deployments[action.thing_group] = deployment
+        things = len(self.aws.members.get(action.thing_group, ()))
+        self.aws.jobs[f"job-{number}"] = ObservedJob(
+            f"job-{number}", "IN_PROGRESS", DeviceCounts(queued=things)
+        )
+        self.aws.tokens[client_token] = deployment.deployment_id
+        return deployment.deployment_id
+
+
+class _FakeIot:
+    def __init__(self, aws: FakeEdgeAws) -> None:
+        self.aws = aws
+
+    def thing_group_arn(self, name: str) -> str | None:
+        self.aws.record("DescribeThingGroup", name)
+        return group_arn(name) if name in self.aws.groups else None
+
+    def describe_job(self, job_id: str) -> ObservedJob | None:
+        self.aws.record("DescribeJob", job_id)
+        return self.aws.jobs.get(job_id)
+
+    def things_in_group(self, name: str) -> frozenset[str]:
+        self.aws.record("ListThingsInThingGroup", name)
+        return frozenset(self.aws.members.get(name, ()))
+
+
+class _FakeSts:
+    def __init__(self, aws: FakeEdgeAws) -> None:
+        self.aws = aws
+
+    def caller_identity(self) -> CallerIdentity:
+        self.aws.record("GetCallerIdentity")
+        return CallerIdentity(ACCOUNT, f"arn:aws:iam::{ACCOUNT}:user/test", "test")

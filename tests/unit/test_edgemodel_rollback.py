@@ -1,0 +1,206 @@
+"""Rolling a failed rollout back (rollout.onFailure): the versions each touched thing group
+ran before are remembered on first touch and deployed again, merged as always. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from serving_operator.planning.edgemodel.actions import CreateDeployment, Remember, Step
+from serving_operator.planning.edgemodel.desired import DesiredEdgeModel
+from serving_operator.planning.edgemodel.memory import Memory
+from serving_operator.planning.edgemodel.observed import (
+    DeviceCounts,
+    EdgeModelObservation,
+    ObservedDeployment,
+    ObservedGroup,
+)
+from serving_operator.planning.edgemodel.planner import plan_edge_model
+from serving_operator.planning.outcome import OutcomeKind, Plan
+from tests.unit.test_edgemodel_planner import (
+    GROUP_ARN,
+    OTHER,
+    actions,
+    compiled,
+    deployed,
+    desired,
+    memory_of,
+)
+
+ABORT = [{"failureType": "FAILED", "thresholdPercentage": 50, "minNumberOfExecutedThings": 2}]
+
+
+def rollout(on_failure: str = "RollBack", **canary: Any) -> dict[str, Any]:
+    return {
+        "stages": [
+            {"name": "canary", "thingGroups": ["canary"], "abortCriteria": ABORT, **canary},
+            {"name": "fleet", "thingGroups": ["fleet"], "abortCriteria": ABORT},
+        ],
+        "stageDeadlineSeconds": 600,
+        "onFailure": on_failure,
+    }
+
+
+def running(group: str, components: dict[str, Any], job: str = "theirs") -> ObservedGroup:
+    """A group whose latest deployment (not ours) runs `components`."""
+    latest = ObservedDeployment(
+        deployment_id=f"d-{job}",
+        revision_id="1",
+        iot_job_id=job,
+        status="ACTIVE",
+        deployment_name=group,
+        components=components,
+    )
+    return ObservedGroup(group, GROUP_ARN.format(group), latest)
+
+
+def older(model: DesiredEdgeModel) -> dict[str, Any]:
+    return {t.component_name: {"componentVersion": "1.0.7"} for t in model.targets}
+
+
+def with_groups(observed: EdgeModelObservation, **groups: ObservedGroup) -> EdgeModelObservation:
+    return replace(observed, groups={**observed.groups, **groups})
+
+
+def plan(
+    model: DesiredEdgeModel, observed: EdgeModelObservation, memory: Memory, now: float
+) -> Plan[Step]:
+    step, _, _ = plan_edge_model(model, observed, memory, now=now, promotion=None)
+    return step
+
+
+def test_first_touch_remembers_what_the_group_ran_before_the_deployment_replaces_it() -> None:
+    model = desired(rollout=rollout())
+    observed = with_groups(compiled(model), canary=running("canary", {**OTHER, **older(model)}))
+    first = plan(model, observed, Memory(), 0.0)
+    kinds = [type(s) for s in first.actions]
+    # Remembered before the deployment: kept even if the deployment's answer is lost.
+    assert kinds.index(Remember) < kinds.index(CreateDeployment)
+    (early, *_) = actions(first, Remember)
+    expected = {t.component_name: "1.0.7" for t in model.targets}
+    assert early.memory.previous == {"canary": expected}
+    assert memory_of(first).previous == {"canary": expected}
+
+
+def test_an_aborted_stage_deploys_the_previous_versions_again_then_stalls_rolled_back() -> None:
+    model = desired(rollout=rollout())
+    before = with_groups(compiled(model), canary=running("canary", {**OTHER, **older(model)}))
+    memory = memory_of(plan(model, before, Memory(), 0.0))
+    failing = with_groups(
+        before,
+        canary=deployed(model, "canary", "j", DeviceCounts(failed=2, succeeded=1), extra=OTHER),
+    )
+
+    rolling = plan(model, failing, memory, 10.0)
+
+    (back,) = actions(rolling, CreateDeployment)
+    assert back.thing_group == "canary"
+    assert dict(back.components) == {**OTHER, **older(model)}
+    assert back.replaces == "d-j"
+    assert (rolling.outcome.kind, rolling.outcome.reason) == (
+        OutcomeKind.PROGRESSING,
+        "RollingBack",
+    )
+    assert "abort criterion met" in rolling.outcome.message
+    rollback = memory_of(rolling).rollback
+    assert rollback is not None
+    assert (rollback.stage, rollback.done) == ("canary", False)
+
+    restored = with_groups(before, canary=running("canary", {**OTHER, **older(model)}, "back"))
+    done = plan(model, restored, memory_of(rolling), 20.0)
+    assert actions(done, CreateDeployment) == []
+    assert (done.outcome.kind, done.outcome.reason) == (OutcomeKind.STALLED, "RolledBack")
+    assert "change the spec" in done.outcome.message
+    # Not retried: the same spec keeps it rolled back, and the fleet never gets it.
+    again = plan(model, restored, memory_of(done), 30.0)
+    assert (again.outcome.reason, actions(again, CreateDeployment)) == ("RolledBack", [])
+
+
+def test_a_group_that_ran_none_of_ours_gets_our_components_removed_and_keeps_others() -> None:
+    model = desired(rollout=rollout())
+    before = with_groups(compiled(model), canary=running("canary", OTHER))
+    memory = memory_of(plan(model, before, Memory(), 0.0))
+    assert memory.previous == {"canary": {}}
+    failing = with_groups(
+        before,
+        canary=deployed(model, "canary", "j", DeviceCounts(failed=3), extra=OTHER),
+    )
+    (back,) = actions(plan(model, failing, memory, 10.0), CreateDeployment)
+    assert dict(back.components) == OTHER
+
+
+def test_a_failed_later_stage_rolls_back_every_group_the_rollout_touched() -> None:
+    model = desired(rollout=rollout())
+    before = with_groups(
+        compiled(model),
+        canary=running("canary", older(model)),
+        fleet=running("fleet", OTHER),
+    )
+    memory = memory_of(plan(model, before, Memory(), 0.0))
+    canary_ok = with_groups(
+        before, canary=deployed(model, "canary", "c", DeviceCounts(succeeded=2))
+    )
+    memory = memory_of(plan(model, canary_ok, memory, 10.0))  # canary passes, fleet deployed
+    assert set(memory.previous) == {"canary", "fleet"}
+    fleet_failing = with_groups(
+        canary_ok, fleet=deployed(model, "fleet", "f", DeviceCounts(failed=2), extra=OTHER)
+    )
+    rolling = plan(model, fleet_failing, memory, 20.0)
+    backs = {d.thing_group: dict(d.components) for d in actions(rolling, CreateDeployment)}
+    assert backs == {"canary": older(model), "fleet": OTHER}
+    rollback = memory_of(rolling).rollback
+    assert rollback is not None
+    assert rollback.stage == "fleet"
+
+
+def test_a_gate_that_fails_rolls_back_too() -> None:
+    model = desired(rollout=rollout())
+    before = with_groups(compiled(model), canary=running("canary", older(model)))
+    memory = memory_of(plan(model, before, Memory(), 0.0))
+    gate_failed = with_groups(
+        before, canary=deployed(model, "canary", "j", DeviceCounts(succeeded=3, rejected=1))
+    )
+    rolling = plan(model, gate_failed, memory, 10.0)
+    assert rolling.outcome.reason == "RollingBack"
+    assert [dict(d.components) for d in actions(rolling, CreateDeployment)] == [older(model)]
+
+
+def test_halt_leaves_the_devices_as_they_are() -> None:
+    model = desired(rollout=rollout("Halt"))
+    before = with_groups(compiled(model), canary=running("canary", older(model)))
+    memory = memory_of(plan(model, before, Memory(), 0.0))
+    failing = with_groups(before, canary=deployed(model, "canary", "j", DeviceCounts(failed=2)))
+    halted = plan(model, failing, memory, 10.0)
+    assert (halted.outcome.reason, actions(halted, CreateDeployment)) == ("StageAborted", [])
+    assert memory_of(halted).rollback is None
+
+
+def test_a_stage_past_its_deadline_halts_even_with_roll_back() -> None:
+    model = desired(rollout=rollout())
+    before = with_groups(compiled(model), canary=running("canary", older(model)))
+    memory = memory_of(plan(model, before, Memory(), 0.0))
+    offline = with_groups(
+        before, canary=deployed(model, "canary", "j", DeviceCounts(succeeded=1, queued=2))
+    )
+    late = plan(model, offline, memory, 600.0)
+    assert (late.outcome.reason, actions(late, CreateDeployment)) == ("StageDeadlineExceeded", [])
+
+
+def test_a_spec_change_after_a_roll_back_starts_a_new_rollout() -> None:
+    model = desired(rollout=rollout())
+    before = with_groups(compiled(model), canary=running("canary", older(model)))
+    memory = memory_of(plan(model, before, Memory(), 0.0))
+    failing = with_groups(before, canary=deployed(model, "canary", "j", DeviceCounts(failed=2)))
+    rolled = memory_of(plan(model, failing, memory, 10.0))
+    fixed = desired(
+        rollout=rollout(),
+        component={"runCommand": "python3 -m serve --fixed"},
+    )
+    restored = with_groups(compiled(fixed), canary=running("canary", older(model), "back"))
+    new = plan(fixed, restored, rolled, 20.0)
+    assert memory_of(new).rollback is None
+    (deployment,) = actions(new, CreateDeployment)
+    assert {n: c["componentVersion"] for n, c in deployment.components.items()} == {
+        t.component_name: t.component_version for t in fixed.targets
+    }
+    assert memory_of(new).previous == {"canary": {n: "1.0.7" for n in older(model)}}
