@@ -65,6 +65,7 @@ class FakeEdgeAws:
             autoscaling=None,  # type: ignore[arg-type]
             s3=None,  # type: ignore[arg-type]
             runtime=None,  # type: ignore[arg-type]
+            cloudwatch=None,  # type: ignore[arg-type]  # no EdgeModel pass reads CloudWatch
             edge=EdgeClients(
                 neo=_FakeNeo(self),  # type: ignore[arg-type]
                 greengrass=_FakeGreengrass(self),  # type: ignore[arg-type]
