@@ -71,11 +71,24 @@ def kubectl(kubeconfig: Path, *args: str) -> None:
 def show_canary(admin: Path, box: sandbox.Sandbox) -> None:
     """The canary example at demo speed, under steady traffic, then the A/B report."""
     print("\nTrafficSplit: a canary 10% -> 30% -> 50% -> 100%, judged on live metrics ...")
+    # The two model versions, as the sandbox serves them: both fail 1% of the calls; the
+    # new one answers a little faster.
+    for variant, median, p99 in (("version-0-90-2", 20, 60), ("version-1-2-2", 16, 50)):
+        box._admin(
+            "POST",
+            "behaviour",
+            {
+                "endpoint": ENDPOINT,
+                "variant": variant,
+                "errorRate5xx": 0.01,
+                "latencyMs": {"median": median, "p99": p99},
+            },
+        )
     body = quick_canary(yaml.safe_load(CANARY_EXAMPLE.read_text()))
     manifest = STATE / "canary.yaml"
     manifest.write_text(yaml.safe_dump(body))
     name = body["metadata"]["name"]
-    env = {**os.environ, "KUBECONFIG": str(admin), **box.env}
+    env = {**os.environ, "KUBECONFIG": str(admin), "COLUMNS": "140", **box.env}
     cli = str(VENV_BIN / "serving-operator")
     load = subprocess.Popen(
         [cli, "load", ENDPOINT, "--rps", "80", "--duration", "240"],
@@ -110,7 +123,7 @@ def show_edge_rollout(admin: Path, box: sandbox.Sandbox) -> None:
     kubectl(admin, "get", "edgemodels", "-o", "wide")
     subprocess.run(
         [str(VENV_BIN / "serving-operator"), "edge-status", name],
-        env={**os.environ, "KUBECONFIG": str(admin), **box.env},
+        env={**os.environ, "KUBECONFIG": str(admin), "COLUMNS": "140", **box.env},
         check=True,
     )
 
