@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from serving_operator.api.edgemodel import (
     ComponentVersionStatus,
     DeviceCounts,
@@ -32,31 +34,11 @@ ROLLED_BACK = "RolledBack"
 
 
 def _counts_to_status(counts: observed.DeviceCounts) -> DeviceCounts:
-    return DeviceCounts(
-        queued=counts.queued,
-        in_progress=counts.in_progress,
-        succeeded=counts.succeeded,
-        failed=counts.failed,
-        rejected=counts.rejected,
-        timed_out=counts.timed_out,
-        removed=counts.removed,
-        canceled=counts.canceled,
-    )
+    return DeviceCounts(**dataclasses.asdict(counts))  # the same eight counters, by name
 
 
 def _counts_from_status(counts: DeviceCounts | None) -> observed.DeviceCounts:
-    if counts is None:
-        return observed.DeviceCounts()
-    return observed.DeviceCounts(
-        queued=counts.queued,
-        in_progress=counts.in_progress,
-        succeeded=counts.succeeded,
-        failed=counts.failed,
-        rejected=counts.rejected,
-        timed_out=counts.timed_out,
-        removed=counts.removed,
-        canceled=counts.canceled,
-    )
+    return observed.DeviceCounts(**counts.model_dump()) if counts else observed.DeviceCounts()
 
 
 def memory_of(status: EdgeModelStatus) -> Memory:
