@@ -15,6 +15,8 @@ from serving_operator.planning.modelendpoint.observed import ObservedScaling
 
 NAMESPACE = "sagemaker"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+# The largest page DescribeScalingPolicies returns (its MaxResults maximum).
+POLICIES_PAGE = 50
 
 
 def _target(resource_id: str) -> dict[str, str]:
@@ -45,22 +47,62 @@ class ApplicationAutoScaling(ServiceAdapter):
             if not page.get("NextToken"):
                 break
             params["NextToken"] = page["NextToken"]
-        observed = {}
-        for target in targets:
-            resource_id = target["ResourceId"]
-            policies = self.call("DescribeScalingPolicies", **_target(resource_id)).get(
-                "ScalingPolicies", []
-            )
-            observed[resource_id] = ObservedScaling(
-                resource_id=resource_id,
+        policies = self._policies([t["ResourceId"] for t in targets])
+        return {
+            target["ResourceId"]: ObservedScaling(
+                resource_id=target["ResourceId"],
                 min_instances=int(target["MinCapacity"]),
                 max_instances=int(target["MaxCapacity"]),
                 policies={
                     p["PolicyName"]: p.get("TargetTrackingScalingPolicyConfiguration", {})
-                    for p in policies
+                    for p in policies.get(target["ResourceId"], [])
                 },
             )
-        return observed
+            for target in targets
+        }
+
+    def _policies(self, resource_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """The scaling policies of `resource_ids`, by resource ID.
+
+        DescribeScalingPolicies filters by one ResourceId at most, so reading n targets one
+        by one costs n calls. Without a ResourceId it lists the whole namespace, 50 a page:
+        one call when the account has few policies, many when it has thousands. So the
+        namespace is listed for at most n - 1 pages (never more calls than one per target),
+        and only if it is not exhausted by then are the targets read one by one.
+        """
+        if not resource_ids:
+            return {}
+        wanted = set(resource_ids)
+        if len(resource_ids) > 1:
+            listed = self._list_namespace_policies(max_pages=len(resource_ids) - 1)
+            if listed is not None:
+                found: dict[str, list[dict[str, Any]]] = {}
+                for policy in listed:
+                    if policy["ResourceId"] in wanted:
+                        found.setdefault(policy["ResourceId"], []).append(policy)
+                return found
+        return {
+            resource_id: self.call("DescribeScalingPolicies", **_target(resource_id)).get(
+                "ScalingPolicies", []
+            )
+            for resource_id in resource_ids
+        }
+
+    def _list_namespace_policies(self, max_pages: int) -> list[dict[str, Any]] | None:
+        """Every policy on a SageMaker variant, or None when that takes more than `max_pages`."""
+        policies: list[dict[str, Any]] = []
+        params: dict[str, Any] = {
+            "ServiceNamespace": NAMESPACE,
+            "ScalableDimension": DIMENSION,
+            "MaxResults": POLICIES_PAGE,
+        }
+        for _ in range(max_pages):
+            page = self.call("DescribeScalingPolicies", **params)
+            policies += page.get("ScalingPolicies", [])
+            if not page.get("NextToken"):
+                return policies
+            params["NextToken"] = page["NextToken"]
+        return None
 
     def execute(self, action: AutoscalingAction) -> None:
         match action:
