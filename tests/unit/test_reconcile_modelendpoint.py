@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from serving_operator.api.modelendpoint import ModelEndpointSpec
+from serving_operator.api.modelendpoint import ModelEndpointSpec, ModelEndpointStatus
 from serving_operator.aws.base import AwsError
 from serving_operator.planning.modelendpoint.actions import (
     DeregisterReason,
@@ -22,12 +22,19 @@ from serving_operator.planning.modelendpoint.memory import Memory
 from serving_operator.planning.modelendpoint.observed import (
     ObservedScaling,
 )
+from serving_operator.planning.modelendpoint.planner import (
+    SCALING_RECHECK_SECONDS,
+    scaling_fingerprint,
+)
 from serving_operator.planning.outcome import OutcomeKind
 from serving_operator.reconcile.modelendpoint import ModelEndpointReconciler
+from serving_operator.reconcile.modelendpoint_report import memory_of, report_pass
+from serving_operator.reconcile.report import ObjectContext
 from tests.support.fake_aws import FakeAws
 from tests.support.specs import in_service, model_endpoint_spec, variant
 
 OWNER = "ns/bikes"
+NOW = 1_800_000_000.0
 SCALING = {"minInstances": 2, "maxInstances": 4, "maxRequestsPerSecondPerInstance": 10}
 
 
@@ -47,6 +54,12 @@ def _registered(want: DesiredEndpoint) -> dict[str, ObservedScaling]:
         )
         for a in want.autoscaled
     }
+
+
+def _checked(spec: ModelEndpointSpec) -> str:
+    """The fingerprint a pass remembers after making `spec`'s scaling match."""
+    want = _desired(spec)
+    return scaling_fingerprint(want, frozenset(v.name for v in want.variants))
 
 
 def _in_service(spec: ModelEndpointSpec, **aws: Any) -> FakeAws:
@@ -79,6 +92,12 @@ DONE = Memory(
     attempted_config=_desired(OLD).config_name,
     cleaned_for_config=_desired(OLD).config_name,
     warmed_for_config=_desired(OLD).config_name,
+)
+WIDER = model_endpoint_spec(
+    variant("a", image="img:1", autoscaling={**SCALING, "maxInstances": 6}, instanceCount=2)
+)
+SCALED_DONE = replace(
+    DONE, scaling_registered=True, scaling_checked=_checked(OLD_SCALED), scaling_checked_at=NOW
 )
 
 SCENARIOS = [
@@ -153,7 +172,69 @@ SCENARIOS = [
         OutcomeKind.STALLED,
         "UpdateFailed",
         ["RegisterScalableTarget", "PutScalingPolicy"],
-        {"scaling_registered": True},
+        {
+            "scaling_registered": True,
+            "scaling_checked": scaling_fingerprint(
+                _desired(OLD_SCALED), frozenset({"a"})
+            ),  # the variants it still runs
+            "scaling_checked_at": NOW,
+        },
+    ),
+    Scenario(
+        "autoscaled steady state, scaling checked within the hour: nothing else is read",
+        _in_service(OLD_SCALED, scaling=_registered(_desired(OLD_SCALED))),
+        OLD_SCALED,
+        replace(SCALED_DONE, scaling_checked_at=NOW - SCALING_RECHECK_SECONDS + 1),
+        OutcomeKind.READY,
+        "InService",
+    ),
+    Scenario(
+        "autoscaled steady state, last check an hour old: read again, no writes, re-dated",
+        _in_service(OLD_SCALED, scaling=_registered(_desired(OLD_SCALED))),
+        OLD_SCALED,
+        replace(SCALED_DONE, scaling_checked_at=NOW - SCALING_RECHECK_SECONDS),
+        OutcomeKind.READY,
+        "InService",
+        remembered={"scaling_checked_at": NOW},
+    ),
+    Scenario(
+        "drift: a target deregistered out of band is registered again at the hourly check",
+        _in_service(OLD_SCALED),
+        OLD_SCALED,
+        replace(SCALED_DONE, scaling_checked_at=NOW - SCALING_RECHECK_SECONDS),
+        OutcomeKind.READY,
+        "InService",
+        ["RegisterScalableTarget", "PutScalingPolicy"],
+        {"scaling_checked_at": NOW},
+    ),
+    Scenario(
+        "autoscaling spec changed in place: read and applied at once, however recent the check",
+        _in_service(OLD_SCALED, scaling=_registered(_desired(OLD_SCALED))),
+        WIDER,
+        SCALED_DONE,
+        OutcomeKind.READY,
+        "InService",
+        ["RegisterScalableTarget"],
+        {"scaling_checked": _checked(WIDER)},
+    ),
+    Scenario(
+        "autoscaling removed from the spec: the target goes at once, then nothing is read",
+        _in_service(OLD, scaling=_registered(_desired(OLD_SCALED))),
+        OLD,
+        SCALED_DONE,
+        OutcomeKind.READY,
+        "InService",
+        ["DeregisterScalableTarget"],
+        {"scaling_registered": False, "scaling_checked": _checked(OLD)},
+    ),
+    Scenario(
+        "no check remembered (status from an older operator): scaling is read once",
+        _in_service(OLD_SCALED, scaling=_registered(_desired(OLD_SCALED))),
+        OLD_SCALED,
+        replace(DONE, scaling_registered=True),
+        OutcomeKind.READY,
+        "InService",
+        remembered={"scaling_checked": _checked(OLD_SCALED), "scaling_checked_at": NOW},
     ),
     Scenario(
         "rollout done: unused configs and models collected once, then remembered",
@@ -228,7 +309,7 @@ SCENARIOS = [
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 def test_scenario(scenario: Scenario) -> None:
     result = ModelEndpointReconciler(scenario.aws.clients()).reconcile(
-        scenario.spec, namespace="ns", name="bikes", memory=scenario.memory
+        scenario.spec, namespace="ns", name="bikes", memory=scenario.memory, now=NOW
     )
     assert (result.outcome.kind, result.outcome.reason) == (scenario.outcome, scenario.reason)
     assert scenario.aws.writes == scenario.writes
@@ -300,3 +381,42 @@ def test_deletion_of_an_autoscaled_endpoint_removes_its_scalable_targets() -> No
     (deregistration,) = [d for op, d in aws.calls if op == "DeregisterScalableTarget"]
     assert deregistration.reason == DeregisterReason.ENDPOINT_DELETED
     assert aws.scaling == {}
+
+
+def test_autoscaled_steady_state_reads_only_the_endpoint_until_the_hourly_check() -> None:
+    aws = _in_service(OLD_SCALED, scaling=_registered(_desired(OLD_SCALED)))
+    reconciler = ModelEndpointReconciler(aws.clients())
+    memory = SCALED_DONE
+    for minutes in (10, 20, 50):
+        memory = reconciler.reconcile(
+            OLD_SCALED, namespace="ns", name="bikes", memory=memory, now=NOW + 60 * minutes
+        ).memory
+    assert aws.operations == ["DescribeEndpoint"] * 3
+    memory = reconciler.reconcile(
+        OLD_SCALED, namespace="ns", name="bikes", memory=memory, now=NOW + 60 * 60
+    ).memory
+    assert aws.operations[3:] == ["DescribeEndpoint", "DescribeScalableTargets"]
+    assert memory == replace(SCALED_DONE, scaling_checked_at=NOW + 60 * 60)
+
+
+def test_a_clock_that_went_back_reads_scaling_again() -> None:
+    aws = _in_service(OLD_SCALED, scaling=_registered(_desired(OLD_SCALED)))
+    ModelEndpointReconciler(aws.clients()).reconcile(
+        OLD_SCALED, namespace="ns", name="bikes", memory=SCALED_DONE, now=NOW - 1
+    )
+    assert aws.operations == ["DescribeEndpoint", "DescribeScalableTargets"]
+
+
+def test_the_scaling_check_survives_the_round_trip_through_status() -> None:
+    aws = _in_service(OLD_SCALED, scaling=_registered(_desired(OLD_SCALED)))
+    result = ModelEndpointReconciler(aws.clients()).reconcile(
+        OLD_SCALED,
+        namespace="ns",
+        name="bikes",
+        memory=replace(DONE, scaling_registered=True),
+        now=NOW,
+    )
+    context = ObjectContext("ns", "bikes", 1, ModelEndpointStatus())
+    status = report_pass(result, context, "bikes").status
+    assert isinstance(status, ModelEndpointStatus)
+    assert memory_of(status) == SCALED_DONE

@@ -660,6 +660,17 @@ class ModelEndpointStatus(StatusBase):
     autoscaling_registered: bool | None = Field(
         default=None, description="Whether autoscaling was registered at the last check."
     )
+    autoscaling_checked: str | None = Field(
+        default=None,
+        description=(
+            "Fingerprint of the autoscaling spec and endpoint variants whose scaling was last"
+            " read and made to match; a steady pass skips that read while it is unchanged."
+        ),
+    )
+    autoscaling_checked_at: str | None = Field(
+        default=None,
+        description="When the scaling was last read (RFC 3339); it is read again once an hour.",
+    )
     weights_managed_by: str | None = Field(
         default=None,
         description=(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
@@ -72,13 +73,16 @@ class ModelEndpointReconciler:
         name: str,
         memory: Memory,
         weights_managed_by: str | None = None,
+        now: float | None = None,
     ) -> ReconcileResult:
+        """One pass; `now` (epoch seconds, the clock's when None) dates what is remembered."""
         desired = replace(
             desired_endpoint(spec, namespace=namespace, name=name),
             weights_managed_by=weights_managed_by,
         )
         result = ReconcileResult(Outcome.progressing("Observing", ""), None, desired, memory=memory)
         owner = owner_id(namespace, name)
+        moment = time.time() if now is None else now
         try:
             observed = ModelEndpointObservation(
                 self._aws.sagemaker.describe_endpoint(desired.endpoint_name)
@@ -86,7 +90,7 @@ class ModelEndpointReconciler:
             result.endpoint = observed.endpoint
             plan, observed = self._decide(
                 lambda seen: plan_model_endpoint(
-                    desired, seen, memory, owner=owner, adopt=spec.adopt
+                    desired, seen, memory, owner=owner, adopt=spec.adopt, now=moment
                 ),
                 observed,
                 desired,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 from serving_operator.api.modelendpoint import (
     ModelEndpointStatus,
     VariantAutoscalingStatus,
@@ -30,7 +32,25 @@ def memory_of(status: ModelEndpointStatus) -> Memory:
         cleaned_for_config=status.cleaned_up_for_config_name,
         warmed_for_config=status.warmed_up_for_config_name,
         scaling_registered=bool(status.autoscaling_registered),
+        scaling_checked=status.autoscaling_checked,
+        scaling_checked_at=_epoch_seconds(status.autoscaling_checked_at),
     )
+
+
+def _epoch_seconds(moment: str | None) -> float | None:
+    """An RFC 3339 time from status as epoch seconds; None (read again) when unreadable."""
+    if moment is None:
+        return None
+    try:
+        return datetime.datetime.fromisoformat(moment).timestamp()
+    except ValueError:
+        return None
+
+
+def _rfc3339(seconds: float | None) -> str | None:
+    if seconds is None:
+        return None
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).isoformat()
 
 
 def percentages(weights: dict[str, float | None]) -> dict[str, float]:
@@ -101,6 +121,8 @@ def _status(result: ReconcileResult, context: Context, endpoint_name: str) -> Mo
         cleaned_up_for_config_name=memory.cleaned_for_config,
         warmed_up_for_config_name=memory.warmed_for_config,
         autoscaling_registered=memory.scaling_registered,
+        autoscaling_checked=memory.scaling_checked,
+        autoscaling_checked_at=_rfc3339(memory.scaling_checked_at),
         weights_managed_by=result.desired.weights_managed_by if result.desired else None,
     )
 

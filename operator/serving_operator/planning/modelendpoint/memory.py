@@ -19,3 +19,7 @@ class Memory:
     """The config whose multi-model target models were last warmed up."""
     scaling_registered: bool = False
     """Whether the operator left autoscaling registered for any variant."""
+    scaling_checked: str | None = None
+    """Fingerprint of the autoscaling spec and endpoint variants last read and made to match."""
+    scaling_checked_at: float | None = None
+    """When (epoch seconds) that read was; a steady pass reads scaling again once it is old."""

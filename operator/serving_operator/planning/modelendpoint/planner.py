@@ -8,7 +8,7 @@ autoscaling stand-down around a config switch, and the memory of the last attemp
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from serving_operator.planning.modelendpoint.actions import (
     Action,
@@ -35,11 +35,17 @@ from serving_operator.planning.modelendpoint.observed import (
     ModelEndpointObservation,
     ObservedEndpoint,
 )
+from serving_operator.planning.naming import content_hash
 from serving_operator.planning.outcome import Outcome, OutcomeKind, Plan
 from serving_operator.planning.ownership import Ownership
 
 ENDPOINT_NOT_OWNED = "EndpointNotOwned"
 RETAINED = "Retained"
+# A steady pass trusts the scaling it last read and made match for this long, as long as the
+# autoscaling spec and the endpoint's variants are unchanged; then it reads it again, so
+# drift (someone editing or deregistering a target) is corrected within this bound. At the
+# default 10-minute resync that is one scaling read every 6th pass instead of every pass.
+SCALING_RECHECK_SECONDS = 3600.0
 
 
 def plan_model_endpoint(
@@ -49,8 +55,9 @@ def plan_model_endpoint(
     *,
     owner: str,
     adopt: bool,
+    now: float,
 ) -> Plan[Step] | Lookups:
-    """The next pass for an endpoint, or the reads it still needs."""
+    """The next pass for an endpoint, or the reads it still needs; `now` in epoch seconds."""
     endpoint = observed.endpoint
     if needs_artifacts(desired, endpoint):
         missing = observed.missing(Lookups(artifacts=True))
@@ -89,7 +96,7 @@ def plan_model_endpoint(
         if isinstance(stand_down, Lookups):
             return stand_down
         steps[:0] = stand_down
-        memory = replace(memory, scaling_registered=False)
+        memory = replace(memory, scaling_registered=False, scaling_checked=None)
 
     for step in list(steps):
         if isinstance(step, CreateEndpoint | UpdateEndpoint):
@@ -97,7 +104,7 @@ def plan_model_endpoint(
             steps.insert(steps.index(step) + 1, Remember(memory))
 
     if plan.outcome.kind == OutcomeKind.READY:
-        after = _after_rollout(desired, observed, memory)
+        after = _after_rollout(desired, observed, memory, now)
         if isinstance(after, Lookups):
             return after
         steps += after
@@ -106,10 +113,10 @@ def plan_model_endpoint(
         # (autoscaling was stood down for the update) until the spec is fixed.
         running = frozenset(v.name for v in endpoint.variants)
         kept = replace(desired, variants=tuple(v for v in desired.variants if v.name in running))
-        sync = _sync_autoscaling(kept, observed, memory, running)
+        sync = _sync_autoscaling(kept, observed, memory, running, now)
         if isinstance(sync, Lookups):
             return sync
-        steps += sync
+        steps += sync[0]
     return Plan(tuple(steps), plan.outcome)
 
 
@@ -130,7 +137,7 @@ def _stand_down(
         *plan_autoscaling(
             nothing_wanted, observed.scaling, removal=DeregisterReason.STAND_DOWN_FOR_UPDATE
         ),
-        Remember(replace(memory, scaling_registered=False)),
+        Remember(replace(memory, scaling_registered=False, scaling_checked=None)),
     ]
 
 
@@ -144,35 +151,63 @@ def _scaling_variants(
     return frozenset(names)
 
 
+def scaling_fingerprint(desired: DesiredEndpoint, variants: frozenset[str]) -> str:
+    """What the scaling read depends on: the autoscaling spec and the variants to read."""
+    return content_hash(
+        {
+            "autoscaled": [asdict(a) for a in desired.autoscaled],
+            "variants": sorted(variants),
+        }
+    )
+
+
+def _scaling_recently_checked(memory: Memory, fingerprint: str, now: float) -> bool:
+    """Whether the last scaling read still stands: same spec and variants, not too old (a
+    clock that went back counts as old)."""
+    return (
+        memory.scaling_checked == fingerprint
+        and memory.scaling_checked_at is not None
+        and 0 <= now - memory.scaling_checked_at < SCALING_RECHECK_SECONDS
+    )
+
+
 def _sync_autoscaling(
     desired: DesiredEndpoint,
     observed: ModelEndpointObservation,
     memory: Memory,
     variants: frozenset[str],
-) -> list[Step] | Lookups:
+    now: float,
+) -> tuple[list[Step], Memory] | Lookups:
+    """Make the variants' scaling match `desired`; remember what was read and when (after the
+    writes, so a failed write leaves it to be read again)."""
     missing = observed.missing(Lookups(scaling_variants=variants))
     if missing:
         return missing
     assert observed.scaling is not None
     steps: list[Step] = list(plan_autoscaling(desired, observed.scaling))
-    registered = bool(desired.autoscaled)
-    if registered != memory.scaling_registered:
-        steps.append(Remember(replace(memory, scaling_registered=registered)))
-    return steps
+    memory = replace(
+        memory,
+        scaling_registered=bool(desired.autoscaled),
+        scaling_checked=scaling_fingerprint(desired, variants),
+        scaling_checked_at=now,
+    )
+    steps.append(Remember(memory))
+    return steps, memory
 
 
 def _after_rollout(
-    desired: DesiredEndpoint, observed: ModelEndpointObservation, memory: Memory
+    desired: DesiredEndpoint, observed: ModelEndpointObservation, memory: Memory, now: float
 ) -> list[Step] | Lookups:
     """Work that needs the endpoint InService on the desired config."""
     models = {m.name: m for m in desired.models}
     multi_model = any(models[v.model_name].multi_model_prefix for v in desired.variants)
-    sync_scaling = bool(desired.autoscaled) or memory.scaling_registered
+    variants = _scaling_variants(desired, observed.endpoint)
+    sync_scaling = (bool(desired.autoscaled) or memory.scaling_registered) and not (
+        _scaling_recently_checked(memory, scaling_fingerprint(desired, variants), now)
+    )
     wanted = Lookups(
         owned_objects=memory.cleaned_for_config != desired.config_name,
-        scaling_variants=_scaling_variants(desired, observed.endpoint)
-        if sync_scaling
-        else frozenset(),
+        scaling_variants=variants if sync_scaling else frozenset(),
         models_found=multi_model,
     )
     missing = observed.missing(wanted)
@@ -187,10 +222,10 @@ def _after_rollout(
         memory = replace(memory, cleaned_for_config=desired.config_name)
         steps.append(Remember(memory))
     if sync_scaling:
-        sync = _sync_autoscaling(desired, observed, memory, wanted.scaling_variants)
+        sync = _sync_autoscaling(desired, observed, memory, variants, now)
         assert not isinstance(sync, Lookups)  # read above
-        steps += sync
-        memory = replace(memory, scaling_registered=bool(desired.autoscaled))
+        scaling_steps, memory = sync
+        steps += scaling_steps
     if memory.warmed_for_config != desired.config_name:
         steps += [
             WarmUpModel(desired.endpoint_name, variant.name, target)
