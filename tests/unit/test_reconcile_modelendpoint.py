@@ -116,7 +116,20 @@ SCENARIOS = [
         outcome=OutcomeKind.PROGRESSING,
         reason="Creating",
         writes=["CreateModel", "CreateEndpointConfig", "CreateEndpoint"],
-        remembered={"attempted_config": _desired(OLD).config_name},
+        remembered={
+            "attempted_config": _desired(OLD).config_name,
+            "cleaned_for_config": _desired(OLD).config_name,  # nothing older to collect
+        },
+    ),
+    Scenario(
+        "recreate after an earlier endpoint (Failed, or deleted out of band): clean up later",
+        replace(_in_service(NEW), endpoint=None),
+        NEW,
+        DONE,
+        outcome=OutcomeKind.PROGRESSING,
+        reason="Creating",
+        writes=["CreateEndpoint"],
+        remembered={"attempted_config": _desired(NEW).config_name},
     ),
     Scenario(
         "adoption refused: an untagged endpoint without spec.adopt is left alone",
@@ -420,3 +433,23 @@ def test_the_scaling_check_survives_the_round_trip_through_status() -> None:
     status = report_pass(result, context, "bikes").status
     assert isinstance(status, ModelEndpointStatus)
     assert memory_of(status) == SCALED_DONE
+
+
+def test_a_first_creation_converges_without_listing_for_clean_up() -> None:
+    aws = FakeAws()
+    reconciler = ModelEndpointReconciler(aws.clients())
+    memory = reconciler.reconcile(
+        OLD, namespace="ns", name="bikes", memory=Memory(), now=NOW
+    ).memory
+    aws.endpoint, aws.endpoint_owner = in_service(_desired(OLD)), OWNER
+    result = reconciler.reconcile(OLD, namespace="ns", name="bikes", memory=memory, now=NOW)
+    assert result.outcome.kind == OutcomeKind.READY
+    assert aws.operations == [
+        "DescribeEndpoint",
+        "ObserveArtifacts",
+        "CreateModel",
+        "CreateEndpointConfig",
+        "CreateEndpoint",
+        "DescribeEndpoint",
+    ]
+    assert result.memory == DONE

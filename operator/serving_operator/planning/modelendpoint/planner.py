@@ -101,6 +101,15 @@ def plan_model_endpoint(
     for step in list(steps):
         if isinstance(step, CreateEndpoint | UpdateEndpoint):
             memory = replace(memory, attempted_config=step.config_name)
+            if isinstance(step, CreateEndpoint) and memory == Memory(step.config_name):
+                # The first endpoint this resource ever made: it never ran another config,
+                # so once it is up there is nothing old to collect, and the listing (one
+                # ListEndpointConfigs, one ListModels and a ListTags per object) is skipped.
+                # A recreated endpoint (after Failed, or deleted out of band) remembers an
+                # earlier attempt and is cleaned up as usual. Objects left by a create that
+                # failed before CreateEndpoint under an older spec are collected at the next
+                # config switch or at deletion, which both list.
+                memory = replace(memory, cleaned_for_config=step.config_name)
             steps.insert(steps.index(step) + 1, Remember(memory))
 
     if plan.outcome.kind == OutcomeKind.READY:
