@@ -128,3 +128,8 @@ def test_observe_reads_variants_one_by_one_when_the_namespace_has_too_many_polic
         wanted[1]: ["op-b"],
     }
     assert observed[wanted[1]].max_instances == 5
+
+    # Having learnt the namespace does not fit, the next read wastes no page on it.
+    calls.clear()
+    assert adapter.observe(wanted) == observed
+    assert [c.get("ResourceId") for c in calls] == wanted

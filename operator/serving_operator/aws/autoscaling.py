@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any, assert_never
 
 from serving_operator.aws.base import ServiceAdapter
+from serving_operator.aws.ratelimit import TokenBucket
 from serving_operator.planning.modelendpoint.actions import (
     AutoscalingAction,
     DeregisterScalableTarget,
@@ -17,6 +19,9 @@ NAMESPACE = "sagemaker"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 # The largest page DescribeScalingPolicies returns (its MaxResults maximum).
 POLICIES_PAGE = 50
+# How long a namespace found too large to list is read variant by variant without trying
+# the listing again (accounts grow and shrink slowly).
+LISTING_HINT_SECONDS = 3600.0
 
 
 def _target(resource_id: str) -> dict[str, str]:
@@ -30,6 +35,14 @@ def _target(resource_id: str) -> dict[str, str]:
 
 class ApplicationAutoScaling(ServiceAdapter):
     service = "application-autoscaling"
+
+    def __init__(self, client: Any, limiter: TokenBucket) -> None:
+        super().__init__(client, limiter)
+        # Pages a namespace listing needed at least, learned from the last one that ran out
+        # of budget, and until when (monotonic) that is trusted: a listing that could not
+        # fit is not tried again, so a large account pays no wasted page per read.
+        self._pages_at_least = 1
+        self._pages_known_until = 0.0
 
     def observe(self, resource_ids: list[str]) -> dict[str, ObservedScaling]:
         """Registered targets among `resource_ids`, with their policies."""
@@ -68,13 +81,16 @@ class ApplicationAutoScaling(ServiceAdapter):
         by one costs n calls. Without a ResourceId it lists the whole namespace, 50 a page:
         one call when the account has few policies, many when it has thousands. So the
         namespace is listed for at most n - 1 pages (never more calls than one per target),
-        and only if it is not exhausted by then are the targets read one by one.
+        and only if it is not exhausted by then are the targets read one by one (and straight
+        away for the next hour, when the listing could not fit a read of that size).
         """
         if not resource_ids:
             return {}
         wanted = set(resource_ids)
-        if len(resource_ids) > 1:
-            listed = self._list_namespace_policies(max_pages=len(resource_ids) - 1)
+        budget = len(resource_ids) - 1
+        too_large = time.monotonic() < self._pages_known_until and self._pages_at_least > budget
+        if budget >= 1 and not too_large:
+            listed = self._list_namespace_policies(max_pages=budget)
             if listed is not None:
                 found: dict[str, list[dict[str, Any]]] = {}
                 for policy in listed:
@@ -102,6 +118,8 @@ class ApplicationAutoScaling(ServiceAdapter):
             if not page.get("NextToken"):
                 return policies
             params["NextToken"] = page["NextToken"]
+        self._pages_at_least = max_pages + 1
+        self._pages_known_until = time.monotonic() + LISTING_HINT_SECONDS
         return None
 
     def execute(self, action: AutoscalingAction) -> None:
