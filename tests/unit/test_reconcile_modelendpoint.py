@@ -132,6 +132,15 @@ SCENARIOS = [
         remembered={"attempted_config": _desired(NEW).config_name},
     ),
     Scenario(
+        "recreate after a switch that never finished: the config it ran first is collected",
+        replace(_in_service(NEW), endpoint=None),
+        NEW,
+        Memory(attempted_config=_desired(NEW).config_name),
+        outcome=OutcomeKind.PROGRESSING,
+        reason="Creating",
+        writes=["CreateEndpoint"],
+    ),
+    Scenario(
         "adoption refused: an untagged endpoint without spec.adopt is left alone",
         replace(_in_service(OLD), endpoint_owner=None),
         NEW,

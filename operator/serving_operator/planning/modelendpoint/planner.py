@@ -100,8 +100,9 @@ def plan_model_endpoint(
 
     for step in list(steps):
         if isinstance(step, CreateEndpoint | UpdateEndpoint):
+            first = isinstance(step, CreateEndpoint) and memory == Memory()
             memory = replace(memory, attempted_config=step.config_name)
-            if isinstance(step, CreateEndpoint) and memory == Memory(step.config_name):
+            if first:
                 # The first endpoint this resource ever made: it never ran another config,
                 # so once it is up there is nothing old to collect, and the listing (one
                 # ListEndpointConfigs, one ListModels and a ListTags per object) is skipped.
