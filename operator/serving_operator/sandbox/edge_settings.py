@@ -7,11 +7,12 @@ and sets both.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+
+from serving_operator.sandbox.settings import SettingsJson
 
 
 @dataclass
-class EdgeSettings:
+class EdgeSettings(SettingsJson):
     compilation_starting_seconds: float = 1.0
     """A Neo job's STARTING, before INPROGRESS."""
     compilation_seconds: float = 2.0
@@ -27,21 +28,3 @@ class EdgeSettings:
     job_minute_seconds: float = 60.0
     """What a minute of an IoT job's configuration lasts: rollout rates per minute and
     in-progress timeouts in minutes are counted in these."""
-
-    _KEYS = (
-        ("compilationStartingSeconds", "compilation_starting_seconds"),
-        ("compilationSeconds", "compilation_seconds"),
-        ("compilationStoppingSeconds", "compilation_stopping_seconds"),
-        ("componentSeconds", "component_seconds"),
-        ("devicePickupSeconds", "device_pickup_seconds"),
-        ("deviceApplySeconds", "device_apply_seconds"),
-        ("jobMinuteSeconds", "job_minute_seconds"),
-    )
-
-    def update(self, data: dict[str, Any]) -> None:
-        for key, attribute in self._KEYS:
-            if key in data:
-                setattr(self, attribute, float(data[key]))
-
-    def to_json(self) -> dict[str, float]:
-        return {key: float(getattr(self, attribute)) for key, attribute in self._KEYS}

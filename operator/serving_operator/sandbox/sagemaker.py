@@ -32,11 +32,12 @@ from moto.sagemaker.utils import arn_formatter
 from werkzeug.wrappers import Response
 
 from serving_operator.sandbox import guardrails
+from serving_operator.sandbox.settings import SettingsJson
 from serving_operator.sandbox.wire import AwsRequest, error_response, json_response
 
 
 @dataclass
-class LifecycleSettings:
+class LifecycleSettings(SettingsJson):
     creating_seconds: float = 2.0
     updating_seconds: float = 2.0
     deleting_seconds: float = 1.0
@@ -48,24 +49,6 @@ class LifecycleSettings:
     """What a second of a DeploymentConfig's wait intervals lasts in the sandbox (0: none)."""
     metric_period_seconds: float = 60.0
     """The period SageMaker's invocation metrics are published at (their timestamps' grain)."""
-
-    _KEYS = (
-        ("creatingSeconds", "creating_seconds"),
-        ("updatingSeconds", "updating_seconds"),
-        ("deletingSeconds", "deleting_seconds"),
-        ("coldStartMs", "cold_start_ms"),
-        ("autoscalingWindowSeconds", "autoscaling_window_seconds"),
-        ("deploymentTimeScale", "deployment_time_scale"),
-        ("metricPeriodSeconds", "metric_period_seconds"),
-    )
-
-    def update(self, data: dict[str, Any]) -> None:
-        for key, attribute in self._KEYS:
-            if key in data:
-                setattr(self, attribute, float(data[key]))
-
-    def to_json(self) -> dict[str, float]:
-        return {key: float(getattr(self, attribute)) for key, attribute in self._KEYS}
 
 
 @dataclass
