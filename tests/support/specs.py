@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from serving_operator.api import GROUP, VERSION
+from serving_operator.api.edgemodel import EdgeModelSpec
 from serving_operator.api.modelendpoint import ModelEndpointSpec
 from serving_operator.planning.modelendpoint.desired import DesiredEndpoint, desired_endpoint
 from serving_operator.planning.modelendpoint.observed import (
@@ -103,3 +104,28 @@ def quick_canary(body: dict[str, Any]) -> dict[str, Any]:
         ],
     }
     return body
+
+
+def edge_model_spec(**changes: Any) -> EdgeModelSpec:
+    """A PyTorch classifier for a Jetson Nano and 64-bit ARM Linux, rolled out to a canary
+    group, then the fleet; `changes` replace top-level spec fields."""
+    base: dict[str, Any] = {
+        "source": "s3://models/classifier/model.tar.gz",
+        "framework": "PYTORCH",
+        "frameworkVersion": "1.8",
+        "dataInputConfig": '{"input0": [1, 3, 224, 224]}',
+        "roleArn": "arn:aws:iam::123456789012:role/Neo",
+        "outputS3Uri": "s3://models/compiled",
+        "targets": [
+            {"name": "nano", "targetDevice": "jetson_nano"},
+            {"name": "arm", "targetPlatform": {"os": "LINUX", "arch": "ARM64"}},
+        ],
+        "rollout": {
+            "stages": [
+                {"name": "canary", "thingGroups": ["canary"]},
+                {"name": "fleet", "thingGroups": ["fleet"]},
+            ],
+            "stageDeadlineSeconds": 600,
+        },
+    }
+    return EdgeModelSpec.model_validate(base | changes)

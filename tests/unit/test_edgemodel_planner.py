@@ -10,7 +10,6 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from serving_operator.api.edgemodel import EdgeModelSpec
 from serving_operator.planning.edgemodel.actions import (
     CreateCompilationJob,
     CreateComponentVersion,
@@ -43,33 +42,11 @@ from serving_operator.planning.edgemodel.planner import (
     plan_edge_model_deletion,
 )
 from serving_operator.planning.outcome import OutcomeKind, Plan
+from tests.support.specs import edge_model_spec as spec
 
 NEO_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 GROUP_ARN = "arn:aws:iot:us-east-1:123456789012:thinggroup/{}"
 OTHER = {"com.example.Telemetry": {"componentVersion": "2.0.0"}}
-
-
-def spec(**changes: Any) -> EdgeModelSpec:
-    base: dict[str, Any] = {
-        "source": "s3://models/classifier/model.tar.gz",
-        "framework": "PYTORCH",
-        "frameworkVersion": "1.8",
-        "dataInputConfig": '{"input0": [1, 3, 224, 224]}',
-        "roleArn": "arn:aws:iam::123456789012:role/Neo",
-        "outputS3Uri": "s3://models/compiled",
-        "targets": [
-            {"name": "nano", "targetDevice": "jetson_nano"},
-            {"name": "arm", "targetPlatform": {"os": "LINUX", "arch": "ARM64"}},
-        ],
-        "rollout": {
-            "stages": [
-                {"name": "canary", "thingGroups": ["canary"]},
-                {"name": "fleet", "thingGroups": ["fleet"]},
-            ],
-            "stageDeadlineSeconds": 600,
-        },
-    }
-    return EdgeModelSpec.model_validate(base | changes)
 
 
 def desired(**changes: Any) -> DesiredEdgeModel:

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 
-from serving_operator.api.edgemodel import EdgeModelSpec
 from serving_operator.aws.base import AwsError
 from serving_operator.planning.edgemodel.actions import CreateDeployment
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, desired_edge_model
@@ -29,30 +28,9 @@ from serving_operator.planning.edgemodel.observed import (
 from serving_operator.planning.outcome import OutcomeKind
 from serving_operator.reconcile.edgemodel import EdgeModelReconciler, EdgeReconcileResult
 from tests.support.fake_edge_aws import FakeEdgeAws, version_arn
+from tests.support.specs import edge_model_spec as _spec
 
 TELEMETRY = {"com.example.Telemetry": {"componentVersion": "2.0.0"}}
-
-
-def _spec(**changes: Any) -> EdgeModelSpec:
-    base: dict[str, Any] = {
-        "source": "s3://models/classifier/model.tar.gz",
-        "framework": "PYTORCH",
-        "frameworkVersion": "1.8",
-        "dataInputConfig": '{"input0": [1, 3, 224, 224]}',
-        "roleArn": "arn:aws:iam::123456789012:role/Neo",
-        "outputS3Uri": "s3://models/compiled",
-        "targets": [
-            {"name": "nano", "targetDevice": "jetson_nano"},
-            {"name": "arm", "targetPlatform": {"os": "LINUX", "arch": "ARM64"}},
-        ],
-        "rollout": {
-            "stages": [
-                {"name": "canary", "thingGroups": ["canary"]},
-                {"name": "fleet", "thingGroups": ["fleet"]},
-            ],
-        },
-    }
-    return EdgeModelSpec.model_validate(base | changes)
 
 
 SPEC = _spec()
