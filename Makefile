@@ -8,7 +8,7 @@ CONTROLPLANE_BINS := $(ASSETS)/etcd $(ASSETS)/kube-apiserver $(ASSETS)/kubectl
 HELM := $(ASSETS)/helm
 KSTATUS := $(ASSETS)/kstatus
 
-.PHONY: all venv controlplane crds lint unit e2e test demo demo-stop bench clean
+.PHONY: all venv controlplane crds lint unit e2e test test-slow demo demo-stop bench clean
 
 all: test
 
@@ -79,7 +79,12 @@ e2e: venv controlplane
 PYTEST_WORKERS ?= 4
 
 test: venv controlplane lint
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --dist loadfile --durations=15
+	$(BIN)/pytest -q -m "not slow" -n $(PYTEST_WORKERS) --dist loadfile --durations=15
+
+# Reliability at scale (fault injection, crashes, control-plane restarts, handover): each
+# test brings its own control plane and operator; CI runs these after `make test`.
+test-slow: venv controlplane
+	$(BIN)/pytest -q -m slow -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 demo: venv controlplane
 	$(BIN)/python hack/demo.py

@@ -203,6 +203,76 @@ def test_latency_injection_slows_calls(sandbox: Sandbox) -> None:
     assert time.monotonic() - started >= 0.3
 
 
+def _outcomes(client: Any, calls: int) -> list[str]:
+    """What each of `calls` ListNotebookInstances calls got: "ok" or the error code (the
+    operator never calls it, so a shared operator is not hit by these faults)."""
+    outcomes = []
+    for _ in range(calls):
+        try:
+            client.list_notebook_instances()
+            outcomes.append("ok")
+        except botocore.exceptions.ClientError as error:
+            outcomes.append(error.response["Error"]["Code"])
+    return outcomes
+
+
+def test_a_fault_with_a_rate_fails_that_share_of_calls_from_its_seeded_stream(
+    sandbox: Sandbox,
+) -> None:
+    no_retries = sandbox.client(
+        "sagemaker", botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    )
+    runs = []
+    for _ in range(2):
+        sandbox.clear_faults()
+        sandbox.add_fault(
+            service="sagemaker", operation="ListNotebookInstances", count=-1, rate=0.3, seed=11
+        )
+        runs.append(_outcomes(no_retries, 200))
+    sandbox.clear_faults()
+    assert runs[0] == runs[1], "the same seed gives the same failures"
+    throttled = runs[0].count("ThrottlingException")
+    assert set(runs[0]) == {"ok", "ThrottlingException"}
+    assert 35 <= throttled <= 85, throttled  # 60 expected; binomial sd 6.5
+
+
+def test_latency_and_error_faults_both_act_on_a_call(sandbox: Sandbox) -> None:
+    no_retries = sandbox.client(
+        "sagemaker", botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    )
+    operation = {"service": "sagemaker", "operation": "ListNotebookInstances"}
+    sandbox.add_fault(**operation, errorCode=None, latencyMs=200, count=-1)
+    sandbox.add_fault(**operation, errorCode="InternalFailure", httpStatus=500, count=1)
+    try:
+        started = time.monotonic()
+        assert _outcomes(no_retries, 2) == ["InternalFailure", "ok"]
+        assert time.monotonic() - started >= 0.4  # both calls were slowed
+    finally:
+        sandbox.clear_faults()
+
+
+def test_rate_limits_throttle_calls_past_the_bucket_and_refill(sandbox: Sandbox) -> None:
+    no_retries = sandbox.client(
+        "sagemaker", botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    )
+    sandbox.add_rate_limit(
+        service="sagemaker", operation="ListNotebookInstances", perSecond=0.5, burst=2
+    )
+    try:
+        started = time.monotonic()
+        outcomes = _outcomes(no_retries, 6)
+        elapsed = time.monotonic() - started
+        admitted = outcomes.count("ok")
+        assert outcomes[:2] == ["ok", "ok"]  # the burst
+        assert admitted <= 2 + int(elapsed * 0.5) + 1
+        assert sandbox.throttled() == 6 - admitted > 0
+        time.sleep(2.1)  # one token back at 0.5 per second
+        assert _outcomes(no_retries, 1) == ["ok"]
+    finally:
+        sandbox.clear_rate_limits()
+    assert sandbox.throttled() == 0
+
+
 def test_call_log_names_each_operation(sandbox: Sandbox) -> None:
     client = sandbox.client("sagemaker")
     sandbox.forget_calls()

@@ -61,6 +61,16 @@ class Sandbox:
     def clear_faults(self) -> None:
         self._admin("DELETE", "faults")
 
+    def add_rate_limit(self, **limit: Any) -> None:
+        self._admin("POST", "rate-limits", limit)
+
+    def throttled(self) -> int:
+        """Calls the sandbox's rate limits refused since they were last cleared."""
+        return int(self._admin("GET", "rate-limits")["throttled"])
+
+    def clear_rate_limits(self) -> None:
+        self._admin("DELETE", "rate-limits")
+
     def calls(self) -> list[dict[str, Any]]:
         calls: list[dict[str, Any]] = self._admin("GET", "calls")
         return calls

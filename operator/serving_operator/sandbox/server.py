@@ -47,8 +47,18 @@ Admin API (JSON), for tests and demos:
   DELETE /_sandbox/behaviour       forget them all; ?endpoint=E&variant=V for some
   POST /_sandbox/faults            {"service": "sagemaker", "operation": "DescribeEndpoint",
                                     "errorCode": "ThrottlingException", "httpStatus": 400,
-                                    "count": 3, "latencyMs": 0}
+                                    "count": 3, "latencyMs": 0, "latencyJitterMs": 0,
+                                    "rate": 1.0, "seed": null}: the next `count` matching
+                                    calls (-1: all) fail with that error (errorCode null:
+                                    only slowed), each with probability `rate` from the
+                                    fault's own random stream (faults.py)
   DELETE /_sandbox/faults          clear all faults
+  POST /_sandbox/rate-limits       {"service": "sagemaker", "operation": "*", "perSecond": 10,
+                                    "burst": 10}: AWS-side request limits, a token bucket
+                                    per matching (service, operation); a call finding it
+                                    empty gets ThrottlingException
+  GET  /_sandbox/rate-limits       {"throttled": N}: calls refused since the last DELETE
+  DELETE /_sandbox/rate-limits     lift them all
   GET  /_sandbox/calls             every AWS call seen: [{"service", "operation", "status",
                                     "target" (the EndpointName, ModelName... it names)}]
   DELETE /_sandbox/calls           forget them
@@ -90,7 +100,7 @@ from serving_operator.sandbox.autoscaling import Autoscaler
 from serving_operator.sandbox.behaviour import BehaviourError, BehaviourTable, VariantBehaviour
 from serving_operator.sandbox.cloudwatch import CloudWatchOverlay
 from serving_operator.sandbox.edge_settings import EdgeSettings
-from serving_operator.sandbox.faults import Fault, FaultTable
+from serving_operator.sandbox.faults import Fault, FaultTable, RateLimit, RateLimits
 from serving_operator.sandbox.greengrass import GreengrassOverlay
 from serving_operator.sandbox.iam import simulate_principal_policy
 from serving_operator.sandbox.iotjobs import IotJobs
@@ -111,6 +121,7 @@ class SandboxApp:
     ) -> None:
         self.moto = DomainDispatcherApplication(create_backend_app)
         self.faults = FaultTable()
+        self.rate_limits = RateLimits()
         self.sagemaker = SageMakerOverlay(settings or LifecycleSettings(), _account_of)
         self.edge_settings = edge or EdgeSettings()
         self.neo = NeoOverlay(self.edge_settings, _account_of)
@@ -140,11 +151,17 @@ class SandboxApp:
         environ["CONTENT_LENGTH"] = str(len(body))
         call = identify(request, body)
 
-        fault = self.faults.take(call.service, call.operation)
-        if fault is not None:
-            if fault.latency_ms:
-                time.sleep(fault.latency_ms / 1000)
-            if fault.error_code:
+        if not self.rate_limits.admit(call.service, call.operation, time.monotonic()):
+            self._log(call, 400)
+            return error_response("ThrottlingException", "Rate exceeded", 400)(
+                environ, start_response
+            )
+        effect = self.faults.take(call.service, call.operation)
+        if effect is not None:
+            if effect.delay_seconds:
+                time.sleep(effect.delay_seconds)
+            fault = effect.error
+            if fault is not None and fault.error_code:
                 self._log(call, fault.http_status)
                 return error_response(fault.error_code, fault.message, fault.http_status)(
                     environ, start_response
@@ -231,9 +248,21 @@ class SandboxApp:
             self.sagemaker.settings.update(request.get_json(force=True))
             self.edge_settings.update(request.get_json(force=True))
         elif route == ("POST", "/_sandbox/faults"):
-            self.faults.add(Fault.from_json(request.get_json(force=True)))
+            try:
+                self.faults.add(Fault.from_json(request.get_json(force=True)))
+            except (TypeError, ValueError) as error:
+                return Response(json.dumps({"error": str(error)}), status=400)
         elif route == ("DELETE", "/_sandbox/faults"):
             self.faults.clear()
+        elif route == ("POST", "/_sandbox/rate-limits"):
+            try:
+                self.rate_limits.add(RateLimit.from_json(request.get_json(force=True)))
+            except (TypeError, ValueError) as error:
+                return Response(json.dumps({"error": str(error)}), status=400)
+        elif route == ("GET", "/_sandbox/rate-limits"):
+            payload = {"throttled": self.rate_limits.throttled}
+        elif route == ("DELETE", "/_sandbox/rate-limits"):
+            self.rate_limits.clear()
         elif route == ("GET", "/_sandbox/calls"):
             with self._calls_lock:
                 payload = list(self.calls)
