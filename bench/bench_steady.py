@@ -5,10 +5,11 @@ Fleets of plain and autoscaled ModelEndpoints, TrafficSplits (a fixed split; a c
 completed) and EdgeModels (rolled out) are brought to rest through the real reconcilers (no
 kopf, no cluster) against the AWS sandbox, then resynced ROUNDS times RESYNC_SECONDS apart in
 simulated time, scheduled as the operator's driver schedules them (a pass at each resync,
-or later when the plan says `recheck_after`). The sandbox's call log, counted per kind,
-gives the reads and writes per resource per resync. Prints figures; asserts nothing.
-Run with `make bench` (it starts its own sandbox on loopback). To compare with an older
-commit: `git archive <commit> operator | tar -x -C /tmp/before &&
+or later when the plan says `recheck_after`). Each TrafficSplit resyncs with its own
+ModelEndpoint, as in the operator: two resources per endpoint. The sandbox's call log,
+counted per fleet, gives the reads and writes per resource per resync. Prints figures;
+asserts nothing. Run with `make bench` (it starts its own sandbox on loopback). To compare
+with an older commit: `git archive <commit> operator | tar -x -C /tmp/before &&
 PYTHONPATH=/tmp/before/operator .venv/bin/python bench/bench_steady.py`.
 """
 
@@ -144,7 +145,8 @@ def endpoint_fleet(clients: Clients, kind: str, *, autoscaled: bool) -> list[Res
 
 
 def split_fleet(clients: Clients, kind: str, split: dict[str, Any]) -> list[Resource]:
-    """TrafficSplits, each on its own two-variant ModelEndpoint (brought up first)."""
+    """TrafficSplits, each on its own two-variant ModelEndpoint: both resync, as in the
+    operator (a split at rest may use its ModelEndpoint's read of the endpoint)."""
     endpoints = ModelEndpointReconciler(clients)
     splits = TrafficSplitReconciler(clients)
     endpoint = endpoint_spec(["blue", "green"], autoscaled=False)
@@ -152,9 +154,10 @@ def split_fleet(clients: Clients, kind: str, split: dict[str, Any]) -> list[Reso
     fleet = []
     for i in range(SPLITS):
         name = f"{kind}-{i}"
-        converge(
-            [Resource(name, _endpoint_pass(endpoints, endpoint, name, f"TrafficSplit/{name}"))]
+        model_endpoint = Resource(
+            name, _endpoint_pass(endpoints, endpoint, name, f"TrafficSplit/{name}")
         )
+        converge([model_endpoint])
         status = [TrafficSplitStatus()]
         target = SplitSurroundings(EndpointReferenceTarget(name, frozenset({"blue", "green"})))
 
@@ -163,7 +166,7 @@ def split_fleet(clients: Clients, kind: str, split: dict[str, Any]) -> list[Reso
             status[0] = result.plan.status
             return result.plan.outcome, result.plan.recheck_after
 
-        fleet.append(Resource(name, run))
+        fleet += [model_endpoint, Resource(f"split-{name}", run)]
     return fleet
 
 
@@ -174,7 +177,12 @@ def _endpoint_pass(
 
     def run(now: float) -> tuple[Outcome, float | None]:
         result = reconciler.reconcile(
-            spec, namespace="bench", name=name, memory=memory[0], weights_managed_by=weights_by
+            spec,
+            namespace="bench",
+            name=name,
+            memory=memory[0],
+            weights_managed_by=weights_by,
+            now=now,
         )
         memory[0] = result.memory
         return result.outcome, None
@@ -277,7 +285,7 @@ def main() -> None:
                     lambda: endpoint_fleet(clients, "scaled", autoscaled=True),
                 ),
                 (
-                    "TrafficSplit, fixed split",
+                    "TrafficSplit + ModelEndpoint, fixed",
                     lambda: split_fleet(
                         clients,
                         "fixed",
@@ -290,7 +298,7 @@ def main() -> None:
                     ),
                 ),
                 (
-                    "TrafficSplit, canary completed",
+                    "TrafficSplit + ModelEndpoint, canary",
                     lambda: split_fleet(
                         clients,
                         "canary",
@@ -315,7 +323,7 @@ def main() -> None:
                     f" {writes:.3f} writes"
                 )
                 print(
-                    f"  {label:<32} {len(fleet):>3} resources: {reads:.3f} reads,"
+                    f"  {label:<36} {len(fleet):>3} resources: {reads:.3f} reads,"
                     f" {writes:.3f} writes  ({verdict})"
                 )
                 print(f"    calls: {', '.join(f'{op} {n}' for op, n in sorted(calls.items()))}")

@@ -63,7 +63,10 @@ class _FakeSageMaker:
     def __init__(self, aws: FakeAws) -> None:
         self.aws = aws
 
-    def describe_endpoint(self, name: str) -> ObservedEndpoint | None:
+    def describe_endpoint(
+        self, name: str, *, read_since: float | None = None, now: float | None = None
+    ) -> ObservedEndpoint | None:
+        """Reads AWS's state now, whatever the caller would accept."""
         self.aws.record("DescribeEndpoint", name)
         return self.aws.endpoint
 

@@ -85,7 +85,7 @@ class ModelEndpointReconciler:
         moment = time.time() if now is None else now
         try:
             observed = ModelEndpointObservation(
-                self._aws.sagemaker.describe_endpoint(desired.endpoint_name)
+                self._aws.sagemaker.describe_endpoint(desired.endpoint_name, now=moment)
             )
             result.endpoint = observed.endpoint
             plan, observed = self._decide(
