@@ -400,4 +400,3 @@ def test_a_spec_change_after_the_rollout_reads_everything_again() -> None:
     result = _pass(aws, memory, rollout=changed)
     assert {"DescribeCompilationJob", "ListDeployments"} <= set(aws.operations)
     assert result.memory.rollout_id != memory.rollout_id  # a new rollout begins
-    assert result.recheck_after is None
