@@ -222,6 +222,12 @@ def test_two_shards_each_handle_only_their_own_resources(
             ),
             "shard b's finalizer only",
         )
+        creations = [
+            c
+            for c in sandbox.calls()
+            if c["operation"] == "CreateEndpoint" and c.get("target") == names["a-legacy"]
+        ]
+        assert len(creations) == 1, "the new shard takes the endpoint over, not recreates it"
     finally:
         shard_a.stop()
         shard_b.stop()
