@@ -7,7 +7,7 @@ import time
 from typing import Any, assert_never
 
 from serving_operator.aws.base import AwsError, ServiceAdapter
-from serving_operator.aws.ratelimit import TokenBucket
+from serving_operator.aws.ratelimit import RateLimiter
 from serving_operator.planning.modelendpoint.actions import (
     CreateEndpoint,
     CreateEndpointConfig,
@@ -47,7 +47,7 @@ def _tag_list(tags: Tags) -> list[dict[str, str]]:
 class SageMaker(ServiceAdapter):
     service = "sagemaker"
 
-    def __init__(self, client: Any, limiter: TokenBucket) -> None:
+    def __init__(self, client: Any, limiter: RateLimiter) -> None:
         super().__init__(client, limiter)
         # The last read of each endpoint (when, what it showed), for a pass that can use a
         # read another pass made; and a count of writes to each endpoint, so a read that a
