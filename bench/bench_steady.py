@@ -242,7 +242,9 @@ def at_rest(
 ) -> tuple[float, float, Counter[str]]:
     """Resync the fleet ROUNDS times, as the driver schedules passes: reads and writes per
     resource per resync, and the calls."""
-    start = time.time()
+    # Whole seconds: a TrafficSplit's clock is a datetime (microseconds), and a read made by
+    # its ModelEndpoint at the same simulated moment must not look a fraction newer than it.
+    start = float(int(time.time()))
     for resource in fleet:
         resource.due = start
     box.forget_calls()
