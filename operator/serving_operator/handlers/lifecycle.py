@@ -12,6 +12,7 @@ from serving_operator.api import GROUP
 from serving_operator.aws.clients import build_clients
 from serving_operator.config import OperatorConfig
 from serving_operator.handlers import driver, edgemodel, indexes, modelendpoint, trafficsplit
+from serving_operator.handlers.api_retries import EndlessBackoff
 
 # Timer intervals are fixed when handlers are registered, so read the config now.
 CONFIG = OperatorConfig.from_env()
@@ -31,6 +32,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 300
+    settings.networking.error_backoffs = EndlessBackoff()
     settings.execution.max_workers = CONFIG.workers
 
     memo.config = CONFIG
