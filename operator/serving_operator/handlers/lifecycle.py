@@ -33,6 +33,9 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 300
     settings.networking.error_backoffs = EndlessBackoff()
+    # kopf's default is 60 s; a standby takes over a replica that died without leaving
+    # only once its record expires (config.py explains the choice).
+    settings.peering.lifetime = CONFIG.peering_lifetime_seconds
     settings.execution.max_workers = CONFIG.workers
 
     memo.config = CONFIG
