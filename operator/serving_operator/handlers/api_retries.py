@@ -15,10 +15,14 @@ class EndlessBackoff:
     up is never run again for that object: it would not be polled or resynced until the
     operator restarts, with the liveness probe still green. Waiting out the outage instead
     keeps every timer; the API coming back is the only way forward anyway. Iterable many
-    times over: kopf starts each request's retries from the first delay."""
+    times over: kopf starts each request's retries from the first delay.
+
+    The cap bounds how long after the API server is back a waiting request (a watch, a
+    status write) notices it; it also bounds the load of retries on an API server coming
+    back (one request per cap per pending write or watch)."""
 
     first: float = 1.0
-    cap: float = 30.0
+    cap: float = 15.0
 
     def __iter__(self) -> Iterator[float]:
         delay = self.first
