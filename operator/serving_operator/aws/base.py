@@ -12,8 +12,13 @@ from botocore.config import Config
 
 from serving_operator import __version__
 from serving_operator.aws.permissions import action_for
-from serving_operator.aws.ratelimit import TokenBucket
-from serving_operator.metrics import AWS_CALL_SECONDS, AWS_CALLS, AWS_RETRIES
+from serving_operator.aws.ratelimit import RateLimiter
+from serving_operator.metrics import (
+    AWS_CALL_SECONDS,
+    AWS_CALLS,
+    AWS_RATE_LIMIT_WAIT_SECONDS,
+    AWS_RETRIES,
+)
 from serving_operator.planning.failures import AwsFailure, FailureCategory
 
 # Botocore's adaptive mode retries throttling and 5xx with backoff and slows the client
@@ -115,14 +120,16 @@ class ServiceAdapter:
 
     service = ""
 
-    def __init__(self, client: Any, limiter: TokenBucket) -> None:
+    def __init__(self, client: Any, limiter: RateLimiter) -> None:
         self._client = client
         self._limiter = limiter
 
     def call(self, operation: str, **params: Any) -> dict[str, Any]:
         """Call `operation` (its AWS name, e.g. DescribeEndpoint); raise AwsError on failure."""
         method = getattr(self._client, xform_name(operation))
-        self._limiter.acquire()
+        waited = self._limiter.acquire()
+        if waited > 0:
+            AWS_RATE_LIMIT_WAIT_SECONDS.labels(self.service).inc(waited)
         started = time.monotonic()
         try:
             response: dict[str, Any] = dict(method(**params))
