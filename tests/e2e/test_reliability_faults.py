@@ -655,7 +655,10 @@ def assert_retries_bounded_and_backed_off(operator: OperatorProcess) -> str:
     }
     counted = total(operator, "serving_operator_aws_call_attempts_count")
     assert counted == calls > 0
-    assert retries > 0, "the faults bit"
+    for service in ("sagemaker", "application-autoscaling", "greengrassv2", "iot"):
+        assert total(operator, "serving_operator_aws_retries_total", service=service) > 0, (
+            f"the faults bit {service}"
+        )
     assert attempts[1] < counted
     assert attempts[MAX_ATTEMPTS] == counted, f"no call made more than {MAX_ATTEMPTS} attempts"
     waits = total(operator, "serving_operator_aws_retry_wait_seconds_count")
