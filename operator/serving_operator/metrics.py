@@ -24,6 +24,11 @@ AWS_CALL_SECONDS = Histogram(
     "Wall time of AWS API calls, botocore's own retries included.",
     ["service", "operation"],
 )
+AWS_RATE_LIMIT_WAIT_SECONDS = Counter(
+    "serving_operator_aws_rate_limit_wait_seconds",
+    "Seconds AWS calls waited for the operator's own client-side rate limit, by service.",
+    ["service"],
+)
 AWS_RETRIES = Counter(
     "serving_operator_aws_retries_total",
     "Attempts botocore retried (throttling, 5xx) before an AWS call returned.",

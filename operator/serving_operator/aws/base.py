@@ -13,11 +13,12 @@ from botocore.config import Config
 
 from serving_operator import __version__
 from serving_operator.aws.permissions import action_for
-from serving_operator.aws.ratelimit import TokenBucket
+from serving_operator.aws.ratelimit import RateLimiter
 from serving_operator.metrics import (
     AWS_CALL_ATTEMPTS,
     AWS_CALL_SECONDS,
     AWS_CALLS,
+    AWS_RATE_LIMIT_WAIT_SECONDS,
     AWS_RETRIES,
     AWS_RETRY_WAIT_SECONDS,
 )
@@ -31,7 +32,7 @@ MAX_ATTEMPTS = 6
 # after each throttled call and recovers slowly, so a steady share of throttled calls (AWS
 # throttling some APIs of a busy account) held the whole operator near its floor of half a
 # call per second and 65 resources never converged. The operator paces itself with its own
-# TokenBucket (SERVING_OPERATOR_AWS_CALLS_PER_SECOND) instead.
+# client-side rate limits per service instead (aws/ratelimit.py).
 CLIENT_CONFIG = Config(
     retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
     user_agent_extra=f"serving-operator/{__version__}",
@@ -162,7 +163,7 @@ class ServiceAdapter:
 
     service = ""
 
-    def __init__(self, client: Any, limiter: TokenBucket) -> None:
+    def __init__(self, client: Any, limiter: RateLimiter) -> None:
         self._client = client
         self._limiter = limiter
         time_retries(client)
@@ -170,7 +171,9 @@ class ServiceAdapter:
     def call(self, operation: str, **params: Any) -> dict[str, Any]:
         """Call `operation` (its AWS name, e.g. DescribeEndpoint); raise AwsError on failure."""
         method = getattr(self._client, xform_name(operation))
-        self._limiter.acquire()
+        waited = self._limiter.acquire()
+        if waited > 0:
+            AWS_RATE_LIMIT_WAIT_SECONDS.labels(self.service).inc(waited)
         _clock.answered_at, _clock.waits = None, []
         started = time.monotonic()
         try:
