@@ -143,7 +143,7 @@ def _objects(admin_api: kubernetes.client.ApiClient, body: dict[str, Any]) -> cl
 def _message(error: ApiException) -> str:
     """What `kubectl apply` prints: the Status message (a 413 comes as plain text)."""
     try:
-        return str(json.loads(error.body)["message"])
+        return str(json.loads(error.body or "")["message"])
     except (TypeError, ValueError, KeyError):
         return str(error.body)
 

@@ -30,15 +30,20 @@ from serving_operator.planning.modelendpoint.endpoint import (
     plan_deletion,
     plan_endpoint,
 )
+from serving_operator.planning.modelendpoint.memory import Memory
 from serving_operator.planning.modelendpoint.observed import (
     BUSY_STATUSES,
     EndpointStatus,
+    Lookups,
+    ModelEndpointObservation,
     ObservedArtifacts,
     ObservedEndpoint,
     ObservedVariant,
 )
+from serving_operator.planning.modelendpoint.planner import plan_model_endpoint
 from serving_operator.planning.naming import is_hashed_child_name
-from serving_operator.planning.outcome import OutcomeKind
+from serving_operator.planning.outcome import OutcomeKind, Plan
+from serving_operator.planning.ownership import ObservedOwner
 from tests.support.specs import desired, in_service, variant
 from tests.support.specs import model_endpoint_spec as spec
 
@@ -396,3 +401,21 @@ def test_drift_names_what_changed_outside_the_operator() -> None:
     assert "disk full" in (failed or "")
     other = replace(in_service(want), config_name="someone-elses-config")
     assert "someone-elses-config" in (describe_drift(want, other) or "")
+
+
+def test_an_endpoint_of_another_resource_on_the_same_config_is_not_reported_ready() -> None:
+    """A second ModelEndpoint naming the first's SageMaker endpoint, with the same spec: no
+    write is needed, but the endpoint is not its to report, clean up or scale."""
+    want = desired(variant("a"))
+    observed = ModelEndpointObservation(in_service(want))
+    asked = plan_model_endpoint(want, observed, Memory(), owner="ns/second", adopt=False, now=0.0)
+    assert asked == Lookups(owner=True)
+    someone_elses = replace(observed, owner=ObservedOwner("ns/first"))
+    plan = plan_model_endpoint(
+        want, someone_elses, Memory(), owner="ns/second", adopt=False, now=0.0
+    )
+    assert isinstance(plan, Plan)
+    assert plan.outcome.kind == OutcomeKind.STALLED
+    assert plan.outcome.reason == "EndpointNotOwned"
+    assert "belongs to ns/first" in plan.outcome.message
+    assert plan.actions == ()
