@@ -17,6 +17,7 @@ from serving_operator.planning.modelendpoint.actions import (
     DeleteEndpoint,
     DeleteEndpointConfig,
     DeleteModel,
+    Remember,
     UpdateEndpoint,
     UpdateWeightsAndCapacities,
     VariantWeightAndCapacity,
@@ -419,3 +420,26 @@ def test_an_endpoint_of_another_resource_on_the_same_config_is_not_reported_read
     assert plan.outcome.reason == "EndpointNotOwned"
     assert "belongs to ns/first" in plan.outcome.message
     assert plan.actions == ()
+
+
+def test_an_endpoint_verified_ours_is_remembered_so_steady_passes_need_no_list_tags() -> None:
+    """A resource whose status was lost finds its endpoint as it left it: one ownership
+    check, then the steady state costs one DescribeEndpoint again."""
+    want = desired(variant("a"))
+    observed = ModelEndpointObservation(
+        in_service(want),
+        owner=ObservedOwner("ns/bikes"),
+        owned_configs=frozenset({want.config_name}),
+        owned_models=want.model_names,
+    )
+    plan = plan_model_endpoint(want, observed, Memory(), owner="ns/bikes", adopt=False, now=0.0)
+    assert isinstance(plan, Plan)
+    assert plan.outcome.kind == OutcomeKind.READY
+    remembered = [s.memory for s in plan.actions if isinstance(s, Remember)]
+    assert remembered
+    assert remembered[0].attempted_config == want.config_name
+    unread = ModelEndpointObservation(in_service(want))
+    again = plan_model_endpoint(
+        want, unread, remembered[-1], owner="ns/bikes", adopt=False, now=0.0
+    )
+    assert again != Lookups(owner=True)

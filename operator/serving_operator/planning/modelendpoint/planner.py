@@ -92,6 +92,11 @@ def plan_model_endpoint(
                     f" resource ({hint}), or choose another spec.endpointName",
                 ),
             )
+        if memory.attempted_config is None and endpoint.config_name == desired.config_name:
+            # Ours, on our config (a status that was lost, or adopted as it was): remember
+            # it, so later steady passes need no ListTags.
+            memory = replace(memory, attempted_config=desired.config_name)
+            steps.append(Remember(memory))
 
     if memory.scaling_registered and any(isinstance(s, UpdateEndpoint) for s in steps):
         assert endpoint is not None  # only an existing endpoint is updated

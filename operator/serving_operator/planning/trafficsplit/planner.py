@@ -166,7 +166,7 @@ def _readable(status: TrafficSplitStatus) -> TrafficSplitStatus:
     reset: dict[str, Any] = {
         name: None
         for name in _TIMESTAMP_FIELDS
-        if getattr(status, name) and _parse(getattr(status, name)) is None
+        if getattr(status, name) is not None and _parse(getattr(status, name)) is None
     }
     if status.step_index is not None and status.step_index < 0:
         reset["step_index"] = 0
