@@ -91,6 +91,7 @@ def load_case(path: Path) -> Case:
             _grow(body, header[directive], directive)
     assert header["expect"] in ("rejected", "stalled"), path
     assert header.get("message"), f"{path} names no message to expect"
+    assert header["expect"] == "rejected" or header.get("reason"), f"{path} names no reason"
     return Case(
         name=path.stem,
         why=lines[0].removeprefix("# "),
@@ -179,8 +180,7 @@ def test_bad_input_is_rejected_or_stalled(
     stalled = wait_for_condition(objects, namespace, name_, "Stalled", operator, timeout=90)
     condition = cluster.condition(stalled, "Stalled")
     assert condition is not None
-    if case.reason:
-        assert condition["reason"] == case.reason, condition
+    assert condition["reason"] == case.reason, condition
     assert case.message in condition["message"], f"{case.why}: {condition}"
     assert cluster.condition(stalled, "Ready")["status"] == "False"  # type: ignore[index]
     warnings = [e for e in objects.events(namespace, name_) if e.type == "Warning"]
