@@ -387,6 +387,14 @@ def test_changing_the_candidate_restarts_the_rollout() -> None:
     ("observation", "reason"),
     [
         ({"target": None}, "ModelEndpointNotFound"),
+        (
+            {
+                "target": EndpointReferenceTarget(
+                    "ep", frozenset({BASE, CAND}), outside_shard="shard in (a)"
+                )
+            },
+            "ModelEndpointInOtherShard",
+        ),
         ({"competing_split": "first"}, "WeightsManagedElsewhere"),
         ({"target": EndpointReferenceTarget("ep", frozenset({BASE}))}, "VariantNotFound"),
     ],
@@ -400,6 +408,8 @@ def test_target_problems_stall_with_a_reason(observation: dict[str, Any], reason
     assert plan.actions == ()
     if reason == "WeightsManagedElsewhere":
         assert "first" in plan.outcome.message
+    if reason == "ModelEndpointInOtherShard":
+        assert "shard in (a)" in plan.outcome.message
 
 
 # --------------------------------------------------------------------------- windows

@@ -53,6 +53,7 @@ AWAITING_PROMOTION = "AwaitingPromotion"
 ENDPOINT_NOT_READY = "EndpointNotReady"
 # Reasons of Stalled outcomes before any phase work.
 MODEL_ENDPOINT_NOT_FOUND = "ModelEndpointNotFound"
+MODEL_ENDPOINT_IN_OTHER_SHARD = "ModelEndpointInOtherShard"
 VARIANT_NOT_FOUND = "VariantNotFound"
 WEIGHTS_MANAGED_ELSEWHERE = "WeightsManagedElsewhere"
 
@@ -371,6 +372,14 @@ def _check_target(spec: TrafficSplitSpec, observed: SplitObservation) -> Outcome
         return Outcome.stalled(
             MODEL_ENDPOINT_NOT_FOUND,
             f"ModelEndpoint {spec.endpoint_ref.name} not found in this namespace",
+        )
+    if observed.target.outside_shard is not None:
+        # Its weights belong to the other shard's operator, which does not see this split.
+        return Outcome.stalled(
+            MODEL_ENDPOINT_IN_OTHER_SHARD,
+            f"ModelEndpoint {spec.endpoint_ref.name} is handled by another shard: its labels"
+            f" do not match this operator's selector {observed.target.outside_shard!r};"
+            " label the TrafficSplit and its ModelEndpoint for the same shard",
         )
     if observed.competing_split is not None:
         return Outcome.stalled(
