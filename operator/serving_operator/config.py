@@ -56,6 +56,11 @@ class OperatorConfig:
     """Handle only resources whose labels match (a kubectl label selector); empty: all."""
     workers: int = 16
     """Threads for blocking AWS calls: reconciles of different resources run in parallel."""
+    peering_lifetime_seconds: int = 30
+    """With peering: how long a replica's keep-alive counts. A replica that dies without
+    leaving (SIGKILL, node lost) is taken over by a standby once its record expires, so this
+    bounds the handover. Each replica renews 5-10 s before its record expires, whatever the
+    lifetime, so a shorter one risks no more false takeovers; it costs a write per lifetime."""
 
     @classmethod
     def from_env(cls) -> OperatorConfig:
@@ -74,4 +79,7 @@ class OperatorConfig:
                 os.environ.get("SERVING_OPERATOR_SELECTOR", ""),
             ),
             workers=int(_float("SERVING_OPERATOR_WORKERS", cls.workers)),
+            peering_lifetime_seconds=int(
+                _float("SERVING_OPERATOR_PEERING_LIFETIME_SECONDS", cls.peering_lifetime_seconds)
+            ),
         )

@@ -34,6 +34,19 @@ AWS_RETRIES = Counter(
     "Attempts botocore retried (throttling, 5xx) before an AWS call returned.",
     ["service", "operation"],
 )
+AWS_CALL_ATTEMPTS = Histogram(
+    "serving_operator_aws_call_attempts",
+    "Attempts botocore made for one AWS call (1: no retry); at most total_max_attempts (6).",
+    ["service"],
+    buckets=(1, 2, 3, 4, 5, 6),
+)
+AWS_RETRY_WAIT_SECONDS = Histogram(
+    "serving_operator_aws_retry_wait_seconds",
+    "How long botocore waited before a retry of an AWS call (exponential backoff with "
+    "jitter), by retry number (1: the wait before the second attempt).",
+    ["service", "retry"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32),
+)
 CANARY_WEIGHT = Gauge(
     "serving_operator_canary_weight",
     "A TrafficSplit's live share of traffic per variant, in percent.",

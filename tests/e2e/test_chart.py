@@ -67,10 +67,19 @@ def test_default_render_runs_one_standalone_operator_with_the_shared_rules() -> 
 
 def test_peering_and_namespaces_reach_the_command_line() -> None:
     documents = render(
-        "serving", "peering.enabled=true", "replicaCount=2", "watchNamespaces={ml-prod,ml-staging}"
+        "serving",
+        "peering.enabled=true",
+        "peering.lifetimeSeconds=20",
+        "replicaCount=2",
+        "watchNamespaces={ml-prod,ml-staging}",
     )
     deployment = next(d for d in documents if d["kind"] == "Deployment")
     args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    env = {
+        e["name"]: e.get("value")
+        for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["SERVING_OPERATOR_PEERING_LIFETIME_SECONDS"] == "20"
     assert args[:3] == ["run", "--peering", "serving-operator"]
     assert [args[i + 1] for i, a in enumerate(args) if a == "--namespace"] == [
         "ml-prod",
@@ -259,6 +268,7 @@ def test_patterns_are_fine_for_a_cluster_wide_standalone_operator() -> None:
     [
         (("scope=everywhere",), "/scope"),
         (("replicaCount=-1",), "/replicaCount"),
+        (("peering.lifetimeSeconds=5",), "/peering/lifetimeSeconds"),
         (("crds.enabled=yes",), "/crds/enabled"),
         (("aws.region=mars",), "/aws/region"),
         (("aws.rateLimit.callsPerSecond=0",), "/aws/rateLimit/callsPerSecond"),

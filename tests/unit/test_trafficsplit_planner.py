@@ -504,6 +504,30 @@ def test_any_run_follows_the_edges_and_never_writes_while_busy(
         world.settle()
 
 
+@pytest.mark.parametrize("garbage", ["yesterday", "2026-13-45T99:00:00Z", ""])
+def test_a_hand_edited_status_restarts_its_waits_instead_of_failing_every_pass(
+    garbage: str,
+) -> None:
+    """Timestamps that do not parse (and a negative step) are reset: the canary goes on."""
+    spec = canary_spec()
+    world = World()
+    _, status = run(spec, world, until=lambda p: p.status.step_started_at is not None)
+    edited = status.model_copy(
+        update={
+            "step_started_at": garbage,
+            "waiting_since": garbage,
+            "last_analysis_at": garbage,
+            "pause_started_at": garbage,
+            "step_index": -2,
+        }
+    )
+    plan = one_pass(spec, world, edited)
+    assert plan.status.step_index == 0
+    assert plan.status.step_started_at not in ("yesterday", "2026-13-45T99:00:00Z")
+    plan, _ = run(spec, world, plan.status, until=lambda p: p.status.phase == Phase.SUCCEEDED)
+    assert plan.status.live_weights[CAND] == 100.0
+
+
 # --------------------------------------------------------------------------- reads at rest
 
 

@@ -13,6 +13,7 @@ from serving_operator.aws.clients import build_clients
 from serving_operator.aws.ratelimit import ServiceLimits
 from serving_operator.config import OperatorConfig
 from serving_operator.handlers import driver, edgemodel, indexes, modelendpoint, trafficsplit
+from serving_operator.handlers.api_retries import EndlessBackoff
 from serving_operator.handlers.sharding import finalizer_for
 
 logger = logging.getLogger("serving_operator.startup")
@@ -36,6 +37,10 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.persistence.finalizer = finalizer_for(CONFIG.selector)
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 300
+    settings.networking.error_backoffs = EndlessBackoff()
+    # kopf's default is 60 s; a standby takes over a replica that died without leaving
+    # only once its record expires (config.py explains the choice).
+    settings.peering.lifetime = CONFIG.peering_lifetime_seconds
     settings.execution.max_workers = CONFIG.workers
 
     memo.config = CONFIG

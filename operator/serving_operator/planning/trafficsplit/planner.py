@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from serving_operator.api.trafficsplit import (
@@ -151,9 +151,32 @@ def _timestamp(moment: datetime) -> str:
 
 
 def _parse(value: str | None) -> datetime | None:
+    """A timestamp of the status; None when there is none or it does not parse (hand-edited),
+    and UTC when it names no zone."""
     if not value:
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+_TIMESTAMP_FIELDS = ("step_started_at", "waiting_since", "pause_started_at", "last_analysis_at")
+
+
+def _readable(status: TrafficSplitStatus) -> TrafficSplitStatus:
+    """The previous status with what a pass cannot act on (a hand-edited status: a timestamp
+    that does not parse, a negative step) reset, so the wait it timed starts again and the
+    step is the first, instead of every pass failing."""
+    reset: dict[str, Any] = {
+        name: None
+        for name in _TIMESTAMP_FIELDS
+        if getattr(status, name) is not None and _parse(getattr(status, name)) is None
+    }
+    if status.step_index is not None and status.step_index < 0:
+        reset["step_index"] = 0
+    return status.model_copy(update=reset) if reset else status
 
 
 def fresh_status(previous: TrafficSplitStatus, spec: TrafficSplitSpec) -> TrafficSplitStatus:
@@ -320,6 +343,7 @@ def plan_traffic_split(
     spec: TrafficSplitSpec, observed: SplitObservation, previous: TrafficSplitStatus
 ) -> SplitPlan | Lookups:
     """The next pass of a TrafficSplit, or the reads it still needs."""
+    previous = _readable(previous)
     state = _Pass(spec, observed, previous)
     problem = _check_target(spec, observed)
     if problem is not None:
