@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from serving_operator.api.trafficsplit import (
+    HandledRequests,
     Phase,
     TrafficSplitSpec,
     TrafficSplitStatus,
@@ -36,8 +37,10 @@ from serving_operator.planning.trafficsplit.observed import (
     VariantWeights,
 )
 from serving_operator.planning.trafficsplit.planner import (
+    SHARED_ENDPOINT_READ_SECONDS,
     SplitPlan,
     canary_steps,
+    endpoint_read_since,
     plan_traffic_split,
     step_candidate_percents,
 )
@@ -523,3 +526,25 @@ def test_a_hand_edited_status_restarts_its_waits_instead_of_failing_every_pass(
     assert plan.status.step_started_at not in ("yesterday", "2026-13-45T99:00:00Z")
     plan, _ = run(spec, world, plan.status, until=lambda p: p.status.phase == Phase.SUCCEEDED)
     assert plan.status.live_weights[CAND] == 100.0
+
+
+# --------------------------------------------------------------------------- reads at rest
+
+
+def test_only_a_split_at_rest_may_use_a_recent_read_of_the_endpoint() -> None:
+    """At rest (this spec's split in force, or its canary succeeded) a read another pass made
+    in the last minutes will do; during a rollout, after a spec change or on a new request
+    the endpoint is read now."""
+    spec = canary_spec()
+    world = World()
+    _, done = run(spec, world, until=phase_is(Phase.SUCCEEDED))
+    now = world.now
+    shared = now - timedelta(seconds=SHARED_ENDPOINT_READ_SECONDS)
+    assert endpoint_read_since(spec, done, Requests(), now) == shared
+    assert endpoint_read_since(spec, TrafficSplitStatus(), Requests(), now) is None
+    moving = done.model_copy(update={"phase": Phase.PROGRESSING})
+    assert endpoint_read_since(spec, moving, Requests(), now) is None
+    assert endpoint_read_since(canary_spec(candidate="red"), done, Requests(), now) is None
+    assert endpoint_read_since(spec, done, Requests(retry="again"), now) is None
+    handled = done.model_copy(update={"handled": HandledRequests(retry="again")})
+    assert endpoint_read_since(spec, handled, Requests(retry="again"), now) == shared

@@ -41,6 +41,7 @@ from serving_operator.planning.trafficsplit.observed import (
     AlarmState,
     EndpointWeights,
     Lookups,
+    Requests,
     SplitObservation,
 )
 from serving_operator.planning.trafficsplit.statistics import Verdict
@@ -58,6 +59,10 @@ VARIANT_NOT_FOUND = "VariantNotFound"
 WEIGHTS_MANAGED_ELSEWHERE = "WeightsManagedElsewhere"
 
 ACTIVE_PHASES = frozenset({Phase.INITIALIZING, Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING})
+SHARED_ENDPOINT_READ_SECONDS = 900.0
+"""At rest, how old a read of the endpoint made by another pass (its ModelEndpoint's, which
+reads it at every resync) a split's pass may use instead of reading it itself: more than
+the default resync of 10 minutes, so the ModelEndpoint's last read is always at hand."""
 HISTORY_LIMIT = 40
 _SHARE_TOLERANCE = 1e-6
 
@@ -314,6 +319,24 @@ class _Pass:
             f"endpoint {self.endpoint.name} ({self.endpoint.status}) moving to"
             f" {describe_weights(self.status.desired_weights)}",
         )
+
+
+def endpoint_read_since(
+    spec: TrafficSplitSpec, previous: TrafficSplitStatus, requests: Requests, now: datetime
+) -> datetime | None:
+    """How recent a read of the endpoint this pass needs: at rest (this spec's split in force
+    or its canary succeeded, no new manual request) one another pass made since this moment
+    will do; otherwise (None) it reads the endpoint now."""
+    handled = previous.handled
+    new_request = (
+        (requests.promote is not None and requests.promote != handled.promote)
+        or (requests.abort is not None and requests.abort != handled.abort)
+        or (requests.retry is not None and requests.retry != handled.retry)
+    )
+    at_rest = previous.phase == Phase.SUCCEEDED and previous.rollout_hash == rollout_hash(spec)
+    if not at_rest or new_request:
+        return None
+    return now - timedelta(seconds=SHARED_ENDPOINT_READ_SECONDS)
 
 
 def plan_traffic_split(
