@@ -100,6 +100,7 @@ BENCH_OUT := .cache/bench
 bench: venv controlplane
 	$(BIN)/python bench/bench_planner.py
 	$(BIN)/python bench/bench_reconcile.py
+	$(BIN)/python bench/bench_steady.py
 	mkdir -p $(BENCH_OUT)
 	$(BIN)/python bench/bench_convergence.py --json $(BENCH_OUT)/convergence.json
 	$(BIN)/python bench/bench_reaction.py --json $(BENCH_OUT)/reaction.json

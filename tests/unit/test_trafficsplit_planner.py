@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from serving_operator.api.trafficsplit import (
+    HandledRequests,
     Phase,
     TrafficSplitSpec,
     TrafficSplitStatus,
@@ -36,8 +37,10 @@ from serving_operator.planning.trafficsplit.observed import (
     VariantWeights,
 )
 from serving_operator.planning.trafficsplit.planner import (
+    SHARED_ENDPOINT_READ_SECONDS,
     SplitPlan,
     canary_steps,
+    endpoint_read_since,
     plan_traffic_split,
     step_candidate_percents,
 )
@@ -387,6 +390,14 @@ def test_changing_the_candidate_restarts_the_rollout() -> None:
     ("observation", "reason"),
     [
         ({"target": None}, "ModelEndpointNotFound"),
+        (
+            {
+                "target": EndpointReferenceTarget(
+                    "ep", frozenset({BASE, CAND}), outside_shard="shard in (a)"
+                )
+            },
+            "ModelEndpointInOtherShard",
+        ),
         ({"competing_split": "first"}, "WeightsManagedElsewhere"),
         ({"target": EndpointReferenceTarget("ep", frozenset({BASE}))}, "VariantNotFound"),
     ],
@@ -400,6 +411,8 @@ def test_target_problems_stall_with_a_reason(observation: dict[str, Any], reason
     assert plan.actions == ()
     if reason == "WeightsManagedElsewhere":
         assert "first" in plan.outcome.message
+    if reason == "ModelEndpointInOtherShard":
+        assert "shard in (a)" in plan.outcome.message
 
 
 # --------------------------------------------------------------------------- windows
@@ -489,3 +502,49 @@ def test_any_run_follows_the_edges_and_never_writes_while_busy(
         status = plan.status
         world.now += timedelta(seconds=plan.recheck_after or 1.0)
         world.settle()
+
+
+@pytest.mark.parametrize("garbage", ["yesterday", "2026-13-45T99:00:00Z", ""])
+def test_a_hand_edited_status_restarts_its_waits_instead_of_failing_every_pass(
+    garbage: str,
+) -> None:
+    """Timestamps that do not parse (and a negative step) are reset: the canary goes on."""
+    spec = canary_spec()
+    world = World()
+    _, status = run(spec, world, until=lambda p: p.status.step_started_at is not None)
+    edited = status.model_copy(
+        update={
+            "step_started_at": garbage,
+            "waiting_since": garbage,
+            "last_analysis_at": garbage,
+            "pause_started_at": garbage,
+            "step_index": -2,
+        }
+    )
+    plan = one_pass(spec, world, edited)
+    assert plan.status.step_index == 0
+    assert plan.status.step_started_at not in ("yesterday", "2026-13-45T99:00:00Z")
+    plan, _ = run(spec, world, plan.status, until=lambda p: p.status.phase == Phase.SUCCEEDED)
+    assert plan.status.live_weights[CAND] == 100.0
+
+
+# --------------------------------------------------------------------------- reads at rest
+
+
+def test_only_a_split_at_rest_may_use_a_recent_read_of_the_endpoint() -> None:
+    """At rest (this spec's split in force, or its canary succeeded) a read another pass made
+    in the last minutes will do; during a rollout, after a spec change or on a new request
+    the endpoint is read now."""
+    spec = canary_spec()
+    world = World()
+    _, done = run(spec, world, until=phase_is(Phase.SUCCEEDED))
+    now = world.now
+    shared = now - timedelta(seconds=SHARED_ENDPOINT_READ_SECONDS)
+    assert endpoint_read_since(spec, done, Requests(), now) == shared
+    assert endpoint_read_since(spec, TrafficSplitStatus(), Requests(), now) is None
+    moving = done.model_copy(update={"phase": Phase.PROGRESSING})
+    assert endpoint_read_since(spec, moving, Requests(), now) is None
+    assert endpoint_read_since(canary_spec(candidate="red"), done, Requests(), now) is None
+    assert endpoint_read_since(spec, done, Requests(retry="again"), now) is None
+    handled = done.model_copy(update={"handled": HandledRequests(retry="again")})
+    assert endpoint_read_since(spec, handled, Requests(retry="again"), now) == shared

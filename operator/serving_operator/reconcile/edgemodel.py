@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 
@@ -20,7 +21,11 @@ from serving_operator.planning.edgemodel.actions import (
     Step,
     StopCompilationJob,
 )
-from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, desired_edge_model
+from serving_operator.planning.edgemodel.desired import (
+    DesiredEdgeModel,
+    DesiredTarget,
+    desired_edge_model,
+)
 from serving_operator.planning.edgemodel.memory import Memory
 from serving_operator.planning.edgemodel.observed import (
     CompilationStatus,
@@ -31,7 +36,9 @@ from serving_operator.planning.edgemodel.observed import (
 )
 from serving_operator.planning.edgemodel.planner import (
     plan_edge_model,
+    plan_edge_model_at_rest,
     plan_edge_model_deletion,
+    reads_only_component_versions,
 )
 from serving_operator.planning.edgemodel.targets import TargetView
 from serving_operator.planning.failures import AwsFailure, outcome_for_failure
@@ -78,6 +85,14 @@ class EdgeModelReconciler:
         desired = desired_edge_model(spec, namespace=namespace, name=name)
         result = EdgeReconcileResult(Outcome.progressing("Observing", ""), desired, memory)
         try:
+            if reads_only_component_versions(desired, memory):
+                at_rest = plan_edge_model_at_rest(
+                    desired, self._component_versions(desired.targets), memory
+                )
+                if at_rest is not None:
+                    rest_plan, result.views, result.current_stage = at_rest
+                    self._execute(rest_plan, result)
+                    return result
             observed = self._observe(desired, memory, groups=True)
             moment = time.time() if now is None else now
             promotion = annotations.get(PROMOTE_ANNOTATION)
@@ -127,20 +142,14 @@ class EdgeModelReconciler:
         compilations: dict[str, ObservedCompilation | None] = {
             t.job_name: aws.neo.describe(t.job_name) for t in desired.targets
         }
-        components: dict[tuple[str, str], ObservedComponentVersion | None] = {}
-        compiled = [
-            t
-            for t in desired.targets
-            if (compilation := compilations[t.job_name]) is not None
-            and compilation.status == CompilationStatus.COMPLETED
-        ]
-        if compiled:
-            account, region = _account(aws.sts), aws.greengrass.region
-            for target in compiled:
-                key = (target.component_name, target.component_version)
-                components[key] = aws.greengrass.describe_component(
-                    component_arn(region, account, *key)
-                )
+        components = self._component_versions(
+            [
+                t
+                for t in desired.targets
+                if (compilation := compilations[t.job_name]) is not None
+                and compilation.status == CompilationStatus.COMPLETED
+            ]
+        )
         observed_groups: dict[str, ObservedGroup] = {}
         if groups:
             for group in desired.thing_groups:
@@ -157,6 +166,21 @@ class EdgeModelReconciler:
             for arn in sorted(memory.published | {v.arn for v in components.values() if v}):
                 found[arn] = aws.greengrass.describe_component(arn) is not None
         return EdgeModelObservation(compilations, components, observed_groups, found)
+
+    def _component_versions(
+        self, targets: Sequence[DesiredTarget]
+    ) -> dict[tuple[str, str], ObservedComponentVersion | None]:
+        """The targets' component versions, by (name, version): one DescribeComponent each."""
+        if not targets:
+            return {}
+        account, region = _account(self._aws.sts), self._aws.greengrass.region
+        found: dict[tuple[str, str], ObservedComponentVersion | None] = {}
+        for target in targets:
+            key = (target.component_name, target.component_version)
+            found[key] = self._aws.greengrass.describe_component(
+                component_arn(region, account, *key)
+            )
+        return found
 
     def _members(self, observed: EdgeModelObservation) -> dict[str, frozenset[str]]:
         return {

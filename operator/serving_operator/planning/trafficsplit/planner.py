@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from serving_operator.api.trafficsplit import (
@@ -41,6 +41,7 @@ from serving_operator.planning.trafficsplit.observed import (
     AlarmState,
     EndpointWeights,
     Lookups,
+    Requests,
     SplitObservation,
 )
 from serving_operator.planning.trafficsplit.statistics import Verdict
@@ -53,10 +54,15 @@ AWAITING_PROMOTION = "AwaitingPromotion"
 ENDPOINT_NOT_READY = "EndpointNotReady"
 # Reasons of Stalled outcomes before any phase work.
 MODEL_ENDPOINT_NOT_FOUND = "ModelEndpointNotFound"
+MODEL_ENDPOINT_IN_OTHER_SHARD = "ModelEndpointInOtherShard"
 VARIANT_NOT_FOUND = "VariantNotFound"
 WEIGHTS_MANAGED_ELSEWHERE = "WeightsManagedElsewhere"
 
 ACTIVE_PHASES = frozenset({Phase.INITIALIZING, Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING})
+SHARED_ENDPOINT_READ_SECONDS = 900.0
+"""At rest, how old a read of the endpoint made by another pass (its ModelEndpoint's, which
+reads it at every resync) a split's pass may use instead of reading it itself: more than
+the default resync of 10 minutes, so the ModelEndpoint's last read is always at hand."""
 HISTORY_LIMIT = 40
 _SHARE_TOLERANCE = 1e-6
 
@@ -145,9 +151,32 @@ def _timestamp(moment: datetime) -> str:
 
 
 def _parse(value: str | None) -> datetime | None:
+    """A timestamp of the status; None when there is none or it does not parse (hand-edited),
+    and UTC when it names no zone."""
     if not value:
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+_TIMESTAMP_FIELDS = ("step_started_at", "waiting_since", "pause_started_at", "last_analysis_at")
+
+
+def _readable(status: TrafficSplitStatus) -> TrafficSplitStatus:
+    """The previous status with what a pass cannot act on (a hand-edited status: a timestamp
+    that does not parse, a negative step) reset, so the wait it timed starts again and the
+    step is the first, instead of every pass failing."""
+    reset: dict[str, Any] = {
+        name: None
+        for name in _TIMESTAMP_FIELDS
+        if getattr(status, name) is not None and _parse(getattr(status, name)) is None
+    }
+    if status.step_index is not None and status.step_index < 0:
+        reset["step_index"] = 0
+    return status.model_copy(update=reset) if reset else status
 
 
 def fresh_status(previous: TrafficSplitStatus, spec: TrafficSplitSpec) -> TrafficSplitStatus:
@@ -292,10 +321,29 @@ class _Pass:
         )
 
 
+def endpoint_read_since(
+    spec: TrafficSplitSpec, previous: TrafficSplitStatus, requests: Requests, now: datetime
+) -> datetime | None:
+    """How recent a read of the endpoint this pass needs: at rest (this spec's split in force
+    or its canary succeeded, no new manual request) one another pass made since this moment
+    will do; otherwise (None) it reads the endpoint now."""
+    handled = previous.handled
+    new_request = (
+        (requests.promote is not None and requests.promote != handled.promote)
+        or (requests.abort is not None and requests.abort != handled.abort)
+        or (requests.retry is not None and requests.retry != handled.retry)
+    )
+    at_rest = previous.phase == Phase.SUCCEEDED and previous.rollout_hash == rollout_hash(spec)
+    if not at_rest or new_request:
+        return None
+    return now - timedelta(seconds=SHARED_ENDPOINT_READ_SECONDS)
+
+
 def plan_traffic_split(
     spec: TrafficSplitSpec, observed: SplitObservation, previous: TrafficSplitStatus
 ) -> SplitPlan | Lookups:
     """The next pass of a TrafficSplit, or the reads it still needs."""
+    previous = _readable(previous)
     state = _Pass(spec, observed, previous)
     problem = _check_target(spec, observed)
     if problem is not None:
@@ -347,6 +395,14 @@ def _check_target(spec: TrafficSplitSpec, observed: SplitObservation) -> Outcome
         return Outcome.stalled(
             MODEL_ENDPOINT_NOT_FOUND,
             f"ModelEndpoint {spec.endpoint_ref.name} not found in this namespace",
+        )
+    if observed.target.outside_shard is not None:
+        # Its weights belong to the other shard's operator, which does not see this split.
+        return Outcome.stalled(
+            MODEL_ENDPOINT_IN_OTHER_SHARD,
+            f"ModelEndpoint {spec.endpoint_ref.name} is handled by another shard: its labels"
+            f" do not match this operator's selector {observed.target.outside_shard!r};"
+            " label the TrafficSplit and its ModelEndpoint for the same shard",
         )
     if observed.competing_split is not None:
         return Outcome.stalled(
