@@ -315,7 +315,7 @@ def wait_all_ready(
 
     Lists the namespace (one request, as a dashboard would) rather than polling each
     object; the interval grows with the count so the listing costs the apiserver little."""
-    interval = max(0.5, count / 1000)
+    interval = max(0.5, count / 250)
     started = time.monotonic()
     deadline = started + timeout
     ready = 0
@@ -345,7 +345,7 @@ def populate(bench: Stack, count: int, prefix: str = "me") -> float:
     manifests = [model_endpoint(f"{prefix}-{i:05d}") for i in range(count)]
     apply_all(bench.api, manifests)
     existing = len(list_endpoints(bench.api))
-    wait_all_ready(bench.api, existing, timeout=60 + count * 0.5, progress=print_progress)
+    wait_all_ready(bench.api, existing, timeout=120 + count, progress=print_progress)
     # The sandbox's call log would grow with every call the set-up made.
     bench.box.forget_calls()
     return time.monotonic() - started
