@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +126,6 @@ class Stack:
     box: sandbox_support.Sandbox
     api: kubernetes.client.ApiClient
     operator: operator_support.OperatorProcess | None = None
-    _started: list[float] = field(default_factory=list)
 
     @property
     def custom(self) -> kubernetes.client.CustomObjectsApi:
