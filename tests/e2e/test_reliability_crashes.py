@@ -4,10 +4,12 @@ applied twice and no canary step skipped or repeated.
 
 One control plane and one operator lineage for the module (the session operator is
 cluster-wide on the session control plane, so it must not see these objects); each test gets
-a namespace of its own. The kill point is drawn from the scenario's name and the seed: the
-Nth call of one of the operations the scenario is certain to make, and then either while the
-sandbox holds that call (it is applied after the operator is gone), at once, or after a random
-delay (tests/support/crashes.py). The point is in every failure message.
+a namespace of its own, whose objects leave the control plane after it (their AWS objects stay
+in the sandbox under names of their own: deleting them through the operator took longer than
+all the ModelEndpoint scenarios together). The kill point comes from the scenario's name and
+the seed: the Nth call of one of the operations the scenario is certain to make, and then
+either while the sandbox holds that call (it is applied after the operator is gone), at once,
+or after a random delay (tests/support/crashes.py). The point is in every failure message.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tests.support.crashes import (
     Call,
     CrashingOperator,
     KillPoint,
+    abandon,
     choose_kill_point,
     create_namespace,
     own_control_plane,
@@ -75,9 +78,6 @@ def operators(
     try:
         yield lineage
     finally:
-        # What the tests made stays in the session's sandbox under names of their own (as
-        # after test_edgemodel_restart.py): deleting it through the operator took longer
-        # than all the ModelEndpoint scenarios together.
         lineage.stop()
 
 
@@ -87,10 +87,11 @@ def admin(plane: controlplane.ControlPlane) -> kubernetes.client.ApiClient:
 
 
 @pytest.fixture
-def namespace(plane: controlplane.ControlPlane) -> str:
+def namespace(plane: controlplane.ControlPlane) -> Iterator[str]:
     name = f"crash-{uuid.uuid4().hex[:8]}"
     create_namespace(plane, name)
-    return name
+    yield name
+    abandon(plane, name)
 
 
 @pytest.fixture(scope="module")

@@ -47,6 +47,36 @@ def create_namespace(plane: controlplane.ControlPlane, name: str) -> None:
     kubernetes.client.CoreV1Api(api).create_namespace({"metadata": {"name": name}})
 
 
+def abandon(plane: controlplane.ControlPlane, namespace: str) -> None:
+    """Take a test's objects out of the control plane without the operator (finalizers
+    stripped, AWS objects left in the sandbox under their own names), so that every later
+    operator start resumes only what later tests make. (A namespace's deletion would not do:
+    without a controller manager nothing deletes its contents.)"""
+    api = cluster.api_client(plane.kubeconfig(controlplane.ADMIN_USER))
+    custom = kubernetes.client.CustomObjectsApi(api)
+    for plural in ("trafficsplits", "edgemodels", "modelendpoints"):
+        listed = custom.list_namespaced_custom_object(
+            cluster.GROUP, cluster.VERSION, namespace, plural
+        )
+        for item in listed["items"]:
+            name = item["metadata"]["name"]
+            try:
+                custom.patch_namespaced_custom_object(
+                    cluster.GROUP,
+                    cluster.VERSION,
+                    namespace,
+                    plural,
+                    name,
+                    {"metadata": {"finalizers": None}},
+                )
+                custom.delete_namespaced_custom_object(
+                    cluster.GROUP, cluster.VERSION, namespace, plural, name
+                )
+            except kubernetes.client.ApiException as error:
+                if error.status != 404:  # gone meanwhile
+                    raise
+
+
 def sigkill(process: OperatorProcess) -> None:
     """Kill the operator the way the kernel's OOM killer or a node loss would: no clean-up,
     no status written, no lease released."""
