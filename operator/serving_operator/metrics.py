@@ -24,10 +24,28 @@ AWS_CALL_SECONDS = Histogram(
     "Wall time of AWS API calls, botocore's own retries included.",
     ["service", "operation"],
 )
+AWS_RATE_LIMIT_WAIT_SECONDS = Counter(
+    "serving_operator_aws_rate_limit_wait_seconds",
+    "Seconds AWS calls waited for the operator's own client-side rate limit, by service.",
+    ["service"],
+)
 AWS_RETRIES = Counter(
     "serving_operator_aws_retries_total",
     "Attempts botocore retried (throttling, 5xx) before an AWS call returned.",
     ["service", "operation"],
+)
+AWS_CALL_ATTEMPTS = Histogram(
+    "serving_operator_aws_call_attempts",
+    "Attempts botocore made for one AWS call (1: no retry); at most total_max_attempts (6).",
+    ["service"],
+    buckets=(1, 2, 3, 4, 5, 6),
+)
+AWS_RETRY_WAIT_SECONDS = Histogram(
+    "serving_operator_aws_retry_wait_seconds",
+    "How long botocore waited before a retry of an AWS call (exponential backoff with "
+    "jitter), by retry number (1: the wait before the second attempt).",
+    ["service", "retry"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32),
 )
 CANARY_WEIGHT = Gauge(
     "serving_operator_canary_weight",

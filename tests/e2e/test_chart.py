@@ -13,6 +13,8 @@ import kubernetes
 import pytest
 import yaml
 
+from serving_operator.aws.ratelimit import DEFAULT_RATES, Rate, parse_rates
+from serving_operator.labelselector import parse_selector
 from tests.support import cluster, controlplane
 from tests.support.paths import CLUSTERROLE_RULES, CRDS, DEFAULT_ASSETS, ROOT
 
@@ -65,10 +67,19 @@ def test_default_render_runs_one_standalone_operator_with_the_shared_rules() -> 
 
 def test_peering_and_namespaces_reach_the_command_line() -> None:
     documents = render(
-        "serving", "peering.enabled=true", "replicaCount=2", "watchNamespaces={ml-prod,ml-staging}"
+        "serving",
+        "peering.enabled=true",
+        "peering.lifetimeSeconds=20",
+        "replicaCount=2",
+        "watchNamespaces={ml-prod,ml-staging}",
     )
     deployment = next(d for d in documents if d["kind"] == "Deployment")
     args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    env = {
+        e["name"]: e.get("value")
+        for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["SERVING_OPERATOR_PEERING_LIFETIME_SECONDS"] == "20"
     assert args[:3] == ["run", "--peering", "serving-operator"]
     assert [args[i + 1] for i, a in enumerate(args) if a == "--namespace"] == [
         "ml-prod",
@@ -257,9 +268,13 @@ def test_patterns_are_fine_for_a_cluster_wide_standalone_operator() -> None:
     [
         (("scope=everywhere",), "/scope"),
         (("replicaCount=-1",), "/replicaCount"),
+        (("peering.lifetimeSeconds=5",), "/peering/lifetimeSeconds"),
         (("crds.enabled=yes",), "/crds/enabled"),
         (("aws.region=mars",), "/aws/region"),
         (("aws.rateLimit.callsPerSecond=0",), "/aws/rateLimit/callsPerSecond"),
+        (("aws.rateLimits.sagemaker.burst=0",), "/aws/rateLimits/sagemaker/burst"),
+        (("aws.rateLimits.sagemakr.perSecond=1",), "/aws/rateLimits"),
+        (("selector=shard>1",), "/selector"),
         (("extraArgs=--verbose",), "/extraArgs"),
         (("metrics.port=70000",), "/metrics/port"),
         (("metrics.serviceMonitor.interval=often",), "/metrics/serviceMonitor/interval"),
@@ -308,6 +323,8 @@ def test_extra_env_args_and_rate_limits_reach_the_container() -> None:
     container = container_of(
         render(
             "serving",
+            "aws.rateLimits.sagemaker.perSecond=2.5",
+            "aws.rateLimits.cloudwatch.burst=3",
             "aws.rateLimit.callsPerSecond=2.5",
             "aws.rateLimit.burst=7",
             "extraArgs={--verbose}",
@@ -317,11 +334,31 @@ def test_extra_env_args_and_rate_limits_reach_the_container() -> None:
         )
     )
     env = {e["name"]: e.get("value") for e in container["env"]}
+    rates = parse_rates(env["SERVING_OPERATOR_AWS_RATE_LIMITS"])
+    assert rates["sagemaker"] == Rate(2.5, DEFAULT_RATES["sagemaker"].burst)
+    assert rates["cloudwatch"] == Rate(DEFAULT_RATES["cloudwatch"].per_second, 3)
     assert env["SERVING_OPERATOR_AWS_CALLS_PER_SECOND"] == "2.5"
     assert env["SERVING_OPERATOR_AWS_BURST"] == "7"
     assert env["HTTPS_PROXY"] == "http://proxy:3128"
     assert container["args"][-1] == "--verbose"
     assert container["envFrom"] == [{"configMapRef": {"name": "proxy"}}]
+
+
+def test_the_charts_rate_limits_are_the_operators_defaults_and_no_overall_cap() -> None:
+    env = {e["name"]: e.get("value") for e in container_of(render("serving"))["env"]}
+    assert parse_rates(env["SERVING_OPERATOR_AWS_RATE_LIMITS"]) == dict(DEFAULT_RATES)
+    assert "SERVING_OPERATOR_AWS_CALLS_PER_SECOND" not in env
+    assert "SERVING_OPERATOR_AWS_BURST" not in env
+    assert "SERVING_OPERATOR_SELECTOR" not in env
+
+
+def test_a_shards_selector_reaches_the_operator() -> None:
+    # helm --set splits on commas; a values file would not need the backslash.
+    env = {
+        e["name"]: e.get("value")
+        for e in container_of(render("serving", "selector=shard in (a\\,b)"))["env"]
+    }
+    assert parse_selector(env["SERVING_OPERATOR_SELECTOR"]) == parse_selector("shard in (a,b)")
 
 
 def test_the_safe_security_context_is_the_default_and_a_value() -> None:

@@ -50,13 +50,19 @@ def peering_plane(tmp_path: Path) -> Iterator[controlplane.ControlPlane]:
 
 
 def replica(
-    tmp_path: Path, plane: controlplane.ControlPlane, sandbox: Sandbox, label: str, priority: int
+    tmp_path: Path,
+    plane: controlplane.ControlPlane,
+    sandbox: Sandbox,
+    label: str,
+    priority: int,
+    extra_env: dict[str, str] | None = None,
 ) -> operator_support.OperatorProcess:
     return operator_support.start(
         tmp_path / label,
         plane.kubeconfig(controlplane.OPERATOR_USER),
         sandbox.env,
         args=["--peering", PEERING, "--priority", str(priority), "--namespace", NAMESPACE],
+        extra_env=extra_env,
     )
 
 

@@ -2,6 +2,9 @@
 
 Binaries come from $KUBEBUILDER_ASSETS, else from .cache/bin (`make controlplane` builds
 them from their Go modules). TLS with our own CA, token authentication, RBAC.
+
+Either process can be stopped and started again on the same ports and data
+(`restart_apiserver`, `restart_etcd`): the faults a control-plane upgrade or a crash causes.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import secrets
 import ssl
 import subprocess
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +26,7 @@ from tests.support.paths import DEFAULT_ASSETS
 
 ADMIN_USER = "admin"
 OPERATOR_USER = "serving-operator"
+ETCD, APISERVER = "etcd", "kube-apiserver"
 
 
 def assets_dir() -> Path:
@@ -42,6 +47,10 @@ class ControlPlane:
     ca_file: Path
     tokens: dict[str, str]
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    """etcd, then kube-apiserver: the running process of each (replaced on a restart)."""
+    commands: dict[str, list[str]] = field(default_factory=dict)
+    """How each component (ETCD, APISERVER) was started, to start it again the same way."""
+    detach: bool = False
 
     def kubeconfig(self, user: str) -> Path:
         """A kubeconfig file that authenticates as `user` with its bearer token."""
@@ -78,6 +87,68 @@ class ControlPlane:
         for process in reversed(self.processes):
             processes.stop(process)
 
+    def log(self, component: str) -> Path:
+        return self.workdir / f"{component}.log"
+
+    def _index(self, component: str) -> int:
+        return list(self.commands).index(component)
+
+    def stop_component(self, component: str) -> None:
+        """Stop etcd or kube-apiserver as a node shutdown would (SIGTERM, then SIGKILL)."""
+        processes.stop(self.processes[self._index(component)])
+
+    def start_component(self, component: str) -> None:
+        """Start a stopped component again on its ports and data dir (etcd keeps every
+        object, so the cluster comes back as it was); wait until the API is ready."""
+        index = self._index(component)
+        if self.processes[index].poll() is None:
+            raise RuntimeError(f"{component} is still running")
+        self.processes[index] = processes.start(
+            self.commands[component], self.log(component), detach=self.detach
+        )
+        self.wait_ready()
+
+    def restart_apiserver(self, while_down: Callable[[], None] = lambda: None) -> None:
+        """Stop kube-apiserver, call `while_down`, start it again; etcd keeps running."""
+        self.stop_component(APISERVER)
+        while_down()
+        self.start_component(APISERVER)
+
+    def restart_etcd(
+        self, while_down: Callable[[], None] = lambda: None, *, with_apiserver: bool = False
+    ) -> None:
+        """Stop etcd (and kube-apiserver first, with `with_apiserver`), call `while_down`,
+        start them again. Without the apiserver restart, the running apiserver loses its
+        storage: reads from its watch cache go on, writes fail until etcd is back."""
+        if with_apiserver:
+            self.stop_component(APISERVER)
+        self.stop_component(ETCD)
+        while_down()
+        self.processes[self._index(ETCD)] = processes.start(
+            self.commands[ETCD], self.log(ETCD), detach=self.detach
+        )
+        if with_apiserver:
+            self.start_component(APISERVER)
+        else:
+            self.wait_ready()
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        """Wait for /readyz (the apiserver answers it only once etcd answers it)."""
+        processes.wait_until(
+            lambda: self.ready() or any(p.poll() is not None for p in self.processes),
+            timeout=timeout,
+            what="kube-apiserver /readyz",
+            log=self.log(APISERVER),
+        )
+        exited = [
+            name
+            for name, p in zip(self.commands, self.processes, strict=True)
+            if p.poll() is not None
+        ]
+        if exited:
+            tail = self.log(APISERVER).read_text()[-3000:]
+            raise RuntimeError(f"control plane: {', '.join(exited)} exited:\n{tail}")
+
 
 def start(workdir: Path, *, detach: bool = False) -> ControlPlane:
     bins = assets_dir()
@@ -90,65 +161,47 @@ def start(workdir: Path, *, detach: bool = False) -> ControlPlane:
         f"{tokens[OPERATOR_USER]},{OPERATOR_USER},uid-operator\n"
     )
     etcd_port, peer_port, api_port = (processes.free_port() for _ in range(3))
-    plane = ControlPlane(workdir, f"https://127.0.0.1:{api_port}", pki["ca"], tokens)
-    etcd_log, api_log = workdir / "etcd.log", workdir / "kube-apiserver.log"
-    plane.processes.append(
-        processes.start(
-            [
-                str(bins / "etcd"),
-                "--data-dir",
-                str(workdir / "etcd"),
-                "--listen-client-urls",
-                f"http://127.0.0.1:{etcd_port}",
-                "--advertise-client-urls",
-                f"http://127.0.0.1:{etcd_port}",
-                "--listen-peer-urls",
-                f"http://127.0.0.1:{peer_port}",
-                "--initial-advertise-peer-urls",
-                f"http://127.0.0.1:{peer_port}",
-                "--initial-cluster",
-                f"default=http://127.0.0.1:{peer_port}",
-                "--unsafe-no-fsync",
-            ],
-            etcd_log,
-            detach=detach,
-        )
-    )
-    plane.processes.append(
-        processes.start(
-            [
-                str(bins / "kube-apiserver"),
-                f"--etcd-servers=http://127.0.0.1:{etcd_port}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
-                f"--secure-port={api_port}",
-                f"--cert-dir={workdir / 'pki'}",
-                f"--tls-cert-file={pki['cert']}",
-                f"--tls-private-key-file={pki['key']}",
-                f"--token-auth-file={token_file}",
-                "--authorization-mode=RBAC",
-                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-                f"--service-account-key-file={pki['sa_pub']}",
-                f"--service-account-signing-key-file={pki['sa_key']}",
-                "--service-cluster-ip-range=10.0.0.0/24",
-                "--disable-admission-plugins=ServiceAccount",
-                "--allow-privileged=true",
-                # Like envtest: no Service/Endpoints for the apiserver itself (loopback).
-                "--endpoint-reconciler-type=none",
-            ],
-            api_log,
-            detach=detach,
-        )
-    )
+    plane = ControlPlane(workdir, f"https://127.0.0.1:{api_port}", pki["ca"], tokens, detach=detach)
+    plane.commands[ETCD] = [
+        str(bins / "etcd"),
+        "--data-dir",
+        str(workdir / "etcd"),
+        "--listen-client-urls",
+        f"http://127.0.0.1:{etcd_port}",
+        "--advertise-client-urls",
+        f"http://127.0.0.1:{etcd_port}",
+        "--listen-peer-urls",
+        f"http://127.0.0.1:{peer_port}",
+        "--initial-advertise-peer-urls",
+        f"http://127.0.0.1:{peer_port}",
+        "--initial-cluster",
+        f"default=http://127.0.0.1:{peer_port}",
+        "--unsafe-no-fsync",
+    ]
+    plane.commands[APISERVER] = [
+        str(bins / "kube-apiserver"),
+        f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        f"--secure-port={api_port}",
+        f"--cert-dir={workdir / 'pki'}",
+        f"--tls-cert-file={pki['cert']}",
+        f"--tls-private-key-file={pki['key']}",
+        f"--token-auth-file={token_file}",
+        "--authorization-mode=RBAC",
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+        f"--service-account-key-file={pki['sa_pub']}",
+        f"--service-account-signing-key-file={pki['sa_key']}",
+        "--service-cluster-ip-range=10.0.0.0/24",
+        "--disable-admission-plugins=ServiceAccount",
+        "--allow-privileged=true",
+        # Like envtest: no Service/Endpoints for the apiserver itself (loopback).
+        "--endpoint-reconciler-type=none",
+    ]
+    for component, command in plane.commands.items():
+        plane.processes.append(processes.start(command, plane.log(component), detach=detach))
     try:
-        processes.wait_until(
-            lambda: plane.ready() or any(p.poll() is not None for p in plane.processes),
-            timeout=90,
-            what="kube-apiserver /readyz",
-            log=api_log,
-        )
-        if not plane.ready():
-            raise RuntimeError(f"control plane exited:\n{api_log.read_text()[-3000:]}")
+        plane.wait_ready()
     except BaseException:
         plane.stop()
         raise

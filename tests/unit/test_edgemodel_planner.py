@@ -232,6 +232,27 @@ def test_a_failed_target_stalls_with_neos_reason_while_the_other_rolls_out() -> 
     assert [v.phase.value for v in views] == ["Failed", "Ready"]
 
 
+def test_every_target_failing_stalls_with_the_compilation_failures() -> None:
+    """Not with "nothing to deploy": why each target failed is what the user must fix."""
+    model = desired()
+    observed = compiled(model)
+    observed = replace(
+        observed,
+        compilations={
+            t.job_name: ObservedCompilation(
+                t.job_name, CompilationStatus.FAILED, failure_reason=f"{t.name}: no such object"
+            )
+            for t in model.targets
+        },
+    )
+    plan, views, _ = plan_edge_model(model, observed, Memory(), now=0.0, promotion=None)
+    assert [v.phase.value for v in views] == ["Failed", "Failed"]
+    assert plan.outcome.kind == OutcomeKind.STALLED
+    assert plan.outcome.reason == "CompilationFailed"
+    assert all(f"{t.name}: no such object" in plan.outcome.message for t in model.targets)
+    assert actions(plan, CreateDeployment) == []
+
+
 def test_a_failed_component_version_stalls_with_its_errors() -> None:
     model = desired()
     observed = compiled(model)

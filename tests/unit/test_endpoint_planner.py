@@ -17,6 +17,7 @@ from serving_operator.planning.modelendpoint.actions import (
     DeleteEndpoint,
     DeleteEndpointConfig,
     DeleteModel,
+    Remember,
     UpdateEndpoint,
     UpdateWeightsAndCapacities,
     VariantWeightAndCapacity,
@@ -30,15 +31,20 @@ from serving_operator.planning.modelendpoint.endpoint import (
     plan_deletion,
     plan_endpoint,
 )
+from serving_operator.planning.modelendpoint.memory import Memory
 from serving_operator.planning.modelendpoint.observed import (
     BUSY_STATUSES,
     EndpointStatus,
+    Lookups,
+    ModelEndpointObservation,
     ObservedArtifacts,
     ObservedEndpoint,
     ObservedVariant,
 )
+from serving_operator.planning.modelendpoint.planner import plan_model_endpoint
 from serving_operator.planning.naming import is_hashed_child_name
-from serving_operator.planning.outcome import OutcomeKind
+from serving_operator.planning.outcome import OutcomeKind, Plan
+from serving_operator.planning.ownership import ObservedOwner
 from tests.support.specs import desired, in_service, variant
 from tests.support.specs import model_endpoint_spec as spec
 
@@ -396,3 +402,44 @@ def test_drift_names_what_changed_outside_the_operator() -> None:
     assert "disk full" in (failed or "")
     other = replace(in_service(want), config_name="someone-elses-config")
     assert "someone-elses-config" in (describe_drift(want, other) or "")
+
+
+def test_an_endpoint_of_another_resource_on_the_same_config_is_not_reported_ready() -> None:
+    """A second ModelEndpoint naming the first's SageMaker endpoint, with the same spec: no
+    write is needed, but the endpoint is not its to report, clean up or scale."""
+    want = desired(variant("a"))
+    observed = ModelEndpointObservation(in_service(want))
+    asked = plan_model_endpoint(want, observed, Memory(), owner="ns/second", adopt=False, now=0.0)
+    assert asked == Lookups(owner=True)
+    someone_elses = replace(observed, owner=ObservedOwner("ns/first"))
+    plan = plan_model_endpoint(
+        want, someone_elses, Memory(), owner="ns/second", adopt=False, now=0.0
+    )
+    assert isinstance(plan, Plan)
+    assert plan.outcome.kind == OutcomeKind.STALLED
+    assert plan.outcome.reason == "EndpointNotOwned"
+    assert "belongs to ns/first" in plan.outcome.message
+    assert plan.actions == ()
+
+
+def test_an_endpoint_verified_ours_is_remembered_so_steady_passes_need_no_list_tags() -> None:
+    """A resource whose status was lost finds its endpoint as it left it: one ownership
+    check, then the steady state costs one DescribeEndpoint again."""
+    want = desired(variant("a"))
+    observed = ModelEndpointObservation(
+        in_service(want),
+        owner=ObservedOwner("ns/bikes"),
+        owned_configs=frozenset({want.config_name}),
+        owned_models=want.model_names,
+    )
+    plan = plan_model_endpoint(want, observed, Memory(), owner="ns/bikes", adopt=False, now=0.0)
+    assert isinstance(plan, Plan)
+    assert plan.outcome.kind == OutcomeKind.READY
+    remembered = [s.memory for s in plan.actions if isinstance(s, Remember)]
+    assert remembered
+    assert remembered[0].attempted_config == want.config_name
+    unread = ModelEndpointObservation(in_service(want))
+    again = plan_model_endpoint(
+        want, unread, remembered[-1], owner="ns/bikes", adopt=False, now=0.0
+    )
+    assert again != Lookups(owner=True)

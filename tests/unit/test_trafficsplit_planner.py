@@ -389,6 +389,14 @@ def test_changing_the_candidate_restarts_the_rollout() -> None:
     ("observation", "reason"),
     [
         ({"target": None}, "ModelEndpointNotFound"),
+        (
+            {
+                "target": EndpointReferenceTarget(
+                    "ep", frozenset({BASE, CAND}), outside_shard="shard in (a)"
+                )
+            },
+            "ModelEndpointInOtherShard",
+        ),
         ({"competing_split": "first"}, "WeightsManagedElsewhere"),
         ({"target": EndpointReferenceTarget("ep", frozenset({BASE}))}, "VariantNotFound"),
     ],
@@ -402,6 +410,8 @@ def test_target_problems_stall_with_a_reason(observation: dict[str, Any], reason
     assert plan.actions == ()
     if reason == "WeightsManagedElsewhere":
         assert "first" in plan.outcome.message
+    if reason == "ModelEndpointInOtherShard":
+        assert "shard in (a)" in plan.outcome.message
 
 
 # --------------------------------------------------------------------------- windows
@@ -533,3 +543,27 @@ def test_a_pass_whose_status_is_lost_repeats_no_write_and_no_step(
         "step 3: candidate at 50%",
     ]
     assert [h.note for h in status.history].count("promoted") == 1
+
+
+@pytest.mark.parametrize("garbage", ["yesterday", "2026-13-45T99:00:00Z", ""])
+def test_a_hand_edited_status_restarts_its_waits_instead_of_failing_every_pass(
+    garbage: str,
+) -> None:
+    """Timestamps that do not parse (and a negative step) are reset: the canary goes on."""
+    spec = canary_spec()
+    world = World()
+    _, status = run(spec, world, until=lambda p: p.status.step_started_at is not None)
+    edited = status.model_copy(
+        update={
+            "step_started_at": garbage,
+            "waiting_since": garbage,
+            "last_analysis_at": garbage,
+            "pause_started_at": garbage,
+            "step_index": -2,
+        }
+    )
+    plan = one_pass(spec, world, edited)
+    assert plan.status.step_index == 0
+    assert plan.status.step_started_at not in ("yesterday", "2026-13-45T99:00:00Z")
+    plan, _ = run(spec, world, plan.status, until=lambda p: p.status.phase == Phase.SUCCEEDED)
+    assert plan.status.live_weights[CAND] == 100.0

@@ -99,3 +99,14 @@ upgrades. Namespaces are left out on purpose: with exact names kopf needs not li
 {{- end }}
 {{- toYaml $rules }}
 {{- end }}
+
+{{- /*
+aws.rateLimits as SERVING_OPERATOR_AWS_RATE_LIMITS reads it: service=perSecond/burst,...
+*/ -}}
+{{- define "serving-operator.rateLimits" -}}
+{{- $parts := list }}
+{{- range $service, $rate := .Values.aws.rateLimits }}
+{{- $parts = append $parts (printf "%s=%v/%v" $service $rate.perSecond $rate.burst) }}
+{{- end }}
+{{- join "," $parts }}
+{{- end }}

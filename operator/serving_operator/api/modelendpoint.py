@@ -46,6 +46,22 @@ def _validations(*rules: dict[str, str]) -> dict[str, Any]:
     return {"x-kubernetes-validations": list(rules)}
 
 
+# SageMaker's limits (botocore's EnvironmentKey/Value, TagKey/Value): admission refuses what
+# CreateModel and AddTags would, instead of the operator meeting it as an AWS rejection.
+EnvironmentValue = Annotated[str, Field(max_length=1024)]
+TagValue = Annotated[str, Field(max_length=256)]
+_AWS_TAG_CHARACTERS = r"^[\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*$"
+
+
+def _environment_rules() -> dict[str, Any]:
+    return _validations(
+        _rule(
+            "self.all(k, k.size() <= 1024 && k.matches('^[a-zA-Z_][a-zA-Z0-9_]*$'))",
+            "environment variable names must match [a-zA-Z_][a-zA-Z0-9_]* (at most 1024)",
+        )
+    )
+
+
 class ContainerSpec(ApiModel):
     """One container of a multi-container model."""
 
@@ -58,8 +74,11 @@ class ContainerSpec(ApiModel):
     model_data_url: str | None = Field(
         default=None, pattern=S3_URI_PATTERN, max_length=1024, description="S3 URI of the artifact."
     )
-    environment: dict[str, str] = Field(
-        description="Environment variables of the container.", default_factory=dict, max_length=100
+    environment: dict[str, EnvironmentValue] = Field(
+        description="Environment variables of the container.",
+        default_factory=dict,
+        max_length=100,
+        json_schema_extra=_environment_rules(),
     )
 
 
@@ -98,10 +117,11 @@ class ModelSpec(ApiModel):
         max_length=1024,
         description="S3 URI of the model artifact (model.tar.gz); for MultiModel, the S3 prefix.",
     )
-    environment: dict[str, str] = Field(
+    environment: dict[str, EnvironmentValue] = Field(
         default_factory=dict,
         max_length=100,
         description="Environment variables for the container.",
+        json_schema_extra=_environment_rules(),
     )
     mode: ModelMode = Field(
         default=ModelMode.SINGLE_MODEL,
@@ -551,7 +571,7 @@ class ModelEndpointSpec(ApiModel):
             " deleted, so charges stop; Retain leaves them running."
         ),
     )
-    tags: dict[str, str] = Field(
+    tags: dict[str, TagValue] = Field(
         default_factory=dict,
         max_length=40,
         description="Tags for every AWS resource created; the operator adds its ownership tags.",
@@ -559,7 +579,16 @@ class ModelEndpointSpec(ApiModel):
             _rule(
                 "self.all(k, !k.startsWith('aws:') && !k.startsWith('serving.mlops.dev/'))",
                 "tag keys starting with aws: or serving.mlops.dev/ are reserved",
-            )
+            ),
+            _rule(
+                "self.all(k, k.size() >= 1 && k.size() <= 128"
+                f" && k.matches('{_AWS_TAG_CHARACTERS}'))",
+                "tag keys must be 1 to 128 characters of letters, digits, spaces and _.:/=+-@",
+            ),
+            _rule(
+                f"self.all(k, self[k].matches('{_AWS_TAG_CHARACTERS}'))",
+                "tag values must be at most 256 characters of letters, digits, spaces and _.:/=+-@",
+            ),
         ),
     )
 

@@ -6,7 +6,7 @@ import time
 from typing import Any, assert_never
 
 from serving_operator.aws.base import ServiceAdapter
-from serving_operator.aws.ratelimit import TokenBucket
+from serving_operator.aws.ratelimit import RateLimiter
 from serving_operator.planning.modelendpoint.actions import (
     AutoscalingAction,
     DeregisterScalableTarget,
@@ -36,7 +36,7 @@ def _target(resource_id: str) -> dict[str, str]:
 class ApplicationAutoScaling(ServiceAdapter):
     service = "application-autoscaling"
 
-    def __init__(self, client: Any, limiter: TokenBucket) -> None:
+    def __init__(self, client: Any, limiter: RateLimiter) -> None:
         super().__init__(client, limiter)
         # Pages a namespace listing needed at least, learned from the last one that ran out
         # of budget, and until when (monotonic) that is trusted: a listing that could not

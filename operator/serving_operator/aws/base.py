@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -12,18 +13,65 @@ from botocore.config import Config
 
 from serving_operator import __version__
 from serving_operator.aws.permissions import action_for
-from serving_operator.aws.ratelimit import TokenBucket
-from serving_operator.metrics import AWS_CALL_SECONDS, AWS_CALLS, AWS_RETRIES
+from serving_operator.aws.ratelimit import RateLimiter
+from serving_operator.metrics import (
+    AWS_CALL_ATTEMPTS,
+    AWS_CALL_SECONDS,
+    AWS_CALLS,
+    AWS_RATE_LIMIT_WAIT_SECONDS,
+    AWS_RETRIES,
+    AWS_RETRY_WAIT_SECONDS,
+)
 from serving_operator.planning.failures import AwsFailure, FailureCategory
 
-# Botocore's adaptive mode retries throttling and 5xx with backoff and slows the client
-# down when AWS throttles it.
+MAX_ATTEMPTS = 6
+"""CLIENT_CONFIG's total_max_attempts: no AWS call is sent more often than this."""
+# Botocore's standard mode retries throttling and 5xx up to MAX_ATTEMPTS times, each after
+# an exponential backoff with jitter (up to 1 s, 2 s, 4 s...), per call. Not adaptive mode:
+# its client-wide rate limiter, shared by every resource's calls to a service, cuts the rate
+# after each throttled call and recovers slowly, so a steady share of throttled calls (AWS
+# throttling some APIs of a busy account) held the whole operator near its floor of half a
+# call per second and 65 resources never converged. The operator paces itself with its own
+# client-side rate limits per service instead (aws/ratelimit.py).
 CLIENT_CONFIG = Config(
-    retries={"mode": "adaptive", "total_max_attempts": 6},
+    retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
     user_agent_extra=f"serving-operator/{__version__}",
     connect_timeout=10,
     read_timeout=60,
 )
+
+
+class _AttemptClock(threading.local):
+    """When the current call's last attempt was answered, and how long botocore waited
+    before each retry: one per thread, as each call runs on one thread from start to end."""
+
+    def __init__(self) -> None:
+        self.answered_at: float | None = None
+        self.waits: list[float] = []
+
+
+_clock = _AttemptClock()
+
+
+def _attempt_sent(**_: Any) -> None:
+    """before-send, once per attempt: the gap since the previous attempt's answer is the
+    wait before this retry. Returns None, so the request is sent."""
+    if _clock.answered_at is not None:
+        _clock.waits.append(time.monotonic() - _clock.answered_at)
+
+
+def _attempt_answered(**_: Any) -> None:
+    """needs-retry, once per attempt, before botocore sleeps its backoff."""
+    _clock.answered_at = time.monotonic()
+
+
+def time_retries(client: Any) -> None:
+    """Let the metrics show botocore's waits between attempts (idempotent per client)."""
+    client.meta.events.register("before-send", _attempt_sent, unique_id="serving-operator-sent")
+    client.meta.events.register(
+        "needs-retry", _attempt_answered, unique_id="serving-operator-answered"
+    )
+
 
 # Error codes that mean "try again later", not "fix your spec".
 TRANSIENT_ERROR_CODES = frozenset(
@@ -115,14 +163,18 @@ class ServiceAdapter:
 
     service = ""
 
-    def __init__(self, client: Any, limiter: TokenBucket) -> None:
+    def __init__(self, client: Any, limiter: RateLimiter) -> None:
         self._client = client
         self._limiter = limiter
+        time_retries(client)
 
     def call(self, operation: str, **params: Any) -> dict[str, Any]:
         """Call `operation` (its AWS name, e.g. DescribeEndpoint); raise AwsError on failure."""
         method = getattr(self._client, xform_name(operation))
-        self._limiter.acquire()
+        waited = self._limiter.acquire()
+        if waited > 0:
+            AWS_RATE_LIMIT_WAIT_SECONDS.labels(self.service).inc(waited)
+        _clock.answered_at, _clock.waits = None, []
         started = time.monotonic()
         try:
             response: dict[str, Any] = dict(method(**params))
@@ -156,6 +208,10 @@ class ServiceAdapter:
     def _count(self, operation: str, outcome: str, meta: dict[str, Any], started: float) -> None:
         AWS_CALLS.labels(self.service, operation, outcome).inc()
         AWS_CALL_SECONDS.labels(self.service, operation).observe(time.monotonic() - started)
-        retries = int(meta.get("RetryAttempts", 0))
+        waits, _clock.answered_at, _clock.waits = _clock.waits, None, []
+        retries = int(meta.get("RetryAttempts", len(waits)))
         if retries:
             AWS_RETRIES.labels(self.service, operation).inc(retries)
+        AWS_CALL_ATTEMPTS.labels(self.service).observe(retries + 1)
+        for retry, waited in enumerate(waits, start=1):
+            AWS_RETRY_WAIT_SECONDS.labels(self.service, str(retry)).observe(waited)

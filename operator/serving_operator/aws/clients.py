@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 
@@ -12,7 +13,7 @@ from serving_operator.aws.cloudwatch import CloudWatch
 from serving_operator.aws.greengrass import GreengrassV2
 from serving_operator.aws.iot import Iot
 from serving_operator.aws.neo import Neo
-from serving_operator.aws.ratelimit import TokenBucket
+from serving_operator.aws.ratelimit import ServiceLimits
 from serving_operator.aws.runtime import SageMakerRuntime
 from serving_operator.aws.s3 import S3
 from serving_operator.aws.sagemaker import SageMaker
@@ -40,27 +41,31 @@ class Clients:
     edge: EdgeClients | None = None
 
 
-def build_clients(calls_per_second: float, burst: int) -> Clients:
-    """Adapters sharing one session and one client-side rate limit.
+def build_clients(limits: ServiceLimits | None = None) -> Clients:
+    """Adapters sharing one session, each service held to its own client-side rate limit
+    (several adapters on one service, SageMaker and Neo, share its bucket).
 
     boto3 finds region, credentials and AWS_ENDPOINT_URL (the sandbox in tests) itself.
     """
     session = boto3.session.Session()
-    limiter = TokenBucket(calls_per_second, burst)
+    limits = limits or ServiceLimits({})
+
+    def client(service: str) -> Any:
+        return session.client(service, config=CLIENT_CONFIG)  # type: ignore[call-overload]
+
+    limit = limits.for_service
     return Clients(
-        sagemaker=SageMaker(session.client("sagemaker", config=CLIENT_CONFIG), limiter),
+        sagemaker=SageMaker(client("sagemaker"), limit("sagemaker")),
         autoscaling=ApplicationAutoScaling(
-            session.client("application-autoscaling", config=CLIENT_CONFIG), limiter
+            client("application-autoscaling"), limit("application-autoscaling")
         ),
-        s3=S3(session.client("s3", config=CLIENT_CONFIG), limiter),
-        runtime=SageMakerRuntime(
-            session.client("sagemaker-runtime", config=CLIENT_CONFIG), limiter
-        ),
-        cloudwatch=CloudWatch(session.client("cloudwatch", config=CLIENT_CONFIG), limiter),
+        s3=S3(client("s3"), limit("s3")),
+        runtime=SageMakerRuntime(client("sagemaker-runtime"), limit("sagemaker-runtime")),
+        cloudwatch=CloudWatch(client("cloudwatch"), limit("cloudwatch")),
         edge=EdgeClients(
-            neo=Neo(session.client("sagemaker", config=CLIENT_CONFIG), limiter),
-            greengrass=GreengrassV2(session.client("greengrassv2", config=CLIENT_CONFIG), limiter),
-            iot=Iot(session.client("iot", config=CLIENT_CONFIG), limiter),
-            sts=Sts(session.client("sts", config=CLIENT_CONFIG), limiter),
+            neo=Neo(client("sagemaker"), limit("sagemaker")),
+            greengrass=GreengrassV2(client("greengrassv2"), limit("greengrassv2")),
+            iot=Iot(client("iot"), limit("iot")),
+            sts=Sts(client("sts"), limit("sts")),
         ),
     )

@@ -144,6 +144,15 @@ class AwsWatch:
     multiple=True,
     help="watch only this namespace (repeatable; glob patterns allowed); default: all",
 )
+@click.option(
+    "-l",
+    "--selector",
+    default="",
+    envvar="SERVING_OPERATOR_SELECTOR",
+    help="handle only resources whose labels match, as kubectl -l takes it"
+    " ('shard=a', 'shard in (a,b)', '!legacy'): one operator per shard; default: all"
+    " [env: SERVING_OPERATOR_SELECTOR]",
+)
 @click.option("--standalone", is_flag=True, help="run without kopf peering")
 @click.option(
     "--peering",
@@ -183,6 +192,7 @@ class AwsWatch:
 @click.option("-v", "--verbose", is_flag=True)
 def run(
     namespace: tuple[str, ...],
+    selector: str,
     standalone: bool,
     peering: str | None,
     priority: int | None,
@@ -200,6 +210,7 @@ def run(
     """
     from serving_operator.preflight.checks import fatal_startup_problems
 
+    check_settings(selector)
     problems = fatal_startup_problems()
     if problems:
         for problem in problems:
@@ -217,6 +228,25 @@ def run(
         log_format=log_format,
         verbose=verbose,
     )
+
+
+def check_settings(selector: str) -> None:
+    """Refuse a bad --selector or SERVING_OPERATOR_* value before anything starts.
+
+    The handlers are registered, with their label filter, when their modules are imported;
+    they read the selector from the environment like every other setting."""
+    from serving_operator.config import OperatorConfig
+    from serving_operator.labelselector import SelectorError, parse_selector
+
+    try:
+        parse_selector(selector)
+    except SelectorError as error:
+        raise UserError(f"--selector {selector!r}: {error}") from error
+    os.environ["SERVING_OPERATOR_SELECTOR"] = selector
+    try:
+        OperatorConfig.from_env()
+    except ValueError as error:
+        raise UserError(str(error)) from error
 
 
 def _run_kopf(

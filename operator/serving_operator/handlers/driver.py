@@ -23,6 +23,7 @@ from serving_operator.api import GROUP, VERSION
 from serving_operator.api.common import Condition, KindInfo, StatusBase
 from serving_operator.aws.clients import Clients
 from serving_operator.config import OperatorConfig
+from serving_operator.handlers.sharding import finalizer_for, selects, take_over_finalizers
 from serving_operator.metrics import RECONCILE_SECONDS, RECONCILES
 from serving_operator.planning.outcome import Outcome, OutcomeKind
 from serving_operator.reconcile.report import Event, EventType, ObjectContext, PassReport
@@ -157,16 +158,30 @@ async def _in_worker(memo: kopf.Memo, func: Callable[[], PassReport[Any]]) -> Pa
     return await loop.run_in_executor(memo.executor, func)
 
 
+def _take_over_finalizers(body: kopf.Body, patch: kopf.Patch, own: str) -> None:
+    taken = take_over_finalizers(body, patch, own)
+    if taken:
+        kopf.info(
+            body,
+            reason="FinalizerTakenOver",
+            message=f"finalizer {own} replaces {', '.join(taken)} (another install's)",
+        )
+
+
 def register(controller: KindController[Any, Any], config: OperatorConfig) -> None:
-    """Register kopf handlers for one kind. The timer interval is fixed here."""
+    """Register kopf handlers for one kind. The timer interval and the shard's label
+    selector (every handler's filter) are fixed here."""
     kind = controller.info.kind
     resource = (GROUP, VERSION, controller.info.plural)
+    finalizer = finalizer_for(config.selector)
+    in_shard = selects(config.selector)
 
     async def reconcile_once(
         body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, kwargs: Mapping[str, Any]
     ) -> None:
         state = _object_state(memo)
         async with state.lock:
+            _take_over_finalizers(body, patch, finalizer)
             status = state.latest_status(body)
             previous = list(status.get("conditions", []))
             try:
@@ -237,11 +252,14 @@ def register(controller: KindController[Any, Any], config: OperatorConfig) -> No
             raise kopf.TemporaryError(
                 report.outcome.message, delay=_recheck_seconds(report, memo.config)
             )
+        _take_over_finalizers(body, patch, finalizer)
         kopf.info(body, reason=report.outcome.reason, message=report.outcome.message)
 
     handler_id = kind.lower()
-    kopf.on.resume(*resource, id=f"{handler_id}-resume")(on_change)
-    kopf.on.create(*resource, id=f"{handler_id}-create")(on_change)
-    kopf.on.update(*resource, id=f"{handler_id}-update")(on_change)
-    kopf.timer(*resource, id=f"{handler_id}-sync", interval=config.poll_seconds)(on_timer)
-    kopf.on.delete(*resource, id=f"{handler_id}-delete")(on_delete)
+    kopf.on.resume(*resource, id=f"{handler_id}-resume", when=in_shard)(on_change)
+    kopf.on.create(*resource, id=f"{handler_id}-create", when=in_shard)(on_change)
+    kopf.on.update(*resource, id=f"{handler_id}-update", when=in_shard)(on_change)
+    kopf.timer(*resource, id=f"{handler_id}-sync", interval=config.poll_seconds, when=in_shard)(
+        on_timer
+    )
+    kopf.on.delete(*resource, id=f"{handler_id}-delete", when=in_shard)(on_delete)

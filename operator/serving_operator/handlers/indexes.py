@@ -1,32 +1,47 @@
 """kopf indexes that let one kind's pass see another's objects without a Kubernetes call:
 which ModelEndpoints exist (and their SageMaker names and variants), and which TrafficSplits
-refer to which ModelEndpoint (the first one created writes the weights)."""
+refer to which ModelEndpoint (the first one created writes the weights).
+
+With a shard's label selector, the TrafficSplits index holds only this shard's splits (a
+split another shard handles never writes weights here), while the ModelEndpoints index holds
+all of them, marked when outside the shard: a split here that refers to one there is told so
+(Stalled) instead of "not found"."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import kopf
 
 from serving_operator.api import GROUP, VERSION
+from serving_operator.handlers.sharding import selects
+from serving_operator.labelselector import LabelSelector
 from serving_operator.planning.trafficsplit.observed import EndpointReferenceTarget
 
 MODEL_ENDPOINTS = "modelendpoint_targets"
 SPLITS_BY_ENDPOINT = "trafficsplits_by_endpoint"
 
 
-@kopf.index(GROUP, VERSION, "modelendpoints", id=MODEL_ENDPOINTS)
 def modelendpoint_targets(
-    namespace: str | None, name: str, spec: kopf.Spec, **_: Any
-) -> dict[tuple[str | None, str], EndpointReferenceTarget]:
-    variants = frozenset(
-        str(v.get("name")) for v in spec.get("variants", []) if isinstance(v, Mapping)
-    )
-    return {(namespace, name): EndpointReferenceTarget(spec.get("endpointName") or name, variants)}
+    selector: LabelSelector,
+) -> Callable[..., dict[tuple[str | None, str], EndpointReferenceTarget]]:
+    def index(
+        namespace: str | None, name: str, spec: kopf.Spec, labels: kopf.Labels, **_: Any
+    ) -> dict[tuple[str | None, str], EndpointReferenceTarget]:
+        variants = frozenset(
+            str(v.get("name")) for v in spec.get("variants", []) if isinstance(v, Mapping)
+        )
+        target = EndpointReferenceTarget(
+            spec.get("endpointName") or name,
+            variants,
+            outside_shard=None if selector.matches(labels) else str(selector),
+        )
+        return {(namespace, name): target}
+
+    return index
 
 
-@kopf.index(GROUP, VERSION, "trafficsplits", id=SPLITS_BY_ENDPOINT)
 def trafficsplits_by_endpoint(
     namespace: str | None, name: str, spec: kopf.Spec, meta: kopf.Meta, **_: Any
 ) -> dict[tuple[str | None, str], tuple[str, str]]:
@@ -36,6 +51,16 @@ def trafficsplits_by_endpoint(
     if not endpoint:
         return {}
     return {(namespace, str(endpoint)): (str(meta.get("creationTimestamp", "")), name)}
+
+
+def register(selector: LabelSelector) -> None:
+    """Register both indexes with kopf, for the shard `selector` picks."""
+    kopf.index(GROUP, VERSION, "modelendpoints", id=MODEL_ENDPOINTS)(
+        modelendpoint_targets(selector)
+    )
+    kopf.index(GROUP, VERSION, "trafficsplits", id=SPLITS_BY_ENDPOINT, when=selects(selector))(
+        trafficsplits_by_endpoint
+    )
 
 
 def weights_writer(kwargs: Mapping[str, Any], namespace: str, endpoint: str) -> str | None:

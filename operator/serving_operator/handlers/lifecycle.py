@@ -10,13 +10,18 @@ import kopf
 
 from serving_operator.api import GROUP
 from serving_operator.aws.clients import build_clients
+from serving_operator.aws.ratelimit import ServiceLimits
 from serving_operator.config import OperatorConfig
 from serving_operator.handlers import driver, edgemodel, indexes, modelendpoint, trafficsplit
+from serving_operator.handlers.api_retries import EndlessBackoff
+from serving_operator.handlers.sharding import finalizer_for
+
+logger = logging.getLogger("serving_operator.startup")
 
 # Timer intervals are fixed when handlers are registered, so read the config now.
 CONFIG = OperatorConfig.from_env()
 CONTROLLERS = (modelendpoint.CONTROLLER, trafficsplit.CONTROLLER, edgemodel.CONTROLLER)
-_INDEXES = indexes  # registered with kopf on import
+indexes.register(CONFIG.selector)
 for _controller in CONTROLLERS:
     driver.register(_controller, CONFIG)
 
@@ -28,13 +33,26 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=GROUP, key="last-handled-configuration"
     )
-    settings.persistence.finalizer = f"{GROUP}/finalizer"
+    # Each shard its own finalizer: kopf strips its finalizer from objects it does not handle.
+    settings.persistence.finalizer = finalizer_for(CONFIG.selector)
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 300
+    settings.networking.error_backoffs = EndlessBackoff()
+    # kopf's default is 60 s; a standby takes over a replica that died without leaving
+    # only once its record expires (config.py explains the choice).
+    settings.peering.lifetime = CONFIG.peering_lifetime_seconds
     settings.execution.max_workers = CONFIG.workers
 
     memo.config = CONFIG
-    memo.aws = build_clients(CONFIG.aws_calls_per_second, CONFIG.aws_burst)
+    limits = ServiceLimits(CONFIG.aws_rates, CONFIG.aws_overall_rate)
+    logger.info("AWS client-side rate limits (calls/s / burst): %s", limits.describe())
+    if not CONFIG.selector.empty:
+        logger.info(
+            "Shard: handling only resources whose labels match %r (finalizer %s)",
+            str(CONFIG.selector),
+            settings.persistence.finalizer,
+        )
+    memo.aws = build_clients(limits)
     memo.executor = ThreadPoolExecutor(CONFIG.workers, thread_name_prefix="aws")
 
 

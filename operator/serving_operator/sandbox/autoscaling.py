@@ -10,6 +10,8 @@ evaluated against the invocations the overlay's runtime served:
 (the window stands in for CloudWatch's minute, so TargetValue keeps its meaning of
 invocations per instance per minute at the default window of 60 s).
 
+As in AWS (moto keeps them), deregistering a scalable target deletes its scaling policies.
+
 Cooldowns. As in AWS, within ScaleOutCooldown of a scale-out the capacity it added counts
 toward the next scale-out: another one goes ahead only if it asks for more than the last
 one set (the metric divides by the instances actually running, so load that outgrows the
@@ -32,6 +34,7 @@ import re
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,7 +83,10 @@ class Autoscaler:
         self._invocations: dict[tuple[str, str, str, str], deque[float]] = {}
         self._last_scaling: dict[tuple[str, str, str], _Scaling] = {}
         self._activities: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        self.handlers = {"DescribeScalingActivities": self._describe_scaling_activities}
+        self.handlers: dict[str, Callable[[AwsRequest], Response | None]] = {
+            "DescribeScalingActivities": self._describe_scaling_activities,
+            "DeregisterScalableTarget": self._deregister_scalable_target,
+        }
 
     # -- input --------------------------------------------------------------------------
     def record_invocation(
@@ -222,6 +228,28 @@ class Autoscaler:
         self.sagemaker.set_instance_count(endpoint, region, variant_name, desired, done)
 
     # -- operations ---------------------------------------------------------------------
+    def _deregister_scalable_target(self, request: AwsRequest) -> Response | None:
+        """Delete the target's scaling policies, as AWS does; moto then deregisters the
+        target itself (or answers that there is none), so this answers nothing."""
+        params = request.json()
+        target = (
+            str(params.get("ServiceNamespace")),
+            str(params.get("ResourceId")),
+            str(params.get("ScalableDimension")),
+        )
+        with self.sagemaker.lock:
+            backend: ApplicationAutoscalingBackend = applicationautoscaling_backends[
+                self.sagemaker.account(request)
+            ][request.region]
+            if not backend.describe_scalable_targets(target[0], [target[1]], target[2]):
+                return None
+            for key, policy in list(backend.policies.items()):
+                if (policy.service_namespace, policy.resource_id, policy.scalable_dimension) == (
+                    target
+                ):
+                    del backend.policies[key]
+        return None
+
     def _describe_scaling_activities(self, request: AwsRequest) -> Response:
         params = request.json()
         namespace = params.get("ServiceNamespace")

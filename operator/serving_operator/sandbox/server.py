@@ -63,7 +63,8 @@ Admin API (JSON), for tests and demos:
   GET  /_sandbox/rate-limits       {"throttled": N}: calls refused since the last DELETE
   DELETE /_sandbox/rate-limits     lift them all
   GET  /_sandbox/calls             every AWS call seen: [{"service", "operation", "status",
-                                    "target" (the EndpointName, ModelName... it names)}]
+                                    "target" (the EndpointName, ModelName,
+                                    CompilationJobName... it names)}]
   DELETE /_sandbox/calls           forget them
   GET  /_sandbox/operator-operations  every [service, operation] serving-operator's own
                                     clients (user agent serving-operator/...) ever called
@@ -312,7 +313,13 @@ class SandboxApp:
 
 
 _OPERATOR_AGENT = "serving-operator/"
-_TARGET_KEYS = ("EndpointName", "EndpointConfigName", "ModelName", "ResourceArn")
+_TARGET_KEYS = (
+    "EndpointName",
+    "EndpointConfigName",
+    "ModelName",
+    "CompilationJobName",
+    "ResourceArn",
+)
 
 
 def _target(call: AwsRequest) -> str | None:

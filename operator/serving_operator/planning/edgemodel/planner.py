@@ -20,7 +20,7 @@ from serving_operator.planning.edgemodel.observed import (
     CompilationStatus,
     EdgeModelObservation,
 )
-from serving_operator.planning.edgemodel.rollout import plan_rollout
+from serving_operator.planning.edgemodel.rollout import NOTHING_TO_DEPLOY, plan_rollout
 from serving_operator.planning.edgemodel.targets import (
     DEFAULT_PARALLEL_COMPILATIONS,
     TargetPhase,
@@ -85,7 +85,11 @@ def plan_edge_model(
     )
     outcome = rollout.outcome
     recheck = rollout.recheck_after
-    if failure is not None and outcome.kind != OutcomeKind.STALLED:
+    if failure is not None and outcome.reason == NOTHING_TO_DEPLOY:
+        # Every target failed: why each failed is what the user must fix, not that there
+        # is nothing to roll out.
+        outcome = failure
+    elif failure is not None and outcome.kind != OutcomeKind.STALLED:
         # Stalled on the failed target while the others roll out: keep following them.
         recheck = FOLLOW_SECONDS if outcome.kind == OutcomeKind.PROGRESSING else None
         outcome = Outcome.stalled(failure.reason, f"{failure.message} ({outcome.message})")

@@ -68,8 +68,11 @@ def plan_model_endpoint(
     )
     steps: list[Step] = list(plan.actions)
 
-    if steps and endpoint is not None:
-        # Ownership costs a ListTags call, so it is checked only before a write.
+    if endpoint is not None and (steps or memory.attempted_config is None):
+        # Ownership costs a ListTags call, so it is checked only before a write, and while
+        # this resource never switched the endpoint to a config of its own: an endpoint made
+        # by someone else that happens to run the same config (a second resource with the
+        # same spec.endpointName) is not ours to report Ready, clean up or scale.
         if observed.owner is None:
             return Lookups(owner=True)
         relation = observed.owner.relation_to(owner)
@@ -89,6 +92,11 @@ def plan_model_endpoint(
                     f" resource ({hint}), or choose another spec.endpointName",
                 ),
             )
+        if memory.attempted_config is None and endpoint.config_name == desired.config_name:
+            # Ours, on our config (a status that was lost, or adopted as it was): remember
+            # it, so later steady passes need no ListTags.
+            memory = replace(memory, attempted_config=desired.config_name)
+            steps.append(Remember(memory))
 
     if memory.scaling_registered and any(isinstance(s, UpdateEndpoint) for s in steps):
         assert endpoint is not None  # only an existing endpoint is updated

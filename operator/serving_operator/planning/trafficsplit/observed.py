@@ -49,6 +49,9 @@ class EndpointReferenceTarget:
     """The SageMaker endpoint name of the ModelEndpoint (spec.endpointName or its name)."""
     variants: frozenset[str]
     """The production variants its spec declares."""
+    outside_shard: str | None = None
+    """This operator's label selector, when the ModelEndpoint's labels do not match it: another
+    shard's operator handles the endpoint (see `serving-operator run --selector`)."""
 
 
 @dataclass(frozen=True)

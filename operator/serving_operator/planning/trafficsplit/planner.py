@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from serving_operator.api.trafficsplit import (
@@ -53,6 +53,7 @@ AWAITING_PROMOTION = "AwaitingPromotion"
 ENDPOINT_NOT_READY = "EndpointNotReady"
 # Reasons of Stalled outcomes before any phase work.
 MODEL_ENDPOINT_NOT_FOUND = "ModelEndpointNotFound"
+MODEL_ENDPOINT_IN_OTHER_SHARD = "ModelEndpointInOtherShard"
 VARIANT_NOT_FOUND = "VariantNotFound"
 WEIGHTS_MANAGED_ELSEWHERE = "WeightsManagedElsewhere"
 
@@ -145,9 +146,32 @@ def _timestamp(moment: datetime) -> str:
 
 
 def _parse(value: str | None) -> datetime | None:
+    """A timestamp of the status; None when there is none or it does not parse (hand-edited),
+    and UTC when it names no zone."""
     if not value:
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+_TIMESTAMP_FIELDS = ("step_started_at", "waiting_since", "pause_started_at", "last_analysis_at")
+
+
+def _readable(status: TrafficSplitStatus) -> TrafficSplitStatus:
+    """The previous status with what a pass cannot act on (a hand-edited status: a timestamp
+    that does not parse, a negative step) reset, so the wait it timed starts again and the
+    step is the first, instead of every pass failing."""
+    reset: dict[str, Any] = {
+        name: None
+        for name in _TIMESTAMP_FIELDS
+        if getattr(status, name) is not None and _parse(getattr(status, name)) is None
+    }
+    if status.step_index is not None and status.step_index < 0:
+        reset["step_index"] = 0
+    return status.model_copy(update=reset) if reset else status
 
 
 def fresh_status(previous: TrafficSplitStatus, spec: TrafficSplitSpec) -> TrafficSplitStatus:
@@ -313,6 +337,7 @@ def plan_traffic_split(
     spec: TrafficSplitSpec, observed: SplitObservation, previous: TrafficSplitStatus
 ) -> SplitPlan | Lookups:
     """The next pass of a TrafficSplit, or the reads it still needs."""
+    previous = _readable(previous)
     state = _Pass(spec, observed, previous)
     problem = _check_target(spec, observed)
     if problem is not None:
@@ -364,6 +389,14 @@ def _check_target(spec: TrafficSplitSpec, observed: SplitObservation) -> Outcome
         return Outcome.stalled(
             MODEL_ENDPOINT_NOT_FOUND,
             f"ModelEndpoint {spec.endpoint_ref.name} not found in this namespace",
+        )
+    if observed.target.outside_shard is not None:
+        # Its weights belong to the other shard's operator, which does not see this split.
+        return Outcome.stalled(
+            MODEL_ENDPOINT_IN_OTHER_SHARD,
+            f"ModelEndpoint {spec.endpoint_ref.name} is handled by another shard: its labels"
+            f" do not match this operator's selector {observed.target.outside_shard!r};"
+            " label the TrafficSplit and its ModelEndpoint for the same shard",
         )
     if observed.competing_split is not None:
         return Outcome.stalled(

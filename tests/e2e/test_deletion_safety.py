@@ -1,0 +1,416 @@
+"""Deletion is safe: Retain never deletes, even mid-update; a deletion during an update or a
+staged rollout waits for AWS and then removes everything of ours; a namespace full of
+resources goes away and leaves nothing of ours in AWS; an AWS object that is not ours (an
+endpoint someone else took over) is never deleted.
+
+Complements test_modelendpoint_changes.py (Retain of an endpoint at rest),
+test_edgemodel.py (Retain and deletion of a finished rollout) and
+test_adoption_and_availability.py (refusing, then adopting, an untagged endpoint).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import kubernetes
+import pytest
+from kubernetes.client.rest import ApiException
+
+from tests.e2e.helpers import wait_for_condition, wait_for_status, wait_gone
+from tests.support import cluster, processes
+from tests.support.operator import OperatorProcess
+from tests.support.sandbox import Sandbox
+from tests.support.specs import ROLE, model_endpoint, variant
+
+pytestmark = pytest.mark.e2e
+
+SAGEMAKER_DELETES = {"DeleteEndpoint", "DeleteEndpointConfig", "DeleteModel"}
+NEO_ROLE = "arn:aws:iam::123456789012:role/NeoRole"
+
+
+@pytest.fixture
+def slow_updates(sandbox: Sandbox) -> Iterator[None]:
+    """Endpoint updates that take long enough to delete a resource in the middle of one."""
+    before = sandbox._admin("GET", "settings")
+    sandbox.settings(updatingSeconds=6)
+    yield
+    sandbox.settings(**before)
+
+
+def _sagemaker_names(sandbox: Sandbox, prefix: str) -> dict[str, set[str]]:
+    """Endpoints, configs and models whose names start with `prefix` (every page)."""
+    sagemaker = sandbox.client("sagemaker")
+
+    def listed(operation: str, key: str, field: str) -> set[str]:
+        pages = sagemaker.get_paginator(operation).paginate()
+        return {
+            item[field] for page in pages for item in page[key] if item[field].startswith(prefix)
+        }
+
+    return {
+        "endpoints": listed("list_endpoints", "Endpoints", "EndpointName"),
+        "configs": listed("list_endpoint_configs", "EndpointConfigs", "EndpointConfigName"),
+        "models": listed("list_models", "Models", "ModelName"),
+    }
+
+
+def _deletes_of(sandbox: Sandbox, prefix: str) -> list[tuple[str, str]]:
+    return [
+        (c["operation"], c["target"])
+        for c in sandbox.calls()
+        if c["operation"] in SAGEMAKER_DELETES and str(c.get("target", "")).startswith(prefix)
+    ]
+
+
+def _start_update(
+    model_endpoints: cluster.Objects,
+    namespace: str,
+    name: str,
+    operator: OperatorProcess,
+    bucket: str,
+) -> None:
+    """A new model version: a config switch, and the endpoint Updating."""
+    model_endpoints.patch_spec(namespace, name, {"variants": [variant("only", bucket, "v2")]})
+    wait_for_status(
+        model_endpoints,
+        namespace,
+        name,
+        operator,
+        lambda obj: obj["status"].get("endpointStatus") == "Updating",
+        "endpointStatus Updating",
+    )
+
+
+def test_retain_never_deletes_even_when_deleted_mid_update(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    model_bucket: str,
+    slow_updates: None,
+) -> None:
+    name = f"kept-{namespace}"
+    body = model_endpoint(name, [variant("only", model_bucket, "v1")], deletionPolicy="Retain")
+    model_endpoints.create(namespace, body)
+    wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
+    _start_update(model_endpoints, namespace, name, operator, model_bucket)
+    before = _sagemaker_names(sandbox, name)
+    sandbox.forget_calls()
+
+    model_endpoints.delete(namespace, name)
+    wait_gone(model_endpoints, namespace, name, operator)
+
+    sagemaker = sandbox.client("sagemaker")
+    processes.wait_until(
+        lambda: sagemaker.describe_endpoint(EndpointName=name)["EndpointStatus"] == "InService",
+        timeout=30,
+        what=f"endpoint {name} to finish its update",
+    )
+    assert _deletes_of(sandbox, name) == []
+    # Both configs and both models stay: the old ones were not yet cleaned up.
+    assert _sagemaker_names(sandbox, name) == before
+    assert len(before["configs"]) == 2
+    sagemaker.delete_endpoint(EndpointName=name)
+
+
+def test_deleting_a_model_endpoint_mid_update_waits_then_removes_everything(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    model_bucket: str,
+    slow_updates: None,
+) -> None:
+    name = f"mid-{namespace}"
+    model_endpoints.create(namespace, model_endpoint(name, [variant("only", model_bucket, "v1")]))
+    wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
+    _start_update(model_endpoints, namespace, name, operator, model_bucket)
+    sandbox.forget_calls()
+
+    model_endpoints.delete(namespace, name)
+    wait_gone(model_endpoints, namespace, name, operator, timeout=90)
+
+    assert _sagemaker_names(sandbox, name) == {
+        "endpoints": set(),
+        "configs": set(),
+        "models": set(),
+    }
+    # SageMaker refuses to delete an endpoint mid-update: the operator waited, never tried.
+    refused = [
+        c
+        for c in sandbox.calls()
+        if c["operation"] == "DeleteEndpoint" and c.get("target") == name and c["status"] != 200
+    ]
+    assert refused == []
+
+
+def test_an_endpoint_someone_else_took_over_is_never_deleted(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    model_bucket: str,
+) -> None:
+    """Someone removes our owner tag and switches the endpoint to their own config: it is
+    theirs now. The resource stalls instead of switching it back, and its deletion removes
+    only the configs and models it made."""
+    name = f"taken-{namespace}"
+    model_endpoints.create(namespace, model_endpoint(name, [variant("only", model_bucket, "v1")]))
+    ready = wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
+    ours = _sagemaker_names(sandbox, name)
+
+    sagemaker = sandbox.client("sagemaker")
+    arn = ready["status"]["endpointArn"]
+    sagemaker.delete_tags(
+        ResourceArn=arn, TagKeys=["serving.mlops.dev/owner", "serving.mlops.dev/managed-by"]
+    )
+    theirs = f"{name}-theirs"
+    sagemaker.create_model(
+        ModelName=theirs,
+        PrimaryContainer={
+            "Image": "img:9",
+            "ModelDataUrl": f"s3://{model_bucket}/xgboost/v3/model.tar.gz",
+        },
+        ExecutionRoleArn=ROLE,
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=theirs,
+        ProductionVariants=[
+            {
+                "VariantName": "theirs",
+                "ModelName": theirs,
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    sagemaker.update_endpoint(EndpointName=name, EndpointConfigName=theirs)
+
+    stalled = wait_for_condition(model_endpoints, namespace, name, "Stalled", operator)
+    assert cluster.condition(stalled, "Stalled")["reason"] == "EndpointNotOwned"  # type: ignore[index]
+    sandbox.forget_calls()
+    model_endpoints.delete(namespace, name)
+    wait_gone(model_endpoints, namespace, name, operator)
+
+    assert sagemaker.describe_endpoint(EndpointName=name)["EndpointConfigName"] == theirs
+    left = _sagemaker_names(sandbox, name)
+    assert left["configs"] == {theirs}
+    assert left["models"] == {theirs}
+    assert ours["configs"]
+    assert not ours["configs"] & left["configs"]
+    assert ("DeleteEndpoint", name) not in _deletes_of(sandbox, name)
+    assert not any(target == theirs for _, target in _deletes_of(sandbox, name))
+    sagemaker.delete_endpoint(EndpointName=name)
+
+
+# --------------------------------------------------------------------------- EdgeModel
+
+
+def _edge_model(name: str, bucket: str, stages: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "apiVersion": f"{cluster.GROUP}/{cluster.VERSION}",
+        "kind": "EdgeModel",
+        "metadata": {"name": name},
+        "spec": {
+            "source": f"s3://{bucket}/classifier/model.tar.gz",
+            "framework": "PYTORCH",
+            "frameworkVersion": "1.8",
+            "dataInputConfig": '{"input0": [1, 3, 224, 224]}',
+            "roleArn": NEO_ROLE,
+            "outputS3Uri": f"s3://{bucket}/compiled",
+            "targets": [{"name": "nano", "targetDevice": "jetson_nano"}],
+            "rollout": {"stages": stages, "stageDeadlineSeconds": 120},
+        },
+    }
+
+
+def _thing_group(sandbox: Sandbox, prefix: str, devices: int) -> str:
+    iot = sandbox.client("iot")
+    group = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    iot.create_thing_group(thingGroupName=group)
+    for index in range(devices):
+        thing = f"{group}-dev{index}"
+        iot.create_thing(thingName=thing)
+        iot.add_thing_to_thing_group(thingGroupName=group, thingName=thing)
+    return group
+
+
+def _latest_components(sandbox: Sandbox, group: str) -> dict[str, Any]:
+    greengrass = sandbox.client("greengrassv2")
+    arn = sandbox.client("iot").describe_thing_group(thingGroupName=group)["thingGroupArn"]
+    listed = greengrass.list_deployments(targetArn=arn)["deployments"]
+    if not listed:
+        return {}
+    deployment = greengrass.get_deployment(deploymentId=listed[0]["deploymentId"])
+    components: dict[str, Any] = deployment.get("components", {})
+    return components
+
+
+@pytest.fixture
+def edge_bucket(sandbox: Sandbox, fast_edge: None) -> str:
+    s3 = sandbox.client("s3")
+    bucket = f"edge-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="classifier/model.tar.gz", Body=b"trained model")
+    return bucket
+
+
+def test_deleting_an_edge_model_mid_rollout_removes_its_components_everywhere(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    edge_models: cluster.Objects,
+    edge_bucket: str,
+) -> None:
+    """The canary stage is done and waits for a manual promotion; the fleet has nothing yet."""
+    canary, fleet = _thing_group(sandbox, "canary", 2), _thing_group(sandbox, "fleet", 2)
+    name = "classifier"
+    stages = [
+        {"name": "canary", "thingGroups": [canary], "gate": {"manual": True}},
+        {"name": "fleet", "thingGroups": [fleet]},
+    ]
+    edge_models.create(namespace, _edge_model(name, edge_bucket, stages))
+    waiting = wait_for_status(
+        edge_models,
+        namespace,
+        name,
+        operator,
+        lambda obj: any(
+            s["name"] == "canary" and s["phase"] == "AwaitingPromotion"
+            for s in obj["status"].get("stages", [])
+        ),
+        "the canary stage awaiting promotion",
+        timeout=90,
+    )
+    component_arns = [t["componentArn"] for t in waiting["status"]["targets"]]
+    assert _latest_components(sandbox, canary)
+
+    edge_models.delete(namespace, name)
+    wait_gone(edge_models, namespace, name, operator, timeout=90)
+
+    assert _latest_components(sandbox, canary) == {}
+    assert _latest_components(sandbox, fleet) == {}
+    greengrass = sandbox.client("greengrassv2")
+    for arn in component_arns:
+        with pytest.raises(greengrass.exceptions.ResourceNotFoundException):
+            greengrass.describe_component(arn=arn)
+
+
+# --------------------------------------------------------------------------- a namespace
+
+
+def _delete_namespace_contents(api: kubernetes.client.ApiClient, namespace: str) -> None:
+    """What the namespace controller does once a namespace is Terminating (the test control
+    plane runs no kube-controller-manager): a DeleteCollection of every kind in it, and,
+    once nothing is left, the namespace's finalizer removed."""
+    custom = kubernetes.client.CustomObjectsApi(api)
+    for plural in ("trafficsplits", "modelendpoints", "edgemodels"):
+        custom.delete_collection_namespaced_custom_object(
+            cluster.GROUP, cluster.VERSION, namespace, plural
+        )
+
+
+def _finalize_when_empty(api: kubernetes.client.ApiClient, namespace: str) -> bool:
+    custom = kubernetes.client.CustomObjectsApi(api)
+    for plural in ("trafficsplits", "modelendpoints", "edgemodels"):
+        items = custom.list_namespaced_custom_object(
+            cluster.GROUP, cluster.VERSION, namespace, plural
+        )["items"]
+        if items:
+            return False
+    core = kubernetes.client.CoreV1Api(api)
+    try:
+        found = core.read_namespace(namespace)
+    except ApiException as error:
+        if error.status == 404:
+            return True
+        raise
+    found.spec.finalizers = []
+    core.replace_namespace_finalize(namespace, found)
+    return False
+
+
+@pytest.mark.slow
+def test_deleting_a_namespace_full_of_resources_finishes_and_leaves_nothing_of_ours(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    admin_api: kubernetes.client.ApiClient,
+    model_endpoints: cluster.Objects,
+    traffic_splits: cluster.Objects,
+    edge_models: cluster.Objects,
+    model_bucket: str,
+    edge_bucket: str,
+) -> None:
+    log_start = operator.log.stat().st_size
+    core = kubernetes.client.CoreV1Api(admin_api)
+    namespace = f"crowd-{uuid.uuid4().hex[:8]}"
+    core.create_namespace({"metadata": {"name": namespace}})
+    prefix = f"{namespace}-"
+    endpoints = [f"{prefix}{index}" for index in range(20)]
+    for name in endpoints:
+        model_endpoints.create(
+            namespace,
+            model_endpoint(
+                name, [variant("blue", model_bucket, "v1"), variant("green", model_bucket, "v2")]
+            ),
+        )
+    for name in endpoints[:8]:
+        traffic_splits.create(
+            namespace,
+            {
+                "apiVersion": f"{cluster.GROUP}/{cluster.VERSION}",
+                "kind": "TrafficSplit",
+                "metadata": {"name": name},
+                "spec": {
+                    "endpointRef": {"name": name},
+                    "weights": [
+                        {"variant": "blue", "weight": 9},
+                        {"variant": "green", "weight": 1},
+                    ],
+                },
+            },
+        )
+    group = _thing_group(sandbox, "crowd", 1)
+    for index in range(3):
+        edge_models.create(
+            namespace,
+            _edge_model(f"edge-{index}", edge_bucket, [{"name": "all", "thingGroups": [group]}]),
+        )
+    for name in endpoints:
+        wait_for_condition(model_endpoints, namespace, name, "Ready", operator, timeout=180)
+    for name in endpoints[:8]:
+        wait_for_condition(traffic_splits, namespace, name, "Ready", operator, timeout=60)
+    published = []
+    for index in range(3):
+        ready = wait_for_condition(
+            edge_models, namespace, f"edge-{index}", "Ready", operator, timeout=120
+        )
+        published += [t["componentArn"] for t in ready["status"]["targets"]]
+    assert len(_sagemaker_names(sandbox, prefix)["endpoints"]) == 20
+
+    core.delete_namespace(namespace)
+    _delete_namespace_contents(admin_api, namespace)
+    processes.wait_until(
+        lambda: _finalize_when_empty(admin_api, namespace),
+        timeout=180,
+        interval=0.5,
+        what=f"namespace {namespace} to be gone",
+        log=operator.log,
+    )
+
+    assert _sagemaker_names(sandbox, prefix) == {
+        "endpoints": set(),
+        "configs": set(),
+        "models": set(),
+    }
+    assert _latest_components(sandbox, group) == {}
+    greengrass = sandbox.client("greengrassv2")
+    for arn in published:
+        with pytest.raises(greengrass.exceptions.ResourceNotFoundException):
+            greengrass.describe_component(arn=arn)
+    assert operator.alive()
+    with operator.log.open(encoding="utf-8", errors="replace") as log:
+        log.seek(log_start)
+        assert "Traceback" not in log.read()
