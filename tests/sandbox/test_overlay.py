@@ -251,6 +251,24 @@ def test_latency_and_error_faults_both_act_on_a_call(sandbox: Sandbox) -> None:
         sandbox.clear_faults()
 
 
+def test_pending_faults_list_what_is_left_and_a_spent_fault_leaves(sandbox: Sandbox) -> None:
+    no_retries = sandbox.client(
+        "sagemaker", botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    )
+    operation = {"service": "sagemaker", "operation": "ListNotebookInstances"}
+    sandbox.add_fault(**operation, count=2)
+    sandbox.add_fault(**operation, errorCode=None, latencyMs=1, count=-1)
+    try:
+        assert sandbox.pending_faults() == [{**operation, "count": 2}, {**operation, "count": -1}]
+        assert _outcomes(no_retries, 1) == ["ThrottlingException"]
+        assert sandbox.pending_faults() == [{**operation, "count": 1}, {**operation, "count": -1}]
+        assert _outcomes(no_retries, 2) == ["ThrottlingException", "ok"]
+        assert sandbox.pending_faults() == [{**operation, "count": -1}]
+    finally:
+        sandbox.clear_faults()
+    assert sandbox.pending_faults() == []
+
+
 def test_rate_limits_throttle_calls_past_the_bucket_and_refill(sandbox: Sandbox) -> None:
     no_retries = sandbox.client(
         "sagemaker", botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"})
