@@ -44,7 +44,6 @@ from serving_operator.planning.edgemodel.targets import TargetView
 from serving_operator.planning.failures import AwsFailure, outcome_for_failure
 from serving_operator.planning.outcome import Outcome, Plan
 
-
 _GROUP_VIEW_ATTEMPTS = 3
 """Reads of a group's latest deployment and job before the view is taken as it is: more
 than one supersession between two reads means a burst of merges, and the next pass sees it
