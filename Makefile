@@ -98,6 +98,7 @@ demo-stop: venv
 bench: venv
 	$(BIN)/python bench/bench_planner.py
 	$(BIN)/python bench/bench_reconcile.py
+	$(BIN)/python bench/bench_steady.py
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

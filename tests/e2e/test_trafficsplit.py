@@ -214,6 +214,48 @@ def test_fixed_split_is_one_call_and_the_model_endpoint_keeps_its_hands_off(
     assert {"WeightsManagedBy", "WeightsHandedBack"} <= reasons
 
 
+def test_a_split_at_rest_puts_back_weights_changed_out_of_band(
+    ab_endpoint: str,
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    splits: cluster.Objects,
+) -> None:
+    """At rest the split takes the endpoint as its ModelEndpoint's pass read it: a weight
+    change made behind the operator's back must still be seen and undone."""
+    splits.create(
+        namespace,
+        split(
+            "at-rest",
+            ab_endpoint,
+            weights=[{"variant": BLUE, "weight": 90}, {"variant": GREEN, "weight": 10}],
+        ),
+    )
+    wait_for_condition(splits, namespace, "at-rest", "Ready", operator)
+    sandbox.forget_calls()
+    wait_for_resyncs(sandbox, ab_endpoint, operator, passes=3)  # at rest now
+    sandbox.client("sagemaker").update_endpoint_weights_and_capacities(
+        EndpointName=ab_endpoint,
+        DesiredWeightsAndCapacities=[
+            {"VariantName": BLUE, "DesiredWeight": 1.0},
+            {"VariantName": GREEN, "DesiredWeight": 1.0},
+        ],
+    )
+    # Ours, then the operator's: the weights were moved, and moved back.
+    processes.wait_until(
+        lambda: (
+            weight_writes(sandbox, ab_endpoint) >= 2
+            and live_weights(sandbox, ab_endpoint) == {BLUE: 90.0, GREEN: 10.0}
+        ),
+        timeout=60,
+        what="the split's weights put back",
+        log=operator.log,
+    )
+    done = wait_for_condition(splits, namespace, "at-rest", "Ready", operator)
+    assert done["status"]["phase"] == "Succeeded"
+    assert done["status"]["liveWeights"] == {BLUE: 90.0, GREEN: 10.0}
+
+
 def test_a_second_split_on_the_same_endpoint_is_stalled_naming_the_first(
     ab_endpoint: str,
     operator: OperatorProcess,

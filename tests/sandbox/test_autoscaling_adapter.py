@@ -14,9 +14,11 @@ from serving_operator.aws.autoscaling import (
     DIMENSION,
     NAMESPACE,
     POLICIES_PAGE,
+    TARGETS_PER_CALL,
     ApplicationAutoScaling,
 )
 from serving_operator.aws.ratelimit import TokenBucket
+from serving_operator.planning.modelendpoint.actions import RegisterScalableTarget
 from tests.support.sandbox import Sandbox
 
 POLICY = {
@@ -133,3 +135,98 @@ def test_observe_reads_variants_one_by_one_when_the_namespace_has_too_many_polic
     calls.clear()
     assert adapter.observe(wanted) == observed
     assert [c.get("ResourceId") for c in calls] == wanted
+
+
+@pytest.fixture
+def target_calls(sandbox: Sandbox) -> tuple[ApplicationAutoScaling, list[dict[str, Any]]]:
+    """The adapter, and the parameters of each DescribeScalableTargets call it makes."""
+    client = sandbox.client("application-autoscaling")
+    calls: list[dict[str, Any]] = []
+
+    def record(params: dict[str, Any], **_: Any) -> None:
+        calls.append(dict(params))
+
+    client.meta.events.register(
+        "provide-client-params.application-autoscaling.DescribeScalableTargets", record
+    )
+    return ApplicationAutoScaling(client, TokenBucket(1000, 1000)), calls
+
+
+HOUR = 3600.0
+
+
+def test_rechecks_in_one_window_share_one_batched_read(
+    targets: Targets, target_calls: tuple[ApplicationAutoScaling, list[dict[str, Any]]]
+) -> None:
+    adapter, calls = target_calls
+    first, second, third = (f"e-{uuid.uuid4().hex[:8]}" for _ in range(3))
+    targets.register(_variant(first, "a"), low=1, high=3, policy="op-a")
+    targets.register(_variant(second, "a"), low=2, high=4, policy="op-b")
+    mine, theirs = [_variant(first, "a")], [_variant(second, "a"), _variant(second, "b")]
+    # Each endpoint was first made to match with a read of its own targets.
+    adapter.observe(mine, now=HOUR - 100)
+    adapter.observe(theirs, now=HOUR - 50)
+    assert [c["ResourceIds"] for c in calls] == [mine, theirs]
+
+    # The next window: the first recheck reads both endpoints' targets in one call, and the
+    # other endpoint's recheck in that window is answered from it.
+    calls.clear()
+    observed = adapter.observe(mine, shared_since=HOUR, now=HOUR + 5)
+    assert [sorted(c["ResourceIds"]) for c in calls] == [sorted(mine + theirs)]
+    assert observed[mine[0]].max_instances == 3
+    shared = adapter.observe(theirs, shared_since=HOUR, now=HOUR + 400)
+    assert len(calls) == 1
+    assert (shared[theirs[0]].min_instances, list(shared[theirs[0]].policies)) == (2, ["op-b"])
+
+    # An endpoint the adapter has not seen (the operator restarted) reads its own targets,
+    # and is in the batch of the window after.
+    unseen = [_variant(third, "a")]
+    assert adapter.observe(unseen, shared_since=HOUR, now=HOUR + 500) == {}
+    assert calls[-1]["ResourceIds"] == unseen
+    calls.clear()
+    adapter.observe(theirs, shared_since=2 * HOUR, now=2 * HOUR + 1)
+    assert [sorted(c["ResourceIds"]) for c in calls] == [sorted(mine + theirs + unseen)]
+
+
+def test_a_shared_read_never_hides_a_write_or_a_fresh_read(
+    targets: Targets, target_calls: tuple[ApplicationAutoScaling, list[dict[str, Any]]]
+) -> None:
+    adapter, calls = target_calls
+    endpoint = f"e-{uuid.uuid4().hex[:8]}"
+    targets.register(_variant(endpoint, "a"), low=1, high=3, policy="op-a")
+    wanted = [_variant(endpoint, "a")]
+    adapter.observe(wanted, shared_since=HOUR, now=HOUR + 1)
+
+    # Someone else changes the target: a fresh read sees it at once; a recheck in the same
+    # window keeps the shared answer (drift is seen in the next window), and sees it there.
+    targets.client.register_scalable_target(
+        ServiceNamespace=NAMESPACE,
+        ResourceId=wanted[0],
+        ScalableDimension=DIMENSION,
+        MinCapacity=1,
+        MaxCapacity=7,
+    )
+    assert adapter.observe(wanted)[wanted[0]].max_instances == 7
+    assert adapter.observe(wanted, shared_since=HOUR, now=HOUR + 2)[wanted[0]].max_instances == 3
+    assert (
+        adapter.observe(wanted, shared_since=2 * HOUR, now=2 * HOUR)[wanted[0]].max_instances == 7
+    )
+
+    # Our own write takes the target out of the shared read: the next recheck reads it.
+    calls.clear()
+    adapter.execute(RegisterScalableTarget(wanted[0], 1, 5))
+    assert (
+        adapter.observe(wanted, shared_since=2 * HOUR, now=2 * HOUR + 9)[wanted[0]].max_instances
+        == 5
+    )
+    assert [c["ResourceIds"] for c in calls] == [wanted]
+
+
+def test_a_batch_of_more_than_fifty_targets_is_read_fifty_at_a_time(
+    target_calls: tuple[ApplicationAutoScaling, list[dict[str, Any]]],
+) -> None:
+    adapter, calls = target_calls
+    endpoint = f"e-{uuid.uuid4().hex[:8]}"
+    wanted = [_variant(endpoint, f"v{i}") for i in range(TARGETS_PER_CALL + 1)]
+    assert adapter.observe(wanted) == {}  # none registered
+    assert [len(c["ResourceIds"]) for c in calls] == [TARGETS_PER_CALL, 1]

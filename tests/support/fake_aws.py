@@ -63,7 +63,10 @@ class _FakeSageMaker:
     def __init__(self, aws: FakeAws) -> None:
         self.aws = aws
 
-    def describe_endpoint(self, name: str) -> ObservedEndpoint | None:
+    def describe_endpoint(
+        self, name: str, *, read_since: float | None = None, now: float | None = None
+    ) -> ObservedEndpoint | None:
+        """Reads AWS's state now, whatever the caller would accept."""
         self.aws.record("DescribeEndpoint", name)
         return self.aws.endpoint
 
@@ -94,8 +97,11 @@ class _FakeAutoscaling:
     def __init__(self, aws: FakeAws) -> None:
         self.aws = aws
 
-    def observe(self, resource_ids: list[str]) -> dict[str, ObservedScaling]:
-        self.aws.record("DescribeScalableTargets", tuple(resource_ids))
+    def observe(
+        self, resource_ids: list[str], *, shared_since: float | None = None, now: float = 0.0
+    ) -> dict[str, ObservedScaling]:
+        """Reads AWS's state now, shared or not; records whether a shared read would do."""
+        self.aws.record("DescribeScalableTargets", (tuple(resource_ids), shared_since))
         return {r: s for r, s in self.aws.scaling.items() if r in resource_ids}
 
     def execute(self, action: Any) -> None:

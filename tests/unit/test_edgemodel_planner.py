@@ -25,7 +25,7 @@ from serving_operator.planning.edgemodel.desired import (
     desired_edge_model,
     neo_job_name,
 )
-from serving_operator.planning.edgemodel.memory import Memory, StagePhase
+from serving_operator.planning.edgemodel.memory import Memory, Rollback, StagePhase
 from serving_operator.planning.edgemodel.observed import (
     CompilationStatus,
     ComponentState,
@@ -39,8 +39,16 @@ from serving_operator.planning.edgemodel.observed import (
 )
 from serving_operator.planning.edgemodel.planner import (
     plan_edge_model,
+    plan_edge_model_at_rest,
     plan_edge_model_deletion,
 )
+from serving_operator.planning.edgemodel.rollout import (
+    REST_RECHECK_SECONDS,
+    group_components,
+    rolled_out,
+    rollout_id,
+)
+from serving_operator.planning.edgemodel.targets import TargetPhase, TargetView
 from serving_operator.planning.outcome import OutcomeKind, Plan
 from tests.support.specs import edge_model_spec as spec
 
@@ -660,3 +668,71 @@ def test_deletion_stops_jobs_removes_our_components_then_our_versions() -> None:
     assert (done.actions, done.outcome.kind) == ((), OutcomeKind.READY)
     retained = plan_edge_model_deletion(model, observed, retain=True)
     assert (retained.actions, retained.outcome.reason) == ((), "Retained")
+
+
+# -- at rest --
+def _rolled_out_memory(model: DesiredEdgeModel) -> Memory:
+    """The memory of a pass that saw every group's devices succeed on every stage."""
+    memory = Memory()
+    observed = compiled(model)
+    for _ in range(len(model.stages) + 1):
+        plan, _, _ = plan_edge_model(model, observed, memory, now=0.0, promotion=None)
+        memory = memory_of(plan)
+        if plan.outcome.kind == OutcomeKind.READY:
+            return memory
+        observed = replace(
+            observed,
+            groups={
+                g: deployed(model, g, f"job-{g}", DeviceCounts(succeeded=1))
+                for g in model.thing_groups
+            },
+        )
+    raise AssertionError("not rolled out")
+
+
+def test_rolled_out_only_when_this_spec_passed_every_stage_with_every_target() -> None:
+    model = desired()
+    memory = _rolled_out_memory(model)
+    assert rolled_out(model, memory)
+    fleet = memory.stage("fleet")
+    assert fleet is not None
+    assert not rolled_out(model, memory.with_stage(replace(fleet, phase=StagePhase.BAKING)))
+    assert not rolled_out(model, replace(memory, rollback=Rollback("fleet", "aborted")))
+    assert not rolled_out(desired(frameworkVersion="1.9"), memory)  # new versions
+    assert not rolled_out(model, Memory())
+    # A rollout that went out without a failed target is not this spec's complete rollout.
+    without_nano = rollout_id(
+        model,
+        group_components(model, tuple(v for v in _ready_views(model) if v.target.name != "nano")),
+    )
+    assert not rolled_out(model, replace(memory, rollout_id=without_nano))
+
+
+def _ready_views(model: DesiredEdgeModel) -> tuple[TargetView, ...]:
+    return tuple(TargetView(t, TargetPhase.READY) for t in model.targets)
+
+
+def test_at_rest_every_deployable_version_keeps_it_ready_for_an_hour() -> None:
+    model = desired()
+    memory = _rolled_out_memory(model)
+    versions = compiled(model).components
+    at_rest = plan_edge_model_at_rest(model, versions, memory)
+    assert at_rest is not None
+    plan, views, stage = at_rest
+    assert (plan.outcome.kind, plan.outcome.reason) == (OutcomeKind.READY, "RolledOut")
+    assert (plan.actions, plan.recheck_after, views, stage) == (
+        (),
+        REST_RECHECK_SECONDS,
+        (),
+        "fleet",
+    )
+
+
+def test_at_rest_a_missing_or_undeployable_version_asks_for_a_full_pass() -> None:
+    model = desired()
+    memory = _rolled_out_memory(model)
+    nano = (model.targets[0].component_name, model.targets[0].component_version)
+    versions = dict(compiled(model).components)
+    assert plan_edge_model_at_rest(model, {**versions, nano: None}, memory) is None
+    deprecated = compiled(model, state=ComponentState.DEPRECATED).components
+    assert plan_edge_model_at_rest(model, deprecated, memory) is None

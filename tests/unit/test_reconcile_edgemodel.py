@@ -7,7 +7,7 @@ Greengrass and IoT are in, what the resource remembers, and the writes the pass 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -15,7 +15,7 @@ import pytest
 from serving_operator.aws.base import AwsError
 from serving_operator.planning.edgemodel.actions import CreateDeployment
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, desired_edge_model
-from serving_operator.planning.edgemodel.memory import Memory
+from serving_operator.planning.edgemodel.memory import Memory, StagePhase
 from serving_operator.planning.edgemodel.observed import (
     CompilationStatus,
     ComponentState,
@@ -25,6 +25,7 @@ from serving_operator.planning.edgemodel.observed import (
     ObservedDeployment,
     ObservedJob,
 )
+from serving_operator.planning.edgemodel.rollout import REST_RECHECK_SECONDS, ROLLED_OUT
 from serving_operator.planning.outcome import OutcomeKind
 from serving_operator.reconcile.edgemodel import EdgeModelReconciler, EdgeReconcileResult
 from tests.support.fake_edge_aws import FakeEdgeAws, version_arn
@@ -261,6 +262,60 @@ def test_a_stage_passes_and_the_next_group_gets_the_same_merge() -> None:
     assert result.outcome.reason == "RollingOut"
 
 
+def _job_canceled_under_our_deployment(aws: FakeEdgeAws, memory: Memory) -> ObservedDeployment:
+    """Our canary deployment is made and its job reads CANCELED (by `memory`'s pass)."""
+    ours = aws.deployments["canary"]
+    assert ours.iot_job_id is not None
+    aws.jobs[ours.iot_job_id] = ObservedJob(ours.iot_job_id, "CANCELED", DeviceCounts(canceled=2))
+    return ours
+
+
+def test_a_job_canceled_because_another_merge_superseded_it_is_followed_not_aborted() -> None:
+    """Another EdgeModel merged its component into the group between our listing of the
+    group's latest deployment and our read of its job: Greengrass canceled the job of the
+    deployment it superseded. The newer deployment still carries ours: follow it."""
+    aws = _ready_to_roll_out()
+    memory = _pass(aws).memory
+    ours = _job_canceled_under_our_deployment(aws, memory)
+    newer = replace(
+        ours,
+        deployment_id="their-merge",
+        revision_id="2",
+        iot_job_id="their-merge-job",
+        components={**ours.components, **TELEMETRY},
+    )
+    aws.jobs["their-merge-job"] = ObservedJob(
+        "their-merge-job", "IN_PROGRESS", DeviceCounts(in_progress=2)
+    )
+    read = aws.record
+
+    def superseded_after_the_first_listing(operation: str, detail: Any = None) -> None:
+        read(operation, detail)
+        if operation == "DescribeJob" and detail == ours.iot_job_id:
+            aws.deployments["canary"] = newer
+
+    aws.record = superseded_after_the_first_listing  # type: ignore[method-assign]
+    before = len(aws.calls)
+    result = _pass(aws, memory)
+    listed = [detail for op, detail in aws.calls[before:] if op == "ListDeployments"]
+    assert result.outcome.reason == "RollingOut", result.outcome.message
+    (stage, *_) = result.memory.stages
+    assert stage.phase != StagePhase.ABORTED
+    assert [d.deployment_id for d in stage.deployments] == ["their-merge"]
+    assert aws.written("CreateDeployment") == [aws.written("CreateDeployment")[0]]
+    assert [arn.rsplit("/", 1)[-1] for arn in listed] == ["canary", "canary", "fleet"]
+
+
+def test_a_job_canceled_under_the_latest_deployment_aborts_the_stage() -> None:
+    aws = _ready_to_roll_out()
+    memory = _pass(aws).memory
+    _job_canceled_under_our_deployment(aws, memory)
+    result = _pass(aws, memory)
+    (stage, *_) = result.memory.stages
+    assert stage.phase == StagePhase.ABORTED
+    assert "canceled" in (stage.verdict or "")
+
+
 # -- deletion --
 def _delete(aws: FakeEdgeAws, memory: Memory, **spec: Any) -> EdgeReconcileResult:
     return EdgeModelReconciler(aws.clients()).delete(
@@ -323,3 +378,79 @@ def test_deletion_throttled_is_retried_not_stalled() -> None:
         "AwsUnavailable",
     )
     assert aws.deployments["canary"].components == OURS
+
+
+# -- at rest --
+def _rolled_out(aws: FakeEdgeAws) -> Memory:
+    """Passes until the rollout passed both stages, each group's devices all succeeding."""
+    memory = Memory()
+    for _ in range(6):
+        result = _pass(aws, memory)
+        memory = result.memory
+        if result.outcome.reason == ROLLED_OUT:
+            return memory
+        for job_id in list(aws.jobs):
+            aws.jobs[job_id] = ObservedJob(job_id, "COMPLETED", DeviceCounts(succeeded=2))
+    raise AssertionError(f"not rolled out: {result.outcome}")
+
+
+def test_a_rolled_out_edge_model_reads_only_its_component_versions_then_waits_an_hour() -> None:
+    aws = _ready_to_roll_out()
+    memory = _rolled_out(aws)
+    aws.calls.clear()
+    result = _pass(aws, memory)
+    assert (result.outcome.kind, result.outcome.reason) == (OutcomeKind.READY, ROLLED_OUT)
+    reads = [op for op in aws.operations if op != "GetCallerIdentity"]
+    assert reads == ["DescribeComponent"] * len(DESIRED.targets)
+    assert result.recheck_after == REST_RECHECK_SECONDS
+    assert (result.memory, result.current_stage) == (memory, "fleet")
+
+
+def test_the_pass_that_completes_the_rollout_asks_to_look_again_in_an_hour() -> None:
+    aws = _ready_to_roll_out()
+    memory = _rolled_out(aws)
+    aws.calls.clear()
+    # Status from before: the same memory, a full pass (a stage not remembered as passed).
+    last = memory.stage("fleet")
+    assert last is not None
+    again = _pass(aws, memory.with_stage(replace(last, phase=StagePhase.DEPLOYING)))
+    assert "DescribeThingGroup" in aws.operations
+    assert (again.outcome.reason, again.recheck_after) == (ROLLED_OUT, REST_RECHECK_SECONDS)
+
+
+def test_a_component_version_deleted_at_rest_is_published_again() -> None:
+    aws = _ready_to_roll_out()
+    memory = _rolled_out(aws)
+    gone = version_arn(DESIRED.targets[0].component_name, DESIRED.targets[0].component_version)
+    del aws.components[gone]
+    aws.calls.clear()
+    result = _pass(aws, memory)
+    assert "DescribeCompilationJob" in aws.operations  # everything is read again
+    assert aws.writes == ["CreateComponentVersion"]
+    assert result.outcome.kind == OutcomeKind.PROGRESSING
+    assert result.recheck_after is None
+
+
+def test_a_deprecated_component_version_at_rest_stalls_the_resource() -> None:
+    aws = _ready_to_roll_out()
+    memory = _rolled_out(aws)
+    arn = version_arn(DESIRED.targets[1].component_name, DESIRED.targets[1].component_version)
+    aws.components[arn] = ObservedComponentVersion(arn, ComponentState.DEPRECATED)
+    result = _pass(aws, memory)
+    assert (result.outcome.kind, result.outcome.reason) == (
+        OutcomeKind.STALLED,
+        "CompilationFailed",
+    )
+
+
+def test_a_spec_change_after_the_rollout_reads_everything_again() -> None:
+    aws = _ready_to_roll_out()
+    memory = _rolled_out(aws)
+    aws.calls.clear()
+    changed = {
+        "stages": [{"name": "everyone", "thingGroups": ["canary", "fleet"]}],
+        "stageDeadlineSeconds": 600,
+    }
+    result = _pass(aws, memory, rollout=changed)
+    assert {"DescribeCompilationJob", "ListDeployments"} <= set(aws.operations)
+    assert result.memory.rollout_id != memory.rollout_id  # a new rollout begins

@@ -17,6 +17,7 @@ from serving_operator.planning.modelendpoint.actions import (
     DeregisterReason,
     DeregisterScalableTarget,
 )
+from serving_operator.planning.modelendpoint.autoscaling import variant_resource_ids
 from serving_operator.planning.modelendpoint.desired import DesiredEndpoint, desired_endpoint
 from serving_operator.planning.modelendpoint.memory import Memory
 from serving_operator.planning.modelendpoint.observed import (
@@ -25,6 +26,7 @@ from serving_operator.planning.modelendpoint.observed import (
 from serving_operator.planning.modelendpoint.planner import (
     SCALING_RECHECK_SECONDS,
     scaling_fingerprint,
+    scaling_window_start,
 )
 from serving_operator.planning.outcome import OutcomeKind
 from serving_operator.reconcile.modelendpoint import ModelEndpointReconciler
@@ -34,7 +36,8 @@ from tests.support.fake_aws import FakeAws
 from tests.support.specs import in_service, model_endpoint_spec, variant
 
 OWNER = "ns/bikes"
-NOW = 1_800_000_000.0
+NOW = 1_800_001_800.0  # half past a clock hour
+WINDOW = scaling_window_start(NOW)  # the clock hour's start: the scaling recheck window
 SCALING = {"minInstances": 2, "maxInstances": 4, "maxRequestsPerSecondPerInstance": 10}
 
 
@@ -203,18 +206,18 @@ SCENARIOS = [
         },
     ),
     Scenario(
-        "autoscaled steady state, scaling checked within the hour: nothing else is read",
+        "autoscaled steady state, scaling checked in this clock hour: nothing else is read",
         _in_service(OLD_SCALED, scaling=_registered(_desired(OLD_SCALED))),
         OLD_SCALED,
-        replace(SCALED_DONE, scaling_checked_at=NOW - SCALING_RECHECK_SECONDS + 1),
+        replace(SCALED_DONE, scaling_checked_at=WINDOW),
         OutcomeKind.READY,
         "InService",
     ),
     Scenario(
-        "autoscaled steady state, last check an hour old: read again, no writes, re-dated",
+        "autoscaled steady state, last check in the previous hour: read again, no writes",
         _in_service(OLD_SCALED, scaling=_registered(_desired(OLD_SCALED))),
         OLD_SCALED,
-        replace(SCALED_DONE, scaling_checked_at=NOW - SCALING_RECHECK_SECONDS),
+        replace(SCALED_DONE, scaling_checked_at=WINDOW - 1),
         OutcomeKind.READY,
         "InService",
         remembered={"scaling_checked_at": NOW},
@@ -223,7 +226,7 @@ SCENARIOS = [
         "drift: a target deregistered out of band is registered again at the hourly check",
         _in_service(OLD_SCALED),
         OLD_SCALED,
-        replace(SCALED_DONE, scaling_checked_at=NOW - SCALING_RECHECK_SECONDS),
+        replace(SCALED_DONE, scaling_checked_at=WINDOW - SCALING_RECHECK_SECONDS + 1),
         OutcomeKind.READY,
         "InService",
         ["RegisterScalableTarget", "PutScalingPolicy"],
@@ -405,20 +408,54 @@ def test_deletion_of_an_autoscaled_endpoint_removes_its_scalable_targets() -> No
     assert aws.scaling == {}
 
 
-def test_autoscaled_steady_state_reads_only_the_endpoint_until_the_hourly_check() -> None:
+def test_autoscaled_steady_state_reads_only_the_endpoint_until_the_next_clock_hour() -> None:
     aws = _in_service(OLD_SCALED, scaling=_registered(_desired(OLD_SCALED)))
     reconciler = ModelEndpointReconciler(aws.clients())
-    memory = SCALED_DONE
-    for minutes in (10, 20, 50):
+    memory = SCALED_DONE  # checked at half past
+    for minutes in (10, 20, 29):
         memory = reconciler.reconcile(
             OLD_SCALED, namespace="ns", name="bikes", memory=memory, now=NOW + 60 * minutes
         ).memory
     assert aws.operations == ["DescribeEndpoint"] * 3
+    next_hour = WINDOW + SCALING_RECHECK_SECONDS
     memory = reconciler.reconcile(
-        OLD_SCALED, namespace="ns", name="bikes", memory=memory, now=NOW + 60 * 60
+        OLD_SCALED, namespace="ns", name="bikes", memory=memory, now=next_hour + 60
     ).memory
     assert aws.operations[3:] == ["DescribeEndpoint", "DescribeScalableTargets"]
-    assert memory == replace(SCALED_DONE, scaling_checked_at=NOW + 60 * 60)
+    # A recheck of what was made to match: a read shared since the hour began will do.
+    assert aws.calls[-1][1] == (tuple(variant_resource_ids("bikes", frozenset({"a"}))), next_hour)
+    assert memory == replace(SCALED_DONE, scaling_checked_at=next_hour + 60)
+
+
+def test_only_the_periodic_recheck_may_share_a_scaling_read() -> None:
+    """A first check, a changed spec, a stand-down and a deletion read the scaling now."""
+    registered = _registered(_desired(OLD_SCALED))
+
+    def shared_since(aws: FakeAws) -> list[float | None]:
+        return [detail[1] for op, detail in aws.calls if op == "DescribeScalableTargets"]
+
+    first = _in_service(OLD_SCALED, scaling=dict(registered))
+    ModelEndpointReconciler(first.clients()).reconcile(
+        OLD_SCALED, namespace="ns", name="bikes", memory=replace(DONE, scaling_registered=True)
+    )
+    changed = _in_service(OLD_SCALED, scaling=dict(registered))
+    ModelEndpointReconciler(changed.clients()).reconcile(
+        WIDER, namespace="ns", name="bikes", memory=SCALED_DONE, now=NOW
+    )
+    stand_down = _in_service(OLD_SCALED, scaling=dict(registered))
+    ModelEndpointReconciler(stand_down.clients()).reconcile(
+        NEW_SCALED, namespace="ns", name="bikes", memory=SCALED_DONE, now=NOW + 3600
+    )
+    deleted = FakeAws(scaling=dict(registered))
+    ModelEndpointReconciler(deleted.clients()).delete(
+        OLD_SCALED, namespace="ns", name="bikes", memory=SCALED_DONE
+    )
+    recheck = _in_service(OLD_SCALED, scaling=dict(registered))
+    ModelEndpointReconciler(recheck.clients()).reconcile(
+        OLD_SCALED, namespace="ns", name="bikes", memory=SCALED_DONE, now=NOW + 3600
+    )
+    assert [shared_since(a) for a in (first, changed, stand_down, deleted)] == [[None]] * 4
+    assert shared_since(recheck) == [WINDOW + 3600]
 
 
 def test_a_clock_that_went_back_reads_scaling_again() -> None:

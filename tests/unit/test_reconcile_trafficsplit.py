@@ -22,6 +22,7 @@ from serving_operator.planning.trafficsplit.observed import (
     EndpointReferenceTarget,
     VariantTotals,
 )
+from serving_operator.planning.trafficsplit.planner import SHARED_ENDPOINT_READ_SECONDS
 from serving_operator.reconcile.trafficsplit import SplitSurroundings, TrafficSplitReconciler
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -49,8 +50,11 @@ class FakeSageMaker:
     def __init__(self, recorder: Recorder) -> None:
         self.recorder = recorder
 
-    def describe_endpoint(self, name: str) -> ObservedEndpoint:
-        self.recorder.record("DescribeEndpoint", name)
+    def describe_endpoint(
+        self, name: str, *, read_since: float | None = None, now: float | None = None
+    ) -> ObservedEndpoint:
+        """Reads AWS's state now; records what read would have done (None: only a new one)."""
+        self.recorder.record("DescribeEndpoint", read_since)
         return ObservedEndpoint(
             name,
             f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{name}",
@@ -118,7 +122,7 @@ def test_a_fixed_split_writes_desired_weights_only_in_one_call() -> None:
         fixed(), TARGET, TrafficSplitStatus(), NOW
     )
     assert recorder.calls == [
-        ("DescribeEndpoint", "ep"),
+        ("DescribeEndpoint", None),  # not at rest: read now
         (
             "UpdateEndpointWeightsAndCapacities",
             {
@@ -180,6 +184,39 @@ def test_metrics_are_read_only_once_the_step_is_live_and_a_look_is_due() -> None
     assert end <= later
     assert looked.plan.look is not None
     assert looked.plan.look.verdict.value == "Pass"
-    (promotion,) = looked.executed
-    assert promotion.as_dict == {"blue": 0.0, "green": 100.0}
+    # The promotion is written down first (write-ahead), and written by the next pass.
+    assert looked.executed == []
     assert looked.plan.status.phase == Phase.PROMOTING
+    assert looked.plan.status.desired_weights == {"blue": 0.0, "green": 100.0}
+    promoting = reconciler.reconcile(canary(), TARGET, looked.plan.status, later)
+    (promotion,) = promoting.executed
+    assert promotion.as_dict == {"blue": 0.0, "green": 100.0}
+    assert promoting.plan.status.phase == Phase.PROMOTING
+
+
+def test_at_rest_a_split_may_use_a_read_another_pass_made_in_the_last_minutes() -> None:
+    recorder = Recorder(weights={"blue": 90.0, "green": 10.0})
+    reconciler = TrafficSplitReconciler(clients(recorder))
+    applied = reconciler.reconcile(fixed(), TARGET, TrafficSplitStatus(), NOW)
+    assert applied.plan.status.phase == Phase.SUCCEEDED
+    at_rest = reconciler.reconcile(fixed(), TARGET, applied.plan.status, NOW)
+    assert at_rest.plan.outcome.reason == "SplitApplied"
+    assert recorder.calls == [
+        ("DescribeEndpoint", None),  # Initializing: read now
+        ("DescribeEndpoint", NOW.timestamp() - SHARED_ENDPOINT_READ_SECONDS),
+    ]
+
+
+def test_weights_changed_out_of_band_at_rest_are_put_back() -> None:
+    recorder = Recorder(weights={"blue": 90.0, "green": 10.0})
+    reconciler = TrafficSplitReconciler(clients(recorder))
+    applied = reconciler.reconcile(fixed(), TARGET, TrafficSplitStatus(), NOW)
+    recorder.weights = {"blue": 50.0, "green": 50.0}
+    drifted = reconciler.reconcile(fixed(), TARGET, applied.plan.status, NOW)
+    assert recorder.operations[-1] == "UpdateEndpointWeightsAndCapacities"
+    assert drifted.plan.outcome.kind == OutcomeKind.PROGRESSING
+    # Until the weights are seen live again, the endpoint is read afresh.
+    recorder.weights = {"blue": 90.0, "green": 10.0}
+    back = reconciler.reconcile(fixed(), TARGET, drifted.plan.status, NOW)
+    assert recorder.calls[-1] == ("DescribeEndpoint", None)
+    assert back.plan.outcome.reason == "SplitApplied"

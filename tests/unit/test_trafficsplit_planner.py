@@ -7,6 +7,7 @@ invocation counts that grow with time at the variant's share of traffic.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from serving_operator.api.trafficsplit import (
+    HandledRequests,
     Phase,
     TrafficSplitSpec,
     TrafficSplitStatus,
@@ -36,9 +38,12 @@ from serving_operator.planning.trafficsplit.observed import (
     VariantWeights,
 )
 from serving_operator.planning.trafficsplit.planner import (
+    SHARED_ENDPOINT_READ_SECONDS,
     SplitPlan,
     canary_steps,
+    endpoint_read_since,
     plan_traffic_split,
+    same_shares,
     step_candidate_percents,
 )
 
@@ -489,9 +494,15 @@ def test_any_run_follows_the_edges_and_never_writes_while_busy(
         plan = one_pass(spec, world, status)  # asserts the edges
         if busy:
             assert plan.actions == ()
-        # A pass on the world as it now is, at the same moment, plans nothing new.
+        # A pass on the world as it now is, at the same moment, plans nothing new; after a
+        # write-ahead pass (new weights recorded, not written) it writes exactly those.
         if not plan.actions and world.pending is None:
-            assert one_pass(spec, world, plan.status).actions == ()
+            following = one_pass(spec, copy.deepcopy(world), plan.status)
+            asked = plan.status.desired_weights
+            if asked and not same_shares(asked, world.weights):
+                assert [a.as_dict for a in following.actions] == [asked]
+            else:
+                assert following.actions == ()
         if plan.status.phase == Phase.SUCCEEDED:
             assert plan.status.live_weights[CAND] == 100.0
         if plan.status.phase in (Phase.FAILED,):
@@ -499,6 +510,42 @@ def test_any_run_follows_the_edges_and_never_writes_while_busy(
         status = plan.status
         world.now += timedelta(seconds=plan.recheck_after or 1.0)
         world.settle()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    lost=st.integers(min_value=0, max_value=60),
+    updating=st.integers(min_value=0, max_value=2),
+    skip_analysis=st.booleans(),
+)
+def test_a_pass_whose_status_is_lost_repeats_no_write_and_no_step(
+    lost: int, updating: int, skip_analysis: bool
+) -> None:
+    """The operator is killed after pass `lost` made its AWS writes and before its status
+    was written: the next pass starts from the status before it. Every step's weights are
+    still written once, in order, and every step is recorded once."""
+    spec = canary_spec(
+        skipAnalysis=skip_analysis,
+        steps=[{"setWeight": 10, "pause": {"duration": 5}}, {"setWeight": 30}, {"setWeight": 50}],
+    )
+    world = World(updating_passes=updating)
+    status = TrafficSplitStatus()
+    for index in range(400):
+        plan = one_pass(spec, world, status)
+        if index != lost:
+            status = plan.status
+        if status.phase == Phase.SUCCEEDED and world.pending is None:
+            break
+        world.now += timedelta(seconds=plan.recheck_after or 1.0)
+        world.settle()
+    assert status.phase == Phase.SUCCEEDED
+    assert [a.as_dict[CAND] for a in world.calls] == [10.0, 30.0, 50.0, 100.0]
+    assert [h.note for h in status.history if "candidate at" in h.note] == [
+        "step 1: candidate at 10%",
+        "step 2: candidate at 30%",
+        "step 3: candidate at 50%",
+    ]
+    assert [h.note for h in status.history].count("promoted") == 1
 
 
 @pytest.mark.parametrize("garbage", ["yesterday", "2026-13-45T99:00:00Z", ""])
@@ -523,3 +570,25 @@ def test_a_hand_edited_status_restarts_its_waits_instead_of_failing_every_pass(
     assert plan.status.step_started_at not in ("yesterday", "2026-13-45T99:00:00Z")
     plan, _ = run(spec, world, plan.status, until=lambda p: p.status.phase == Phase.SUCCEEDED)
     assert plan.status.live_weights[CAND] == 100.0
+
+
+# --------------------------------------------------------------------------- reads at rest
+
+
+def test_only_a_split_at_rest_may_use_a_recent_read_of_the_endpoint() -> None:
+    """At rest (this spec's split in force, or its canary succeeded) a read another pass made
+    in the last minutes will do; during a rollout, after a spec change or on a new request
+    the endpoint is read now."""
+    spec = canary_spec()
+    world = World()
+    _, done = run(spec, world, until=phase_is(Phase.SUCCEEDED))
+    now = world.now
+    shared = now - timedelta(seconds=SHARED_ENDPOINT_READ_SECONDS)
+    assert endpoint_read_since(spec, done, Requests(), now) == shared
+    assert endpoint_read_since(spec, TrafficSplitStatus(), Requests(), now) is None
+    moving = done.model_copy(update={"phase": Phase.PROGRESSING})
+    assert endpoint_read_since(spec, moving, Requests(), now) is None
+    assert endpoint_read_since(canary_spec(candidate="red"), done, Requests(), now) is None
+    assert endpoint_read_since(spec, done, Requests(retry="again"), now) is None
+    handled = done.model_copy(update={"handled": HandledRequests(retry="again")})
+    assert endpoint_read_since(spec, handled, Requests(retry="again"), now) == shared

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from dataclasses import dataclass
 from typing import Any, assert_never
 
 from serving_operator.aws.base import ServiceAdapter
@@ -19,6 +21,8 @@ NAMESPACE = "sagemaker"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 # The largest page DescribeScalingPolicies returns (its MaxResults maximum).
 POLICIES_PAGE = 50
+# DescribeScalableTargets takes at most 50 ResourceIds.
+TARGETS_PER_CALL = 50
 # How long a namespace found too large to list is read variant by variant without trying
 # the listing again (accounts grow and shrink slowly).
 LISTING_HINT_SECONDS = 3600.0
@@ -33,6 +37,16 @@ def _target(resource_id: str) -> dict[str, str]:
     }
 
 
+@dataclass
+class _SharedRead:
+    """One read of many endpoints' targets, shared by the rechecks of one window."""
+
+    taken_at: float
+    found: dict[str, ObservedScaling]
+    covered: set[str]
+    """The resource IDs it answers for (registered or not)."""
+
+
 class ApplicationAutoScaling(ServiceAdapter):
     service = "application-autoscaling"
 
@@ -43,23 +57,73 @@ class ApplicationAutoScaling(ServiceAdapter):
         # fit is not tried again, so a large account pays no wasted page per read.
         self._pages_at_least = 1
         self._pages_known_until = 0.0
+        # The last shared read, and when each target was last asked for with one: reconciles
+        # run on several worker threads, and one lock makes a window's callers share a read.
+        self._shared_lock = threading.Lock()
+        self._shared: _SharedRead | None = None
+        self._asked: dict[str, float] = {}
 
-    def observe(self, resource_ids: list[str]) -> dict[str, ObservedScaling]:
-        """Registered targets among `resource_ids`, with their policies."""
+    def observe(
+        self,
+        resource_ids: list[str],
+        *,
+        shared_since: float | None = None,
+        now: float | None = None,
+    ) -> dict[str, ObservedScaling]:
+        """Registered targets among `resource_ids`, with their policies.
+
+        With `shared_since` (epoch seconds; `now` is the caller's clock, the system's when
+        None) the answer may come from one shared read taken at or after that moment: the
+        first caller of a window reads, in one batch, its own targets and those any caller
+        asked for since the previous shared read (the other endpoints, whose periodic
+        rechecks fall in the same window); the later callers get their part of that read.
+        A target this adapter writes leaves the shared read, so it is read again.
+        """
         if not resource_ids:
             return {}
+        moment = time.time() if now is None else now
+        if shared_since is None:
+            with self._shared_lock:
+                # An endpoint read now (first made to match, changed) rechecks later: the
+                # first shared read of the next window includes it.
+                self._asked.update(dict.fromkeys(resource_ids, moment))
+            return self._read(resource_ids)
+        with self._shared_lock:
+            shared = self._shared
+            if shared is None or not shared_since <= shared.taken_at <= moment:
+                since = shared.taken_at if shared is not None else float("-inf")
+                self._asked = {r: at for r, at in self._asked.items() if since <= at <= moment}
+                batch = sorted(set(resource_ids) | set(self._asked))
+                shared = self._shared = _SharedRead(moment, self._read(batch), set(batch))
+            else:
+                unread = [r for r in resource_ids if r not in shared.covered]
+                if unread:
+                    shared.found.update(self._read(unread))
+                    shared.covered.update(unread)
+            self._asked.update(dict.fromkeys(resource_ids, moment))
+            return {r: shared.found[r] for r in resource_ids if r in shared.found}
+
+    def _forget_shared(self, resource_id: str) -> None:
+        with self._shared_lock:
+            if self._shared is not None:
+                self._shared.covered.discard(resource_id)
+                self._shared.found.pop(resource_id, None)
+
+    def _read(self, resource_ids: list[str]) -> dict[str, ObservedScaling]:
+        """Registered targets among `resource_ids` as AWS has them now, with their policies."""
         targets: list[dict[str, Any]] = []
-        params: dict[str, Any] = {
-            "ServiceNamespace": NAMESPACE,
-            "ResourceIds": resource_ids,
-            "ScalableDimension": DIMENSION,
-        }
-        while True:
-            page = self.call("DescribeScalableTargets", **params)
-            targets += page.get("ScalableTargets", [])
-            if not page.get("NextToken"):
-                break
-            params["NextToken"] = page["NextToken"]
+        for start in range(0, len(resource_ids), TARGETS_PER_CALL):
+            params: dict[str, Any] = {
+                "ServiceNamespace": NAMESPACE,
+                "ResourceIds": resource_ids[start : start + TARGETS_PER_CALL],
+                "ScalableDimension": DIMENSION,
+            }
+            while True:
+                page = self.call("DescribeScalableTargets", **params)
+                targets += page.get("ScalableTargets", [])
+                if not page.get("NextToken"):
+                    break
+                params["NextToken"] = page["NextToken"]
         policies = self._policies([t["ResourceId"] for t in targets])
         return {
             target["ResourceId"]: ObservedScaling(
@@ -123,6 +187,12 @@ class ApplicationAutoScaling(ServiceAdapter):
         return None
 
     def execute(self, action: AutoscalingAction) -> None:
+        try:
+            self._write(action)
+        finally:
+            self._forget_shared(action.resource_id)
+
+    def _write(self, action: AutoscalingAction) -> None:
         match action:
             case RegisterScalableTarget(resource_id=rid, min_instances=low, max_instances=high):
                 self.call(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any, assert_never
 
 from serving_operator.aws.base import AwsError, ServiceAdapter
+from serving_operator.aws.ratelimit import RateLimiter
 from serving_operator.planning.modelendpoint.actions import (
     CreateEndpoint,
     CreateEndpointConfig,
@@ -44,7 +47,43 @@ def _tag_list(tags: Tags) -> list[dict[str, str]]:
 class SageMaker(ServiceAdapter):
     service = "sagemaker"
 
-    def describe_endpoint(self, name: str) -> ObservedEndpoint | None:
+    def __init__(self, client: Any, limiter: RateLimiter) -> None:
+        super().__init__(client, limiter)
+        # The last read of each endpoint (when, what it showed), for a pass that can use a
+        # read another pass made; and a count of writes to each endpoint, so a read that a
+        # write overtook is not kept. Reconciles run on several worker threads.
+        self._reads_lock = threading.Lock()
+        self._last_reads: dict[str, tuple[float, ObservedEndpoint | None]] = {}
+        self._writes: dict[str, int] = {}
+
+    def call(self, operation: str, **params: Any) -> dict[str, Any]:
+        name = params.get("EndpointName")
+        if isinstance(name, str) and not operation.startswith(("Describe", "List")):
+            with self._reads_lock:
+                self._writes[name] = self._writes.get(name, 0) + 1
+                self._last_reads.pop(name, None)
+        return super().call(operation, **params)
+
+    def describe_endpoint(
+        self, name: str, *, read_since: float | None = None, now: float | None = None
+    ) -> ObservedEndpoint | None:
+        """The endpoint now (None: it does not exist). With `read_since` (epoch seconds;
+        `now` is the caller's clock, the system's when None), the endpoint as any pass of
+        this process read it at or after that moment, if one did and nothing was written to
+        it since: a TrafficSplit at rest uses its ModelEndpoint's read."""
+        moment = time.time() if now is None else now
+        with self._reads_lock:
+            last = self._last_reads.get(name)
+            writes = self._writes.get(name, 0)
+        if read_since is not None and last is not None and read_since <= last[0] <= moment:
+            return last[1]
+        endpoint = self._read_endpoint(name)
+        with self._reads_lock:
+            if self._writes.get(name, 0) == writes:
+                self._last_reads[name] = (moment, endpoint)
+        return endpoint
+
+    def _read_endpoint(self, name: str) -> ObservedEndpoint | None:
         try:
             response = self.call("DescribeEndpoint", EndpointName=name)
         except AwsError as error:
@@ -179,9 +218,12 @@ class SageMaker(ServiceAdapter):
                 raise
 
 
-def endpoint_weights(sagemaker: SageMaker, name: str) -> EndpointWeights | None:
-    """The endpoint's production variants' weights, as a TrafficSplit needs them."""
-    endpoint = sagemaker.describe_endpoint(name)
+def endpoint_weights(
+    sagemaker: SageMaker, name: str, *, read_since: float | None = None, now: float | None = None
+) -> EndpointWeights | None:
+    """The endpoint's production variants' weights, as a TrafficSplit needs them
+    (`read_since`: see SageMaker.describe_endpoint)."""
+    endpoint = sagemaker.describe_endpoint(name, read_since=read_since, now=now)
     if endpoint is None:
         return None
     return EndpointWeights(

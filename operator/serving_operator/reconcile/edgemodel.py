@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 
@@ -20,7 +21,11 @@ from serving_operator.planning.edgemodel.actions import (
     Step,
     StopCompilationJob,
 )
-from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, desired_edge_model
+from serving_operator.planning.edgemodel.desired import (
+    DesiredEdgeModel,
+    DesiredTarget,
+    desired_edge_model,
+)
 from serving_operator.planning.edgemodel.memory import Memory
 from serving_operator.planning.edgemodel.observed import (
     CompilationStatus,
@@ -31,11 +36,18 @@ from serving_operator.planning.edgemodel.observed import (
 )
 from serving_operator.planning.edgemodel.planner import (
     plan_edge_model,
+    plan_edge_model_at_rest,
     plan_edge_model_deletion,
+    reads_only_component_versions,
 )
 from serving_operator.planning.edgemodel.targets import TargetView
 from serving_operator.planning.failures import AwsFailure, outcome_for_failure
 from serving_operator.planning.outcome import Outcome, Plan
+
+_GROUP_VIEW_ATTEMPTS = 3
+"""Reads of a group's latest deployment and job before the view is taken as it is: more
+than one supersession between two reads means a burst of merges, and the next pass sees it
+settled."""
 
 
 @cache
@@ -78,6 +90,14 @@ class EdgeModelReconciler:
         desired = desired_edge_model(spec, namespace=namespace, name=name)
         result = EdgeReconcileResult(Outcome.progressing("Observing", ""), desired, memory)
         try:
+            if reads_only_component_versions(desired, memory):
+                at_rest = plan_edge_model_at_rest(
+                    desired, self._component_versions(desired.targets), memory
+                )
+                if at_rest is not None:
+                    rest_plan, result.views, result.current_stage = at_rest
+                    self._execute(rest_plan, result)
+                    return result
             observed = self._observe(desired, memory, groups=True)
             moment = time.time() if now is None else now
             promotion = annotations.get(PROMOTE_ANNOTATION)
@@ -127,36 +147,64 @@ class EdgeModelReconciler:
         compilations: dict[str, ObservedCompilation | None] = {
             t.job_name: aws.neo.describe(t.job_name) for t in desired.targets
         }
-        components: dict[tuple[str, str], ObservedComponentVersion | None] = {}
-        compiled = [
-            t
-            for t in desired.targets
-            if (compilation := compilations[t.job_name]) is not None
-            and compilation.status == CompilationStatus.COMPLETED
-        ]
-        if compiled:
-            account, region = _account(aws.sts), aws.greengrass.region
-            for target in compiled:
-                key = (target.component_name, target.component_version)
-                components[key] = aws.greengrass.describe_component(
-                    component_arn(region, account, *key)
-                )
+        components = self._component_versions(
+            [
+                t
+                for t in desired.targets
+                if (compilation := compilations[t.job_name]) is not None
+                and compilation.status == CompilationStatus.COMPLETED
+            ]
+        )
         observed_groups: dict[str, ObservedGroup] = {}
         if groups:
             for group in desired.thing_groups:
-                arn = aws.iot.thing_group_arn(group)
-                latest = aws.greengrass.latest_deployment(arn) if arn else None
-                job = (
-                    aws.iot.describe_job(latest.iot_job_id)
-                    if latest is not None and latest.iot_job_id
-                    else None
-                )
-                observed_groups[group] = ObservedGroup(group, arn, latest, job)
+                observed_groups[group] = self._observe_group(group)
         found: dict[str, bool] = {}
         if published:
             for arn in sorted(memory.published | {v.arn for v in components.values() if v}):
                 found[arn] = aws.greengrass.describe_component(arn) is not None
         return EdgeModelObservation(compilations, components, observed_groups, found)
+
+    def _observe_group(self, group: str) -> ObservedGroup:
+        """The group's latest deployment and that deployment's IoT job, as one view.
+
+        Greengrass cancels a deployment's job when a newer deployment to the same group
+        supersedes it, which happens whenever several EdgeModels merge their components into
+        one group. A job read as CANCELED may belong to a deployment superseded since it was
+        listed: the cancellation is believed only once the group's latest deployment, listed
+        again, is still the one the job belongs to."""
+        aws = self._aws
+        arn = aws.iot.thing_group_arn(group)
+        if arn is None:
+            return ObservedGroup(group, None, None, None)
+        latest = aws.greengrass.latest_deployment(arn)
+        job = None
+        for _ in range(_GROUP_VIEW_ATTEMPTS):
+            if latest is None or not latest.iot_job_id:
+                return ObservedGroup(group, arn, latest, None)
+            job = aws.iot.describe_job(latest.iot_job_id)
+            if job is None or job.status != "CANCELED":
+                break
+            again = aws.greengrass.latest_deployment(arn)
+            if again is None or again.deployment_id == latest.deployment_id:
+                break
+            latest, job = again, None
+        return ObservedGroup(group, arn, latest, job)
+
+    def _component_versions(
+        self, targets: Sequence[DesiredTarget]
+    ) -> dict[tuple[str, str], ObservedComponentVersion | None]:
+        """The targets' component versions, by (name, version): one DescribeComponent each."""
+        if not targets:
+            return {}
+        account, region = _account(self._aws.sts), self._aws.greengrass.region
+        found: dict[tuple[str, str], ObservedComponentVersion | None] = {}
+        for target in targets:
+            key = (target.component_name, target.component_version)
+            found[key] = self._aws.greengrass.describe_component(
+                component_arn(region, account, *key)
+            )
+        return found
 
     def _members(self, observed: EdgeModelObservation) -> dict[str, frozenset[str]]:
         return {

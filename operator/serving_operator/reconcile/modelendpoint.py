@@ -85,7 +85,7 @@ class ModelEndpointReconciler:
         moment = time.time() if now is None else now
         try:
             observed = ModelEndpointObservation(
-                self._aws.sagemaker.describe_endpoint(desired.endpoint_name)
+                self._aws.sagemaker.describe_endpoint(desired.endpoint_name, now=moment)
             )
             result.endpoint = observed.endpoint
             plan, observed = self._decide(
@@ -95,6 +95,7 @@ class ModelEndpointReconciler:
                 observed,
                 desired,
                 owner,
+                moment,
             )
             self._execute(plan, result)
             result.models_found = {k: list(v) for k, v in (observed.models_found or {}).items()}
@@ -128,7 +129,8 @@ class ModelEndpointReconciler:
                     self._aws.sagemaker.describe_endpoint(endpoint_name)
                 )
             result.endpoint = observed.endpoint
-            self._execute(self._decide(plan, observed, endpoint_name, owner)[0], result)
+            decided = self._decide(plan, observed, endpoint_name, owner, time.time())
+            self._execute(decided[0], result)
         except AwsError as error:
             self._fail(result, error)
         return result
@@ -139,13 +141,14 @@ class ModelEndpointReconciler:
         observed: ModelEndpointObservation,
         target: DesiredEndpoint | str,
         owner: str,
+        now: float,
     ) -> tuple[Plan[Step], ModelEndpointObservation]:
         """Plan, reading what the planner asks for until it can decide."""
         decision = plan(observed)
         for _ in range(_MAX_LOOKUP_ROUNDS):
             if not isinstance(decision, Lookups):
                 return decision, observed
-            observed = self._look_up(decision, target, owner, observed)
+            observed = self._look_up(decision, target, owner, observed, now)
             decision = plan(observed)
         raise RuntimeError(f"the planner kept asking for reads: {decision}")
 
@@ -155,9 +158,11 @@ class ModelEndpointReconciler:
         target: DesiredEndpoint | str,
         owner: str,
         observed: ModelEndpointObservation,
+        now: float,
     ) -> ModelEndpointObservation:
         """Read what the planner asked for, and nothing else. `target` is the desired
-        endpoint, or only its name when the resource is being deleted."""
+        endpoint, or only its name when the resource is being deleted; `now` dates a shared
+        scaling read."""
         sm = self._aws.sagemaker
         desired = target if isinstance(target, DesiredEndpoint) else None
         endpoint_name = desired.endpoint_name if desired else str(target)
@@ -174,10 +179,18 @@ class ModelEndpointReconciler:
                 owned_models=sm.owned_models(endpoint_name, owner),
             )
         if lookups.scaling_variants:
+            shared_since = lookups.scaling_shared_since
             scaling = self._aws.autoscaling.observe(
-                variant_resource_ids(endpoint_name, lookups.scaling_variants)
+                variant_resource_ids(endpoint_name, lookups.scaling_variants),
+                shared_since=shared_since,
+                now=now,
             )
-            observed = replace(observed, scaling=scaling, scaling_read_for=lookups.scaling_variants)
+            observed = replace(
+                observed,
+                scaling=scaling,
+                scaling_read_for=lookups.scaling_variants,
+                scaling_shared=shared_since is not None,
+            )
         if lookups.models_found:
             assert desired is not None
             models = {m.name: m for m in desired.models}

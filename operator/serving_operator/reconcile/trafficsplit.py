@@ -18,7 +18,11 @@ from serving_operator.planning.trafficsplit.observed import (
     Requests,
     SplitObservation,
 )
-from serving_operator.planning.trafficsplit.planner import SplitPlan, plan_traffic_split
+from serving_operator.planning.trafficsplit.planner import (
+    SplitPlan,
+    endpoint_read_since,
+    plan_traffic_split,
+)
 
 # Alarms, then metrics: the planner never needs more rounds than that.
 _MAX_LOOKUP_ROUNDS = 4
@@ -53,9 +57,15 @@ class TrafficSplitReconciler:
         now: datetime,
     ) -> SplitPassResult:
         target = surroundings.target
+        since = endpoint_read_since(spec, previous, surroundings.requests, now)
         try:
             endpoint = (
-                endpoint_weights(self._aws.sagemaker, target.endpoint_name)
+                endpoint_weights(
+                    self._aws.sagemaker,
+                    target.endpoint_name,
+                    read_since=since.timestamp() if since is not None else None,
+                    now=now.timestamp(),
+                )
                 if target is not None and surroundings.competing_split is None
                 else None
             )

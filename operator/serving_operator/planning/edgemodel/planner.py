@@ -3,6 +3,7 @@ and its deletion. Pure: `now` and the promote annotation come in as arguments.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from serving_operator.planning.edgemodel.actions import (
@@ -18,9 +19,17 @@ from serving_operator.planning.edgemodel.memory import Memory
 from serving_operator.planning.edgemodel.observed import (
     RUNNING_COMPILATIONS,
     CompilationStatus,
+    ComponentState,
     EdgeModelObservation,
+    ObservedComponentVersion,
 )
-from serving_operator.planning.edgemodel.rollout import NOTHING_TO_DEPLOY, plan_rollout
+from serving_operator.planning.edgemodel.rollout import (
+    NOTHING_TO_DEPLOY,
+    REST_RECHECK_SECONDS,
+    plan_rollout,
+    rolled_out,
+    rolled_out_outcome,
+)
 from serving_operator.planning.edgemodel.targets import (
     DEFAULT_PARALLEL_COMPILATIONS,
     TargetPhase,
@@ -98,6 +107,31 @@ def plan_edge_model(
         views,
         rollout.current_stage,
     )
+
+
+def reads_only_component_versions(desired: DesiredEdgeModel, memory: Memory) -> bool:
+    """Whether a pass reads only this spec's component versions (one DescribeComponent per
+    target) rather than everything: once it rolled out, nothing but drift can change its
+    plan. Compilation jobs are done and nothing rereads their output; the thing groups'
+    deployments and IoT jobs are judged only while a stage rolls out."""
+    return rolled_out(desired, memory)
+
+
+def plan_edge_model_at_rest(
+    desired: DesiredEdgeModel,
+    components: Mapping[tuple[str, str], ObservedComponentVersion | None],
+    memory: Memory,
+) -> tuple[Plan[Step], tuple[TargetView, ...], str | None] | None:
+    """The pass of a rolled-out EdgeModel from its component versions (by name and version),
+    or None when one is gone or no longer DEPLOYABLE: then a full pass decides (publish it
+    again, or Stalled)."""
+    assert rolled_out(desired, memory)
+    for target in desired.targets:
+        found = components.get((target.component_name, target.component_version))
+        if found is None or found.state != ComponentState.DEPLOYABLE:
+            return None
+    plan: Plan[Step] = Plan((), rolled_out_outcome(desired), REST_RECHECK_SECONDS)
+    return plan, (), desired.stages[-1].name
 
 
 def plan_edge_model_deletion(

@@ -12,13 +12,17 @@ before the rollout (remembered before the first deployment replaced them), merge
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from serving_operator.planning.edgemodel.actions import CreateDeployment, Remember, Step
 from serving_operator.planning.edgemodel.deployment import carries, merged_deployment
-from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, DesiredStage
+from serving_operator.planning.edgemodel.desired import (
+    DesiredEdgeModel,
+    DesiredStage,
+    DesiredTarget,
+)
 from serving_operator.planning.edgemodel.memory import (
     FINAL_FAILURES,
     GroupDeployment,
@@ -45,6 +49,9 @@ ROLLED_BACK = "RolledBack"
 ROLLS_BACK = frozenset({StagePhase.ABORTED, StagePhase.GATE_FAILED})
 """Failures that roll back. Past the deadline the devices that answered succeeded; the rest
 are offline and would not receive a roll back either: a person decides."""
+REST_RECHECK_SECONDS = 3600.0
+"""Once rolled out, when to look again (instead of at every resync): a pass at rest reads only
+the component versions, and everything else only if one of them is gone or not DEPLOYABLE."""
 STAGE_OUTCOMES = {
     StagePhase.ABORTED: "StageAborted",
     StagePhase.GATE_FAILED: "StageGateFailed",
@@ -65,12 +72,18 @@ def group_components(
     desired: DesiredEdgeModel, views: tuple[TargetView, ...]
 ) -> dict[str, Components]:
     """Per thing group, our components its devices should run (targets that are ready)."""
+    return _components_of(desired, [v.target for v in views if v.phase == TargetPhase.READY])
+
+
+def _components_of(
+    desired: DesiredEdgeModel, ready: Sequence[DesiredTarget]
+) -> dict[str, Components]:
     entry: dict[str, Any] = {"runWith": dict(desired.run_with)} if desired.run_with else {}
     return {
         group: {
-            v.target.component_name: {"componentVersion": v.target.component_version, **entry}
-            for v in views
-            if v.phase == TargetPhase.READY and group in v.target.thing_groups
+            t.component_name: {"componentVersion": t.component_version, **entry}
+            for t in ready
+            if group in t.thing_groups
         }
         for group in desired.thing_groups
     }
@@ -485,10 +498,30 @@ def plan_rollout(
         else:
             outcome = Outcome.progressing(ROLLING_OUT, f"stage {stage.name}: {record.verdict}")
         return RolloutPlan(tuple(steps), memory, outcome, recheck, current_stage=stage.name)
-    last = desired.stages[-1].name
     return RolloutPlan(
         tuple(steps),
         memory,
-        Outcome.ready(ROLLED_OUT, f"every stage passed its gate (last: {last})"),
-        current_stage=last,
+        rolled_out_outcome(desired),
+        REST_RECHECK_SECONDS,
+        current_stage=desired.stages[-1].name,
+    )
+
+
+def rolled_out_outcome(desired: DesiredEdgeModel) -> Outcome:
+    return Outcome.ready(
+        ROLLED_OUT, f"every stage passed its gate (last: {desired.stages[-1].name})"
+    )
+
+
+def rolled_out(desired: DesiredEdgeModel, memory: Memory) -> bool:
+    """Whether `memory` says this spec's rollout, with every target published, passed every
+    stage (and rolled nothing back): only drift can give a pass work to do."""
+    return (
+        memory.rollback is None
+        and memory.rollout_id == rollout_id(desired, _components_of(desired, desired.targets))
+        and all(
+            (record := memory.stage(stage.name)) is not None
+            and record.phase == StagePhase.SUCCEEDED
+            for stage in desired.stages
+        )
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -89,6 +89,9 @@ class Lookups:
     """The configs and models this resource made for the endpoint (garbage collection)."""
     scaling_variants: frozenset[str] = frozenset()
     """Variants whose scalable targets and policies to read."""
+    scaling_shared_since: float | None = None
+    """When set (epoch seconds), a namespace-wide scaling read taken at or after this moment
+    will do, shared with other endpoints' periodic rechecks; None: read them now."""
     models_found: bool = False
     """What multi-model variants can load from their S3 prefix (reported in status)."""
 
@@ -105,6 +108,8 @@ class ModelEndpointObservation:
     scaling: Mapping[str, ObservedScaling] | None = None
     scaling_read_for: frozenset[str] = frozenset()
     """The variants `scaling` was read for."""
+    scaling_shared: bool = False
+    """Whether `scaling` came from a shared read, which answers only a want that allows one."""
     models_found: Mapping[str, tuple[str, ...]] | None = None
     """By variant name: model files under a multi-model variant's S3 prefix."""
 
@@ -116,8 +121,12 @@ class ModelEndpointObservation:
             owned_objects=wanted.owned_objects
             and (self.owned_configs is None or self.owned_models is None),
             scaling_variants=frozenset()
-            if self.scaling is not None and wanted.scaling_variants <= self.scaling_read_for
+            if self.scaling is not None
+            and wanted.scaling_variants <= self.scaling_read_for
+            and (not self.scaling_shared or wanted.scaling_shared_since is not None)
             else wanted.scaling_variants,
             models_found=wanted.models_found and self.models_found is None,
         )
+        if rest.scaling_variants:
+            rest = replace(rest, scaling_shared_since=wanted.scaling_shared_since)
         return None if rest == Lookups() else rest

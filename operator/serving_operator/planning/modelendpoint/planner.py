@@ -41,11 +41,18 @@ from serving_operator.planning.ownership import Ownership
 
 ENDPOINT_NOT_OWNED = "EndpointNotOwned"
 RETAINED = "Retained"
-# A steady pass trusts the scaling it last read and made match for this long, as long as the
-# autoscaling spec and the endpoint's variants are unchanged; then it reads it again, so
-# drift (someone editing or deregistering a target) is corrected within this bound. At the
-# default 10-minute resync that is one scaling read every 6th pass instead of every pass.
+# A steady pass trusts the scaling it last read and made match within one window of this
+# length, as long as the autoscaling spec and the endpoint's variants are unchanged; in the
+# next window it reads it again, so drift (someone editing or deregistering a target) is
+# corrected within this bound plus a resync. The windows are the same clock hours for every
+# endpoint, so their rechecks fall together and share one namespace-wide read (the adapter's:
+# one DescribeScalableTargets per 50 variants, one policy listing) instead of a few calls each.
 SCALING_RECHECK_SECONDS = 3600.0
+
+
+def scaling_window_start(now: float) -> float:
+    """The start of the recheck window `now` falls in (a clock hour, the same for all)."""
+    return now - now % SCALING_RECHECK_SECONDS
 
 
 def plan_model_endpoint(
@@ -180,12 +187,12 @@ def scaling_fingerprint(desired: DesiredEndpoint, variants: frozenset[str]) -> s
 
 
 def _scaling_recently_checked(memory: Memory, fingerprint: str, now: float) -> bool:
-    """Whether the last scaling read still stands: same spec and variants, not too old (a
-    clock that went back counts as old)."""
+    """Whether the last scaling read still stands: same spec and variants, read in this
+    window (a clock that went back counts as old)."""
     return (
         memory.scaling_checked == fingerprint
         and memory.scaling_checked_at is not None
-        and 0 <= now - memory.scaling_checked_at < SCALING_RECHECK_SECONDS
+        and scaling_window_start(now) <= memory.scaling_checked_at <= now
     )
 
 
@@ -195,10 +202,14 @@ def _sync_autoscaling(
     memory: Memory,
     variants: frozenset[str],
     now: float,
+    *,
+    shared_since: float | None = None,
 ) -> tuple[list[Step], Memory] | Lookups:
     """Make the variants' scaling match `desired`; remember what was read and when (after the
-    writes, so a failed write leaves it to be read again)."""
-    missing = observed.missing(Lookups(scaling_variants=variants))
+    writes, so a failed write leaves it to be read again). `shared_since`: see Lookups."""
+    missing = observed.missing(
+        Lookups(scaling_variants=variants, scaling_shared_since=shared_since)
+    )
     if missing:
         return missing
     assert observed.scaling is not None
@@ -220,12 +231,21 @@ def _after_rollout(
     models = {m.name: m for m in desired.models}
     multi_model = any(models[v.model_name].multi_model_prefix for v in desired.variants)
     variants = _scaling_variants(desired, observed.endpoint)
+    fingerprint = scaling_fingerprint(desired, variants)
     sync_scaling = (bool(desired.autoscaled) or memory.scaling_registered) and not (
-        _scaling_recently_checked(memory, scaling_fingerprint(desired, variants), now)
+        _scaling_recently_checked(memory, fingerprint, now)
+    )
+    # Only the periodic recheck of what was last made to match may share a read with other
+    # endpoints; after any change (spec, variants, a first check) the scaling is read now.
+    shared_since = (
+        scaling_window_start(now)
+        if sync_scaling and memory.scaling_checked == fingerprint
+        else None
     )
     wanted = Lookups(
         owned_objects=memory.cleaned_for_config != desired.config_name,
         scaling_variants=variants if sync_scaling else frozenset(),
+        scaling_shared_since=shared_since,
         models_found=multi_model,
     )
     missing = observed.missing(wanted)
@@ -240,7 +260,9 @@ def _after_rollout(
         memory = replace(memory, cleaned_for_config=desired.config_name)
         steps.append(Remember(memory))
     if sync_scaling:
-        sync = _sync_autoscaling(desired, observed, memory, variants, now)
+        sync = _sync_autoscaling(
+            desired, observed, memory, variants, now, shared_since=shared_since
+        )
         assert not isinstance(sync, Lookups)  # read above
         scaling_steps, memory = sync
         steps += scaling_steps

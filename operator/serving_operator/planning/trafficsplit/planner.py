@@ -41,6 +41,7 @@ from serving_operator.planning.trafficsplit.observed import (
     AlarmState,
     EndpointWeights,
     Lookups,
+    Requests,
     SplitObservation,
 )
 from serving_operator.planning.trafficsplit.statistics import Verdict
@@ -58,6 +59,10 @@ VARIANT_NOT_FOUND = "VariantNotFound"
 WEIGHTS_MANAGED_ELSEWHERE = "WeightsManagedElsewhere"
 
 ACTIVE_PHASES = frozenset({Phase.INITIALIZING, Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING})
+SHARED_ENDPOINT_READ_SECONDS = 900.0
+"""At rest, how old a read of the endpoint made by another pass (its ModelEndpoint's, which
+reads it at every resync) a split's pass may use instead of reading it itself: more than
+the default resync of 10 minutes, so the ModelEndpoint's last read is always at hand."""
 HISTORY_LIMIT = 40
 _SHARE_TOLERANCE = 1e-6
 
@@ -200,6 +205,12 @@ class _Pass:
     recheck: float | None = None
     look: Look | None = None
     promote_now: bool = False
+    asked: Mapping[str, float] = field(init=False)
+    """The weights the status this pass started from asks for (what is known to be written
+    down, whatever happens to this pass's status)."""
+
+    def __post_init__(self) -> None:
+        self.asked = dict(self.status.desired_weights)
 
     @property
     def now(self) -> datetime:
@@ -265,6 +276,14 @@ class _Pass:
     def apply(self, target: dict[str, float]) -> bool:
         """Ask for `target` if SageMaker is not already moving there; whether it is live.
 
+        Write-ahead: weights that differ from what the status this pass started from asks
+        for are only recorded (status.desiredWeights) in this pass and written by the next.
+        The status is written after the pass's AWS calls, so an operator killed in between
+        would otherwise restart from a status one step behind the endpoint and write the
+        old step's weights again (then the new step's, a second time). Asking for weights
+        when nothing was asked yet, or again after drift, depends on the spec alone and is
+        written at once.
+
         A wait for the endpoint has the progress deadline: `deadline_passed` tells.
         """
         endpoint = self.endpoint
@@ -274,7 +293,10 @@ class _Pass:
             for v in endpoint.variants
         }
         if not same_shares(moving_to, target) and endpoint.in_service:
-            self.actions.append(SetWeights(endpoint.name, tuple(sorted(target.items()))))
+            if not self.asked or same_shares(self.asked, target):
+                self.actions.append(SetWeights(endpoint.name, tuple(sorted(target.items()))))
+            else:
+                self.wake_in(0)  # write them once this status is written down
         live = endpoint.in_service and same_shares(current, target) and not self.actions
         candidate = self.spec.candidate
         self.update(
@@ -314,6 +336,24 @@ class _Pass:
             f"endpoint {self.endpoint.name} ({self.endpoint.status}) moving to"
             f" {describe_weights(self.status.desired_weights)}",
         )
+
+
+def endpoint_read_since(
+    spec: TrafficSplitSpec, previous: TrafficSplitStatus, requests: Requests, now: datetime
+) -> datetime | None:
+    """How recent a read of the endpoint this pass needs: at rest (this spec's split in force
+    or its canary succeeded, no new manual request) one another pass made since this moment
+    will do; otherwise (None) it reads the endpoint now."""
+    handled = previous.handled
+    new_request = (
+        (requests.promote is not None and requests.promote != handled.promote)
+        or (requests.abort is not None and requests.abort != handled.abort)
+        or (requests.retry is not None and requests.retry != handled.retry)
+    )
+    at_rest = previous.phase == Phase.SUCCEEDED and previous.rollout_hash == rollout_hash(spec)
+    if not at_rest or new_request:
+        return None
+    return now - timedelta(seconds=SHARED_ENDPOINT_READ_SECONDS)
 
 
 def plan_traffic_split(
