@@ -4,12 +4,10 @@ the shared operator is not involved)."""
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import kubernetes
 import pytest
 
 from tests.e2e.test_edgemodel import (
@@ -21,6 +19,7 @@ from tests.e2e.test_edgemodel import (
 )
 from tests.support import cluster, controlplane
 from tests.support import operator as operator_support
+from tests.support.crashes import create_namespace, own_control_plane, sigkill
 from tests.support.operator import OperatorProcess
 from tests.support.sandbox import FAST_EDGE, Sandbox
 
@@ -31,12 +30,9 @@ NAMESPACE = "restarts"
 
 @pytest.fixture
 def own_plane(tmp_path: Path) -> Iterator[controlplane.ControlPlane]:
-    plane = controlplane.start(tmp_path / "controlplane")
+    plane = own_control_plane(tmp_path / "controlplane")
     try:
-        api = cluster.api_client(plane.kubeconfig(controlplane.ADMIN_USER))
-        cluster.install_crds(api)
-        cluster.grant_operator(api, controlplane.OPERATOR_USER)
-        kubernetes.client.CoreV1Api(api).create_namespace({"metadata": {"name": NAMESPACE}})
+        create_namespace(plane, NAMESPACE)
         yield plane
     finally:
         plane.stop()
@@ -56,11 +52,6 @@ def start(
     return operator_support.start(
         tmp_path / label, plane.kubeconfig(controlplane.OPERATOR_USER), sandbox.env
     )
-
-
-def sigkill(process: OperatorProcess) -> None:
-    process.process.send_signal(signal.SIGKILL)
-    process.process.wait(timeout=20)
 
 
 def test_sigkill_mid_compilation_and_mid_rollout_makes_nothing_twice(

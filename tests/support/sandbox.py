@@ -58,6 +58,11 @@ class Sandbox:
     def add_fault(self, **fault: Any) -> None:
         self._admin("POST", "faults", fault)
 
+    def pending_faults(self) -> list[dict[str, Any]]:
+        """The faults not used up yet: [{"service", "operation", "count"}]."""
+        pending: list[dict[str, Any]] = self._admin("GET", "faults")
+        return pending
+
     def clear_faults(self) -> None:
         self._admin("DELETE", "faults")
 

@@ -184,9 +184,14 @@ def test_metrics_are_read_only_once_the_step_is_live_and_a_look_is_due() -> None
     assert end <= later
     assert looked.plan.look is not None
     assert looked.plan.look.verdict.value == "Pass"
-    (promotion,) = looked.executed
-    assert promotion.as_dict == {"blue": 0.0, "green": 100.0}
+    # The promotion is written down first (write-ahead), and written by the next pass.
+    assert looked.executed == []
     assert looked.plan.status.phase == Phase.PROMOTING
+    assert looked.plan.status.desired_weights == {"blue": 0.0, "green": 100.0}
+    promoting = reconciler.reconcile(canary(), TARGET, looked.plan.status, later)
+    (promotion,) = promoting.executed
+    assert promotion.as_dict == {"blue": 0.0, "green": 100.0}
+    assert promoting.plan.status.phase == Phase.PROMOTING
 
 
 def test_at_rest_a_split_may_use_a_read_another_pass_made_in_the_last_minutes() -> None:

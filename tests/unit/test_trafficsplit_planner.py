@@ -7,6 +7,7 @@ invocation counts that grow with time at the variant's share of traffic.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -42,6 +43,7 @@ from serving_operator.planning.trafficsplit.planner import (
     canary_steps,
     endpoint_read_since,
     plan_traffic_split,
+    same_shares,
     step_candidate_percents,
 )
 
@@ -492,9 +494,15 @@ def test_any_run_follows_the_edges_and_never_writes_while_busy(
         plan = one_pass(spec, world, status)  # asserts the edges
         if busy:
             assert plan.actions == ()
-        # A pass on the world as it now is, at the same moment, plans nothing new.
+        # A pass on the world as it now is, at the same moment, plans nothing new; after a
+        # write-ahead pass (new weights recorded, not written) it writes exactly those.
         if not plan.actions and world.pending is None:
-            assert one_pass(spec, world, plan.status).actions == ()
+            following = one_pass(spec, copy.deepcopy(world), plan.status)
+            asked = plan.status.desired_weights
+            if asked and not same_shares(asked, world.weights):
+                assert [a.as_dict for a in following.actions] == [asked]
+            else:
+                assert following.actions == ()
         if plan.status.phase == Phase.SUCCEEDED:
             assert plan.status.live_weights[CAND] == 100.0
         if plan.status.phase in (Phase.FAILED,):
@@ -502,6 +510,42 @@ def test_any_run_follows_the_edges_and_never_writes_while_busy(
         status = plan.status
         world.now += timedelta(seconds=plan.recheck_after or 1.0)
         world.settle()
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    lost=st.integers(min_value=0, max_value=60),
+    updating=st.integers(min_value=0, max_value=2),
+    skip_analysis=st.booleans(),
+)
+def test_a_pass_whose_status_is_lost_repeats_no_write_and_no_step(
+    lost: int, updating: int, skip_analysis: bool
+) -> None:
+    """The operator is killed after pass `lost` made its AWS writes and before its status
+    was written: the next pass starts from the status before it. Every step's weights are
+    still written once, in order, and every step is recorded once."""
+    spec = canary_spec(
+        skipAnalysis=skip_analysis,
+        steps=[{"setWeight": 10, "pause": {"duration": 5}}, {"setWeight": 30}, {"setWeight": 50}],
+    )
+    world = World(updating_passes=updating)
+    status = TrafficSplitStatus()
+    for index in range(400):
+        plan = one_pass(spec, world, status)
+        if index != lost:
+            status = plan.status
+        if status.phase == Phase.SUCCEEDED and world.pending is None:
+            break
+        world.now += timedelta(seconds=plan.recheck_after or 1.0)
+        world.settle()
+    assert status.phase == Phase.SUCCEEDED
+    assert [a.as_dict[CAND] for a in world.calls] == [10.0, 30.0, 50.0, 100.0]
+    assert [h.note for h in status.history if "candidate at" in h.note] == [
+        "step 1: candidate at 10%",
+        "step 2: candidate at 30%",
+        "step 3: candidate at 50%",
+    ]
+    assert [h.note for h in status.history].count("promoted") == 1
 
 
 @pytest.mark.parametrize("garbage", ["yesterday", "2026-13-45T99:00:00Z", ""])

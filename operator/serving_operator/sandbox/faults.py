@@ -85,6 +85,14 @@ class FaultTable:
         with self._lock:
             self._faults.clear()
 
+    def pending(self) -> list[dict[str, Any]]:
+        """The faults not used up yet, with how many calls each has left (-1: unlimited)."""
+        with self._lock:
+            return [
+                {"service": f.service, "operation": f.operation, "count": f.count}
+                for f in self._faults
+            ]
+
     def take(self, service: str, operation: str) -> FaultEffect | None:
         """What the faults do to this call (each one that acts is used up by one), or None."""
         delay, error, acted = 0.0, None, False

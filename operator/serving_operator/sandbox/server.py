@@ -52,6 +52,9 @@ Admin API (JSON), for tests and demos:
                                     calls (-1: all) fail with that error (errorCode null:
                                     only slowed), each with probability `rate` from the
                                     fault's own random stream (faults.py)
+  GET  /_sandbox/faults            [{"service", "operation", "count"}, ...]: the faults not
+                                    used up yet (a count-limited fault leaves once spent, i.e.
+                                    as its last call starts waiting or failing)
   DELETE /_sandbox/faults          clear all faults
   POST /_sandbox/rate-limits       {"service": "sagemaker", "operation": "*", "perSecond": 10,
                                     "burst": 10}: AWS-side request limits, a token bucket
@@ -260,6 +263,8 @@ class SandboxApp:
                 self.faults.add(Fault.from_json(request.get_json(force=True)))
             except (TypeError, ValueError) as error:
                 return Response(json.dumps({"error": str(error)}), status=400)
+        elif route == ("GET", "/_sandbox/faults"):
+            payload = self.faults.pending()
         elif route == ("DELETE", "/_sandbox/faults"):
             self.faults.clear()
         elif route == ("POST", "/_sandbox/rate-limits"):

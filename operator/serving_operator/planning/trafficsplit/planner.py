@@ -205,6 +205,12 @@ class _Pass:
     recheck: float | None = None
     look: Look | None = None
     promote_now: bool = False
+    asked: Mapping[str, float] = field(init=False)
+    """The weights the status this pass started from asks for (what is known to be written
+    down, whatever happens to this pass's status)."""
+
+    def __post_init__(self) -> None:
+        self.asked = dict(self.status.desired_weights)
 
     @property
     def now(self) -> datetime:
@@ -270,6 +276,14 @@ class _Pass:
     def apply(self, target: dict[str, float]) -> bool:
         """Ask for `target` if SageMaker is not already moving there; whether it is live.
 
+        Write-ahead: weights that differ from what the status this pass started from asks
+        for are only recorded (status.desiredWeights) in this pass and written by the next.
+        The status is written after the pass's AWS calls, so an operator killed in between
+        would otherwise restart from a status one step behind the endpoint and write the
+        old step's weights again (then the new step's, a second time). Asking for weights
+        when nothing was asked yet, or again after drift, depends on the spec alone and is
+        written at once.
+
         A wait for the endpoint has the progress deadline: `deadline_passed` tells.
         """
         endpoint = self.endpoint
@@ -279,7 +293,10 @@ class _Pass:
             for v in endpoint.variants
         }
         if not same_shares(moving_to, target) and endpoint.in_service:
-            self.actions.append(SetWeights(endpoint.name, tuple(sorted(target.items()))))
+            if not self.asked or same_shares(self.asked, target):
+                self.actions.append(SetWeights(endpoint.name, tuple(sorted(target.items()))))
+            else:
+                self.wake_in(0)  # write them once this status is written down
         live = endpoint.in_service and same_shares(current, target) and not self.actions
         candidate = self.spec.candidate
         self.update(
