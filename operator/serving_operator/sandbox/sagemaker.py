@@ -77,9 +77,6 @@ def _not_found(kind: str, arn: str) -> Response:
     return error_response("ValidationException", f'Could not find {kind} "{arn}".')
 
 
-_DEFAULT_PAGE = 10
-"""ListModels' page size when MaxResults is not given."""
-
 # CreateEndpointConfig members moto drops, and the attributes of its config object that keep
 # them: moto describes a config by its attributes (in CamelCase), leaving out those that are None.
 _CONFIG_EXTRAS = (
@@ -153,7 +150,6 @@ class SageMakerOverlay:
         """Endpoint ARN -> variant name -> what that variant serves."""
         self.handlers: dict[str, Callable[[AwsRequest], Response | None]] = {
             "CreateModel": self._create_model,
-            "ListModels": self._list_models,
             "CreateEndpointConfig": self._create_endpoint_config,
             "CreateEndpoint": self._create_endpoint,
             "UpdateEndpoint": self._update_endpoint,
@@ -316,34 +312,6 @@ class SageMakerOverlay:
         endpoint.data_capture_config = capture_summary(config.data_capture_config)
 
     # -- operations ---------------------------------------------------------------------
-    def _list_models(self, request: AwsRequest) -> Response:
-        """ListModels as SageMaker answers it: filtered by NameContains, newest first, in
-        pages of MaxResults (default 10) with a NextToken. moto answers every model in one
-        page, which makes each listing cost as much as the whole account holds."""
-        params = request.json()
-        wanted = params.get("NameContains")
-        with self.lock:
-            models = sorted(
-                (
-                    m
-                    for m in self._backend(request)._models.values()
-                    if not wanted or wanted in m.model_name
-                ),
-                key=lambda m: (m.creation_time, m.model_name),
-                reverse=params.get("SortOrder", "Descending") == "Descending",
-            )
-        start = int(params.get("NextToken") or 0)
-        size = int(params.get("MaxResults") or _DEFAULT_PAGE)
-        page: dict[str, Any] = {
-            "Models": [
-                {"ModelName": m.model_name, "ModelArn": m.arn, "CreationTime": m.creation_time}
-                for m in models[start : start + size]
-            ]
-        }
-        if start + size < len(models):
-            page["NextToken"] = str(start + size)
-        return json_response(page)
-
     def _create_model(self, request: AwsRequest) -> Response | None:
         """moto drops InferenceExecutionConfig; keep it on the model (DescribeModel shows it,
         the runtime routes direct invocations by it). Other CreateModel calls go to moto."""
