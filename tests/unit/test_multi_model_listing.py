@@ -98,7 +98,8 @@ def test_an_hour_after_the_last_listing_it_is_listed_again_and_that_is_remembere
     assert plan(want, listed(want), later) == Lookups(model_prefixes=frozenset({PREFIX}))
     result = plan(want, listed(want), later, models_listed={PREFIX: ()})
     assert remembered(result) == listed(want, at=later)
-    assert isinstance(result, Plan) and changes_made(result.actions) == ()
+    assert isinstance(result, Plan)
+    assert changes_made(result.actions) == ()
 
 
 def test_a_new_config_is_listed_once_rolled_out_however_recent_the_last_listing() -> None:
@@ -133,7 +134,8 @@ def test_without_a_multi_model_variant_nothing_is_listed_and_an_old_listing_is_f
     want = desired(variant("a"))
     assert multi_model_prefixes(want) == frozenset()
     result = plan(want, settled(want), NOW)
-    assert isinstance(result, Plan) and result.actions == ()
+    assert isinstance(result, Plan)
+    assert result.actions == ()
     left_over = settled(want, models_listed_for_config="an-older-config", models_listed_at=NOW)
     assert remembered(plan(want, left_over, NOW)) == settled(want)
 

@@ -257,9 +257,7 @@ def _after_rollout(
     """Work that needs the endpoint InService on the desired config."""
     models = {m.name: m for m in desired.models}
     prefixes = multi_model_prefixes(desired)
-    list_models = bool(prefixes) and not _models_recently_listed(
-        memory, desired.config_name, now
-    )
+    list_models = bool(prefixes) and not _models_recently_listed(memory, desired.config_name, now)
     variants = _scaling_variants(desired, observed.endpoint)
     fingerprint = scaling_fingerprint(desired, variants)
     sync_scaling = (bool(desired.autoscaled) or memory.scaling_registered) and not (
@@ -285,9 +283,7 @@ def _after_rollout(
     steps: list[Step] = []
     if list_models:
         # Remembered first: the listing was made, whatever a write after it does.
-        memory = replace(
-            memory, models_listed_for_config=desired.config_name, models_listed_at=now
-        )
+        memory = replace(memory, models_listed_for_config=desired.config_name, models_listed_at=now)
         steps.append(Remember(memory))
     elif not prefixes and memory.models_listed_for_config is not None:
         # No multi-model variant any more: forget the listing, so one that comes back is
