@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 ASSETS := .cache/bin
-CONTROLPLANE_BINS := $(ASSETS)/etcd $(ASSETS)/kube-apiserver $(ASSETS)/kubectl
+CONTROLPLANE_BINS := $(ASSETS)/etcd $(ASSETS)/kube-apiserver $(ASSETS)/kube-controller-manager \
+	$(ASSETS)/kubectl
 HELM := $(ASSETS)/helm
 KSTATUS := $(ASSETS)/kstatus
 
@@ -31,11 +32,13 @@ K8S_STAMP := $(foreach pkg,k8s.io/component-base/version k8s.io/client-go/pkg/ve
 HELM_STAMP := -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
 	-X helm.sh/helm/v3/internal/version.gitTreeState=clean
 
-# kube-apiserver, kubectl and etcd built from their Go modules (tests/controlplane/go.mod).
+# kube-apiserver, kube-controller-manager, kubectl and etcd built from their Go modules
+# (tests/controlplane/go.mod).
 $(CONTROLPLANE_BINS) &: tests/controlplane/go.mod tests/controlplane/go.sum tests/controlplane/cmd/etcd/main.go
 	mkdir -p $(ASSETS)
 	cd tests/controlplane && go build -trimpath -ldflags='-s -w $(K8S_STAMP)' -o ../../$(ASSETS)/ \
-		./cmd/etcd k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl
+		./cmd/etcd k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+		k8s.io/kubernetes/cmd/kubectl
 	touch $(CONTROLPLANE_BINS)
 
 # helm has its own module: it brings its own k8s.io versions.

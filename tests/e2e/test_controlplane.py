@@ -55,3 +55,13 @@ def test_helm_reports_its_release() -> None:
         check=True,
     )
     assert done.stdout.startswith(module_version("helm/go.mod", "helm.sh/helm/v3"))
+
+
+def test_kube_controller_manager_reports_the_kubernetes_release() -> None:
+    done = subprocess.run(
+        [str(DEFAULT_ASSETS / "kube-controller-manager"), "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.split() == ["Kubernetes", module_version("go.mod", "k8s.io/kubernetes")]

@@ -1,7 +1,8 @@
 """Deletion is safe: Retain never deletes, even mid-update; a deletion during an update or a
 staged rollout waits for AWS and then removes everything of ours; a namespace full of
-resources goes away and leaves nothing of ours in AWS; an AWS object that is not ours (an
-endpoint someone else took over) is never deleted.
+resources goes away (emptied by kube-controller-manager's namespace controller, as in any
+cluster) and leaves nothing of ours in AWS; an AWS object that is not ours (an endpoint
+someone else took over) is never deleted.
 
 Complements test_modelendpoint_changes.py (Retain of an endpoint at rest),
 test_edgemodel.py (Retain and deletion of a finished rollout) and
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import kubernetes
@@ -19,7 +21,8 @@ import pytest
 from kubernetes.client.rest import ApiException
 
 from tests.e2e.helpers import wait_for_condition, wait_for_status, wait_gone
-from tests.support import cluster, processes
+from tests.support import cluster, controlplane, processes
+from tests.support import operator as operator_support
 from tests.support.operator import OperatorProcess
 from tests.support.sandbox import Sandbox
 from tests.support.specs import ROLE, model_endpoint, variant
@@ -301,50 +304,64 @@ def test_deleting_an_edge_model_mid_rollout_removes_its_components_everywhere(
 # --------------------------------------------------------------------------- a namespace
 
 
-def _delete_namespace_contents(api: kubernetes.client.ApiClient, namespace: str) -> None:
-    """What the namespace controller does once a namespace is Terminating (the test control
-    plane runs no kube-controller-manager): a DeleteCollection of every kind in it, and,
-    once nothing is left, the namespace's finalizer removed."""
-    custom = kubernetes.client.CustomObjectsApi(api)
-    for plural in ("trafficsplits", "modelendpoints", "edgemodels"):
-        custom.delete_collection_namespaced_custom_object(
-            cluster.GROUP, cluster.VERSION, namespace, plural
-        )
+@pytest.fixture
+def namespace_controller_plane(tmp_path: Path) -> Iterator[controlplane.ControlPlane]:
+    """A control plane of its own whose kube-controller-manager runs the namespace
+    controller. The session's runs none: there each test's namespace is left Terminating
+    at teardown (its finalizers stripped), so no test's leftovers are being deleted in AWS
+    while the next test runs."""
+    plane = controlplane.start(tmp_path / "controlplane", controllers=("namespace-controller",))
+    try:
+        api = cluster.api_client(plane.kubeconfig(controlplane.ADMIN_USER))
+        cluster.install_crds(api)
+        cluster.grant_operator(api, controlplane.OPERATOR_USER)
+        yield plane
+    finally:
+        plane.stop()
 
 
-def _finalize_when_empty(api: kubernetes.client.ApiClient, namespace: str) -> bool:
-    custom = kubernetes.client.CustomObjectsApi(api)
-    for plural in ("trafficsplits", "modelendpoints", "edgemodels"):
-        items = custom.list_namespaced_custom_object(
-            cluster.GROUP, cluster.VERSION, namespace, plural
-        )["items"]
-        if items:
-            return False
-    core = kubernetes.client.CoreV1Api(api)
+@pytest.fixture
+def namespace_controller_operator(
+    tmp_path: Path, namespace_controller_plane: controlplane.ControlPlane, sandbox: Sandbox
+) -> Iterator[OperatorProcess]:
+    process = operator_support.start(
+        tmp_path / "operator",
+        namespace_controller_plane.kubeconfig(controlplane.OPERATOR_USER),
+        sandbox.env,
+    )
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def _namespace_gone(core: kubernetes.client.CoreV1Api, namespace: str, seen: list[Any]) -> bool:
+    """Whether `namespace` is gone; else what the namespace controller last said about it."""
     try:
         found = core.read_namespace(namespace)
     except ApiException as error:
         if error.status == 404:
             return True
         raise
-    found.spec.finalizers = []
-    core.replace_namespace_finalize(namespace, found)
+    conditions = found.status.conditions if found.status is not None else None
+    seen[:] = [(c.type, c.status, c.message) for c in conditions or []]
     return False
 
 
 @pytest.mark.slow
 def test_deleting_a_namespace_full_of_resources_finishes_and_leaves_nothing_of_ours(
-    operator: OperatorProcess,
+    namespace_controller_plane: controlplane.ControlPlane,
+    namespace_controller_operator: OperatorProcess,
     sandbox: Sandbox,
-    admin_api: kubernetes.client.ApiClient,
-    model_endpoints: cluster.Objects,
-    traffic_splits: cluster.Objects,
-    edge_models: cluster.Objects,
     model_bucket: str,
     edge_bucket: str,
 ) -> None:
-    log_start = operator.log.stat().st_size
-    core = kubernetes.client.CoreV1Api(admin_api)
+    operator = namespace_controller_operator
+    api = cluster.api_client(namespace_controller_plane.kubeconfig(controlplane.ADMIN_USER))
+    model_endpoints, traffic_splits, edge_models = (
+        cluster.Objects(api, plural) for plural in ("modelendpoints", "trafficsplits", "edgemodels")
+    )
+    core = kubernetes.client.CoreV1Api(api)
     namespace = f"crowd-{uuid.uuid4().hex[:8]}"
     core.create_namespace({"metadata": {"name": namespace}})
     prefix = f"{namespace}-"
@@ -390,15 +407,20 @@ def test_deleting_a_namespace_full_of_resources_finishes_and_leaves_nothing_of_o
         published += [t["componentArn"] for t in ready["status"]["targets"]]
     assert len(_sagemaker_names(sandbox, prefix)["endpoints"]) == 20
 
+    # kube-controller-manager's namespace controller deletes everything in it; the operator
+    # deletes each resource's AWS objects and then lets go of it (its finalizer).
     core.delete_namespace(namespace)
-    _delete_namespace_contents(admin_api, namespace)
-    processes.wait_until(
-        lambda: _finalize_when_empty(admin_api, namespace),
-        timeout=180,
-        interval=0.5,
-        what=f"namespace {namespace} to be gone",
-        log=operator.log,
-    )
+    conditions: list[Any] = []
+    try:
+        processes.wait_until(
+            lambda: _namespace_gone(core, namespace, conditions),
+            timeout=240,
+            interval=0.5,
+            what=f"namespace {namespace} to be gone",
+            log=operator.log,
+        )
+    except TimeoutError as error:
+        raise AssertionError(f"{error}\nthe namespace's last conditions: {conditions}") from None
 
     assert _sagemaker_names(sandbox, prefix) == {
         "endpoints": set(),
@@ -411,6 +433,4 @@ def test_deleting_a_namespace_full_of_resources_finishes_and_leaves_nothing_of_o
         with pytest.raises(greengrass.exceptions.ResourceNotFoundException):
             greengrass.describe_component(arn=arn)
     assert operator.alive()
-    with operator.log.open(encoding="utf-8", errors="replace") as log:
-        log.seek(log_start)
-        assert "Traceback" not in log.read()
+    assert "Traceback" not in operator.log.read_text(encoding="utf-8", errors="replace")

@@ -223,9 +223,8 @@ def test_example_reaches_ready(
 
     model_endpoints.delete(namespace, name)
     wait_gone(model_endpoints, namespace, name, operator)
-    assert name not in {
-        e["EndpointName"] for e in sandbox.client("sagemaker").list_endpoints()["Endpoints"]
-    }
+    listed = sandbox.client("sagemaker").list_endpoints(NameContains=name, MaxResults=100)
+    assert name not in {e["EndpointName"] for e in listed["Endpoints"]}
     targets = sandbox.client("application-autoscaling").describe_scalable_targets(
         ServiceNamespace="sagemaker"
     )["ScalableTargets"]

@@ -136,9 +136,8 @@ def test_image_change_is_one_new_config_and_update_then_old_objects_are_collecte
         }
     )
     sagemaker = sandbox.client("sagemaker")
-    configs = {
-        c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]
-    }
+    listed = sagemaker.list_endpoint_configs(NameContains=ab_endpoint, MaxResults=100)
+    configs = {c["EndpointConfigName"] for c in listed["EndpointConfigs"]}
     assert after["status"]["endpointConfigName"] in configs
     assert old_config not in configs
 

@@ -71,9 +71,13 @@ def test_ab_endpoint_is_created_reports_status_and_is_deleted(
 
     assert name not in {e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]}
     assert not _names(
-        sagemaker.list_endpoint_configs()["EndpointConfigs"], "EndpointConfigName", name
+        sagemaker.list_endpoint_configs(NameContains=name, MaxResults=100)["EndpointConfigs"],
+        "EndpointConfigName",
+        name,
     )
-    assert not _names(sagemaker.list_models()["Models"], "ModelName", name)
+    assert not _names(
+        sagemaker.list_models(NameContains=name, MaxResults=100)["Models"], "ModelName", name
+    )
 
 
 def test_missing_model_artifact_stalls_with_sagemakers_reason(

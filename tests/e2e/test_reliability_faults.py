@@ -339,10 +339,14 @@ def sagemaker_state(sagemaker: Any, autoscaling: Any, prefix: str) -> dict[str, 
         "ScalingPolicies",
         ServiceNamespace="sagemaker",
     )
+    # NameContains narrows the listing, but the sandbox (moto) ignores it for some lists:
+    # only names with the prefix are this test's.
     return {
-        "endpoints": sorted(e["EndpointName"] for e in endpoints),
-        "configs": sorted(c["EndpointConfigName"] for c in configs),
-        "models": sorted(m["ModelName"] for m in models),
+        "endpoints": sorted(e["EndpointName"] for e in endpoints if prefix in e["EndpointName"]),
+        "configs": sorted(
+            c["EndpointConfigName"] for c in configs if prefix in c["EndpointConfigName"]
+        ),
+        "models": sorted(m["ModelName"] for m in models if prefix in m["ModelName"]),
         "targets": {t["ResourceId"]: t for t in targets if f"/{prefix}-" in t["ResourceId"]},
         "policies": sorted(
             (p["ResourceId"], p["PolicyName"]) for p in policies if f"/{prefix}-" in p["ResourceId"]

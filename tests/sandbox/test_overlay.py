@@ -304,3 +304,38 @@ def test_call_log_names_each_operation(sandbox: Sandbox) -> None:
         if c["operation"] == "ListEndpoints" or c.get("target") == "never-created"
     ]
     assert ours == [("ListEndpoints", 200, None), ("DescribeEndpoint", 400, "never-created")]
+
+
+def test_list_models_filters_by_name_sorts_and_pages_as_sagemaker_does(
+    sagemaker: Any, model_bucket: str
+) -> None:
+    """moto answers every model in one page whatever the request; the operator's clean-up
+    listing relies on NameContains and NextToken as SageMaker honours them."""
+    prefix = f"lm-{uuid.uuid4().hex[:8]}"
+    names = [f"{prefix}-{index:02d}" for index in range(12)]
+    for name in names:
+        sagemaker.create_model(
+            ModelName=name,
+            ExecutionRoleArn=ROLE,
+            PrimaryContainer={
+                "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgboost:1",
+                "ModelDataUrl": f"s3://{model_bucket}/xgboost/v1/model.tar.gz",
+            },
+        )
+    sagemaker.create_model(
+        ModelName=f"other-{uuid.uuid4().hex[:8]}",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={"Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/xgboost:1"},
+    )
+    first = sagemaker.list_models(NameContains=prefix, SortBy="Name", SortOrder="Ascending")
+    assert [m["ModelName"] for m in first["Models"]] == names[:10]  # default page: 10
+    rest = sagemaker.list_models(
+        NameContains=prefix, SortBy="Name", SortOrder="Ascending", NextToken=first["NextToken"]
+    )
+    assert [m["ModelName"] for m in rest["Models"]] == names[10:]
+    assert "NextToken" not in rest
+    newest = sagemaker.list_models(NameContains=prefix, MaxResults=100)["Models"]
+    assert len(newest) == 12
+    assert [m["CreationTime"] for m in newest] == sorted(
+        (m["CreationTime"] for m in newest), reverse=True
+    )

@@ -3,8 +3,13 @@
 Binaries come from $KUBEBUILDER_ASSETS, else from .cache/bin (`make controlplane` builds
 them from their Go modules). TLS with our own CA, token authentication, RBAC.
 
-Either process can be stopped and started again on the same ports and data
-(`restart_apiserver`, `restart_etcd`): the faults a control-plane upgrade or a crash causes.
+On request, a kube-controller-manager running only the controllers a test needs
+(`start(..., controllers=("namespace-controller",))`): without its namespace controller a
+deleted namespace stays Terminating for ever, as in a cluster whose controller manager is down.
+
+Each process can be stopped and started again on the same ports and data
+(`restart_apiserver`, `restart_etcd`, `restart_controller_manager`): the faults a
+control-plane upgrade or a crash causes.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import secrets
 import ssl
 import subprocess
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +32,7 @@ from tests.support.paths import DEFAULT_ASSETS
 ADMIN_USER = "admin"
 OPERATOR_USER = "serving-operator"
 ETCD, APISERVER = "etcd", "kube-apiserver"
+CONTROLLER_MANAGER = "kube-controller-manager"
 
 
 def assets_dir() -> Path:
@@ -47,10 +53,14 @@ class ControlPlane:
     ca_file: Path
     tokens: dict[str, str]
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
-    """etcd, then kube-apiserver: the running process of each (replaced on a restart)."""
+    """etcd, kube-apiserver, then kube-controller-manager if asked for: the running process
+    of each (replaced on a restart)."""
     commands: dict[str, list[str]] = field(default_factory=dict)
-    """How each component (ETCD, APISERVER) was started, to start it again the same way."""
+    """How each component (ETCD, APISERVER, CONTROLLER_MANAGER) was started, to start it
+    again the same way."""
     detach: bool = False
+    controller_manager_url: str | None = None
+    """kube-controller-manager's secure port (self-signed), when it runs."""
 
     def kubeconfig(self, user: str) -> Path:
         """A kubeconfig file that authenticates as `user` with its bearer token."""
@@ -94,12 +104,13 @@ class ControlPlane:
         return list(self.commands).index(component)
 
     def stop_component(self, component: str) -> None:
-        """Stop etcd or kube-apiserver as a node shutdown would (SIGTERM, then SIGKILL)."""
+        """Stop a component as a node shutdown would (SIGTERM, then SIGKILL)."""
         processes.stop(self.processes[self._index(component)])
 
     def start_component(self, component: str) -> None:
         """Start a stopped component again on its ports and data dir (etcd keeps every
-        object, so the cluster comes back as it was); wait until the API is ready."""
+        object, so the cluster comes back as it was); wait until the API is ready (and
+        kube-controller-manager healthy, when that is the one started)."""
         index = self._index(component)
         if self.processes[index].poll() is None:
             raise RuntimeError(f"{component} is still running")
@@ -107,6 +118,8 @@ class ControlPlane:
             self.commands[component], self.log(component), detach=self.detach
         )
         self.wait_ready()
+        if component == CONTROLLER_MANAGER:
+            self.wait_controller_manager_healthy()
 
     def restart_apiserver(self, while_down: Callable[[], None] = lambda: None) -> None:
         """Stop kube-apiserver, call `while_down`, start it again; etcd keeps running."""
@@ -132,25 +145,65 @@ class ControlPlane:
         else:
             self.wait_ready()
 
+    def restart_controller_manager(self, while_down: Callable[[], None] = lambda: None) -> None:
+        """Stop kube-controller-manager, call `while_down`, start it again (it then lists
+        everything afresh, as after a crash or an upgrade)."""
+        self.stop_component(CONTROLLER_MANAGER)
+        while_down()
+        self.start_component(CONTROLLER_MANAGER)
+
     def wait_ready(self, timeout: float = 90) -> None:
         """Wait for /readyz (the apiserver answers it only once etcd answers it)."""
         processes.wait_until(
-            lambda: self.ready() or any(p.poll() is not None for p in self.processes),
+            lambda: self.ready() or self._exited() != [],
             timeout=timeout,
             what="kube-apiserver /readyz",
             log=self.log(APISERVER),
         )
-        exited = [
+        self._fail_if_exited()
+
+    def controller_manager_healthy(self) -> bool:
+        if self.controller_manager_url is None:
+            return False
+        # Its serving certificate is self-signed; /healthz needs no credentials.
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        try:
+            with urllib.request.urlopen(
+                self.controller_manager_url + "/healthz", context=context, timeout=2
+            ) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    def wait_controller_manager_healthy(self, timeout: float = 60) -> None:
+        processes.wait_until(
+            lambda: self.controller_manager_healthy() or self._exited() != [],
+            timeout=timeout,
+            what="kube-controller-manager /healthz",
+            log=self.log(CONTROLLER_MANAGER),
+        )
+        self._fail_if_exited()
+
+    def _exited(self) -> list[str]:
+        return [
             name
             for name, p in zip(self.commands, self.processes, strict=True)
             if p.poll() is not None
         ]
+
+    def _fail_if_exited(self) -> None:
+        exited = self._exited()
         if exited:
-            tail = self.log(APISERVER).read_text()[-3000:]
+            tail = self.log(exited[-1]).read_text()[-3000:]
             raise RuntimeError(f"control plane: {', '.join(exited)} exited:\n{tail}")
 
 
-def start(workdir: Path, *, detach: bool = False) -> ControlPlane:
+def start(workdir: Path, *, detach: bool = False, controllers: Sequence[str] = ()) -> ControlPlane:
+    """Start etcd and kube-apiserver, and kube-controller-manager running `controllers`
+    (its --controllers names, e.g. "namespace-controller", "garbage-collector-controller")
+    when there are any."""
     bins = assets_dir()
     workdir.mkdir(parents=True, exist_ok=True)
     pki = certs.write_pki(workdir / "pki")
@@ -202,7 +255,35 @@ def start(workdir: Path, *, detach: bool = False) -> ControlPlane:
         plane.processes.append(processes.start(command, plane.log(component), detach=detach))
     try:
         plane.wait_ready()
+        if controllers:
+            _start_controller_manager(plane, bins, controllers)
     except BaseException:
         plane.stop()
         raise
     return plane
+
+
+def _start_controller_manager(plane: ControlPlane, bins: Path, controllers: Sequence[str]) -> None:
+    binary = bins / CONTROLLER_MANAGER
+    if not binary.exists():
+        raise FileNotFoundError(f"{binary} not found: run `make controlplane`")
+    port = processes.free_port()
+    plane.controller_manager_url = f"https://127.0.0.1:{port}"
+    plane.commands[CONTROLLER_MANAGER] = [
+        str(binary),
+        # As the admin user: its controllers then may do anything, with no RBAC of their own.
+        f"--kubeconfig={plane.kubeconfig(ADMIN_USER)}",
+        f"--controllers={','.join(controllers)}",
+        "--leader-elect=false",
+        "--bind-address=127.0.0.1",
+        f"--secure-port={port}",
+        f"--cert-dir={plane.workdir / 'controller-manager-pki'}",
+    ]
+    plane.processes.append(
+        processes.start(
+            plane.commands[CONTROLLER_MANAGER],
+            plane.log(CONTROLLER_MANAGER),
+            detach=plane.detach,
+        )
+    )
+    plane.wait_controller_manager_healthy()

@@ -362,6 +362,60 @@ def test_a_stage_passes_and_the_next_group_gets_the_same_merge() -> None:
     assert result.outcome.reason == "RollingOut"
 
 
+def _job_canceled_under_our_deployment(aws: FakeEdgeAws, memory: Memory) -> ObservedDeployment:
+    """Our canary deployment is made and its job reads CANCELED (by `memory`'s pass)."""
+    ours = aws.deployments["canary"]
+    assert ours.iot_job_id is not None
+    aws.jobs[ours.iot_job_id] = ObservedJob(ours.iot_job_id, "CANCELED", DeviceCounts(canceled=2))
+    return ours
+
+
+def test_a_job_canceled_because_another_merge_superseded_it_is_followed_not_aborted() -> None:
+    """Another EdgeModel merged its component into the group between our listing of the
+    group's latest deployment and our read of its job: Greengrass canceled the job of the
+    deployment it superseded. The newer deployment still carries ours: follow it."""
+    aws = _ready_to_roll_out()
+    memory = _pass(aws).memory
+    ours = _job_canceled_under_our_deployment(aws, memory)
+    newer = replace(
+        ours,
+        deployment_id="their-merge",
+        revision_id="2",
+        iot_job_id="their-merge-job",
+        components={**ours.components, **TELEMETRY},
+    )
+    aws.jobs["their-merge-job"] = ObservedJob(
+        "their-merge-job", "IN_PROGRESS", DeviceCounts(in_progress=2)
+    )
+    read = aws.record
+
+    def superseded_after_the_first_listing(operation: str, detail: Any = None) -> None:
+        read(operation, detail)
+        if operation == "DescribeJob" and detail == ours.iot_job_id:
+            aws.deployments["canary"] = newer
+
+    aws.record = superseded_after_the_first_listing  # type: ignore[method-assign]
+    before = len(aws.calls)
+    result = _pass(aws, memory)
+    listed = [detail for op, detail in aws.calls[before:] if op == "ListDeployments"]
+    assert result.outcome.reason == "RollingOut", result.outcome.message
+    (stage, *_) = result.memory.stages
+    assert stage.phase != StagePhase.ABORTED
+    assert [d.deployment_id for d in stage.deployments] == ["their-merge"]
+    assert aws.written("CreateDeployment") == [aws.written("CreateDeployment")[0]]
+    assert [arn.rsplit("/", 1)[-1] for arn in listed] == ["canary", "canary", "fleet"]
+
+
+def test_a_job_canceled_under_the_latest_deployment_aborts_the_stage() -> None:
+    aws = _ready_to_roll_out()
+    memory = _pass(aws).memory
+    _job_canceled_under_our_deployment(aws, memory)
+    result = _pass(aws, memory)
+    (stage, *_) = result.memory.stages
+    assert stage.phase == StagePhase.ABORTED
+    assert "canceled" in (stage.verdict or "")
+
+
 # -- deletion --
 def _delete(aws: FakeEdgeAws, memory: Memory, **spec: Any) -> EdgeReconcileResult:
     return EdgeModelReconciler(aws.clients()).delete(

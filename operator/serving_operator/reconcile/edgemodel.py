@@ -46,6 +46,11 @@ from serving_operator.planning.edgemodel.targets import TargetView
 from serving_operator.planning.failures import AwsFailure, outcome_for_failure
 from serving_operator.planning.outcome import Outcome, Plan
 
+_GROUP_VIEW_ATTEMPTS = 3
+"""Reads of a group's latest deployment and job before the view is taken as it is: more
+than one supersession between two reads means a burst of merges, and the next pass sees it
+settled."""
+
 
 @cache
 def _account(sts: Sts) -> str:
@@ -176,19 +181,38 @@ class EdgeModelReconciler:
         observed_groups: dict[str, ObservedGroup] = {}
         if groups:
             for group in desired.thing_groups:
-                arn = aws.iot.thing_group_arn(group)
-                latest = aws.greengrass.latest_deployment(arn) if arn else None
-                job = (
-                    aws.iot.describe_job(latest.iot_job_id)
-                    if latest is not None and latest.iot_job_id
-                    else None
-                )
-                observed_groups[group] = ObservedGroup(group, arn, latest, job)
+                observed_groups[group] = self._observe_group(group)
         found: dict[str, bool] = {}
         if published:
             for arn in sorted(memory.published | {v.arn for v in components.values() if v}):
                 found[arn] = aws.greengrass.describe_component(arn) is not None
         return EdgeModelObservation(compilations, components, observed_groups, found)
+
+    def _observe_group(self, group: str) -> ObservedGroup:
+        """The group's latest deployment and that deployment's IoT job, as one view.
+
+        Greengrass cancels a deployment's job when a newer deployment to the same group
+        supersedes it, which happens whenever several EdgeModels merge their components into
+        one group. A job read as CANCELED may belong to a deployment superseded since it was
+        listed: the cancellation is believed only once the group's latest deployment, listed
+        again, is still the one the job belongs to."""
+        aws = self._aws
+        arn = aws.iot.thing_group_arn(group)
+        if arn is None:
+            return ObservedGroup(group, None, None, None)
+        latest = aws.greengrass.latest_deployment(arn)
+        job = None
+        for _ in range(_GROUP_VIEW_ATTEMPTS):
+            if latest is None or not latest.iot_job_id:
+                return ObservedGroup(group, arn, latest, None)
+            job = aws.iot.describe_job(latest.iot_job_id)
+            if job is None or job.status != "CANCELED":
+                break
+            again = aws.greengrass.latest_deployment(arn)
+            if again is None or again.deployment_id == latest.deployment_id:
+                break
+            latest, job = again, None
+        return ObservedGroup(group, arn, latest, job)
 
     def _component_versions(
         self, targets: Sequence[DesiredTarget]

@@ -13,6 +13,7 @@ State lives in moto's own backend objects; this module only adds time and rules.
 
 from __future__ import annotations
 
+import datetime
 import threading
 import time
 from collections.abc import Callable
@@ -130,6 +131,13 @@ def variants_from_config(config_variants: list[dict[str, Any]]) -> list[dict[str
     return variants
 
 
+def _epoch(moment: datetime.datetime) -> float:
+    """moto keeps naive UTC datetimes."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return moment.timestamp()
+
+
 class SageMakerOverlay:
     """Handles the SageMaker operations moto gets wrong; everything else goes to moto."""
 
@@ -147,6 +155,7 @@ class SageMakerOverlay:
             "UpdateEndpoint": self._update_endpoint,
             "UpdateEndpointWeightsAndCapacities": self._update_weights_and_capacities,
             "DeleteEndpoint": self._delete_endpoint,
+            "ListModels": self._list_models,
         }
 
     # -- time ---------------------------------------------------------------------------
@@ -323,6 +332,42 @@ class SageMakerOverlay:
             model.primary_container = params.get("PrimaryContainer")
             model.vpc_config = params.get("VpcConfig")  # not {}: VpcConfig has required members
             return json_response({"ModelArn": model.arn})
+
+    def _list_models(self, request: AwsRequest) -> Response:
+        """moto answers every model in one page and ignores the filters; SageMaker filters
+        (NameContains, CreationTimeBefore/After), sorts (CreationTime descending unless
+        told) and pages (MaxResults, default 10, up to 100; NextToken)."""
+        params = request.json()
+        contains = params.get("NameContains") or ""
+        before, after = params.get("CreationTimeBefore"), params.get("CreationTimeAfter")
+        with self.lock:
+            models = [
+                (model.model_name, model.arn, _epoch(model.creation_time))
+                for model in self._backend(request).list_models()
+            ]
+        models = [
+            m
+            for m in models
+            if contains in m[0]
+            and (before is None or m[2] < float(before))
+            and (after is None or m[2] > float(after))
+        ]
+        by_name = params.get("SortBy") == "Name"
+        models.sort(
+            key=lambda m: (m[0], m[2]) if by_name else (m[2], m[0]),
+            reverse=params.get("SortOrder", "Descending") == "Descending",
+        )
+        start = int(params.get("NextToken") or 0)
+        size = int(params.get("MaxResults") or 10)
+        page: dict[str, Any] = {
+            "Models": [
+                {"ModelName": name, "ModelArn": arn, "CreationTime": created}
+                for name, arn, created in models[start : start + size]
+            ]
+        }
+        if start + size < len(models):
+            page["NextToken"] = str(start + size)
+        return json_response(page)
 
     def _create_endpoint_config(self, request: AwsRequest) -> Response:
         """moto drops ShadowProductionVariants and more (_CONFIG_EXTRAS), checks less and
