@@ -375,7 +375,7 @@ def test_a_job_canceled_because_another_merge_superseded_it_is_followed_not_abor
     group's latest deployment and our read of its job: Greengrass canceled the job of the
     deployment it superseded. The newer deployment still carries ours: follow it."""
     aws = _ready_to_roll_out()
-    memory = _pass(aws).memory
+    memory = _pass(aws, _recorded(aws)).memory
     ours = _job_canceled_under_our_deployment(aws, memory)
     newer = replace(
         ours,
@@ -408,7 +408,7 @@ def test_a_job_canceled_because_another_merge_superseded_it_is_followed_not_abor
 
 def test_a_job_canceled_under_the_latest_deployment_aborts_the_stage() -> None:
     aws = _ready_to_roll_out()
-    memory = _pass(aws).memory
+    memory = _pass(aws, _recorded(aws)).memory
     _job_canceled_under_our_deployment(aws, memory)
     result = _pass(aws, memory)
     (stage, *_) = result.memory.stages
