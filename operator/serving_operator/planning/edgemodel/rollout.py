@@ -310,7 +310,8 @@ def _keep_merged(
             continue
         drift = (
             f"deployment {latest.deployment_id} (revision {latest.revision_id}), made by someone"
-            " else after the rollout, dropped or changed this EdgeModel's components"
+            f" else after stage {stage.name} passed, dropped or changed this EdgeModel's"
+            " components"
             if latest is not None
             else "the group has no deployment any more"
         )
