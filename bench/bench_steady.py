@@ -1,13 +1,14 @@
 """AWS calls per resource per resync at rest, for every kind, against the goal (<= 1 read, 0
 writes).
 
-Fleets of plain and autoscaled ModelEndpoints, TrafficSplits (a fixed split; a canary that
-completed) and EdgeModels (rolled out) are brought to rest through the real reconcilers (no
-kopf, no cluster) against the AWS sandbox, then resynced ROUNDS times RESYNC_SECONDS apart in
-simulated time, scheduled as the operator's driver schedules them (a pass at each resync,
-or later when the plan says `recheck_after`). Each TrafficSplit resyncs with its own
-ModelEndpoint, as in the operator: two resources per endpoint. The sandbox's call log,
-counted per fleet, gives the reads and writes per resource per resync. Prints figures;
+Fleets of plain, autoscaled, multi-model (a shared container per variant loading the models
+under an S3 prefix, warmed up) and multi-container (Direct) ModelEndpoints, TrafficSplits (a
+fixed split; a canary that completed) and EdgeModels (rolled out) are brought to rest through
+the real reconcilers (no kopf, no cluster) against the AWS sandbox, then resynced ROUNDS times
+RESYNC_SECONDS apart in simulated time, scheduled as the operator's driver schedules them (a
+pass at each resync, or later when the plan says `recheck_after`). Each TrafficSplit resyncs
+with its own ModelEndpoint, as in the operator: two resources per endpoint. The sandbox's call
+log, counted per fleet, gives the reads and writes per resource per resync. Prints figures;
 asserts nothing. Run with `make bench` (it starts its own sandbox on loopback). To compare
 with an older commit: `git archive <commit> operator | tar -x -C /tmp/before &&
 PYTHONPATH=/tmp/before/operator .venv/bin/python bench/bench_steady.py`.
@@ -62,6 +63,7 @@ RESYNC_SECONDS = 600.0  # the operator's default resync
 ROUNDS = 18  # three hours of resyncs: the hourly rechecks are in the average
 WRITES = ("Create", "Update", "Delete", "Put", "Register", "Deregister", "Add", "Tag", "Stop")
 GOAL_READS = 1.0
+MULTI_MODEL_FILES = ("model-a.tar.gz", "model-b.tar.gz")
 
 
 @dataclass
@@ -73,7 +75,42 @@ class Resource:
     due: float = 0.0
 
 
-def endpoint_spec(variants: list[str], *, autoscaled: bool) -> Any:
+def single_model(variant: str) -> dict[str, Any]:
+    return {"image": f"img:{variant}", "modelDataUrl": f"s3://bench-models/{variant}/model.tar.gz"}
+
+
+def multi_model(variant: str) -> dict[str, Any]:
+    """One shared container loading every model under the variant's own S3 prefix."""
+    return {
+        "image": f"img:{variant}",
+        "mode": "MultiModel",
+        "modelDataUrl": f"s3://bench-models/multi-{variant}/",
+        "targetModels": list(MULTI_MODEL_FILES),
+        "warmUp": True,
+    }
+
+
+def multi_container(variant: str) -> dict[str, Any]:
+    """Two containers a caller picks between (Direct invocation)."""
+    return {
+        "containers": [
+            {
+                "hostname": hostname,
+                "image": f"img:{variant}-{hostname}",
+                "modelDataUrl": f"s3://bench-models/{variant}/model.tar.gz",
+            }
+            for hostname in ("preprocess", "predict")
+        ],
+        "inferenceExecution": "Direct",
+    }
+
+
+def endpoint_spec(
+    variants: list[str],
+    *,
+    autoscaled: bool,
+    model: Callable[[str], dict[str, Any]] = single_model,
+) -> Any:
     from serving_operator.api.modelendpoint import ModelEndpointSpec
 
     scaling = (
@@ -93,10 +130,7 @@ def endpoint_spec(variants: list[str], *, autoscaled: bool) -> Any:
             "variants": [
                 {
                     "name": v,
-                    "model": {
-                        "image": f"img:{v}",
-                        "modelDataUrl": f"s3://bench-models/{v}/model.tar.gz",
-                    },
+                    "model": model(v),
                     "instanceType": "ml.m5.large",
                     "instanceCount": 2,
                     **scaling,
@@ -126,9 +160,15 @@ def clients_for(box: sandbox_support.Sandbox) -> Clients:
     )
 
 
-def endpoint_fleet(clients: Clients, kind: str, *, autoscaled: bool) -> list[Resource]:
+def endpoint_fleet(
+    clients: Clients,
+    kind: str,
+    *,
+    autoscaled: bool,
+    model: Callable[[str], dict[str, Any]] = single_model,
+) -> list[Resource]:
     reconciler = ModelEndpointReconciler(clients)
-    spec = endpoint_spec(["v0", "v1"], autoscaled=autoscaled)
+    spec = endpoint_spec(["v0", "v1"], autoscaled=autoscaled, model=model)
     fleet = []
     for i in range(ENDPOINTS):
         memory = [Memory()]
@@ -279,12 +319,24 @@ def main() -> None:
             s3.create_bucket(Bucket="bench-models")
             for key in ("v0", "v1", "blue", "green"):
                 s3.put_object(Bucket="bench-models", Key=f"{key}/model.tar.gz", Body=b"m")
+                for file in MULTI_MODEL_FILES:
+                    s3.put_object(Bucket="bench-models", Key=f"multi-{key}/{file}", Body=b"m")
             clients = clients_for(box)
             fleets: list[tuple[str, Callable[[], list[Resource]]]] = [
                 ("plain ModelEndpoint", lambda: endpoint_fleet(clients, "plain", autoscaled=False)),
                 (
                     "autoscaled ModelEndpoint",
                     lambda: endpoint_fleet(clients, "scaled", autoscaled=True),
+                ),
+                (
+                    "multi-model ModelEndpoint",
+                    lambda: endpoint_fleet(clients, "multi", autoscaled=False, model=multi_model),
+                ),
+                (
+                    "multi-container ModelEndpoint",
+                    lambda: endpoint_fleet(
+                        clients, "containers", autoscaled=False, model=multi_container
+                    ),
                 ),
                 (
                     "TrafficSplit + ModelEndpoint, fixed",

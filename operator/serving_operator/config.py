@@ -54,6 +54,10 @@ class OperatorConfig:
     """A cap on all AWS calls together, from the variables that were once the only limit."""
     selector: LabelSelector = field(default_factory=LabelSelector)
     """Handle only resources whose labels match (a kubectl label selector); empty: all."""
+    edge_recheck_seconds: float = 3600.0
+    """How often a rolled-out EdgeModel reads its component versions and its thing groups'
+    latest deployments (instead of at every resync): a deployment by someone else that
+    drops its component is merged again within this long."""
     workers: int = 16
     """Threads for blocking AWS calls: reconciles of different resources run in parallel."""
     peering_lifetime_seconds: int = 30
@@ -77,6 +81,9 @@ class OperatorConfig:
                 "SERVING_OPERATOR_SELECTOR",
                 parse_selector,
                 os.environ.get("SERVING_OPERATOR_SELECTOR", ""),
+            ),
+            edge_recheck_seconds=_float(
+                "SERVING_OPERATOR_EDGE_RECHECK_SECONDS", cls.edge_recheck_seconds
             ),
             workers=int(_float("SERVING_OPERATOR_WORKERS", cls.workers)),
             peering_lifetime_seconds=int(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,9 @@ import pytest
 
 from tests.e2e.helpers import wait_for_condition, wait_for_status, wait_gone
 from tests.support import cluster, controlplane, processes
+from tests.support import operator as operator_support
 from tests.support.cli import isolated_env, run_cli
+from tests.support.crashes import create_namespace, own_control_plane
 from tests.support.operator import OperatorProcess
 from tests.support.sandbox import Sandbox
 
@@ -518,3 +520,87 @@ def test_retain_leaves_components_and_deployments_in_aws(
         described = greengrass.describe_component(arn=target["componentArn"])
         assert described["status"]["componentState"] == "DEPLOYABLE"
     assert set(latest_components(sandbox, canary)) == {t["componentName"] for t in targets}
+
+
+@pytest.fixture
+def rechecking_operator(
+    tmp_path: Path, sandbox: Sandbox
+) -> Iterator[tuple[cluster.Objects, OperatorProcess]]:
+    """An operator of its own (on a control plane of its own: the session operator rechecks
+    rolled-out EdgeModels hourly) that rechecks them every 2 s, and its EdgeModels."""
+    plane = own_control_plane(tmp_path / "controlplane")
+    try:
+        create_namespace(plane, AT_REST_NAMESPACE)
+        process = operator_support.start(
+            tmp_path / "operator",
+            plane.kubeconfig(controlplane.OPERATOR_USER),
+            sandbox.env,
+            extra_env={"SERVING_OPERATOR_EDGE_RECHECK_SECONDS": "2"},
+        )
+        try:
+            admin = cluster.api_client(plane.kubeconfig(controlplane.ADMIN_USER))
+            yield cluster.Objects(admin, "edgemodels"), process
+        finally:
+            process.stop()
+    finally:
+        plane.stop()
+
+
+AT_REST_NAMESPACE = "at-rest"
+# Someone else's deployment to the fleet after the rollout, made without merging.
+SITE = {"aws.greengrass.Nucleus": {"componentVersion": "2.12.1"}, **OTHERS}
+
+
+def test_a_deployment_by_someone_else_that_drops_ours_is_merged_again_at_rest(
+    sandbox: Sandbox, models: str, rechecking_operator: tuple[cluster.Objects, OperatorProcess]
+) -> None:
+    edge_models, operator = rechecking_operator
+    fleet, _ = thing_group(sandbox, "fleet", 2)
+    name = "at-rest"
+    edge_models.create(
+        AT_REST_NAMESPACE, edge_model(name, models, [{"name": "fleet", "thingGroups": [fleet]}])
+    )
+    ready = wait_for_condition(edge_models, AT_REST_NAMESPACE, name, "Ready", operator, timeout=120)
+    ours = {t["componentName"]: t["componentVersion"] for t in ready["status"]["targets"]}
+    assert {n: c["componentVersion"] for n, c in latest_components(sandbox, fleet).items()} == ours
+
+    greengrass = sandbox.client("greengrassv2")
+    fleet_arn = sandbox.client("iot").describe_thing_group(thingGroupName=fleet)["thingGroupArn"]
+    theirs = greengrass.create_deployment(
+        targetArn=fleet_arn, deploymentName="site", components=SITE
+    )["deploymentId"]
+    assert latest_components(sandbox, fleet) == SITE  # ours are gone from the group
+
+    def merged_again() -> bool:
+        found = latest_components(sandbox, fleet)
+        return {n: c["componentVersion"] for n, c in found.items()} == {
+            **{n: c["componentVersion"] for n, c in SITE.items()},
+            **ours,
+        }
+
+    processes.wait_until(
+        merged_again, timeout=60, interval=0.5, what="ours merged again", log=operator.log
+    )
+    listed = greengrass.list_deployments(targetArn=fleet_arn)["deployments"]
+    merge = listed[0]["deploymentId"]
+    # The resource stays Ready, and records the merge as what the fleet is expected to run.
+    rested = wait_status(
+        edge_models,
+        AT_REST_NAMESPACE,
+        name,
+        operator,
+        lambda o: (
+            cluster.is_true(o, "Ready")
+            and stage(o["status"], "fleet")["deployments"][0]["deploymentId"] == merge
+        ),
+        "the merge recorded at rest",
+    )
+    assert stage(rested["status"], "fleet")["phase"] == "Succeeded"
+    drift = [e for e in edge_models.events(AT_REST_NAMESPACE, name) if e.reason == "DriftCorrected"]
+    assert len(drift) == 1, drift
+    assert drift[0].type == "Warning"
+    assert theirs in drift[0].message
+    assert fleet in drift[0].message
+    # Ours, theirs, ours merged into theirs: merged once, however many rechecks since.
+    history = greengrass.list_deployments(targetArn=fleet_arn, historyFilter="ALL")
+    assert len(history["deployments"]) == 3

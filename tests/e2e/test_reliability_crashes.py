@@ -531,3 +531,106 @@ def test_compilation_and_staged_rollout_make_nothing_twice_after_a_kill(
         ("canary", "Succeeded"),
         ("fleet", "Succeeded"),
     ], point
+
+
+ROLLBACK_SEEDS = (1, 2)
+"""Seed 1 kills while the sandbox holds the first deployment, seed 2 just after it."""
+# Someone else's component on the canary group: the roll back must keep it too.
+SITE_COMPONENTS = {"aws.greengrass.Cli": {"componentVersion": "2.12.0"}}
+ARM64_ONLY = [{"name": "arm64", "targetPlatform": {"os": "LINUX", "arch": "ARM64"}}]
+
+
+def latest_deployment(sandbox: Sandbox, group: str) -> dict[str, Any]:
+    greengrass, iot = sandbox.client("greengrassv2"), sandbox.client("iot")
+    arn = iot.describe_thing_group(thingGroupName=group)["thingGroupArn"]
+    listed = greengrass.list_deployments(targetArn=arn, historyFilter="LATEST_ONLY")
+    latest: dict[str, Any] = greengrass.get_deployment(
+        deploymentId=listed["deployments"][0]["deploymentId"]
+    )
+    return latest
+
+
+def versions(components: dict[str, Any]) -> dict[str, str]:
+    return {name: str(entry["componentVersion"]) for name, entry in components.items()}
+
+
+@pytest.mark.parametrize("seed", ROLLBACK_SEEDS)
+def test_a_roll_back_restores_what_a_group_ran_after_a_kill_at_its_first_deployment(
+    seed: int,
+    operators: CrashingOperator,
+    fast_sandbox: Sandbox,
+    edge_models: cluster.Objects,
+    namespace: str,
+    edge_bucket: str,
+) -> None:
+    """The group runs v1 of our component (and someone else's); the kill comes at v2's first
+    deployment to it, before the status of that pass is written. The devices fail v2, the
+    stage is aborted, and the roll back must deploy exactly what the group ran before."""
+    canary, _ = thing_group(fast_sandbox, "crash-rollback", 2)
+    fleet, _ = thing_group(fast_sandbox, "crash-rollback-fleet", 1)
+    iot, greengrass = fast_sandbox.client("iot"), fast_sandbox.client("greengrassv2")
+    canary_arn = iot.describe_thing_group(thingGroupName=canary)["thingGroupArn"]
+    greengrass.create_deployment(
+        targetArn=canary_arn, deploymentName="site", components=SITE_COMPONENTS
+    )
+    name = f"crash-back-{seed:03d}-{namespace[-4:]}"
+    criteria = [
+        {"failureType": "FAILED", "thresholdPercentage": 40, "minNumberOfExecutedThings": 2}
+    ]
+    body = edge_model(
+        name,
+        edge_bucket,
+        [
+            {"name": "canary", "thingGroups": [canary], "abortCriteria": criteria},
+            {"name": "fleet", "thingGroups": [fleet]},
+        ],
+        targets=ARM64_ONLY,
+    )
+    edge_models.create(namespace, body)
+    first = wait_for_condition(
+        edge_models, namespace, name, "Ready", operators.running(), timeout=90
+    )
+    v1 = {t["componentName"]: t["componentVersion"] for t in first["status"]["targets"]}
+    before = versions(latest_deployment(fast_sandbox, canary)["components"])
+    assert before == {**versions(SITE_COMPONENTS), **v1}
+    point = choose_kill_point("rollback", seed, [("CreateDeployment", 1)], max_delay=1.0)
+    fast_sandbox._admin("POST", "devices", {"thingName": f"{canary}-*", "outcome": "fail"})
+    try:
+        fast_sandbox.forget_calls()
+        # v2: new component versions; the first CreateDeployment from here is the canary's.
+        edge_models.patch_spec(
+            namespace, name, {"component": {"environment": {"THRESHOLD": "0.9"}}}
+        )
+
+        operators.kill_at(point, lambda call: call["operation"] == "CreateDeployment")
+
+        rolled_back = wait_for_status(
+            edge_models,
+            namespace,
+            name,
+            operators.running(),
+            lambda o: (cluster.condition(o, "Stalled") or {}).get("reason") == "RolledBack",
+            f"RolledBack after a kill at {point}",
+            timeout=120,
+        )
+    finally:
+        fast_sandbox._admin("DELETE", "devices")
+    status = rolled_back["status"]
+    v2 = {t["componentName"]: t["componentVersion"] for t in status["targets"]}
+    assert v2.keys() == v1.keys(), point
+    assert v2 != v1, point
+    assert status["rollback"]["stage"] == "canary", point
+    remembered = {p["thingGroup"]: p["components"] for p in status["previousVersions"]}
+    assert remembered == {canary: [{"name": n, "version": v} for n, v in sorted(v1.items())]}, (
+        f"previous versions after a kill at {point}"
+    )
+    after = latest_deployment(fast_sandbox, canary)
+    assert versions(after["components"]) == before, f"the canary after a kill at {point}"
+    # v2 reached the canary (that deployment was the one the kill hit) and was rolled back.
+    history = greengrass.list_deployments(targetArn=canary_arn, historyFilter="ALL")
+    deployed = [
+        versions(greengrass.get_deployment(deploymentId=d["deploymentId"])["components"])
+        for d in history["deployments"]
+    ]
+    assert {**versions(SITE_COMPONENTS), **v2} in deployed, point
+    assert versions(latest_deployment(fast_sandbox, fleet)["components"]) == v1, point

@@ -31,6 +31,8 @@ class FakeAws:
     models: set[str] = field(default_factory=set)
     configs: set[str] = field(default_factory=set)
     scaling: dict[str, ObservedScaling] = field(default_factory=dict)
+    model_files: dict[str, list[str]] = field(default_factory=dict)
+    """S3 prefix -> the model files under it (what a multi-model variant can load)."""
     fail: Mapping[str, AwsError] = field(default_factory=dict)
     """Operation name -> the error it raises."""
     calls: list[tuple[str, Any]] = field(default_factory=list)
@@ -116,7 +118,7 @@ class _FakeS3:
 
     def list_models(self, prefix_url: str, limit: int = 1000) -> list[str]:
         self.aws.record("ListObjectsV2", prefix_url)
-        return ["a.tar.gz"]
+        return sorted(self.aws.model_files.get(prefix_url, []))[:limit]
 
 
 class _FakeRuntime:

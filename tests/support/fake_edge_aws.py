@@ -144,6 +144,11 @@ class _FakeGreengrass:
         self.aws.record("DeleteComponent", arn)
         self.aws.components.pop(arn, None)
 
+    def latest_deployment_id(self, target_arn: str) -> str | None:
+        self.aws.record("ListDeployments", target_arn)
+        latest = self.aws.deployments.get(target_arn.rsplit("/", 1)[-1])
+        return None if latest is None else latest.deployment_id
+
     def latest_deployment(self, target_arn: str) -> ObservedDeployment | None:
         self.aws.record("ListDeployments", target_arn)
         group = target_arn.rsplit("/", 1)[-1]

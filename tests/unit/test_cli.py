@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from serving_operator import __version__
+from serving_operator.cli.run import exact_namespace
 from tests.support.paths import VENV_BIN
 
 CLI = str(VENV_BIN / "serving-operator")
@@ -168,3 +169,21 @@ def test_crds_print_as_yaml_or_as_a_json_list() -> None:
         "trafficsplits.serving.mlops.dev",
         "edgemodels.serving.mlops.dev",
     }
+
+
+@pytest.mark.parametrize(
+    ("pattern", "exact"),
+    [
+        ("ml", True),
+        ("team-a", True),
+        ("ml2", True),
+        ("ml-*", False),
+        ("!kube-system", False),
+        ("a,b", False),
+        ("Team", False),
+        ("-ml", False),
+    ],
+)
+def test_only_plain_names_count_as_exact_namespaces(pattern: str, exact: bool) -> None:
+    """Exact namespaces run kopf without cluster-wide namespace listing; patterns need it."""
+    assert exact_namespace(pattern) is exact

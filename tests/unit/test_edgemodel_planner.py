@@ -18,6 +18,7 @@ from serving_operator.planning.edgemodel.actions import (
     Remember,
     Step,
     StopCompilationJob,
+    describe_action,
 )
 from serving_operator.planning.edgemodel.deployment import merged_deployment
 from serving_operator.planning.edgemodel.desired import (
@@ -38,12 +39,14 @@ from serving_operator.planning.edgemodel.observed import (
     ObservedJob,
 )
 from serving_operator.planning.edgemodel.planner import (
+    groups_at_rest,
     plan_edge_model,
     plan_edge_model_at_rest,
     plan_edge_model_deletion,
 )
 from serving_operator.planning.edgemodel.rollout import (
     REST_RECHECK_SECONDS,
+    WRITE_AHEAD_RECHECK_SECONDS,
     group_components,
     rolled_out,
     rollout_id,
@@ -228,10 +231,15 @@ def test_a_failed_target_stalls_with_neos_reason_while_the_other_rolls_out() -> 
             ),
         },
     )
-    plan, views, stage = plan_edge_model(model, observed, Memory(), now=0.0, promotion=None)
-    assert plan.outcome.kind == OutcomeKind.STALLED
-    assert "bad input shape" in plan.outcome.message
-    assert plan.recheck_after is not None  # the other target is still followed
+    recorded, _, _ = plan_edge_model(model, observed, Memory(), now=0.0, promotion=None)
+    assert actions(recorded, CreateDeployment) == []  # what the canary runs, recorded first
+    plan, views, stage = plan_edge_model(
+        model, observed, memory_of(recorded), now=1.0, promotion=None
+    )
+    for each in (recorded, plan):
+        assert each.outcome.kind == OutcomeKind.STALLED
+        assert "bad input shape" in each.outcome.message
+        assert each.recheck_after is not None  # the other target is still followed
     deployments = actions(plan, CreateDeployment)
     assert [(d.thing_group, set(d.components)) for d in deployments] == [
         ("canary", {model.targets[1].component_name})
@@ -397,10 +405,18 @@ def test_merging_twice_changes_nothing_and_never_touches_others(
 def test_canary_first_then_fleet_once_the_gate_is_met() -> None:
     model = desired()
     observed = compiled(model)
-    first, _, stage = plan_edge_model(model, observed, Memory(), now=100.0, promotion=None)
+    recorded, _, stage = plan_edge_model(model, observed, Memory(), now=100.0, promotion=None)
+    # Write-ahead: what the canary runs now is recorded first, deployed by the next pass.
+    assert actions(recorded, CreateDeployment) == []
+    assert memory_of(recorded).previous == {"canary": {}}
+    assert recorded.recheck_after == WRITE_AHEAD_RECHECK_SECONDS
+    first, _, stage = plan_edge_model(
+        model, observed, memory_of(recorded), now=100.5, promotion=None
+    )
     assert [d.thing_group for d in actions(first, CreateDeployment)] == ["canary"]
     assert stage == "canary"
     memory = memory_of(first)
+    assert memory.stage("canary").started_at == 100.0  # type: ignore[union-attr]
     halfway = replace(
         observed,
         groups={
@@ -420,9 +436,12 @@ def test_canary_first_then_fleet_once_the_gate_is_met() -> None:
         },
     )
     promoted, _, stage = plan_edge_model(model, done, memory, now=120.0, promotion=None)
-    assert [d.thing_group for d in actions(promoted, CreateDeployment)] == ["fleet"]
+    assert actions(promoted, CreateDeployment) == []
+    assert set(memory_of(promoted).previous) == {"canary", "fleet"}
     assert stage == "fleet"
-    memory = memory_of(promoted)
+    to_fleet, _, _ = plan_edge_model(model, done, memory_of(promoted), now=121.0, promotion=None)
+    assert [d.thing_group for d in actions(to_fleet, CreateDeployment)] == ["fleet"]
+    memory = memory_of(to_fleet)
     finished = replace(
         done,
         groups={**done.groups, "fleet": deployed(model, "fleet", "j2", DeviceCounts(succeeded=5))},
@@ -563,8 +582,12 @@ def test_bake_time_then_manual_promotion_consumed_once() -> None:
     assert waiting.outcome.reason == "AwaitingPromotion"
     assert actions(waiting, CreateDeployment) == []
     promoted, _, _ = plan_edge_model(model, good, memory_of(waiting), now=42.0, promotion="go")
-    assert [d.thing_group for d in actions(promoted, CreateDeployment)] == ["fleet"]
     assert memory_of(promoted).consumed_promotion == "go"
+    assert "fleet" in memory_of(promoted).previous
+    # The next pass deploys the fleet, and the promotion is not needed (nor used) again.
+    fleet, _, _ = plan_edge_model(model, good, memory_of(promoted), now=43.0, promotion="go")
+    assert [d.thing_group for d in actions(fleet, CreateDeployment)] == ["fleet"]
+    assert memory_of(fleet).consumed_promotion == "go"
 
 
 def test_a_spec_change_mid_rollout_starts_again_at_the_first_stage() -> None:
@@ -581,10 +604,16 @@ def test_a_spec_change_mid_rollout_starts_again_at_the_first_stage() -> None:
     memory = memory_of(to_fleet)
     changed = desired(source="s3://models/classifier-v2/model.tar.gz")
     observed2 = replace(compiled(changed), groups=good.groups)
-    plan, _, stage = plan_edge_model(changed, observed2, memory, now=20.0, promotion=None)
+    recorded, _, stage = plan_edge_model(changed, observed2, memory, now=20.0, promotion=None)
     assert stage == "canary"
+    assert memory_of(recorded).rollout_id != memory.rollout_id
+    # The new rollout's roll back returns to the old rollout's versions, recorded first.
+    assert memory_of(recorded).previous == {
+        "canary": {t.component_name: t.component_version for t in model.targets}
+    }
+    assert actions(recorded, CreateDeployment) == []
+    plan, _, _ = plan_edge_model(changed, observed2, memory_of(recorded), now=21.0, promotion=None)
     assert [d.thing_group for d in actions(plan, CreateDeployment)] == ["canary"]
-    assert memory_of(plan).rollout_id != memory.rollout_id
 
 
 def test_someone_elses_revision_that_dropped_ours_is_merged_again() -> None:
@@ -712,11 +741,19 @@ def _ready_views(model: DesiredEdgeModel) -> tuple[TargetView, ...]:
     return tuple(TargetView(t, TargetPhase.READY) for t in model.targets)
 
 
+def _left_there(memory: Memory) -> dict[str, str | None]:
+    """Each group's latest deployment ID as the rollout left it (what _rolled_out_memory's
+    groups carry)."""
+    return {d.thing_group: d.deployment_id for s in memory.stages for d in s.deployments}
+
+
 def test_at_rest_every_deployable_version_keeps_it_ready_for_an_hour() -> None:
     model = desired()
     memory = _rolled_out_memory(model)
+    assert groups_at_rest(memory) == ("canary", "fleet")
+    assert _left_there(memory) == {"canary": "d-job-canary", "fleet": "d-job-fleet"}
     versions = compiled(model).components
-    at_rest = plan_edge_model_at_rest(model, versions, memory)
+    at_rest = plan_edge_model_at_rest(model, versions, _left_there(memory), memory)
     assert at_rest is not None
     plan, views, stage = at_rest
     assert (plan.outcome.kind, plan.outcome.reason) == (OutcomeKind.READY, "RolledOut")
@@ -726,6 +763,11 @@ def test_at_rest_every_deployable_version_keeps_it_ready_for_an_hour() -> None:
         (),
         "fleet",
     )
+    configured = plan_edge_model_at_rest(
+        model, versions, _left_there(memory), memory, rest_recheck_seconds=5.0
+    )
+    assert configured is not None
+    assert configured[0].recheck_after == 5.0
 
 
 def test_at_rest_a_missing_or_undeployable_version_asks_for_a_full_pass() -> None:
@@ -733,6 +775,123 @@ def test_at_rest_a_missing_or_undeployable_version_asks_for_a_full_pass() -> Non
     memory = _rolled_out_memory(model)
     nano = (model.targets[0].component_name, model.targets[0].component_version)
     versions = dict(compiled(model).components)
-    assert plan_edge_model_at_rest(model, {**versions, nano: None}, memory) is None
+    left = _left_there(memory)
+    assert plan_edge_model_at_rest(model, {**versions, nano: None}, left, memory) is None
     deprecated = compiled(model, state=ComponentState.DEPRECATED).components
-    assert plan_edge_model_at_rest(model, deprecated, memory) is None
+    assert plan_edge_model_at_rest(model, deprecated, left, memory) is None
+
+
+def test_at_rest_another_latest_deployment_in_a_group_asks_for_a_full_pass() -> None:
+    model = desired()
+    memory = _rolled_out_memory(model)
+    versions = compiled(model).components
+    for fleet in ("d-someone-elses", None):
+        latest = {**_left_there(memory), "fleet": fleet}
+        assert plan_edge_model_at_rest(model, versions, latest, memory) is None
+
+
+def _fleet_replaced_by_theirs(model: DesiredEdgeModel, components: dict[str, Any]) -> ObservedGroup:
+    """The fleet's latest deployment, made by someone else after the rollout."""
+    theirs = ObservedDeployment(
+        "d-theirs",
+        "7",
+        "job-theirs",
+        "ACTIVE",
+        "site",
+        components=components,
+        deployment_policies={"failureHandlingPolicy": "DO_NOTHING"},
+        tags={"team": "devices"},
+    )
+    return ObservedGroup("fleet", GROUP_ARN.format("fleet"), theirs)
+
+
+def _rolled_out_groups(model: DesiredEdgeModel) -> dict[str, ObservedGroup]:
+    return {
+        g: deployed(model, g, f"job-{g}", DeviceCounts(succeeded=1)) for g in model.thing_groups
+    }
+
+
+def test_a_deployment_by_someone_else_that_dropped_ours_after_the_rollout_is_merged_again() -> None:
+    model = desired()
+    memory = _rolled_out_memory(model)
+    observed = replace(
+        compiled(model),
+        groups={**_rolled_out_groups(model), "fleet": _fleet_replaced_by_theirs(model, OTHER)},
+    )
+
+    plan, _, stage = plan_edge_model(model, observed, memory, now=5000.0, promotion=None)
+
+    (merge,) = actions(plan, CreateDeployment)
+    ours = {t.component_name: {"componentVersion": t.component_version} for t in model.targets}
+    assert (merge.thing_group, dict(merge.components)) == ("fleet", {**OTHER, **ours})
+    assert (merge.replaces, merge.deployment_name, merge.tags) == (
+        "d-theirs",
+        "site",
+        {"team": "devices"},
+    )
+    assert merge.drift is not None
+    assert "d-theirs" in merge.drift
+    assert describe_action(merge)[0] == "DriftCorrected"
+    # Still rolled out (no stage is judged again); looked at again at the next resync.
+    assert (plan.outcome.kind, plan.outcome.reason, stage) == (
+        OutcomeKind.READY,
+        "RolledOut",
+        "fleet",
+    )
+    assert "merged this EdgeModel's components again into fleet" in plan.outcome.message
+    assert plan.recheck_after is None
+    assert [s.phase for s in memory_of(plan).stages] == [StagePhase.SUCCEEDED] * 2
+
+    # The next pass finds ours merged in: the merge becomes what the fleet is expected to run.
+    merged = ObservedGroup(
+        "fleet",
+        GROUP_ARN.format("fleet"),
+        replace(merge_result(merge), deployment_id="d-merged"),
+    )
+    after, _, _ = plan_edge_model(
+        model,
+        replace(observed, groups={**observed.groups, "fleet": merged}),
+        memory_of(plan),
+        now=5010.0,
+        promotion=None,
+    )
+    assert actions(after, CreateDeployment) == []
+    assert after.recheck_after == REST_RECHECK_SECONDS
+    rested = memory_of(after)
+    assert _left_there(rested)["fleet"] == "d-merged"
+    assert rolled_out(model, rested)
+    at_rest = plan_edge_model_at_rest(
+        model, compiled(model).components, {**_left_there(memory), "fleet": "d-merged"}, rested
+    )
+    assert at_rest is not None
+
+
+def merge_result(action: CreateDeployment) -> ObservedDeployment:
+    """The deployment `action` makes, as Greengrass reports it."""
+    return ObservedDeployment(
+        "d-new",
+        "8",
+        "job-new",
+        "ACTIVE",
+        action.deployment_name,
+        components=action.components,
+        deployment_policies=action.deployment_policies,
+        tags=action.tags,
+    )
+
+
+def test_a_deployment_by_someone_else_that_kept_ours_is_only_recorded() -> None:
+    model = desired()
+    memory = _rolled_out_memory(model)
+    ours = {t.component_name: {"componentVersion": t.component_version} for t in model.targets}
+    observed = replace(
+        compiled(model),
+        groups={
+            **_rolled_out_groups(model),
+            "fleet": _fleet_replaced_by_theirs(model, {**OTHER, **ours}),
+        },
+    )
+    plan, _, _ = plan_edge_model(model, observed, memory, now=5000.0, promotion=None)
+    assert actions(plan, CreateDeployment) == []
+    assert (plan.outcome.reason, plan.recheck_after) == ("RolledOut", REST_RECHECK_SECONDS)
+    assert _left_there(memory_of(plan))["fleet"] == "d-theirs"

@@ -1,12 +1,13 @@
 """Rolling a failed rollout back (rollout.onFailure): the versions each touched thing group
-ran before are remembered on first touch and deployed again, merged as always. Pure."""
+ran before are recorded a pass before its first deployment (write-ahead) and deployed again,
+merged as always. Pure."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
 
-from serving_operator.planning.edgemodel.actions import CreateDeployment, Remember, Step
+from serving_operator.planning.edgemodel.actions import CreateDeployment, Step
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel
 from serving_operator.planning.edgemodel.memory import Memory
 from serving_operator.planning.edgemodel.observed import (
@@ -69,17 +70,57 @@ def plan(
     return step
 
 
-def test_first_touch_remembers_what_the_group_ran_before_the_deployment_replaces_it() -> None:
+def rolling_back(
+    model: DesiredEdgeModel, observed: EdgeModelObservation, memory: Memory, now: float
+) -> Plan[Step]:
+    """The pass that decides to roll back (written ahead: it deploys nothing), then the one
+    that deploys the previous versions."""
+    decided = plan(model, observed, memory, now)
+    assert actions(decided, CreateDeployment) == []
+    assert (decided.outcome.reason, decided.recheck_after) == ("RollingBack", 0.5)
+    rollback = memory_of(decided).rollback
+    assert rollback is not None
+    assert not rollback.done
+    return plan(model, observed, memory_of(decided), now + 1.0)
+
+
+def test_first_touch_records_what_the_group_ran_a_pass_before_deploying() -> None:
     model = desired(rollout=rollout())
     observed = with_groups(compiled(model), canary=running("canary", {**OTHER, **older(model)}))
     first = plan(model, observed, Memory(), 0.0)
-    kinds = [type(s) for s in first.actions]
-    # Remembered before the deployment: kept even if the deployment's answer is lost.
-    assert kinds.index(Remember) < kinds.index(CreateDeployment)
-    (early, *_) = actions(first, Remember)
     expected = {t.component_name: "1.0.7" for t in model.targets}
-    assert early.memory.previous == {"canary": expected}
+    # Write-ahead: this pass only records them (its status is written after its AWS calls,
+    # so a deployment in it could be made and the record lost); the next pass deploys.
+    assert actions(first, CreateDeployment) == []
     assert memory_of(first).previous == {"canary": expected}
+    assert (first.outcome.reason, first.recheck_after) == ("RollingOut", 0.5)
+    assert "recording what canary run(s) now" in first.outcome.message
+    second = plan(model, observed, memory_of(first), 1.0)
+    (deployment,) = actions(second, CreateDeployment)
+    assert deployment.thing_group == "canary"
+    assert memory_of(second).previous == {"canary": expected}
+
+
+def test_a_pass_whose_status_is_lost_after_its_deployment_still_rolls_back_the_group() -> None:
+    """The operator is killed after the deployment pass's CreateDeployment, before its status
+    is written: the restarted operator plans from the status before it, which already holds
+    what the group ran, and the roll back restores exactly that."""
+    model = desired(rollout=rollout())
+    before = with_groups(compiled(model), canary=running("canary", {**OTHER, **older(model)}))
+    recorded = memory_of(plan(model, before, Memory(), 0.0))  # written to status
+    deploying = plan(model, before, recorded, 1.0)
+    (deployment,) = actions(deploying, CreateDeployment)
+    # AWS made it; the status of `deploying` is lost. The devices then fail it.
+    failing = with_groups(
+        before,
+        canary=deployed(model, "canary", "j", DeviceCounts(failed=2), extra=OTHER),
+    )
+    assert dict(deployment.components) == dict(failing.groups["canary"].latest.components)  # type: ignore[union-attr]
+    restarted = rolling_back(model, failing, recorded, 5.0)
+    assert restarted.outcome.reason == "RollingBack"
+    (back,) = actions(restarted, CreateDeployment)
+    assert dict(back.components) == {**OTHER, **older(model)}
+    assert memory_of(restarted).previous == recorded.previous
 
 
 def test_an_aborted_stage_deploys_the_previous_versions_again_then_stalls_rolled_back() -> None:
@@ -91,7 +132,7 @@ def test_an_aborted_stage_deploys_the_previous_versions_again_then_stalls_rolled
         canary=deployed(model, "canary", "j", DeviceCounts(failed=2, succeeded=1), extra=OTHER),
     )
 
-    rolling = plan(model, failing, memory, 10.0)
+    rolling = rolling_back(model, failing, memory, 10.0)
 
     (back,) = actions(rolling, CreateDeployment)
     assert back.thing_group == "canary"
@@ -125,7 +166,7 @@ def test_a_group_that_ran_none_of_ours_gets_our_components_removed_and_keeps_oth
         before,
         canary=deployed(model, "canary", "j", DeviceCounts(failed=3), extra=OTHER),
     )
-    (back,) = actions(plan(model, failing, memory, 10.0), CreateDeployment)
+    (back,) = actions(rolling_back(model, failing, memory, 10.0), CreateDeployment)
     assert dict(back.components) == OTHER
 
 
@@ -145,7 +186,7 @@ def test_a_failed_later_stage_rolls_back_every_group_the_rollout_touched() -> No
     fleet_failing = with_groups(
         canary_ok, fleet=deployed(model, "fleet", "f", DeviceCounts(failed=2), extra=OTHER)
     )
-    rolling = plan(model, fleet_failing, memory, 20.0)
+    rolling = rolling_back(model, fleet_failing, memory, 20.0)
     backs = {d.thing_group: dict(d.components) for d in actions(rolling, CreateDeployment)}
     assert backs == {"canary": older(model), "fleet": OTHER}
     rollback = memory_of(rolling).rollback
@@ -160,7 +201,7 @@ def test_a_gate_that_fails_rolls_back_too() -> None:
     gate_failed = with_groups(
         before, canary=deployed(model, "canary", "j", DeviceCounts(succeeded=3, rejected=1))
     )
-    rolling = plan(model, gate_failed, memory, 10.0)
+    rolling = rolling_back(model, gate_failed, memory, 10.0)
     assert rolling.outcome.reason == "RollingBack"
     assert [dict(d.components) for d in actions(rolling, CreateDeployment)] == [older(model)]
 
@@ -191,7 +232,7 @@ def test_a_spec_change_after_a_roll_back_starts_a_new_rollout() -> None:
     before = with_groups(compiled(model), canary=running("canary", older(model)))
     memory = memory_of(plan(model, before, Memory(), 0.0))
     failing = with_groups(before, canary=deployed(model, "canary", "j", DeviceCounts(failed=2)))
-    rolled = memory_of(plan(model, failing, memory, 10.0))
+    rolled = memory_of(rolling_back(model, failing, memory, 10.0))
     fixed = desired(
         rollout=rollout(),
         component={"runCommand": "python3 -m serve --fixed"},
@@ -199,7 +240,8 @@ def test_a_spec_change_after_a_roll_back_starts_a_new_rollout() -> None:
     restored = with_groups(compiled(fixed), canary=running("canary", older(model), "back"))
     new = plan(fixed, restored, rolled, 20.0)
     assert memory_of(new).rollback is None
-    (deployment,) = actions(new, CreateDeployment)
+    assert actions(new, CreateDeployment) == []  # what the canary runs is recorded first
+    (deployment,) = actions(plan(fixed, restored, memory_of(new), 21.0), CreateDeployment)
     assert {n: c["componentVersion"] for n, c in deployment.components.items()} == {
         t.component_name: t.component_version for t in fixed.targets
     }

@@ -13,7 +13,7 @@ from serving_operator.planning.edgemodel.planner import plan_edge_model
 from serving_operator.planning.outcome import OutcomeKind
 from serving_operator.reconcile.edgemodel import EdgeModelReconciler
 from tests.support.fake_edge_aws import FakeEdgeAws, version_arn
-from tests.unit.test_edgemodel_planner import actions, compiled, desired, spec
+from tests.unit.test_edgemodel_planner import actions, compiled, desired, memory_of, spec
 from tests.unit.test_edgemodel_rollback import older, running
 
 
@@ -47,17 +47,27 @@ def test_a_device_in_a_group_running_another_version_stalls_the_stage() -> None:
     assert any(t.component_version in plan.outcome.message for t in model.targets)
 
 
+def recorded(model: DesiredEdgeModel, observed: EdgeModelObservation) -> Memory:
+    """The memory of the pass that recorded what the first stage's groups run (write-ahead):
+    the next pass deploys."""
+    plan, _, _ = plan_edge_model(model, observed, Memory(), now=0.0, promotion=None)
+    assert actions(plan, CreateDeployment) == []
+    return memory_of(plan)
+
+
 def test_groups_without_shared_devices_deploy() -> None:
     model = desired()
     observed = observed_with(model, {"canary": {"dev-1"}, "fleet": {"dev-2", "dev-3"}})
-    plan, _, _ = plan_edge_model(model, observed, Memory(), now=0.0, promotion=None)
+    memory = recorded(model, observed)
+    plan, _, _ = plan_edge_model(model, observed, memory, now=1.0, promotion=None)
     assert [d.thing_group for d in actions(plan, CreateDeployment)] == ["canary"]
 
 
 def test_groups_of_one_stage_are_updated_together_and_may_share_devices() -> None:
     model = desired(rollout={"stages": [{"name": "all", "thingGroups": ["canary", "fleet"]}]})
     observed = observed_with(model, {"canary": {"dev-1", "dev-2"}, "fleet": {"dev-2"}})
-    plan, _, _ = plan_edge_model(model, observed, Memory(), now=0.0, promotion=None)
+    memory = recorded(model, observed)
+    plan, _, _ = plan_edge_model(model, observed, memory, now=1.0, promotion=None)
     assert sorted(d.thing_group for d in actions(plan, CreateDeployment)) == ["canary", "fleet"]
 
 
@@ -69,7 +79,8 @@ def test_the_same_version_elsewhere_or_none_of_ours_is_no_conflict() -> None:
             observed_with(model, {"canary": {"dev-1"}, "fleet": {"dev-1"}}),
             groups={**compiled(model).groups, "canary": running("canary", {}), "fleet": fleet},
         )
-        plan, _, _ = plan_edge_model(model, observed, Memory(), now=0.0, promotion=None)
+        memory = recorded(model, observed)
+        plan, _, _ = plan_edge_model(model, observed, memory, now=1.0, promotion=None)
         assert [d.thing_group for d in actions(plan, CreateDeployment)] == ["canary"]
 
 
@@ -90,8 +101,19 @@ def test_the_shell_reads_members_only_when_a_pass_would_deploy() -> None:
         },
     )
     reconciler = EdgeModelReconciler(aws.clients())
-    result = reconciler.reconcile(
+    first = reconciler.reconcile(
         desired_spec, namespace="ml", name="classifier", memory=Memory(), annotations={}, now=0.0
+    )
+    # The pass that only records what the canary runs would deploy nothing: no member reads.
+    assert (first.outcome.reason, aws.writes) == ("RollingOut", [])
+    assert "ListThingsInThingGroup" not in aws.operations
+    result = reconciler.reconcile(
+        desired_spec,
+        namespace="ml",
+        name="classifier",
+        memory=first.memory,
+        annotations={},
+        now=1.0,
     )
     assert result.outcome.reason == "SharedDeviceConflict"
     assert "dev-2" in result.outcome.message

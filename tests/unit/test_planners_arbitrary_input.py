@@ -218,9 +218,15 @@ def _answer(
             scaling=_scaling(draw, desired, wanted.scaling_variants),
             scaling_read_for=wanted.scaling_variants,
         )
-    if wanted.models_found:
+    if wanted.model_prefixes:
         found = draw(st.lists(st.sampled_from(["a.tar.gz", "b.tar.gz"]), max_size=2))
-        observed = replace(observed, models_found={v.name: tuple(found) for v in desired.variants})
+        observed = replace(
+            observed,
+            models_listed={
+                **observed.models_listed,
+                **{prefix: tuple(found) for prefix in wanted.model_prefixes},
+            },
+        )
     return observed
 
 
@@ -232,6 +238,8 @@ memories = st.builds(
     scaling_registered=st.booleans(),
     scaling_checked=st.one_of(st.none(), st.text(max_size=8)),
     scaling_checked_at=st.one_of(st.none(), st.floats(-1e12, 1e12)),
+    models_listed_for_config=st.one_of(st.none(), st.just("old-config")),
+    models_listed_at=st.one_of(st.none(), st.floats(-1e12, 1e12)),
 )
 
 
@@ -303,13 +311,11 @@ def _converged(desired: DesiredEndpoint) -> tuple[ModelEndpointObservation, Memo
         scaling_registered=bool(desired.autoscaled),
         scaling_checked=scaling_fingerprint(desired, scaled),
         scaling_checked_at=NOW,
+        models_listed_for_config=desired.config_name,
+        models_listed_at=NOW,
     )
     observed = ModelEndpointObservation(
-        endpoint,
-        owner=ObservedOwner(OWNER),
-        scaling=scaling,
-        scaling_read_for=scaled,
-        models_found={v.name: () for v in desired.variants},
+        endpoint, owner=ObservedOwner(OWNER), scaling=scaling, scaling_read_for=scaled
     )
     return observed, memory
 

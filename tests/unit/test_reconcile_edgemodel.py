@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from serving_operator.api.edgemodel import EdgeModelStatus
 from serving_operator.aws.base import AwsError
 from serving_operator.planning.edgemodel.actions import CreateDeployment
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, desired_edge_model
@@ -26,9 +27,11 @@ from serving_operator.planning.edgemodel.observed import (
     ObservedJob,
 )
 from serving_operator.planning.edgemodel.rollout import REST_RECHECK_SECONDS, ROLLED_OUT
-from serving_operator.planning.outcome import OutcomeKind
+from serving_operator.planning.outcome import Outcome, OutcomeKind
 from serving_operator.reconcile.edgemodel import EdgeModelReconciler, EdgeReconcileResult
-from tests.support.fake_edge_aws import FakeEdgeAws, version_arn
+from serving_operator.reconcile.edgemodel_report import report_pass
+from serving_operator.reconcile.report import EventType, ObjectContext
+from tests.support.fake_edge_aws import FakeEdgeAws, group_arn, version_arn
 from tests.support.specs import edge_model_spec as _spec
 
 TELEMETRY = {"com.example.Telemetry": {"componentVersion": "2.0.0"}}
@@ -89,6 +92,21 @@ def _throttled(operation: str) -> AwsError:
     return AwsError("greengrassv2", operation, "ThrottlingException", "Rate exceeded", 429)
 
 
+def _context(memory: Memory) -> ObjectContext[EdgeModelStatus]:
+    """The object a pass from `memory` reports on (its status as the last pass wrote it)."""
+    before = report_pass(
+        EdgeReconcileResult(Outcome.ready("", ""), DESIRED, memory), _blank_context()
+    )
+    assert before.status is not None
+    return replace(_blank_context(), status=before.status)
+
+
+def _blank_context() -> ObjectContext[EdgeModelStatus]:
+    return ObjectContext(
+        namespace="ml", name="classifier", generation=1, status=EdgeModelStatus(), annotations={}
+    )
+
+
 def _pass(aws: FakeEdgeAws, memory: Memory | None = None, **spec: Any) -> EdgeReconcileResult:
     return EdgeModelReconciler(aws.clients()).reconcile(
         _spec(**spec) if spec else SPEC,
@@ -98,6 +116,20 @@ def _pass(aws: FakeEdgeAws, memory: Memory | None = None, **spec: Any) -> EdgeRe
         annotations={},
         now=1000.0,
     )
+
+
+def _recorded(aws: FakeEdgeAws, memory: Memory | None = None) -> Memory:
+    """The memory of a pass that recorded what a stage's groups run before deploying to
+    them (write-ahead: the next pass deploys); `aws` sees no write."""
+    writes = list(aws.writes)
+    result = _pass(aws, memory)
+    assert aws.writes == writes, aws.writes
+    assert result.memory.previous != (memory or Memory()).previous, result.outcome
+    return result.memory
+
+
+RECORDED = _recorded(_ready_to_roll_out())
+"""The pass before the canary's first deployment: the canary ran nothing of ours."""
 
 
 @dataclass
@@ -138,11 +170,18 @@ SCENARIOS = [
         "Compiling",
     ),
     Scenario(
-        "published: the first stage's group is deployed, the second waits",
+        "published: what the first stage's group runs is recorded, nothing deployed yet",
+        _ready_to_roll_out(),
+        OutcomeKind.PROGRESSING,
+        "RollingOut",
+    ),
+    Scenario(
+        "recorded: the first stage's group is deployed, the second waits",
         _ready_to_roll_out(),
         OutcomeKind.PROGRESSING,
         "RollingOut",
         ["CreateDeployment"],
+        RECORDED,
     ),
     Scenario(
         "a missing thing group: Stalled, nothing deployed",
@@ -162,6 +201,7 @@ SCENARIOS = [
         OutcomeKind.PROGRESSING,
         "AwsUnavailable",
         ["CreateDeployment"],
+        RECORDED,
     ),
 ]
 
@@ -209,7 +249,7 @@ def test_a_lost_answer_is_retried_with_the_same_client_token_and_makes_no_second
 
 def test_the_new_deployment_keeps_every_other_component_and_its_settings() -> None:
     aws = _ready_to_roll_out(deployments={"canary": _deployment("canary", TELEMETRY)})
-    result = _pass(aws)
+    result = _pass(aws, _recorded(aws))
     (deployment,) = aws.written("CreateDeployment")
     assert isinstance(deployment, CreateDeployment)
     assert deployment.thing_group == "canary"
@@ -223,21 +263,79 @@ def test_the_new_deployment_keeps_every_other_component_and_its_settings() -> No
     assert aws.writes == ["CreateDeployment"]
 
 
-def test_a_failed_deployment_remembers_what_the_group_ran_but_not_the_stage() -> None:
-    """What a group ran before is remembered before the deployment that replaces it (the
-    roll back depends on it); the stage's progress only once the deployment was made."""
+def test_what_a_group_ran_is_recorded_a_pass_before_its_deployment_and_kept_if_it_fails() -> None:
+    """Write-ahead: the pass that finds a group to deploy for the first time only records
+    what it runs (the roll back depends on it); a deployment that fails in the next pass
+    keeps it, and the stage started when it was recorded."""
     older = {n: {"componentVersion": "1.0.1"} for n in OURS}
     aws = _ready_to_roll_out(
         deployments={"canary": _deployment("canary", {**TELEMETRY, **older})},
         fail={"CreateDeployment": _throttled("CreateDeployment")},
     )
     before = Memory(published=frozenset({"arn:kept"}))
-    result = _pass(aws, before)
-    assert result.memory.previous == {"canary": dict.fromkeys(sorted(OURS), "1.0.1")}
-    assert result.memory.stages == ()
-    assert result.memory.published >= before.published
+    first = _pass(aws, before)
+    assert aws.writes == []
+    assert first.outcome.reason == "RollingOut"
+    assert first.recheck_after == 0.5
+    expected = {"canary": dict.fromkeys(sorted(OURS), "1.0.1")}
+    assert first.memory.previous == expected
+    assert first.memory.published >= before.published
+    result = _pass(aws, first.memory)
+    assert aws.writes == ["CreateDeployment"]
+    assert result.memory.previous == expected
+    assert [s.name for s in result.memory.stages] == ["canary"]
     assert result.aws_failure is not None
     assert result.aws_failure.operation == "CreateDeployment"
+
+
+ROLL_BACK_ON_FAILURES = {
+    "stages": [
+        {
+            "name": "canary",
+            "thingGroups": ["canary"],
+            "abortCriteria": [
+                {"failureType": "FAILED", "thresholdPercentage": 50, "minNumberOfExecutedThings": 2}
+            ],
+        },
+        {"name": "fleet", "thingGroups": ["fleet"]},
+    ],
+    "stageDeadlineSeconds": 600,
+}
+
+
+@pytest.mark.parametrize("lost", range(5))
+def test_a_pass_whose_status_is_lost_after_its_writes_still_rolls_back_exactly(lost: int) -> None:
+    """The operator is killed after pass `lost` made its AWS calls and before its status was
+    written: the next pass starts from the status before it. The canary runs an older
+    version of ours and someone else's component; every device fails the new version. Pass 1
+    deploys it to the canary (pass 0 recorded what the canary ran), pass 2 decides the roll
+    back, pass 3 deploys it, pass 4 finds it done. Whichever status is lost, the canary ends
+    with exactly what it ran before, the new version was deployed once and the roll back
+    once."""
+    older = {n: {"componentVersion": "1.0.1"} for n in OURS}
+    aws = _ready_to_roll_out(
+        deployments={"canary": _deployment("canary", {**TELEMETRY, **older})},
+        members={"canary": {"cam-1", "cam-2"}},
+    )
+    memory = Memory()
+    reasons = []
+    for index in range(10):
+        result = _pass(aws, memory, rollout=ROLL_BACK_ON_FAILURES)
+        reasons.append(result.outcome.reason)
+        if index != lost:
+            memory = result.memory
+        if result.outcome.reason == "RolledBack":
+            break
+        for job_id, job in aws.jobs.items():  # every device fails whatever it is sent
+            aws.jobs[job_id] = replace(job, counts=DeviceCounts(failed=2))
+    assert reasons[-1] == "RolledBack", reasons
+    assert memory.previous == {"canary": dict.fromkeys(sorted(OURS), "1.0.1")}
+    assert dict(aws.deployments["canary"].components) == {**TELEMETRY, **older}
+    assert [dict(d.components) for d in aws.written("CreateDeployment")] == [
+        {**TELEMETRY, **OURS},
+        {**TELEMETRY, **older},
+    ]
+    assert "fleet" not in aws.deployments
 
 
 def test_access_denied_names_the_operation_and_the_iam_action() -> None:
@@ -249,11 +347,13 @@ def test_access_denied_names_the_operation_and_the_iam_action() -> None:
 
 def test_a_stage_passes_and_the_next_group_gets_the_same_merge() -> None:
     aws = _ready_to_roll_out(deployments={"fleet": _deployment("fleet", TELEMETRY)})
-    memory = _pass(aws).memory
+    memory = _pass(aws, _recorded(aws)).memory
     (canary,) = aws.written("CreateDeployment")
     job = aws.deployments["canary"].iot_job_id
     assert job is not None
     aws.jobs[job] = ObservedJob(job, "COMPLETED", DeviceCounts(succeeded=2))
+    memory = _recorded(aws, memory)  # the canary passed; what the fleet runs is recorded
+    assert memory.previous["fleet"] == {}
     result = _pass(aws, memory)
     assert [d.thing_group for d in aws.written("CreateDeployment")] == ["canary", "fleet"]
     fleet = aws.written("CreateDeployment")[1]
@@ -275,7 +375,7 @@ def test_a_job_canceled_because_another_merge_superseded_it_is_followed_not_abor
     group's latest deployment and our read of its job: Greengrass canceled the job of the
     deployment it superseded. The newer deployment still carries ours: follow it."""
     aws = _ready_to_roll_out()
-    memory = _pass(aws).memory
+    memory = _pass(aws, _recorded(aws)).memory
     ours = _job_canceled_under_our_deployment(aws, memory)
     newer = replace(
         ours,
@@ -308,7 +408,7 @@ def test_a_job_canceled_because_another_merge_superseded_it_is_followed_not_abor
 
 def test_a_job_canceled_under_the_latest_deployment_aborts_the_stage() -> None:
     aws = _ready_to_roll_out()
-    memory = _pass(aws).memory
+    memory = _pass(aws, _recorded(aws)).memory
     _job_canceled_under_our_deployment(aws, memory)
     result = _pass(aws, memory)
     (stage, *_) = result.memory.stages
@@ -394,16 +494,85 @@ def _rolled_out(aws: FakeEdgeAws) -> Memory:
     raise AssertionError(f"not rolled out: {result.outcome}")
 
 
-def test_a_rolled_out_edge_model_reads_only_its_component_versions_then_waits_an_hour() -> None:
+def test_a_rolled_out_edge_model_reads_its_versions_and_latest_deployments_then_waits() -> None:
     aws = _ready_to_roll_out()
     memory = _rolled_out(aws)
     aws.calls.clear()
     result = _pass(aws, memory)
     assert (result.outcome.kind, result.outcome.reason) == (OutcomeKind.READY, ROLLED_OUT)
-    reads = [op for op in aws.operations if op != "GetCallerIdentity"]
-    assert reads == ["DescribeComponent"] * len(DESIRED.targets)
+    reads = [(op, d) for op, d in aws.calls if op != "GetCallerIdentity"]
+    assert [op for op, _ in reads] == ["DescribeComponent"] * len(DESIRED.targets) + [
+        "ListDeployments"
+    ] * 2
+    # One ListDeployments per thing group, its ARN built rather than read.
+    assert [d for op, d in reads if op == "ListDeployments"] == [
+        group_arn("canary"),
+        group_arn("fleet"),
+    ]
     assert result.recheck_after == REST_RECHECK_SECONDS
     assert (result.memory, result.current_stage) == (memory, "fleet")
+
+
+def test_the_at_rest_recheck_interval_is_the_reconcilers_setting() -> None:
+    aws = _ready_to_roll_out()
+    memory = _rolled_out(aws)
+    reconciler = EdgeModelReconciler(aws.clients(), rest_recheck_seconds=4.0)
+    result = reconciler.reconcile(
+        SPEC, namespace="ml", name="classifier", memory=memory, annotations={}, now=2000.0
+    )
+    assert (result.outcome.reason, result.recheck_after) == (ROLLED_OUT, 4.0)
+
+
+def test_someone_elses_deployment_without_ours_at_rest_is_merged_again_keeping_theirs() -> None:
+    aws = _ready_to_roll_out()
+    memory = _rolled_out(aws)
+    aws.calls.clear()
+    site = replace(_deployment("fleet", TELEMETRY, number=9), deployment_name="site")
+    aws.deployments["fleet"] = site  # a deployment made without merging: ours are gone
+
+    result = _pass(aws, memory)
+
+    assert "DescribeCompilationJob" in aws.operations  # a changed latest: a full pass
+    (merge,) = aws.written("CreateDeployment")
+    assert (merge.thing_group, dict(merge.components)) == ("fleet", {**TELEMETRY, **OURS})
+    assert (merge.replaces, merge.deployment_name, merge.tags) == (
+        site.deployment_id,
+        "site",
+        {"team": "devices"},
+    )
+    assert merge.deployment_policies["failureHandlingPolicy"] == DESIRED.failure_handling_policy
+    assert aws.writes == ["CreateDeployment"]  # the canary, untouched, is left alone
+    assert (result.outcome.kind, result.outcome.reason) == (OutcomeKind.READY, ROLLED_OUT)
+    assert result.recheck_after is None  # the next resync records the merge
+    report = report_pass(result, _context(memory))
+    (event,) = report.events
+    assert (event.type, event.reason) == (EventType.WARNING, "DriftCorrected")
+    assert site.deployment_id in event.message
+    assert "fleet" in event.message
+
+    # The next pass finds ours back: it records the merge, then rests for an hour again.
+    aws.calls.clear()
+    again = _pass(aws, result.memory)
+    assert aws.writes == []
+    assert (again.outcome.reason, again.recheck_after) == (ROLLED_OUT, REST_RECHECK_SECONDS)
+    aws.calls.clear()
+    rested = _pass(aws, again.memory)
+    assert "DescribeCompilationJob" not in aws.operations
+    assert (aws.writes, rested.recheck_after) == ([], REST_RECHECK_SECONDS)
+
+
+def test_someone_elses_deployment_that_kept_ours_at_rest_is_recorded_not_merged() -> None:
+    aws = _ready_to_roll_out()
+    memory = _rolled_out(aws)
+    kept = _deployment("fleet", {**TELEMETRY, **OURS}, number=3)
+    aws.deployments["fleet"] = kept
+    aws.calls.clear()
+    result = _pass(aws, memory)
+    assert aws.writes == []
+    assert (result.outcome.reason, result.recheck_after) == (ROLLED_OUT, REST_RECHECK_SECONDS)
+    fleet = result.memory.stage("fleet")
+    assert fleet is not None
+    assert [d.deployment_id for d in fleet.deployments] == [kept.deployment_id]
 
 
 def test_the_pass_that_completes_the_rollout_asks_to_look_again_in_an_hour() -> None:

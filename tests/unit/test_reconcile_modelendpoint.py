@@ -24,6 +24,7 @@ from serving_operator.planning.modelendpoint.observed import (
     ObservedScaling,
 )
 from serving_operator.planning.modelendpoint.planner import (
+    MODELS_RECHECK_SECONDS,
     SCALING_RECHECK_SECONDS,
     scaling_fingerprint,
     scaling_window_start,
@@ -499,3 +500,157 @@ def test_a_first_creation_converges_without_listing_for_clean_up() -> None:
         "DescribeEndpoint",
     ]
     assert result.memory == DONE
+
+
+# -- multi-model: the S3 listing behind status.variants[].modelsFound --------------------------
+HYPER, OTHER = "s3://demo/hyper/", "s3://demo/other/"
+HYPER_FILES = ["hyper1.tar.gz", "hyper2.tar.gz"]
+
+
+def _multi_model(name: str, prefix: str = HYPER, image: str = "img:1") -> dict[str, Any]:
+    return variant(
+        name,
+        model={
+            "image": image,
+            "mode": "MultiModel",
+            "modelDataUrl": prefix,
+            "targetModels": ["hyper1.tar.gz"],
+            "warmUp": True,
+        },
+    )
+
+
+MULTI = model_endpoint_spec(_multi_model("all"))
+MULTI_LISTED = replace(
+    DONE,
+    attempted_config=_desired(MULTI).config_name,
+    cleaned_for_config=_desired(MULTI).config_name,
+    warmed_for_config=_desired(MULTI).config_name,
+    models_listed_for_config=_desired(MULTI).config_name,
+    models_listed_at=NOW,
+)
+MULTI_UNLISTED = replace(MULTI_LISTED, models_listed_for_config=None, models_listed_at=None)
+
+
+def _status_after(result: Any, before: ModelEndpointStatus | None = None) -> ModelEndpointStatus:
+    context = ObjectContext("ns", "bikes", 1, before or ModelEndpointStatus())
+    status = report_pass(result, context, "bikes").status
+    assert isinstance(status, ModelEndpointStatus)
+    return status
+
+
+def _models_found(status: ModelEndpointStatus) -> dict[str, list[str]]:
+    return {v.name: v.models_found for v in status.variants}
+
+
+def test_multi_model_at_rest_reads_only_the_endpoint_until_the_listing_is_an_hour_old() -> None:
+    aws = _in_service(MULTI, model_files={HYPER: HYPER_FILES})
+    reconciler = ModelEndpointReconciler(aws.clients())
+    memory = MULTI_LISTED
+    status = _status_after(
+        reconciler.reconcile(MULTI, namespace="ns", name="bikes", memory=memory, now=NOW - 1),
+    )  # a clock that went back: listed again
+    assert _models_found(status) == {"all": HYPER_FILES}
+    memory = memory_of(status)
+    for minutes in (10, 20, 59):
+        result = reconciler.reconcile(
+            MULTI, namespace="ns", name="bikes", memory=memory, now=NOW - 1 + 60 * minutes
+        )
+        status = _status_after(result, status)
+        memory = result.memory
+    assert aws.operations == ["DescribeEndpoint", "ListObjectsV2"] + ["DescribeEndpoint"] * 3
+    assert _models_found(status) == {"all": HYPER_FILES}  # kept in status between listings
+
+    aws.model_files[HYPER] = ["hyper1.tar.gz", "hyper3.tar.gz"]  # a model added, one removed
+    hour_later = NOW - 1 + MODELS_RECHECK_SECONDS
+    result = reconciler.reconcile(
+        MULTI, namespace="ns", name="bikes", memory=memory, now=hour_later
+    )
+    status = _status_after(result, status)
+    assert aws.operations[-2:] == ["DescribeEndpoint", "ListObjectsV2"]
+    assert aws.writes == []
+    assert _models_found(status) == {"all": ["hyper1.tar.gz", "hyper3.tar.gz"]}
+    assert memory_of(status) == replace(MULTI_LISTED, models_listed_at=hour_later)
+
+
+def test_a_prefix_emptied_out_of_band_shows_no_models_found() -> None:
+    aws = _in_service(MULTI, model_files={HYPER: HYPER_FILES})
+    reconciler = ModelEndpointReconciler(aws.clients())
+    first = reconciler.reconcile(MULTI, namespace="ns", name="bikes", memory=MULTI_UNLISTED)
+    before = _status_after(first)
+    assert _models_found(before) == {"all": HYPER_FILES}
+    aws.model_files[HYPER] = []
+    again = reconciler.reconcile(MULTI, namespace="ns", name="bikes", memory=MULTI_UNLISTED)
+    assert aws.operations.count("ListObjectsV2") == 2
+    assert _models_found(_status_after(again, before)) == {"all": []}
+
+
+def test_a_rollout_lists_each_prefix_once_with_its_warm_ups() -> None:
+    spec = model_endpoint_spec(
+        _multi_model("blue"), _multi_model("green", image="img:2"), _multi_model("canary", OTHER)
+    )
+    want = _desired(spec)
+    aws = _in_service(spec, model_files={HYPER: HYPER_FILES, OTHER: ["other.tar.gz"]})
+    done = replace(MULTI_LISTED, attempted_config=want.config_name, warmed_for_config=None)
+    result = ModelEndpointReconciler(aws.clients()).reconcile(
+        spec, namespace="ns", name="bikes", memory=done, now=NOW + 60
+    )
+    listings = sorted(detail for op, detail in aws.calls if op == "ListObjectsV2")
+    assert listings == [HYPER, OTHER]
+    assert aws.operations.count("InvokeEndpoint") == 3
+    status = _status_after(result)
+    assert _models_found(status) == {
+        "blue": HYPER_FILES,
+        "green": HYPER_FILES,
+        "canary": ["other.tar.gz"],
+    }
+    assert status.models_listed_for_config_name == want.config_name
+
+
+def test_a_listing_shows_and_is_remembered_even_when_a_later_write_fails() -> None:
+    aws = _in_service(
+        MULTI,
+        model_files={HYPER: HYPER_FILES},
+        configs={_desired(MULTI).config_name, "ns-bikes-old-config"},
+        fail={
+            "DeleteEndpointConfig": AwsError(
+                "sagemaker", "DeleteEndpointConfig", "Throttling", "slow", 400
+            )
+        },
+    )
+    memory = replace(MULTI_UNLISTED, cleaned_for_config=None)
+    result = ModelEndpointReconciler(aws.clients()).reconcile(
+        MULTI, namespace="ns", name="bikes", memory=memory, now=NOW
+    )
+    assert result.outcome.reason == "AwsUnavailable"
+    status = _status_after(result)
+    assert _models_found(status) == {"all": HYPER_FILES}
+    assert memory_of(status).models_listed_at == NOW
+    assert memory_of(status).cleaned_for_config is None  # the clean-up is tried again
+
+
+def test_a_variant_no_longer_multi_model_drops_the_models_it_showed() -> None:
+    multi = _status_after(
+        ModelEndpointReconciler(
+            _in_service(MULTI, model_files={HYPER: HYPER_FILES}).clients()
+        ).reconcile(
+            MULTI,
+            namespace="ns",
+            name="bikes",
+            memory=replace(MULTI_UNLISTED, warmed_for_config=None),
+            now=NOW,
+        ),
+    )
+    assert [len(v.warm_up) for v in multi.variants] == [1]
+    single = model_endpoint_spec(variant("all", image="img:1"))
+    aws = _in_service(single)
+    memory = replace(memory_of(multi), attempted_config=_desired(single).config_name)
+    memory = replace(memory, cleaned_for_config=_desired(single).config_name)
+    result = ModelEndpointReconciler(aws.clients()).reconcile(
+        single, namespace="ns", name="bikes", memory=memory, now=NOW + 60
+    )
+    status = _status_after(result, multi)
+    assert _models_found(status) == {"all": []}
+    assert [v.warm_up for v in status.variants] == [[]]
+    assert (status.models_listed_for_config_name, status.models_listed_at) == (None, None)
+    assert "ListObjectsV2" not in aws.operations

@@ -626,7 +626,10 @@ class VariantStatus(StatusModel):
     )
     models_found: list[str] = Field(
         default_factory=list,
-        description="MultiModel: models under the S3 prefix (the first 100).",
+        description=(
+            "MultiModel: models under the S3 prefix (the first 100), listed after each rollout"
+            " and again hourly (see modelsListedAt)."
+        ),
     )
     warm_up: list[WarmUpStatus] = Field(
         description="MultiModel: the warm-up call for each target model after the last rollout.",
@@ -699,6 +702,20 @@ class ModelEndpointStatus(StatusBase):
     autoscaling_checked_at: str | None = Field(
         default=None,
         description="When the scaling was last read (RFC 3339); it is read again once an hour.",
+    )
+    models_listed_for_config_name: str | None = Field(
+        default=None,
+        description=(
+            "The config whose MultiModel S3 prefixes were last listed (variants' modelsFound);"
+            " a new config is listed once its rollout is done."
+        ),
+    )
+    models_listed_at: str | None = Field(
+        default=None,
+        description=(
+            "When the MultiModel S3 prefixes were last listed (RFC 3339); they are listed again"
+            " once that is an hour old."
+        ),
     )
     weights_managed_by: str | None = Field(
         default=None,

@@ -59,13 +59,17 @@ class GreengrassV2(ServiceAdapter):
                 return
             raise
 
-    def latest_deployment(self, target_arn: str) -> ObservedDeployment | None:
-        """The target's latest deployment, with what a merge must keep."""
+    def latest_deployment_id(self, target_arn: str) -> str | None:
+        """The ID of the target's latest deployment (None: it has none): one call."""
         listed = self.call("ListDeployments", targetArn=target_arn, historyFilter="LATEST_ONLY")
         summaries = listed.get("deployments", [])
-        if not summaries:
+        return str(summaries[0]["deploymentId"]) if summaries else None
+
+    def latest_deployment(self, target_arn: str) -> ObservedDeployment | None:
+        """The target's latest deployment, with what a merge must keep."""
+        deployment_id = self.latest_deployment_id(target_arn)
+        if deployment_id is None:
             return None
-        deployment_id = summaries[0]["deploymentId"]
         try:
             response = self.call("GetDeployment", deploymentId=deployment_id)
         except AwsError as error:

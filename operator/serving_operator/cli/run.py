@@ -7,6 +7,7 @@ import getpass
 import logging
 import os
 import random
+import re
 import socket
 import threading
 import urllib.parse
@@ -70,6 +71,11 @@ def return_freed_buffers_to_the_os() -> bool:
     except (OSError, AttributeError):
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES))
+
+
+def exact_namespace(pattern: str) -> bool:
+    """A namespace name (a DNS label) rather than a kopf pattern (globs, negations, lists)."""
+    return re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", pattern) is not None
 
 
 def free_port(host: str) -> int:
@@ -317,11 +323,18 @@ def _run_kopf(
     def aws_reachable(**_: Any) -> bool:
         return watch.reachable
 
+    settings = kopf.OperatorSettings()
+    if namespaces and all(exact_namespace(n) for n in namespaces):
+        # Exact namespaces need no cluster-wide namespace listing, which a namespaced
+        # install may not grant: kopf would retry the forbidden listing (without end, with
+        # the operator's API backoff) instead of serving the namespaces it was given.
+        settings.scanning.disabled = True
     watch.start()
     try:
         kopf.run(
             clusterwide=not namespaces,
             namespaces=namespaces,
+            settings=settings,
             standalone=standalone,
             peering_name=peering,
             priority=peering_priority(priority, peering),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from serving_operator.api import EDGE_MODEL
 from serving_operator.api.edgemodel import EdgeModelSpec, EdgeModelStatus
 from serving_operator.aws.clients import Clients
+from serving_operator.config import OperatorConfig
 from serving_operator.handlers.driver import KindController
 from serving_operator.reconcile.edgemodel import EdgeModelReconciler
 from serving_operator.reconcile.edgemodel_report import memory_of, report_deletion, report_pass
@@ -14,8 +17,16 @@ Context = ObjectContext[EdgeModelStatus]
 Report = PassReport[EdgeModelStatus]
 
 
+@cache
+def _rest_recheck_seconds() -> float:
+    """SERVING_OPERATOR_EDGE_RECHECK_SECONDS, read once (lifecycle.py has already checked
+    the settings at start-up)."""
+    return OperatorConfig.from_env().edge_recheck_seconds
+
+
 def reconcile(clients: Clients, spec: EdgeModelSpec, context: Context) -> Report:
-    result = EdgeModelReconciler(clients).reconcile(
+    reconciler = EdgeModelReconciler(clients, rest_recheck_seconds=_rest_recheck_seconds())
+    result = reconciler.reconcile(
         spec,
         namespace=context.namespace,
         name=context.name,

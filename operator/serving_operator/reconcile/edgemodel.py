@@ -35,11 +35,13 @@ from serving_operator.planning.edgemodel.observed import (
     ObservedGroup,
 )
 from serving_operator.planning.edgemodel.planner import (
+    groups_at_rest,
     plan_edge_model,
     plan_edge_model_at_rest,
     plan_edge_model_deletion,
     reads_only_component_versions,
 )
+from serving_operator.planning.edgemodel.rollout import REST_RECHECK_SECONDS
 from serving_operator.planning.edgemodel.targets import TargetView
 from serving_operator.planning.failures import AwsFailure, outcome_for_failure
 from serving_operator.planning.outcome import Outcome, Plan
@@ -59,6 +61,10 @@ def component_arn(region: str, account: str, name: str, version: str) -> str:
     return f"arn:aws:greengrass:{region}:{account}:components:{name}:versions:{version}"
 
 
+def thing_group_arn(region: str, account: str, name: str) -> str:
+    return f"arn:aws:iot:{region}:{account}:thinggroup/{name}"
+
+
 @dataclass
 class EdgeReconcileResult:
     outcome: Outcome
@@ -72,10 +78,13 @@ class EdgeReconcileResult:
 
 
 class EdgeModelReconciler:
-    def __init__(self, clients: Clients) -> None:
+    def __init__(
+        self, clients: Clients, *, rest_recheck_seconds: float = REST_RECHECK_SECONDS
+    ) -> None:
         if clients.edge is None:
             raise RuntimeError("the operator was built without Neo, Greengrass and IoT clients")
         self._aws: EdgeClients = clients.edge
+        self._rest_recheck_seconds = rest_recheck_seconds
 
     def reconcile(
         self,
@@ -92,7 +101,11 @@ class EdgeModelReconciler:
         try:
             if reads_only_component_versions(desired, memory):
                 at_rest = plan_edge_model_at_rest(
-                    desired, self._component_versions(desired.targets), memory
+                    desired,
+                    self._component_versions(desired.targets),
+                    self._latest_deployment_ids(groups_at_rest(memory)),
+                    memory,
+                    rest_recheck_seconds=self._rest_recheck_seconds,
                 )
                 if at_rest is not None:
                     rest_plan, result.views, result.current_stage = at_rest
@@ -102,14 +115,24 @@ class EdgeModelReconciler:
             moment = time.time() if now is None else now
             promotion = annotations.get(PROMOTE_ANNOTATION)
             plan, views, stage = plan_edge_model(
-                desired, observed, memory, now=moment, promotion=promotion
+                desired,
+                observed,
+                memory,
+                now=moment,
+                promotion=promotion,
+                rest_recheck_seconds=self._rest_recheck_seconds,
             )
             if any(isinstance(s, CreateDeployment) for s in plan.actions):
                 # Who shares devices matters only before a deployment: read the groups'
                 # members then, and let the planner decide again.
                 observed = replace(observed, members=self._members(observed))
                 plan, views, stage = plan_edge_model(
-                    desired, observed, memory, now=moment, promotion=promotion
+                    desired,
+                    observed,
+                    memory,
+                    now=moment,
+                    promotion=promotion,
+                    rest_recheck_seconds=self._rest_recheck_seconds,
                 )
             result.views, result.current_stage = views, stage
             result.recheck_after = plan.recheck_after
@@ -205,6 +228,19 @@ class EdgeModelReconciler:
                 component_arn(region, account, *key)
             )
         return found
+
+    def _latest_deployment_ids(self, groups: Sequence[str]) -> dict[str, str | None]:
+        """Each group's latest deployment ID: one ListDeployments each (the group's ARN is
+        built, not read)."""
+        if not groups:
+            return {}
+        account, region = _account(self._aws.sts), self._aws.greengrass.region
+        return {
+            group: self._aws.greengrass.latest_deployment_id(
+                thing_group_arn(region, account, group)
+            )
+            for group in groups
+        }
 
     def _members(self, observed: EdgeModelObservation) -> dict[str, frozenset[str]]:
         return {

@@ -15,7 +15,11 @@ from serving_operator.api.edgemodel import (
     TargetStatus,
 )
 from serving_operator.planning.edgemodel import observed
-from serving_operator.planning.edgemodel.actions import describe_action
+from serving_operator.planning.edgemodel.actions import (
+    DRIFT_CORRECTED,
+    Action,
+    describe_action,
+)
 from serving_operator.planning.edgemodel.memory import (
     FINAL_FAILURES,
     GroupDeployment,
@@ -136,6 +140,13 @@ def _rollback_status(rollback: Rollback | None) -> RollbackStatus | None:
     )
 
 
+def _action_event(action: Action) -> Event:
+    reason, message = describe_action(action)
+    if reason == DRIFT_CORRECTED:
+        return Event.warning(reason, message)
+    return Event.normal(reason, message)
+
+
 def report_pass(result: EdgeReconcileResult, context: Context) -> PassReport[EdgeModelStatus]:
     memory = result.memory
     stage_names = [s.name for s in result.desired.stages] if result.desired else []
@@ -168,7 +179,7 @@ def report_pass(result: EdgeReconcileResult, context: Context) -> PassReport[Edg
         ],
         rollback=_rollback_status(memory.rollback),
     )
-    events = [Event.normal(*describe_action(a)) for a in result.executed]
+    events = [_action_event(a) for a in result.executed]
     previous = {s.name: s.phase for s in context.status.stages}
     for stage in memory.stages:
         if stage.phase.value != previous.get(stage.name):

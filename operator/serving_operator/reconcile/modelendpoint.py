@@ -57,7 +57,8 @@ class ReconcileResult:
     executed: list[Action] = field(default_factory=list)
     memory: Memory = field(default_factory=Memory)
     aws_failure: AwsFailure | None = None
-    models_found: dict[str, list[str]] = field(default_factory=dict)
+    models_listed: dict[str, list[str]] = field(default_factory=dict)
+    """By multi-model S3 prefix: the model files found, for the prefixes listed in this pass."""
     warm_ups: list[WarmUp] = field(default_factory=list)
 
 
@@ -97,8 +98,9 @@ class ModelEndpointReconciler:
                 owner,
                 moment,
             )
+            # A read made is reported even if a write after it fails (the plan remembers it).
+            result.models_listed = {k: list(v) for k, v in observed.models_listed.items()}
             self._execute(plan, result)
-            result.models_found = {k: list(v) for k, v in (observed.models_found or {}).items()}
         except AwsError as error:
             self._fail(result, error)
         return result
@@ -191,15 +193,11 @@ class ModelEndpointReconciler:
                 scaling_read_for=lookups.scaling_variants,
                 scaling_shared=shared_since is not None,
             )
-        if lookups.models_found:
-            assert desired is not None
-            models = {m.name: m for m in desired.models}
-            found = {}
-            for variant in desired.variants:
-                prefix = models[variant.model_name].multi_model_prefix
-                if prefix is not None:
-                    found[variant.name] = tuple(self._aws.s3.list_models(prefix, MODELS_LISTED))
-            observed = replace(observed, models_found=found)
+        if lookups.model_prefixes:
+            listed = dict(observed.models_listed)
+            for prefix in sorted(lookups.model_prefixes):
+                listed[prefix] = tuple(self._aws.s3.list_models(prefix, MODELS_LISTED))
+            observed = replace(observed, models_listed=listed)
         return observed
 
     def _execute(self, plan: Plan[Step], result: ReconcileResult) -> None:

@@ -34,6 +34,8 @@ def memory_of(status: ModelEndpointStatus) -> Memory:
         scaling_registered=bool(status.autoscaling_registered),
         scaling_checked=status.autoscaling_checked,
         scaling_checked_at=_epoch_seconds(status.autoscaling_checked_at),
+        models_listed_for_config=status.models_listed_for_config_name,
+        models_listed_at=_epoch_seconds(status.models_listed_at),
     )
 
 
@@ -67,18 +69,24 @@ def _variants(result: ReconcileResult, before: ModelEndpointStatus) -> list[Vari
     desired_share = percentages({v.name: v.desired_weight for v in endpoint.variants})
     desired = {v.name: v for v in result.desired.variants} if result.desired else {}
     models = {m.name: m for m in result.desired.models} if result.desired else {}
-    # Warm-up and models found are measured only after a rollout: keep the last ones.
+    # Warm-ups run after a rollout and the models are listed after a rollout and then hourly
+    # (see the planner): between those, a multi-model variant keeps the last ones shown.
     previous = {v.name: v for v in before.variants}
     statuses = []
     for observed in endpoint.variants:
         spec = desired.get(observed.name)
         scaling = spec.autoscaling if spec else None
-        kept = previous.get(observed.name)
+        prefix = models[spec.model_name].multi_model_prefix if spec else None
+        kept = previous.get(observed.name) if prefix is not None else None
         warm_ups = [
             WarmUpStatus(target_model=w.target_model, milliseconds=w.milliseconds, error=w.error)
             for w in result.warm_ups
             if w.variant == observed.name
         ]
+        if prefix is not None and prefix in result.models_listed:
+            models_found = result.models_listed[prefix]  # listed now: even when empty
+        else:
+            models_found = kept.models_found if kept else []
         statuses.append(
             VariantStatus(
                 name=observed.name,
@@ -91,8 +99,7 @@ def _variants(result: ReconcileResult, before: ModelEndpointStatus) -> list[Vari
                 if scaling
                 else None,
                 container_hostnames=list(models[spec.model_name].direct_hostnames) if spec else [],
-                models_found=result.models_found.get(observed.name)
-                or (kept.models_found if kept else []),
+                models_found=models_found,
                 warm_up=warm_ups or (kept.warm_up if kept else []),
                 desired_weight=observed.desired_weight,
                 current_weight=observed.current_weight,
@@ -123,6 +130,8 @@ def _status(result: ReconcileResult, context: Context, endpoint_name: str) -> Mo
         autoscaling_registered=memory.scaling_registered,
         autoscaling_checked=memory.scaling_checked,
         autoscaling_checked_at=_rfc3339(memory.scaling_checked_at),
+        models_listed_for_config_name=memory.models_listed_for_config,
+        models_listed_at=_rfc3339(memory.models_listed_at),
         weights_managed_by=result.desired.weights_managed_by if result.desired else None,
     )
 

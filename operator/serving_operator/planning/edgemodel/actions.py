@@ -10,6 +10,10 @@ from serving_operator.planning.edgemodel.memory import Memory
 from serving_operator.planning.naming import content_hash
 from serving_operator.planning.ownership import Tags
 
+DRIFT_CORRECTED = "DriftCorrected"
+"""The Event of a deployment that puts back what someone else's deployment dropped (a
+Warning: someone deploys to the group without merging)."""
+
 
 @dataclass(frozen=True)
 class CreateCompilationJob:
@@ -51,6 +55,8 @@ class CreateDeployment:
     replaces: str | None
     """The deployment it supersedes (None: the group's first)."""
     why: str
+    drift: str | None = None
+    """What someone else changed that this deployment puts back (None: a planned change)."""
 
     @property
     def client_token(self) -> str:
@@ -85,9 +91,14 @@ def describe_action(action: Action) -> tuple[str, str]:
             return "ComponentPublished", f"published Greengrass component {name} {version}"
         case DeleteComponentVersion(arn=arn):
             return "ComponentDeleted", f"deleted component version {arn}"
-        case CreateDeployment(thing_group=group, components=components, why=why):
+        case CreateDeployment(thing_group=group, components=components, why=why, drift=drift):
             listed = ", ".join(
                 f"{n} {c.get('componentVersion')}" for n, c in sorted(components.items())
             )
+            if drift is not None:
+                return (
+                    DRIFT_CORRECTED,
+                    f"thing group {group}: {drift}; merged them again ({why}): {listed}",
+                )
             return "Deployed", f"deployed to thing group {group} ({why}): {listed or 'nothing'}"
     assert_never(action)

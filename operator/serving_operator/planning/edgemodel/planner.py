@@ -26,6 +26,7 @@ from serving_operator.planning.edgemodel.observed import (
 from serving_operator.planning.edgemodel.rollout import (
     NOTHING_TO_DEPLOY,
     REST_RECHECK_SECONDS,
+    expected_at_rest,
     plan_rollout,
     rolled_out,
     rolled_out_outcome,
@@ -55,9 +56,11 @@ def plan_edge_model(
     now: float,
     promotion: str | None,
     max_parallel: int = DEFAULT_PARALLEL_COMPILATIONS,
+    rest_recheck_seconds: float = REST_RECHECK_SECONDS,
 ) -> tuple[Plan[Step], tuple[TargetView, ...], str | None]:
     """The pass's plan (its last step remembers the new memory), each target's view, and the
-    rollout's current stage."""
+    rollout's current stage. Once rolled out, the next pass comes `rest_recheck_seconds`
+    later."""
     steps, views = plan_targets(desired, observed, max_parallel=max_parallel)
     published = memory.published | {v.component_arn for v in views if v.component_arn is not None}
     memory = replace(memory, published=frozenset(published))
@@ -91,6 +94,7 @@ def plan_edge_model(
         now=now,
         promotion=promotion,
         members=observed.members,
+        rest_recheck_seconds=rest_recheck_seconds,
     )
     outcome = rollout.outcome
     recheck = rollout.recheck_after
@@ -111,26 +115,40 @@ def plan_edge_model(
 
 def reads_only_component_versions(desired: DesiredEdgeModel, memory: Memory) -> bool:
     """Whether a pass reads only this spec's component versions (one DescribeComponent per
-    target) rather than everything: once it rolled out, nothing but drift can change its
-    plan. Compilation jobs are done and nothing rereads their output; the thing groups'
-    deployments and IoT jobs are judged only while a stage rolls out."""
+    target) and its groups' latest deployment IDs (`groups_at_rest`) rather than everything:
+    once it rolled out, nothing but drift can change its plan. Compilation jobs are done and
+    nothing rereads their output; the IoT jobs are judged only while a stage rolls out."""
     return rolled_out(desired, memory)
+
+
+def groups_at_rest(memory: Memory) -> tuple[str, ...]:
+    """The thing groups whose latest deployment a pass at rest reads (ListDeployments, the
+    latest only): those the completed rollout left carrying our components."""
+    return tuple(sorted(expected_at_rest(memory)))
 
 
 def plan_edge_model_at_rest(
     desired: DesiredEdgeModel,
     components: Mapping[tuple[str, str], ObservedComponentVersion | None],
+    latest_deployments: Mapping[str, str | None],
     memory: Memory,
+    *,
+    rest_recheck_seconds: float = REST_RECHECK_SECONDS,
 ) -> tuple[Plan[Step], tuple[TargetView, ...], str | None] | None:
-    """The pass of a rolled-out EdgeModel from its component versions (by name and version),
-    or None when one is gone or no longer DEPLOYABLE: then a full pass decides (publish it
-    again, or Stalled)."""
+    """The pass of a rolled-out EdgeModel from its component versions (by name and version)
+    and the ID of each of `groups_at_rest`'s latest deployment (None: it has none), or None
+    when a full pass must decide: a version is gone or no longer DEPLOYABLE (publish it again,
+    or Stalled), or a group's latest deployment is not the one the rollout left there
+    (someone else deployed to it: merge ours again if it dropped them)."""
     assert rolled_out(desired, memory)
     for target in desired.targets:
         found = components.get((target.component_name, target.component_version))
         if found is None or found.state != ComponentState.DEPLOYABLE:
             return None
-    plan: Plan[Step] = Plan((), rolled_out_outcome(desired), REST_RECHECK_SECONDS)
+    for group, deployment_id in expected_at_rest(memory).items():
+        if latest_deployments.get(group) != deployment_id:
+            return None
+    plan: Plan[Step] = Plan((), rolled_out_outcome(desired), rest_recheck_seconds)
     return plan, (), desired.stages[-1].name
 
 

@@ -7,7 +7,16 @@ stageDeadlineSeconds stalls (offline devices stay QUEUED forever in IoT jobs).
 Roll back: CancelDeployment does not return devices that already run the new version, so
 when a stage is aborted or fails its gate (and rollout.onFailure is RollBack) every thing
 group the rollout touched gets a deployment again with the versions of our components it ran
-before the rollout (remembered before the first deployment replaced them), merged as always.
+before the rollout, merged as always. Those versions are written ahead: a pass that would
+deploy to a group for the first time in a rollout only records them (status is written after
+a pass's AWS calls, so an operator killed in between would restart from a status without
+them, find the group already running ours and never learn what it ran before); the next pass,
+which starts from the status holding them, deploys. The decision to roll back is written
+ahead of its deployments the same way.
+
+At rest (every stage passed) a group's latest deployment made by someone else without our
+components (a Greengrass deployment replaces the group's whole set) is merged again: the
+stage is not judged again, only our components are put back beside the others'.
 """
 
 from __future__ import annotations
@@ -50,8 +59,13 @@ ROLLS_BACK = frozenset({StagePhase.ABORTED, StagePhase.GATE_FAILED})
 """Failures that roll back. Past the deadline the devices that answered succeeded; the rest
 are offline and would not receive a roll back either: a person decides."""
 REST_RECHECK_SECONDS = 3600.0
-"""Once rolled out, when to look again (instead of at every resync): a pass at rest reads only
-the component versions, and everything else only if one of them is gone or not DEPLOYABLE."""
+"""Once rolled out, when to look again (instead of at every resync), unless the operator is
+configured otherwise: a pass at rest reads only the component versions and each group's
+latest deployment ID, and everything else only if a version is gone or not DEPLOYABLE or a
+group's latest deployment is not the one the rollout left there."""
+WRITE_AHEAD_RECHECK_SECONDS = 0.5
+"""After a pass that only recorded what groups ran before: deploy as soon as its status is
+written (the driver's poll interval bounds it from below)."""
 STAGE_OUTCOMES = {
     StagePhase.ABORTED: "StageAborted",
     StagePhase.GATE_FAILED: "StageGateFailed",
@@ -135,7 +149,8 @@ class _StageDeployments:
     canceled_jobs: tuple[str, ...]
     missing_groups: tuple[str, ...]
     previous: Mapping[str, Mapping[str, str]]
-    """Groups deployed for the first time in this rollout: what they ran before."""
+    """Groups to deploy for the first time in this rollout: what they run now. Recorded
+    this pass; their deployments come in the next (write-ahead)."""
     conflicts: tuple[str, ...] = ()
     """Why a deployment would give a shared device two versions of one component."""
 
@@ -215,15 +230,17 @@ def _deploy_stage(
             conflicts += _shared_device_conflicts(desired, stage, group_name, ours, groups, members)
         before = recorded.get(group_name)
         why = f"stage {stage.name}"
+        drift = None
         if (
             before is not None
             and latest is not None
             and latest.deployment_id != before.deployment_id
         ):
-            why = (
-                f"stage {stage.name}: merging again, revision {latest.revision_id} made by"
-                " someone else dropped or changed this EdgeModel's components"
+            drift = (
+                f"revision {latest.revision_id} made by someone else dropped or changed"
+                " this EdgeModel's components"
             )
+            why = f"stage {stage.name}: merging again, {drift}"
         action = merged_deployment(
             thing_group=group_name,
             target_arn=group.arn,
@@ -236,8 +253,9 @@ def _deploy_stage(
             why=why,
         )
         assert action is not None  # not carried, so there is something to change
-        steps.append(action)
-        if group_name not in remembered:
+        if group_name in remembered:
+            steps.append(replace(action, drift=drift))
+        else:
             previous[group_name] = {
                 n: v
                 for n in sorted(desired.component_names)
@@ -254,6 +272,67 @@ def _deploy_stage(
     )
 
 
+@dataclass(frozen=True)
+class _KeptMerged:
+    steps: tuple[CreateDeployment, ...]
+    deployments: tuple[GroupDeployment, ...]
+
+
+def _keep_merged(
+    desired: DesiredEdgeModel,
+    stage: DesiredStage,
+    components: Mapping[str, Components],
+    groups: Mapping[str, ObservedGroup],
+    record: StageMemory,
+) -> _KeptMerged:
+    """A passed stage is never judged again, but each of its groups keeps our components:
+    a later deployment by someone else that dropped or changed them (Greengrass deployments
+    replace the group's whole set) is merged again, keeping theirs. The deployment found
+    carrying ours becomes the one expected at rest."""
+    steps: list[CreateDeployment] = []
+    deployments: list[GroupDeployment] = []
+    recorded = {d.thing_group: d for d in record.deployments}
+    for group_name in stage.thing_groups:
+        group = groups.get(group_name)
+        ours = components.get(group_name, {})
+        before = recorded.get(group_name)
+        if group is None or group.arn is None or not ours:
+            if before is not None:
+                deployments.append(before)
+            continue
+        latest = group.latest
+        if latest is not None and carries(latest, ours, desired.component_names):
+            deployments.append(
+                GroupDeployment(
+                    group_name, latest.deployment_id, latest.iot_job_id, latest.revision_id
+                )
+            )
+            continue
+        drift = (
+            f"deployment {latest.deployment_id} (revision {latest.revision_id}), made by someone"
+            f" else after stage {stage.name} passed, dropped or changed this EdgeModel's"
+            " components"
+            if latest is not None
+            else "the group has no deployment any more"
+        )
+        action = merged_deployment(
+            thing_group=group_name,
+            target_arn=group.arn,
+            latest=latest,
+            ours=ours,
+            our_names=desired.component_names,
+            job_configuration=stage.job_configuration,
+            failure_handling_policy=desired.failure_handling_policy,
+            tags=dict(desired.tags),
+            why=f"stage {stage.name} passed; merging again",
+        )
+        assert action is not None  # not carried, so there is something to change
+        steps.append(replace(action, drift=drift))
+        if before is not None:
+            deployments.append(before)
+    return _KeptMerged(tuple(steps), tuple(deployments))
+
+
 def _judge(
     stage: DesiredStage,
     record: StageMemory,
@@ -267,6 +346,17 @@ def _judge(
     """The stage's next phase, the promotion consumed (if any), and when to look again."""
     counts = deployed.counts
     record = replace(record, deployments=deployed.deployments, counts=counts)
+    if deployed.previous:
+        groups = ", ".join(deployed.previous)
+        return (
+            replace(
+                record,
+                phase=StagePhase.DEPLOYING,
+                verdict=f"recording what {groups} run(s) now (for a roll back) before deploying",
+            ),
+            None,
+            WRITE_AHEAD_RECHECK_SECONDS,
+        )
     if deployed.steps:
         return replace(record, phase=StagePhase.DEPLOYING, verdict="deploying"), None, None
     if deployed.canceled_jobs:
@@ -406,9 +496,11 @@ def plan_rollout(
     now: float,
     promotion: str | None,
     members: Mapping[str, frozenset[str]] | None = None,
+    rest_recheck_seconds: float = REST_RECHECK_SECONDS,
 ) -> RolloutPlan:
     """One pass of the rollout; call once every target is Ready or Failed. `members` (the
-    things of each group) are checked for shared devices before a deployment."""
+    things of each group) are checked for shared devices before a deployment; a completed
+    rollout asks to be looked at again after `rest_recheck_seconds`."""
     components = group_components(desired, views)
     rollout = rollout_id(desired, components)
     if memory.rollout_id != rollout:
@@ -425,10 +517,14 @@ def plan_rollout(
     for stage in desired.stages:
         record = memory.stage(stage.name)
         if record is not None and record.phase == StagePhase.SUCCEEDED:
+            kept = _keep_merged(desired, stage, components, groups, record)
+            steps += kept.steps
+            if kept.deployments != record.deployments:
+                memory = memory.with_stage(replace(record, deployments=kept.deployments))
             continue
         if record is not None and record.phase in FINAL_FAILURES:
             return RolloutPlan(
-                (),
+                tuple(steps),
                 memory,
                 Outcome.stalled(
                     STAGE_OUTCOMES[record.phase], f"stage {stage.name}: {record.verdict}"
@@ -440,7 +536,7 @@ def plan_rollout(
         )
         if deployed.missing_groups:
             return RolloutPlan(
-                (),
+                tuple(steps),
                 memory,
                 Outcome.stalled(
                     THING_GROUP_NOT_FOUND,
@@ -461,8 +557,9 @@ def plan_rollout(
                 current_stage=stage.name,
             )
         if deployed.previous:
-            # Remember what the groups ran before the deployments replace it, even if a
-            # later step of this pass fails: the roll back depends on it.
+            # Write-ahead: what these groups run now is in status before any deployment
+            # replaces it (they are deployed by the next pass), even if a later step of
+            # this pass fails: the roll back depends on it.
             memory = replace(memory, previous={**memory.previous, **deployed.previous})
             steps.append(Remember(memory))
         steps += deployed.steps
@@ -483,8 +580,22 @@ def plan_rollout(
         if record.phase == StagePhase.SUCCEEDED:
             continue
         if record.phase in ROLLS_BACK and desired.roll_back:
+            # Write-ahead again: the roll back is decided in status before its deployments
+            # (the next pass makes them). Otherwise an operator killed after them would
+            # restart from a stage still deploying, find the groups without our new versions
+            # and merge those again, sending the failed version to the devices once more.
             memory = replace(memory, rollback=Rollback(stage.name, record.verdict))
-            return _roll_back(desired, groups, memory, steps)
+            return RolloutPlan(
+                tuple(steps),
+                memory,
+                Outcome.progressing(
+                    ROLLING_BACK,
+                    f"stage {stage.name}: {record.verdict}; deploying the previous versions"
+                    f" to {', '.join(memory.previous) or 'no thing group'} next",
+                ),
+                WRITE_AHEAD_RECHECK_SECONDS,
+                current_stage=stage.name,
+            )
         if record.phase in FINAL_FAILURES:
             outcome = Outcome.stalled(
                 STAGE_OUTCOMES[record.phase], f"stage {stage.name}: {record.verdict}"
@@ -498,19 +609,32 @@ def plan_rollout(
         else:
             outcome = Outcome.progressing(ROLLING_OUT, f"stage {stage.name}: {record.verdict}")
         return RolloutPlan(tuple(steps), memory, outcome, recheck, current_stage=stage.name)
+    merged_again = [s.thing_group for s in steps if isinstance(s, CreateDeployment)]
     return RolloutPlan(
         tuple(steps),
         memory,
-        rolled_out_outcome(desired),
-        REST_RECHECK_SECONDS,
+        rolled_out_outcome(desired, merged_again),
+        # After merging again, look at the next resync (the driver's): that pass finds our
+        # components there and records the new deployment as the one to expect at rest.
+        None if merged_again else rest_recheck_seconds,
         current_stage=desired.stages[-1].name,
     )
 
 
-def rolled_out_outcome(desired: DesiredEdgeModel) -> Outcome:
-    return Outcome.ready(
-        ROLLED_OUT, f"every stage passed its gate (last: {desired.stages[-1].name})"
-    )
+def rolled_out_outcome(desired: DesiredEdgeModel, merged_again: Sequence[str] = ()) -> Outcome:
+    passed = f"every stage passed its gate (last: {desired.stages[-1].name})"
+    if merged_again:
+        passed += (
+            f"; merged this EdgeModel's components again into {', '.join(merged_again)}"
+            " (a later deployment by someone else dropped or changed them)"
+        )
+    return Outcome.ready(ROLLED_OUT, passed)
+
+
+def expected_at_rest(memory: Memory) -> dict[str, str]:
+    """Thing group -> the deployment a completed rollout left as its latest (carrying our
+    components): what a pass at rest expects to find there."""
+    return {d.thing_group: d.deployment_id for s in memory.stages for d in s.deployments}
 
 
 def rolled_out(desired: DesiredEdgeModel, memory: Memory) -> bool:

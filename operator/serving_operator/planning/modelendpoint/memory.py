@@ -23,3 +23,7 @@ class Memory:
     """Fingerprint of the autoscaling spec and endpoint variants last read and made to match."""
     scaling_checked_at: float | None = None
     """When (epoch seconds) that read was; a steady pass reads scaling again once it is old."""
+    models_listed_for_config: str | None = None
+    """The config whose multi-model S3 prefixes were last listed (status.variants' modelsFound)."""
+    models_listed_at: float | None = None
+    """When (epoch seconds) they were listed; a steady pass lists them again an hour later."""

@@ -92,8 +92,8 @@ class Lookups:
     scaling_shared_since: float | None = None
     """When set (epoch seconds), a namespace-wide scaling read taken at or after this moment
     will do, shared with other endpoints' periodic rechecks; None: read them now."""
-    models_found: bool = False
-    """What multi-model variants can load from their S3 prefix (reported in status)."""
+    model_prefixes: frozenset[str] = frozenset()
+    """Multi-model variants' S3 prefixes whose model files to list (reported in status)."""
 
 
 @dataclass(frozen=True)
@@ -110,8 +110,8 @@ class ModelEndpointObservation:
     """The variants `scaling` was read for."""
     scaling_shared: bool = False
     """Whether `scaling` came from a shared read, which answers only a want that allows one."""
-    models_found: Mapping[str, tuple[str, ...]] | None = None
-    """By variant name: model files under a multi-model variant's S3 prefix."""
+    models_listed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    """By S3 prefix: the model files found under it (the prefixes listed in this pass)."""
 
     def missing(self, wanted: Lookups) -> Lookups | None:
         """The part of `wanted` not read yet, or None when everything is at hand."""
@@ -125,7 +125,7 @@ class ModelEndpointObservation:
             and wanted.scaling_variants <= self.scaling_read_for
             and (not self.scaling_shared or wanted.scaling_shared_since is not None)
             else wanted.scaling_variants,
-            models_found=wanted.models_found and self.models_found is None,
+            model_prefixes=wanted.model_prefixes.difference(self.models_listed),
         )
         if rest.scaling_variants:
             rest = replace(rest, scaling_shared_since=wanted.scaling_shared_since)

@@ -48,6 +48,13 @@ RETAINED = "Retained"
 # endpoint, so their rechecks fall together and share one namespace-wide read (the adapter's:
 # one DescribeScalableTargets per 50 variants, one policy listing) instead of a few calls each.
 SCALING_RECHECK_SECONDS = 3600.0
+# The model files under a multi-model variant's S3 prefix are listed for status only
+# (status.variants[].modelsFound): nothing the operator writes depends on them. They are
+# listed in the pass that finds a rollout done (with its warm-ups) and then again once the
+# last listing is this old, so models added or removed under the prefix show within this
+# bound plus a resync. Each endpoint's age is its own: the listings are not shared, so
+# spreading them out is better than bunching them at the hour.
+MODELS_RECHECK_SECONDS = 3600.0
 
 
 def scaling_window_start(now: float) -> float:
@@ -224,12 +231,33 @@ def _sync_autoscaling(
     return steps, memory
 
 
+def multi_model_prefixes(desired: DesiredEndpoint) -> frozenset[str]:
+    """The S3 prefixes the endpoint's multi-model variants load their models from."""
+    models = {m.name: m for m in desired.models}
+    return frozenset(
+        prefix
+        for variant in desired.variants
+        if (prefix := models[variant.model_name].multi_model_prefix) is not None
+    )
+
+
+def _models_recently_listed(memory: Memory, config_name: str, now: float) -> bool:
+    """Whether the last listing of the prefixes still stands: made for this config, less than
+    MODELS_RECHECK_SECONDS ago (a clock that went back counts as old)."""
+    return (
+        memory.models_listed_for_config == config_name
+        and memory.models_listed_at is not None
+        and memory.models_listed_at <= now < memory.models_listed_at + MODELS_RECHECK_SECONDS
+    )
+
+
 def _after_rollout(
     desired: DesiredEndpoint, observed: ModelEndpointObservation, memory: Memory, now: float
 ) -> list[Step] | Lookups:
     """Work that needs the endpoint InService on the desired config."""
     models = {m.name: m for m in desired.models}
-    multi_model = any(models[v.model_name].multi_model_prefix for v in desired.variants)
+    prefixes = multi_model_prefixes(desired)
+    list_models = bool(prefixes) and not _models_recently_listed(memory, desired.config_name, now)
     variants = _scaling_variants(desired, observed.endpoint)
     fingerprint = scaling_fingerprint(desired, variants)
     sync_scaling = (bool(desired.autoscaled) or memory.scaling_registered) and not (
@@ -246,13 +274,22 @@ def _after_rollout(
         owned_objects=memory.cleaned_for_config != desired.config_name,
         scaling_variants=variants if sync_scaling else frozenset(),
         scaling_shared_since=shared_since,
-        models_found=multi_model,
+        model_prefixes=prefixes if list_models else frozenset(),
     )
     missing = observed.missing(wanted)
     if missing:
         return missing
 
     steps: list[Step] = []
+    if list_models:
+        # Remembered first: the listing was made, whatever a write after it does.
+        memory = replace(memory, models_listed_for_config=desired.config_name, models_listed_at=now)
+        steps.append(Remember(memory))
+    elif not prefixes and memory.models_listed_for_config is not None:
+        # No multi-model variant any more: forget the listing, so one that comes back is
+        # listed at once.
+        memory = replace(memory, models_listed_for_config=None, models_listed_at=None)
+        steps.append(Remember(memory))
     if wanted.owned_objects:
         assert observed.owned_configs is not None
         assert observed.owned_models is not None
