@@ -9,7 +9,7 @@ CONTROLPLANE_BINS := $(ASSETS)/etcd $(ASSETS)/kube-apiserver $(ASSETS)/kube-cont
 HELM := $(ASSETS)/helm
 KSTATUS := $(ASSETS)/kstatus
 
-.PHONY: all venv controlplane crds lint unit e2e test test-slow demo demo-stop bench clean
+.PHONY: all venv controlplane crds lint unit e2e test test-slow demo demo-stop bench bench-quick clean
 
 all: test
 
@@ -95,10 +95,25 @@ demo: venv controlplane
 demo-stop: venv
 	$(BIN)/python hack/demo.py --stop
 
-bench: venv
+# Figures, not tests: each prints its numbers and the ratio to its goal (bench/README.md
+# keeps the latest). The end-to-end ones start their own control plane, sandbox and
+# operator; all of `make bench` takes about 30-40 minutes on a quiet 2-core machine.
+BENCH_OUT := .cache/bench
+
+bench: venv controlplane
 	$(BIN)/python bench/bench_planner.py
 	$(BIN)/python bench/bench_reconcile.py
 	$(BIN)/python bench/bench_steady.py
+	mkdir -p $(BENCH_OUT)
+	$(BIN)/python bench/bench_convergence.py --json $(BENCH_OUT)/convergence.json
+	$(BIN)/python bench/bench_reaction.py --json $(BENCH_OUT)/reaction.json
+	$(BIN)/python bench/bench_scale.py --json $(BENCH_OUT)/scale.json
+
+# A smoke run of the end-to-end benchmarks at small sizes (a few minutes).
+bench-quick: venv controlplane
+	$(BIN)/python bench/bench_convergence.py --quick
+	$(BIN)/python bench/bench_reaction.py --quick
+	$(BIN)/python bench/bench_scale.py --quick
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

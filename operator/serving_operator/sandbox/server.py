@@ -64,7 +64,8 @@ Admin API (JSON), for tests and demos:
   DELETE /_sandbox/rate-limits     lift them all
   GET  /_sandbox/calls             every AWS call seen: [{"service", "operation", "status",
                                     "target" (the EndpointName, ModelName,
-                                    CompilationJobName... it names)}]
+                                    CompilationJobName... it names),
+                                    "time" (epoch seconds when it was answered)}]
   DELETE /_sandbox/calls           forget them
   GET  /_sandbox/operator-operations  every [service, operation] serving-operator's own
                                     clients (user agent serving-operator/...) ever called
@@ -231,7 +232,13 @@ class SandboxApp:
         return None
 
     def _log(self, call: AwsRequest, status: int) -> None:
-        entry = {"service": call.service, "operation": call.operation, "status": status}
+        entry: dict[str, Any] = {
+            "service": call.service,
+            "operation": call.operation,
+            "status": status,
+            # Benchmarks time a change to the AWS call it causes (bench/bench_reaction.py).
+            "time": time.time(),
+        }
         target = _target(call)
         if target:
             entry["target"] = target

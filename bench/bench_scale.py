@@ -1,0 +1,140 @@
+"""Scale: the operator's memory (RSS) and CPU at rest as the cluster grows.
+
+The cluster is filled with ModelEndpoints (two variants each, real endpoints in the
+sandbox) up to each checkpoint (1,000, 3,000, 5,000); at each, once the operator is at rest
+(every object Ready, no AWS call for a while), its RSS (VmRSS) and its CPU use over a
+WINDOW-second window are read from /proc. Goal: <= 200 MiB at 1,000 resources, and linear
+growth after (the MiB per 1,000 resources from 1,000 to 3,000 and from 3,000 to 5,000
+should match). Prints figures; asserts nothing.
+
+Filling the cluster is a set-up, not the measurement: it lifts every rate limit (the
+operator's client-side one too, so the operator measured is the one that created them, as
+in production) and shortens SageMaker's lifecycles to half a second; the time it took is
+printed. The operator runs with its default poll (15 s) and resync (600 s) intervals, so at
+rest its timers tick as in production; a window shorter than the resync interval sees no
+resyncs (the per-kind steady-state benchmark, bench_steady.py, counts those calls).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import time
+from pathlib import Path
+
+import harness
+
+MIB = 1024 * 1024
+GOAL_MIB_AT_1000 = 200.0
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def rss_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of the process so far."""
+    # The command name (field 2) may hold spaces; the fields after it are fixed.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def settle(bench: harness.Stack, quiet_seconds: float, timeout: float) -> float:
+    """Wait until the sandbox has seen no AWS call for `quiet_seconds`; seconds waited."""
+    started = time.monotonic()
+    bench.box.forget_calls()
+    quiet_since = time.monotonic()
+    while time.monotonic() - started < timeout:
+        time.sleep(1)
+        if bench.box.calls():
+            bench.box.forget_calls()
+            quiet_since = time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_seconds:
+            break
+    return time.monotonic() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--count",
+        type=int,
+        nargs="+",
+        default=[1000, 3000, 5000],
+        help="the checkpoints, in resources",
+    )
+    parser.add_argument("--window", type=float, default=60.0, help="seconds of CPU measured")
+    parser.add_argument("--quick", action="store_true", help="100 and 300 resources, 15 s")
+    parser.add_argument(
+        "--checkout",
+        action="store_true",
+        help="run the checkout's operator (its virtualenv loads test dependencies, ~20 MiB)"
+        " instead of one installed as the image installs it",
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+    if args.quick:
+        args.count, args.window = [100, 300], 15.0
+    checkpoints = sorted(args.count)
+
+    harness.banner(f"scale: operator at rest with {', '.join(f'{c:,}' for c in checkpoints)}")
+    rows: list[dict[str, float]] = []
+    with harness.stack() as bench:
+        operator = bench.start_operator(
+            calls_per_second=harness.SETUP_CALLS_PER_SECOND,
+            burst=harness.SETUP_BURST,
+            image=not args.checkout,
+        )
+        pid = operator.process.pid
+        empty_rss = rss_bytes(pid) / MIB
+        print(f"   no resources: RSS {empty_rss:,.1f} MiB", flush=True)
+        have = 0
+        for target in checkpoints:
+            setup = harness.populate(bench, target - have, prefix=f"me{target}")
+            have = target
+            waited = settle(bench, quiet_seconds=20, timeout=180)
+            calls_before = len(bench.box.calls())
+            cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
+            time.sleep(args.window)
+            cpu = (cpu_seconds(pid) - cpu_before) / (time.monotonic() - wall_before)
+            calls = len(bench.box.calls()) - calls_before
+            rss = rss_bytes(pid) / MIB
+            rows.append(
+                {"resources": target, "rssMiB": rss, "cpuPercent": cpu * 100, "setup": setup}
+            )
+            print(
+                f"   {target:>6,} resources: RSS {rss:,.1f} MiB, CPU {cpu * 100:.1f}% of a core"
+                f" over {args.window:.0f} s at rest ({calls} AWS calls in it);"
+                f" set-up {setup:,.0f} s, settled in {waited:.0f} s",
+                flush=True,
+            )
+
+    for before, after in itertools.pairwise(rows):
+        per_thousand = (
+            (after["rssMiB"] - before["rssMiB"]) / (after["resources"] - before["resources"]) * 1000
+        )
+        print(
+            f"   growth {before['resources']:,.0f} -> {after['resources']:,.0f}:"
+            f" {per_thousand:,.1f} MiB per 1,000 resources"
+            f" ({per_thousand * 1024 / 1000:,.1f} KiB each)"
+        )
+    at_1000 = next((r for r in rows if r["resources"] == 1000), None)
+    if at_1000 is not None:
+        print(
+            "   "
+            + harness.goal_line(
+                "RSS at 1,000", at_1000["rssMiB"], GOAL_MIB_AT_1000, " MiB", lower_is_better=True
+            )
+        )
+    harness.write_json(
+        args.json, {"emptyRssMiB": empty_rss, "checkpoints": rows, "machine": harness.machine()}
+    )
+
+
+if __name__ == "__main__":
+    main()
