@@ -192,8 +192,20 @@ def assert_endpoint_converged(
     assert models == in_use, f"leftover models after a kill at {point}"
 
 
+def created(calls: list[Call], endpoint: str) -> Counter[str]:
+    """(operation target) -> how many creates of it succeeded. A create may be sent again
+    after a kill (the operator creates an endpoint's models and config without reading
+    first); SageMaker, and the sandbox, refuse it with a 400 when the name exists."""
+    matches = child_of(endpoint)
+    return Counter(
+        f"{c['operation']} {c['target']}"
+        for c in calls
+        if c["operation"] in CREATES and c["status"] == 200 and matches(c)
+    )
+
+
 def assert_nothing_created_twice(calls: list[Call], name: str, point: KillPoint) -> None:
-    twice = {call: n for call, n in attempts(calls, name, CREATES).items() if n > 1}
+    twice = {call: n for call, n in created(calls, name).items() if n > 1}
     assert not twice, f"created twice after a kill at {point}: {twice}"
 
 
@@ -233,6 +245,41 @@ def test_create_converges_once_after_a_kill(
     assert successes(calls, name, "CreateEndpoint") == 1, point
     assert successes(calls, name, "CreateModel") == 2, point
     assert successes(calls, name, "CreateEndpointConfig") == 1, point
+    assert_endpoint_converged(fast_sandbox, name, ready["status"], point)
+
+
+def test_a_create_sent_again_after_a_kill_is_refused_and_what_it_made_is_used(
+    operators: CrashingOperator,
+    fast_sandbox: Sandbox,
+    endpoints: cluster.Objects,
+    namespace: str,
+    model_bucket: str,
+) -> None:
+    """Killed while the sandbox holds the first CreateModel (applied after the kill, so the
+    operator never heard back): the next operator creates the models and config without
+    reading, SageMaker refuses the model that exists with a 400, and the operator uses it."""
+    name = f"crash-resend-{namespace[-4:]}"
+    point = KillPoint("CreateModel", 1, held=True)
+    operators.running()
+    fast_sandbox.forget_calls()
+    endpoints.create(namespace, two_variants(name, model_bucket))
+
+    operators.kill_at(point, child_of(name))
+
+    ready = wait_for_condition(endpoints, namespace, name, "Ready", operators.running())
+    calls = fast_sandbox.calls()
+    sent_again = {call for call, n in attempts(calls, name, ("CreateModel",)).items() if n > 1}
+    assert sent_again, "the kill left nothing to create again"
+    matches = child_of(name)
+    refused = {
+        f"{c['operation']} {c['target']}"
+        for c in calls
+        if c["operation"] == "CreateModel" and c["status"] == 400 and matches(c)
+    }
+    assert refused == sent_again
+    assert_nothing_created_twice(calls, name, point)
+    assert successes(calls, name, "CreateModel") == 2
+    assert successes(calls, name, "CreateEndpoint") == 1
     assert_endpoint_converged(fast_sandbox, name, ready["status"], point)
 
 

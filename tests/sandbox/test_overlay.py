@@ -339,3 +339,56 @@ def test_list_models_filters_by_name_sorts_and_pages_as_sagemaker_does(
     assert [m["CreationTime"] for m in newest] == sorted(
         (m["CreationTime"] for m in newest), reverse=True
     )
+
+
+def _refusal(sagemaker: Any, create: str, **params: Any) -> dict[str, Any]:
+    with pytest.raises(botocore.exceptions.ClientError) as refused:
+        getattr(sagemaker, create)(**params)
+    response: dict[str, Any] = refused.value.response
+    return response
+
+
+def test_creating_a_model_that_exists_is_refused_and_keeps_the_first(
+    sagemaker: Any, sandbox: Sandbox, model_bucket: str
+) -> None:
+    name = f"model-{uuid.uuid4().hex[:10]}"
+    first = {"Image": "img:1", "ModelDataUrl": f"s3://{model_bucket}/xgboost/v1/model.tar.gz"}
+    created = sagemaker.create_model(ModelName=name, PrimaryContainer=first, ExecutionRoleArn=ROLE)
+    arn = created["ModelArn"]
+    refused = _refusal(
+        sagemaker,
+        "create_model",
+        ModelName=name,
+        PrimaryContainer={**first, "Image": "img:2"},
+        ExecutionRoleArn=ROLE,
+    )
+    assert refused["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert refused["Error"] == {
+        "Code": "ValidationException",
+        "Message": f'Cannot create already existing model "{arn}".',
+    }
+    # Not through `sagemaker`: moto describes a model without VpcConfig off its shape.
+    kept = sandbox.client("sagemaker").describe_model(ModelName=name)
+    assert kept["PrimaryContainer"]["Image"] == "img:1"
+
+
+def test_creating_an_endpoint_config_that_exists_is_refused_and_keeps_the_first(
+    sagemaker: Any, model_bucket: str
+) -> None:
+    name = _config(sagemaker, model_bucket, "v1", count=2)
+    described = sagemaker.describe_endpoint_config(EndpointConfigName=name)
+    variants = described["ProductionVariants"]
+    refused = _refusal(
+        sagemaker,
+        "create_endpoint_config",
+        EndpointConfigName=name,
+        ProductionVariants=[{**v, "InitialInstanceCount": 5} for v in variants],
+    )
+    assert refused["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert refused["Error"] == {
+        "Code": "ValidationException",
+        "Message": "Cannot create already existing endpoint configuration"
+        f' "{described["EndpointConfigArn"]}".',
+    }
+    again = sagemaker.describe_endpoint_config(EndpointConfigName=name)
+    assert [v["InitialInstanceCount"] for v in again["ProductionVariants"]] == [2, 2]

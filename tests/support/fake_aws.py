@@ -14,7 +14,12 @@ from typing import Any
 from serving_operator.aws.base import AwsError
 from serving_operator.aws.clients import Clients
 from serving_operator.aws.runtime import Invocation
-from serving_operator.planning.modelendpoint.actions import DeregisterScalableTarget
+from serving_operator.aws.sagemaker import Effect
+from serving_operator.planning.modelendpoint.actions import (
+    CreateEndpointConfig,
+    CreateModel,
+    DeregisterScalableTarget,
+)
 from serving_operator.planning.modelendpoint.desired import DesiredEndpoint
 from serving_operator.planning.modelendpoint.observed import (
     ObservedArtifacts,
@@ -91,8 +96,22 @@ class _FakeSageMaker:
         self.aws.record("ListModels", endpoint_name)
         return frozenset(self.aws.models)
 
-    def execute(self, action: Any) -> None:
+    def execute(self, action: Any) -> Effect:
+        """Creates models and configs, refusing one that exists as SageMaker does."""
         self.aws.record(type(action).__name__, action)
+        match action:
+            case CreateModel(model=model):
+                return self._create(self.aws.models, model.name)
+            case CreateEndpointConfig(config_name=name):
+                return self._create(self.aws.configs, name)
+        return Effect.DONE
+
+    @staticmethod
+    def _create(existing: set[str], name: str) -> Effect:
+        if name in existing:
+            return Effect.EXISTED
+        existing.add(name)
+        return Effect.DONE
 
 
 class _FakeAutoscaling:

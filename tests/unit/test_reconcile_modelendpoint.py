@@ -88,6 +88,8 @@ class Scenario:
     reason: str | None = None
     writes: list[str] = field(default_factory=list)
     remembered: dict[str, Any] = field(default_factory=dict)
+    found: list[str] = field(default_factory=list)
+    """Writes SageMaker refused as the object existed already."""
 
 
 OLD, NEW = _spec("img:1"), _spec("img:2")
@@ -132,7 +134,8 @@ SCENARIOS = [
         DONE,
         outcome=OutcomeKind.PROGRESSING,
         reason="Creating",
-        writes=["CreateEndpoint"],
+        writes=["CreateModel", "CreateEndpointConfig", "CreateEndpoint"],
+        found=["CreateModel", "CreateEndpointConfig"],
         remembered={"attempted_config": _desired(NEW).config_name},
     ),
     Scenario(
@@ -142,7 +145,8 @@ SCENARIOS = [
         Memory(attempted_config=_desired(NEW).config_name),
         outcome=OutcomeKind.PROGRESSING,
         reason="Creating",
-        writes=["CreateEndpoint"],
+        writes=["CreateModel", "CreateEndpointConfig", "CreateEndpoint"],
+        found=["CreateModel", "CreateEndpointConfig"],
     ),
     Scenario(
         "adoption refused: an untagged endpoint without spec.adopt is left alone",
@@ -339,6 +343,7 @@ def test_scenario(scenario: Scenario) -> None:
     )
     assert (result.outcome.kind, result.outcome.reason) == (scenario.outcome, scenario.reason)
     assert scenario.aws.writes == scenario.writes
+    assert [type(action).__name__ for action in result.found_existing] == scenario.found
     assert result.memory == replace(scenario.memory, **scenario.remembered)
 
 
@@ -493,7 +498,6 @@ def test_a_first_creation_converges_without_listing_for_clean_up() -> None:
     assert result.outcome.kind == OutcomeKind.READY
     assert aws.operations == [
         "DescribeEndpoint",
-        "ObserveArtifacts",
         "CreateModel",
         "CreateEndpointConfig",
         "CreateEndpoint",
@@ -654,3 +658,29 @@ def test_a_variant_no_longer_multi_model_drops_the_models_it_showed() -> None:
     assert [v.warm_up for v in status.variants] == [[]]
     assert (status.models_listed_for_config_name, status.models_listed_at) == (None, None)
     assert "ListObjectsV2" not in aws.operations
+
+
+def test_a_create_after_a_pass_that_stopped_uses_what_it_made_and_says_so() -> None:
+    """The earlier pass made the model and stopped (the operator restarted) before the
+    config: this one creates all, SageMaker refuses the model, and the events tell a found
+    model from a created config."""
+    want = _desired(OLD)
+    aws = FakeAws(models=set(want.model_names))
+    result = ModelEndpointReconciler(aws.clients()).reconcile(
+        OLD, namespace="ns", name="bikes", memory=Memory(), now=NOW
+    )
+    assert aws.operations == [
+        "DescribeEndpoint",
+        "CreateModel",
+        "CreateEndpointConfig",
+        "CreateEndpoint",
+    ]
+    assert aws.configs == {want.config_name}
+    context = ObjectContext("ns", "bikes", 1, ModelEndpointStatus())
+    events = [(e.reason, e.message) for e in report_pass(result, context, "bikes").events]
+    (model,) = want.model_names
+    assert [reason for reason, _ in events if "Model" in reason or "Config" in reason] == [
+        "CreatedEndpointConfig",
+        "FoundModel",
+    ]
+    assert any(model in message for reason, message in events if reason == "FoundModel")

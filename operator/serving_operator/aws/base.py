@@ -181,15 +181,15 @@ class ServiceAdapter:
         except botocore.exceptions.ClientError as error:
             err = error.response.get("Error", {})
             meta: dict[str, Any] = dict(error.response.get("ResponseMetadata", {}))
-            code = str(err.get("Code", "Unknown"))
-            self._count(operation, code, meta, started)
-            raise AwsError(
+            failure = AwsError(
                 self.service,
                 operation,
-                code,
+                str(err.get("Code", "Unknown")),
                 str(err.get("Message", "")),
                 int(meta.get("HTTPStatusCode", 0)),
-            ) from error
+            )
+            self._count(operation, self.outcome_of(failure), meta, started)
+            raise failure from error
         except botocore.exceptions.BotoCoreError as error:
             self._count(operation, type(error).__name__, {}, started)
             raise AwsError(
@@ -204,6 +204,11 @@ class ServiceAdapter:
             ) from error
         self._count(operation, "ok", dict(response.get("ResponseMetadata", {})), started)
         return response
+
+    def outcome_of(self, error: AwsError) -> str:
+        """The metrics' outcome label of a failed call: the AWS error code, unless the
+        adapter takes the answer as success (an adapter may override this)."""
+        return error.code
 
     def _count(self, operation: str, outcome: str, meta: dict[str, Any], started: float) -> None:
         AWS_CALLS.labels(self.service, operation, outcome).inc()

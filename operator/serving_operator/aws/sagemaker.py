@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import threading
 import time
 from typing import Any, assert_never
@@ -38,6 +39,27 @@ def _is_not_found(error: AwsError) -> bool:
     return error.code in ("ValidationException", "ResourceNotFound") and (
         "Could not find" in error.aws_message or "does not exist" in error.aws_message
     )
+
+
+EXISTED = "existed"
+"""The metrics' outcome of a create SageMaker refused because the object already exists."""
+
+_CREATES_OF_HASHED_NAMES = frozenset({"CreateModel", "CreateEndpointConfig"})
+
+
+def _already_exists(error: AwsError) -> bool:
+    # SageMaker: ValidationException 'Cannot create already existing model "arn:...".' (and
+    # '... endpoint configuration "arn:..."'). Matched loosely: the wording is not documented.
+    return error.code == "ValidationException" and "already exist" in error.aws_message.lower()
+
+
+class Effect(enum.Enum):
+    """What executing an action did."""
+
+    DONE = "done"
+    EXISTED = "existed"
+    """A create found the object there already; as the name is a content hash, it is the one
+    wanted (an earlier pass made it and stopped before it could record that)."""
 
 
 def _tag_list(tags: Tags) -> list[dict[str, str]]:
@@ -157,15 +179,21 @@ class SageMaker(ServiceAdapter):
     def owned_models(self, endpoint_name: str, owner: str) -> frozenset[str]:
         return self._owned("ListModels", "Model", endpoint_name, owner)
 
-    def execute(self, action: SageMakerAction) -> None:
-        """Carry out one planned action. Deleting what is already gone is not an error."""
+    def outcome_of(self, error: AwsError) -> str:
+        if error.operation in _CREATES_OF_HASHED_NAMES and _already_exists(error):
+            return EXISTED
+        return error.code
+
+    def execute(self, action: SageMakerAction) -> Effect:
+        """Carry out one planned action. Deleting what is already gone is not an error, nor
+        is creating a model or config that exists (their names are content hashes)."""
         match action:
             case CreateModel(model=model, tags=tags):
-                self.call(
+                return self._create(
                     "CreateModel", ModelName=model.name, Tags=_tag_list(tags), **model.request
                 )
             case CreateEndpointConfig(config_name=name, request=request, tags=tags):
-                self.call(
+                return self._create(
                     "CreateEndpointConfig",
                     EndpointConfigName=name,
                     Tags=_tag_list(tags),
@@ -209,6 +237,16 @@ class SageMaker(ServiceAdapter):
                 self._delete("DeleteModel", ModelName=name)
             case _:
                 assert_never(action)
+        return Effect.DONE
+
+    def _create(self, operation: str, **params: Any) -> Effect:
+        try:
+            self.call(operation, **params)
+        except AwsError as error:
+            if _already_exists(error):
+                return Effect.EXISTED
+            raise
+        return Effect.DONE
 
     def _delete(self, operation: str, **params: Any) -> None:
         try:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from serving_operator.api.modelendpoint import DeletionPolicy, ModelEndpointSpec
 from serving_operator.aws.base import AwsError
 from serving_operator.aws.clients import Clients
+from serving_operator.aws.sagemaker import Effect
 from serving_operator.planning.failures import AwsFailure, outcome_for_failure
 from serving_operator.planning.modelendpoint.actions import (
     Action,
@@ -55,6 +56,8 @@ class ReconcileResult:
     endpoint: ObservedEndpoint | None
     desired: DesiredEndpoint | None
     executed: list[Action] = field(default_factory=list)
+    found_existing: list[Action] = field(default_factory=list)
+    """Creates SageMaker refused as the object was there already: done, by an earlier pass."""
     memory: Memory = field(default_factory=Memory)
     aws_failure: AwsFailure | None = None
     models_listed: dict[str, list[str]] = field(default_factory=dict)
@@ -211,8 +214,10 @@ class ModelEndpointReconciler:
                 case RegisterScalableTarget() | PutScalingPolicy() | DeregisterScalableTarget():
                     self._apply_autoscaling(step, result)
                 case _:
-                    self._aws.sagemaker.execute(step)
-                    result.executed.append(step)
+                    if self._aws.sagemaker.execute(step) == Effect.EXISTED:
+                        result.found_existing.append(step)
+                    else:
+                        result.executed.append(step)
         result.outcome = plan.outcome
 
     def _apply_autoscaling(self, action: AutoscalingAction, result: ReconcileResult) -> None:

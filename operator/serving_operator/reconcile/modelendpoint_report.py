@@ -10,7 +10,11 @@ from serving_operator.api.modelendpoint import (
     VariantStatus,
     WarmUpStatus,
 )
-from serving_operator.planning.modelendpoint.actions import describe_action
+from serving_operator.planning.modelendpoint.actions import (
+    CreateEndpointConfig,
+    CreateModel,
+    describe_action,
+)
 from serving_operator.planning.modelendpoint.endpoint import (
     describe_drift,
     single_instance_variants,
@@ -147,6 +151,31 @@ def _action_events(result: ReconcileResult, *, drifted: bool) -> list[Event]:
     return events
 
 
+def _found_events(result: ReconcileResult) -> list[Event]:
+    """A create SageMaker answered "already exists": no CreatedModel, as the operator made
+    nothing, but a word on where the object came from, so the events account for it."""
+    events = []
+    for action in result.found_existing:
+        match action:
+            case CreateModel(model=model):
+                events.append(
+                    Event.normal(
+                        "FoundModel",
+                        f"SageMaker model {model.name} exists already (an earlier attempt"
+                        " made it): using it",
+                    )
+                )
+            case CreateEndpointConfig(config_name=name):
+                events.append(
+                    Event.normal(
+                        "FoundEndpointConfig",
+                        f"endpoint config {name} exists already (an earlier attempt made"
+                        " it): using it",
+                    )
+                )
+    return events
+
+
 def _weights_writer_events(before: str | None, result: ReconcileResult) -> list[Event]:
     now = result.desired.weights_managed_by if result.desired else None
     if now == before:
@@ -171,6 +200,7 @@ def report_pass(
         if drift:
             events.append(Event.warning("DriftDetected", drift))
     events += _action_events(result, drifted=context.was_ready and bool(result.executed))
+    events += _found_events(result)
     events += _weights_writer_events(context.status.weights_managed_by, result)
 
     single = single_instance_variants(result.desired) if result.desired else []

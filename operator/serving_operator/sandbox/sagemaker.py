@@ -313,9 +313,17 @@ class SageMakerOverlay:
 
     # -- operations ---------------------------------------------------------------------
     def _create_model(self, request: AwsRequest) -> Response | None:
-        """moto drops InferenceExecutionConfig; keep it on the model (DescribeModel shows it,
-        the runtime routes direct invocations by it). Other CreateModel calls go to moto."""
+        """moto overwrites a model that exists; SageMaker refuses to create it again. And moto
+        drops InferenceExecutionConfig; keep it on the model (DescribeModel shows it, the
+        runtime routes direct invocations by it). Other CreateModel calls go to moto."""
         params = request.json()
+        name = params.get("ModelName", "")
+        with self.lock:
+            if name in self._backend(request)._models:
+                arn = arn_formatter("model", name, self.account(request), request.region)
+                return error_response(
+                    "ValidationException", f'Cannot create already existing model "{arn}".'
+                )
         if "InferenceExecutionConfig" not in params:
             return None
         with self.lock:

@@ -32,13 +32,24 @@ UPDATE_FAILED = "UpdateFailed"
 def needs_artifacts(desired: DesiredEndpoint, endpoint: ObservedEndpoint | None) -> bool:
     """Whether planning needs to know which models and configs exist.
 
-    Only a create or a config switch does; the steady state costs one DescribeEndpoint.
+    Only a config switch does: it usually keeps most of the endpoint's models, so creating
+    them all would mostly earn refusals, and those cost write calls, which SageMaker limits
+    more tightly than reads. A create reads nothing: it creates every model and the config
+    (see `plan_endpoint`). The steady state costs one DescribeEndpoint.
     """
     if endpoint is None:
-        return True
+        return False
     return (
         endpoint.status == EndpointStatus.IN_SERVICE and endpoint.config_name != desired.config_name
     )
+
+
+def _create_all_artifacts(desired: DesiredEndpoint) -> list[Action]:
+    """Every model and the config, unread. Their names are content hashes (planning/naming.py),
+    so one that exists already is the one wanted: made by an earlier pass that stopped before
+    recording it, or kept while the endpoint was deleted. SageMaker refuses to create it again
+    and the adapter takes that refusal as done. Reading first would cost as many calls."""
+    return _create_artifacts(desired, ObservedArtifacts(frozenset(), config_exists=False))
 
 
 def _create_artifacts(desired: DesiredEndpoint, artifacts: ObservedArtifacts) -> list[Action]:
@@ -102,16 +113,15 @@ def plan_endpoint(
 ) -> Plan[Action]:
     """Decide the next step for one endpoint.
 
-    `artifacts` must be given whenever `needs_artifacts` says so. `last_attempted_config`
+    `artifacts` must be given whenever `needs_artifacts` says so; a create ignores them.
+    `last_attempted_config`
     is the config the operator last switched the endpoint to; it tells a failed update
     (SageMaker rolled back to the old config) from one not yet tried.
     """
     name = desired.endpoint_name
     if endpoint is None:
-        if artifacts is None:
-            raise ValueError("artifacts must be observed to create an endpoint")
         actions = [
-            *_create_artifacts(desired, artifacts),
+            *_create_all_artifacts(desired),
             CreateEndpoint(name, desired.config_name, desired.tags),
         ]
         return Plan(
