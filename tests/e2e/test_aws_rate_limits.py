@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import botocore.exceptions
-import kubernetes
 import pytest
 from botocore.config import Config
 
@@ -20,6 +19,7 @@ from tests.e2e.helpers import wait_for_condition
 from tests.support import cluster, controlplane
 from tests.support import operator as operator_support
 from tests.support import sandbox as sandbox_support
+from tests.support.planes import own_control_plane
 from tests.support.specs import model_endpoint, variant
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -45,15 +45,8 @@ def private_sandbox(tmp_path: Path) -> Iterator[sandbox_support.Sandbox]:
 
 @pytest.fixture
 def limits_plane(tmp_path: Path) -> Iterator[controlplane.ControlPlane]:
-    plane = controlplane.start(tmp_path / "controlplane")
-    try:
-        api = cluster.api_client(plane.kubeconfig(controlplane.ADMIN_USER))
-        cluster.install_crds(api)
-        cluster.grant_operator(api, controlplane.OPERATOR_USER)
-        kubernetes.client.CoreV1Api(api).create_namespace({"metadata": {"name": NAMESPACE}})
+    with own_control_plane(tmp_path / "controlplane", namespaces=[NAMESPACE]) as plane:
         yield plane
-    finally:
-        plane.stop()
 
 
 def limit_sagemaker(box: sandbox_support.Sandbox) -> None:

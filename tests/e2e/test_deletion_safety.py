@@ -24,6 +24,7 @@ from tests.e2e.helpers import wait_for_condition, wait_for_status, wait_gone
 from tests.support import cluster, controlplane, processes
 from tests.support import operator as operator_support
 from tests.support.operator import OperatorProcess
+from tests.support.planes import own_control_plane
 from tests.support.sandbox import Sandbox
 from tests.support.specs import ROLE, model_endpoint, variant
 
@@ -310,14 +311,10 @@ def namespace_controller_plane(tmp_path: Path) -> Iterator[controlplane.ControlP
     controller. The session's runs none: there each test's namespace is left Terminating
     at teardown (its finalizers stripped), so no test's leftovers are being deleted in AWS
     while the next test runs."""
-    plane = controlplane.start(tmp_path / "controlplane", controllers=("namespace-controller",))
-    try:
-        api = cluster.api_client(plane.kubeconfig(controlplane.ADMIN_USER))
-        cluster.install_crds(api)
-        cluster.grant_operator(api, controlplane.OPERATOR_USER)
+    with own_control_plane(
+        tmp_path / "controlplane", controllers=("namespace-controller",)
+    ) as plane:
         yield plane
-    finally:
-        plane.stop()
 
 
 @pytest.fixture

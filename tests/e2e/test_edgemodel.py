@@ -16,8 +16,8 @@ from tests.e2e.helpers import wait_for_condition, wait_for_status, wait_gone
 from tests.support import cluster, controlplane, processes
 from tests.support import operator as operator_support
 from tests.support.cli import isolated_env, run_cli
-from tests.support.crashes import create_namespace, own_control_plane
 from tests.support.operator import OperatorProcess
+from tests.support.planes import own_control_plane
 from tests.support.sandbox import Sandbox
 
 pytestmark = pytest.mark.e2e
@@ -528,9 +528,7 @@ def rechecking_operator(
 ) -> Iterator[tuple[cluster.Objects, OperatorProcess]]:
     """An operator of its own (on a control plane of its own: the session operator rechecks
     rolled-out EdgeModels hourly) that rechecks them every 2 s, and its EdgeModels."""
-    plane = own_control_plane(tmp_path / "controlplane")
-    try:
-        create_namespace(plane, AT_REST_NAMESPACE)
+    with own_control_plane(tmp_path / "controlplane", namespaces=[AT_REST_NAMESPACE]) as plane:
         process = operator_support.start(
             tmp_path / "operator",
             plane.kubeconfig(controlplane.OPERATOR_USER),
@@ -542,8 +540,6 @@ def rechecking_operator(
             yield cluster.Objects(admin, "edgemodels"), process
         finally:
             process.stop()
-    finally:
-        plane.stop()
 
 
 AT_REST_NAMESPACE = "at-rest"

@@ -19,8 +19,9 @@ from tests.e2e.test_edgemodel import (
 )
 from tests.support import cluster, controlplane
 from tests.support import operator as operator_support
-from tests.support.crashes import create_namespace, own_control_plane, sigkill
+from tests.support.crashes import sigkill
 from tests.support.operator import OperatorProcess
+from tests.support.planes import own_control_plane
 from tests.support.sandbox import FAST_EDGE, Sandbox
 
 pytestmark = pytest.mark.e2e
@@ -30,12 +31,8 @@ NAMESPACE = "restarts"
 
 @pytest.fixture
 def own_plane(tmp_path: Path) -> Iterator[controlplane.ControlPlane]:
-    plane = own_control_plane(tmp_path / "controlplane")
-    try:
-        create_namespace(plane, NAMESPACE)
+    with own_control_plane(tmp_path / "controlplane", namespaces=[NAMESPACE]) as plane:
         yield plane
-    finally:
-        plane.stop()
 
 
 @pytest.fixture

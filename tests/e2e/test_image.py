@@ -24,6 +24,7 @@ from tests.e2e.helpers import wait_for_condition, wait_gone
 from tests.support import cluster, controlplane
 from tests.support import operator as operator_support
 from tests.support.paths import ROOT
+from tests.support.planes import own_control_plane
 from tests.support.sandbox import Sandbox
 from tests.support.specs import model_endpoint, variant
 
@@ -126,14 +127,8 @@ def test_the_image_runs_as_its_user_without_the_sandbox(image: Path) -> None:
 @pytest.fixture
 def image_plane(tmp_path: Path) -> Iterator[controlplane.ControlPlane]:
     """A control plane of its own: the session's operator must not act on this test."""
-    plane = controlplane.start(tmp_path / "controlplane")
-    try:
-        api = cluster.api_client(plane.kubeconfig(controlplane.ADMIN_USER))
-        cluster.install_crds(api)
-        cluster.grant_operator(api, controlplane.OPERATOR_USER)
+    with own_control_plane(tmp_path / "controlplane") as plane:
         yield plane
-    finally:
-        plane.stop()
 
 
 def test_the_image_reconciles_an_example_to_ready(

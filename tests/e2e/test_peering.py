@@ -15,6 +15,7 @@ import pytest
 from tests.e2e.helpers import wait_for_condition
 from tests.support import cluster, controlplane, processes
 from tests.support import operator as operator_support
+from tests.support.planes import own_control_plane
 from tests.support.sandbox import Sandbox
 from tests.support.specs import model_endpoint, variant
 
@@ -26,12 +27,8 @@ PEERING = "serving-operator"
 
 @pytest.fixture
 def peering_plane(tmp_path: Path) -> Iterator[controlplane.ControlPlane]:
-    plane = controlplane.start(tmp_path / "controlplane")
-    try:
+    with own_control_plane(tmp_path / "controlplane", namespaces=[NAMESPACE]) as plane:
         api = cluster.api_client(plane.kubeconfig(controlplane.ADMIN_USER))
-        cluster.install_crds(api)
-        cluster.grant_operator(api, controlplane.OPERATOR_USER)
-        kubernetes.client.CoreV1Api(api).create_namespace({"metadata": {"name": NAMESPACE}})
         # What the chart creates with peering.enabled and watchNamespaces: [peers].
         kubernetes.client.CustomObjectsApi(api).create_namespaced_custom_object(
             "kopf.dev",
@@ -45,8 +42,6 @@ def peering_plane(tmp_path: Path) -> Iterator[controlplane.ControlPlane]:
             },
         )
         yield plane
-    finally:
-        plane.stop()
 
 
 def replica(

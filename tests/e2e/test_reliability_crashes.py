@@ -31,9 +31,8 @@ from tests.support.crashes import (
     KillPoint,
     abandon,
     choose_kill_point,
-    create_namespace,
-    own_control_plane,
 )
+from tests.support.planes import create_namespace, own_control_plane
 from tests.support.sandbox import FAST_EDGE, Sandbox
 from tests.support.specs import model_endpoint, variant
 
@@ -61,11 +60,8 @@ def fast_sandbox(sandbox: Sandbox) -> Iterator[Sandbox]:
 
 @pytest.fixture(scope="module")
 def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[controlplane.ControlPlane]:
-    own = own_control_plane(tmp_path_factory.mktemp("crashes") / "controlplane")
-    try:
+    with own_control_plane(tmp_path_factory.mktemp("crashes") / "controlplane") as own:
         yield own
-    finally:
-        own.stop()
 
 
 @pytest.fixture(scope="module")

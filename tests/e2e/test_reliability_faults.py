@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import kubernetes
 import pytest
 from botocore.config import Config
 from prometheus_client.parser import text_string_to_metric_families
@@ -33,6 +32,7 @@ from serving_operator.aws.base import MAX_ATTEMPTS
 from tests.support import cluster, controlplane
 from tests.support import operator as operator_support
 from tests.support.operator import OperatorProcess
+from tests.support.planes import own_control_plane
 from tests.support.sandbox import Sandbox
 from tests.support.specs import model_endpoint, variant
 
@@ -70,15 +70,8 @@ class Expected:
 
 @pytest.fixture
 def own_plane(tmp_path: Path) -> Iterator[controlplane.ControlPlane]:
-    plane = controlplane.start(tmp_path / "controlplane")
-    try:
-        api = cluster.api_client(plane.kubeconfig(controlplane.ADMIN_USER))
-        cluster.install_crds(api)
-        cluster.grant_operator(api, controlplane.OPERATOR_USER)
-        kubernetes.client.CoreV1Api(api).create_namespace({"metadata": {"name": NAMESPACE}})
+    with own_control_plane(tmp_path / "controlplane", namespaces=[NAMESPACE]) as plane:
         yield plane
-    finally:
-        plane.stop()
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ import pytest
 from tests.e2e.helpers import wait_for_condition, wait_for_status
 from tests.support import cluster, controlplane, processes
 from tests.support import operator as operator_support
+from tests.support.planes import own_control_plane
 from tests.support.sandbox import Sandbox
 from tests.support.specs import model_endpoint, variant
 
@@ -52,14 +53,8 @@ KOPF_DEFAULT_RETRY_SECONDS = sum(
 def restartable_plane(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[controlplane.ControlPlane]:
-    plane = controlplane.start(tmp_path_factory.mktemp("kube-faults") / "controlplane")
-    try:
-        api = cluster.api_client(plane.kubeconfig(controlplane.ADMIN_USER))
-        cluster.install_crds(api)
-        cluster.grant_operator(api, controlplane.OPERATOR_USER)
+    with own_control_plane(tmp_path_factory.mktemp("kube-faults") / "controlplane") as plane:
         yield plane
-    finally:
-        plane.stop()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import kubernetes
 import pytest
 
 from serving_operator.handlers.sharding import UNSHARDED_FINALIZER, finalizer_for
@@ -22,6 +21,7 @@ from tests.e2e.helpers import wait_for_condition, wait_for_status, wait_gone
 from tests.support import cluster, controlplane, processes
 from tests.support import operator as operator_support
 from tests.support.cli import isolated_env, run_cli
+from tests.support.planes import own_control_plane
 from tests.support.sandbox import Sandbox
 from tests.support.specs import model_endpoint, variant
 
@@ -34,15 +34,8 @@ FINALIZER_B = finalizer_for(parse_selector("shard=b"))
 
 @pytest.fixture
 def shard_plane(tmp_path: Path) -> Iterator[controlplane.ControlPlane]:
-    plane = controlplane.start(tmp_path / "controlplane")
-    try:
-        api = cluster.api_client(plane.kubeconfig(controlplane.ADMIN_USER))
-        cluster.install_crds(api)
-        cluster.grant_operator(api, controlplane.OPERATOR_USER)
-        kubernetes.client.CoreV1Api(api).create_namespace({"metadata": {"name": NAMESPACE}})
+    with own_control_plane(tmp_path / "controlplane", namespaces=[NAMESPACE]) as plane:
         yield plane
-    finally:
-        plane.stop()
 
 
 def shard(

@@ -29,24 +29,6 @@ Call = dict[str, Any]
 CallFilter = Callable[[Call], bool]
 
 
-def own_control_plane(workdir: Path) -> controlplane.ControlPlane:
-    """A control plane with the CRDs and the operator's RBAC installed, nothing else."""
-    plane = controlplane.start(workdir)
-    try:
-        api = cluster.api_client(plane.kubeconfig(controlplane.ADMIN_USER))
-        cluster.install_crds(api)
-        cluster.grant_operator(api, controlplane.OPERATOR_USER)
-    except BaseException:
-        plane.stop()
-        raise
-    return plane
-
-
-def create_namespace(plane: controlplane.ControlPlane, name: str) -> None:
-    api = cluster.api_client(plane.kubeconfig(controlplane.ADMIN_USER))
-    kubernetes.client.CoreV1Api(api).create_namespace({"metadata": {"name": name}})
-
-
 def abandon(plane: controlplane.ControlPlane, namespace: str) -> None:
     """Take a test's objects out of the control plane without the operator (finalizers
     stripped, AWS objects left in the sandbox under their own names), so that every later
