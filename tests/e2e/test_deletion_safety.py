@@ -26,12 +26,12 @@ from tests.support import operator as operator_support
 from tests.support.operator import OperatorProcess
 from tests.support.planes import own_control_plane
 from tests.support.sandbox import Sandbox
-from tests.support.specs import ROLE, model_endpoint, variant
+from tests.support.specs import ROLE, edge_model, model_endpoint, variant
 
 pytestmark = pytest.mark.e2e
 
 SAGEMAKER_DELETES = {"DeleteEndpoint", "DeleteEndpointConfig", "DeleteModel"}
-NEO_ROLE = "arn:aws:iam::123456789012:role/NeoRole"
+NANO_ONLY = [{"name": "nano", "targetDevice": "jetson_nano"}]
 
 
 @pytest.fixture
@@ -212,24 +212,6 @@ def test_an_endpoint_someone_else_took_over_is_never_deleted(
 # --------------------------------------------------------------------------- EdgeModel
 
 
-def _edge_model(name: str, bucket: str, stages: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "apiVersion": f"{cluster.GROUP}/{cluster.VERSION}",
-        "kind": "EdgeModel",
-        "metadata": {"name": name},
-        "spec": {
-            "source": f"s3://{bucket}/classifier/model.tar.gz",
-            "framework": "PYTORCH",
-            "frameworkVersion": "1.8",
-            "dataInputConfig": '{"input0": [1, 3, 224, 224]}',
-            "roleArn": NEO_ROLE,
-            "outputS3Uri": f"s3://{bucket}/compiled",
-            "targets": [{"name": "nano", "targetDevice": "jetson_nano"}],
-            "rollout": {"stages": stages, "stageDeadlineSeconds": 120},
-        },
-    }
-
-
 def _thing_group(sandbox: Sandbox, prefix: str, devices: int) -> str:
     iot = sandbox.client("iot")
     group = f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -275,7 +257,7 @@ def test_deleting_an_edge_model_mid_rollout_removes_its_components_everywhere(
         {"name": "canary", "thingGroups": [canary], "gate": {"manual": True}},
         {"name": "fleet", "thingGroups": [fleet]},
     ]
-    edge_models.create(namespace, _edge_model(name, edge_bucket, stages))
+    edge_models.create(namespace, edge_model(name, edge_bucket, stages, targets=NANO_ONLY))
     waiting = wait_for_status(
         edge_models,
         namespace,
@@ -390,7 +372,12 @@ def test_deleting_a_namespace_full_of_resources_finishes_and_leaves_nothing_of_o
     for index in range(3):
         edge_models.create(
             namespace,
-            _edge_model(f"edge-{index}", edge_bucket, [{"name": "all", "thingGroups": [group]}]),
+            edge_model(
+                f"edge-{index}",
+                edge_bucket,
+                [{"name": "all", "thingGroups": [group]}],
+                targets=NANO_ONLY,
+            ),
         )
     for name in endpoints:
         wait_for_condition(model_endpoints, namespace, name, "Ready", operator, timeout=180)

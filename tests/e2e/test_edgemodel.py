@@ -19,10 +19,10 @@ from tests.support.cli import isolated_env, run_cli
 from tests.support.operator import OperatorProcess
 from tests.support.planes import own_control_plane
 from tests.support.sandbox import Sandbox
+from tests.support.specs import edge_model
 
 pytestmark = pytest.mark.e2e
 
-ROLE = "arn:aws:iam::123456789012:role/NeoRole"
 # An AWS-published component someone else deployed to the fleet: it must survive.
 OTHERS = {"aws.greengrass.Cli": {"componentVersion": "2.12.0"}}
 
@@ -48,34 +48,6 @@ def thing_group(sandbox: Sandbox, prefix: str, devices: int) -> tuple[str, list[
         iot.add_thing_to_thing_group(thingGroupName=group, thingName=name)
         names.append(name)
     return group, names
-
-
-def edge_model(
-    name: str,
-    bucket: str,
-    stages: list[dict[str, Any]],
-    rollout_extra: dict[str, Any] | None = None,
-    **spec: Any,
-) -> dict[str, Any]:
-    return {
-        "apiVersion": "serving.mlops.dev/v1alpha1",
-        "kind": "EdgeModel",
-        "metadata": {"name": name},
-        "spec": {
-            "source": f"s3://{bucket}/classifier/model.tar.gz",
-            "framework": "PYTORCH",
-            "frameworkVersion": "1.8",
-            "dataInputConfig": '{"input0": [1, 3, 224, 224]}',
-            "roleArn": ROLE,
-            "outputS3Uri": f"s3://{bucket}/compiled",
-            "targets": [
-                {"name": "nano", "targetDevice": "jetson_nano"},
-                {"name": "arm64", "targetPlatform": {"os": "LINUX", "arch": "ARM64"}},
-            ],
-            "rollout": {"stages": stages, "stageDeadlineSeconds": 120, **(rollout_extra or {})},
-            **spec,
-        },
-    }
 
 
 def latest_components(sandbox: Sandbox, group: str) -> dict[str, Any]:

@@ -12,7 +12,6 @@ import pytest
 
 from tests.e2e.test_edgemodel import (
     annotate,
-    edge_model,
     reason,
     thing_group,
     wait_status,
@@ -23,6 +22,7 @@ from tests.support.crashes import sigkill
 from tests.support.operator import OperatorProcess
 from tests.support.planes import own_control_plane
 from tests.support.sandbox import FAST_EDGE, Sandbox
+from tests.support.specs import edge_model
 
 pytestmark = pytest.mark.e2e
 

@@ -23,7 +23,7 @@ import kubernetes
 import pytest
 
 from tests.e2e.helpers import wait_for_condition, wait_for_status, wait_gone
-from tests.e2e.test_edgemodel import edge_model, thing_group
+from tests.e2e.test_edgemodel import thing_group
 from tests.support import cluster, controlplane
 from tests.support.crashes import (
     Call,
@@ -34,7 +34,7 @@ from tests.support.crashes import (
 )
 from tests.support.planes import create_namespace, own_control_plane
 from tests.support.sandbox import FAST_EDGE, Sandbox
-from tests.support.specs import model_endpoint, variant
+from tests.support.specs import edge_model, model_endpoint, variant
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

@@ -34,7 +34,7 @@ from tests.support import operator as operator_support
 from tests.support.operator import OperatorProcess
 from tests.support.planes import own_control_plane
 from tests.support.sandbox import Sandbox
-from tests.support.specs import model_endpoint, variant
+from tests.support.specs import edge_model, model_endpoint, variant
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1200)]
 
@@ -46,7 +46,6 @@ three single-variant ones."""
 BLUE, GREEN = "blue", "green"
 FIXED_WEIGHTS = ((90, 10), (80, 20), (70, 30), (60, 40), (50, 50), (25, 75))
 SCALING = {"minInstances": 1, "maxInstances": 3, "targetValue": 5}
-NEO_ROLE = "arn:aws:iam::123456789012:role/NeoRole"
 FAULT_SEED = 20_24
 THROTTLING_RATE, SERVER_ERROR_RATE = 0.2, 0.05
 RATE_LIMITS = "sagemaker=40/40,application-autoscaling=20/20,greengrassv2=20/20,iot=20/20"
@@ -229,33 +228,6 @@ def split_manifest(name: str, endpoint: str, **spec: Any) -> dict[str, Any]:
     }
 
 
-def edge_manifest(name: str, bucket: str, canary: str, fleet: str) -> dict[str, Any]:
-    return {
-        "apiVersion": f"{cluster.GROUP}/{cluster.VERSION}",
-        "kind": "EdgeModel",
-        "metadata": {"name": name},
-        "spec": {
-            "source": f"s3://{bucket}/classifier/model.tar.gz",
-            "framework": "PYTORCH",
-            "frameworkVersion": "1.8",
-            "dataInputConfig": '{"input0": [1, 3, 224, 224]}',
-            "roleArn": NEO_ROLE,
-            "outputS3Uri": f"s3://{bucket}/compiled",
-            "targets": [
-                {"name": "nano", "targetDevice": "jetson_nano"},
-                {"name": "arm64", "targetPlatform": {"os": "LINUX", "arch": "ARM64"}},
-            ],
-            "rollout": {
-                "stages": [
-                    {"name": "canary", "thingGroups": [canary]},
-                    {"name": "fleet", "thingGroups": [fleet], "maximumPerMinute": 100},
-                ],
-                "stageDeadlineSeconds": CONVERGE_SECONDS,
-            },
-        },
-    }
-
-
 # --------------------------------------------------------------------------- waiting
 
 
@@ -397,7 +369,15 @@ def test_everything_converges_exactly_under_throttling_5xx_and_latency_and_delet
     endpoints, expected = endpoint_manifests(prefix, model_bucket)
     splits, split_weights = split_manifests(prefix)
     edge_models = [
-        edge_manifest(f"{prefix}-edge-{index}", f"{prefix}-edge", *edge_groups[index])
+        edge_model(
+            f"{prefix}-edge-{index}",
+            f"{prefix}-edge",
+            [
+                {"name": "canary", "thingGroups": [edge_groups[index][0]]},
+                {"name": "fleet", "thingGroups": [edge_groups[index][1]], "maximumPerMinute": 100},
+            ],
+            {"stageDeadlineSeconds": CONVERGE_SECONDS},
+        )
         for index in range(EDGE_MODELS)
     ]
     sandbox.forget_calls()

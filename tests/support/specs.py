@@ -129,3 +129,39 @@ def edge_model_spec(**changes: Any) -> EdgeModelSpec:
         },
     }
     return EdgeModelSpec.model_validate(base | changes)
+
+
+NEO_ROLE = "arn:aws:iam::123456789012:role/NeoRole"
+BOTH_TARGETS: list[dict[str, Any]] = [
+    {"name": "nano", "targetDevice": "jetson_nano"},
+    {"name": "arm64", "targetPlatform": {"os": "LINUX", "arch": "ARM64"}},
+]
+
+
+def edge_model(
+    name: str,
+    bucket: str,
+    stages: list[dict[str, Any]],
+    rollout_extra: dict[str, Any] | None = None,
+    *,
+    targets: list[dict[str, Any]] | None = None,
+    **spec: Any,
+) -> dict[str, Any]:
+    """An EdgeModel manifest: the classifier in `bucket` compiled for `targets` (default: a
+    Jetson Nano and 64-bit ARM Linux) and rolled out in `stages`."""
+    return {
+        "apiVersion": "serving.mlops.dev/v1alpha1",
+        "kind": "EdgeModel",
+        "metadata": {"name": name},
+        "spec": {
+            "source": f"s3://{bucket}/classifier/model.tar.gz",
+            "framework": "PYTORCH",
+            "frameworkVersion": "1.8",
+            "dataInputConfig": '{"input0": [1, 3, 224, 224]}',
+            "roleArn": NEO_ROLE,
+            "outputS3Uri": f"s3://{bucket}/compiled",
+            "targets": BOTH_TARGETS if targets is None else targets,
+            "rollout": {"stages": stages, "stageDeadlineSeconds": 120, **(rollout_extra or {})},
+            **spec,
+        },
+    }
