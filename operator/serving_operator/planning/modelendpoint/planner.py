@@ -8,6 +8,7 @@ autoscaling stand-down around a config switch, and the memory of the last attemp
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, replace
 
 from serving_operator.planning.modelendpoint.actions import (
@@ -34,6 +35,7 @@ from serving_operator.planning.modelendpoint.observed import (
     Lookups,
     ModelEndpointObservation,
     ObservedEndpoint,
+    ObservedScaling,
 )
 from serving_operator.planning.naming import content_hash
 from serving_operator.planning.outcome import Outcome, OutcomeKind, Plan
@@ -152,6 +154,17 @@ def plan_model_endpoint(
     return Plan(tuple(steps), plan.outcome)
 
 
+def _scaling_read(
+    observed: ModelEndpointObservation, variants: frozenset[str]
+) -> Mapping[str, ObservedScaling]:
+    """The scaling read for `variants` (once `missing` found nothing left to read): none for
+    no variants (an endpoint that reports none has nothing an autoscaler could scale)."""
+    if not variants:
+        return {}
+    assert observed.scaling is not None
+    return observed.scaling
+
+
 def _stand_down(
     desired: DesiredEndpoint,
     endpoint: ObservedEndpoint,
@@ -163,11 +176,12 @@ def _stand_down(
     missing = observed.missing(Lookups(scaling_variants=variants))
     if missing:
         return missing
-    assert observed.scaling is not None
     nothing_wanted = replace(desired, variants=())
     return [
         *plan_autoscaling(
-            nothing_wanted, observed.scaling, removal=DeregisterReason.STAND_DOWN_FOR_UPDATE
+            nothing_wanted,
+            _scaling_read(observed, variants),
+            removal=DeregisterReason.STAND_DOWN_FOR_UPDATE,
         ),
         Remember(replace(memory, scaling_registered=False, scaling_checked=None)),
     ]
@@ -219,8 +233,7 @@ def _sync_autoscaling(
     )
     if missing:
         return missing
-    assert observed.scaling is not None
-    steps: list[Step] = list(plan_autoscaling(desired, observed.scaling))
+    steps: list[Step] = list(plan_autoscaling(desired, _scaling_read(observed, variants)))
     memory = replace(
         memory,
         scaling_registered=bool(desired.autoscaled),
