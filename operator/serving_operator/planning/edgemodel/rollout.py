@@ -40,7 +40,11 @@ from serving_operator.planning.edgemodel.memory import (
     StageMemory,
     StagePhase,
 )
-from serving_operator.planning.edgemodel.observed import DeviceCounts, ObservedGroup
+from serving_operator.planning.edgemodel.observed import (
+    DeviceCounts,
+    ObservedDeployment,
+    ObservedGroup,
+)
 from serving_operator.planning.edgemodel.targets import TargetPhase, TargetView
 from serving_operator.planning.naming import content_hash
 from serving_operator.planning.outcome import Outcome
@@ -188,6 +192,32 @@ def _shared_device_conflicts(
     return found
 
 
+def _stage_merge(
+    desired: DesiredEdgeModel,
+    stage: DesiredStage,
+    group_name: str,
+    target_arn: str,
+    latest: ObservedDeployment | None,
+    ours: Components,
+    why: str,
+) -> CreateDeployment:
+    """The group's latest deployment with this stage's versions of our components merged in,
+    called only where the latest does not carry them, so there is always something to change."""
+    action = merged_deployment(
+        thing_group=group_name,
+        target_arn=target_arn,
+        latest=latest,
+        ours=ours,
+        our_names=desired.component_names,
+        job_configuration=stage.job_configuration,
+        failure_handling_policy=desired.failure_handling_policy,
+        tags=dict(desired.tags),
+        why=why,
+    )
+    assert action is not None
+    return action
+
+
 def _deploy_stage(
     desired: DesiredEdgeModel,
     stage: DesiredStage,
@@ -241,18 +271,7 @@ def _deploy_stage(
                 " this EdgeModel's components"
             )
             why = f"stage {stage.name}: merging again, {drift}"
-        action = merged_deployment(
-            thing_group=group_name,
-            target_arn=group.arn,
-            latest=latest,
-            ours=ours,
-            our_names=desired.component_names,
-            job_configuration=stage.job_configuration,
-            failure_handling_policy=desired.failure_handling_policy,
-            tags=dict(desired.tags),
-            why=why,
-        )
-        assert action is not None  # not carried, so there is something to change
+        action = _stage_merge(desired, stage, group_name, group.arn, latest, ours, why)
         if group_name in remembered:
             steps.append(replace(action, drift=drift))
         else:
@@ -315,18 +334,15 @@ def _keep_merged(
             if latest is not None
             else "the group has no deployment any more"
         )
-        action = merged_deployment(
-            thing_group=group_name,
-            target_arn=group.arn,
-            latest=latest,
-            ours=ours,
-            our_names=desired.component_names,
-            job_configuration=stage.job_configuration,
-            failure_handling_policy=desired.failure_handling_policy,
-            tags=dict(desired.tags),
-            why=f"stage {stage.name} passed; merging again",
+        action = _stage_merge(
+            desired,
+            stage,
+            group_name,
+            group.arn,
+            latest,
+            ours,
+            f"stage {stage.name} passed; merging again",
         )
-        assert action is not None  # not carried, so there is something to change
         steps.append(replace(action, drift=drift))
         if before is not None:
             deployments.append(before)
