@@ -21,6 +21,7 @@ import pytest
 from kubernetes.client.rest import ApiException
 
 from tests.e2e.helpers import wait_for_condition, wait_for_status, wait_gone
+from tests.e2e.test_edgemodel import latest_components, thing_group
 from tests.support import cluster, controlplane, processes
 from tests.support import operator as operator_support
 from tests.support.operator import OperatorProcess
@@ -212,28 +213,6 @@ def test_an_endpoint_someone_else_took_over_is_never_deleted(
 # --------------------------------------------------------------------------- EdgeModel
 
 
-def _thing_group(sandbox: Sandbox, prefix: str, devices: int) -> str:
-    iot = sandbox.client("iot")
-    group = f"{prefix}-{uuid.uuid4().hex[:8]}"
-    iot.create_thing_group(thingGroupName=group)
-    for index in range(devices):
-        thing = f"{group}-dev{index}"
-        iot.create_thing(thingName=thing)
-        iot.add_thing_to_thing_group(thingGroupName=group, thingName=thing)
-    return group
-
-
-def _latest_components(sandbox: Sandbox, group: str) -> dict[str, Any]:
-    greengrass = sandbox.client("greengrassv2")
-    arn = sandbox.client("iot").describe_thing_group(thingGroupName=group)["thingGroupArn"]
-    listed = greengrass.list_deployments(targetArn=arn)["deployments"]
-    if not listed:
-        return {}
-    deployment = greengrass.get_deployment(deploymentId=listed[0]["deploymentId"])
-    components: dict[str, Any] = deployment.get("components", {})
-    return components
-
-
 @pytest.fixture
 def edge_bucket(sandbox: Sandbox, fast_edge: None) -> str:
     s3 = sandbox.client("s3")
@@ -251,7 +230,7 @@ def test_deleting_an_edge_model_mid_rollout_removes_its_components_everywhere(
     edge_bucket: str,
 ) -> None:
     """The canary stage is done and waits for a manual promotion; the fleet has nothing yet."""
-    canary, fleet = _thing_group(sandbox, "canary", 2), _thing_group(sandbox, "fleet", 2)
+    (canary, _), (fleet, _) = thing_group(sandbox, "canary", 2), thing_group(sandbox, "fleet", 2)
     name = "classifier"
     stages = [
         {"name": "canary", "thingGroups": [canary], "gate": {"manual": True}},
@@ -271,13 +250,13 @@ def test_deleting_an_edge_model_mid_rollout_removes_its_components_everywhere(
         timeout=90,
     )
     component_arns = [t["componentArn"] for t in waiting["status"]["targets"]]
-    assert _latest_components(sandbox, canary)
+    assert latest_components(sandbox, canary)
 
     edge_models.delete(namespace, name)
     wait_gone(edge_models, namespace, name, operator, timeout=90)
 
-    assert _latest_components(sandbox, canary) == {}
-    assert _latest_components(sandbox, fleet) == {}
+    assert latest_components(sandbox, canary) == {}
+    assert latest_components(sandbox, fleet) == {}
     greengrass = sandbox.client("greengrassv2")
     for arn in component_arns:
         with pytest.raises(greengrass.exceptions.ResourceNotFoundException):
@@ -368,7 +347,7 @@ def test_deleting_a_namespace_full_of_resources_finishes_and_leaves_nothing_of_o
                 },
             },
         )
-    group = _thing_group(sandbox, "crowd", 1)
+    group, _ = thing_group(sandbox, "crowd", 1)
     for index in range(3):
         edge_models.create(
             namespace,
@@ -411,7 +390,7 @@ def test_deleting_a_namespace_full_of_resources_finishes_and_leaves_nothing_of_o
         "configs": set(),
         "models": set(),
     }
-    assert _latest_components(sandbox, group) == {}
+    assert latest_components(sandbox, group) == {}
     greengrass = sandbox.client("greengrassv2")
     for arn in published:
         with pytest.raises(greengrass.exceptions.ResourceNotFoundException):
