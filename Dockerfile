@@ -2,7 +2,8 @@
 # serving-operator image: `docker build -t serving-operator .`
 # The Helm chart in charts/serving-operator runs it and ships the CRDs.
 # tests/e2e/test_image.py repeats these steps without a Docker engine: build the wheel from
-# the files below, install it with constraints.txt into a fresh virtualenv, drop the
+# the files below, install lock/runtime.txt (hashes required) and then the package without an
+# index into a fresh virtualenv, drop the
 # sandbox, run as uid 10001, and reconcile an example to Ready.
 #
 # Base: the exact Python release the tests run (3.11.7). Pin it by digest where the
@@ -18,11 +19,16 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 # pyproject.toml declares readme and license files, so the build needs them.
-COPY pyproject.toml README.md LICENSE constraints.txt ./
+COPY pyproject.toml README.md LICENSE ./
+COPY lock/runtime.txt lock/runtime.txt
 COPY operator/ operator/
-# The sandbox is test and demo equipment: never in the image (its command says how to
-# install it instead).
-RUN pip install --no-cache-dir --constraint constraints.txt . \
+# Every distribution comes from the lock, checked against its hashes; the package itself is
+# built with the locked setuptools (no build isolation) and without an index, so nothing
+# else can arrive. The sandbox is test and demo equipment: never in the image (its command
+# says how to install it instead).
+RUN pip install --no-cache-dir --require-hashes --no-deps -r lock/runtime.txt \
+    && pip install --no-cache-dir --no-index --no-deps --no-build-isolation . \
+    && pip check \
     && rm -rf /opt/venv/lib/python3.11/site-packages/serving_operator/sandbox
 
 # --- runtime: the virtualenv only, run as a non-root user ---

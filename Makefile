@@ -9,17 +9,49 @@ CONTROLPLANE_BINS := $(ASSETS)/etcd $(ASSETS)/kube-apiserver $(ASSETS)/kube-cont
 HELM := $(ASSETS)/helm
 KSTATUS := $(ASSETS)/kstatus
 
-.PHONY: all venv controlplane crds lint unit e2e test test-slow demo demo-stop bench bench-quick clean
+.PHONY: all venv lock test-latest controlplane crds lint unit e2e test test-slow demo demo-stop bench \
+	bench-quick clean
 
 all: test
 
-$(BIN)/serving-operator: pyproject.toml constraints.txt
+# Every Python dependency of every extra, and pip and the build backend too, comes from
+# lock/all.txt with its hashes (docs/dependencies.md); the project itself is installed
+# without an index, so nothing outside the lock can arrive. LOCKFILE and VENV are variables
+# so that `make test-latest` can build a second environment from a fresh resolution.
+LOCKFILE ?= lock/all.txt
+
+$(BIN)/serving-operator: pyproject.toml $(LOCKFILE)
+	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet --constraint constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r $(LOCKFILE)
+	$(BIN)/python -m pip install --quiet --no-index --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	touch $@
 
 venv: $(BIN)/serving-operator
+
+# Re-resolve lock/all.txt after a change to pyproject.toml, keeping every pin that still
+# fits; `make lock UPGRADE=1` moves every dependency to the newest version its range allows.
+# lock/runtime.txt is the same resolution cut down to what the image installs.
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --universal --python-version 3.11 \
+	--custom-compile-command 'make lock'
+LOCK_INPUTS := pyproject.toml lock/build.in
+
+lock: venv
+	$(UV_COMPILE) $(if $(UPGRADE),--upgrade) --extra dev -o lock/all.txt $(LOCK_INPUTS)
+	$(UV_COMPILE) --constraint lock/all.txt -o lock/runtime.txt $(LOCK_INPUTS)
+
+# Not in CI: the suite against the newest versions pyproject's ranges admit today, in a
+# throwaway environment, so that a dependency's new release breaks here before a user's
+# install. A failure means: fix the code or bound the range, then `make lock UPGRADE=1`.
+LATEST := .cache/latest
+
+test-latest: venv
+	mkdir -p $(LATEST)
+	$(UV_COMPILE) --upgrade --extra dev -o $(LATEST)/all.txt $(LOCK_INPUTS)
+	rm -f $(LATEST)/venv/bin/serving-operator
+	$(MAKE) test VENV=$(LATEST)/venv LOCKFILE=$(LATEST)/all.txt
 
 # Version stamps, as Kubernetes' and helm's own release builds set them: without them
 # `kubectl version` says v0.0.0-master and anything that checks the server version fails.
@@ -82,7 +114,7 @@ e2e: venv controlplane
 PYTEST_WORKERS ?= 4
 
 test: venv controlplane lint
-	$(BIN)/pytest -q -m "not slow" -n $(PYTEST_WORKERS) --dist loadfile --durations=15
+	SERVING_OPERATOR_LOCKFILE=$(LOCKFILE) $(BIN)/pytest -q -m "not slow" -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 # Reliability at scale (fault injection, crashes, control-plane restarts, handover): each
 # test brings its own control plane and operator; CI runs these after `make test`.

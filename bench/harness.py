@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support import cluster, controlplane  # noqa: E402
 from tests.support import operator as operator_support  # noqa: E402
 from tests.support import sandbox as sandbox_support  # noqa: E402
+from tests.support.image import install_as_the_image_does  # noqa: E402
 
 GROUP, VERSION = cluster.GROUP, cluster.VERSION
 NAMESPACE = "bench"
@@ -202,17 +203,11 @@ class Stack:
 
 def image_venv(folder: Path) -> Path:
     """A virtualenv with the package installed as the Dockerfile does (its dependencies,
-    pinned by constraints.txt, and nothing else); made once per folder."""
+    from lock/runtime.txt, and nothing else); made once per folder."""
     python = folder / "bin" / "python"
     if not python.exists():
         subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
-        subprocess.run(
-            [
-                *(str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"),
-                *("--constraint", str(ROOT / "constraints.txt"), str(ROOT)),
-            ],
-            check=True,
-        )
+        install_as_the_image_does(python, ROOT)
     return folder
 
 

@@ -1,8 +1,8 @@
 """The image, built the way the Dockerfile builds it, runs the operator to Ready.
 
 No Docker engine here, so this repeats the Dockerfile's steps: a build context of exactly
-what .dockerignore lets through, `pip install --constraint constraints.txt .` into a fresh
-virtualenv, the sandbox removed, and the operator run as uid 10001 (the image's user)
+what .dockerignore lets through, lock/runtime.txt with its hashes and then the package into a
+fresh virtualenv, the sandbox removed, and the operator run as uid 10001 (the image's user)
 against a control plane of its own and the session's AWS sandbox.
 """
 
@@ -24,6 +24,7 @@ from tests.e2e.helpers import wait_for_condition, wait_gone
 from tests.support import cluster, controlplane
 from tests.support import operator as operator_support
 from tests.support.paths import ROOT
+from tests.support.image import install_as_the_image_does
 from tests.support.planes import own_control_plane
 from tests.support.sandbox import Sandbox
 from tests.support.specs import model_endpoint, variant
@@ -66,6 +67,7 @@ def build_context(into: Path) -> Path:
                 ],
             )
         else:
+            (into / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, into / name)
     return into
 
@@ -79,12 +81,7 @@ def image(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         context = build_context(tmp_path_factory.mktemp("context"))
         venv = root / "venv"
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        pip = [str(venv / "bin" / "pip"), "install", "--quiet", "--disable-pip-version-check"]
-        subprocess.run(
-            [*pip, "--constraint", str(context / "constraints.txt"), str(context)],
-            check=True,
-            timeout=600,
-        )
+        install_as_the_image_does(venv / "bin" / "python", context)
         installed = next((venv / "lib").glob("python3*/site-packages/serving_operator"))
         shutil.rmtree(installed / "sandbox")  # as the Dockerfile's build stage does
         yield venv
@@ -103,9 +100,10 @@ def as_image_user(venv: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_dockerfile_installs_with_the_constraints_and_drops_the_sandbox() -> None:
+def test_the_dockerfile_installs_from_the_runtime_lock_and_drops_the_sandbox() -> None:
     text = dockerfile()
-    assert "pip install --no-cache-dir --constraint constraints.txt ." in text
+    assert "pip install --no-cache-dir --require-hashes --no-deps -r lock/runtime.txt" in text
+    assert "pip install --no-cache-dir --no-index --no-deps --no-build-isolation ." in text
     assert "site-packages/serving_operator/sandbox" in text
     assert "USER 10001:10001" in text
 

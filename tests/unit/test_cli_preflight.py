@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import importlib.util
 import json
 import subprocess
 import sys
@@ -221,16 +220,3 @@ def test_the_cli_runs_the_operator_without_importing_the_sandbox() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.strip() == "[]"
-
-
-def test_constraints_pin_exactly_the_runtime_dependencies_installed() -> None:
-    """The image installs with constraints.txt; `make venv` too, so tests run those versions."""
-    path = ROOT / "hack" / "constraints.py"
-    spec = importlib.util.spec_from_file_location("constraints", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert module.render() == (ROOT / "constraints.txt").read_text(), (
-        "run: .venv/bin/python hack/constraints.py"
-    )

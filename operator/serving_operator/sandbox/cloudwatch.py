@@ -46,7 +46,6 @@ from moto.cloudwatch.exceptions import (
 from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum, cloudwatch_backends
 from moto.core.exceptions import ServiceException
 from moto.core.parse import PROTOCOL_PARSERS
-from moto.core.request import determine_request_protocol
 from moto.core.serialize import XFormedAttributePicker, get_serializer_class
 from moto.core.utils import get_service_model
 from werkzeug.datastructures import Headers, MultiDict
@@ -195,12 +194,8 @@ class CloudWatchOverlay:
     def _parse(self, request: AwsRequest) -> tuple[str, Any, dict[str, Any]] | None:
         """(protocol, operation model, parameters), or None for a protocol moto does not
         speak either (CBOR)."""
-        content_type = request.header("content-type") or ""
-        try:
-            protocol = determine_request_protocol(self._service_model, content_type)
-        except NotImplementedError:
-            return None
-        if protocol not in ("json", "query"):
+        protocol = _request_protocol(request.header("content-type") or "")
+        if protocol is None:
             return None
         operation = self._service_model.operation_model(request.operation)
         return protocol, operation, _parse(operation, protocol, request)
@@ -338,6 +333,20 @@ class CloudWatchOverlay:
             elif isinstance(datum, MetricAggregatedDatum):
                 bucket.aggregates.append(datum)
         return buckets
+
+
+def _request_protocol(content_type: str) -> str | None:
+    """The protocol a CloudWatch request is in, from its Content-Type: botocore's model for
+    monitoring lists `protocols: ["query", "json", "smithy-rpc-v2-cbor"]`; the JSON protocol
+    is sent as application/x-amz-json-1.0 and the query protocol as form data. Decided here
+    rather than by moto's `determine_request_protocol`, whose signature changed in a patch
+    release (5.2.6). None for CBOR, which moto cannot parse either."""
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type == _JSON_CONTENT_TYPE:
+        return "json"
+    if media_type == "application/x-www-form-urlencoded":
+        return "query"
+    return None
 
 
 def _parse(operation: Any, protocol: str, request: AwsRequest) -> dict[str, Any]:

@@ -1,0 +1,187 @@
+"""One lock for every Python dependency (lock/all.txt), and the image's cut of it.
+
+The lock is what makes a fresh machine green tomorrow as it is today: these tests fail when
+pyproject.toml and the lock disagree, when code imports a distribution the lock does not
+name, or when the environment running the tests holds anything the lock did not put there.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+import sys
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+from packaging.markers import Marker
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from tests.support.paths import ROOT
+
+ALL = ROOT / "lock" / "all.txt"
+RUNTIME = ROOT / "lock" / "runtime.txt"
+SCANNED = ("operator", "tests", "bench", "hack")
+FIRST_PARTY = {"serving_operator", "tests", "bench", "hack"}
+_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)\s*(?:;\s*([^\\]+?))?\s*\\?$")
+
+
+@dataclass(frozen=True)
+class Pin:
+    name: str
+    version: str
+    marker: Marker | None
+    hashes: tuple[str, ...]
+
+    def applies_here(self) -> bool:
+        return self.marker is None or self.marker.evaluate()
+
+
+def entries(path: Path) -> list[Pin]:
+    """Every `name==version [; marker]` entry of a lock file with its hashes. The lock is
+    universal: a distribution may appear once per Python version range."""
+    found: list[Pin] = []
+    for line in path.read_text().splitlines():
+        if match := _PIN.match(line):
+            name, version, marker = match.groups()
+            found.append(
+                Pin(canonicalize_name(name), version, Marker(marker) if marker else None, ())
+            )
+        elif found and (hash_ := re.search(r"--hash=(sha256:[0-9a-f]{64})", line)):
+            last = found[-1]
+            found[-1] = Pin(last.name, last.version, last.marker, (*last.hashes, hash_.group(1)))
+    return found
+
+
+def pins(path: Path) -> dict[str, Pin]:
+    """canonical name -> the entry that applies to the Python running this test."""
+    return {pin.name: pin for pin in entries(path) if pin.applies_here()}
+
+
+def declared() -> list[Requirement]:
+    """Every requirement pyproject.toml declares, runtime and every extra's."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lines: list[str] = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        lines += extra
+    return [Requirement(line) for line in lines]
+
+
+def test_every_locked_entry_is_pinned_with_hashes() -> None:
+    for path in (ALL, RUNTIME):
+        pinned = entries(path)
+        assert len(pinned) > 30, f"{path.name} parsed to {len(pinned)} entries"
+        unhashed = [pin.name for pin in pinned if not pin.hashes]
+        assert not unhashed, f"{path.name}: no --hash for {unhashed}; run `make lock`"
+
+
+def test_pyprojects_ranges_admit_the_locked_versions() -> None:
+    locked: dict[str, list[str]] = {}
+    for pin in entries(ALL):
+        locked.setdefault(pin.name, []).append(pin.version)
+    problems = []
+    for requirement in declared():
+        name = canonicalize_name(requirement.name)
+        if name == "serving-operator":
+            continue  # the dev extra's reference to the sandbox and plot extras
+        if name not in locked:
+            problems.append(f"{requirement} is declared but not in lock/all.txt")
+        for version in locked.get(name, []):
+            if not requirement.specifier.contains(version, prereleases=True):
+                problems.append(f"{requirement} does not admit the locked {name}=={version}")
+    assert not problems, "; ".join(problems) + ": run `make lock`"
+
+
+def test_the_runtime_lock_is_the_same_resolution_cut_down() -> None:
+    """The image installs lock/runtime.txt: each of its pins must be all.txt's, hashes too,
+    so the image runs exactly the versions the suite ran."""
+    everything = {(pin.name, pin.version): pin for pin in entries(ALL)}
+    for pin in entries(RUNTIME):
+        same = everything.get((pin.name, pin.version))
+        assert same is not None, f"runtime.txt pins {pin.name}=={pin.version}, all.txt does not"
+        assert set(pin.hashes) == set(same.hashes), f"{pin.name}: hashes differ"
+    runtime_names = {pin.name for pin in entries(RUNTIME)}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for line in project["dependencies"]:
+        assert canonicalize_name(Requirement(line).name) in runtime_names, line
+    assert "moto" not in runtime_names, "the image must not need the sandbox"
+
+
+def python_files() -> Iterator[Path]:
+    for folder in SCANNED:
+        yield from (ROOT / folder).rglob("*.py")
+
+
+def imported_top_level_modules(path: Path) -> set[str]:
+    """The top-level names of every absolute import in the file, wherever it sits (function
+    bodies, try blocks, TYPE_CHECKING)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def local_modules(path: Path) -> set[str]:
+    """Scripts import their neighbours by plain name (bench/ runs as a folder of scripts)."""
+    return {p.stem for p in path.parent.glob("*.py")} | {
+        p.name for p in path.parent.iterdir() if p.is_dir()
+    }
+
+
+@cache
+def distributions_of_modules() -> dict[str, list[str]]:
+    return metadata.packages_distributions()
+
+
+def test_every_imported_distribution_is_in_the_lock() -> None:
+    locked = set(pins(ALL))
+    stdlib = set(sys.stdlib_module_names) | {"__future__"}
+    problems: dict[str, str] = {}
+    for path in python_files():
+        third_party = imported_top_level_modules(path) - stdlib - FIRST_PARTY - local_modules(path)
+        for module in sorted(third_party):
+            distributions = distributions_of_modules().get(module)
+            if not distributions:
+                problems[module] = f"imported by {path.relative_to(ROOT)}, installed by nothing"
+            elif not {canonicalize_name(d) for d in distributions} & locked:
+                problems[module] = (
+                    f"imported by {path.relative_to(ROOT)} from {distributions}, "
+                    "which lock/all.txt does not name"
+                )
+    assert not problems, problems
+
+
+def test_the_scan_sees_third_party_imports() -> None:
+    """The import scan above finds something to check, so it cannot pass by seeing nothing."""
+    seen = set().union(*(imported_top_level_modules(p) for p in python_files()))
+    assert {"kopf", "boto3", "moto", "pydantic", "hypothesis", "kubernetes"} <= seen
+    assert "packaging" in imported_top_level_modules(Path(__file__))
+
+
+def test_the_environment_holds_exactly_what_the_lock_pins() -> None:
+    """`make venv` installs lock/all.txt with --require-hashes and the project with
+    --no-index: this proves nothing else arrived (`make test-latest` points it at its own
+    resolution through SERVING_OPERATOR_LOCKFILE)."""
+    lock = Path(os.environ.get("SERVING_OPERATOR_LOCKFILE", ALL))
+    if not lock.is_absolute():
+        lock = ROOT / lock
+    locked = pins(lock)
+    installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    if "moto" not in installed:
+        pytest.skip("not the development environment (no sandbox installed)")
+    installed.pop("serving-operator", None)
+    stray = {
+        name: version
+        for name, version in installed.items()
+        if name not in locked or locked[name].version != version
+    }
+    assert not stray, f"installed but not as {lock.name} pins: {stray}"
