@@ -185,3 +185,15 @@ def test_the_environment_holds_exactly_what_the_lock_pins() -> None:
         if name not in locked or locked[name].version != version
     }
     assert not stray, f"installed but not as {lock.name} pins: {stray}"
+
+
+def test_the_docs_name_the_tools_the_lock_was_made_with() -> None:
+    """README and docs/dependencies.md say which uv and Python made the lock: the uv pinned
+    in the lock, and the Python the image runs."""
+    uv = pins(ALL)["uv"].version
+    image_python = re.search(r"python:(\d+\.\d+\.\d+)-", (ROOT / "Dockerfile").read_text())
+    assert image_python is not None
+    for doc in (ROOT / "README.md", ROOT / "docs" / "dependencies.md"):
+        text = doc.read_text()
+        assert f"uv {uv}" in text, f"{doc.name} should say the lock was made with uv {uv}"
+        assert f"CPython {image_python.group(1)}" in text, doc.name
