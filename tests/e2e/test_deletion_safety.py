@@ -20,8 +20,8 @@ import kubernetes
 import pytest
 from kubernetes.client.rest import ApiException
 
+from tests.e2e.edge_support import latest_components, thing_group
 from tests.e2e.helpers import wait_for_condition, wait_for_status, wait_gone
-from tests.e2e.test_edgemodel import latest_components, thing_group
 from tests.support import cluster, controlplane, processes
 from tests.support import operator as operator_support
 from tests.support.operator import OperatorProcess

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_edgemodel import (
+from tests.e2e.edge_support import (
     annotate,
     reason,
     thing_group,

@@ -23,8 +23,8 @@ import pytest
 from tests.e2e.helpers import wait_for_condition, wait_gone
 from tests.support import cluster, controlplane
 from tests.support import operator as operator_support
-from tests.support.paths import ROOT
 from tests.support.image import install_as_the_image_does
+from tests.support.paths import ROOT
 from tests.support.planes import own_control_plane
 from tests.support.sandbox import Sandbox
 from tests.support.specs import model_endpoint, variant

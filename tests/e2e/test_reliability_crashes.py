@@ -22,8 +22,8 @@ from typing import Any
 import kubernetes
 import pytest
 
+from tests.e2e.edge_support import thing_group
 from tests.e2e.helpers import wait_for_condition, wait_for_status, wait_gone
-from tests.e2e.test_edgemodel import thing_group
 from tests.support import cluster, controlplane
 from tests.support.crashes import (
     Call,

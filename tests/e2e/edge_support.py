@@ -1,0 +1,77 @@
+"""What the EdgeModel end-to-end files share: thing groups with devices, the components
+a group's latest deployment carries, and small readers of an EdgeModel's status."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from tests.e2e.helpers import wait_for_status
+from tests.support import cluster
+from tests.support.operator import OperatorProcess
+from tests.support.sandbox import Sandbox
+
+# An AWS-published component someone else deployed to the fleet: it must survive.
+OTHERS = {"aws.greengrass.Cli": {"componentVersion": "2.12.0"}}
+
+
+def thing_group(sandbox: Sandbox, prefix: str, devices: int) -> tuple[str, list[str]]:
+    iot = sandbox.client("iot")
+    group = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    iot.create_thing_group(thingGroupName=group)
+    names = []
+    for index in range(devices):
+        name = f"{group}-dev{index}"
+        iot.create_thing(thingName=name)
+        iot.add_thing_to_thing_group(thingGroupName=group, thingName=name)
+        names.append(name)
+    return group, names
+
+
+def latest_components(sandbox: Sandbox, group: str) -> dict[str, Any]:
+    greengrass = sandbox.client("greengrassv2")
+    arn = sandbox.client("iot").describe_thing_group(thingGroupName=group)["thingGroupArn"]
+    listed = greengrass.list_deployments(targetArn=arn)["deployments"]
+    if not listed:
+        return {}
+    deployment = greengrass.get_deployment(deploymentId=listed[0]["deploymentId"])
+    components: dict[str, Any] = deployment.get("components", {})
+    return components
+
+
+def stage(status: dict[str, Any], name: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(s for s in status["stages"] if s["name"] == name)
+    return found
+
+
+def wait_status(
+    objects: cluster.Objects,
+    namespace: str,
+    name: str,
+    operator: OperatorProcess,
+    holds: Callable[[dict[str, Any]], bool],
+    what: str,
+    timeout: float = 90,
+) -> dict[str, Any]:
+    return wait_for_status(objects, namespace, name, operator, holds, what, timeout=timeout)
+
+
+def tell_devices(sandbox: Sandbox, pattern: str, outcome: str) -> None:
+    sandbox._admin("POST", "devices", {"thingName": pattern, "outcome": outcome})
+
+
+def annotate(objects: cluster.Objects, namespace: str, name: str, key: str, value: str) -> None:
+    objects.custom.patch_namespaced_custom_object(
+        cluster.GROUP,
+        cluster.VERSION,
+        namespace,
+        objects.plural,
+        name,
+        {"metadata": {"annotations": {key: value}}},
+    )
+
+
+def reason(obj: dict[str, Any], type_: str) -> str:
+    found = cluster.condition(obj, type_)
+    return str(found["reason"]) if found else ""

@@ -1,0 +1,173 @@
+"""EdgeModel end to end when things go wrong: a failed compilation, a stage aborted by its
+devices, and the roll back of an aborted stage to the version its groups ran before."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests.e2e.edge_support import (
+    latest_components,
+    reason,
+    stage,
+    tell_devices,
+    thing_group,
+    wait_status,
+)
+from tests.e2e.helpers import wait_for_condition
+from tests.support import cluster, processes
+from tests.support.operator import OperatorProcess
+from tests.support.sandbox import Sandbox
+from tests.support.specs import edge_model
+
+pytestmark = pytest.mark.e2e
+
+
+def test_a_failed_compilation_stalls_its_target_while_the_other_rolls_out(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    edge_models: cluster.Objects,
+    models: str,
+) -> None:
+    canary, _ = thing_group(sandbox, "canary", 2)
+    name = f"partial-{uuid.uuid4().hex[:6]}"
+    sandbox._admin(
+        "POST",
+        "compilation-failures",
+        {"namePattern": f"{name}-nano-*", "reason": "ClientError: InputConfiguration: bad shape"},
+    )
+    edge_models.create(
+        namespace, edge_model(name, models, [{"name": "canary", "thingGroups": [canary]}])
+    )
+
+    stalled = wait_status(
+        edge_models,
+        namespace,
+        name,
+        operator,
+        lambda o: (
+            cluster.is_true(o, "Stalled")
+            and any(s["phase"] == "Succeeded" for s in o["status"].get("stages", []))
+        ),
+        "Stalled on nano with canary rolled out",
+    )
+
+    assert reason(stalled, "Stalled") == "CompilationFailed"
+    assert "bad shape" in cluster.condition(stalled, "Stalled")["message"]  # type: ignore[index]
+    targets = {t["name"]: t for t in stalled["status"]["targets"]}
+    assert targets["nano"]["compilationJobStatus"] == "FAILED"
+    assert "bad shape" in targets["nano"]["failureReason"]
+    assert targets["arm64"]["componentState"] == "DEPLOYABLE"
+    deployed = latest_components(sandbox, canary)
+    assert set(deployed) == {targets["arm64"]["componentName"]}
+    assert stage(stalled["status"], "canary")["devices"]["succeeded"] == 2
+
+
+def test_a_stage_aborted_by_failing_devices_does_not_go_on(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    edge_models: cluster.Objects,
+    models: str,
+) -> None:
+    canary, devices = thing_group(sandbox, "canary", 4)
+    fleet, _ = thing_group(sandbox, "fleet", 2)
+    tell_devices(sandbox, devices[0], "fail")
+    tell_devices(sandbox, devices[1], "fail")
+    name = "aborted"
+    criteria = [
+        {"failureType": "FAILED", "thresholdPercentage": 40, "minNumberOfExecutedThings": 2}
+    ]
+    edge_models.create(
+        namespace,
+        edge_model(
+            name,
+            models,
+            [
+                {"name": "canary", "thingGroups": [canary], "abortCriteria": criteria},
+                {"name": "fleet", "thingGroups": [fleet]},
+            ],
+            rollout_extra={"onFailure": "Halt"},
+        ),
+    )
+
+    stalled = wait_for_condition(edge_models, namespace, name, "Stalled", operator, timeout=120)
+
+    assert reason(stalled, "Stalled") == "StageAborted"
+    canary_stage = stage(stalled["status"], "canary")
+    assert canary_stage["phase"] == "Aborted"
+    assert canary_stage["devices"]["failed"] >= 2
+    assert stage(stalled["status"], "fleet")["phase"] == "Pending"
+    assert latest_components(sandbox, fleet) == {}
+
+
+def test_an_aborted_stage_rolls_its_groups_back_to_the_previous_version(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    edge_models: cluster.Objects,
+    models: str,
+) -> None:
+    canary, devices = thing_group(sandbox, "canary", 4)
+    fleet, _ = thing_group(sandbox, "fleet", 2)
+    criteria = [
+        {"failureType": "FAILED", "thresholdPercentage": 40, "minNumberOfExecutedThings": 2}
+    ]
+    name = "rollback"
+    edge_models.create(
+        namespace,
+        edge_model(
+            name,
+            models,
+            [
+                {"name": "canary", "thingGroups": [canary], "abortCriteria": criteria},
+                {"name": "fleet", "thingGroups": [fleet]},
+            ],
+        ),
+    )
+    first = wait_for_condition(edge_models, namespace, name, "Ready", operator, timeout=120)
+    v1 = {t["componentName"]: t["componentVersion"] for t in first["status"]["targets"]}
+    assert {n: c["componentVersion"] for n, c in latest_components(sandbox, canary).items()} == v1
+
+    # The next version breaks half of the canary devices.
+    tell_devices(sandbox, devices[0], "fail")
+    tell_devices(sandbox, devices[1], "fail")
+    edge_models.patch_spec(namespace, name, {"component": {"environment": {"THRESHOLD": "0.9"}}})
+
+    rolled_back = wait_status(
+        edge_models,
+        namespace,
+        name,
+        operator,
+        lambda obj: reason(obj, "Stalled") == "RolledBack",
+        "the aborted canary stage rolled back",
+        timeout=150,
+    )
+
+    status = rolled_back["status"]
+    v2 = {t["componentName"]: t["componentVersion"] for t in status["targets"]}
+    assert v2.keys() == v1.keys()
+    assert v2 != v1
+    assert stage(status, "canary")["phase"] == "Aborted"
+    assert stage(status, "fleet")["phase"] == "Pending"
+    assert status["rollback"]["stage"] == "canary"
+    assert status["rollback"]["phase"] == "RolledBack"
+    assert "abort criteri" in status["rollback"]["reason"]  # IoT or the operator judged
+    assert (
+        status["rollback"]["reason"] in (cluster.condition(rolled_back, "Stalled") or {})["message"]
+    )
+    remembered = {p["thingGroup"]: p["components"] for p in status["previousVersions"]}
+    assert remembered == {canary: [{"name": n, "version": v} for n, v in sorted(v1.items())]}
+    # The canary runs v1 again; the fleet was never touched by the failed rollout.
+    for group in (canary, fleet):
+        deployed = latest_components(sandbox, group)
+        assert {n: c["componentVersion"] for n, c in deployed.items()} == v1
+    processes.wait_until(
+        lambda: any(e.reason == "RolledBack" for e in edge_models.events(namespace, name)),
+        timeout=30,
+        interval=0.25,
+        what="a RolledBack Event",
+        log=operator.log,
+    )

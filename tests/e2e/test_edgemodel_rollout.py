@@ -1,0 +1,198 @@
+"""EdgeModel end to end, the path users take: Neo compiles each target, Greengrass publishes a
+component version per target, the rollout goes canary group -> fleet group keeping other
+components; a manual gate; Retain. On the real control plane and the AWS sandbox (Neo,
+Greengrass v2 and IoT jobs run with short lifecycles)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.e2e.edge_support import (
+    OTHERS,
+    annotate,
+    latest_components,
+    reason,
+    stage,
+    thing_group,
+    wait_status,
+)
+from tests.e2e.helpers import wait_for_condition, wait_gone
+from tests.support import cluster
+from tests.support.cli import run_cli
+from tests.support.operator import OperatorProcess
+from tests.support.sandbox import Sandbox
+from tests.support.specs import edge_model
+
+pytestmark = pytest.mark.e2e
+
+
+def test_compiles_both_targets_rolls_out_canary_then_fleet_and_keeps_other_components(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    edge_models: cluster.Objects,
+    models: str,
+    cli_env: dict[str, str],
+) -> None:
+    canary, canary_devices = thing_group(sandbox, "canary", 1)
+    fleet, fleet_devices = thing_group(sandbox, "fleet", 3)
+    greengrass = sandbox.client("greengrassv2")
+    fleet_arn = sandbox.client("iot").describe_thing_group(thingGroupName=fleet)["thingGroupArn"]
+    greengrass.create_deployment(targetArn=fleet_arn, deploymentName="site", components=OTHERS)
+    name = "classifier"
+    edge_models.create(
+        namespace,
+        edge_model(
+            name,
+            models,
+            [
+                {"name": "canary", "thingGroups": [canary]},
+                {"name": "fleet", "thingGroups": [fleet], "maximumPerMinute": 100},
+            ],
+        ),
+    )
+
+    ready = wait_for_condition(edge_models, namespace, name, "Ready", operator, timeout=120)
+
+    status = ready["status"]
+    assert (status["targetCount"], status["compiledCount"]) == (2, 2)
+    assert (status["currentStage"], status["devicesOk"]) == ("fleet", "4/4")
+    targets = {t["name"]: t for t in status["targets"]}
+    sagemaker = sandbox.client("sagemaker")
+    for target in targets.values():
+        job = sagemaker.describe_compilation_job(CompilationJobName=target["compilationJobName"])
+        assert job["CompilationJobStatus"] == target["compilationJobStatus"] == "COMPLETED"
+        assert target["artifactS3Uri"] == job["ModelArtifacts"]["S3ModelArtifacts"]
+        component = greengrass.describe_component(arn=target["componentArn"])
+        assert component["status"]["componentState"] == target["componentState"] == "DEPLOYABLE"
+        assert component["componentVersion"] == target["componentVersion"]
+    assert targets["nano"]["componentName"] != targets["arm64"]["componentName"]
+    assert [(s["name"], s["phase"]) for s in status["stages"]] == [
+        ("canary", "Succeeded"),
+        ("fleet", "Succeeded"),
+    ]
+    assert stage(status, "canary")["devices"]["succeeded"] == len(canary_devices)
+    assert stage(status, "fleet")["devices"]["succeeded"] == len(fleet_devices)
+    ours = {t["componentName"]: t["componentVersion"] for t in targets.values()}
+    fleet_components = latest_components(sandbox, fleet)
+    assert {n: c["componentVersion"] for n, c in fleet_components.items()} == {
+        **{n: c["componentVersion"] for n, c in OTHERS.items()},
+        **ours,
+    }
+    # One compilation job per target, one deployment per group: nothing made twice.
+    jobs = sagemaker.list_compilation_jobs(NameContains=name)["CompilationJobSummaries"]
+    assert sorted(j["CompilationJobName"] for j in jobs) == sorted(
+        t["compilationJobName"] for t in targets.values()
+    )
+    history = greengrass.list_deployments(targetArn=fleet_arn, historyFilter="ALL")
+    assert len(history["deployments"]) == 2  # the site's, then the merged one
+
+    shown = run_cli(["edge-status", name, "-n", namespace, "-o", "json"], cli_env)
+    assert shown.returncode == 0, shown.stderr
+    report = json.loads(shown.stdout)
+    assert sorted((d["stage"], d["device"], d["status"]) for d in report["devices"]) == sorted(
+        [("canary", d, "SUCCEEDED") for d in canary_devices]
+        + [("fleet", d, "SUCCEEDED") for d in fleet_devices]
+    )
+    assert {d["detailedStatus"] for d in report["devices"]} == {"SUCCESSFUL"}
+    table = run_cli(["edge-status", name, "-n", namespace], cli_env)
+    assert table.returncode == 0
+    assert all(d in table.stdout for d in fleet_devices)
+    missing = run_cli(["edge-status", "nowhere", "-n", namespace], cli_env)
+    assert (missing.returncode, missing.stderr.strip()) == (
+        2,
+        f"error: no EdgeModel {namespace}/nowhere",
+    )
+
+    edge_models.delete(namespace, name)
+    wait_gone(edge_models, namespace, name, operator, timeout=60)
+    assert latest_components(sandbox, fleet) == OTHERS
+    assert latest_components(sandbox, canary) == {}
+    for target in targets.values():
+        with pytest.raises(greengrass.exceptions.ResourceNotFoundException):
+            greengrass.describe_component(arn=target["componentArn"])
+
+
+def test_manual_gate_waits_survives_a_spec_change_and_promotes_once(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    edge_models: cluster.Objects,
+    models: str,
+) -> None:
+    canary, _ = thing_group(sandbox, "canary", 1)
+    fleet, _ = thing_group(sandbox, "fleet", 2)
+    name = "manual"
+    stages = [
+        {"name": "canary", "thingGroups": [canary], "gate": {"manual": True}},
+        {"name": "fleet", "thingGroups": [fleet]},
+    ]
+    edge_models.create(namespace, edge_model(name, models, stages))
+
+    def awaiting(obj: dict[str, Any]) -> bool:
+        return reason(obj, "Reconciling") == "AwaitingPromotion"
+
+    waiting = wait_status(
+        edge_models, namespace, name, operator, awaiting, "canary to await promotion"
+    )
+    first_versions = {
+        t["componentName"]: t["componentVersion"] for t in waiting["status"]["targets"]
+    }
+    assert latest_components(sandbox, fleet) == {}
+
+    # A spec change mid-rollout: new component versions, the rollout starts again at canary.
+    edge_models.patch_spec(namespace, name, {"component": {"environment": {"THRESHOLD": "0.7"}}})
+    changed = wait_status(
+        edge_models,
+        namespace,
+        name,
+        operator,
+        lambda o: awaiting(o) and o["status"]["rolloutId"] != waiting["status"]["rolloutId"],
+        "the changed spec to await promotion at canary",
+    )
+    new_versions = {t["componentName"]: t["componentVersion"] for t in changed["status"]["targets"]}
+    assert new_versions.keys() == first_versions.keys()
+    assert all(new_versions[n] != first_versions[n] for n in new_versions)
+    assert {
+        n: c["componentVersion"] for n, c in latest_components(sandbox, canary).items()
+    } == new_versions
+    assert latest_components(sandbox, fleet) == {}
+
+    annotate(edge_models, namespace, name, "serving.mlops.dev/promote", "go")
+    ready = wait_for_condition(edge_models, namespace, name, "Ready", operator, timeout=90)
+    assert ready["status"]["consumedPromotion"] == "go"
+    assert {
+        n: c["componentVersion"] for n, c in latest_components(sandbox, fleet).items()
+    } == new_versions
+    assert [s["phase"] for s in ready["status"]["stages"]] == ["Succeeded", "Succeeded"]
+
+
+def test_retain_leaves_components_and_deployments_in_aws(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    edge_models: cluster.Objects,
+    models: str,
+) -> None:
+    canary, _ = thing_group(sandbox, "canary", 1)
+    name = "retained"
+    edge_models.create(
+        namespace,
+        edge_model(
+            name, models, [{"name": "canary", "thingGroups": [canary]}], deletionPolicy="Retain"
+        ),
+    )
+    ready = wait_for_condition(edge_models, namespace, name, "Ready", operator, timeout=120)
+    targets = ready["status"]["targets"]
+
+    edge_models.delete(namespace, name)
+    wait_gone(edge_models, namespace, name, operator)
+
+    greengrass = sandbox.client("greengrassv2")
+    for target in targets:
+        described = greengrass.describe_component(arn=target["componentArn"])
+        assert described["status"]["componentState"] == "DEPLOYABLE"
+    assert set(latest_components(sandbox, canary)) == {t["componentName"] for t in targets}
