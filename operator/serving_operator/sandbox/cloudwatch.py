@@ -51,6 +51,7 @@ from moto.core.utils import get_service_model
 from werkzeug.datastructures import Headers, MultiDict
 from werkzeug.wrappers import Response
 
+from serving_operator.sandbox.metric_index import MetricIndex, metric_key
 from serving_operator.sandbox.wire import AwsRequest
 
 NAMESPACE = "AWS/SageMaker"
@@ -116,6 +117,7 @@ class CloudWatchOverlay:
         self._account_of = account_of
         self._metric_period = metric_period
         self._service_model = get_service_model("cloudwatch")
+        self._indexes: dict[tuple[str, str], MetricIndex] = {}
 
     def handle(self, request: AwsRequest) -> Response | None:
         """The answer to `request`, or None to leave it to moto."""
@@ -131,15 +133,18 @@ class CloudWatchOverlay:
         protocol, operation, params = parsed
         if not _is_ours(request.operation, params):
             return None
-        backend = cloudwatch_backends[self._account_of(request)][request.region]
+        account = self._account_of(request)
+        backend = cloudwatch_backends[account][request.region]
+        index = self._indexes.setdefault((account, request.region), MetricIndex())
+        data = _IndexedStore(backend.metric_data, index)
         result: Any
         try:
             if request.operation == "DescribeAlarms":
                 result = _describe_alarms(list(backend.alarms.values()), params)
             elif request.operation == "GetMetricData":
-                result = self._metric_data(backend.metric_data, params)
+                result = self._metric_data(data, params)
             else:
-                result = self._metric_statistics(backend.metric_data, params)
+                result = self._metric_statistics(data, params)
         except ServiceException as error:
             result = error
         serializer = get_serializer_class("cloudwatch", protocol)(
@@ -201,7 +206,7 @@ class CloudWatchOverlay:
         return protocol, operation, _parse(operation, protocol, request)
 
     # -- GetMetricData --------------------------------------------------------------------
-    def _metric_data(self, data: list[Any], params: dict[str, Any]) -> dict[str, Any]:
+    def _metric_data(self, data: _IndexedStore, params: dict[str, Any]) -> dict[str, Any]:
         start, end = _window(params, "The parameter EndTime must be greater than StartTime.")
         queries: list[dict[str, Any]] = params.get("MetricDataQueries", [])
         ids = [q.get("Id") for q in queries]
@@ -258,7 +263,7 @@ class CloudWatchOverlay:
         return {"MetricDataResults": results, "Messages": []}
 
     # -- GetMetricStatistics ----------------------------------------------------------------
-    def _metric_statistics(self, data: list[Any], params: dict[str, Any]) -> dict[str, Any]:
+    def _metric_statistics(self, data: _IndexedStore, params: dict[str, Any]) -> dict[str, Any]:
         start, end = _window(
             params, "The parameter StartTime must be less than the parameter EndTime."
         )
@@ -303,7 +308,7 @@ class CloudWatchOverlay:
     # -- shared ---------------------------------------------------------------------------
     def _buckets(
         self,
-        data: list[Any],
+        data: _IndexedStore,
         metric: dict[str, Any],
         start: datetime.datetime,
         end: datetime.datetime,
@@ -313,16 +318,14 @@ class CloudWatchOverlay:
         """The matching samples by period, the periods counted from StartTime rounded down
         to the metrics' own period (as CloudWatch rounds StartTime to the minute)."""
         origin = _round_down(start, self._metric_period())
-        wanted = sorted((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
+        key = metric_key(
+            metric["Namespace"],
+            metric["MetricName"],
+            [(d["Name"], d["Value"]) for d in metric.get("Dimensions", [])],
+        )
         buckets: dict[datetime.datetime, _Bucket] = {}
-        for datum in list(data):  # a copy: calls put data while this runs
-            if (
-                datum.namespace != metric["Namespace"]
-                or datum.name != metric["MetricName"]
-                or not origin <= _naive(datum.timestamp) < end
-                or (unit and datum.unit != unit)
-                or sorted((d.name, d.value) for d in datum.dimensions) != wanted
-            ):
+        for datum in data.index.between(data.store, key, origin, end):
+            if unit and datum.unit != unit:
                 continue
             index = int((_naive(datum.timestamp) - origin).total_seconds() // period)
             at = origin + datetime.timedelta(seconds=index * period)
@@ -333,6 +336,14 @@ class CloudWatchOverlay:
             elif isinstance(datum, MetricAggregatedDatum):
                 bucket.aggregates.append(datum)
         return buckets
+
+
+@dataclass(frozen=True)
+class _IndexedStore:
+    """moto's list of every datum of one account and region, with the index queried."""
+
+    store: list[Any]
+    index: MetricIndex
 
 
 def _request_protocol(content_type: str) -> str | None:
