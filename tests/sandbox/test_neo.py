@@ -105,7 +105,10 @@ def test_missing_input_artifact_fails_with_a_reason(neo: Any, bucket: str) -> No
     assert failed["CompilationJobStatus"] == "FAILED"
     assert "absent/model.tar.gz" in failed["FailureReason"]
     assert failed["FailureReason"].startswith("ClientError: InputConfiguration")
-    assert failed["ModelArtifacts"]["S3ModelArtifacts"] == ""
+    # No artifact: S3ModelArtifacts names only where it would have gone (never "", which
+    # breaks botocore's S3Uri pattern).
+    output = failed["OutputConfig"]["S3OutputLocation"]
+    assert failed["ModelArtifacts"]["S3ModelArtifacts"] == output
 
 
 def test_stop_goes_through_stopping_to_stopped(

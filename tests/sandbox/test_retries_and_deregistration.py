@@ -124,5 +124,6 @@ def test_deregistering_a_scalable_target_deletes_its_policies(sandbox: Sandbox) 
         ]
         == []
     )
-    with pytest.raises(client.exceptions.ValidationException):
+    # AWS's answer, not moto's ValidationException (sandbox/autoscaling.py).
+    with pytest.raises(client.exceptions.ObjectNotFoundException):
         client.deregister_scalable_target(**target, ScalableDimension=dimension)

@@ -29,10 +29,15 @@ class Neo(ServiceAdapter):
                 return None
             raise
         artifacts = response.get("ModelArtifacts") or {}
+        status = CompilationStatus(response["CompilationJobStatus"])
         return ObservedCompilation(
             name=job_name,
-            status=CompilationStatus(response["CompilationJobStatus"]),
-            artifact_uri=artifacts.get("S3ModelArtifacts") or None,
+            status=status,
+            # ModelArtifacts is required in every answer, but names the compiled model
+            # only once the job is COMPLETED.
+            artifact_uri=(artifacts.get("S3ModelArtifacts") or None)
+            if status == CompilationStatus.COMPLETED
+            else None,
             failure_reason=response.get("FailureReason") or None,
         )
 

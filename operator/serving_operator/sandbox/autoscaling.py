@@ -67,6 +67,9 @@ def tracks_invocations(config: dict[str, Any] | None) -> bool:
     )
 
 
+SAGEMAKER_SCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
+
+
 @dataclass(frozen=True)
 class _Scaling:
     at: float
@@ -86,6 +89,7 @@ class Autoscaler:
         self.handlers: dict[str, Callable[[AwsRequest], Response | None]] = {
             "DescribeScalingActivities": self._describe_scaling_activities,
             "DeregisterScalableTarget": self._deregister_scalable_target,
+            "DescribeScalableTargets": self._describe_scalable_targets,
         }
 
     # -- input --------------------------------------------------------------------------
@@ -228,6 +232,25 @@ class Autoscaler:
         self.sagemaker.set_instance_count(endpoint, region, variant_name, desired, done)
 
     # -- operations ---------------------------------------------------------------------
+    def _describe_scalable_targets(self, request: AwsRequest) -> None:
+        """moto leaves RoleARN out of a target registered without one; botocore's
+        ScalableTarget requires it (application-autoscaling service-2.json), and for a
+        service with a service-linked role AWS uses that role ("Application Auto Scaling uses
+        a service-linked role, which it creates if it does not yet exist": RegisterScalable
+        Target's RoleARN). Give SageMaker targets SageMaker's; moto then answers."""
+        account = self.sagemaker.account(request)
+        role = (
+            f"arn:aws:iam::{account}:role/aws-service-role/{SAGEMAKER_SCALING_SERVICE}/"
+            "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+        )
+        with self.sagemaker.lock:
+            backend: ApplicationAutoscalingBackend = applicationautoscaling_backends[account][
+                request.region
+            ]
+            for target in backend.describe_scalable_targets("sagemaker", None, None):
+                if not target.role_arn:
+                    target.role_arn = role
+
     def _deregister_scalable_target(self, request: AwsRequest) -> Response | None:
         """Delete the target's scaling policies, as AWS does; moto then deregisters the
         target itself (or answers that there is none), so this answers nothing."""
@@ -242,7 +265,15 @@ class Autoscaler:
                 self.sagemaker.account(request)
             ][request.region]
             if not backend.describe_scalable_targets(target[0], [target[1]], target[2]):
-                return None
+                # moto answers ValidationException; AWS answers ObjectNotFoundException, which
+                # DeregisterScalableTarget declares: "thrown if the scalable target with the
+                # specified service namespace, resource ID, and scalable dimension does not
+                # exist" (application-autoscaling service-2.json, ObjectNotFoundException).
+                return error_response(
+                    "ObjectNotFoundException",
+                    f"No scalable target registered for service namespace: {target[0]},"
+                    f" resource ID: {target[1]}, scalable dimension: {target[2]}",
+                )
             for key, policy in list(backend.policies.items()):
                 if (policy.service_namespace, policy.resource_id, policy.scalable_dimension) == (
                     target

@@ -767,7 +767,9 @@ class GreengrassOverlay:
                     resourceId=thing,
                     resourceType="coreDevice",
                 )
-            return rest_response({**device, "tags": {}})
+            # No `tags: {}`: botocore's TagMap has min 1 (greengrassv2 service-2.json), so
+            # GetCoreDevice leaves tags out of an untagged device's answer.
+            return rest_response(dict(device))
 
     def _list_effective_deployments(self, request: AwsRequest) -> Response:
         account, region = self._scope(request)

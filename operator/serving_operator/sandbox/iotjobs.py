@@ -670,10 +670,14 @@ class IotJobs:
             if job is None:
                 return self._no_job(request)
             if job.status == "COMPLETED":
+                # CancelJob declares InvalidRequestException (400), ResourceNotFound,
+                # Throttling, ServiceUnavailable and LimitExceeded, not InvalidState
+                # Transition (iot service-2.json; IoT API reference, CancelJob "Errors"):
+                # a job that is done is a request CancelJob cannot carry out.
                 return rest_error(
-                    "InvalidStateTransitionException",
+                    "InvalidRequestException",
                     f"Job {job.job_id} is COMPLETED and cannot be canceled.",
-                    409,
+                    400,
                 )
             self.cancel(
                 job,

@@ -105,8 +105,14 @@ class CompilationJob:
             "LastModifiedTime": self.last_modified,
             # Required by the shape even before anything fails; Neo sends it empty then.
             "FailureReason": self.failure_reason or "",
-            # Required too: empty until the job completes.
-            "ModelArtifacts": {"S3ModelArtifacts": self.artifact_uri or ""},
+            # Required too, and S3ModelArtifacts must match the S3Uri pattern
+            # `^(https|s3)://([^/]+)/?(.*)$` (sagemaker service-2.json), so never "". Until
+            # the artifact is written it names the job's S3OutputLocation, where it will be;
+            # only a COMPLETED job's names the artifact (aws/neo.py reads it then only).
+            "ModelArtifacts": {
+                "S3ModelArtifacts": self.artifact_uri
+                or str(self.output_config.get("S3OutputLocation", ""))
+            },
             "RoleArn": self.request.get("RoleArn", ""),
             "InputConfig": self.request.get("InputConfig") or {},
             "OutputConfig": self.output_config,

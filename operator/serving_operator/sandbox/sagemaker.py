@@ -315,7 +315,10 @@ class SageMakerOverlay:
     def _create_model(self, request: AwsRequest) -> Response | None:
         """moto overwrites a model that exists; SageMaker refuses to create it again. And moto
         drops InferenceExecutionConfig; keep it on the model (DescribeModel shows it, the
-        runtime routes direct invocations by it). Other CreateModel calls go to moto."""
+        runtime routes direct invocations by it). moto also turns a model without a VpcConfig
+        into `VpcConfig: {}`, which DescribeModel then shows; botocore's VpcConfig requires
+        SecurityGroupIds and Subnets (sagemaker service-2.json), so SageMaker leaves VpcConfig
+        out: the model keeps None."""
         params = request.json()
         name = params.get("ModelName", "")
         with self.lock:
@@ -324,8 +327,6 @@ class SageMakerOverlay:
                 return error_response(
                     "ValidationException", f'Cannot create already existing model "{arn}".'
                 )
-        if "InferenceExecutionConfig" not in params:
-            return None
         with self.lock:
             model: Any = self._backend(request).create_model(
                 model_name=params.get("ModelName", ""),
@@ -336,7 +337,8 @@ class SageMakerOverlay:
                 tags=params.get("Tags"),
             )
             # moto describes a model by its attributes, leaving out those that are None.
-            model.inference_execution_config = params["InferenceExecutionConfig"]
+            if "InferenceExecutionConfig" in params:
+                model.inference_execution_config = params["InferenceExecutionConfig"]
             model.primary_container = params.get("PrimaryContainer")
             model.vpc_config = params.get("VpcConfig")  # not {}: VpcConfig has required members
             return json_response({"ModelArn": model.arn})
