@@ -36,10 +36,10 @@ from typing import Any
 
 import botocore.session
 from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
-from moto.sagemaker.utils import arn_formatter
 from werkzeug.wrappers import Response
 
 from serving_operator.sandbox import s3objects
+from serving_operator.sandbox.arns import sagemaker_arn
 from serving_operator.sandbox.edge_settings import EdgeSettings
 from serving_operator.sandbox.wire import AwsRequest, error_response, json_response
 
@@ -435,7 +435,7 @@ class NeoOverlay:
             now = time.time()
             job = CompilationJob(
                 name=name,
-                arn=arn_formatter("compilation-job", name, account, request.region),
+                arn=sagemaker_arn("compilation-job", name, account, request.region),
                 account=account,
                 region=request.region,
                 request=params,

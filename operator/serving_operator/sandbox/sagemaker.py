@@ -25,14 +25,13 @@ from moto.core.exceptions import ServiceException
 from moto.s3.models import s3_backends
 from moto.sagemaker.models import (
     FakeEndpoint,
-    FakeEndpointConfig,
     SageMakerModelBackend,
     sagemaker_backends,
 )
-from moto.sagemaker.utils import arn_formatter
 from werkzeug.wrappers import Response
 
 from serving_operator.sandbox import guardrails
+from serving_operator.sandbox.arns import sagemaker_arn
 from serving_operator.sandbox.settings import SettingsJson
 from serving_operator.sandbox.wire import AwsRequest, error_response, json_response
 
@@ -271,16 +270,14 @@ class SageMakerOverlay:
             )
 
     def _endpoint_arn(self, request: AwsRequest, name: str) -> str:
-        return FakeEndpoint.arn_formatter(
-            name, self._account_of(request.access_key), request.region
-        )
+        return sagemaker_arn("endpoint", name, self.account(request), request.region)
 
     def _config_problem(self, request: AwsRequest, params: dict[str, Any]) -> str | None:
         """Why SageMaker would refuse this CreateEndpointConfig (None if it would not)."""
         backend = self._backend(request)
         name = params.get("EndpointConfigName", "")
         if name in backend.endpoint_configs:
-            arn = FakeEndpointConfig.arn_formatter(name, self.account(request), request.region)
+            arn = sagemaker_arn("endpoint-config", name, self.account(request), request.region)
             return f'Cannot create already existing endpoint configuration "{arn}".'
         production: list[dict[str, Any]] = params.get("ProductionVariants") or []
         shadow: list[dict[str, Any]] = params.get("ShadowProductionVariants") or []
@@ -295,7 +292,7 @@ class SageMakerOverlay:
             seen.add(variant_name)
         for variant in (*production, *shadow):
             if variant.get("ModelName") not in backend._models:
-                arn = arn_formatter(
+                arn = sagemaker_arn(
                     "model", variant.get("ModelName", ""), self.account(request), request.region
                 )
                 return f'Could not find model "{arn}".'
@@ -320,7 +317,7 @@ class SageMakerOverlay:
         name = params.get("ModelName", "")
         with self.lock:
             if name in self._backend(request)._models:
-                arn = arn_formatter("model", name, self.account(request), request.region)
+                arn = sagemaker_arn("model", name, self.account(request), request.region)
                 return error_response(
                     "ValidationException", f'Cannot create already existing model "{arn}".'
                 )
