@@ -38,10 +38,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from moto.applicationautoscaling.models import (
-    ApplicationAutoscalingBackend,
-    applicationautoscaling_backends,
-)
+from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
+from moto.backends import get_backend
 from werkzeug.wrappers import Response
 
 from serving_operator.sandbox.sagemaker import SageMakerOverlay
@@ -120,9 +118,7 @@ class Autoscaler:
         now = time.monotonic() if now is None else now
         with self.sagemaker.lock:
             for account, region in sorted(scopes):
-                backend: ApplicationAutoscalingBackend = applicationautoscaling_backends[account][
-                    region
-                ]
+                backend = get_backend("applicationautoscaling")[account][region]
                 for target in backend.describe_scalable_targets(NAMESPACE, None, DIMENSION):
                     self._evaluate(account, region, backend, target, now)
 
@@ -238,9 +234,9 @@ class Autoscaler:
             str(params.get("ScalableDimension")),
         )
         with self.sagemaker.lock:
-            backend: ApplicationAutoscalingBackend = applicationautoscaling_backends[
-                self.sagemaker.account(request)
-            ][request.region]
+            backend = get_backend("applicationautoscaling")[self.sagemaker.account(request)][
+                request.region
+            ]
             if not backend.describe_scalable_targets(target[0], [target[1]], target[2]):
                 return None
             for key, policy in list(backend.policies.items()):

@@ -38,12 +38,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from moto.backends import get_backend
 from moto.cloudwatch.exceptions import (
     InvalidParameterCombination,
     InvalidParameterValue,
     ValidationError,
 )
-from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum, cloudwatch_backends
+from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum
 from moto.core.exceptions import ServiceException
 from moto.core.parse import PROTOCOL_PARSERS
 from moto.core.serialize import XFormedAttributePicker, get_serializer_class
@@ -134,7 +135,7 @@ class CloudWatchOverlay:
         if not _is_ours(request.operation, params):
             return None
         account = self._account_of(request)
-        backend = cloudwatch_backends[account][request.region]
+        backend = get_backend("cloudwatch")[account][request.region]
         index = self._indexes.setdefault((account, request.region), MetricIndex())
         data = _IndexedStore(backend.metric_data, index)
         result: Any
@@ -165,7 +166,7 @@ class CloudWatchOverlay:
         if parsed is None:
             return None
         name = str(parsed[2].get("AlarmName", ""))
-        alarms = cloudwatch_backends[self._account_of(request)][request.region].alarms
+        alarms = get_backend("cloudwatch")[self._account_of(request)][request.region].alarms
         before = alarms.get(name)
         kept = (
             None

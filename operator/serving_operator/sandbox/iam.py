@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
+from moto.backends import get_backend
 from moto.iam.access_control import IAMPolicy, PermissionResult
-from moto.iam.models import iam_backends
 from werkzeug.wrappers import Response
 
 from serving_operator.sandbox.wire import AwsRequest
@@ -30,7 +30,7 @@ def _policies_of(arn: str) -> list[Any] | None:
     partition, account, resource = parts[1], parts[4], parts[5]
     kind, _, rest = resource.partition("/")
     name = rest.rsplit("/", 1)[-1]
-    backend = iam_backends[account][partition]
+    backend = get_backend("iam")[account][partition]
     try:
         if kind == "user":
             user = backend.get_user(name)

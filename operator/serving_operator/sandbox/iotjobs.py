@@ -48,7 +48,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto.iot.models import IoTBackend, iot_backends
+from moto.backends import get_backend
+from moto.iot.models import IoTBackend
 from werkzeug.wrappers import Response
 
 from serving_operator.sandbox.edge_settings import EdgeSettings
@@ -248,8 +249,7 @@ class Job:
 
 
 def iot_backend(account: str, region: str) -> IoTBackend:
-    backend: IoTBackend = iot_backends[account][region]
-    return backend
+    return get_backend("iot")[account][region]
 
 
 def things_targeted(backend: IoTBackend, targets: Iterable[str]) -> dict[str, str]:

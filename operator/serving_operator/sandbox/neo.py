@@ -35,7 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import botocore.session
-from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
+from moto.backends import get_backend
+from moto.sagemaker.models import SageMakerModelBackend
 from werkzeug.wrappers import Response
 
 from serving_operator.sandbox import s3objects
@@ -397,10 +398,7 @@ class NeoOverlay:
 
     # -- operations ---------------------------------------------------------------------
     def _backend(self, request: AwsRequest) -> SageMakerModelBackend:
-        backend: SageMakerModelBackend = sagemaker_backends[self.account_of(request.access_key)][
-            request.region
-        ]
-        return backend
+        return get_backend("sagemaker")[self.account_of(request.access_key)][request.region]
 
     def _job(self, request: AwsRequest) -> CompilationJob | None:
         name = request.json().get("CompilationJobName", "")

@@ -20,14 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto.applicationautoscaling.models import applicationautoscaling_backends
+from moto.backends import get_backend
 from moto.core.exceptions import ServiceException
-from moto.s3.models import s3_backends
-from moto.sagemaker.models import (
-    FakeEndpoint,
-    SageMakerModelBackend,
-    sagemaker_backends,
-)
+from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend
 from werkzeug.wrappers import Response
 
 from serving_operator.sandbox import guardrails
@@ -180,8 +175,7 @@ class SageMakerOverlay:
         return self._account_of(request.access_key)
 
     def backend_for(self, account: str, region: str) -> SageMakerModelBackend:
-        backend: SageMakerModelBackend = sagemaker_backends[account][region]
-        return backend
+        return get_backend("sagemaker")[account][region]
 
     def _backend(self, request: AwsRequest) -> SageMakerModelBackend:
         return self.backend_for(self.account(request), request.region)
@@ -190,7 +184,7 @@ class SageMakerOverlay:
         """SageMaker's failure reason when a model artifact of the config is not in S3."""
         backend = self._backend(request)
         config = backend.endpoint_configs[config_name]
-        s3 = s3_backends[self._account_of(request.access_key)]["aws"]
+        s3 = get_backend("s3")[self._account_of(request.access_key)]["aws"]
         variants = [*config.production_variants, *shadow_variants_of(config)]
         for index, variant in enumerate(variants, start=1):
             model = backend._models.get(variant["ModelName"])
@@ -455,7 +449,7 @@ class SageMakerOverlay:
             return []
         before = {v["VariantName"]: v.get("InstanceType") for v in current.production_variants}
         after = {v["VariantName"]: v.get("InstanceType") for v in config.production_variants}
-        targets = applicationautoscaling_backends[self.account(request)][request.region]
+        targets = get_backend("applicationautoscaling")[self.account(request)][request.region]
         registered = {
             t.resource_id
             for t in targets.describe_scalable_targets(
