@@ -38,10 +38,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
 from moto.backends import get_backend
 from werkzeug.wrappers import Response
 
+from serving_operator.sandbox.moto_internals import ApplicationAutoscalingBackend
 from serving_operator.sandbox.sagemaker import SageMakerOverlay
 from serving_operator.sandbox.wire import AwsRequest, error_response, json_response
 

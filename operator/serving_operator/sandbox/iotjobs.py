@@ -49,10 +49,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.backends import get_backend
-from moto.iot.models import IoTBackend
 from werkzeug.wrappers import Response
 
 from serving_operator.sandbox.edge_settings import EdgeSettings
+from serving_operator.sandbox.moto_internals import IoTBackend
 from serving_operator.sandbox.rest import rest_error, rest_page, rest_response
 from serving_operator.sandbox.wire import AwsRequest
 

@@ -36,12 +36,12 @@ from typing import Any
 
 import botocore.session
 from moto.backends import get_backend
-from moto.sagemaker.models import SageMakerModelBackend
 from werkzeug.wrappers import Response
 
 from serving_operator.sandbox import s3objects
 from serving_operator.sandbox.arns import sagemaker_arn
 from serving_operator.sandbox.edge_settings import EdgeSettings
+from serving_operator.sandbox.moto_internals import SageMakerModelBackend
 from serving_operator.sandbox.wire import AwsRequest, error_response, json_response
 
 _NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")

@@ -21,12 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from moto.backends import get_backend
-from moto.core.exceptions import ServiceException
-from moto.sagemaker.models import FakeEndpoint, SageMakerModelBackend
 from werkzeug.wrappers import Response
 
 from serving_operator.sandbox import guardrails
 from serving_operator.sandbox.arns import sagemaker_arn
+from serving_operator.sandbox.moto_internals import (
+    SageMakerModelBackend,
+    ServiceException,
+    new_sagemaker_endpoint,
+)
 from serving_operator.sandbox.settings import SettingsJson
 from serving_operator.sandbox.wire import AwsRequest, error_response, json_response
 
@@ -82,9 +85,6 @@ _CONFIG_EXTRAS = (
     ("MetricsConfig", "metrics_config"),
     ("CrossRegionTrafficConfig", "cross_region_traffic_config"),
 )
-
-
-_FAKE_ENDPOINT: Any = FakeEndpoint  # typed loosely: moto's stubs call it abstract
 
 
 def shadow_variants_of(config: Any) -> list[dict[str, Any]]:
@@ -412,14 +412,8 @@ class SageMakerOverlay:
             backend = self._backend(request)
             # Not backend.create_endpoint: it reads the config's DataCaptureConfig, which the
             # overlay leaves out when there is none.
-            endpoint: Any = _FAKE_ENDPOINT(
-                account_id=self.account(request),
-                region_name=request.region,
-                endpoint_name=name,
-                endpoint_config_name=config_name,
-                production_variants=[],
-                data_capture_config={},
-                tags=params.get("Tags", []),
+            endpoint = new_sagemaker_endpoint(
+                self.account(request), request.region, name, config_name, params.get("Tags", [])
             )
             backend.endpoints[name] = endpoint
             self.show_config(endpoint, backend.endpoint_configs[config_name])
