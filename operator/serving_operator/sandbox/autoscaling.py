@@ -38,12 +38,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from moto.applicationautoscaling.models import (
-    ApplicationAutoscalingBackend,
-    applicationautoscaling_backends,
-)
+from moto.backends import get_backend
 from werkzeug.wrappers import Response
 
+from serving_operator.sandbox.moto_internals import ApplicationAutoscalingBackend
 from serving_operator.sandbox.sagemaker import SageMakerOverlay
 from serving_operator.sandbox.wire import AwsRequest, error_response, json_response
 
@@ -124,9 +122,7 @@ class Autoscaler:
         now = time.monotonic() if now is None else now
         with self.sagemaker.lock:
             for account, region in sorted(scopes):
-                backend: ApplicationAutoscalingBackend = applicationautoscaling_backends[account][
-                    region
-                ]
+                backend = get_backend("applicationautoscaling")[account][region]
                 for target in backend.describe_scalable_targets(NAMESPACE, None, DIMENSION):
                     self._evaluate(account, region, backend, target, now)
 
@@ -261,9 +257,9 @@ class Autoscaler:
             str(params.get("ScalableDimension")),
         )
         with self.sagemaker.lock:
-            backend: ApplicationAutoscalingBackend = applicationautoscaling_backends[
-                self.sagemaker.account(request)
-            ][request.region]
+            backend = get_backend("applicationautoscaling")[self.sagemaker.account(request)][
+                request.region
+            ]
             if not backend.describe_scalable_targets(target[0], [target[1]], target[2]):
                 # moto answers ValidationException; AWS answers ObjectNotFoundException, which
                 # DeregisterScalableTarget declares: "thrown if the scalable target with the

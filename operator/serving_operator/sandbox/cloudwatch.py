@@ -36,22 +36,19 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
 
-from moto.cloudwatch.exceptions import (
-    InvalidParameterCombination,
-    InvalidParameterValue,
-    ValidationError,
-)
-from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum, cloudwatch_backends
-from moto.core.exceptions import ServiceException
-from moto.core.parse import PROTOCOL_PARSERS
-from moto.core.serialize import XFormedAttributePicker, get_serializer_class
-from moto.core.utils import get_service_model
-from werkzeug.datastructures import Headers, MultiDict
+from moto.backends import get_backend
 from werkzeug.wrappers import Response
 
 from serving_operator.sandbox.metric_index import MetricIndex, metric_key
+from serving_operator.sandbox.moto_internals import (
+    MetricAggregatedDatum,
+    MetricDatum,
+    Protocol,
+    ServiceException,
+    parse_request,
+    serialize_response,
+)
 from serving_operator.sandbox.wire import AwsRequest
 
 NAMESPACE = "AWS/SageMaker"
@@ -59,6 +56,20 @@ _STANDARD_STATISTICS = ("SampleCount", "Sum", "Average", "Minimum", "Maximum")
 _PERCENTILE = re.compile(r"^p(\d{1,2}(?:\.\d{1,2})?|100)$")
 _JSON_CONTENT_TYPE = "application/x-amz-json-1.0"
 _EPOCH = datetime.datetime(1970, 1, 1)
+
+
+# CloudWatch's errors, answered in the protocol of the request: the serializer finds each by
+# its code among the service model's errors, as it does moto's own.
+class InvalidParameterValue(ServiceException):
+    code = "InvalidParameterValue"
+
+
+class InvalidParameterCombination(ServiceException):
+    code = "InvalidParameterCombination"
+
+
+class ValidationError(ServiceException):
+    code = "ValidationError"
 
 
 def percentile(samples: Sequence[float], p: float) -> float:
@@ -116,7 +127,6 @@ class CloudWatchOverlay:
     def __init__(self, account_of: Callable[[AwsRequest], str], metric_period: Callable[[], float]):
         self._account_of = account_of
         self._metric_period = metric_period
-        self._service_model = get_service_model("cloudwatch")
         self._indexes: dict[tuple[str, str], MetricIndex] = {}
 
     def handle(self, request: AwsRequest) -> Response | None:
@@ -130,11 +140,11 @@ class CloudWatchOverlay:
         parsed = self._parse(request)
         if parsed is None:
             return None
-        protocol, operation, params = parsed
+        protocol, params = parsed
         if not _is_ours(request.operation, params):
             return None
         account = self._account_of(request)
-        backend = cloudwatch_backends[account][request.region]
+        backend = get_backend("cloudwatch")[account][request.region]
         index = self._indexes.setdefault((account, request.region), MetricIndex())
         data = _IndexedStore(backend.metric_data, index)
         result: Any
@@ -147,14 +157,12 @@ class CloudWatchOverlay:
                 result = self._metric_statistics(data, params)
         except ServiceException as error:
             result = error
-        serializer = get_serializer_class("cloudwatch", protocol)(
-            operation, value_picker=XFormedAttributePicker()
+        body, status, headers = serialize_response(
+            "cloudwatch", request.operation, protocol, result
         )
-        serialized = serializer.serialize(result)
-        headers = dict(serialized["headers"])
         if protocol == "json":
             headers["Content-Type"] = _JSON_CONTENT_TYPE
-        return Response(serialized["body"], status=serialized["status_code"], headers=headers)
+        return Response(body, status=status, headers=headers)
 
     def before_moto(self, request: AwsRequest) -> Callable[[], None] | None:
         """For PutMetricAlarm, what to do once moto has stored the alarm: give it the state
@@ -164,8 +172,8 @@ class CloudWatchOverlay:
         parsed = self._parse(request)
         if parsed is None:
             return None
-        name = str(parsed[2].get("AlarmName", ""))
-        alarms = cloudwatch_backends[self._account_of(request)][request.region].alarms
+        name = str(parsed[1].get("AlarmName", ""))
+        alarms = get_backend("cloudwatch")[self._account_of(request)][request.region].alarms
         before = alarms.get(name)
         kept = (
             None
@@ -196,14 +204,15 @@ class CloudWatchOverlay:
 
         return settle
 
-    def _parse(self, request: AwsRequest) -> tuple[str, Any, dict[str, Any]] | None:
-        """(protocol, operation model, parameters), or None for a protocol moto does not
-        speak either (CBOR)."""
+    def _parse(self, request: AwsRequest) -> tuple[Protocol, dict[str, Any]] | None:
+        """(protocol, parameters), or None for a protocol moto does not speak either (CBOR)."""
         protocol = _request_protocol(request.header("content-type") or "")
         if protocol is None:
             return None
-        operation = self._service_model.operation_model(request.operation)
-        return protocol, operation, _parse(operation, protocol, request)
+        params = parse_request(
+            "cloudwatch", request.operation, protocol, request.body, request.headers, request.path
+        )
+        return protocol, params
 
     # -- GetMetricData --------------------------------------------------------------------
     def _metric_data(self, data: _IndexedStore, params: dict[str, Any]) -> dict[str, Any]:
@@ -346,7 +355,7 @@ class _IndexedStore:
     index: MetricIndex
 
 
-def _request_protocol(content_type: str) -> str | None:
+def _request_protocol(content_type: str) -> Protocol | None:
     """The protocol a CloudWatch request is in, from its Content-Type: botocore's model for
     monitoring lists `protocols: ["query", "json", "smithy-rpc-v2-cbor"]`; the JSON protocol
     is sent as application/x-amz-json-1.0 and the query protocol as form data. Decided here
@@ -358,23 +367,6 @@ def _request_protocol(content_type: str) -> str | None:
     if media_type == "application/x-www-form-urlencoded":
         return "query"
     return None
-
-
-def _parse(operation: Any, protocol: str, request: AwsRequest) -> dict[str, Any]:
-    values: MultiDict[str, str] = MultiDict()
-    if protocol == "query":
-        values = MultiDict(parse_qsl(request.body.decode(), keep_blank_values=True))
-    parsed: dict[str, Any] = PROTOCOL_PARSERS[protocol](operation).parse(
-        {
-            "method": "POST",
-            "values": values,
-            "headers": Headers(request.headers),
-            "body": request.body,
-            "url_path": request.path,
-            "url_params": {},
-        }
-    )
-    return parsed
 
 
 def _describe_alarms(alarms: list[Any], params: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.cloudwatch.models import cloudwatch_backends
+from moto.backends import get_backend
 
 # What the service model's documentation says each step may be, as a share of a variant's
 # instances: CanarySize "less than or equal to 50%", LinearStepSize "10-50%",
@@ -80,7 +80,7 @@ def waiting_seconds(deployment: dict[str, Any] | None, variants: list[dict[str, 
 def alarm_in_alarm(account: str, region: str, deployment: dict[str, Any] | None) -> str | None:
     """The first of the deployment's auto-rollback alarms that is in ALARM state, if any."""
     alarms = ((deployment or {}).get("AutoRollbackConfiguration") or {}).get("Alarms") or []
-    known = cloudwatch_backends[account][region].alarms
+    known = get_backend("cloudwatch")[account][region].alarms
     for entry in alarms:
         alarm = known.get(entry.get("AlarmName", ""))
         if alarm is not None and alarm.state_value == "ALARM":

@@ -13,10 +13,10 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-from moto.iam.access_control import IAMPolicy, PermissionResult
-from moto.iam.models import iam_backends
+from moto.backends import get_backend
 from werkzeug.wrappers import Response
 
+from serving_operator.sandbox.moto_internals import policy_effect
 from serving_operator.sandbox.wire import AwsRequest
 
 _NAMESPACE = "https://iam.amazonaws.com/doc/2010-05-08/"
@@ -30,7 +30,7 @@ def _policies_of(arn: str) -> list[Any] | None:
     partition, account, resource = parts[1], parts[4], parts[5]
     kind, _, rest = resource.partition("/")
     name = rest.rsplit("/", 1)[-1]
-    backend = iam_backends[account][partition]
+    backend = get_backend("iam")[account][partition]
     try:
         if kind == "user":
             user = backend.get_user(name)
@@ -47,10 +47,10 @@ def _policies_of(arn: str) -> list[Any] | None:
 
 
 def decide(policies: list[Any], action: str) -> str:
-    results = [IAMPolicy(p).is_action_permitted(action) for p in policies]
-    if PermissionResult.DENIED in results:
+    effects = [policy_effect(p, action) for p in policies]
+    if "Deny" in effects:
         return "explicitDeny"
-    if PermissionResult.PERMITTED in results:
+    if "Allow" in effects:
         return "allowed"
     return "implicitDeny"
 

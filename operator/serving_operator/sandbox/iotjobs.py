@@ -48,10 +48,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto.iot.models import IoTBackend, iot_backends
+from moto.backends import get_backend
 from werkzeug.wrappers import Response
 
 from serving_operator.sandbox.edge_settings import EdgeSettings
+from serving_operator.sandbox.moto_internals import IoTBackend
 from serving_operator.sandbox.rest import rest_error, rest_page, rest_response
 from serving_operator.sandbox.wire import AwsRequest
 
@@ -248,8 +249,7 @@ class Job:
 
 
 def iot_backend(account: str, region: str) -> IoTBackend:
-    backend: IoTBackend = iot_backends[account][region]
-    return backend
+    return get_backend("iot")[account][region]
 
 
 def things_targeted(backend: IoTBackend, targets: Iterable[str]) -> dict[str, str]:

@@ -35,12 +35,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import botocore.session
-from moto.sagemaker.models import SageMakerModelBackend, sagemaker_backends
-from moto.sagemaker.utils import arn_formatter
+from moto.backends import get_backend
 from werkzeug.wrappers import Response
 
 from serving_operator.sandbox import s3objects
+from serving_operator.sandbox.arns import sagemaker_arn
 from serving_operator.sandbox.edge_settings import EdgeSettings
+from serving_operator.sandbox.moto_internals import SageMakerModelBackend
 from serving_operator.sandbox.wire import AwsRequest, error_response, json_response
 
 _NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
@@ -403,10 +404,7 @@ class NeoOverlay:
 
     # -- operations ---------------------------------------------------------------------
     def _backend(self, request: AwsRequest) -> SageMakerModelBackend:
-        backend: SageMakerModelBackend = sagemaker_backends[self.account_of(request.access_key)][
-            request.region
-        ]
-        return backend
+        return get_backend("sagemaker")[self.account_of(request.access_key)][request.region]
 
     def _job(self, request: AwsRequest) -> CompilationJob | None:
         name = request.json().get("CompilationJobName", "")
@@ -441,7 +439,7 @@ class NeoOverlay:
             now = time.time()
             job = CompilationJob(
                 name=name,
-                arn=arn_formatter("compilation-job", name, account, request.region),
+                arn=sagemaker_arn("compilation-job", name, account, request.region),
                 account=account,
                 region=request.region,
                 request=params,

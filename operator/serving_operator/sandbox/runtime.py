@@ -26,8 +26,7 @@ import time
 import uuid
 from typing import Any
 
-from moto.cloudwatch.models import cloudwatch_backends
-from moto.s3.models import s3_backends
+from moto.backends import get_backend
 from werkzeug.wrappers import Response
 
 from serving_operator.sandbox.autoscaling import Autoscaler
@@ -247,7 +246,7 @@ class Runtime:
         if variant is not None:
             dimensions.append({"Name": "VariantName", "Value": variant})
         timestamp = _period_start(time.time(), self.sagemaker.settings.metric_period_seconds)
-        cloudwatch_backends[account][region].put_metric_data(
+        get_backend("cloudwatch")[account][region].put_metric_data(
             METRICS_NAMESPACE,
             [
                 {
@@ -308,5 +307,5 @@ def _prediction(model: str, target_model: str | None, body: bytes) -> float:
 
 
 def _s3_object_exists(account: str, bucket_name: str, key: str) -> bool:
-    bucket = s3_backends[account]["aws"].buckets.get(bucket_name)
+    bucket = get_backend("s3")[account]["aws"].buckets.get(bucket_name)
     return bucket is not None and key in bucket.keys

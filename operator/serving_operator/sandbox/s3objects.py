@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from moto.s3.models import s3_backends
+from moto.backends import get_backend
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -14,7 +14,7 @@ def split_uri(uri: str) -> tuple[str, str]:
 
 
 def _backend(account: str) -> Any:
-    return s3_backends[account]["aws"]
+    return get_backend("s3")[account]["aws"]
 
 
 def read_object(account: str, uri: str) -> bytes | None:

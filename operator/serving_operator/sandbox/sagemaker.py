@@ -20,19 +20,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from moto.applicationautoscaling.models import applicationautoscaling_backends
-from moto.core.exceptions import ServiceException
-from moto.s3.models import s3_backends
-from moto.sagemaker.models import (
-    FakeEndpoint,
-    FakeEndpointConfig,
-    SageMakerModelBackend,
-    sagemaker_backends,
-)
-from moto.sagemaker.utils import arn_formatter
+from moto.backends import get_backend
 from werkzeug.wrappers import Response
 
 from serving_operator.sandbox import guardrails
+from serving_operator.sandbox.arns import sagemaker_arn
+from serving_operator.sandbox.moto_internals import (
+    SageMakerModelBackend,
+    ServiceException,
+    new_sagemaker_endpoint,
+)
 from serving_operator.sandbox.settings import SettingsJson
 from serving_operator.sandbox.wire import AwsRequest, error_response, json_response
 
@@ -88,9 +85,6 @@ _CONFIG_EXTRAS = (
     ("MetricsConfig", "metrics_config"),
     ("CrossRegionTrafficConfig", "cross_region_traffic_config"),
 )
-
-
-_FAKE_ENDPOINT: Any = FakeEndpoint  # typed loosely: moto's stubs call it abstract
 
 
 def shadow_variants_of(config: Any) -> list[dict[str, Any]]:
@@ -181,8 +175,7 @@ class SageMakerOverlay:
         return self._account_of(request.access_key)
 
     def backend_for(self, account: str, region: str) -> SageMakerModelBackend:
-        backend: SageMakerModelBackend = sagemaker_backends[account][region]
-        return backend
+        return get_backend("sagemaker")[account][region]
 
     def _backend(self, request: AwsRequest) -> SageMakerModelBackend:
         return self.backend_for(self.account(request), request.region)
@@ -191,7 +184,7 @@ class SageMakerOverlay:
         """SageMaker's failure reason when a model artifact of the config is not in S3."""
         backend = self._backend(request)
         config = backend.endpoint_configs[config_name]
-        s3 = s3_backends[self._account_of(request.access_key)]["aws"]
+        s3 = get_backend("s3")[self._account_of(request.access_key)]["aws"]
         variants = [*config.production_variants, *shadow_variants_of(config)]
         for index, variant in enumerate(variants, start=1):
             model = backend._models.get(variant["ModelName"])
@@ -271,16 +264,14 @@ class SageMakerOverlay:
             )
 
     def _endpoint_arn(self, request: AwsRequest, name: str) -> str:
-        return FakeEndpoint.arn_formatter(
-            name, self._account_of(request.access_key), request.region
-        )
+        return sagemaker_arn("endpoint", name, self.account(request), request.region)
 
     def _config_problem(self, request: AwsRequest, params: dict[str, Any]) -> str | None:
         """Why SageMaker would refuse this CreateEndpointConfig (None if it would not)."""
         backend = self._backend(request)
         name = params.get("EndpointConfigName", "")
         if name in backend.endpoint_configs:
-            arn = FakeEndpointConfig.arn_formatter(name, self.account(request), request.region)
+            arn = sagemaker_arn("endpoint-config", name, self.account(request), request.region)
             return f'Cannot create already existing endpoint configuration "{arn}".'
         production: list[dict[str, Any]] = params.get("ProductionVariants") or []
         shadow: list[dict[str, Any]] = params.get("ShadowProductionVariants") or []
@@ -295,7 +286,7 @@ class SageMakerOverlay:
             seen.add(variant_name)
         for variant in (*production, *shadow):
             if variant.get("ModelName") not in backend._models:
-                arn = arn_formatter(
+                arn = sagemaker_arn(
                     "model", variant.get("ModelName", ""), self.account(request), request.region
                 )
                 return f'Could not find model "{arn}".'
@@ -323,7 +314,7 @@ class SageMakerOverlay:
         name = params.get("ModelName", "")
         with self.lock:
             if name in self._backend(request)._models:
-                arn = arn_formatter("model", name, self.account(request), request.region)
+                arn = sagemaker_arn("model", name, self.account(request), request.region)
                 return error_response(
                     "ValidationException", f'Cannot create already existing model "{arn}".'
                 )
@@ -423,14 +414,8 @@ class SageMakerOverlay:
             backend = self._backend(request)
             # Not backend.create_endpoint: it reads the config's DataCaptureConfig, which the
             # overlay leaves out when there is none.
-            endpoint: Any = _FAKE_ENDPOINT(
-                account_id=self.account(request),
-                region_name=request.region,
-                endpoint_name=name,
-                endpoint_config_name=config_name,
-                production_variants=[],
-                data_capture_config={},
-                tags=params.get("Tags", []),
+            endpoint = new_sagemaker_endpoint(
+                self.account(request), request.region, name, config_name, params.get("Tags", [])
             )
             backend.endpoints[name] = endpoint
             self.show_config(endpoint, backend.endpoint_configs[config_name])
@@ -460,7 +445,7 @@ class SageMakerOverlay:
             return []
         before = {v["VariantName"]: v.get("InstanceType") for v in current.production_variants}
         after = {v["VariantName"]: v.get("InstanceType") for v in config.production_variants}
-        targets = applicationautoscaling_backends[self.account(request)][request.region]
+        targets = get_backend("applicationautoscaling")[self.account(request)][request.region]
         registered = {
             t.resource_id
             for t in targets.describe_scalable_targets(

@@ -92,12 +92,6 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from moto.iam.models import get_account_id_from
-from moto.moto_server.werkzeug_app import (
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -109,34 +103,36 @@ from serving_operator.sandbox.faults import Fault, FaultTable, RateLimit, RateLi
 from serving_operator.sandbox.greengrass import GreengrassOverlay
 from serving_operator.sandbox.iam import simulate_principal_policy
 from serving_operator.sandbox.iotjobs import IotJobs
+from serving_operator.sandbox.moto_internals import (
+    MotoRequestHandler,
+    account_of_access_key,
+    moto_wsgi_app,
+)
 from serving_operator.sandbox.neo import NeoOverlay
 from serving_operator.sandbox.runtime import Runtime
 from serving_operator.sandbox.sagemaker import LifecycleSettings, SageMakerOverlay
 from serving_operator.sandbox.wire import AwsRequest, error_response, identify
 
 
-def _account_of(access_key: str) -> str:
-    account: str = get_account_id_from(access_key)
-    return account
-
-
 class SandboxApp:
     def __init__(
         self, settings: LifecycleSettings | None = None, edge: EdgeSettings | None = None
     ) -> None:
-        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.moto = moto_wsgi_app()
         self.faults = FaultTable()
         self.rate_limits = RateLimits()
-        self.sagemaker = SageMakerOverlay(settings or LifecycleSettings(), _account_of)
+        self.sagemaker = SageMakerOverlay(settings or LifecycleSettings(), account_of_access_key)
         self.edge_settings = edge or EdgeSettings()
-        self.neo = NeoOverlay(self.edge_settings, _account_of)
-        self.iot_jobs = IotJobs(self.edge_settings, _account_of)
-        self.greengrass = GreengrassOverlay(self.edge_settings, _account_of, self.iot_jobs)
+        self.neo = NeoOverlay(self.edge_settings, account_of_access_key)
+        self.iot_jobs = IotJobs(self.edge_settings, account_of_access_key)
+        self.greengrass = GreengrassOverlay(
+            self.edge_settings, account_of_access_key, self.iot_jobs
+        )
         self.autoscaling = Autoscaler(self.sagemaker)
         self.behaviours = BehaviourTable()
         self.runtime = Runtime(self.sagemaker, self.autoscaling, behaviours=self.behaviours)
         self.cloudwatch = CloudWatchOverlay(
-            lambda call: _account_of(call.access_key),
+            lambda call: account_of_access_key(call.access_key),
             lambda: self.sagemaker.settings.metric_period_seconds,
         )
         self._scopes: set[tuple[str, str]] = set()
@@ -209,7 +205,7 @@ class SandboxApp:
         if call.service not in ("sagemaker", "application-autoscaling"):
             return None
         with self.sagemaker.lock:
-            self._scopes.add((_account_of(call.access_key), call.region))
+            self._scopes.add((account_of_access_key(call.access_key), call.region))
         if call.service == "application-autoscaling":
             if call.operation.startswith("Describe"):
                 self.advance()
