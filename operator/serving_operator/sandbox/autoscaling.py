@@ -240,7 +240,7 @@ class Autoscaler:
             "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
         )
         with self.sagemaker.lock:
-            backend: ApplicationAutoscalingBackend = applicationautoscaling_backends[account][
+            backend: ApplicationAutoscalingBackend = get_backend("applicationautoscaling")[account][
                 request.region
             ]
             for target in backend.describe_scalable_targets("sagemaker", None, None):
