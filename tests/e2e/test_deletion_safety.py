@@ -2,7 +2,8 @@
 staged rollout waits for AWS and then removes everything of ours; a namespace full of
 resources goes away (emptied by kube-controller-manager's namespace controller, as in any
 cluster) and leaves nothing of ours in AWS; an AWS object that is not ours (an endpoint
-someone else took over) is never deleted.
+someone else took over, a model or config named exactly as ours but not tagged for this
+resource) is never deleted.
 
 Complements test_modelendpoint_changes.py (Retain of an endpoint at rest),
 test_edgemodel.py (Retain and deletion of a finished rollout) and
@@ -11,6 +12,7 @@ test_adoption_and_availability.py (refusing, then adopting, an untagged endpoint
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,7 @@ import kubernetes
 import pytest
 from kubernetes.client.rest import ApiException
 
+from serving_operator.planning.naming import is_hashed_child_name, name_prefix
 from tests.e2e.edge_support import latest_components, thing_group
 from tests.e2e.helpers import wait_for_condition, wait_for_status, wait_gone
 from tests.support import cluster, controlplane, processes
@@ -208,6 +211,99 @@ def test_an_endpoint_someone_else_took_over_is_never_deleted(
     assert ("DeleteEndpoint", name) not in _deletes_of(sandbox, name)
     assert not any(target == theirs for _, target in _deletes_of(sandbox, name))
     sagemaker.delete_endpoint(EndpointName=name)
+
+
+LOOKALIKE_TAGS = {
+    "untagged": [],
+    "another resource's": [
+        {"Key": "serving.mlops.dev/managed-by", "Value": "serving-operator"},
+        {"Key": "serving.mlops.dev/owner", "Value": "another-namespace/bikes"},
+    ],
+}
+"""A copy made by hand, another install's object: neither is the resource's."""
+
+
+def _lookalikes(sandbox: Sandbox, endpoint_name: str, bucket: str) -> set[str]:
+    """For each of LOOKALIKE_TAGS, a model and an endpoint config named exactly as the
+    operator names its own for `endpoint_name` (`<endpoint>-<10 hex>`): names the name
+    filter lets through, so only the owner tag keeps cleanup and deletion off them."""
+    sagemaker = sandbox.client("sagemaker")
+    names = set()
+    for tags in LOOKALIKE_TAGS.values():
+        model = f"{name_prefix(endpoint_name)}-{secrets.token_hex(5)}"
+        config = f"{name_prefix(endpoint_name)}-{secrets.token_hex(5)}"
+        assert is_hashed_child_name(model, endpoint_name)
+        assert is_hashed_child_name(config, endpoint_name)
+        sagemaker.create_model(
+            ModelName=model,
+            PrimaryContainer={
+                "Image": "img:9",
+                "ModelDataUrl": f"s3://{bucket}/xgboost/v3/model.tar.gz",
+            },
+            ExecutionRoleArn=ROLE,
+            Tags=tags,
+        )
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=config,
+            ProductionVariants=[
+                {
+                    "VariantName": "theirs",
+                    "ModelName": model,
+                    "InstanceType": "ml.m5.large",
+                    "InitialInstanceCount": 1,
+                }
+            ],
+            Tags=tags,
+        )
+        names |= {model, config}
+    return names
+
+
+def test_cleanup_and_deletion_leave_lookalikes_that_are_not_ours(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    model_bucket: str,
+) -> None:
+    name = f"lookalike-{namespace}"
+    model_endpoints.create(namespace, model_endpoint(name, [variant("only", model_bucket, "v1")]))
+    first = wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
+    theirs = _lookalikes(sandbox, name, model_bucket)
+    sandbox.forget_calls()
+
+    # A new model version: once the endpoint runs the new config, cleanup deletes the old
+    # config and model, and lists every object of the endpoint's name shape to find them.
+    model_endpoints.patch_spec(namespace, name, {"variants": [variant("only", model_bucket, "v2")]})
+    wait_for_status(
+        model_endpoints,
+        namespace,
+        name,
+        operator,
+        lambda obj: (
+            obj["status"].get("endpointConfigName")
+            not in (None, first["status"]["endpointConfigName"])
+            and obj["status"].get("cleanedUpForConfigName") == obj["status"]["endpointConfigName"]
+        ),
+        "the old config cleaned up",
+        timeout=90,
+    )
+    after_cleanup = _sagemaker_names(sandbox, name)
+    assert first["status"]["endpointConfigName"] not in after_cleanup["configs"]
+    assert theirs <= after_cleanup["configs"] | after_cleanup["models"]
+
+    model_endpoints.delete(namespace, name)
+    wait_gone(model_endpoints, namespace, name, operator, timeout=90)
+
+    left = _sagemaker_names(sandbox, name)
+    assert left["endpoints"] == set()
+    assert left["configs"] | left["models"] == theirs
+    assert not any(target in theirs for _, target in _deletes_of(sandbox, name))
+    sagemaker = sandbox.client("sagemaker")
+    for config in left["configs"]:
+        sagemaker.delete_endpoint_config(EndpointConfigName=config)
+    for model in left["models"]:
+        sagemaker.delete_model(ModelName=model)
 
 
 # --------------------------------------------------------------------------- EdgeModel

@@ -144,6 +144,67 @@ def test_throttling_is_reconciling_not_stalled_and_clears_by_itself(
     assert "lastAwsError" not in ready["status"]
 
 
+PROXY_ERROR_PAGE = """<!DOCTYPE html>
+<html>
+<head><title>500 Internal Server Error</title>
+<style>body { font-family: Tahoma, Verdana, Arial, sans-serif; }</style></head>
+<body>
+<h1>Internal Server Error</h1>
+<p>The proxy server could not handle the request POST&nbsp;/.</p>
+<hr><address>Apache/2.4.62 Server at sagemaker.us-east-1.amazonaws.com Port 443</address>
+</body></html>
+"""
+
+
+@pytest.fixture
+def creates_answered_by_a_proxy_page(sandbox: Sandbox) -> Iterator[None]:
+    """A proxy between the operator and SageMaker answering CreateEndpoint with its own
+    error page, not AWS's error shape."""
+    sandbox.add_fault(
+        service="sagemaker",
+        operation="CreateEndpoint",
+        httpStatus=500,
+        body=PROXY_ERROR_PAGE,
+        count=-1,
+    )
+    try:
+        yield
+    finally:
+        sandbox.clear_faults()
+
+
+def test_an_html_error_page_shows_as_one_readable_line(
+    creates_answered_by_a_proxy_page: None,
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    model_bucket: str,
+) -> None:
+    name = f"proxied-{namespace}"
+    model_endpoints.create(namespace, model_endpoint(name, [variant("a", model_bucket, "v1")]))
+
+    waiting = wait_for_condition(
+        model_endpoints,
+        namespace,
+        name,
+        "Reconciling",
+        operator,
+        also=lambda obj: "lastAwsError" in obj["status"],
+    )
+    condition = cluster.condition(waiting, "Reconciling")
+    assert condition is not None
+    assert condition["reason"] == "AwsUnavailable"
+    for text in (condition["message"], waiting["status"]["lastAwsError"]):
+        assert "\n" not in text
+        assert "<" not in text
+        assert "sagemaker.CreateEndpoint" in text
+        assert "HTTP 500 Internal Server Error: The proxy server could not handle" in text
+
+    sandbox.clear_faults()
+    wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
+
+
 def test_the_newest_spec_wins_and_nothing_is_sent_while_sagemaker_is_busy(
     operator: OperatorProcess,
     sandbox: Sandbox,

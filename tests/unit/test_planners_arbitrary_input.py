@@ -497,6 +497,46 @@ def test_traffic_split_planner_answers_any_state_with_a_plan(
         status = TrafficSplitStatus.model_validate(result.status.model_dump())
 
 
+def test_traffic_split_paused_for_insufficient_traffic_without_a_saved_message_says_why() -> None:
+    """The property test above reaches this state only in some runs (it needs Paused,
+    InsufficientTraffic, the rollout's own hash, a step in range and no request at once): a
+    status that says why the split stopped lost its message (hand-edited, or written by an
+    older operator), and the Stalled condition must still tell the user what to do."""
+    spec = TrafficSplitSpec.model_validate(
+        {
+            "endpointRef": {"name": "bikes"},
+            "baseline": "a",
+            "candidate": "b",
+            "steps": [{"setWeight": 10}, {"setWeight": 50}],
+            "analysis": CANARY_ANALYSIS,
+        }
+    )
+    previous = TrafficSplitStatus(
+        phase=Phase.PAUSED,
+        reason="InsufficientTraffic",
+        message=None,
+        rollout_hash=rollout_hash(spec),
+        step_index=1,
+        step_started_at=T0.isoformat(),
+    )
+    observed = SplitObservation(
+        now=T0 + timedelta(hours=1),
+        target=EndpointReferenceTarget("bikes", frozenset({"a", "b"})),
+        endpoint=EndpointWeights(
+            "bikes", "InService", (VariantWeights("a", 50.0, 50.0), VariantWeights("b", 50.0, 50.0))
+        ),
+    )
+
+    result = plan_traffic_split(spec, observed, previous)
+
+    assert isinstance(result, SplitPlan)
+    assert result.outcome.kind == OutcomeKind.STALLED
+    assert result.outcome.reason == "InsufficientTraffic"
+    assert "step 2" in result.outcome.message
+    assert "promote, abort or retry" in result.outcome.message
+    assert result.status.message == result.outcome.message
+
+
 # --------------------------------------------------------------------------- EdgeModel
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import http.client
+import re
 import threading
 import time
 from typing import Any
@@ -65,11 +68,36 @@ def _attempt_answered(**_: Any) -> None:
     _clock.answered_at = time.monotonic()
 
 
+class _LastAnswer(threading.local):
+    """The raw HTTP answer to the current call's last attempt, kept until the call ends: when
+    it is not in AWS's shape (a proxy's or load balancer's error page), botocore's error
+    carries a page of markup or nothing of it at all, and this is what is left to read."""
+
+    def __init__(self) -> None:
+        self.status: int | None = None
+        self.body: bytes | None = None
+
+
+_last_answer = _LastAnswer()
+
+
+def _answer_received(response_dict: dict[str, Any], **_: Any) -> None:
+    """before-parse, once per attempt."""
+    _last_answer.status = response_dict.get("status_code")
+    body = response_dict.get("body")
+    # A streaming output's body is a stream: reading it here would take it from its caller.
+    _last_answer.body = body if isinstance(body, bytes) else None
+
+
 def time_retries(client: Any) -> None:
-    """Let the metrics show botocore's waits between attempts (idempotent per client)."""
+    """Let the metrics show botocore's waits between attempts, and keep each attempt's raw
+    answer for the error message (idempotent per client)."""
     client.meta.events.register("before-send", _attempt_sent, unique_id="serving-operator-sent")
     client.meta.events.register(
         "needs-retry", _attempt_answered, unique_id="serving-operator-answered"
+    )
+    client.meta.events.register(
+        "before-parse", _answer_received, unique_id="serving-operator-answer"
     )
 
 
@@ -116,6 +144,44 @@ BUSY_ERROR_CODES = frozenset(
     {"ConflictException", "ConcurrentUpdateException", "ConcurrentModificationException"}
 )
 _BUSY_MESSAGES = ("in-progress", "in progress", "is in the process of")
+
+
+UNREADABLE_RESPONSE = "UnreadableResponse"
+"""The code of a failure whose answer is not in AWS's error shape."""
+READABLE_LENGTH = 120
+"""At most this many characters of an unreadable answer's text go into a message."""
+
+_INVISIBLE_MARKUP = re.compile(
+    r"<(script|style)\b.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL
+)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def readable_text(body: str) -> str:
+    """The words of an answer: markup (and scripts and styles) stripped, on one line."""
+    text = _TAG.sub(" ", _INVISIBLE_MARKUP.sub(" ", body))
+    # Entities unescaped may spell markup (&lt;b&gt;): strip it once more.
+    return " ".join(_TAG.sub(" ", html.unescape(text)).split())
+
+
+def _shortened(text: str, limit: int = READABLE_LENGTH) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+    return f"{cut}…"
+
+
+def describe_unreadable_answer(status: int | None, body: str) -> str:
+    """One line for an answer that is not AWS's, e.g. `HTTP 502 Bad Gateway: nginx`: the
+    status and the first words of the body, without the status repeated (error pages say it
+    in their title and again in their heading)."""
+    phrase = http.client.responses.get(status, "") if status else ""
+    head = f"HTTP {status} {phrase}".rstrip() if status else "an answer that is not AWS's"
+    text = readable_text(body)
+    if status:
+        repeated = "|".join(re.escape(part) for part in (str(status), phrase) if part)
+        text = re.sub(rf"^(?:(?:{repeated})\b[\s:.-]*)+", "", text, flags=re.IGNORECASE)
+    return f"{head}: {_shortened(text)}" if text else head
 
 
 class AwsError(Exception):
@@ -175,19 +241,13 @@ class ServiceAdapter:
         if waited > 0:
             AWS_RATE_LIMIT_WAIT_SECONDS.labels(self.service).inc(waited)
         _clock.answered_at, _clock.waits = None, []
+        _last_answer.status, _last_answer.body = None, None
         started = time.monotonic()
         try:
             response: dict[str, Any] = dict(method(**params))
         except botocore.exceptions.ClientError as error:
-            err = error.response.get("Error", {})
             meta: dict[str, Any] = dict(error.response.get("ResponseMetadata", {}))
-            failure = AwsError(
-                self.service,
-                operation,
-                str(err.get("Code", "Unknown")),
-                str(err.get("Message", "")),
-                int(meta.get("HTTPStatusCode", 0)),
-            )
+            failure = self._client_error(operation, dict(error.response.get("Error", {})), meta)
             self._count(operation, self.outcome_of(failure), meta, started)
             raise failure from error
         except botocore.exceptions.BotoCoreError as error:
@@ -196,14 +256,39 @@ class ServiceAdapter:
                 self.service, operation, type(error).__name__, str(error), 599
             ) from error
         except botocore.parsers.ResponseParserError as error:
-            # Not a BotoCoreError: an answer that is not AWS's (a proxy's error page).
-            self._count(operation, "UnreadableResponse", {}, started)
-            first_line = (str(error).splitlines() or [type(error).__name__])[0]
-            raise AwsError(
-                self.service, operation, "UnreadableResponse", first_line, 599
-            ) from error
+            # Not a BotoCoreError: an answer that is not AWS's (a proxy's error page) in a
+            # protocol botocore parses strictly (XML). Whatever its status, nothing AWS said
+            # can be judged: 599 keeps it transient, retried as any unexplained 5xx.
+            self._count(operation, UNREADABLE_RESPONSE, {}, started)
+            body = _last_answer.body.decode(errors="replace") if _last_answer.body else str(error)
+            message = describe_unreadable_answer(_last_answer.status, body)
+            raise AwsError(self.service, operation, UNREADABLE_RESPONSE, message, 599) from error
+        finally:
+            _last_answer.status, _last_answer.body = None, None
         self._count(operation, "ok", dict(response.get("ResponseMetadata", {})), started)
         return response
+
+    def _client_error(
+        self, operation: str, error: dict[str, Any], meta: dict[str, Any]
+    ) -> AwsError:
+        status = int(meta.get("HTTPStatusCode", 0)) or _last_answer.status or 0
+        code, message = str(error.get("Code", "")), str(error.get("Message", ""))
+        if code and not code.isdigit():
+            return AwsError(self.service, operation, code, message, status)
+        # botocore found no error code and used the HTTP status instead: the answer came
+        # from something between the operator and AWS (a proxy, a load balancer), and its
+        # message is that thing's page, or, for a page that starts with <html>, only the
+        # status's phrase (the page is then in the raw answer).
+        body = message
+        if _last_answer.body and message == http.client.responses.get(status, ""):
+            body = _last_answer.body.decode(errors="replace")
+        return AwsError(
+            self.service,
+            operation,
+            UNREADABLE_RESPONSE,
+            describe_unreadable_answer(status, body),
+            status,
+        )
 
     def outcome_of(self, error: AwsError) -> str:
         """The metrics' outcome label of a failed call: the AWS error code, unless the

@@ -22,6 +22,11 @@ class Fault:
     """None: the fault only adds latency."""
     http_status: int = 400
     message: str = "Rate exceeded"
+    body: str | None = None
+    """The failed call's whole answer, sent as is instead of AWS's error shape: a proxy's or
+    load balancer's error page (error_code is then only what the calls log is told)."""
+    content_type: str = "text/html"
+    """The Content-Type of `body`."""
     count: int = 1
     """How many matching calls fail; -1 for every call until cleared."""
     latency_ms: int = 0
@@ -46,6 +51,8 @@ class Fault:
             error_code=data.get("errorCode", "ThrottlingException"),
             http_status=int(data.get("httpStatus", 400)),
             message=data.get("message", "Rate exceeded"),
+            body=data.get("body"),
+            content_type=data.get("contentType", "text/html"),
             count=int(data.get("count", 1)),
             latency_ms=int(data.get("latencyMs", 0)),
             latency_jitter_ms=int(data.get("latencyJitterMs", 0)),

@@ -51,7 +51,11 @@ Admin API (JSON), for tests and demos:
                                     "rate": 1.0, "seed": null}: the next `count` matching
                                     calls (-1: all) fail with that error (errorCode null:
                                     only slowed), each with probability `rate` from the
-                                    fault's own random stream (faults.py)
+                                    fault's own random stream (faults.py); with
+                                    "body": "<html>...</html>" (and "contentType",
+                                    text/html by default) they answer that body as is at
+                                    httpStatus instead of AWS's error shape, as a proxy's
+                                    or load balancer's error page would
   GET  /_sandbox/faults            [{"service", "operation", "count"}, ...]: the faults not
                                     used up yet (a count-limited fault leaves once spent, i.e.
                                     as its last call starts waiting or failing)
@@ -164,9 +168,7 @@ class SandboxApp:
             fault = effect.error
             if fault is not None and fault.error_code:
                 self._log(call, fault.http_status)
-                return error_response(fault.error_code, fault.message, fault.http_status)(
-                    environ, start_response
-                )
+                return _fault_response(fault)(environ, start_response)
 
         response = self._overlay(call)
         if response is not None:
@@ -323,6 +325,13 @@ _TARGET_KEYS = (
     "CompilationJobName",
     "ResourceArn",
 )
+
+
+def _fault_response(fault: Fault) -> Response:
+    assert fault.error_code is not None
+    if fault.body is not None:
+        return Response(fault.body, status=fault.http_status, content_type=fault.content_type)
+    return error_response(fault.error_code, fault.message, fault.http_status)
 
 
 def _target(call: AwsRequest) -> str | None:

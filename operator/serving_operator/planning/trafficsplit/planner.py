@@ -572,7 +572,11 @@ def _progress(state: _Pass) -> SplitPlan | Lookups:
             and state.status.reason == INSUFFICIENT_TRAFFIC
             and not state.promote_now
         ):
-            return state.plan(Outcome.stalled(INSUFFICIENT_TRAFFIC, state.status.message or ""))
+            # A status that lost its message (hand-edited, or written by an older operator)
+            # still says why the split stopped and what the user can do.
+            message = state.status.message or _inconclusive_message(state, index, why=None)
+            state.move(Phase.PAUSED, INSUFFICIENT_TRAFFIC, message)
+            return state.plan(Outcome.stalled(INSUFFICIENT_TRAFFIC, message))
         if not live:
             outcome = state.await_endpoint()
             if outcome.reason == ENDPOINT_NOT_READY:
@@ -609,6 +613,16 @@ def _progress(state: _Pass) -> SplitPlan | Lookups:
         )
         if index + 1 < len(steps):
             state.move(Phase.PROGRESSING, "StepStarted", f"step {index + 2}")
+
+
+def _inconclusive_message(state: _Pass, index: int, *, why: str | None) -> str:
+    """Why a step's analysis stopped the split, and what the user can do; `why` is None when
+    the cause is no longer known."""
+    cause = f" ({why})" if why else ""
+    return (
+        f"step {index + 1}: analysis inconclusive for {state.spec.progress_deadline_seconds}s"
+        f"{cause}; not promoted, not rolled back: promote, abort or retry"
+    )
 
 
 def _pause(state: _Pass, step: CanaryStep, index: int) -> SplitPlan | None:
@@ -680,10 +694,7 @@ def _analyse(state: _Pass) -> SplitPlan | Lookups | None:
         state.status.step_started_at
     ):
         why = "too little traffic" if result.insufficient_traffic else "no decision"
-        message = (
-            f"step {index + 1}: analysis inconclusive for {spec.progress_deadline_seconds}s"
-            f" ({why}); not promoted, not rolled back: promote, abort or retry"
-        )
+        message = _inconclusive_message(state, index, why=why)
         state.move(Phase.PAUSED, INSUFFICIENT_TRAFFIC, message)
         return state.plan(Outcome.stalled(INSUFFICIENT_TRAFFIC, message))
     state.move(Phase.PROGRESSING, "Analysing", f"step {index + 1}: verdict {result.verdict.value}")
