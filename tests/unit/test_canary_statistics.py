@@ -9,7 +9,7 @@ from itertools import accumulate
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from scipy import integrate, stats
+from scipy import integrate, special, stats
 
 from serving_operator.planning.trafficsplit.statistics import (
     ErrorRateTest,
@@ -25,6 +25,7 @@ from serving_operator.planning.trafficsplit.statistics import (
     always_valid_p_value,
     decide_error_rate,
     decide_latency,
+    difference_variance_for_testing,
     error_rate_difference,
     error_rate_interval,
     log_mixture_likelihood_ratio,
@@ -171,6 +172,91 @@ def test_one_sided_mixture_deep_in_the_benign_tail_matches_scipy_logcdf(excess: 
     assert log_one_sided_mixture_likelihood_ratio(excess, variance, tau) == pytest.approx(
         expected, rel=1e-9
     )
+
+
+def _log_one_sided_mixture_by_erfcx(excess: float, variance: float, tau: float) -> float:
+    """log Λ₊ by scipy without cancellation: for x < 0, x²/2 + log Φ(x) = log(erfcx(-x/√2) / 2);
+    for x ≥ 0 nothing cancels (and erfcx would overflow)."""
+    x = tau * excess / math.sqrt(variance * (variance + tau * tau))
+    log_cdf_plus_half_square = (
+        math.log(0.5 * float(special.erfcx(-x / math.sqrt(2.0))))
+        if x < 0
+        else 0.5 * x * x + float(special.log_ndtr(x))
+    )
+    return math.log(2.0) - 0.5 * math.log1p(tau * tau / variance) + log_cdf_plus_half_square
+
+
+def _testing_inputs(
+    test: ErrorRateTest, candidate: VariantCounts, baseline: VariantCounts
+) -> list[tuple[float, float, float]]:
+    """(excess, variance, tau) of the harm and the safety side, as decide_error_rate forms them."""
+    observed = candidate.error_rate - baseline.error_rate
+    tau = test.tau or test.harmful_increase
+    harmful_boundary = test.margin + test.harmful_increase
+    return [
+        (observed - test.margin, difference_variance_for_testing(candidate, baseline), tau),
+        (
+            harmful_boundary - observed,
+            difference_variance_for_testing(
+                candidate, baseline, candidate_rate_floor=baseline.error_rate + harmful_boundary
+            ),
+            tau,
+        ),
+    ]
+
+
+# Issue 18, BUG-1: counts at which the cancellation of x²/2 against log Φ(x) went wrong.
+ALL_ERRORS_VS_NONE = [
+    (ErrorRateTest(), VariantCounts(n, 0), VariantCounts(n, n))
+    for n in (855_570_065, 3_826_096_911)
+]
+NO_ERRORS_WITH_MARGIN = (
+    ErrorRateTest(margin=0.2),
+    VariantCounts(3_400_000_029, 0),
+    VariantCounts(3_400_000_029, 0),
+)
+
+
+@pytest.mark.parametrize(("test", "candidate", "baseline"), ALL_ERRORS_VS_NONE)
+def test_a_flawless_candidate_against_a_failing_baseline_passes_at_billions(
+    test: ErrorRateTest, candidate: VariantCounts, baseline: VariantCounts
+) -> None:
+    decision = decide_error_rate(test, candidate, baseline, SequentialState())
+    assert decision.verdict == Verdict.PASS
+    assert decision.state.harm_p_value == 1.0
+
+
+def test_no_errors_on_either_side_within_the_margin_passes_at_billions() -> None:
+    decision = decide_error_rate(*NO_ERRORS_WITH_MARGIN, SequentialState())
+    assert decision.verdict == Verdict.PASS
+    assert decision.state.harm_p_value == 1.0
+
+
+@pytest.mark.parametrize(
+    ("test", "candidate", "baseline"), [*ALL_ERRORS_VS_NONE, NO_ERRORS_WITH_MARGIN]
+)
+def test_one_sided_mixture_at_billions_matches_scipy_erfcx(
+    test: ErrorRateTest, candidate: VariantCounts, baseline: VariantCounts
+) -> None:
+    for excess, variance, tau in _testing_inputs(test, candidate, baseline):
+        assert log_one_sided_mixture_likelihood_ratio(excess, variance, tau) == pytest.approx(
+            _log_one_sided_mixture_by_erfcx(excess, variance, tau), rel=1e-12
+        )
+
+
+@pytest.mark.parametrize("excess", [-1.0, -0.2, -0.01, -1e-3, 0.0, 1e-3, 0.05])
+@pytest.mark.parametrize("variance", [1e-4, 1e-8, 1e-12, 1e-16, 1e-19, 1e-30])
+def test_one_sided_mixture_at_any_scale_matches_scipy(excess: float, variance: float) -> None:
+    tau = 0.01
+    assert log_one_sided_mixture_likelihood_ratio(excess, variance, tau) == pytest.approx(
+        _log_one_sided_mixture_by_erfcx(excess, variance, tau), rel=1e-12
+    )
+
+
+def test_an_overwhelmingly_benign_look_leaves_the_p_value_alone() -> None:
+    # exp(-log Λ) overflows beyond 709; a likelihood ratio below 1 never lowers p anyway.
+    assert always_valid_p_value(0.3, -1000.0) == 0.3
+    assert always_valid_p_value(1.0, -math.inf) == 1.0
 
 
 def test_always_valid_p_value_keeps_the_smallest_seen() -> None:

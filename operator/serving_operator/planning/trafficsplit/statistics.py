@@ -222,10 +222,13 @@ def log_one_sided_mixture_likelihood_ratio(excess: float, variance: float, tau: 
     if variance == 0.0:
         return math.inf if excess > 0.0 else -math.inf
     x = tau * excess / math.sqrt(variance * (variance + tau * tau))
+    # log Λ = 0.5 log(s² / (s² + τ²)) + x²/2, so log Λ₊ = log 2 + 0.5 log(...) + x²/2 + log Φ(x).
+    # Deep in the benign tail x²/2 and log Φ(x) are huge and nearly cancel (at billions of
+    # invocations |x| ~ 1e9: the rounding of x²/2 alone is hundreds); they are computed as one.
     return (
         math.log(2.0)
-        + log_mixture_likelihood_ratio(excess, variance, tau)
-        + _log_standard_normal_cdf(x)
+        - 0.5 * math.log1p(tau * tau / variance)
+        + _log_standard_normal_cdf_plus_half_square(x)
     )
 
 
@@ -236,17 +239,27 @@ def _check_mixture_inputs(variance: float, tau: float) -> None:
         raise ValueError(f"tau must be positive, got {tau}")
 
 
-def _log_standard_normal_cdf(x: float) -> float:
-    if x > -30.0:
-        return math.log(standard_normal_cdf(x))
-    # Far in the lower tail erfc underflows; the asymptotic series of Mills' ratio is exact to
-    # double precision there: Φ(x) ≈ φ(x)/|x| · (1 - 1/x² + 3/x⁴).
-    return (
-        -0.5 * x * x
-        - 0.5 * math.log(2.0 * math.pi)
-        - math.log(-x)
-        + math.log1p(-1.0 / (x * x) + 3.0 / x**4)
-    )
+# Below this x, log Φ(x) + x²/2 comes from Mills' ratio instead of Φ itself: erfc keeps its
+# relative precision there, but x²/2 is then large enough for the sum to start cancelling.
+_MILLS_RATIO_BELOW = -5.0
+# Terms of the continued fraction; from |x| = 5 on, 40 already reach double precision.
+_MILLS_RATIO_TERMS = 60
+
+
+def _log_standard_normal_cdf_plus_half_square(x: float) -> float:
+    """log Φ(x) + x²/2, accurate for every x (log of the scaled complementary error function)."""
+    if x >= 0.0:
+        # Φ(x) = 1 - Φ(-x): log1p keeps the tiny upper-tail probability.
+        return 0.5 * x * x + math.log1p(-standard_normal_cdf(-x))
+    if x > _MILLS_RATIO_BELOW:
+        return 0.5 * x * x + math.log(standard_normal_cdf(x))
+    # Φ(x) = φ(x) · R(-x) with Mills' ratio R(t) = 1/(t + 1/(t + 2/(t + 3/(t + ...)))), so
+    # log Φ(x) + x²/2 = log R(-x) - 0.5 log 2π, with no x² term left to cancel.
+    t = -x
+    denominator = t
+    for k in range(_MILLS_RATIO_TERMS, 0, -1):
+        denominator = t + k / denominator
+    return -math.log(denominator) - 0.5 * math.log(2.0 * math.pi)
 
 
 def always_valid_p_value(previous: float, log_likelihood_ratio: float) -> float:
@@ -254,6 +267,9 @@ def always_valid_p_value(previous: float, log_likelihood_ratio: float) -> float:
 
     Once small it stays small, and under the null P(ever ≤ alpha) ≤ alpha (Ville's inequality).
     """
+    if log_likelihood_ratio <= 0.0:
+        # 1/Λ ≥ 1 cannot lower p, and exp(-log Λ) would overflow for a very benign look.
+        return min(previous, 1.0)
     return min(previous, 1.0, math.exp(-log_likelihood_ratio))
 
 
