@@ -4,6 +4,7 @@ arithmetic) and their properties (hypothesis). The simulation lives in test_cana
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from itertools import accumulate
 
 import pytest
@@ -348,12 +349,14 @@ def test_the_report_difference_uses_one_minus_alpha() -> None:
         (VariantCounts(5000, 10), VariantCounts(0, 0)),
     ],
 )
-def test_no_data_takes_the_configured_verdict(
+def test_no_data_takes_the_configured_verdict_but_never_a_pass(
     policy: Verdict, candidate: VariantCounts | None, baseline: VariantCounts | None
 ) -> None:
+    # No data is fewer invocations than minSampleSize, where a check is never a pass.
     state = SequentialState(harm_p_value=0.3, safety_p_value=0.4, looks=2)
     decision = decide_error_rate(ErrorRateTest(no_data=policy), candidate, baseline, state)
-    assert (decision.verdict, decision.reason, decision.state) == (policy, "NoData", state)
+    expected = Verdict.INCONCLUSIVE if policy is Verdict.PASS else policy
+    assert (decision.verdict, decision.reason, decision.state) == (expected, "NoData", state)
 
 
 @pytest.mark.parametrize(
@@ -561,13 +564,35 @@ def test_a_thin_latency_window_is_inconclusive(
         (LatencyWindow(30_000.0, 500), None),
     ],
 )
-def test_latency_without_data_takes_the_configured_verdict(
+def test_latency_without_data_takes_the_configured_verdict_but_never_a_pass(
     policy: Verdict, candidate: LatencyWindow, baseline: LatencyWindow | None
 ) -> None:
+    # Every case lacks min_invocations in a window the bound needs (a missing baseline window
+    # has none), where a check is never a pass.
     check = LatencyCheck(
         min_invocations=100, max_increase=MaxIncrease(IncreaseKind.RELATIVE, 0.1), no_data=policy
     )
     decision = decide_latency(check, candidate, baseline)
+    expected = Verdict.INCONCLUSIVE if policy is Verdict.PASS else policy
+    assert (decision.verdict, decision.reason) == (expected, "NoData")
+
+
+@pytest.mark.parametrize("policy", list(Verdict))
+@pytest.mark.parametrize(
+    ("check", "baseline"),
+    [
+        (LatencyCheck(min_invocations=100, threshold_range=ThresholdRange(max=1.0)), None),
+        (
+            LatencyCheck(min_invocations=100, max_increase=MaxIncrease(IncreaseKind.RELATIVE, 0.1)),
+            LatencyWindow(20_000.0, 5000),
+        ),
+    ],
+)
+def test_a_missing_datapoint_with_enough_traffic_takes_the_configured_verdict(
+    policy: Verdict, check: LatencyCheck, baseline: LatencyWindow | None
+) -> None:
+    check = replace(check, no_data=policy)
+    decision = decide_latency(check, LatencyWindow(None, 5000), baseline)
     assert (decision.verdict, decision.reason) == (policy, "NoData")
 
 

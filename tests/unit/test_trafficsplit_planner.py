@@ -303,6 +303,27 @@ def test_below_min_sample_size_is_never_a_pass() -> None:
                 assert check.verdict == "Inconclusive"
 
 
+def test_no_data_pass_never_passes_a_step_that_starves_the_baseline() -> None:
+    # At setWeight 100 the baseline gets no traffic: no data, and below minSampleSize.
+    spec = canary_spec(
+        steps=[{"setWeight": 100}],
+        analysis={
+            "interval": 10,
+            "minSampleSize": 200,
+            "noData": "Pass",
+            "metrics": [{"name": "errors", "type": "ErrorRate"}],
+        },
+    )
+    world = World(error_rate={BASE: 0.0, CAND: 1.0})
+    _, status = run(spec, world, until=phase_is(Phase.PAUSED, Phase.SUCCEEDED, Phase.FAILED))
+    assert status.phase == Phase.PAUSED
+    assert status.reason == "InsufficientTraffic"
+    looks = [h for h in status.history if h.verdict is not None]
+    assert looks
+    assert {h.verdict for h in looks} == {"Inconclusive"}
+    assert {c.reason for h in looks for c in h.checks} == {"NoData"}
+
+
 def test_manual_gate_waits_for_promote_and_consumes_it_once() -> None:
     spec = canary_spec(steps=[{"setWeight": 10, "pause": {}}, {"setWeight": 40}])
     world = World()

@@ -346,8 +346,10 @@ def decide_error_rate(
     `difference` in the decision carries a fixed-sample (1 - alpha) Newcombe interval for the
     report; the verdict comes from the sequential test alone.
 
-    No data (a variant without invocations, or no metric at all) takes the `no_data` verdict.
-    Below `min_sample_size` the look is Inconclusive and does not count: the state is returned
+    No data (a variant without invocations, or no metric at all) takes the `no_data` verdict,
+    except that a `no_data` of Pass gives Inconclusive: no data is fewer invocations than
+    `min_sample_size` (at least 1), and below it a look is never a Pass. Below
+    `min_sample_size` the look is Inconclusive and does not count: the state is returned
     unchanged, so the normal approximation is never trusted on a handful of requests. Skipping
     looks never raises the false-alarm rate.
     """
@@ -357,7 +359,7 @@ def decide_error_rate(
         or not candidate.invocations
         or not baseline.invocations
     ):
-        return ErrorRateDecision(test.no_data, "NoData", state)
+        return ErrorRateDecision(_never_a_pass(test.no_data), "NoData", state)
     difference = error_rate_difference(candidate, baseline, 1.0 - test.alpha)
     if min(candidate.invocations, baseline.invocations) < test.min_sample_size:
         return ErrorRateDecision(Verdict.INCONCLUSIVE, "BelowMinSampleSize", state, difference)
@@ -370,6 +372,12 @@ def decide_error_rate(
     if state.safety_p_value <= test.alpha:
         return ErrorRateDecision(Verdict.PASS, "ErrorRateNotWorse", state, difference)
     return ErrorRateDecision(Verdict.INCONCLUSIVE, "NotYetDecided", state, difference)
+
+
+def _never_a_pass(verdict: Verdict) -> Verdict:
+    """The verdict of a look below the minimum sample size: a configured Fail stands (it is the
+    cautious side), a Pass does not."""
+    return Verdict.INCONCLUSIVE if verdict is Verdict.PASS else verdict
 
 
 def _next_state(
@@ -479,18 +487,24 @@ def decide_latency(
     check: LatencyCheck, candidate: LatencyWindow, baseline: LatencyWindow | None = None
 ) -> LatencyDecision:
     """One window. Comparing against the baseline needs the baseline's same window, and both
-    windows need `min_invocations`: a percentile of a handful of requests is noise."""
+    windows need `min_invocations`: a percentile of a handful of requests is noise.
+
+    A window without data takes the `no_data` verdict, but never a Pass while a window the
+    bound needs (a missing baseline window has no invocations) is below `min_invocations`:
+    `no_data: Pass` is for a datapoint that is missing although the traffic is there."""
     value = candidate.percentile
     allowed = _allowed_range(check, baseline)
     # The baseline's window matters only when the bound comes from it.
-    compared = (
-        (candidate,)
-        if check.threshold_range is not None or baseline is None
-        else (candidate, baseline)
+    needed = (
+        (candidate.invocations,)
+        if check.threshold_range is not None
+        else (candidate.invocations, baseline.invocations if baseline is not None else 0)
     )
-    if value is None or allowed is None or any(not w.invocations for w in compared):
-        return LatencyDecision(check.no_data, "NoData", value)
-    if any(w.invocations < check.min_invocations for w in compared):
+    below_min_invocations = any(n < check.min_invocations for n in needed)
+    if value is None or allowed is None or not all(needed):
+        verdict = _never_a_pass(check.no_data) if below_min_invocations else check.no_data
+        return LatencyDecision(verdict, "NoData", value)
+    if below_min_invocations:
         return LatencyDecision(Verdict.INCONCLUSIVE, "BelowMinInvocations", value)
     within = (allowed.min is None or value >= allowed.min) and (
         allowed.max is None or value <= allowed.max
