@@ -324,6 +324,43 @@ def test_no_data_pass_never_passes_a_step_that_starves_the_baseline() -> None:
     assert {c.reason for h in looks for c in h.checks} == {"NoData"}
 
 
+def _error_rate_analysis(alpha: float, harmful_increase: float) -> dict[str, Any]:
+    return {
+        "interval": 10,
+        "minSampleSize": 200,
+        "alpha": alpha,
+        "metrics": [{"name": "errors", "type": "ErrorRate", "harmfulIncrease": harmful_increase}],
+    }
+
+
+def test_changing_the_analysis_mid_step_restarts_the_sequential_test() -> None:
+    # Issue 18: after one look the safety p-value is 0.172 under alpha 0.05 and
+    # harmfulIncrease 0.01. Loosening alpha to 0.2 must not turn that old p-value into a
+    # Pass of a different test: a fresh test of the new hypotheses on these counts gives p = 1.
+    world = World(rps=1500, error_rate={BASE: 0.01, CAND: 0.012})
+    before = canary_spec(steps=[{"setWeight": 10}], analysis=_error_rate_analysis(0.05, 0.01))
+    plan, status = run(
+        before, world, until=lambda p: any(s.looks >= 1 for s in p.status.sequential)
+    )
+    assert status.phase == Phase.PROGRESSING
+    assert status.history[-1].checks[0].safety_p_value == pytest.approx(0.172, abs=0.001)
+
+    after = canary_spec(steps=[{"setWeight": 10}], analysis=_error_rate_analysis(0.2, 0.002))
+    world.now += timedelta(seconds=plan.recheck_after or 1.0)
+    plan, status = run(after, world, status, until=lambda p: p.look is not None)
+    look = status.history[-1]
+    assert look.verdict == "Inconclusive"
+    assert look.checks[0].safety_p_value == 1.0
+    assert [s.looks for s in status.sequential] == [1]
+    assert "restarted" in look.note
+    assert "errors" in look.note
+    # The next look under the same analysis carries the state on, with no note.
+    world.now += timedelta(seconds=plan.recheck_after or 1.0)
+    _, status = run(after, world, status, until=lambda p: p.look is not None)
+    assert [s.looks for s in status.sequential] == [2]
+    assert "restarted" not in status.history[-1].note
+
+
 def test_manual_gate_waits_for_promote_and_consumes_it_once() -> None:
     spec = canary_spec(steps=[{"setWeight": 10, "pause": {}}, {"setWeight": 40}])
     world = World()

@@ -414,6 +414,13 @@ class SequentialTestState(StatusModel):
     harm_p_value: float = Field(default=1.0, description="Always-valid p-value: worse.")
     safety_p_value: float = Field(default=1.0, description="Always-valid p-value: not harmful.")
     looks: int = Field(default=0, description="Looks with enough data that counted.")
+    test_hash: str | None = Field(
+        default=None,
+        description=(
+            "Identity of the test (alpha, minSampleSize, the check's errors, maxIncrease and"
+            " harmfulIncrease): a look of a different test starts again from p = 1."
+        ),
+    )
 
 
 class HandledRequests(StatusModel):

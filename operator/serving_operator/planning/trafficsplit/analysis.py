@@ -15,6 +15,7 @@ from serving_operator.api.trafficsplit import (
     MetricType,
     SequentialTestState,
 )
+from serving_operator.planning.naming import content_hash
 from serving_operator.planning.trafficsplit import statistics as stats
 from serving_operator.planning.trafficsplit.observed import AnalysisData, MetricsLookup
 
@@ -24,6 +25,8 @@ class Look:
     verdict: stats.Verdict
     checks: tuple[CheckResult, ...]
     sequential: tuple[SequentialTestState, ...]
+    restarted: tuple[str, ...] = ()
+    """ErrorRate checks whose sequential test started again because the spec changed it."""
 
     @property
     def insufficient_traffic(self) -> bool:
@@ -102,7 +105,9 @@ def _error_rate_check(
     baseline: str,
     candidate: str,
     previous: SequentialTestState | None,
-) -> tuple[CheckResult, SequentialTestState]:
+) -> tuple[CheckResult, SequentialTestState, bool]:
+    """The check's result, the state to keep, and whether the test started again because the
+    state carried from the last look belongs to a different test."""
     margin = metric.max_increase.amount if metric.max_increase is not None else 0.0
     test = stats.ErrorRateTest(
         alpha=analysis.alpha,
@@ -111,6 +116,12 @@ def _error_rate_check(
         harmful_increase=min(metric.harmful_increase, 1.0 - min(margin, 0.99)),
         no_data=_no_data(analysis),
     )
+    test_hash = _sequential_test_hash(test, metric)
+    # An always-valid p-value is valid only for the hypotheses and alpha it was computed
+    # under: carried into a changed test (alpha loosened, say) an old p-value would decide it.
+    restarted = previous is not None and previous.test_hash != test_hash
+    if restarted:
+        previous = None
 
     def counts(variant: str) -> stats.VariantCounts | None:
         totals = data.totals.get(variant)
@@ -144,8 +155,23 @@ def _error_rate_check(
         harm_p_value=decision.state.harm_p_value,
         safety_p_value=decision.state.safety_p_value,
         looks=decision.state.looks,
+        test_hash=test_hash,
     )
-    return result, kept
+    return result, kept, restarted
+
+
+def _sequential_test_hash(test: stats.ErrorRateTest, metric: AnalysisMetric) -> str:
+    """What the sequential test's p-values depend on (noData does not: it never reaches them)."""
+    return content_hash(
+        {
+            "alpha": test.alpha,
+            "minSampleSize": test.min_sample_size,
+            "margin": test.margin,
+            "harmfulIncrease": test.harmful_increase,
+            "tau": test.tau,
+            "errors": sorted(e.value for e in metric.errors),
+        }
+    )
 
 
 def _window_check(
@@ -205,12 +231,15 @@ def look(
     previous = {s.name: s for s in sequential}
     checks: list[CheckResult] = []
     kept: list[SequentialTestState] = []
+    restarted: list[str] = []
     for metric in analysis.metrics:
         if metric.type == MetricType.ERROR_RATE:
-            result, state = _error_rate_check(
+            result, state, test_changed = _error_rate_check(
                 analysis, metric, data, baseline, candidate, previous.get(metric.name)
             )
             kept.append(state)
+            if test_changed:
+                restarted.append(metric.name)
         else:
             result = _window_check(analysis, metric, data, baseline, candidate)
         checks.append(result)
@@ -221,4 +250,4 @@ def look(
         verdict = stats.Verdict.PASS
     else:
         verdict = stats.Verdict.INCONCLUSIVE
-    return Look(verdict, tuple(checks), tuple(kept))
+    return Look(verdict, tuple(checks), tuple(kept), tuple(restarted))

@@ -676,7 +676,13 @@ def _analyse(state: _Pass) -> SplitPlan | Lookups | None:
         sequential=list(result.sequential),
         verdict=result.verdict.value,
     )
-    state.record("analysis", verdict=result.verdict.value, checks=list(result.checks))
+    note = "analysis"
+    if result.restarted:
+        note += (
+            f"; spec.analysis changed: sequential test of {', '.join(result.restarted)}"
+            " restarted from p = 1 on the step's counts"
+        )
+    state.record(note, verdict=result.verdict.value, checks=list(result.checks))
     failed = [c.name for c in result.checks if c.verdict == Verdict.FAIL.value]
     if result.verdict == Verdict.FAIL:
         state.update(failed_checks=state.status.failed_checks + 1)
