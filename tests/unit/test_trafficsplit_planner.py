@@ -8,16 +8,19 @@ invocation counts that grow with time at the variant's share of traffic.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from serving_operator.api.trafficsplit import (
+    MIN_ALPHA,
     HandledRequests,
     Phase,
     TrafficSplitSpec,
@@ -359,6 +362,45 @@ def test_changing_the_analysis_mid_step_restarts_the_sequential_test() -> None:
     _, status = run(after, world, status, until=lambda p: p.look is not None)
     assert [s.looks for s in status.sequential] == [2]
     assert "restarted" not in status.history[-1].note
+
+
+def _first_look_with(spec: TrafficSplitSpec) -> SplitPlan:
+    """A canary run to its first counted look (or its end)."""
+    world = World(rps=100, error_rate={BASE: 0.01, CAND: 0.02})
+    plan, _ = run(
+        spec,
+        world,
+        until=lambda p: (
+            any(s.looks >= 1 for s in p.status.sequential)
+            or p.status.phase not in (Phase.INITIALIZING, Phase.PROGRESSING)
+        ),
+    )
+    return plan
+
+
+def _one_step_canary_with(alpha: float) -> TrafficSplitSpec:
+    return canary_spec(steps=[{"setWeight": 50}], analysis=_error_rate_analysis(alpha, 0.01))
+
+
+@pytest.mark.parametrize("alpha", [5.5e-17, 1e-17, 1e-300, 5e-324])
+def test_an_alpha_the_statistics_cannot_handle_is_refused_at_admission(alpha: float) -> None:
+    # Issue 18: an alpha below about 5.6e-17 made every look raise (1 - alpha rounds to 1).
+    with pytest.raises(ValidationError, match="alpha"):
+        _one_step_canary_with(alpha)
+
+
+@settings(max_examples=40, deadline=None)
+@given(alpha=st.floats(min_value=0.0, max_value=1.0, exclude_min=True, exclude_max=True))
+@example(alpha=1e-17)
+@example(alpha=MIN_ALPHA)
+@example(alpha=math.nextafter(MIN_ALPHA, 1.0))
+@example(alpha=math.nextafter(1.0, 0.0))
+def test_the_planner_never_raises_for_an_admitted_alpha(alpha: float) -> None:
+    try:
+        spec = _one_step_canary_with(alpha)
+    except ValidationError:
+        return  # not admitted: the API server refuses it before the planner sees it
+    assert _first_look_with(spec).look is not None
 
 
 def test_manual_gate_waits_for_promote_and_consumes_it_once() -> None:

@@ -25,6 +25,11 @@ ANNOTATION_PREFIX = "serving.mlops.dev/"
 PROMOTE_ANNOTATION = f"{ANNOTATION_PREFIX}promote"
 ABORT_ANNOTATION = f"{ANNOTATION_PREFIX}abort"
 RETRY_ANNOTATION = f"{ANNOTATION_PREFIX}retry"
+# The smallest alpha admitted. The report's (1 - alpha) interval needs 1 - alpha to differ from
+# 1 in double precision, which it stops doing below about 5.6e-17 (every look then raised); 1e-10
+# stays far from that edge, and an error-rate test at it already needs a likelihood ratio of
+# 1e10, more evidence than a canary step usually gathers.
+MIN_ALPHA = 1e-10
 
 
 def _rule(rule: str, message: str) -> dict[str, str]:
@@ -230,9 +235,14 @@ class Analysis(ApiModel):
     )
     alpha: float = Field(
         default=0.05,
-        gt=0,
+        ge=MIN_ALPHA,
         lt=1,
-        description="False-alarm rate of the sequential error-rate test, however often it looks.",
+        description=(
+            "False-alarm rate of the sequential error-rate test, however often it looks. At"
+            " least 1e-10: below about 5.6e-17, 1 - alpha rounds to 1 and the report's"
+            " (1 - alpha) interval cannot be built; at 1e-10 a decision already needs a"
+            " likelihood ratio of 1e10."
+        ),
     )
     no_data: NoData = Field(
         default=NoData.INCONCLUSIVE, description="The verdict of a check with no data at all."
