@@ -239,8 +239,8 @@ def _check_mixture_inputs(variance: float, tau: float) -> None:
         raise ValueError(f"tau must be positive, got {tau}")
 
 
-# Below this x, log Φ(x) + x²/2 comes from Mills' ratio instead of Φ itself: erfc keeps its
-# relative precision there, but x²/2 is then large enough for the sum to start cancelling.
+# Above this x, log Φ(x) and x²/2 are small and their direct sum loses nothing; below it they
+# grow and cancel, so the sum comes from Mills' ratio, which leaves no x² term to cancel.
 _MILLS_RATIO_BELOW = -5.0
 # Terms of the continued fraction; from |x| = 5 on, 40 already reach double precision.
 _MILLS_RATIO_TERMS = 60
