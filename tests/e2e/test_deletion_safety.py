@@ -12,7 +12,6 @@ test_adoption_and_availability.py (refusing, then adopting, an untagged endpoint
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,11 +21,11 @@ import kubernetes
 import pytest
 from kubernetes.client.rest import ApiException
 
-from serving_operator.planning.naming import is_hashed_child_name, name_prefix
 from tests.e2e.edge_support import latest_components, thing_group
 from tests.e2e.helpers import wait_for_condition, wait_for_status, wait_gone
 from tests.support import cluster, controlplane, processes
 from tests.support import operator as operator_support
+from tests.support.lookalikes import make_lookalike
 from tests.support.operator import OperatorProcess
 from tests.support.planes import own_control_plane
 from tests.support.sandbox import Sandbox
@@ -225,38 +224,10 @@ LOOKALIKE_TAGS = {
 
 def _lookalikes(sandbox: Sandbox, endpoint_name: str, bucket: str) -> set[str]:
     """For each of LOOKALIKE_TAGS, a model and an endpoint config named exactly as the
-    operator names its own for `endpoint_name` (`<endpoint>-<10 hex>`): names the name
-    filter lets through, so only the owner tag keeps cleanup and deletion off them."""
+    operator names its own for `endpoint_name`."""
     sagemaker = sandbox.client("sagemaker")
-    names = set()
-    for tags in LOOKALIKE_TAGS.values():
-        model = f"{name_prefix(endpoint_name)}-{secrets.token_hex(5)}"
-        config = f"{name_prefix(endpoint_name)}-{secrets.token_hex(5)}"
-        assert is_hashed_child_name(model, endpoint_name)
-        assert is_hashed_child_name(config, endpoint_name)
-        sagemaker.create_model(
-            ModelName=model,
-            PrimaryContainer={
-                "Image": "img:9",
-                "ModelDataUrl": f"s3://{bucket}/xgboost/v3/model.tar.gz",
-            },
-            ExecutionRoleArn=ROLE,
-            Tags=tags,
-        )
-        sagemaker.create_endpoint_config(
-            EndpointConfigName=config,
-            ProductionVariants=[
-                {
-                    "VariantName": "theirs",
-                    "ModelName": model,
-                    "InstanceType": "ml.m5.large",
-                    "InitialInstanceCount": 1,
-                }
-            ],
-            Tags=tags,
-        )
-        names |= {model, config}
-    return names
+    made = [make_lookalike(sagemaker, endpoint_name, bucket, t) for t in LOOKALIKE_TAGS.values()]
+    return {name for pair in made for name in (pair.model, pair.config)}
 
 
 def test_cleanup_and_deletion_leave_lookalikes_that_are_not_ours(

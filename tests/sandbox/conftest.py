@@ -58,3 +58,10 @@ def edge_clients(sandbox: Sandbox, shapes: ShapeRecorder) -> dict[str, Any]:
     for name, client in clients.items():
         client.meta.events.register(f"before-parse.{name}.*", shapes)
     return clients
+
+
+@pytest.fixture
+def faulted(sandbox: Sandbox) -> Iterator[Sandbox]:
+    """The session's sandbox, its injected faults cleared after the test."""
+    yield sandbox
+    sandbox.clear_faults()

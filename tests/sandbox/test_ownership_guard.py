@@ -7,7 +7,6 @@ tell them apart, only the tag can, and cleanup and deletion must never touch the
 
 from __future__ import annotations
 
-import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,12 +26,12 @@ from serving_operator.aws.sagemaker import SageMaker
 from serving_operator.planning.modelendpoint.actions import CreateEndpointConfig, CreateModel
 from serving_operator.planning.modelendpoint.desired import DesiredEndpoint, desired_endpoint
 from serving_operator.planning.modelendpoint.memory import Memory
-from serving_operator.planning.naming import is_hashed_child_name, name_prefix
 from serving_operator.planning.outcome import OutcomeKind
 from serving_operator.planning.ownership import MANAGED_BY, MANAGED_BY_TAG, OWNER_TAG, owner_id
 from serving_operator.reconcile.modelendpoint import ModelEndpointReconciler
+from tests.support.lookalikes import Lookalike, make_lookalike
 from tests.support.sandbox import Sandbox
-from tests.support.specs import ROLE, model_endpoint_spec, variant
+from tests.support.specs import model_endpoint_spec, variant
 
 NAMESPACE = "guard"
 FOREIGN_TAGS = {
@@ -45,48 +44,6 @@ FOREIGN_TAGS = {
 }
 """Tags of objects that are not the resource's, however their names look."""
 DELETES = {"DeleteEndpoint", "DeleteEndpointConfig", "DeleteModel"}
-
-
-@dataclass(frozen=True)
-class Lookalike:
-    """A model and an endpoint config named exactly as the operator names its own."""
-
-    model: str
-    config: str
-
-
-def _lookalike_name(endpoint_name: str) -> str:
-    name = f"{name_prefix(endpoint_name)}-{secrets.token_hex(5)}"
-    assert is_hashed_child_name(name, endpoint_name)
-    return name
-
-
-def _make_lookalike(
-    sagemaker: Any, endpoint_name: str, bucket: str, tags: list[dict[str, str]]
-) -> Lookalike:
-    model, config = _lookalike_name(endpoint_name), _lookalike_name(endpoint_name)
-    sagemaker.create_model(
-        ModelName=model,
-        PrimaryContainer={
-            "Image": "img:9",
-            "ModelDataUrl": f"s3://{bucket}/xgboost/v3/model.tar.gz",
-        },
-        ExecutionRoleArn=ROLE,
-        Tags=tags,
-    )
-    sagemaker.create_endpoint_config(
-        EndpointConfigName=config,
-        ProductionVariants=[
-            {
-                "VariantName": "theirs",
-                "ModelName": model,
-                "InstanceType": "ml.m5.large",
-                "InitialInstanceCount": 1,
-            }
-        ],
-        Tags=tags,
-    )
-    return Lookalike(model, config)
 
 
 @dataclass(frozen=True)
@@ -114,7 +71,7 @@ def scene(sandbox: Sandbox, model_bucket: str) -> Iterator[Scene]:
     ):
         adapter.execute(action)
     lookalikes = {
-        kind: _make_lookalike(client, desired.endpoint_name, model_bucket, tags)
+        kind: make_lookalike(client, desired.endpoint_name, model_bucket, tags)
         for kind, tags in FOREIGN_TAGS.items()
     }
     yield Scene(name, spec, desired, owner_id(NAMESPACE, name), adapter, lookalikes)

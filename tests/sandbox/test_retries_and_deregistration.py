@@ -8,7 +8,6 @@ operator is not hit by them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
 from botocore.config import Config
@@ -26,12 +25,6 @@ agent as the operator's, and the operator's IAM policy does not grant ListNotebo
 
 class _SageMaker(ServiceAdapter):
     service = "sagemaker"
-
-
-@pytest.fixture
-def faulted(sandbox: Sandbox) -> Iterator[Sandbox]:
-    yield sandbox
-    sandbox.clear_faults()
 
 
 def _attempts_up_to(attempts: int) -> float:

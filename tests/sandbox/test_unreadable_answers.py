@@ -8,8 +8,6 @@ operator is not hit by them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import botocore.exceptions
 import pytest
 from botocore.config import Config
@@ -36,12 +34,6 @@ GATEWAY_PAGE = """<!DOCTYPE html>
 
 class _SageMaker(ServiceAdapter):
     service = "sagemaker"
-
-
-@pytest.fixture
-def faulted(sandbox: Sandbox) -> Iterator[Sandbox]:
-    yield sandbox
-    sandbox.clear_faults()
 
 
 def test_the_sandbox_answers_a_faults_page_as_is(faulted: Sandbox) -> None:
