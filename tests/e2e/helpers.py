@@ -34,7 +34,9 @@ def wait_for_status(
         check,
         timeout=timeout,
         interval=0.25,
-        what=f"{what} on {namespace}/{name}: last seen {objects.get(namespace, name)}",
+        what=lambda: (
+            f"{what} on {namespace}/{name}: at the deadline {objects.get(namespace, name)}"
+        ),
         log=operator.log,
     )
     return found[-1]

@@ -124,7 +124,10 @@ def wait_for_phase(
         check,
         timeout=timeout,
         interval=0.25,
-        what=f"{namespace}/{name} in phase {phase} ({reason}): {splits.get(namespace, name)}",
+        what=lambda: (
+            f"{namespace}/{name} in phase {phase} ({reason}): at the deadline"
+            f" {splits.get(namespace, name)}"
+        ),
         log=operator.log,
     )
     return found[-1]

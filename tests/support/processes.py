@@ -53,11 +53,14 @@ def wait_until(
     check: Callable[[], bool],
     *,
     timeout: float,
-    what: str,
+    what: str | Callable[[], str],
     interval: float = 0.1,
     log: Path | None = None,
 ) -> None:
-    """Poll `check` until it holds; fail with `what` (and the log's tail) at the deadline."""
+    """Poll `check` until it holds; fail with `what` (and the log's tail) at the deadline.
+
+    `what` may be a function: it is called at the deadline, so the message can say what
+    was seen then (an object's status), not what was there when the wait began."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
@@ -66,4 +69,5 @@ def wait_until(
     tail = ""
     if log is not None and log.exists():
         tail = "\n--- " + str(log) + " ---\n" + "\n".join(log.read_text().splitlines()[-40:])
-    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}{tail}")
+    described = what() if callable(what) else what
+    raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {described}{tail}")
