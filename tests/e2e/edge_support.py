@@ -75,3 +75,11 @@ def annotate(objects: cluster.Objects, namespace: str, name: str, key: str, valu
 def reason(obj: dict[str, Any], type_: str) -> str:
     found = cluster.condition(obj, type_)
     return str(found["reason"]) if found else ""
+
+
+def compilation_jobs(sandbox: Sandbox) -> set[str]:
+    """Every Neo compilation job in the sandbox. The sandbox is the test session's: tests
+    that ran before on this worker left theirs, with names that may contain this test's
+    (`classifier` is in `edge-classifier-...`), so take a set before and compare after."""
+    pages = sandbox.client("sagemaker").get_paginator("list_compilation_jobs").paginate()
+    return {job["CompilationJobName"] for page in pages for job in page["CompilationJobSummaries"]}

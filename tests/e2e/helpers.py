@@ -103,3 +103,35 @@ def wait_for_resyncs(
         what=f"{passes} passes of the operator over endpoint {endpoint_name}",
         log=operator.log,
     )
+
+
+def wait_for_events(
+    objects: cluster.Objects,
+    namespace: str,
+    name: str,
+    operator: OperatorProcess,
+    holds: Callable[[list[Any]], bool],
+    what: str,
+    *,
+    timeout: float = 30,
+) -> list[Any]:
+    """The object's Events once `holds(events)`. kopf posts Events from a queue of its own,
+    after the pass that made them: they may reach the API server after the status or the
+    AWS change a test waited for, the more so on a busy machine."""
+    seen: list[list[Any]] = [[]]
+
+    def check() -> bool:
+        seen[0] = objects.events(namespace, name)
+        return holds(seen[0])
+
+    processes.wait_until(
+        check,
+        timeout=timeout,
+        interval=0.25,
+        what=lambda: (
+            f"Events {what} on {namespace}/{name}: at the deadline"
+            f" {[(e.type, e.reason, e.message) for e in seen[0]]}"
+        ),
+        log=operator.log,
+    )
+    return seen[0]

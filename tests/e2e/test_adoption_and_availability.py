@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from typing import Any
 
 import pytest
 
-from tests.e2e.helpers import wait_for_condition, wait_for_resyncs
+from tests.e2e.helpers import wait_for_condition, wait_for_events, wait_for_resyncs
 from tests.support import cluster
 from tests.support.operator import OperatorProcess
 from tests.support.sandbox import Sandbox
@@ -112,12 +113,19 @@ def test_single_instance_variant_gets_a_warning_condition(
     # Once, although several passes (the create handler, then the timer) see the condition.
     sandbox.forget_calls()
     wait_for_resyncs(sandbox, name, operator)
-    warnings = [
-        e
-        for e in model_endpoints.events(namespace, name)
-        if e.reason == "SingleInstance" and e.type == "Warning"
-    ]
-    assert sum(e.count or 1 for e in warnings) == 1
+
+    def single_instance_warnings(events: list[Any]) -> list[Any]:
+        return [e for e in events if e.reason == "SingleInstance" and e.type == "Warning"]
+
+    events = wait_for_events(
+        model_endpoints,
+        namespace,
+        name,
+        operator,
+        lambda events: bool(single_instance_warnings(events)),
+        "a SingleInstance Warning",
+    )
+    assert sum(e.count or 1 for e in single_instance_warnings(events)) == 1
 
     model_endpoints.patch_spec(
         namespace,

@@ -31,7 +31,7 @@ import pytest
 import yaml
 from kubernetes.client.rest import ApiException
 
-from tests.e2e.helpers import wait_for_condition
+from tests.e2e.helpers import wait_for_condition, wait_for_events
 from tests.support import cluster
 from tests.support.operator import OperatorProcess
 from tests.support.sandbox import FAST_EDGE, Sandbox
@@ -183,9 +183,16 @@ def test_bad_input_is_rejected_or_stalled(
     assert condition["reason"] == case.reason, condition
     assert case.message in condition["message"], f"{case.why}: {condition}"
     assert cluster.condition(stalled, "Ready")["status"] == "False"  # type: ignore[index]
-    warnings = [e for e in objects.events(namespace, name_) if e.type == "Warning"]
-    assert any(e.reason == condition["reason"] and case.message in e.message for e in warnings), (
-        f"no Warning event for {condition}: {[(e.reason, e.message) for e in warnings]}"
+    wait_for_events(
+        objects,
+        namespace,
+        name_,
+        operator,
+        lambda events: any(
+            e.type == "Warning" and e.reason == condition["reason"] and case.message in e.message
+            for e in events
+        ),
+        f"a Warning for {condition}",
     )
 
 

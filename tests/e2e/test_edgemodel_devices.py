@@ -17,7 +17,7 @@ from tests.e2e.edge_support import (
     thing_group,
     wait_status,
 )
-from tests.e2e.helpers import wait_for_condition
+from tests.e2e.helpers import wait_for_condition, wait_for_events
 from tests.support import cluster, controlplane, processes
 from tests.support import operator as operator_support
 from tests.support.operator import OperatorProcess
@@ -165,7 +165,15 @@ def test_a_deployment_by_someone_else_that_drops_ours_is_merged_again_at_rest(
         "the merge recorded at rest",
     )
     assert stage(rested["status"], "fleet")["phase"] == "Succeeded"
-    drift = [e for e in edge_models.events(AT_REST_NAMESPACE, name) if e.reason == "DriftCorrected"]
+    events = wait_for_events(
+        edge_models,
+        AT_REST_NAMESPACE,
+        name,
+        operator,
+        lambda events: any(e.reason == "DriftCorrected" for e in events),
+        "DriftCorrected",
+    )
+    drift = [e for e in events if e.reason == "DriftCorrected"]
     assert len(drift) == 1, drift
     assert drift[0].type == "Warning"
     assert theirs in drift[0].message

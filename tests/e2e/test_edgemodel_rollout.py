@@ -13,6 +13,7 @@ import pytest
 from tests.e2e.edge_support import (
     OTHERS,
     annotate,
+    compilation_jobs,
     latest_components,
     reason,
     stage,
@@ -42,6 +43,7 @@ def test_compiles_both_targets_rolls_out_canary_then_fleet_and_keeps_other_compo
     greengrass = sandbox.client("greengrassv2")
     fleet_arn = sandbox.client("iot").describe_thing_group(thingGroupName=fleet)["thingGroupArn"]
     greengrass.create_deployment(targetArn=fleet_arn, deploymentName="site", components=OTHERS)
+    jobs_before = compilation_jobs(sandbox)
     name = "classifier"
     edge_models.create(
         namespace,
@@ -83,10 +85,8 @@ def test_compiles_both_targets_rolls_out_canary_then_fleet_and_keeps_other_compo
         **ours,
     }
     # One compilation job per target, one deployment per group: nothing made twice.
-    jobs = sagemaker.list_compilation_jobs(NameContains=name)["CompilationJobSummaries"]
-    assert sorted(j["CompilationJobName"] for j in jobs) == sorted(
-        t["compilationJobName"] for t in targets.values()
-    )
+    made = compilation_jobs(sandbox) - jobs_before
+    assert made == {t["compilationJobName"] for t in targets.values()}
     history = greengrass.list_deployments(targetArn=fleet_arn, historyFilter="ALL")
     assert len(history["deployments"]) == 2  # the site's, then the merged one
 

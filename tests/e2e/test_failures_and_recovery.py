@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.helpers import wait_for_condition, wait_for_resyncs
+from tests.e2e.helpers import wait_for_condition, wait_for_events, wait_for_resyncs
 from tests.support import cluster, processes
 from tests.support.operator import OperatorProcess
 from tests.support.sandbox import Sandbox
@@ -106,8 +106,15 @@ def test_endpoint_deleted_out_of_band_is_recreated_with_an_event(
     )
     ready = wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
     assert ready["status"]["endpointStatus"] == "InService"
-    drift = [e for e in model_endpoints.events(namespace, name) if e.reason == "DriftDetected"]
-    assert drift
+    events = wait_for_events(
+        model_endpoints,
+        namespace,
+        name,
+        operator,
+        lambda events: any(e.reason == "DriftDetected" for e in events),
+        "DriftDetected",
+    )
+    drift = [e for e in events if e.reason == "DriftDetected"]
     assert any(
         "deleted outside the operator" in e.message or "no longer exists" in e.message
         for e in drift
@@ -277,8 +284,14 @@ def test_aws_rejection_stalls_with_its_message_and_nothing_half_applied(
     # Nothing that depends on the model was attempted.
     made = calls_for(sandbox, name)
     assert not made[("CreateEndpoint", 200)]
-    warnings = [e for e in model_endpoints.events(namespace, name) if e.type == "Warning"]
-    assert any(rejected_models in e.message for e in warnings)
+    wait_for_events(
+        model_endpoints,
+        namespace,
+        name,
+        operator,
+        lambda events: any(e.type == "Warning" and rejected_models in e.message for e in events),
+        f"a Warning naming {rejected_models}",
+    )
 
     sandbox.clear_faults()  # the image is pushed: the next resync goes through
     wait_for_condition(model_endpoints, namespace, name, "Ready", operator)
@@ -389,8 +402,14 @@ def test_access_denied_stalls_naming_the_iam_action_and_clears_once_granted(
     assert condition is not None
     assert condition["reason"] == "AccessDenied"
     assert "sagemaker:UpdateEndpointWeightsAndCapacities" in condition["message"]
-    warnings = [e for e in model_endpoints.events(namespace, name) if e.reason == "AccessDenied"]
-    assert warnings
+    wait_for_events(
+        model_endpoints,
+        namespace,
+        name,
+        operator,
+        lambda events: any(e.reason == "AccessDenied" for e in events),
+        "AccessDenied",
+    )
 
     sandbox.clear_faults()  # the permission is granted: no change to the resource needed
     ready = wait_for_condition(model_endpoints, namespace, name, "Ready", operator)

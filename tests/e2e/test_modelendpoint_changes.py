@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.helpers import wait_for_condition, wait_for_resyncs, wait_gone
+from tests.e2e.helpers import wait_for_condition, wait_for_events, wait_for_resyncs, wait_gone
 from tests.support import cluster, processes
 from tests.support.operator import OperatorProcess
 from tests.support.sandbox import Sandbox
@@ -175,10 +175,15 @@ def test_weights_changed_out_of_band_are_corrected_with_an_event(
     processes.wait_until(
         corrected, timeout=30, interval=0.25, what="drift corrected", log=operator.log
     )
-    drift = [
-        e for e in model_endpoints.events(namespace, ab_endpoint) if e.reason == "DriftCorrected"
-    ]
-    assert drift
+    events = wait_for_events(
+        model_endpoints,
+        namespace,
+        ab_endpoint,
+        operator,
+        lambda events: any(e.reason == "DriftCorrected" for e in events),
+        "DriftCorrected",
+    )
+    drift = [e for e in events if e.reason == "DriftCorrected"]
     assert "blue" in drift[0].message
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.helpers import wait_for_condition, wait_gone
+from tests.e2e.helpers import wait_for_condition, wait_for_events, wait_gone
 from tests.support import cluster
 from tests.support.operator import OperatorProcess
 from tests.support.sandbox import Sandbox
@@ -63,8 +63,17 @@ def test_ab_endpoint_is_created_reports_status_and_is_deleted(
     }
     models = {v["ModelName"] for v in config["ProductionVariants"]}
     assert len(models) == 2
-    reasons = {e.reason for e in model_endpoints.events(namespace, name)}
-    assert {"CreatedModel", "CreatedEndpointConfig", "CreatedEndpoint"} <= reasons
+    wait_for_events(
+        model_endpoints,
+        namespace,
+        name,
+        operator,
+        lambda events: (
+            {"CreatedModel", "CreatedEndpointConfig", "CreatedEndpoint"}
+            <= {e.reason for e in events}
+        ),
+        "CreatedModel, CreatedEndpointConfig and CreatedEndpoint",
+    )
 
     model_endpoints.delete(namespace, name)
     wait_gone(model_endpoints, namespace, name, operator)
@@ -97,5 +106,13 @@ def test_missing_model_artifact_stalls_with_sagemakers_reason(
     assert "Failed to download model data" in message
     assert f"s3://{model_bucket}/xgboost/does-not-exist/model.tar.gz" in message
     assert cluster.condition(stalled, "Ready")["status"] == "False"
-    warnings = [e for e in model_endpoints.events(namespace, name) if e.type == "Warning"]
-    assert any("Failed to download model data" in e.message for e in warnings)
+    wait_for_events(
+        model_endpoints,
+        namespace,
+        name,
+        operator,
+        lambda events: any(
+            e.type == "Warning" and "Failed to download model data" in e.message for e in events
+        ),
+        "a Warning: Failed to download model data",
+    )

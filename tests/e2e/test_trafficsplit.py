@@ -13,7 +13,7 @@ from typing import Any
 import kubernetes
 import pytest
 
-from tests.e2e.helpers import wait_for_condition, wait_for_resyncs
+from tests.e2e.helpers import wait_for_condition, wait_for_events, wait_for_resyncs
 from tests.sandbox.canary import behaviour_admin, set_behaviour
 from tests.support import cluster, controlplane, processes
 from tests.support.cli import isolated_env, run_cli
@@ -213,8 +213,14 @@ def test_fixed_split_is_one_call_and_the_model_endpoint_keeps_its_hands_off(
         what="the ModelEndpoint's own weights back",
         log=operator.log,
     )
-    reasons = {e.reason for e in model_endpoints.events(namespace, ab_endpoint)}
-    assert {"WeightsManagedBy", "WeightsHandedBack"} <= reasons
+    wait_for_events(
+        model_endpoints,
+        namespace,
+        ab_endpoint,
+        operator,
+        lambda events: {"WeightsManagedBy", "WeightsHandedBack"} <= {e.reason for e in events},
+        "WeightsManagedBy and WeightsHandedBack",
+    )
 
 
 def test_a_split_at_rest_puts_back_weights_changed_out_of_band(
@@ -332,9 +338,18 @@ def test_healthy_canary_goes_10_30_50_then_100(
         assert checks["errors"]["safetyPValue"] <= 0.05
         assert checks["latency"]["verdict"] == "Pass"
         assert 0 < checks["latency"]["value"] < 1_000_000
-    reasons = [e.reason for e in splits.events(namespace, "rollout")]
-    assert "Succeeded" in reasons
-    assert reasons.count("WeightsSet") == 4
+    events = wait_for_events(
+        splits,
+        namespace,
+        "rollout",
+        operator,
+        lambda events: (
+            "Succeeded" in {e.reason for e in events}
+            and sum(e.reason == "WeightsSet" for e in events) >= 4
+        ),
+        "Succeeded and four WeightsSet",
+    )
+    assert sum(e.reason == "WeightsSet" for e in events) == 4
 
     done_cli = run_cli(["compare", "rollout", "-n", namespace, "-o", "json"], user_env)
     assert done_cli.returncode == 0, done_cli.stderr

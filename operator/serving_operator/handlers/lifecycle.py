@@ -26,23 +26,35 @@ for _controller in CONTROLLERS:
     driver.register(_controller, CONFIG)
 
 
-@kopf.on.startup()
-async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+# How often kopf looks again whether an object's timer has finished, once the object is
+# being deleted: its finalizer stays until the timer's pass (AWS calls on a worker thread,
+# which cannot be cancelled) returns. kopf's default is 60 s, so a deletion that arrived
+# during a pass left the resource Terminating for a minute after the pass had ended.
+TIMER_EXIT_POLL_SECONDS = 1.0
+
+
+def tune_kopf(settings: kopf.OperatorSettings, config: OperatorConfig) -> None:
+    """kopf's settings for this operator (the start-up handler applies them)."""
     # Keep kopf's bookkeeping in annotations under our group, so status is only ours.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
         prefix=GROUP, key="last-handled-configuration"
     )
     # Each shard its own finalizer: kopf strips its finalizer from objects it does not handle.
-    settings.persistence.finalizer = finalizer_for(CONFIG.selector)
+    settings.persistence.finalizer = finalizer_for(config.selector)
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 300
     settings.networking.error_backoffs = EndlessBackoff()
     # kopf's default is 60 s; a standby takes over a replica that died without leaving
     # only once its record expires (config.py explains the choice).
-    settings.peering.lifetime = CONFIG.peering_lifetime_seconds
-    settings.execution.max_workers = CONFIG.workers
+    settings.peering.lifetime = config.peering_lifetime_seconds
+    settings.execution.max_workers = config.workers
+    settings.background.cancellation_polling = TIMER_EXIT_POLL_SECONDS
 
+
+@kopf.on.startup()
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    tune_kopf(settings, CONFIG)
     memo.config = CONFIG
     limits = ServiceLimits(CONFIG.aws_rates, CONFIG.aws_overall_rate)
     logger.info("AWS client-side rate limits (calls/s / burst): %s", limits.describe())
