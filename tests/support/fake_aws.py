@@ -7,11 +7,9 @@ out" without a network. The adapters themselves are tested against the sandbox.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from serving_operator.aws.base import AwsError
 from serving_operator.aws.clients import Clients
 from serving_operator.aws.runtime import Invocation
 from serving_operator.aws.sagemaker import Effect
@@ -27,10 +25,11 @@ from serving_operator.planning.modelendpoint.observed import (
     ObservedScaling,
 )
 from serving_operator.planning.ownership import ObservedOwner
+from tests.support.recording import CallRecorder
 
 
 @dataclass
-class FakeAws:
+class FakeAws(CallRecorder):
     endpoint: ObservedEndpoint | None = None
     endpoint_owner: str | None = None
     models: set[str] = field(default_factory=set)
@@ -38,9 +37,10 @@ class FakeAws:
     scaling: dict[str, ObservedScaling] = field(default_factory=dict)
     model_files: dict[str, list[str]] = field(default_factory=dict)
     """S3 prefix -> the model files under it (what a multi-model variant can load)."""
-    fail: Mapping[str, AwsError] = field(default_factory=dict)
-    """Operation name -> the error it raises."""
-    calls: list[tuple[str, Any]] = field(default_factory=list)
+
+    read_prefixes = ("Describe", "List", "Observe", "Owner", "Invoke")
+    """Besides AWS's reads, the adapter-level reads this fake names after its methods
+    (ObserveArtifacts, OwnerOf) and a warm-up invocation, which changes nothing."""
 
     def clients(self) -> Clients:
         return Clients(
@@ -50,20 +50,6 @@ class FakeAws:
             runtime=_FakeRuntime(self),  # type: ignore[arg-type]
             cloudwatch=None,  # type: ignore[arg-type]  # no ModelEndpoint pass reads CloudWatch
         )
-
-    def record(self, operation: str, detail: Any = None) -> None:
-        self.calls.append((operation, detail))
-        if operation in self.fail:
-            raise self.fail[operation]
-
-    @property
-    def operations(self) -> list[str]:
-        return [operation for operation, _ in self.calls]
-
-    @property
-    def writes(self) -> list[str]:
-        reads = ("Describe", "List", "Observe", "Owner", "Invoke")
-        return [op for op in self.operations if not op.startswith(reads)]
 
 
 class _FakeSageMaker:

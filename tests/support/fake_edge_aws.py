@@ -10,7 +10,6 @@ themselves are tested against the sandbox.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -28,6 +27,7 @@ from serving_operator.planning.edgemodel.observed import (
     ObservedJob,
 )
 from serving_operator.reconcile.edgemodel import component_arn
+from tests.support.recording import CallRecorder
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -42,7 +42,7 @@ def version_arn(name: str, version: str) -> str:
 
 
 @dataclass
-class FakeEdgeAws:
+class FakeEdgeAws(CallRecorder):
     compilations: dict[str, ObservedCompilation] = field(default_factory=dict)
     components: dict[str, ObservedComponentVersion] = field(default_factory=dict)
     """By version ARN."""
@@ -53,9 +53,6 @@ class FakeEdgeAws:
     deployments: dict[str, ObservedDeployment] = field(default_factory=dict)
     """Thing group -> its latest deployment."""
     jobs: dict[str, ObservedJob] = field(default_factory=dict)
-    fail: Mapping[str, AwsError] = field(default_factory=dict)
-    """Operation name -> the error it raises."""
-    calls: list[tuple[str, Any]] = field(default_factory=list)
     tokens: dict[str, str] = field(default_factory=dict)
     """Client token -> what it made (component version ARN or deployment ID)."""
 
@@ -73,23 +70,6 @@ class FakeEdgeAws:
                 sts=_FakeSts(self),  # type: ignore[arg-type]
             ),
         )
-
-    def record(self, operation: str, detail: Any = None) -> None:
-        self.calls.append((operation, detail))
-        if operation in self.fail:
-            raise self.fail[operation]
-
-    @property
-    def operations(self) -> list[str]:
-        return [operation for operation, _ in self.calls]
-
-    @property
-    def writes(self) -> list[str]:
-        reads = ("Describe", "List", "Get")
-        return [op for op in self.operations if not op.startswith(reads)]
-
-    def written(self, operation: str) -> list[Any]:
-        return [detail for op, detail in self.calls if op == operation]
 
 
 class _FakeNeo:

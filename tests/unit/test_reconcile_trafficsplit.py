@@ -24,26 +24,16 @@ from serving_operator.planning.trafficsplit.observed import (
 )
 from serving_operator.planning.trafficsplit.planner import SHARED_ENDPOINT_READ_SECONDS
 from serving_operator.reconcile.trafficsplit import SplitSurroundings, TrafficSplitReconciler
+from tests.support.recording import CallRecorder
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 TARGET = SplitSurroundings(EndpointReferenceTarget("ep", frozenset({"blue", "green"})))
 
 
 @dataclass
-class Recorder:
+class Recorder(CallRecorder):
     weights: dict[str, float] = field(default_factory=lambda: {"blue": 1.0, "green": 1.0})
     status: EndpointStatus = EndpointStatus.IN_SERVICE
-    fail: dict[str, AwsError] = field(default_factory=dict)
-    calls: list[tuple[str, Any]] = field(default_factory=list)
-
-    def record(self, operation: str, detail: Any = None) -> None:
-        self.calls.append((operation, detail))
-        if operation in self.fail:
-            raise self.fail[operation]
-
-    @property
-    def operations(self) -> list[str]:
-        return [op for op, _ in self.calls]
 
 
 class FakeSageMaker:

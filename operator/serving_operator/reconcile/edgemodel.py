@@ -6,6 +6,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
+from typing import assert_never
 
 from serving_operator.api.edgemodel import PROMOTE_ANNOTATION, DeletionPolicy, EdgeModelSpec
 from serving_operator.aws.base import AwsError
@@ -267,6 +268,8 @@ class EdgeModelReconciler:
                     aws.greengrass.delete_component(arn)
                 case CreateDeployment():
                     aws.greengrass.create_deployment(step, step.client_token)
+                case _:
+                    assert_never(step)
             result.executed.append(step)
         result.outcome = plan.outcome
         result.recheck_after = plan.recheck_after

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import assert_never
 
 from serving_operator.api.modelendpoint import DeletionPolicy, ModelEndpointSpec
 from serving_operator.aws.base import AwsError
@@ -14,11 +15,20 @@ from serving_operator.planning.failures import AwsFailure, outcome_for_failure
 from serving_operator.planning.modelendpoint.actions import (
     Action,
     AutoscalingAction,
+    CreateEndpoint,
+    CreateEndpointConfig,
+    CreateModel,
+    DeleteEndpoint,
+    DeleteEndpointConfig,
+    DeleteModel,
     DeregisterScalableTarget,
     PutScalingPolicy,
     RegisterScalableTarget,
     Remember,
     Step,
+    TagEndpoint,
+    UpdateEndpoint,
+    UpdateWeightsAndCapacities,
     WarmUpModel,
 )
 from serving_operator.planning.modelendpoint.autoscaling import variant_resource_ids
@@ -41,6 +51,10 @@ MODELS_LISTED = 100
 # Each round of reads answers everything the planner asked; it never needs more than a few.
 _MAX_LOOKUP_ROUNDS = 5
 
+HashedCreate = CreateModel | CreateEndpointConfig
+"""The creates whose names are content hashes: SageMaker answering "exists" means an earlier
+attempt made the very same object, so the create is done."""
+
 
 @dataclass(frozen=True)
 class WarmUp:
@@ -56,7 +70,7 @@ class ReconcileResult:
     endpoint: ObservedEndpoint | None
     desired: DesiredEndpoint | None
     executed: list[Action] = field(default_factory=list)
-    found_existing: list[Action] = field(default_factory=list)
+    found_existing: list[HashedCreate] = field(default_factory=list)
     """Creates SageMaker refused as the object was there already: done, by an earlier pass."""
     memory: Memory = field(default_factory=Memory)
     aws_failure: AwsFailure | None = None
@@ -213,12 +227,28 @@ class ModelEndpointReconciler:
                     result.warm_ups.append(self._warm_up(step))
                 case RegisterScalableTarget() | PutScalingPolicy() | DeregisterScalableTarget():
                     self._apply_autoscaling(step, result)
+                case CreateModel() | CreateEndpointConfig():
+                    self._create_hashed(step, result)
+                case (
+                    CreateEndpoint()
+                    | UpdateEndpoint()
+                    | UpdateWeightsAndCapacities()
+                    | TagEndpoint()
+                    | DeleteEndpoint()
+                    | DeleteEndpointConfig()
+                    | DeleteModel()
+                ):
+                    self._aws.sagemaker.execute(step)
+                    result.executed.append(step)
                 case _:
-                    if self._aws.sagemaker.execute(step) == Effect.EXISTED:
-                        result.found_existing.append(step)
-                    else:
-                        result.executed.append(step)
+                    assert_never(step)
         result.outcome = plan.outcome
+
+    def _create_hashed(self, action: HashedCreate, result: ReconcileResult) -> None:
+        if self._aws.sagemaker.execute(action) == Effect.EXISTED:
+            result.found_existing.append(action)
+        else:
+            result.executed.append(action)
 
     def _apply_autoscaling(self, action: AutoscalingAction, result: ReconcileResult) -> None:
         self._aws.autoscaling.execute(action)

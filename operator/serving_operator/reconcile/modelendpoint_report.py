@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from typing import assert_never
 
 from serving_operator.api.modelendpoint import (
     ModelEndpointStatus,
@@ -173,6 +174,8 @@ def _found_events(result: ReconcileResult) -> list[Event]:
                         " it): using it",
                     )
                 )
+            case _:
+                assert_never(action)
     return events
 
 

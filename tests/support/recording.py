@@ -1,0 +1,43 @@
+"""The core every recording AWS fake shares: a log of the calls made, and errors to raise.
+
+A fake adapter calls `record` first in each method, so the call is logged even when it
+fails, then answers from the fake's own state (which differs per kind and stays there).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from serving_operator.aws.base import AwsError
+
+
+@dataclass(kw_only=True)
+class CallRecorder:
+    """Keyword-only, so that a fake built on it keeps its own fields' positional order."""
+
+    fail: Mapping[str, AwsError] = field(default_factory=dict)
+    """Operation name -> the error it raises."""
+    calls: list[tuple[str, Any]] = field(default_factory=list)
+    """(operation name, what it was called with), in call order."""
+
+    read_prefixes: ClassVar[tuple[str, ...]] = ("Describe", "List", "Get")
+    """Operation names that start with one of these only read; the rest write."""
+
+    def record(self, operation: str, detail: Any = None) -> None:
+        self.calls.append((operation, detail))
+        if operation in self.fail:
+            raise self.fail[operation]
+
+    @property
+    def operations(self) -> list[str]:
+        return [operation for operation, _ in self.calls]
+
+    @property
+    def writes(self) -> list[str]:
+        return [op for op in self.operations if not op.startswith(self.read_prefixes)]
+
+    def written(self, operation: str) -> list[Any]:
+        """What each call of `operation` was called with, in call order."""
+        return [detail for op, detail in self.calls if op == operation]

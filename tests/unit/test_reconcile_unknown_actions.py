@@ -1,0 +1,59 @@
+"""The executors in `reconcile/` refuse an action they have no case for, loudly.
+
+Without a default case a new planner action would be recorded as executed while doing
+nothing. mypy --strict catches the missing case first (`assert_never`); these tests show
+the runtime side: an object outside the union raises before anything is called or recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from serving_operator.planning.edgemodel.desired import desired_edge_model
+from serving_operator.planning.edgemodel.memory import Memory as EdgeMemory
+from serving_operator.planning.outcome import Outcome, Plan
+from serving_operator.reconcile.edgemodel import EdgeModelReconciler, EdgeReconcileResult
+from serving_operator.reconcile.modelendpoint import ModelEndpointReconciler, ReconcileResult
+from serving_operator.reconcile.modelendpoint_report import _found_events
+from tests.support.fake_aws import FakeAws
+from tests.support.fake_edge_aws import FakeEdgeAws
+from tests.support.specs import edge_model_spec
+
+
+@dataclass(frozen=True)
+class UnknownAction:
+    """What a new planner action looks like to an executor before it gains a case."""
+
+
+PLAN = Plan((UnknownAction(),), Outcome.ready("Done", "all done"))
+
+
+def test_the_edge_model_executor_refuses_an_unknown_action() -> None:
+    aws = FakeEdgeAws()
+    desired = desired_edge_model(edge_model_spec(), namespace="ml", name="classifier")
+    result = EdgeReconcileResult(Outcome.progressing("Started", ""), desired, EdgeMemory())
+    with pytest.raises(AssertionError):
+        EdgeModelReconciler(aws.clients())._execute(PLAN, result)  # type: ignore[arg-type]
+    assert result.executed == []
+    assert aws.calls == []
+    assert result.outcome.reason == "Started"
+
+
+def test_the_model_endpoint_executor_refuses_an_unknown_action() -> None:
+    aws = FakeAws()
+    result = ReconcileResult(Outcome.progressing("Started", ""), None, None)
+    with pytest.raises(AssertionError):
+        ModelEndpointReconciler(aws.clients())._execute(PLAN, result)  # type: ignore[arg-type]
+    assert result.executed == []
+    assert result.found_existing == []
+    assert aws.calls == []
+    assert result.outcome.reason == "Started"
+
+
+def test_found_existing_events_refuse_an_action_that_cannot_be_found_existing() -> None:
+    result = ReconcileResult(Outcome.ready("Done", ""), None, None)
+    result.found_existing.append(UnknownAction())  # type: ignore[arg-type]
+    with pytest.raises(AssertionError):
+        _found_events(result)
