@@ -14,8 +14,6 @@ import importlib
 import importlib.metadata
 import inspect
 import json
-import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from werkzeug.serving import WSGIRequestHandler
 
 from serving_operator.sandbox import moto_internals
 from serving_operator.sandbox.arns import sagemaker_arn
+from tests.support.lock import installed_from, pins
 from tests.support.paths import ROOT
 
 MOTO = importlib.metadata.version("moto")
@@ -41,26 +40,13 @@ way to reach a service's backend, and the default account."""
 
 
 # -- the version ---------------------------------------------------------------------------
-def _lockfile() -> Path:
-    """The lock this environment was installed from: lock/all.txt, or the fresh resolution
-    `make test-latest` installs (it says which through SERVING_OPERATOR_LOCKFILE)."""
-    lock = Path(os.environ.get("SERVING_OPERATOR_LOCKFILE", "lock/all.txt"))
-    return lock if lock.is_absolute() else ROOT / lock
-
-
-def _locked_version(package: str) -> str:
-    lock = _lockfile()
-    found = re.search(rf"^{re.escape(package)}==([^\s;]+)", lock.read_text(), re.MULTILINE)
-    assert found, f"{lock} pins no {package}"
-    return found.group(1)
-
-
 def test_installed_moto_is_the_locked_one() -> None:
     """Under `make test-latest` the lock is the newest resolution, so this passes and the
     checks below say whether the newer moto still has what the sandbox uses."""
-    locked = _locked_version("moto")
+    lock = installed_from()
+    locked = pins(lock)["moto"].version
     assert locked == MOTO, (
-        f"moto {MOTO} is installed, {_lockfile().name} pins {locked}: the sandbox is known to"
+        f"moto {MOTO} is installed, {lock.name} pins {locked}: the sandbox is known to"
         f" work with {locked}. If every check in this file passes with {MOTO}, move the lock"
         " to it (make lock UPGRADE=1)."
     )

@@ -8,60 +8,23 @@ name, or when the environment running the tests holds anything the lock did not 
 from __future__ import annotations
 
 import ast
-import os
 import re
 import sys
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
 from pathlib import Path
 
 import pytest
-from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from tests.support.lock import ALL, RUNTIME, entries, installed_from, pins
 from tests.support.paths import ROOT
 
-ALL = ROOT / "lock" / "all.txt"
-RUNTIME = ROOT / "lock" / "runtime.txt"
 SCANNED = ("operator", "tests", "bench", "hack")
 FIRST_PARTY = {"serving_operator", "tests", "bench", "hack"}
-_PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)\s*(?:;\s*([^\\]+?))?\s*\\?$")
-
-
-@dataclass(frozen=True)
-class Pin:
-    name: str
-    version: str
-    marker: Marker | None
-    hashes: tuple[str, ...]
-
-    def applies_here(self) -> bool:
-        return self.marker is None or self.marker.evaluate()
-
-
-def entries(path: Path) -> list[Pin]:
-    """Every `name==version [; marker]` entry of a lock file with its hashes. The lock is
-    universal: a distribution may appear once per Python version range."""
-    found: list[Pin] = []
-    for line in path.read_text().splitlines():
-        if match := _PIN.match(line):
-            name, version, marker = match.groups()
-            found.append(
-                Pin(canonicalize_name(name), version, Marker(marker) if marker else None, ())
-            )
-        elif found and (hash_ := re.search(r"--hash=(sha256:[0-9a-f]{64})", line)):
-            last = found[-1]
-            found[-1] = Pin(last.name, last.version, last.marker, (*last.hashes, hash_.group(1)))
-    return found
-
-
-def pins(path: Path) -> dict[str, Pin]:
-    """canonical name -> the entry that applies to the Python running this test."""
-    return {pin.name: pin for pin in entries(path) if pin.applies_here()}
 
 
 def declared() -> list[Requirement]:
@@ -171,9 +134,7 @@ def test_the_environment_holds_exactly_what_the_lock_pins() -> None:
     """`make venv` installs lock/all.txt with --require-hashes and the project with
     --no-index: this proves nothing else arrived (`make test-latest` points it at its own
     resolution through SERVING_OPERATOR_LOCKFILE)."""
-    lock = Path(os.environ.get("SERVING_OPERATOR_LOCKFILE", ALL))
-    if not lock.is_absolute():
-        lock = ROOT / lock
+    lock = installed_from()
     locked = pins(lock)
     installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
     if "moto" not in installed:

@@ -40,7 +40,7 @@ from typing import Any
 from moto.backends import get_backend
 from werkzeug.wrappers import Response
 
-from serving_operator.sandbox.metric_index import MetricIndex, metric_key
+from serving_operator.sandbox.metric_index import MetricIndex, metric_key, naive_utc
 from serving_operator.sandbox.moto_internals import (
     MetricAggregatedDatum,
     MetricDatum,
@@ -336,7 +336,7 @@ class CloudWatchOverlay:
         for datum in data.index.between(data.store, key, origin, end):
             if unit and datum.unit != unit:
                 continue
-            index = int((_naive(datum.timestamp) - origin).total_seconds() // period)
+            index = int((naive_utc(datum.timestamp) - origin).total_seconds() // period)
             at = origin + datetime.timedelta(seconds=index * period)
             bucket = buckets.setdefault(at, _Bucket([], []))
             bucket.unit = bucket.unit or datum.unit
@@ -410,7 +410,7 @@ def _is_ours(operation: str, params: dict[str, Any]) -> bool:
 
 
 def _window(params: dict[str, Any], message: str) -> tuple[datetime.datetime, datetime.datetime]:
-    start, end = _naive(params["StartTime"]), _naive(params["EndTime"])
+    start, end = naive_utc(params["StartTime"]), naive_utc(params["EndTime"])
     if start >= end:
         raise ValidationError(message)
     return start, end
@@ -428,13 +428,6 @@ def _period(value: Any) -> int:
             f" (got {period})."
         )
     return period
-
-
-def _naive(moment: datetime.datetime) -> datetime.datetime:
-    """moto's timestamps are naive UTC; the parsers may hand either kind."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
-    return moment
 
 
 def _aware(moment: datetime.datetime) -> datetime.datetime:

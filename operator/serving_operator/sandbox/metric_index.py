@@ -26,8 +26,8 @@ def metric_key(namespace: str, name: str, dimensions: Sequence[tuple[str, str]])
     return namespace, name, tuple(sorted(dimensions))
 
 
-def _naive(moment: datetime.datetime) -> datetime.datetime:
-    """moto's timestamps are naive UTC; a caller may hand either kind."""
+def naive_utc(moment: datetime.datetime) -> datetime.datetime:
+    """moto's timestamps are naive UTC; the parsers and callers may hand either kind."""
     if moment.tzinfo is not None:
         moment = moment.astimezone(datetime.UTC).replace(tzinfo=None)
     return moment
@@ -69,7 +69,7 @@ class MetricIndex:
         with self._lock:
             self._catch_up(store)
             series = self._series.get(key)
-            return [] if series is None else series.between(_naive(start), _naive(end))
+            return [] if series is None else series.between(naive_utc(start), naive_utc(end))
 
     def _catch_up(self, store: list[Any]) -> None:
         if store is not self._store or len(store) < self._indexed:
@@ -79,5 +79,5 @@ class MetricIndex:
             key = metric_key(
                 datum.namespace, datum.name, [(d.name, d.value) for d in datum.dimensions]
             )
-            self._series.setdefault(key, _Series()).add(_naive(datum.timestamp), datum)
+            self._series.setdefault(key, _Series()).add(naive_utc(datum.timestamp), datum)
         self._indexed = end
