@@ -34,7 +34,7 @@ from serving_operator.aws.s3 import S3  # noqa: E402
 from serving_operator.aws.sagemaker import SageMaker  # noqa: E402
 from serving_operator.planning.modelendpoint.memory import Memory  # noqa: E402
 from serving_operator.planning.outcome import OutcomeKind  # noqa: E402
-from serving_operator.reconcile.modelendpoint import ModelEndpointReconciler  # noqa: E402
+from serving_operator.reconcile.modelendpoint.reconciler import ModelEndpointReconciler  # noqa: E402
 
 ENDPOINTS = 40
 ROLE = "arn:aws:iam::123456789012:role/SageMakerExecutionRole"

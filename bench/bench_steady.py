@@ -48,9 +48,9 @@ from serving_operator.planning.edgemodel.memory import Memory as EdgeMemory  # n
 from serving_operator.planning.modelendpoint.memory import Memory  # noqa: E402
 from serving_operator.planning.outcome import Outcome, OutcomeKind  # noqa: E402
 from serving_operator.planning.trafficsplit.observed import EndpointReferenceTarget  # noqa: E402
-from serving_operator.reconcile.edgemodel import EdgeModelReconciler  # noqa: E402
-from serving_operator.reconcile.modelendpoint import ModelEndpointReconciler  # noqa: E402
-from serving_operator.reconcile.trafficsplit import (  # noqa: E402
+from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler  # noqa: E402
+from serving_operator.reconcile.modelendpoint.reconciler import ModelEndpointReconciler  # noqa: E402
+from serving_operator.reconcile.trafficsplit.reconciler import (  # noqa: E402
     SplitSurroundings,
     TrafficSplitReconciler,
 )

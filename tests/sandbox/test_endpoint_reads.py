@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Any
 
 from serving_operator.aws.ratelimit import TokenBucket
-from serving_operator.aws.sagemaker import SageMaker, set_weights
+from serving_operator.aws.sagemaker import SageMaker
 from serving_operator.planning.trafficsplit.actions import SetWeights
+from serving_operator.reconcile.trafficsplit.weights import set_weights
 from tests.sandbox.endpoints import endpoint, in_service, single_model
 from tests.support.sandbox import Sandbox
 

@@ -28,7 +28,7 @@ from serving_operator.planning.modelendpoint.desired import DesiredEndpoint, des
 from serving_operator.planning.modelendpoint.memory import Memory
 from serving_operator.planning.outcome import OutcomeKind
 from serving_operator.planning.ownership import MANAGED_BY, MANAGED_BY_TAG, OWNER_TAG, owner_id
-from serving_operator.reconcile.modelendpoint import ModelEndpointReconciler
+from serving_operator.reconcile.modelendpoint.reconciler import ModelEndpointReconciler
 from tests.support.lookalikes import Lookalike, make_lookalike
 from tests.support.sandbox import Sandbox
 from tests.support.specs import model_endpoint_spec, variant

@@ -1,5 +1,5 @@
 """Recording fakes of EdgeModel's AWS adapters (Neo, Greengrass v2, IoT, STS), for the unit
-tier of `reconcile/edgemodel.py`.
+tier of `reconcile/edgemodel/reconciler.py`.
 
 They hold a little AWS state (compilation jobs, component versions, each thing group's latest
 deployment and its IoT job, group membership) and record every call, so a scenario says
@@ -26,7 +26,7 @@ from serving_operator.planning.edgemodel.observed import (
     ObservedDeployment,
     ObservedJob,
 )
-from serving_operator.reconcile.edgemodel import component_arn
+from serving_operator.reconcile.edgemodel.reconciler import component_arn
 from tests.support.recording import CallRecorder
 
 REGION = "us-east-1"

@@ -11,7 +11,7 @@ from serving_operator.planning.edgemodel.memory import Memory
 from serving_operator.planning.edgemodel.observed import EdgeModelObservation, ObservedDeployment
 from serving_operator.planning.edgemodel.planner import plan_edge_model
 from serving_operator.planning.outcome import OutcomeKind
-from serving_operator.reconcile.edgemodel import EdgeModelReconciler
+from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler
 from tests.support.fake_edge_aws import FakeEdgeAws, version_arn
 from tests.unit.test_edgemodel_planner import actions, compiled, desired, memory_of, spec
 from tests.unit.test_edgemodel_rollback import older, running

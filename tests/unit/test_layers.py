@@ -62,8 +62,18 @@ def test_the_tree_keeps_every_contract() -> None:
             "import serving_operator.planning.modelendpoint.desired",
             "Each kind's planner is independent",
         ),
+        (
+            "reconcile/edgemodel/report.py",
+            "import serving_operator.reconcile.trafficsplit.weights",
+            "Each kind's shell is independent",
+        ),
+        (
+            "handlers/trafficsplit.py",
+            "import serving_operator.handlers.modelendpoint",
+            "Each kind's handlers are independent",
+        ),
         ("aws/clients.py", "import serving_operator.sandbox.server", "reaches the sandbox"),
-        ("reconcile/modelendpoint.py", "import kopf", "Only the handlers know kopf"),
+        ("reconcile/modelendpoint/reconciler.py", "import kopf", "Only the handlers know kopf"),
     ],
 )
 def test_a_forbidden_import_breaks_its_contract(

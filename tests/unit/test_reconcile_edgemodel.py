@@ -28,8 +28,8 @@ from serving_operator.planning.edgemodel.observed import (
 )
 from serving_operator.planning.edgemodel.rollout import REST_RECHECK_SECONDS, ROLLED_OUT
 from serving_operator.planning.outcome import Outcome, OutcomeKind
-from serving_operator.reconcile.edgemodel import EdgeModelReconciler, EdgeReconcileResult
-from serving_operator.reconcile.edgemodel_report import report_pass
+from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler, EdgeReconcileResult
+from serving_operator.reconcile.edgemodel.report import report_pass
 from serving_operator.reconcile.report import EventType, ObjectContext
 from tests.support.fake_edge_aws import FakeEdgeAws, group_arn, version_arn
 from tests.support.specs import edge_model_spec as _spec

@@ -30,8 +30,8 @@ from serving_operator.planning.modelendpoint.planner import (
     scaling_window_start,
 )
 from serving_operator.planning.outcome import OutcomeKind
-from serving_operator.reconcile.modelendpoint import ModelEndpointReconciler
-from serving_operator.reconcile.modelendpoint_report import memory_of, report_pass
+from serving_operator.reconcile.modelendpoint.reconciler import ModelEndpointReconciler
+from serving_operator.reconcile.modelendpoint.report import memory_of, report_pass
 from serving_operator.reconcile.report import ObjectContext
 from tests.support.fake_aws import FakeAws
 from tests.support.specs import in_service, model_endpoint_spec, variant

@@ -23,7 +23,10 @@ from serving_operator.planning.trafficsplit.observed import (
     VariantTotals,
 )
 from serving_operator.planning.trafficsplit.planner import SHARED_ENDPOINT_READ_SECONDS
-from serving_operator.reconcile.trafficsplit import SplitSurroundings, TrafficSplitReconciler
+from serving_operator.reconcile.trafficsplit.reconciler import (
+    SplitSurroundings,
+    TrafficSplitReconciler,
+)
 from tests.support.recording import CallRecorder
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)

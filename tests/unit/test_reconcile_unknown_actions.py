@@ -14,9 +14,12 @@ import pytest
 from serving_operator.planning.edgemodel.desired import desired_edge_model
 from serving_operator.planning.edgemodel.memory import Memory as EdgeMemory
 from serving_operator.planning.outcome import Outcome, Plan
-from serving_operator.reconcile.edgemodel import EdgeModelReconciler, EdgeReconcileResult
-from serving_operator.reconcile.modelendpoint import ModelEndpointReconciler, ReconcileResult
-from serving_operator.reconcile.modelendpoint_report import _found_events
+from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler, EdgeReconcileResult
+from serving_operator.reconcile.modelendpoint.reconciler import (
+    ModelEndpointReconciler,
+    ReconcileResult,
+)
+from serving_operator.reconcile.modelendpoint.report import _found_events
 from tests.support.fake_aws import FakeAws
 from tests.support.fake_edge_aws import FakeEdgeAws
 from tests.support.specs import edge_model_spec

@@ -86,7 +86,7 @@ def test_bucket_rejects_nonsense_settings() -> None:
 
 
 def test_weight_percentages_follow_the_seeds_splits() -> None:
-    from serving_operator.reconcile.modelendpoint_report import percentages
+    from serving_operator.reconcile.modelendpoint.report import percentages
 
     assert percentages({"a": 1.0, "b": 1.0}) == {"a": 50.0, "b": 50.0}
     assert percentages({"old": 9.0, "new": 1.0}) == {"old": 90.0, "new": 10.0}

@@ -30,8 +30,6 @@ from serving_operator.planning.modelendpoint.observed import (
 )
 from serving_operator.planning.naming import is_hashed_child_name, name_prefix
 from serving_operator.planning.ownership import OWNER_TAG, ObservedOwner, Tags
-from serving_operator.planning.trafficsplit.actions import SetWeights
-from serving_operator.planning.trafficsplit.observed import EndpointWeights, VariantWeights
 
 
 def _is_not_found(error: AwsError) -> bool:
@@ -254,31 +252,3 @@ class SageMaker(ServiceAdapter):
         except AwsError as error:
             if not _is_not_found(error):
                 raise
-
-
-def endpoint_weights(
-    sagemaker: SageMaker, name: str, *, read_since: float | None = None, now: float | None = None
-) -> EndpointWeights | None:
-    """The endpoint's production variants' weights, as a TrafficSplit needs them
-    (`read_since`: see SageMaker.describe_endpoint)."""
-    endpoint = sagemaker.describe_endpoint(name, read_since=read_since, now=now)
-    if endpoint is None:
-        return None
-    return EndpointWeights(
-        name=endpoint.name,
-        status=endpoint.status.value,
-        variants=tuple(
-            VariantWeights(v.name, v.current_weight, v.desired_weight) for v in endpoint.variants
-        ),
-    )
-
-
-def set_weights(sagemaker: SageMaker, action: SetWeights) -> None:
-    """DesiredWeight only: instance counts stay the ModelEndpoint's or the autoscaler's."""
-    sagemaker.call(
-        "UpdateEndpointWeightsAndCapacities",
-        EndpointName=action.endpoint_name,
-        DesiredWeightsAndCapacities=[
-            {"VariantName": variant, "DesiredWeight": weight} for variant, weight in action.weights
-        ],
-    )

@@ -9,8 +9,8 @@ from serving_operator.api.edgemodel import EdgeModelSpec, EdgeModelStatus
 from serving_operator.aws.clients import Clients
 from serving_operator.config import OperatorConfig
 from serving_operator.handlers.driver import KindController
-from serving_operator.reconcile.edgemodel import EdgeModelReconciler
-from serving_operator.reconcile.edgemodel_report import memory_of, report_deletion, report_pass
+from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler
+from serving_operator.reconcile.edgemodel.report import memory_of, report_deletion, report_pass
 from serving_operator.reconcile.report import ObjectContext, PassReport
 
 Context = ObjectContext[EdgeModelStatus]

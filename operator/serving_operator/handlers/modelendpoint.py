@@ -12,8 +12,8 @@ from serving_operator.api.modelendpoint import ModelEndpointSpec, ModelEndpointS
 from serving_operator.aws.clients import Clients
 from serving_operator.handlers.driver import KindController
 from serving_operator.handlers.indexes import weights_writer
-from serving_operator.reconcile.modelendpoint import ModelEndpointReconciler
-from serving_operator.reconcile.modelendpoint_report import memory_of, report_deletion, report_pass
+from serving_operator.reconcile.modelendpoint.reconciler import ModelEndpointReconciler
+from serving_operator.reconcile.modelendpoint.report import memory_of, report_deletion, report_pass
 from serving_operator.reconcile.report import ObjectContext, PassReport
 
 Context = ObjectContext[ModelEndpointStatus]

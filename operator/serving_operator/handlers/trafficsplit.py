@@ -22,8 +22,11 @@ from serving_operator.handlers.driver import KindController
 from serving_operator.handlers.indexes import endpoint_target, weights_writer
 from serving_operator.planning.trafficsplit.observed import Requests
 from serving_operator.reconcile.report import ObjectContext, PassReport
-from serving_operator.reconcile.trafficsplit import SplitSurroundings, TrafficSplitReconciler
-from serving_operator.reconcile.trafficsplit_report import report_deletion, report_pass
+from serving_operator.reconcile.trafficsplit.reconciler import (
+    SplitSurroundings,
+    TrafficSplitReconciler,
+)
+from serving_operator.reconcile.trafficsplit.report import report_deletion, report_pass
 
 Context = ObjectContext[TrafficSplitStatus]
 Report = PassReport[TrafficSplitStatus]

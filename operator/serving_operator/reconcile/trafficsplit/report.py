@@ -9,7 +9,7 @@ from serving_operator.planning.outcome import Outcome
 from serving_operator.planning.trafficsplit.actions import describe_weights
 from serving_operator.planning.trafficsplit.planner import shares
 from serving_operator.reconcile.report import Event, ObjectContext, PassReport
-from serving_operator.reconcile.trafficsplit import SplitPassResult
+from serving_operator.reconcile.trafficsplit.reconciler import SplitPassResult
 
 Context = ObjectContext[TrafficSplitStatus]
 Report = PassReport[TrafficSplitStatus]

@@ -21,7 +21,7 @@ from serving_operator.planning.modelendpoint.endpoint import (
     single_instance_variants,
 )
 from serving_operator.planning.modelendpoint.memory import Memory
-from serving_operator.reconcile.modelendpoint import ReconcileResult
+from serving_operator.reconcile.modelendpoint.reconciler import ReconcileResult
 from serving_operator.reconcile.report import Event, ObjectContext, PassReport
 from serving_operator.status import condition, find_condition, now_rfc3339
 

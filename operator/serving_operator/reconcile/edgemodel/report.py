@@ -28,7 +28,7 @@ from serving_operator.planning.edgemodel.memory import (
     StageMemory,
     StagePhase,
 )
-from serving_operator.reconcile.edgemodel import EdgeReconcileResult
+from serving_operator.reconcile.edgemodel.reconciler import EdgeReconcileResult
 from serving_operator.reconcile.report import Event, ObjectContext, PassReport
 
 Context = ObjectContext[EdgeModelStatus]

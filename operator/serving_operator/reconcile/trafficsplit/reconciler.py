@@ -9,7 +9,6 @@ from datetime import datetime
 from serving_operator.api.trafficsplit import TrafficSplitSpec, TrafficSplitStatus
 from serving_operator.aws.base import AwsError
 from serving_operator.aws.clients import Clients
-from serving_operator.aws.sagemaker import endpoint_weights, set_weights
 from serving_operator.planning.failures import AwsFailure, outcome_for_failure
 from serving_operator.planning.trafficsplit.actions import SetWeights
 from serving_operator.planning.trafficsplit.observed import (
@@ -23,6 +22,7 @@ from serving_operator.planning.trafficsplit.planner import (
     endpoint_read_since,
     plan_traffic_split,
 )
+from serving_operator.reconcile.trafficsplit.weights import endpoint_weights, set_weights
 
 # Alarms, then metrics: the planner never needs more rounds than that.
 _MAX_LOOKUP_ROUNDS = 4

@@ -1,0 +1,1 @@
+"""EdgeModel's shell: one pass (reconciler) and what it reports (report)."""

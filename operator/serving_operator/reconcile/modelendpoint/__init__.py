@@ -1,0 +1,1 @@
+"""ModelEndpoint's shell: one pass (reconciler) and what it reports (report)."""
