@@ -17,7 +17,6 @@ from serving_operator.planning.modelendpoint.actions import (
     DeleteEndpoint,
     DeleteEndpointConfig,
     DeleteModel,
-    Remember,
     UpdateEndpoint,
     UpdateWeightsAndCapacities,
     VariantWeightAndCapacity,
@@ -34,8 +33,8 @@ from serving_operator.planning.modelendpoint.endpoint import (
 from serving_operator.planning.modelendpoint.memory import Memory
 from serving_operator.planning.modelendpoint.observed import (
     BUSY_STATUSES,
+    EndpointLookups,
     EndpointStatus,
-    Lookups,
     ModelEndpointObservation,
     ObservedArtifacts,
     ObservedEndpoint,
@@ -43,7 +42,7 @@ from serving_operator.planning.modelendpoint.observed import (
 )
 from serving_operator.planning.modelendpoint.planner import plan_model_endpoint
 from serving_operator.planning.naming import is_hashed_child_name
-from serving_operator.planning.outcome import OutcomeKind, Plan
+from serving_operator.planning.outcome import OutcomeKind, Plan, Remember
 from serving_operator.planning.ownership import ObservedOwner
 from tests.support.specs import desired, in_service, variant
 from tests.support.specs import model_endpoint_spec as spec
@@ -416,7 +415,7 @@ def test_an_endpoint_of_another_resource_on_the_same_config_is_not_reported_read
     want = desired(variant("a"))
     observed = ModelEndpointObservation(in_service(want))
     asked = plan_model_endpoint(want, observed, Memory(), owner="ns/second", adopt=False, now=0.0)
-    assert asked == Lookups(owner=True)
+    assert asked == EndpointLookups(owner=True)
     someone_elses = replace(observed, owner=ObservedOwner("ns/first"))
     plan = plan_model_endpoint(
         want, someone_elses, Memory(), owner="ns/second", adopt=False, now=0.0
@@ -448,4 +447,4 @@ def test_an_endpoint_verified_ours_is_remembered_so_steady_passes_need_no_list_t
     again = plan_model_endpoint(
         want, unread, remembered[-1], owner="ns/bikes", adopt=False, now=0.0
     )
-    assert again != Lookups(owner=True)
+    assert again != EndpointLookups(owner=True)

@@ -9,17 +9,20 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from serving_operator.planning.modelendpoint.actions import Remember, Step, WarmUpModel
+from serving_operator.planning.modelendpoint.actions import Step, WarmUpModel
 from serving_operator.planning.modelendpoint.desired import DesiredEndpoint
 from serving_operator.planning.modelendpoint.memory import Memory
-from serving_operator.planning.modelendpoint.observed import Lookups, ModelEndpointObservation
+from serving_operator.planning.modelendpoint.observed import (
+    EndpointLookups,
+    ModelEndpointObservation,
+)
 from serving_operator.planning.modelendpoint.planner import (
     MODELS_RECHECK_SECONDS,
     changes_made,
     multi_model_prefixes,
     plan_model_endpoint,
 )
-from serving_operator.planning.outcome import OutcomeKind, Plan
+from serving_operator.planning.outcome import OutcomeKind, Plan, Remember
 from serving_operator.planning.ownership import ObservedOwner
 from tests.support.specs import desired, in_service, variant
 
@@ -60,12 +63,12 @@ def listed(want: DesiredEndpoint, at: float = NOW) -> Memory:
 
 def plan(
     want: DesiredEndpoint, memory: Memory, now: float, **observed: Any
-) -> Plan[Step] | Lookups:
+) -> Plan[Step] | EndpointLookups:
     seen = ModelEndpointObservation(in_service(want), owner=ObservedOwner("ns/bikes"), **observed)
     return plan_model_endpoint(want, seen, memory, owner="ns/bikes", adopt=False, now=now)
 
 
-def remembered(result: Plan[Step] | Lookups) -> Memory | None:
+def remembered(result: Plan[Step] | EndpointLookups) -> Memory | None:
     assert isinstance(result, Plan), result
     memories = [s.memory for s in result.actions if isinstance(s, Remember)]
     return memories[-1] if memories else None
@@ -74,7 +77,7 @@ def remembered(result: Plan[Step] | Lookups) -> Memory | None:
 def test_the_pass_that_finds_a_rollout_done_lists_the_prefix_and_warms_up() -> None:
     want = desired(multi_model("all"))
     memory = replace(settled(want), warmed_for_config=None)
-    assert plan(want, memory, NOW) == Lookups(model_prefixes=frozenset({PREFIX}))
+    assert plan(want, memory, NOW) == EndpointLookups(model_prefixes=frozenset({PREFIX}))
 
     result = plan(want, memory, NOW, models_listed={PREFIX: FILES})
     assert isinstance(result, Plan)
@@ -95,7 +98,7 @@ def test_at_rest_within_the_hour_the_prefix_is_not_listed() -> None:
 def test_an_hour_after_the_last_listing_it_is_listed_again_and_that_is_remembered() -> None:
     want = desired(multi_model("all"))
     later = NOW + MODELS_RECHECK_SECONDS
-    assert plan(want, listed(want), later) == Lookups(model_prefixes=frozenset({PREFIX}))
+    assert plan(want, listed(want), later) == EndpointLookups(model_prefixes=frozenset({PREFIX}))
     result = plan(want, listed(want), later, models_listed={PREFIX: ()})
     assert remembered(result) == listed(want, at=later)
     assert isinstance(result, Plan)
@@ -107,25 +110,27 @@ def test_a_new_config_is_listed_once_rolled_out_however_recent_the_last_listing(
     after = desired(multi_model("all", prefix=OTHER_PREFIX))
     memory = replace(listed(before), attempted_config=after.config_name)
     memory = replace(memory, cleaned_for_config=after.config_name)
-    assert plan(after, memory, NOW + 60) == Lookups(model_prefixes=frozenset({OTHER_PREFIX}))
+    assert plan(after, memory, NOW + 60) == EndpointLookups(
+        model_prefixes=frozenset({OTHER_PREFIX})
+    )
 
 
 def test_a_clock_that_went_back_lists_again() -> None:
     want = desired(multi_model("all"))
-    assert plan(want, listed(want), NOW - 1) == Lookups(model_prefixes=frozenset({PREFIX}))
+    assert plan(want, listed(want), NOW - 1) == EndpointLookups(model_prefixes=frozenset({PREFIX}))
 
 
 def test_a_listing_status_lost_or_left_by_an_older_operator_lists_once() -> None:
     want = desired(multi_model("all"))
-    assert plan(want, settled(want), NOW) == Lookups(model_prefixes=frozenset({PREFIX}))
+    assert plan(want, settled(want), NOW) == EndpointLookups(model_prefixes=frozenset({PREFIX}))
 
 
 def test_variants_sharing_a_prefix_list_it_once() -> None:
     shared = desired(multi_model("blue"), multi_model("green", image="img:2"))
     apart = desired(multi_model("blue"), multi_model("green", prefix=OTHER_PREFIX))
     assert multi_model_prefixes(shared) == frozenset({PREFIX})
-    assert plan(shared, settled(shared), NOW) == Lookups(model_prefixes=frozenset({PREFIX}))
-    assert plan(apart, settled(apart), NOW) == Lookups(
+    assert plan(shared, settled(shared), NOW) == EndpointLookups(model_prefixes=frozenset({PREFIX}))
+    assert plan(apart, settled(apart), NOW) == EndpointLookups(
         model_prefixes=frozenset({PREFIX, OTHER_PREFIX})
     )
 

@@ -38,8 +38,8 @@ from serving_operator.planning.edgemodel.planner import plan_edge_model, plan_ed
 from serving_operator.planning.modelendpoint.desired import DesiredEndpoint, desired_endpoint
 from serving_operator.planning.modelendpoint.memory import Memory
 from serving_operator.planning.modelendpoint.observed import (
+    EndpointLookups,
     EndpointStatus,
-    Lookups,
     ModelEndpointObservation,
     ObservedArtifacts,
     ObservedEndpoint,
@@ -75,7 +75,7 @@ NOW = 1_800_000_000.0
 OWNER = owner_id("ns", "bikes")
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MAX_PASSES = 6
-"""Lookups rounds a pass may take before it must decide (the reconciler loops as often)."""
+"""Lookup rounds a pass may take before it must decide (the reconciler loops as often)."""
 
 names = st.sampled_from(["a", "b", "c", "version-1-2-2"])
 big_int = st.one_of(st.integers(-5, 5), st.integers(0, 10**12), st.none())
@@ -197,7 +197,7 @@ def _answer(
     draw: st.DrawFn,
     desired: DesiredEndpoint,
     observed: ModelEndpointObservation,
-    wanted: Lookups,
+    wanted: EndpointLookups,
 ) -> ModelEndpointObservation:
     """What AWS might answer to the planner's reads: anything, consistent or not."""
     configs = st.frozensets(st.sampled_from([desired.config_name, "old-config", "other"]))
@@ -257,14 +257,14 @@ def test_model_endpoint_planner_answers_any_state_with_a_plan(
         result = plan_model_endpoint(desired, observed, memory, owner=OWNER, adopt=adopt, now=NOW)
         if isinstance(result, Plan):
             break
-        assert result != Lookups(), "a Lookups must ask for something"
+        assert result != EndpointLookups(), "an EndpointLookups must ask for something"
         observed = _answer(data.draw, desired, observed, result)
     assert isinstance(result, Plan), f"still asking after {MAX_PASSES} rounds: {result}"
     if result.outcome.kind == OutcomeKind.STALLED:
         assert result.outcome.reason
         assert result.outcome.message
 
-    deletion: Plan[Any] | Lookups = Lookups()
+    deletion: Plan[Any] | EndpointLookups = EndpointLookups()
     for _ in range(MAX_PASSES):
         deletion = plan_model_endpoint_deletion(
             desired.endpoint_name,

@@ -13,13 +13,11 @@ import pytest
 
 from serving_operator.planning.edgemodel.desired import desired_edge_model
 from serving_operator.planning.edgemodel.memory import Memory as EdgeMemory
-from serving_operator.planning.outcome import Outcome, Plan
+from serving_operator.planning.outcome import Outcome, Plan, Remember
 from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler, EdgeReconcileResult
-from serving_operator.reconcile.modelendpoint.reconciler import (
-    ModelEndpointReconciler,
-    ReconcileResult,
-)
+from serving_operator.reconcile.modelendpoint.reconciler import EndpointExecutor, ReconcileResult
 from serving_operator.reconcile.modelendpoint.report import _found_events
+from serving_operator.reconcile.passes import run_pass
 from tests.support.fake_aws import FakeAws
 from tests.support.fake_edge_aws import FakeEdgeAws
 from tests.support.specs import edge_model_spec
@@ -30,7 +28,8 @@ class UnknownAction:
     """What a new planner action looks like to an executor before it gains a case."""
 
 
-PLAN = Plan((UnknownAction(),), Outcome.ready("Done", "all done"))
+OUTCOME = Outcome.ready("Done", "all done")
+PLAN = Plan((UnknownAction(),), OUTCOME)
 
 
 def test_the_edge_model_executor_refuses_an_unknown_action() -> None:
@@ -46,13 +45,35 @@ def test_the_edge_model_executor_refuses_an_unknown_action() -> None:
 
 def test_the_model_endpoint_executor_refuses_an_unknown_action() -> None:
     aws = FakeAws()
-    result = ReconcileResult(Outcome.progressing("Started", ""), None, None)
+    executor = EndpointExecutor(aws.clients())
     with pytest.raises(AssertionError):
-        ModelEndpointReconciler(aws.clients())._execute(PLAN, result)  # type: ignore[arg-type]
-    assert result.executed == []
-    assert result.found_existing == []
+        executor.execute(UnknownAction())  # type: ignore[arg-type]
+    assert executor.found_existing == []
+    assert executor.warm_ups == []
     assert aws.calls == []
-    assert result.outcome.reason == "Started"
+
+
+def test_a_pass_stops_at_an_action_its_executor_refuses() -> None:
+    """run_pass lets the executor's AssertionError through (a bug, not an AWS error), and
+    nothing after it runs or is remembered."""
+    executed: list[object] = []
+
+    def execute(step: object) -> bool:
+        if isinstance(step, UnknownAction):
+            raise AssertionError(step)
+        executed.append(step)
+        return True
+
+    plan = Plan(("first", UnknownAction(), "never", Remember("never kept")), OUTCOME)
+    with pytest.raises(AssertionError):
+        run_pass(
+            memory="kept",
+            observe=lambda: None,
+            plan=lambda _: plan,
+            look_up=lambda _, seen: seen,
+            execute=execute,
+        )
+    assert executed == ["first"]
 
 
 def test_found_existing_events_refuse_an_action_that_cannot_be_found_existing() -> None:

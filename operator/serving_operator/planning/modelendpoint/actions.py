@@ -13,6 +13,7 @@ from typing import assert_never
 
 from serving_operator.planning.modelendpoint.desired import ModelDefinition, Request
 from serving_operator.planning.modelendpoint.memory import Memory
+from serving_operator.planning.outcome import Remember
 from serving_operator.planning.ownership import Tags
 
 
@@ -119,13 +120,6 @@ class WarmUpModel:
     target_model: str
 
 
-@dataclass(frozen=True)
-class Remember:
-    """Keep `memory` in status from now on."""
-
-    memory: Memory
-
-
 SageMakerAction = (
     CreateModel
     | CreateEndpointConfig
@@ -139,7 +133,7 @@ SageMakerAction = (
 )
 AutoscalingAction = RegisterScalableTarget | PutScalingPolicy | DeregisterScalableTarget
 Action = SageMakerAction | AutoscalingAction
-Step = Action | WarmUpModel | Remember
+Step = Action | WarmUpModel | Remember[Memory]
 
 
 def describe_action(action: Action) -> tuple[str, str]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from serving_operator.planning.outcome import Lookups
 from serving_operator.planning.ownership import ObservedOwner
 
 
@@ -77,7 +78,7 @@ class ObservedScaling:
 
 
 @dataclass(frozen=True)
-class Lookups:
+class EndpointLookups(Lookups):
     """Reads the planner needs before it can decide. Each costs AWS calls, so the planner
     asks for them only when its decision depends on them; the steady state needs none."""
 
@@ -113,9 +114,9 @@ class ModelEndpointObservation:
     models_listed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """By S3 prefix: the model files found under it (the prefixes listed in this pass)."""
 
-    def missing(self, wanted: Lookups) -> Lookups | None:
+    def missing(self, wanted: EndpointLookups) -> EndpointLookups | None:
         """The part of `wanted` not read yet, or None when everything is at hand."""
-        rest = Lookups(
+        rest = EndpointLookups(
             artifacts=wanted.artifacts and self.artifacts is None,
             owner=wanted.owner and self.owner is None,
             owned_objects=wanted.owned_objects
@@ -129,4 +130,4 @@ class ModelEndpointObservation:
         )
         if rest.scaling_variants:
             rest = replace(rest, scaling_shared_since=wanted.scaling_shared_since)
-        return None if rest == Lookups() else rest
+        return None if rest == EndpointLookups() else rest

@@ -1,7 +1,7 @@
 """Plan one whole ModelEndpoint pass: the endpoint, ownership, autoscaling, clean-up, warm-up.
 
 The reconciler calls `plan_model_endpoint` with what it has read; the planner either asks
-for more (`Lookups`: each read costs AWS calls, so only what the decision depends on) or
+for more (`EndpointLookups`: each read costs AWS calls, so only what the decision depends on) or
 returns the plan. Every decision lives here, where unit tests see it: adoption, the
 autoscaling stand-down around a config switch, and the memory of the last attempted config.
 """
@@ -15,7 +15,6 @@ from serving_operator.planning.modelendpoint.actions import (
     Action,
     CreateEndpoint,
     DeregisterReason,
-    Remember,
     Step,
     TagEndpoint,
     UpdateEndpoint,
@@ -32,13 +31,13 @@ from serving_operator.planning.modelendpoint.endpoint import (
 )
 from serving_operator.planning.modelendpoint.memory import Memory
 from serving_operator.planning.modelendpoint.observed import (
-    Lookups,
+    EndpointLookups,
     ModelEndpointObservation,
     ObservedEndpoint,
     ObservedScaling,
 )
 from serving_operator.planning.naming import content_hash
-from serving_operator.planning.outcome import Outcome, OutcomeKind, Plan
+from serving_operator.planning.outcome import Outcome, OutcomeKind, Plan, Remember
 from serving_operator.planning.ownership import Ownership
 
 ENDPOINT_NOT_OWNED = "EndpointNotOwned"
@@ -72,11 +71,11 @@ def plan_model_endpoint(
     owner: str,
     adopt: bool,
     now: float,
-) -> Plan[Step] | Lookups:
+) -> Plan[Step] | EndpointLookups:
     """The next pass for an endpoint, or the reads it still needs; `now` in epoch seconds."""
     endpoint = observed.endpoint
     if needs_artifacts(desired, endpoint):
-        missing = observed.missing(Lookups(artifacts=True))
+        missing = observed.missing(EndpointLookups(artifacts=True))
         if missing:
             return missing
     plan = plan_endpoint(
@@ -90,7 +89,7 @@ def plan_model_endpoint(
         # by someone else that happens to run the same config (a second resource with the
         # same spec.endpointName) is not ours to report Ready, clean up or scale.
         if observed.owner is None:
-            return Lookups(owner=True)
+            return EndpointLookups(owner=True)
         relation = observed.owner.relation_to(owner)
         if relation == Ownership.UNTAGGED and adopt:
             steps.insert(0, TagEndpoint(endpoint.arn, desired.tags))
@@ -117,7 +116,7 @@ def plan_model_endpoint(
     if memory.scaling_registered and any(isinstance(s, UpdateEndpoint) for s in steps):
         assert endpoint is not None  # only an existing endpoint is updated
         stand_down = _stand_down(desired, endpoint, observed, memory)
-        if isinstance(stand_down, Lookups):
+        if isinstance(stand_down, EndpointLookups):
             return stand_down
         steps[:0] = stand_down
         memory = replace(memory, scaling_registered=False, scaling_checked=None)
@@ -139,7 +138,7 @@ def plan_model_endpoint(
 
     if plan.outcome.kind == OutcomeKind.READY:
         after = _after_rollout(desired, observed, memory, now)
-        if isinstance(after, Lookups):
+        if isinstance(after, EndpointLookups):
             return after
         steps += after
     elif plan.outcome.reason == UPDATE_FAILED and endpoint is not None and desired.autoscaled:
@@ -148,7 +147,7 @@ def plan_model_endpoint(
         running = frozenset(v.name for v in endpoint.variants)
         kept = replace(desired, variants=tuple(v for v in desired.variants if v.name in running))
         sync = _sync_autoscaling(kept, observed, memory, running, now)
-        if isinstance(sync, Lookups):
+        if isinstance(sync, EndpointLookups):
             return sync
         steps += sync[0]
     return Plan(tuple(steps), plan.outcome)
@@ -170,10 +169,10 @@ def _stand_down(
     endpoint: ObservedEndpoint,
     observed: ModelEndpointObservation,
     memory: Memory,
-) -> list[Step] | Lookups:
+) -> list[Step] | EndpointLookups:
     """Deregister our scalable targets before a config switch; re-registered once InService."""
     variants = frozenset(v.name for v in endpoint.variants)
-    missing = observed.missing(Lookups(scaling_variants=variants))
+    missing = observed.missing(EndpointLookups(scaling_variants=variants))
     if missing:
         return missing
     nothing_wanted = replace(desired, variants=())
@@ -225,11 +224,11 @@ def _sync_autoscaling(
     now: float,
     *,
     shared_since: float | None = None,
-) -> tuple[list[Step], Memory] | Lookups:
+) -> tuple[list[Step], Memory] | EndpointLookups:
     """Make the variants' scaling match `desired`; remember what was read and when (after the
-    writes, so a failed write leaves it to be read again). `shared_since`: see Lookups."""
+    writes, so a failed write leaves it to be read again). `shared_since`: see EndpointLookups."""
     missing = observed.missing(
-        Lookups(scaling_variants=variants, scaling_shared_since=shared_since)
+        EndpointLookups(scaling_variants=variants, scaling_shared_since=shared_since)
     )
     if missing:
         return missing
@@ -266,7 +265,7 @@ def _models_recently_listed(memory: Memory, config_name: str, now: float) -> boo
 
 def _after_rollout(
     desired: DesiredEndpoint, observed: ModelEndpointObservation, memory: Memory, now: float
-) -> list[Step] | Lookups:
+) -> list[Step] | EndpointLookups:
     """Work that needs the endpoint InService on the desired config."""
     models = {m.name: m for m in desired.models}
     prefixes = multi_model_prefixes(desired)
@@ -283,7 +282,7 @@ def _after_rollout(
         if sync_scaling and memory.scaling_checked == fingerprint
         else None
     )
-    wanted = Lookups(
+    wanted = EndpointLookups(
         owned_objects=memory.cleaned_for_config != desired.config_name,
         scaling_variants=variants if sync_scaling else frozenset(),
         scaling_shared_since=shared_since,
@@ -313,7 +312,7 @@ def _after_rollout(
         sync = _sync_autoscaling(
             desired, observed, memory, variants, now, shared_since=shared_since
         )
-        assert not isinstance(sync, Lookups)  # read above
+        assert not isinstance(sync, EndpointLookups)  # read above
         scaling_steps, memory = sync
         steps += scaling_steps
     if memory.warmed_for_config != desired.config_name:
@@ -336,7 +335,7 @@ def plan_model_endpoint_deletion(
     owner: str,
     retain: bool,
     autoscaled: bool,
-) -> Plan[Step] | Lookups:
+) -> Plan[Step] | EndpointLookups:
     """One pass of deletion; the resource may go once the outcome is Ready.
 
     `variant_names` are the spec's variants; `autoscaled` whether any has autoscaling. An
@@ -353,14 +352,14 @@ def plan_model_endpoint_deletion(
     endpoint = observed.endpoint
     if endpoint is not None:
         if observed.owner is None:
-            return Lookups(owner=True)
+            return EndpointLookups(owner=True)
         if observed.owner.relation_to(owner) != Ownership.OURS:
             endpoint = None
     if endpoint is not None:
         return plan_deletion(endpoint_name, endpoint, frozenset(), frozenset())
 
     deregister = memory.scaling_registered or autoscaled
-    wanted = Lookups(
+    wanted = EndpointLookups(
         owned_objects=True, scaling_variants=variant_names if deregister else frozenset()
     )
     missing = observed.missing(wanted)

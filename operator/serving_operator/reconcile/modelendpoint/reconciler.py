@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import assert_never
 
@@ -11,10 +10,9 @@ from serving_operator.api.modelendpoint import DeletionPolicy, ModelEndpointSpec
 from serving_operator.aws.base import AwsError
 from serving_operator.aws.clients import Clients
 from serving_operator.aws.sagemaker import Effect
-from serving_operator.planning.failures import AwsFailure, outcome_for_failure
+from serving_operator.planning.failures import AwsFailure
 from serving_operator.planning.modelendpoint.actions import (
     Action,
-    AutoscalingAction,
     CreateEndpoint,
     CreateEndpointConfig,
     CreateModel,
@@ -24,8 +22,6 @@ from serving_operator.planning.modelendpoint.actions import (
     DeregisterScalableTarget,
     PutScalingPolicy,
     RegisterScalableTarget,
-    Remember,
-    Step,
     TagEndpoint,
     UpdateEndpoint,
     UpdateWeightsAndCapacities,
@@ -35,7 +31,7 @@ from serving_operator.planning.modelendpoint.autoscaling import variant_resource
 from serving_operator.planning.modelendpoint.desired import DesiredEndpoint, desired_endpoint
 from serving_operator.planning.modelendpoint.memory import Memory
 from serving_operator.planning.modelendpoint.observed import (
-    Lookups,
+    EndpointLookups,
     ModelEndpointObservation,
     ObservedEndpoint,
 )
@@ -43,14 +39,14 @@ from serving_operator.planning.modelendpoint.planner import (
     plan_model_endpoint,
     plan_model_endpoint_deletion,
 )
-from serving_operator.planning.outcome import Outcome, Plan
+from serving_operator.planning.outcome import Outcome
 from serving_operator.planning.ownership import owner_id
+from serving_operator.reconcile.passes import PassResult, run_pass
 
 WARM_UP_BODY = b"{}"
 MODELS_LISTED = 100
-# Each round of reads answers everything the planner asked; it never needs more than a few.
-_MAX_LOOKUP_ROUNDS = 5
 
+EndpointPass = PassResult[Action | WarmUpModel, Memory, None, ModelEndpointObservation]
 HashedCreate = CreateModel | CreateEndpointConfig
 """The creates whose names are content hashes: SageMaker answering "exists" means an earlier
 attempt made the very same object, so the create is done."""
@@ -98,29 +94,21 @@ class ModelEndpointReconciler:
             desired_endpoint(spec, namespace=namespace, name=name),
             weights_managed_by=weights_managed_by,
         )
-        result = ReconcileResult(Outcome.progressing("Observing", ""), None, desired, memory=memory)
         owner = owner_id(namespace, name)
         moment = time.time() if now is None else now
-        try:
-            observed = ModelEndpointObservation(
+        executor = EndpointExecutor(self._aws)
+        done: EndpointPass = run_pass(
+            memory=memory,
+            observe=lambda: ModelEndpointObservation(
                 self._aws.sagemaker.describe_endpoint(desired.endpoint_name, now=moment)
-            )
-            result.endpoint = observed.endpoint
-            plan, observed = self._decide(
-                lambda seen: plan_model_endpoint(
-                    desired, seen, memory, owner=owner, adopt=spec.adopt, now=moment
-                ),
-                observed,
-                desired,
-                owner,
-                moment,
-            )
-            # A read made is reported even if a write after it fails (the plan remembers it).
-            result.models_listed = {k: list(v) for k, v in observed.models_listed.items()}
-            self._execute(plan, result)
-        except AwsError as error:
-            self._fail(result, error)
-        return result
+            ),
+            plan=lambda seen: plan_model_endpoint(
+                desired, seen, memory, owner=owner, adopt=spec.adopt, now=moment
+            ),
+            look_up=lambda lookups, seen: self._look_up(lookups, desired, owner, seen, moment),
+            execute=executor.execute,
+        )
+        return executor.result(done, desired)
 
     def delete(
         self, spec: ModelEndpointSpec, *, namespace: str, name: str, memory: Memory
@@ -128,52 +116,33 @@ class ModelEndpointReconciler:
         """One pass of deletion; call again until the outcome is Ready."""
         endpoint_name = spec.endpoint_name or name
         owner = owner_id(namespace, name)
-        result = ReconcileResult(Outcome.progressing("Deleting", ""), None, None, memory=memory)
-
-        def plan(observed: ModelEndpointObservation) -> Plan[Step] | Lookups:
-            return plan_model_endpoint_deletion(
+        retain = spec.deletion_policy == DeletionPolicy.RETAIN
+        executor = EndpointExecutor(self._aws)
+        done: EndpointPass = run_pass(
+            memory=memory,
+            # A retained endpoint is not even read: nothing of it will be touched.
+            observe=lambda: ModelEndpointObservation(
+                None if retain else self._aws.sagemaker.describe_endpoint(endpoint_name)
+            ),
+            plan=lambda seen: plan_model_endpoint_deletion(
                 endpoint_name,
                 frozenset(v.name for v in spec.variants),
-                observed,
+                seen,
                 memory,
                 owner=owner,
-                retain=spec.deletion_policy == DeletionPolicy.RETAIN,
+                retain=retain,
                 autoscaled=any(v.autoscaling for v in spec.variants),
-            )
-
-        try:
-            observed = ModelEndpointObservation(None)
-            if spec.deletion_policy != DeletionPolicy.RETAIN:
-                observed = ModelEndpointObservation(
-                    self._aws.sagemaker.describe_endpoint(endpoint_name)
-                )
-            result.endpoint = observed.endpoint
-            decided = self._decide(plan, observed, endpoint_name, owner, time.time())
-            self._execute(decided[0], result)
-        except AwsError as error:
-            self._fail(result, error)
-        return result
-
-    def _decide(
-        self,
-        plan: Callable[[ModelEndpointObservation], Plan[Step] | Lookups],
-        observed: ModelEndpointObservation,
-        target: DesiredEndpoint | str,
-        owner: str,
-        now: float,
-    ) -> tuple[Plan[Step], ModelEndpointObservation]:
-        """Plan, reading what the planner asks for until it can decide."""
-        decision = plan(observed)
-        for _ in range(_MAX_LOOKUP_ROUNDS):
-            if not isinstance(decision, Lookups):
-                return decision, observed
-            observed = self._look_up(decision, target, owner, observed, now)
-            decision = plan(observed)
-        raise RuntimeError(f"the planner kept asking for reads: {decision}")
+            ),
+            look_up=lambda lookups, seen: self._look_up(
+                lookups, endpoint_name, owner, seen, time.time()
+            ),
+            execute=executor.execute,
+        )
+        return executor.result(done, None)
 
     def _look_up(
         self,
-        lookups: Lookups,
+        lookups: EndpointLookups,
         target: DesiredEndpoint | str,
         owner: str,
         observed: ModelEndpointObservation,
@@ -217,42 +186,42 @@ class ModelEndpointReconciler:
             observed = replace(observed, models_listed=listed)
         return observed
 
-    def _execute(self, plan: Plan[Step], result: ReconcileResult) -> None:
-        """Carry out the steps in order; an AWS error stops the rest (memory included)."""
-        for step in plan.actions:
-            match step:
-                case Remember(memory=memory):
-                    result.memory = memory
-                case WarmUpModel():
-                    result.warm_ups.append(self._warm_up(step))
-                case RegisterScalableTarget() | PutScalingPolicy() | DeregisterScalableTarget():
-                    self._apply_autoscaling(step, result)
-                case CreateModel() | CreateEndpointConfig():
-                    self._create_hashed(step, result)
-                case (
-                    CreateEndpoint()
-                    | UpdateEndpoint()
-                    | UpdateWeightsAndCapacities()
-                    | TagEndpoint()
-                    | DeleteEndpoint()
-                    | DeleteEndpointConfig()
-                    | DeleteModel()
-                ):
-                    self._aws.sagemaker.execute(step)
-                    result.executed.append(step)
-                case _:
-                    assert_never(step)
-        result.outcome = plan.outcome
 
-    def _create_hashed(self, action: HashedCreate, result: ReconcileResult) -> None:
-        if self._aws.sagemaker.execute(action) == Effect.EXISTED:
-            result.found_existing.append(action)
-        else:
-            result.executed.append(action)
+class EndpointExecutor:
+    """Carries out a ModelEndpoint plan's actions and keeps what only this kind reports: the
+    hashed creates found done already and the warm-ups' timings."""
 
-    def _apply_autoscaling(self, action: AutoscalingAction, result: ReconcileResult) -> None:
-        self._aws.autoscaling.execute(action)
-        result.executed.append(action)
+    def __init__(self, aws: Clients) -> None:
+        self._aws = aws
+        self.found_existing: list[HashedCreate] = []
+        self.warm_ups: list[WarmUp] = []
+
+    def execute(self, step: Action | WarmUpModel) -> bool:
+        match step:
+            case WarmUpModel():
+                self.warm_ups.append(self._warm_up(step))
+                return False
+            case RegisterScalableTarget() | PutScalingPolicy() | DeregisterScalableTarget():
+                self._aws.autoscaling.execute(step)
+                return True
+            case CreateModel() | CreateEndpointConfig():
+                if self._aws.sagemaker.execute(step) == Effect.EXISTED:
+                    self.found_existing.append(step)
+                    return False
+                return True
+            case (
+                CreateEndpoint()
+                | UpdateEndpoint()
+                | UpdateWeightsAndCapacities()
+                | TagEndpoint()
+                | DeleteEndpoint()
+                | DeleteEndpointConfig()
+                | DeleteModel()
+            ):
+                self._aws.sagemaker.execute(step)
+                return True
+            case _:
+                assert_never(step)
 
     def _warm_up(self, step: WarmUpModel) -> WarmUp:
         """A failed warm-up is reported in status; it does not fail the pass."""
@@ -267,6 +236,23 @@ class ModelEndpointReconciler:
             return WarmUp(step.variant_name, step.target_model, None, str(error))
         return WarmUp(step.variant_name, step.target_model, round(call.seconds * 1000, 1))
 
-    def _fail(self, result: ReconcileResult, error: AwsError) -> None:
-        result.aws_failure = error.failure
-        result.outcome = outcome_for_failure(error.failure)
+    def result(
+        self,
+        done: EndpointPass,
+        desired: DesiredEndpoint | None,
+    ) -> ReconcileResult:
+        observed = done.observed
+        return ReconcileResult(
+            outcome=done.outcome,
+            endpoint=observed.endpoint if observed else None,
+            desired=desired,
+            executed=[step for step in done.executed if not isinstance(step, WarmUpModel)],
+            found_existing=self.found_existing,
+            memory=done.memory,
+            aws_failure=done.aws_failure,
+            # A read made is reported even if a write after it fails (the plan remembers it).
+            models_listed={k: list(v) for k, v in observed.models_listed.items()}
+            if observed
+            else {},
+            warm_ups=self.warm_ups,
+        )
