@@ -7,6 +7,7 @@ import math
 from dataclasses import replace
 from itertools import accumulate
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -29,6 +30,8 @@ from serving_operator.planning.trafficsplit.statistics import (
     difference_variance_for_testing,
     error_rate_difference,
     error_rate_interval,
+    fail_alpha_per_check,
+    log_error_share_likelihood_ratio,
     log_mixture_likelihood_ratio,
     log_one_sided_mixture_likelihood_ratio,
     standard_normal_cdf,
@@ -428,7 +431,7 @@ def test_p_values_never_increase_from_look_to_look(
     ),
     st.data(),
 )
-def test_below_the_minimum_sample_size_a_look_is_inconclusive_whatever_the_data(
+def test_below_the_minimum_sample_size_a_look_never_passes_and_fails_only_on_exact_evidence(
     test: ErrorRateTest, other: VariantCounts, state: SequentialState, data: st.DataObject
 ) -> None:
     short = data.draw(
@@ -439,9 +442,17 @@ def test_below_the_minimum_sample_size_a_look_is_inconclusive_whatever_the_data(
     candidate_short = data.draw(st.booleans())
     candidate, baseline = (short, other) if candidate_short else (other, short)
     decision = decide_error_rate(test, candidate, baseline, state)
-    assert decision.verdict is Verdict.INCONCLUSIVE
-    assert decision.reason == "BelowMinSampleSize"
-    assert decision.state == state  # the look does not count
+    # Never a Pass, and the normal test's look does not count; only the exact error-share
+    # test, valid at any sample size, may fail the check on strong evidence.
+    assert decision.verdict is not Verdict.PASS
+    assert (decision.verdict, decision.reason) in {
+        (Verdict.INCONCLUSIVE, "BelowMinSampleSize"),
+        (Verdict.FAIL, "ErrorShareIncreased"),
+    }
+    assert replace(decision.state, share_p_value=state.share_p_value) == state
+    if decision.verdict is Verdict.FAIL:
+        assert test.early_fail_level is not None
+        assert decision.state.share_p_value <= test.early_fail_level
 
 
 @given(tests, st.lists(counts, min_size=1, max_size=25))
@@ -605,3 +616,82 @@ def test_a_latency_check_needs_exactly_one_bound() -> None:
             threshold_range=ThresholdRange(max=1.0),
             max_increase=MaxIncrease(IncreaseKind.ABSOLUTE, 1.0),
         )
+
+
+# --------------------------------------------------------------------------- error-share test
+
+
+def test_error_share_likelihood_ratio_by_hand() -> None:
+    # π = 100 / 1000 = 0.1; k = 3 candidate errors of E = 4. For r = 2: q = 0.2 / 1.1.
+    candidate, baseline = VariantCounts(100, 3), VariantCounts(900, 1)
+    expected = 0.0
+    for r in (2.0, 4.0):
+        q = 0.1 * r / (0.1 * r + 0.9)
+        expected += (q / 0.1) ** 3 * ((1 - q) / 0.9) ** 1 / 2
+    got = log_error_share_likelihood_ratio(candidate, baseline, ratios=(2.0, 4.0))
+    assert got == pytest.approx(math.log(expected), rel=1e-12)
+
+
+def test_error_share_test_is_exact_at_small_counts() -> None:
+    """Under equal error rates the errors land in the candidate with probability π, one by
+    one: the mixture must cross 1/a in at most a fraction a of the runs, however many looks
+    (here every error is a look, the most any schedule can take). Seeded; 4,000 runs."""
+    rng = np.random.default_rng(20261207)
+    level, runs, errors_per_run, share = 0.05, 4000, 60, 0.1
+    crossed = 0
+    for _ in range(runs):
+        lands = rng.random(errors_per_run) < share
+        k = 0
+        for e, candidate_error in enumerate(lands, start=1):
+            k += int(candidate_error)
+            log_lr = log_error_share_likelihood_ratio(
+                VariantCounts(1000, k), VariantCounts(9000, e - k)
+            )
+            if log_lr >= -math.log(level):
+                crossed += 1
+                break
+    # The standard error at 0.05 over 4,000 runs is 0.0034: allow two of them.
+    assert crossed / runs <= level + 0.007, crossed / runs
+
+
+def test_strong_evidence_fails_below_the_minimum_sample_size() -> None:
+    """100 invocations a minute, 10% to the candidate: a 5% candidate against a 0.5% baseline
+    has, after 30 minutes, about 15 errors in 300 invocations against 13 in 2,700. Far below
+    minSampleSize (1,000), the exact test rolls it back with a five-step canary's budget."""
+    test = ErrorRateTest(fail_alpha=fail_alpha_per_check(0.05, steps=5, error_rate_checks=1))
+    decision = decide_error_rate(
+        test, VariantCounts(300, 15), VariantCounts(2700, 13), SequentialState()
+    )
+    assert (decision.verdict, decision.reason) == (Verdict.FAIL, "ErrorShareIncreased")
+    assert decision.state.harm_p_value == 1.0, "the normal test did not look"
+    assert decision.state.looks == 0
+
+
+def test_a_few_errors_are_not_strong_evidence() -> None:
+    test = ErrorRateTest(fail_alpha=fail_alpha_per_check(0.05, steps=5, error_rate_checks=1))
+    decision = decide_error_rate(
+        test, VariantCounts(300, 6), VariantCounts(2700, 13), SequentialState()
+    )
+    assert (decision.verdict, decision.reason) == (Verdict.INCONCLUSIVE, "BelowMinSampleSize")
+    assert decision.state.share_p_value < 1.0
+
+
+def test_with_a_margin_only_the_normal_test_judges() -> None:
+    test = ErrorRateTest(margin=0.01)
+    assert test.early_fail_level is None
+    assert test.mixture_fail_level == test.alpha
+    decision = decide_error_rate(
+        test, VariantCounts(300, 60), VariantCounts(2700, 1), SequentialState()
+    )
+    assert decision.verdict is Verdict.INCONCLUSIVE
+    assert decision.state.share_p_value == 1.0
+
+
+def test_the_fail_budget_is_alpha_split_over_steps_and_checks() -> None:
+    assert fail_alpha_per_check(0.05, steps=5, error_rate_checks=2) == pytest.approx(0.005)
+    assert fail_alpha_per_check(0.05, steps=0, error_rate_checks=0) == 0.05
+    test = ErrorRateTest(alpha=0.05, fail_alpha=0.01)
+    assert test.mixture_fail_level == pytest.approx(0.009)
+    assert test.early_fail_level == pytest.approx(0.001)
+    with pytest.raises(ValueError, match="fail_alpha"):
+        ErrorRateTest(alpha=0.05, fail_alpha=0.06)

@@ -229,8 +229,9 @@ class Analysis(ApiModel):
         ge=1,
         le=100_000_000,
         description=(
-            "Candidate and baseline invocations a decision needs; below it a check is"
-            " Inconclusive, never a pass."
+            "Candidate and baseline invocations a Pass needs (and the normal test's Fail);"
+            " below it a check is never a Pass, and fails only on the exact error-share"
+            " test's strong evidence."
         ),
     )
     alpha: float = Field(
@@ -238,10 +239,11 @@ class Analysis(ApiModel):
         ge=MIN_ALPHA,
         lt=1,
         description=(
-            "False-alarm rate of the sequential error-rate test, however often it looks. At"
-            " least 1e-10: below about 5.6e-17, 1 - alpha rounds to 1 and the report's"
-            " (1 - alpha) interval cannot be built; at 1e-10 a decision already needs a"
-            " likelihood ratio of 1e10."
+            "Bounds, over the whole canary however often it looks, the probability that"
+            " variants with equal error rates are rolled back by the ErrorRate checks (spent"
+            " as alpha / (steps x checks) per step and check), and the probability that a"
+            " candidate worse by maxIncrease + harmfulIncrease is promoted. Latency and Custom"
+            " checks are rules, not tests: alpha does not cover them. At least 1e-10."
         ),
     )
     no_data: NoData = Field(
@@ -402,6 +404,13 @@ class CheckResult(StatusModel):
     safety_p_value: float | None = Field(
         default=None, description="ErrorRate: always-valid p-value that it is not harmful."
     )
+    share_p_value: float | None = Field(
+        default=None,
+        description=(
+            "ErrorRate: the exact error-share test's always-valid p-value that the candidate"
+            " is worse (any sample size; reason ErrorShareIncreased when it decides)."
+        ),
+    )
 
 
 class StepRecord(StatusModel):
@@ -423,6 +432,12 @@ class SequentialTestState(StatusModel):
     name: str = Field(description="The ErrorRate check it belongs to.")
     harm_p_value: float = Field(default=1.0, description="Always-valid p-value: worse.")
     safety_p_value: float = Field(default=1.0, description="Always-valid p-value: not harmful.")
+    share_p_value: float = Field(
+        default=1.0,
+        description=(
+            "Always-valid p-value of the exact error-share test (any sample size): worse."
+        ),
+    )
     looks: int = Field(default=0, description="Looks with enough data that counted.")
     test_hash: str | None = Field(
         default=None,

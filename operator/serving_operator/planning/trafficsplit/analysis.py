@@ -105,6 +105,7 @@ def _error_rate_check(
     baseline: str,
     candidate: str,
     previous: SequentialTestState | None,
+    fail_alpha: float,
 ) -> tuple[CheckResult, SequentialTestState, bool]:
     """The check's result, the state to keep, and whether the test started again because the
     state carried from the last look belongs to a different test."""
@@ -115,6 +116,7 @@ def _error_rate_check(
         margin=min(margin, 0.99),
         harmful_increase=min(metric.harmful_increase, 1.0 - min(margin, 0.99)),
         no_data=_no_data(analysis),
+        fail_alpha=fail_alpha,
     )
     test_hash = _sequential_test_hash(test, metric)
     # An always-valid p-value is valid only for the hypotheses and alpha it was computed
@@ -133,7 +135,12 @@ def _error_rate_check(
         return stats.VariantCounts(totals.invocations, min(errors, totals.invocations))
 
     state = (
-        stats.SequentialState(previous.harm_p_value, previous.safety_p_value, previous.looks)
+        stats.SequentialState(
+            previous.harm_p_value,
+            previous.safety_p_value,
+            previous.looks,
+            previous.share_p_value,
+        )
         if previous is not None
         else stats.SequentialState()
     )
@@ -149,11 +156,13 @@ def _error_rate_check(
         baseline_sample_size=baseline_counts.invocations if baseline_counts else 0,
         p_value=decision.state.harm_p_value,
         safety_p_value=decision.state.safety_p_value,
+        share_p_value=decision.state.share_p_value if test.early_fail_level is not None else None,
     )
     kept = SequentialTestState(
         name=metric.name,
         harm_p_value=decision.state.harm_p_value,
         safety_p_value=decision.state.safety_p_value,
+        share_p_value=decision.state.share_p_value,
         looks=decision.state.looks,
         test_hash=test_hash,
     )
@@ -165,6 +174,7 @@ def _sequential_test_hash(test: stats.ErrorRateTest, metric: AnalysisMetric) -> 
     return content_hash(
         {
             "alpha": test.alpha,
+            "failAlpha": test.fail_alpha,
             "minSampleSize": test.min_sample_size,
             "margin": test.margin,
             "harmfulIncrease": test.harmful_increase,
@@ -226,16 +236,24 @@ def look(
     baseline: str,
     candidate: str,
     sequential: Sequence[SequentialTestState],
+    *,
+    steps: int = 1,
 ) -> Look:
-    """Judge every check; the look fails if any check fails and passes only if all pass."""
+    """Judge every check; the look fails if any check fails and passes only if all pass.
+
+    `steps` is the number of steps of the canary: alpha's Fail side is split over them and
+    over the error-rate checks, so that identical variants are rolled back with probability
+    at most alpha over the whole canary (statistics.fail_alpha_per_check)."""
     previous = {s.name: s for s in sequential}
+    error_rate_checks = sum(1 for m in analysis.metrics if m.type == MetricType.ERROR_RATE)
+    fail_alpha = stats.fail_alpha_per_check(analysis.alpha, steps, error_rate_checks)
     checks: list[CheckResult] = []
     kept: list[SequentialTestState] = []
     restarted: list[str] = []
     for metric in analysis.metrics:
         if metric.type == MetricType.ERROR_RATE:
             result, state, test_changed = _error_rate_check(
-                analysis, metric, data, baseline, candidate, previous.get(metric.name)
+                analysis, metric, data, baseline, candidate, previous.get(metric.name), fail_alpha
             )
             kept.append(state)
             if test_changed:

@@ -669,7 +669,14 @@ def _analyse(state: _Pass) -> SplitPlan | Lookups | None:
     if data is None or data.lookup != lookup:
         alarms = spec.auto_rollback.alarms if spec.auto_rollback is not None else []
         return Lookups(metrics=lookup, alarms=tuple(alarms))
-    result = look(analysis, data, spec.baseline, spec.candidate, state.status.sequential)
+    result = look(
+        analysis,
+        data,
+        spec.baseline,
+        spec.candidate,
+        state.status.sequential,
+        steps=len(canary_steps(spec)),
+    )
     state.look = result
     state.update(
         last_analysis_at=_timestamp(state.now),

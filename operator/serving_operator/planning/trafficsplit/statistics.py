@@ -12,7 +12,7 @@ Only the standard library: the operator image carries no numpy or scipy.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from statistics import NormalDist
 
@@ -28,6 +28,13 @@ DEFAULT_MIN_SAMPLE_SIZE = 1000
 # of a 1% baseline). It is fixed in the spec rather than estimated from the baseline because an
 # estimate taken from the same data lets a harmful candidate pass far more often than alpha.
 DEFAULT_HARMFUL_INCREASE = 0.01
+# The part of a check's Fail budget the exact error-share test spends (the rest goes to the
+# normal mixture SPRT). Small, so that it acts only on strong evidence, where the normal
+# approximation cannot yet be trusted: a few errors at a rate the baseline never shows.
+EARLY_FAIL_SHARE = 0.1
+ERROR_SHARE_RATIOS = (2.0, 4.0, 8.0, 16.0, 32.0)
+"""The candidate-to-baseline error-rate ratios the error-share test's mixture bets on, with
+equal weight: from "twice as many errors" to "a broken candidate"."""
 
 
 class Verdict(StrEnum):
@@ -273,6 +280,46 @@ def always_valid_p_value(previous: float, log_likelihood_ratio: float) -> float:
     return min(previous, 1.0, math.exp(-log_likelihood_ratio))
 
 
+def log_error_share_likelihood_ratio(
+    candidate: VariantCounts,
+    baseline: VariantCounts,
+    ratios: tuple[float, ...] = ERROR_SHARE_RATIOS,
+) -> float:
+    """log Λ of an exact, one-sided test that the candidate fails more often than the baseline.
+
+    Given where the requests went, each error is the candidate's with probability
+    π = n_C / (n_C + n_B) when both variants fail at the same rate, and with
+    q = π r / (π r + 1 - π) when the candidate fails r times as often. For k candidate errors
+    among E errors, Λ = mean over r in `ratios` of (q/π)^k ((1 - q)/(1 - π))^(E - k). Each
+    term is a likelihood ratio, so under "the candidate fails no more often" the mean is a
+    nonnegative (super)martingale in the sequence of errors, and by Ville's inequality it
+    ever reaches 1/a with probability at most a: exact at any sample size, with no normal
+    approximation. π is taken from the invocations, fixed within a step (one set of weights).
+    """
+    total_invocations = candidate.invocations + baseline.invocations
+    if not candidate.invocations or not baseline.invocations:
+        return 0.0
+    share = candidate.invocations / total_invocations
+    k, others = candidate.errors, baseline.errors
+    terms = []
+    for ratio in ratios:
+        q = share * ratio / (share * ratio + 1.0 - share)
+        terms.append(k * math.log(q / share) + others * math.log((1.0 - q) / (1.0 - share)))
+    top = max(terms)
+    return top + math.log(sum(math.exp(t - top) for t in terms) / len(terms))
+
+
+def fail_alpha_per_check(alpha: float, steps: int, error_rate_checks: int) -> float:
+    """The Fail budget of one error-rate check in one step, so that a canary of identical
+    variants is rolled back with probability at most alpha over all its steps and checks.
+
+    Each (step, check) test is valid at its own level however often it looks; a roll back of
+    identical variants needs at least one of them to fail, so by the union bound the whole
+    canary's false roll back rate is at most the sum of their levels: alpha split evenly.
+    """
+    return alpha / max(1, steps) / max(1, error_rate_checks)
+
+
 # --------------------------------------------------------------------------- error-rate check
 
 
@@ -280,11 +327,16 @@ def always_valid_p_value(previous: float, log_likelihood_ratio: float) -> float:
 class ErrorRateTest:
     """How the candidate's error rate is judged against the baseline's.
 
-    - Fail: always-valid evidence (p ≤ alpha) that the candidate's error rate exceeds the
-      baseline's by more than `margin`. False-alarm rate ≤ alpha however often one looks.
+    - Fail: always-valid evidence that the candidate's error rate exceeds the baseline's by
+      more than `margin`, at level `fail_alpha` (the share of alpha this check may spend on
+      a false roll back in this step; `alpha` when None). Two tests share it: the normal
+      mixture SPRT below (9/10 of it, from `min_sample_size` on) and, when `margin` is 0, the
+      exact error-share test (1/10 of it, at any sample size: strong evidence of harm rolls
+      back before `min_sample_size`). False-alarm rate ≤ fail_alpha however often one looks.
     - Pass: always-valid evidence (p ≤ alpha) that it does not exceed it by `margin` +
       `harmful_increase` or more. A harmful candidate passes with probability ≤ alpha.
-    - Inconclusive: neither yet, or fewer than `min_sample_size` invocations in either variant.
+      Never below `min_sample_size` invocations in either variant.
+    - Inconclusive: neither yet.
 
     `margin` and `harmful_increase` are absolute error-rate differences (0.01 = one percentage
     point). `tau`, the scale of the mixing distribution, defaults to `harmful_increase`: the
@@ -298,10 +350,13 @@ class ErrorRateTest:
     harmful_increase: float = DEFAULT_HARMFUL_INCREASE
     tau: float | None = None
     no_data: Verdict = Verdict.INCONCLUSIVE
+    fail_alpha: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha < 1.0:
             raise ValueError(f"alpha must lie strictly between 0 and 1, got {self.alpha}")
+        if self.fail_alpha is not None and not 0.0 < self.fail_alpha <= self.alpha:
+            raise ValueError(f"fail_alpha must lie in (0, alpha], got {self.fail_alpha}")
         if self.min_sample_size < 1:
             raise ValueError(f"min_sample_size must be at least 1, got {self.min_sample_size}")
         if not 0.0 <= self.margin < 1.0:
@@ -312,6 +367,21 @@ class ErrorRateTest:
             )
         if self.tau is not None and self.tau <= 0.0:
             raise ValueError(f"tau must be positive, got {self.tau}")
+
+    @property
+    def mixture_fail_level(self) -> float:
+        """The normal mixture SPRT's share of the Fail budget."""
+        budget = self.fail_alpha if self.fail_alpha is not None else self.alpha
+        return budget * (1.0 - EARLY_FAIL_SHARE) if self.margin == 0.0 else budget
+
+    @property
+    def early_fail_level(self) -> float | None:
+        """The exact error-share test's share of the Fail budget (None: it does not run, as
+        it tests "no worse at all" and a margin asks for more)."""
+        if self.margin != 0.0:
+            return None
+        budget = self.fail_alpha if self.fail_alpha is not None else self.alpha
+        return budget * EARLY_FAIL_SHARE
 
 
 @dataclass(frozen=True)
@@ -325,6 +395,8 @@ class SequentialState:
     harm_p_value: float = 1.0
     safety_p_value: float = 1.0
     looks: int = 0  # looks that had enough data to count
+    share_p_value: float = 1.0
+    """The exact error-share test's always-valid p-value (it runs at any sample size)."""
 
 
 @dataclass(frozen=True)
@@ -361,14 +433,26 @@ def decide_error_rate(
     ):
         return ErrorRateDecision(_never_a_pass(test.no_data), "NoData", state)
     difference = error_rate_difference(candidate, baseline, 1.0 - test.alpha)
+    early_level = test.early_fail_level
+    if early_level is not None:
+        state = replace(
+            state,
+            share_p_value=always_valid_p_value(
+                state.share_p_value, log_error_share_likelihood_ratio(candidate, baseline)
+            ),
+        )
     if min(candidate.invocations, baseline.invocations) < test.min_sample_size:
+        if early_level is not None and state.share_p_value <= early_level:
+            return ErrorRateDecision(Verdict.FAIL, "ErrorShareIncreased", state, difference)
         return ErrorRateDecision(Verdict.INCONCLUSIVE, "BelowMinSampleSize", state, difference)
 
     state = _next_state(test, candidate, baseline, difference.difference, state)
     # Harm first: if both sides have crossed, the candidate sits between margin and margin +
     # harmful_increase and is reliably worse than allowed, which is what a rollback is for.
-    if state.harm_p_value <= test.alpha:
+    if state.harm_p_value <= test.mixture_fail_level:
         return ErrorRateDecision(Verdict.FAIL, "ErrorRateIncreased", state, difference)
+    if early_level is not None and state.share_p_value <= early_level:
+        return ErrorRateDecision(Verdict.FAIL, "ErrorShareIncreased", state, difference)
     if state.safety_p_value <= test.alpha:
         return ErrorRateDecision(Verdict.PASS, "ErrorRateNotWorse", state, difference)
     return ErrorRateDecision(Verdict.INCONCLUSIVE, "NotYetDecided", state, difference)
@@ -407,6 +491,7 @@ def _next_state(
             log_one_sided_mixture_likelihood_ratio(safety_excess, safety_variance, tau),
         ),
         looks=state.looks + 1,
+        share_p_value=state.share_p_value,
     )
 
 
