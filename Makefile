@@ -137,6 +137,7 @@ bench: venv controlplane
 	$(BIN)/python bench/bench_reconcile.py
 	$(BIN)/python bench/bench_steady.py
 	$(BIN)/python bench/bench_sandbox_metrics.py
+	$(BIN)/python bench/bench_canary_simulation.py
 	mkdir -p $(BENCH_OUT)
 	$(BIN)/python bench/bench_convergence.py --json $(BENCH_OUT)/convergence.json
 	$(BIN)/python bench/bench_reaction.py --json $(BENCH_OUT)/reaction.json
