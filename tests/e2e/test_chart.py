@@ -15,7 +15,7 @@ import yaml
 
 from serving_operator.aws.ratelimit import DEFAULT_RATES, Rate, parse_rates
 from serving_operator.labelselector import parse_selector
-from tests.support import cluster, controlplane
+from tests.support import controlplane
 from tests.support.paths import CLUSTERROLE_RULES, CRDS, DEFAULT_ASSETS, ROOT
 
 pytestmark = pytest.mark.e2e  # helm from the built control plane; one test uses the apiserver
@@ -158,9 +158,24 @@ def refusal(*values: str) -> str:
     return done.stderr
 
 
+ARGOCD_ANNOTATIONS = {
+    "argocd.argoproj.io/sync-options": "Prune=false",
+    "argocd.argoproj.io/sync-wave": "-1",
+}
+
+
 def without_chart_metadata(crd: dict[str, Any]) -> dict[str, Any]:
     metadata = {k: v for k, v in crd["metadata"].items() if k not in ("labels", "annotations")}
     return {**crd, "metadata": metadata}
+
+
+def render_with_crds(*values: str) -> list[dict[str, Any]]:
+    """helm template --include-crds, as Argo CD renders a chart: the crds/ folder too."""
+    args = [tool("helm"), "template", "serving", str(CHART), "--include-crds"]
+    for value in values:
+        args += ["--set", value]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    return [d for d in yaml.safe_load_all(out) if d]
 
 
 @pytest.mark.parametrize("peering", [False, True])
@@ -170,27 +185,41 @@ def test_rendered_crds_are_crds_folder_plus_helm_metadata(peering: bool) -> None
     sources = {
         crd["metadata"]["name"]: crd
         for crd in (yaml.safe_load(p.read_text()) for p in sorted(CRDS.glob("*.yaml")))
-        if peering or crd["spec"]["group"] != "kopf.dev"
+        if crd["spec"]["group"] != "kopf.dev"
     }
+    # kopf's peering CRDs are never templates: the chart's crds/ folder holds them.
     assert set(rendered) == set(sources)
-    assert any(crd["spec"]["group"] == "kopf.dev" for crd in sources.values()) == peering
     for name, crd in rendered.items():
         assert without_chart_metadata(crd) == sources[name]
-        assert crd["metadata"]["annotations"] == {"helm.sh/resource-policy": "keep"}
+        assert crd["metadata"]["annotations"] == {
+            "helm.sh/resource-policy": "keep",
+            **ARGOCD_ANNOTATIONS,
+        }
         assert crd["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "Helm"
+
+
+def test_argo_cd_gets_every_crd_never_pruned_and_before_the_peering_object() -> None:
+    """What Argo CD applies (`helm template --include-crds`): all five CRDs, each with
+    Prune=false and a sync wave before the peering object's."""
+    documents = render_with_crds("peering.enabled=true", "crds.keep=false")
+    crds = by_kind(documents, "CustomResourceDefinition")
+    assert sorted(d["metadata"]["name"] for d in crds) == sorted(
+        yaml.safe_load(p.read_text())["metadata"]["name"] for p in CRDS.glob("*.yaml")
+    )
+    for crd in crds:
+        annotations = crd["metadata"]["annotations"]
+        assert annotations.items() >= ARGOCD_ANNOTATIONS.items()
+        assert "helm.sh/resource-policy" not in annotations  # crds.keep=false
+    (peering,) = by_kind(documents, "ClusterKopfPeering")
+    wave = int(peering["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-wave", 0))
+    assert wave > -1
 
 
 def test_crds_can_be_left_to_the_user_or_deleted_on_uninstall() -> None:
     assert not by_kind(render("serving", "crds.enabled=false"), "CustomResourceDefinition")
     not_kept = by_kind(render("serving", "crds.keep=false"), "CustomResourceDefinition")
     assert not_kept
-    assert all("annotations" not in d["metadata"] for d in not_kept)
-    shared_peering = by_kind(
-        render("serving", "peering.enabled=true", "crds.kopfPeering=false"),
-        "CustomResourceDefinition",
-    )
-    assert shared_peering
-    assert all(d["spec"]["group"] == cluster.GROUP for d in shared_peering)
+    assert all(d["metadata"]["annotations"] == ARGOCD_ANNOTATIONS for d in not_kept)
 
 
 def rule_grants(rules: list[dict[str, Any]]) -> set[tuple[str, str, str]]:

@@ -55,11 +55,19 @@ What the chart adds to each CRD's metadata (the caller indents it under `metadat
 {{- define "serving-operator.crdMetadata" -}}
 labels:
   {{- include "serving-operator.labels" . | nindent 2 }}
-{{- if .Values.crds.keep }}
 annotations:
+  # Argo CD never prunes them: pruning a CRD deletes every object of its kind, whose finalizers
+  # then delete their AWS resources. helm.sh/resource-policy: keep does not stop Argo CD's
+  # pruning (argo-cd#17819); this does. docs/gitops.md.
+  argocd.argoproj.io/sync-options: Prune=false
+  # Argo CD applies them, and waits until they are Established, before the resources in the
+  # default wave 0 that need them (the peering object; custom resources in the same Application).
+  argocd.argoproj.io/sync-wave: "-1"
+  {{- if .Values.crds.keep }}
   # `helm uninstall` leaves the CRDs, so the custom resources (and their AWS resources) stay.
+  # Argo CD (2.8 and later) reads it as Delete=false: deleting the Application leaves them too.
   helm.sh/resource-policy: keep
-{{- end }}
+  {{- end }}
 {{- end }}
 
 {{- /*
