@@ -540,6 +540,25 @@ def test_load_command_sends_bounded_traffic(
     assert set(summary["byVariant"]) == {BLUE, GREEN}
 
 
+def test_load_command_goes_as_slow_as_asked(
+    user_env: dict[str, str], ab_endpoint: str, sandbox: Sandbox, one_second_metrics: None
+) -> None:
+    """3 calls a minute for 30 s is two calls (one at once, one 20 s later), and a rate given
+    twice is a usage error."""
+    done = run_cli(
+        ["load", ab_endpoint, "--per-minute", "3", "--duration", "30", "-o", "json"], user_env
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["sent"] == 2
+    assert summary["elapsedSeconds"] >= 20
+    twice = run_cli(
+        ["load", ab_endpoint, "--rps", "1", "--per-minute", "3", "--duration", "1"], user_env
+    )
+    assert twice.returncode == 2
+    assert "--rps or --per-minute" in twice.stderr
+
+
 def test_promote_of_a_missing_split_is_a_user_error(
     user_env: dict[str, str], namespace: str
 ) -> None:

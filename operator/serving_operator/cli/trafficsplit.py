@@ -294,7 +294,16 @@ def compare(name: str, namespace: str, plot_file: str | None, output: str) -> in
 
 @click.command()
 @click.argument("endpoint")
-@click.option("--rps", type=click.FloatRange(min=0.1, max=10_000), required=True)
+@click.option(
+    "--rps",
+    type=click.FloatRange(min=0, max=10_000, min_open=True),
+    help="calls a second (any rate above 0, e.g. 0.05 = 3 a minute)",
+)
+@click.option(
+    "--per-minute",
+    type=click.FloatRange(min=0, max=600_000, min_open=True),
+    help="calls a minute, instead of --rps (e.g. 3)",
+)
 @click.option("--duration", type=click.FloatRange(min=0.1, max=86_400), required=True)
 @click.option("--variant", help="TargetVariant: call only this production variant")
 @click.option("--concurrency", type=click.IntRange(1, 256), default=4, show_default=True)
@@ -303,7 +312,8 @@ def compare(name: str, namespace: str, plot_file: str | None, output: str) -> in
 @output_option()
 def load(
     endpoint: str,
-    rps: float,
+    rps: float | None,
+    per_minute: float | None,
     duration: float,
     variant: str | None,
     concurrency: int,
@@ -312,6 +322,11 @@ def load(
     output: str,
 ) -> int:
     """Send steady traffic to an endpoint (bounded: RPS x DURATION calls at most)."""
+    if (rps is None) == (per_minute is None):
+        raise click.UsageError("give the rate once: --rps or --per-minute")
+    if rps is None:
+        assert per_minute is not None
+        rps = per_minute / 60.0
     import boto3
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
