@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from serving_operator.api.common import Condition, ConditionStatus
 from serving_operator.api.modelendpoint import ModelEndpointSpec, ModelEndpointStatus
 from serving_operator.aws.base import AwsError
 from serving_operator.planning.modelendpoint.actions import (
@@ -32,7 +33,7 @@ from serving_operator.planning.modelendpoint.planner import (
 from serving_operator.planning.outcome import OutcomeKind
 from serving_operator.reconcile.modelendpoint.reconciler import ModelEndpointReconciler
 from serving_operator.reconcile.modelendpoint.report import memory_of, report_pass
-from serving_operator.reconcile.report import ObjectContext
+from serving_operator.reconcile.report import EventType, ObjectContext
 from tests.support.fake_aws import FakeAws
 from tests.support.specs import in_service, model_endpoint_spec, variant
 
@@ -684,3 +685,37 @@ def test_a_create_after_a_pass_that_stopped_uses_what_it_made_and_says_so() -> N
         "FoundModel",
     ]
     assert any(model in message for reason, message in events if reason == "FoundModel")
+
+
+def test_weights_handed_back_by_a_split_are_expected_not_drift() -> None:
+    """A TrafficSplit left 9/1 and was deleted: the ModelEndpoint, Ready at this generation,
+    writes its own 1/1 back. That write is the hand-back the user was told about, so it is
+    announced as Normal events (WeightsHandedBack, UpdatedWeights), never as drift."""
+    spec = model_endpoint_spec(
+        variant("blue", image="img:1", count=2), variant("green", image="img:2", count=2)
+    )
+    want = _desired(spec)
+    split_left = replace(
+        in_service(want),
+        variants=tuple(
+            replace(v, current_weight=w, desired_weight=w)
+            for v, w in zip(in_service(want).variants, (9.0, 1.0), strict=True)
+        ),
+    )
+    aws = _in_service(spec, endpoint=split_left)
+    result = ModelEndpointReconciler(aws.clients()).reconcile(
+        spec, namespace="ns", name="bikes", memory=DONE, now=NOW
+    )
+    assert aws.writes == ["UpdateWeightsAndCapacities"]
+    ready = Condition(type="Ready", status=ConditionStatus.TRUE, observed_generation=1)
+    before = ModelEndpointStatus(
+        conditions=[ready], observed_generation=1, weights_managed_by="TrafficSplit/ninety-ten"
+    )
+    events = report_pass(result, ObjectContext("ns", "bikes", 1, before), "bikes").events
+    assert [e.type for e in events] == [EventType.NORMAL] * len(events)
+    assert {"WeightsHandedBack"} <= {e.reason for e in events}
+    assert not {"DriftDetected", "DriftCorrected"} & {e.reason for e in events}
+    # The same write one pass later, with nobody handing anything back, is drift.
+    after = before.model_copy(update={"weights_managed_by": None})
+    again = report_pass(result, ObjectContext("ns", "bikes", 1, after), "bikes").events
+    assert "DriftCorrected" in {e.reason for e in again}

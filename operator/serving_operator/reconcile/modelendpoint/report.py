@@ -198,11 +198,17 @@ def report_pass(
     # The spec did not change since the endpoint was last Ready, yet AWS needed a write or
     # is no longer as we left it: someone changed it out of band (console, CLI, a script).
     events: list[Event] = []
-    if context.was_ready and result.desired is not None:
+    # A weights writer that changed in this pass (a TrafficSplit took the weights, or handed
+    # them back) explains a difference from AWS: that write is announced, not drift.
+    writer_changed = context.status.weights_managed_by != (
+        result.desired.weights_managed_by if result.desired else None
+    )
+    expected = not context.was_ready or writer_changed
+    if not expected and result.desired is not None:
         drift = describe_drift(result.desired, result.endpoint)
         if drift:
             events.append(Event.warning("DriftDetected", drift))
-    events += _action_events(result, drifted=context.was_ready and bool(result.executed))
+    events += _action_events(result, drifted=not expected and bool(result.executed))
     events += _found_events(result)
     events += _weights_writer_events(context.status.weights_managed_by, result)
 
