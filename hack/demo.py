@@ -85,6 +85,16 @@ def show_canary(admin: Path, box: sandbox.Sandbox) -> None:
             },
         )
     body = quick_canary(yaml.safe_load(CANARY_EXAMPLE.read_text()))
+    analysis = body["spec"]["analysis"]
+    errors = next(m for m in analysis["metrics"] if m["type"] == "ErrorRate")
+    print(
+        f"The demo's canary is looser than {CANARY_EXAMPLE.name} so that it ends in minutes:"
+        f" a look every {analysis['interval']} s on one-second metrics, minSampleSize"
+        f" {analysis['minSampleSize']} (the example: 1000) and harmfulIncrease"
+        f" {errors['harmfulIncrease']} (the example: 0.01), and a fixed latency ceiling instead"
+        " of a p99 comparison. With so few invocations it catches only gross failures; keep"
+        " the example's values in production (docs/trafficsplit-statistics.md)."
+    )
     manifest = STATE / "canary.yaml"
     manifest.write_text(yaml.safe_dump(body))
     name = body["metadata"]["name"]
