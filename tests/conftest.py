@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import kubernetes
 import pytest
 from kubernetes.client.rest import ApiException
@@ -17,6 +18,11 @@ from kubernetes.client.rest import ApiException
 from tests.support import cluster, controlplane
 from tests.support import operator as operator_support
 from tests.support import sandbox as sandbox_support
+
+# Tests assert behaviour, never timing: hypothesis' per-example deadline (200 ms) would fail a
+# property on a busy CI machine for being slow, so the suite's profile has none.
+hypothesis.settings.register_profile("suite", deadline=None)
+hypothesis.settings.load_profile("suite")
 
 
 @pytest.fixture(scope="session")
