@@ -42,9 +42,9 @@ LABEL org.opencontainers.image.title="serving-operator" \
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
-RUN groupadd --system --gid 10001 operator \
+RUN groupadd --system --gid 10001 serving-operator \
     && useradd --system --uid 10001 --gid 10001 --no-create-home \
-       --home-dir /nonexistent --shell /usr/sbin/nologin operator
+       --home-dir /nonexistent --shell /usr/sbin/nologin serving-operator
 COPY --from=build /opt/venv /opt/venv
 USER 10001:10001
 # 8080: Prometheus metrics; 8081: kopf liveness endpoint (/healthz).

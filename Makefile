@@ -10,7 +10,7 @@ HELM := $(ASSETS)/helm
 KSTATUS := $(ASSETS)/kstatus
 
 .PHONY: all venv lock test-latest controlplane crds lint unit e2e test test-slow demo demo-stop bench \
-	bench-quick clean
+	bench-quick clean image image-local
 
 all: test
 
@@ -147,6 +147,17 @@ bench-quick: venv controlplane
 	$(BIN)/python bench/bench_convergence.py --quick
 	$(BIN)/python bench/bench_reaction.py --quick
 	$(BIN)/python bench/bench_scale.py --quick
+
+# The Dockerfile built without a Docker engine (buildah; docs/building-the-image.md):
+# `make image` FROM the digest-pinned python image (needs Docker Hub), `make image-local`
+# FROM a Debian base made here with debootstrap (needs only Debian's mirror and PyPI).
+IMAGE ?= localhost/serving-operator:dev
+
+image:
+	hack/build-image.sh $(IMAGE)
+
+image-local:
+	hack/build-image.sh $(IMAGE) --local-base
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache
