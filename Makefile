@@ -61,8 +61,13 @@ HELM_VERSION := $(shell awk '$$1 == "require" && $$2 == "helm.sh/helm/v3" {print
 K8S_STAMP := $(foreach pkg,k8s.io/component-base/version k8s.io/client-go/pkg/version,\
 	-X $(pkg).gitVersion=$(K8S_VERSION) -X $(pkg).gitMajor=1 -X $(pkg).gitMinor=$(K8S_MINOR) \
 	-X $(pkg).gitTreeState=clean)
+# helm's own release build also stamps the Kubernetes version `helm template` and `helm lint`
+# assume (else v1.20, below the chart's kubeVersion): its client-go's.
+HELM_K8S_MINOR := $(shell awk '$$1 == "k8s.io/client-go" {split($$2, v, "."); print v[2]; exit}' tests/controlplane/helm/go.mod)
 HELM_STAMP := -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
-	-X helm.sh/helm/v3/internal/version.gitTreeState=clean
+	-X helm.sh/helm/v3/internal/version.gitTreeState=clean \
+	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 \
+	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_K8S_MINOR)
 
 # kube-apiserver, kube-controller-manager, kubectl and etcd built from their Go modules
 # (tests/controlplane/go.mod).
