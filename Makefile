@@ -10,7 +10,7 @@ HELM := $(ASSETS)/helm
 KSTATUS := $(ASSETS)/kstatus
 
 .PHONY: all venv lock test-latest controlplane crds lint unit e2e test test-slow demo demo-stop bench \
-	bench-quick clean image image-local
+	bench-quick clean image image-local chart-readme
 
 all: test
 
@@ -152,6 +152,10 @@ bench-quick: venv controlplane
 	$(BIN)/python bench/bench_convergence.py --quick
 	$(BIN)/python bench/bench_reaction.py --quick
 	$(BIN)/python bench/bench_scale.py --quick
+
+# charts/serving-operator/README.md from the comments in values.yaml (a unit test checks it).
+chart-readme: venv
+	$(BIN)/python hack/chart_readme.py
 
 # The Dockerfile built without a Docker engine (buildah; docs/building-the-image.md):
 # `make image` FROM the digest-pinned python image (needs Docker Hub), `make image-local`
