@@ -17,6 +17,7 @@ from serving_operator.aws.permissions import (
     OWNED_REQUEST,
     OWNED_RESOURCE,
     SIMULATION_CONTEXT,
+    explain_policy,
     operator_action_names,
     policy_document,
 )
@@ -116,3 +117,10 @@ def test_check_iam_simulates_with_every_condition_key_the_policy_uses() -> None:
         for key in test
     }
     assert used <= {key for key, _, _ in SIMULATION_CONTEXT}
+
+
+def test_the_explained_table_in_the_docs_is_current() -> None:
+    text = (ROOT / "docs" / "iam-policy.md").read_text()
+    assert text.endswith(explain_policy()), "run: serving-operator iam-policy --explain"
+    for action in operator_action_names():
+        assert f"| `{action}` |" in text

@@ -350,3 +350,26 @@ def policy_document() -> dict[str, object]:
         assert isinstance(actions, list)
         actions.append(action)
     return {"Version": "2012-10-17", "Statement": list(statements.values())}
+
+
+def explain_policy() -> str:
+    """NARROWEST as a Markdown table (docs/iam-policy.md): each action, its statement, the
+    resources and condition it is granted with, and why that is the narrowest."""
+    lines = [
+        "| Action | Sid | Resource | Condition | Why |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for action in operator_action_names():
+        grant = NARROWEST[action]
+        resources = "<br>".join(f"`{r}`" for r in grant.resources)
+        condition = (
+            "<br>".join(
+                f"{test}: `{key}`" for test, keys in grant.condition.items() for key in keys
+            )
+            if grant.condition
+            else ""
+        )
+        lines.append(
+            f"| `{action}` | {statement_id(grant)} | {resources} | {condition} | {grant.why} |"
+        )
+    return "\n".join(lines) + "\n"
