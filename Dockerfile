@@ -1,15 +1,19 @@
 # syntax=docker/dockerfile:1
-# serving-operator image: `docker build -t serving-operator .`
+# serving-operator image: `docker build -t serving-operator .` (or `make image`, without Docker;
+# docs/building-the-image.md). Released as ghcr.io/serving-operator/serving-operator for amd64
+# and arm64 by .github/workflows/release.yml.
 # The Helm chart in charts/serving-operator runs it and ships the CRDs.
-# tests/e2e/test_image.py repeats these steps without a Docker engine: build the wheel from
-# the files below, install lock/runtime.txt (hashes required) and then the package without an
-# index into a fresh virtualenv, drop the
-# sandbox, run as uid 10001, and reconcile an example to Ready.
+# tests/e2e/test_image_build.py builds this file with buildah (no Docker engine) and runs
+# `version` and `check` in the image; tests/e2e/test_image.py repeats its install steps in a
+# virtualenv and reconciles an example to Ready as uid 10001.
 #
-# Base: the exact Python release the tests run (3.11.7). Pin it by digest where the
-# registry is reachable: `docker buildx imagetools inspect python:3.11.7-slim-bookworm`
-# gives it; this workplace has no registry access, so the tag is the pin here.
-ARG PYTHON_IMAGE=python:3.11.7-slim-bookworm
+# Base: python 3.11 slim on Debian bookworm, pinned by tag (to read) and by the digest of its
+# multi-architecture index (what is pulled, for amd64 and arm64 alike). The digest is the one
+# several independent public repositories record for python:3.11.16-slim-bookworm; this
+# workplace reaches no registry to ask Docker Hub itself. Refresh it with
+# `docker buildx imagetools inspect python:3.11-slim-bookworm` (Dependabot proposes updates:
+# .github/dependabot.yml). tests/unit/test_release.py checks it stays pinned by digest.
+ARG PYTHON_IMAGE=python:3.11.16-slim-bookworm@sha256:528257d48c1da0dcecc2e725d1ae34498d60c965f1241e39cd6a85a8859bdf84
 
 # --- build: install the package and its pinned dependencies into a virtualenv ---
 FROM ${PYTHON_IMAGE} AS build
@@ -33,6 +37,8 @@ RUN pip install --no-cache-dir --require-hashes --no-deps -r lock/runtime.txt \
 
 # --- runtime: the virtualenv only, run as a non-root user ---
 FROM ${PYTHON_IMAGE}
+# The release workflow passes the tag's version; the default is the package's __version__
+# (tests/unit/test_release.py keeps them equal).
 ARG VERSION=0.1.0
 LABEL org.opencontainers.image.title="serving-operator" \
       org.opencontainers.image.description="Kubernetes operator for SageMaker endpoints, traffic splits and edge models" \
@@ -42,9 +48,9 @@ LABEL org.opencontainers.image.title="serving-operator" \
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1
-RUN groupadd --system --gid 10001 operator \
+RUN groupadd --system --gid 10001 serving-operator \
     && useradd --system --uid 10001 --gid 10001 --no-create-home \
-       --home-dir /nonexistent --shell /usr/sbin/nologin operator
+       --home-dir /nonexistent --shell /usr/sbin/nologin serving-operator
 COPY --from=build /opt/venv /opt/venv
 USER 10001:10001
 # 8080: Prometheus metrics; 8081: kopf liveness endpoint (/healthz).

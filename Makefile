@@ -10,7 +10,7 @@ HELM := $(ASSETS)/helm
 KSTATUS := $(ASSETS)/kstatus
 
 .PHONY: all venv lock test-latest controlplane crds lint unit e2e test test-slow demo demo-stop bench \
-	bench-quick clean
+	bench-quick clean image image-local chart-readme
 
 all: test
 
@@ -61,8 +61,13 @@ HELM_VERSION := $(shell awk '$$1 == "require" && $$2 == "helm.sh/helm/v3" {print
 K8S_STAMP := $(foreach pkg,k8s.io/component-base/version k8s.io/client-go/pkg/version,\
 	-X $(pkg).gitVersion=$(K8S_VERSION) -X $(pkg).gitMajor=1 -X $(pkg).gitMinor=$(K8S_MINOR) \
 	-X $(pkg).gitTreeState=clean)
+# helm's own release build also stamps the Kubernetes version `helm template` and `helm lint`
+# assume (else v1.20, below the chart's kubeVersion): its client-go's.
+HELM_K8S_MINOR := $(shell awk '$$1 == "k8s.io/client-go" {split($$2, v, "."); print v[2]; exit}' tests/controlplane/helm/go.mod)
 HELM_STAMP := -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
-	-X helm.sh/helm/v3/internal/version.gitTreeState=clean
+	-X helm.sh/helm/v3/internal/version.gitTreeState=clean \
+	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 \
+	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_K8S_MINOR)
 
 # kube-apiserver, kube-controller-manager, kubectl and etcd built from their Go modules
 # (tests/controlplane/go.mod).
@@ -147,6 +152,21 @@ bench-quick: venv controlplane
 	$(BIN)/python bench/bench_convergence.py --quick
 	$(BIN)/python bench/bench_reaction.py --quick
 	$(BIN)/python bench/bench_scale.py --quick
+
+# charts/serving-operator/README.md from the comments in values.yaml (a unit test checks it).
+chart-readme: venv
+	$(BIN)/python hack/chart_readme.py
+
+# The Dockerfile built without a Docker engine (buildah; docs/building-the-image.md):
+# `make image` FROM the digest-pinned python image (needs Docker Hub), `make image-local`
+# FROM a Debian base made here with debootstrap (needs only Debian's mirror and PyPI).
+IMAGE ?= localhost/serving-operator:dev
+
+image:
+	hack/build-image.sh $(IMAGE)
+
+image-local:
+	hack/build-image.sh $(IMAGE) --local-base
 
 clean:
 	rm -rf $(VENV) .cache .pytest_cache .mypy_cache .ruff_cache

@@ -95,8 +95,14 @@ def kstatus_conditions(
         ),
     ]
     written = {READY, RECONCILING, STALLED} | {c["type"] for c in extra}
-    others = [dict(c) for c in previous if c.get("type") not in written]
+    others = [_without_empty_time(c) for c in previous if c.get("type") not in written]
     return [*ours, *extra, *others]
+
+
+def _without_empty_time(kept: Mapping[str, Any]) -> dict[str, Any]:
+    """A condition kept as it was, except an empty lastTransitionTime (the default of
+    earlier CRDs): absent, never "", since tools parse it as RFC 3339."""
+    return {k: v for k, v in kept.items() if not (k == "lastTransitionTime" and v == "")}
 
 
 def became_stalled(previous: Sequence[Mapping[str, Any]], outcome: Outcome) -> bool:

@@ -16,7 +16,7 @@ import yaml
 from serving_operator.aws.ratelimit import DEFAULT_RATES, Rate, parse_rates
 from serving_operator.labelselector import parse_selector
 from tests.support import controlplane
-from tests.support.paths import CLUSTERROLE_RULES, CRDS, DEFAULT_ASSETS, ROOT
+from tests.support.paths import CLUSTERROLE_RULES, CRDS, DEFAULT_ASSETS, PEERING_RULES, ROOT
 
 pytestmark = pytest.mark.e2e  # helm from the built control plane; one test uses the apiserver
 
@@ -32,8 +32,23 @@ def tool(name: str) -> str:
     return found
 
 
+def kube_version() -> str:
+    """The test control plane's Kubernetes version (tests/controlplane/go.mod)."""
+    go_mod = (ROOT / "tests" / "controlplane" / "go.mod").read_text()
+    found = re.search(r"^\s*k8s\.io/kubernetes v(\S+)", go_mod, flags=re.MULTILINE)
+    assert found, "k8s.io/kubernetes not in tests/controlplane/go.mod"
+    return found.group(1)
+
+
+def helm_template() -> list[str]:
+    """`helm template` for the test control plane's Kubernetes, as Argo CD renders a chart for
+    its cluster: without --kube-version helm assumes the version stamped into its build
+    (v1.20 when built without the stamp), below the chart's kubeVersion."""
+    return [tool("helm"), "template", "--kube-version", kube_version()]
+
+
 def render(namespace: str, *values: str) -> list[dict[str, Any]]:
-    args = [tool("helm"), "template", "serving", str(CHART), "--namespace", namespace]
+    args = [*helm_template(), "serving", str(CHART), "--namespace", namespace]
     for value in values:
         args += ["--set", value]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
@@ -59,6 +74,9 @@ def test_default_render_runs_one_standalone_operator_with_the_shared_rules() -> 
     role = next(d for d in documents if d["kind"] == "ClusterRole")
     rules_file = CHART / "files" / "clusterrole-rules.yaml"
     assert role["rules"] == yaml.safe_load(rules_file.read_text())
+    # kopf only patches; peering is off, so no kopf.dev rules.
+    assert not {verb for verb in rule_grants(role["rules"]) if verb[2] == "update"}
+    assert not {g for g, _, _ in rule_grants(role["rules"]) if g == "kopf.dev"}
     deployment = next(d for d in documents if d["kind"] == "Deployment")
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     assert container["args"][:2] == ["run", "--standalone"]
@@ -90,7 +108,7 @@ def test_peering_and_namespaces_reach_the_command_line() -> None:
 
 def test_replicas_without_peering_are_refused() -> None:
     done = subprocess.run(
-        [tool("helm"), "template", "serving", str(CHART), "--set", "replicaCount=2"],
+        [*helm_template(), "serving", str(CHART), "--set", "replicaCount=2"],
         capture_output=True,
         text=True,
     )
@@ -114,8 +132,10 @@ def test_rendered_manifests_pass_server_side_validation(
         # Everything optional that the API server can check without Prometheus Operator's CRDs.
         values += ["--set", f"watchNamespaces={{{namespace}}}", "--set", "peering.enabled=true"]
         values += ["--set", "replicaCount=2", "--set", "extraEnv[0].name=A,extraEnv[0].value=b"]
+        values += ["--set", "networkPolicy.enabled=true"]
+        values += ["--set", "networkPolicy.metricsFrom[0].podSelector.matchLabels.app=prometheus"]
     manifest = subprocess.run(
-        [tool("helm"), "template", "serving", str(CHART), "--namespace", namespace, *values],
+        [*helm_template(), "serving", str(CHART), "--namespace", namespace, *values],
         capture_output=True,
         text=True,
         check=True,
@@ -139,9 +159,11 @@ def test_rendered_manifests_pass_server_side_validation(
     assert "deployment.apps/serving-serving-operator created (server dry run)" in done.stdout
     assert "customresourcedefinition.apiextensions.k8s.io/modelendpoints" in done.stdout
     if scope == "namespaces":
-        assert "role.rbac.authorization.k8s.io/serving-serving-operator created" in done.stdout
+        role = f"role.rbac.authorization.k8s.io/serving-serving-operator-{namespace} created"
+        assert role in done.stdout
         assert "kopfpeering.kopf.dev/serving-operator created" in done.stdout
         assert "poddisruptionbudget.policy/serving-serving-operator created" in done.stdout
+        assert "networkpolicy.networking.k8s.io/serving-serving-operator created" in done.stdout
 
 
 def by_kind(documents: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
@@ -150,7 +172,7 @@ def by_kind(documents: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 
 def refusal(*values: str) -> str:
     """helm template's error output for values the chart must refuse."""
-    args = [tool("helm"), "template", "serving", str(CHART)]
+    args = [*helm_template(), "serving", str(CHART)]
     for value in values:
         args += ["--set", value]
     done = subprocess.run(args, capture_output=True, text=True)
@@ -249,8 +271,11 @@ def test_namespaced_scope_grants_the_shared_rules_per_namespace() -> None:
         assert binding["subjects"] == [
             {"kind": "ServiceAccount", "name": "serving-serving-operator", "namespace": "ops"}
         ]
+        assert binding["metadata"]["name"] == "serving-serving-operator-ops"
     (cluster_role,) = by_kind(documents, "ClusterRole")
-    shared = rule_grants(yaml.safe_load(CLUSTERROLE_RULES.read_text()))
+    shared = rule_grants(yaml.safe_load(CLUSTERROLE_RULES.read_text())) | rule_grants(
+        yaml.safe_load(PEERING_RULES.read_text())  # peering is on here
+    )
     in_namespace = rule_grants(roles[0]["rules"])
     cluster_wide = rule_grants(cluster_role["rules"])
     assert {resource for _, resource, _ in cluster_wide} == {"customresourcedefinitions"}
@@ -331,7 +356,7 @@ def container_of(documents: list[dict[str, Any]]) -> dict[str, Any]:
     return container
 
 
-def test_probes_use_kopfs_liveness_endpoint() -> None:
+def test_probes_use_kopfs_liveness_endpoint_and_the_operators_readiness() -> None:
     container = container_of(render("serving", "liveness.port=9091"))
     assert "--liveness" in container["args"]
     assert container["args"][container["args"].index("--liveness") + 1] == (
@@ -339,8 +364,11 @@ def test_probes_use_kopfs_liveness_endpoint() -> None:
     )
     (port,) = [p for p in container["ports"] if p["name"] == "liveness"]
     assert port["containerPort"] == 9091
-    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+    for probe in ("startupProbe", "livenessProbe"):
         assert container[probe]["httpGet"] == {"path": "/healthz", "port": "liveness"}
+    # Readiness is the operator's own check on the metrics port, not kopf's liveness.
+    assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "metrics"}
+    assert "--metrics-port" in container["args"]
     # The start-up probe waits longer than the liveness probe would before a restart.
     startup, liveness = container["startupProbe"], container["livenessProbe"]
     assert startup["periodSeconds"] * startup["failureThreshold"] > (
@@ -455,3 +483,73 @@ def test_monitoring_objects_scrape_the_service_and_alert_on_the_operators_metric
     assert used
     assert used <= exported
     assert all('namespace="ops"' in expr for expr in alerts.values())
+
+
+def test_cluster_scoped_names_carry_the_release_namespace() -> None:
+    """Shards: one release name in two namespaces must not share a ClusterRole or a Role."""
+    names = {}
+    for namespace in ("shard-a", "shard-b"):
+        documents = render(
+            namespace, "scope=namespaces", "watchNamespaces={ml-shared}", "selector=shard=x"
+        )
+        names[namespace] = {
+            (d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"])
+            for d in documents
+            if d["kind"] in ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
+        }
+        (binding,) = by_kind(documents, "ClusterRoleBinding")
+        (cluster_role,) = by_kind(documents, "ClusterRole")
+        assert binding["roleRef"]["name"] == cluster_role["metadata"]["name"]
+        assert binding["metadata"]["name"] == f"serving-serving-operator-{namespace}"
+        for role_binding in by_kind(documents, "RoleBinding"):
+            assert role_binding["roleRef"]["name"] == f"serving-serving-operator-{namespace}"
+    assert len(names["shard-a"]) == 4
+    assert not names["shard-a"] & names["shard-b"]
+
+
+def test_peering_rules_only_with_peering() -> None:
+    peering = rule_grants(yaml.safe_load(PEERING_RULES.read_text()))
+    (without,) = by_kind(render("serving"), "ClusterRole")
+    (with_peering,) = by_kind(render("serving", "peering.enabled=true"), "ClusterRole")
+    assert not peering & rule_grants(without["rules"])
+    assert rule_grants(with_peering["rules"]) == rule_grants(without["rules"]) | peering
+
+
+def test_the_network_policy_is_optional_and_opens_only_what_the_operator_uses() -> None:
+    assert not by_kind(render("serving"), "NetworkPolicy")
+    (policy,) = by_kind(
+        render(
+            "serving",
+            "networkPolicy.enabled=true",
+            "metrics.port=9090",
+            "networkPolicy.metricsFrom[0].namespaceSelector.matchLabels.team=monitoring",
+            "networkPolicy.egress.httpsCidrs={10.0.0.0/8}",
+        ),
+        "NetworkPolicy",
+    )
+    (deployment,) = by_kind(render("serving"), "Deployment")
+    assert (
+        policy["spec"]["podSelector"]["matchLabels"]
+        == (deployment["spec"]["selector"]["matchLabels"])
+    )
+    (ingress,) = policy["spec"]["ingress"]
+    assert ingress["ports"] == [{"port": 9090, "protocol": "TCP"}]
+    assert ingress["from"] == [{"namespaceSelector": {"matchLabels": {"team": "monitoring"}}}]
+    dns, https = policy["spec"]["egress"]
+    assert {p["port"] for p in dns["ports"]} == {53}
+    assert https["to"] == [{"ipBlock": {"cidr": "10.0.0.0/8"}}]
+    assert [p["port"] for p in https["ports"]] == [443, 6443]
+    closed = by_kind(render("serving", "networkPolicy.enabled=true"), "NetworkPolicy")
+    assert closed[0]["spec"]["ingress"] == []
+
+
+def test_the_chart_says_which_kubernetes_it_needs() -> None:
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    assert chart["kubeVersion"] == ">=1.29.0-0"
+    done = subprocess.run(
+        [tool("helm"), "template", "serving", str(CHART), "--kube-version", "1.28.9"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0
+    assert "incompatible with Kubernetes v1.28.9" in done.stderr

@@ -38,6 +38,11 @@ FULLNAME = "serving-serving-operator"  # release name + chart name, as _helpers.
 SERVING_CRDS = sorted(p for p in CRDS.glob("*.serving.mlops.dev.yaml"))
 
 
+def qualified(release_namespace: str) -> str:
+    """The chart's name for its ClusterRole, ClusterRoleBinding, Roles and RoleBindings."""
+    return f"{FULLNAME}-{release_namespace}"
+
+
 @pytest.fixture
 def chart_plane(tmp_path: Path) -> Iterator[controlplane.ControlPlane]:
     """A control plane with no CRDs and no operator: what a new cluster looks like to helm."""
@@ -188,11 +193,11 @@ def test_install_upgrade_uninstall_with_the_operator_as_the_charts_service_accou
         "kopfpeerings.kopf.dev",
         "clusterkopfpeerings.kopf.dev",
     }
-    role = rbac.read_cluster_role(FULLNAME)
+    role = rbac.read_cluster_role(qualified(release_ns))
     assert admin.sanitize_for_serialization(role.rules) == yaml.safe_load(
         CLUSTERROLE_RULES.read_text()
     )
-    binding = rbac.read_cluster_role_binding(FULLNAME)
+    binding = rbac.read_cluster_role_binding(qualified(release_ns))
     assert [(s.kind, s.namespace, s.name) for s in binding.subjects] == [
         ("ServiceAccount", release_ns, FULLNAME)
     ]
@@ -201,8 +206,10 @@ def test_install_upgrade_uninstall_with_the_operator_as_the_charts_service_accou
         .read_namespaced_deployment(FULLNAME, release_ns)
         .spec.template.spec.containers[0]
     )
-    for probe in (container.startup_probe, container.liveness_probe, container.readiness_probe):
+    for probe in (container.startup_probe, container.liveness_probe):
         assert (probe.http_get.path, probe.http_get.port) == ("/healthz", "liveness")
+    ready = container.readiness_probe.http_get
+    assert (ready.path, ready.port) == ("/readyz", "metrics")
 
     # The operator as the chart's ServiceAccount, with the chart's arguments.
     kubeconfig = service_account_kubeconfig(chart_plane, admin, release_ns, FULLNAME)
@@ -255,7 +262,7 @@ def test_install_upgrade_uninstall_with_the_operator_as_the_charts_service_accou
     assert endpoints.get(workload_ns, survivor) is not None
     for read in (rbac.read_cluster_role, rbac.read_cluster_role_binding):
         with pytest.raises(ApiException) as gone:
-            read(FULLNAME)
+            read(qualified(release_ns))
         assert gone.value.status == 404
     with pytest.raises(ApiException) as gone:
         kubernetes.client.CoreV1Api(admin).read_namespaced_service_account(FULLNAME, release_ns)
@@ -286,11 +293,14 @@ def test_namespaced_install_grants_nothing_outside_its_namespaces(
         "--set",
         f"watchNamespaces={{{watched}}}",
     )
-    assert rbac.read_namespaced_role(FULLNAME, watched).rules
-    assert rbac.read_namespaced_role_binding(FULLNAME, watched).subjects[0].name == FULLNAME
+    assert rbac.read_namespaced_role(qualified(release_ns), watched).rules
+    binding = rbac.read_namespaced_role_binding(qualified(release_ns), watched)
+    assert binding.subjects[0].name == FULLNAME
     for namespace in (other, release_ns):
         assert not rbac.list_namespaced_role(namespace).items
-    cluster_rules = admin.sanitize_for_serialization(rbac.read_cluster_role(FULLNAME).rules)
+    cluster_rules = admin.sanitize_for_serialization(
+        rbac.read_cluster_role(qualified(release_ns)).rules
+    )
     assert [r["resources"] for r in cluster_rules] == [["customresourcedefinitions"]]
 
     kubeconfig = service_account_kubeconfig(chart_plane, admin, release_ns, FULLNAME)
@@ -375,7 +385,7 @@ def test_each_rule_the_chart_grants_is_checked_and_a_dropped_one_is_named(
     for index, rule in enumerate(rules):
         dropped = rule_permissions(rule)
         fewer = [r for i, r in enumerate(rules) if i != index]
-        rbac.patch_cluster_role(FULLNAME, {"rules": fewer})
+        rbac.patch_cluster_role(qualified(release_ns), {"rules": fewer})
         # The authorizer follows RBAC objects through a watch: wait until the drop took effect.
         first = sorted(dropped)[0]
         processes.wait_until(lambda first=first: not granted(first), timeout=10, what="drop")
@@ -383,8 +393,48 @@ def test_each_rule_the_chart_grants_is_checked_and_a_dropped_one_is_named(
         result = rbac_check(kubeconfig, sandbox)
         assert result["status"] == "failed"
         assert set(result["details"]["missing"]) == dropped
-    rbac.patch_cluster_role(FULLNAME, {"rules": rules})
+    rbac.patch_cluster_role(qualified(release_ns), {"rules": rules})
     processes.wait_until(
         lambda: rbac_check(kubeconfig, sandbox)["status"] == "ok", timeout=30, what="restore"
     )
     helm("uninstall", RELEASE, "--namespace", release_ns)
+
+
+def test_one_release_name_in_two_namespaces_installs_twice_with_rbac_of_its_own(
+    chart_plane: controlplane.ControlPlane,
+) -> None:
+    """Shards as values.yaml describes them: the same release name in two namespaces (the
+    second leaves the CRDs to the first, since a CRD belongs to one release)."""
+    admin = cluster.api_client(chart_plane.kubeconfig(controlplane.ADMIN_USER))
+    rbac = kubernetes.client.RbacAuthorizationV1Api(admin)
+    helm = Helm(chart_plane)
+    suffix = uuid.uuid4().hex[:8]
+    shards = [f"shard-a-{suffix}", f"shard-b-{suffix}"]
+    create_namespaces(admin, *shards)
+    helm("install", RELEASE, str(CHART), "--namespace", shards[0], "--set", "selector=shard=a")
+    helm(
+        "install",
+        RELEASE,
+        str(CHART),
+        "--namespace",
+        shards[1],
+        "--set",
+        "selector=shard=b",
+        "--set",
+        "crds.enabled=false",
+    )
+    for namespace in shards:
+        binding = rbac.read_cluster_role_binding(qualified(namespace))
+        assert binding.role_ref.name == qualified(namespace)
+        assert [(s.namespace, s.name) for s in binding.subjects] == [(namespace, FULLNAME)]
+        assert rbac.read_cluster_role(qualified(namespace)).rules
+        # Each shard's ServiceAccount may do its work (through its own binding).
+        kubeconfig = service_account_kubeconfig(chart_plane, admin, namespace, FULLNAME)
+        assert allowed(cluster.api_client(kubeconfig), "patch", "modelendpoints", None)
+    # Uninstalling one shard leaves the other's RBAC in place.
+    helm("uninstall", RELEASE, "--namespace", shards[0])
+    with pytest.raises(ApiException) as gone:
+        rbac.read_cluster_role(qualified(shards[0]))
+    assert gone.value.status == 404
+    assert rbac.read_cluster_role_binding(qualified(shards[1])).subjects[0].namespace == shards[1]
+    helm("uninstall", RELEASE, "--namespace", shards[1])

@@ -46,6 +46,8 @@ def test_a_new_resource_is_in_progress_before_the_operator_acts(
     )
     assert created["status"]["observedGeneration"] == 0
     assert cluster.condition(created, "Reconciling")["reason"] == "Pending"  # type: ignore[index]
+    # No time before the operator computes one: absent, not "" (which tools cannot parse).
+    assert "lastTransitionTime" not in cluster.condition(created, "Reconciling")  # type: ignore[operator]
     assert kstatus(created) == "InProgress"
     # Without the CRD's initial status the same object would read as healthy.
     assert kstatus({k: v for k, v in created.items() if k != "status"}) == "Current"
@@ -60,9 +62,9 @@ def test_ready_reads_current_and_stalled_reads_failed(
     good, bad = f"good-{namespace}", f"bad-{namespace}"
     model_endpoints.create(namespace, model_endpoint(good, [variant("a", model_bucket, "v1")]))
     model_endpoints.create(namespace, model_endpoint(bad, [variant("a", model_bucket, "absent")]))
-    assert kstatus(wait_for_condition(model_endpoints, namespace, good, "Ready", operator)) == (
-        "Current"
-    )
+    ready = wait_for_condition(model_endpoints, namespace, good, "Ready", operator)
+    assert kstatus(ready) == "Current"
+    assert all(c["lastTransitionTime"] for c in ready["status"]["conditions"])
     assert kstatus(wait_for_condition(model_endpoints, namespace, bad, "Stalled", operator)) == (
         "Failed"
     )

@@ -10,7 +10,7 @@ import kubernetes
 import yaml
 from kubernetes.client.rest import ApiException
 
-from tests.support.paths import CLUSTERROLE_RULES, CRDS
+from tests.support.paths import CLUSTERROLE_RULES, CRDS, PEERING_RULES
 
 GROUP, VERSION = "serving.mlops.dev", "v1alpha1"
 
@@ -46,9 +46,11 @@ def install_crds(api: kubernetes.client.ApiClient, folder: Path = CRDS) -> None:
 
 
 def grant_operator(api: kubernetes.client.ApiClient, user: str) -> None:
-    """Bind `user` to exactly the chart's ClusterRole rules."""
+    """Bind `user` to exactly the chart's ClusterRole rules with peering.enabled (the tests'
+    operators run standalone or with peering)."""
     rbac = kubernetes.client.RbacAuthorizationV1Api(api)
     rules = yaml.safe_load(CLUSTERROLE_RULES.read_text())
+    rules += yaml.safe_load(PEERING_RULES.read_text())
     rbac.create_cluster_role({"metadata": {"name": "serving-operator"}, "rules": rules})
     rbac.create_cluster_role_binding(
         {

@@ -18,7 +18,7 @@ from serving_operator.preflight import aws as aws_checks
 from serving_operator.preflight import rbac
 from serving_operator.preflight.crds import expected_crds, fingerprint
 from serving_operator.preflight.results import Status
-from tests.support.paths import CLUSTERROLE_RULES, ROOT
+from tests.support.paths import CLUSTERROLE_RULES, PEERING_RULES, ROOT
 
 AWS_PACKAGE = Path(serving_operator.aws.__file__).parent
 # Adapters only `check` uses: GetCallerIdentity needs no permission; IAM is asked, not used.
@@ -26,11 +26,27 @@ CHECK_ONLY_ADAPTERS = {"sts.py", "iam.py"}
 
 
 def test_the_packaged_rules_are_the_charts() -> None:
-    packaged = Path(rbac.__file__).parent / rbac.RULES_FILE
-    assert packaged.read_text() == CLUSTERROLE_RULES.read_text(), (
-        "copy charts/serving-operator/files/clusterrole-rules.yaml to"
-        " operator/serving_operator/preflight/"
-    )
+    for name, chart_file in (
+        (rbac.RULES_FILE, CLUSTERROLE_RULES),
+        (rbac.PEERING_RULES_FILE, PEERING_RULES),
+    ):
+        packaged = Path(rbac.__file__).parent / name
+        assert packaged.read_text() == chart_file.read_text(), (
+            f"copy charts/serving-operator/files/{name} to operator/serving_operator/preflight/"
+        )
+
+
+def test_peering_permissions_are_checked_only_for_a_peering_operator() -> None:
+    standalone = {str(p) for p in rbac.required_permissions()}
+    peering = {str(p) for p in rbac.required_permissions(peering=True)}
+    assert not {p for p in standalone if "kopf.dev" in p}
+    assert peering - standalone == {
+        f"{verb} {plural}.kopf.dev"
+        for verb in ("get", "list", "watch", "patch")
+        for plural in ("kopfpeerings", "clusterkopfpeerings")
+    }
+    # kopf and the operator only ever PATCH (kopf's client sends GET, POST, PATCH, DELETE).
+    assert not {p for p in peering if p.startswith("update ")}
 
 
 def test_rules_expand_to_one_permission_per_verb_with_subresources() -> None:

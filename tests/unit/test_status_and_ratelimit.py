@@ -31,6 +31,19 @@ def test_transition_time_moves_only_when_status_changes() -> None:
     assert done["Stalled"]["lastTransitionTime"] == "T1"
 
 
+def test_a_transition_time_is_set_or_absent_never_empty() -> None:
+    # What earlier CRDs stored: the initial status's condition, defaulted to "".
+    previous = [
+        {"type": "Reconciling", "status": "True", "reason": "Pending", "lastTransitionTime": ""},
+        {"type": "Elsewhere", "status": "True", "lastTransitionTime": ""},
+    ]
+    outcome = Outcome.progressing("Creating", "w")
+    conditions = by_type(kstatus_conditions(outcome, 2, previous, "T9"))
+    assert conditions["Reconciling"]["lastTransitionTime"] == "T9"
+    assert "lastTransitionTime" not in conditions["Elsewhere"]
+    assert all(c.get("lastTransitionTime") != "" for c in conditions.values())
+
+
 def test_other_condition_types_are_kept() -> None:
     previous = [{"type": "SingleInstance", "status": "True"}]
     assert by_type(kstatus_conditions(Outcome.ready("r", "m"), 1, previous))["SingleInstance"] == {

@@ -37,6 +37,29 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 
+{{- /*
+The name of what this release makes outside its namespace (ClusterRole, ClusterRoleBinding) or
+in namespaces other releases may also watch (Roles, RoleBindings): the fullname plus the
+release's namespace, so two releases of one name in two namespaces (shards) never collide.
+Not truncated to 63: RBAC names may be 253 characters long.
+*/ -}}
+{{- define "serving-operator.qualifiedName" -}}
+{{- printf "%s-%s" (include "serving-operator.fullname" .) .Release.Namespace | trunc 253 | trimSuffix "-" }}
+{{- end }}
+
+{{- /*
+Every rule the operator needs, as a YAML list: files/clusterrole-rules.yaml, plus
+files/peering-rules.yaml with peering.enabled (kopf reads and patches the peering objects only
+then). Both files are shipped in the package too, for `serving-operator check`.
+*/ -}}
+{{- define "serving-operator.rules" -}}
+{{- $rules := .Files.Get "files/clusterrole-rules.yaml" | fromYamlArray }}
+{{- if .Values.peering.enabled }}
+{{- $rules = concat $rules (.Files.Get "files/peering-rules.yaml" | fromYamlArray) }}
+{{- end }}
+{{- toYaml $rules }}
+{{- end }}
+
 {{- define "serving-operator.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "serving-operator.fullname" .) .Values.serviceAccount.name }}
@@ -82,7 +105,8 @@ KopfPeering in a namespace it only knows by a pattern.
 {{- end }}
 
 {{- /*
-The rules of files/clusterrole-rules.yaml (the single source), split by where they can be
+The rules of serving-operator.rules (files/clusterrole-rules.yaml and, with peering,
+files/peering-rules.yaml: the single source), split by where they can be
 granted. `want: namespaced` keeps the resources a Role can grant (everything but the
 cluster-scoped ones); `want: clusterReads` keeps what a namespaced install still needs
 cluster-wide: reading CRDs, which the operator checks at start and kopf watches to notice
@@ -92,7 +116,7 @@ upgrades. Namespaces are left out on purpose: with exact names kopf needs not li
 {{- $clusterScoped := list "customresourcedefinitions" "namespaces" "clusterkopfpeerings" }}
 {{- $want := .want }}
 {{- $rules := list }}
-{{- range (.root.Files.Get "files/clusterrole-rules.yaml" | fromYamlArray) }}
+{{- range (include "serving-operator.rules" .root | fromYamlArray) }}
 {{- $resources := list }}
 {{- range .resources }}
 {{- if eq $want "namespaced" }}

@@ -65,8 +65,11 @@ class Condition(StatusModel):
     status: ConditionStatus = Field(description="True, False or Unknown.")
     reason: str = Field(default="", description="One CamelCase word a machine can match on.")
     message: str = Field(default="", description="What happened, for a person.")
-    last_transition_time: str = Field(
-        default="", description="When the status last changed (RFC 3339)."
+    # Absent until the operator computes the condition (the CRD's initial status has none),
+    # then always set: never "", which metav1.Condition-reading tools cannot parse.
+    last_transition_time: str | None = Field(
+        default=None,
+        description="When the status last changed (RFC 3339); absent before the first pass.",
     )
     observed_generation: int = Field(
         default=0, description="The metadata.generation this condition was computed from."

@@ -28,10 +28,27 @@ class Iam(ServiceAdapter):
         """The role's full ARN, with its path (GetRole)."""
         return str(self.call("GetRole", RoleName=role_name)["Role"]["Arn"])
 
-    def simulate(self, principal: str, actions: Sequence[str]) -> dict[str, str]:
-        """Each action's decision for `principal` on any resource: allowed, implicitDeny..."""
+    def simulate(
+        self,
+        principal: str,
+        actions: Sequence[str],
+        context: Sequence[tuple[str, str, str]] = (),
+    ) -> dict[str, str]:
+        """Each action's decision for `principal` on any resource: allowed, implicitDeny...
+
+        `context`: (key, value, type) the simulator evaluates conditions with (ContextEntries;
+        a stringList value is comma-separated)."""
         decisions: dict[str, str] = {}
         params: dict[str, Any] = {"PolicySourceArn": principal, "ActionNames": list(actions)}
+        if context:
+            params["ContextEntries"] = [
+                {
+                    "ContextKeyName": key,
+                    "ContextKeyValues": value.split(",") if kind.endswith("List") else [value],
+                    "ContextKeyType": kind,
+                }
+                for key, value, kind in context
+            ]
         while True:
             page = self.call("SimulatePrincipalPolicy", **params)
             for result in page.get("EvaluationResults", []):

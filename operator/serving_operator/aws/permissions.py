@@ -6,8 +6,11 @@ A unit test checks that every operation the adapters call has its action here.
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass
+from typing import Any
+
+from serving_operator.planning.ownership import MANAGED_BY_TAG, OWNER_TAG
 
 
 @dataclass(frozen=True)
@@ -90,65 +93,283 @@ def operator_action_names() -> list[str]:
     return [a.action for a in OPERATOR_ACTIONS]
 
 
-# Least privilege: the resources each action may touch, where IAM lets a policy say so.
-# Actions not named here (Describe/List of many objects, Application Auto Scaling, metric
-# reads) do not support resource-level permissions and get "*".
+# Least privilege, checkable: for every action, the narrowest resource IAM lets a policy name
+# for it and the conditions that hold for every call the operator makes. The source of each
+# row is the Service Authorization Reference (docs.aws.amazon.com/service-authorization/latest/
+# reference/list_amazonsagemaker.html, list_awsiotgreengrassv2.html, list_awsiot.html,
+# list_applicationautoscaling.html, list_amazoncloudwatch.html, list_awsidentityandaccess
+# management.html, list_amazons3.html): an action whose "Resource types" column is empty must
+# be granted on "*". tests/unit/test_iam_policy.py checks that the policy gives every action
+# exactly its row, and that "*" appears only where the row says AWS requires it.
+#
+# Tag conditions, with the operator's ownership tag (planning/ownership.py):
+# - creates that carry our tags (CreateModel, CreateEndpointConfig, CreateEndpoint,
+#   CreateCompilationJob, CreateComponentVersion) and sagemaker:AddTags require the request to
+#   carry an owner tag (aws:RequestTag), and AddTags may set only the operator's two keys
+#   (aws:TagKeys); Greengrass deployments are the exception (see their rows);
+# - changes to existing resources (Update*, Delete*, Stop*) require the resource to carry the
+#   owner tag (aws:ResourceTag): the operator only touches what it owns;
+# - reads carry no tag condition: the operator reads before it creates, and a read of an
+#   object that does not exist yet has no tags, so IAM would deny it instead of answering
+#   "not found".
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What one action is granted on, and why that is the narrowest AWS allows."""
+
+    statement: str
+    """The Sid of the policy statement it goes into (same resources and condition)."""
+    resources: tuple[str, ...]
+    why: str
+    condition: dict[str, dict[str, Any]] | None = None
+
+
+ANY = ("*",)
 _SAGEMAKER = "arn:aws:sagemaker:*:*"
 _MODELS = (f"{_SAGEMAKER}:model/*",)
 _CONFIGS = (f"{_SAGEMAKER}:endpoint-config/*",)
 _ENDPOINTS = (f"{_SAGEMAKER}:endpoint/*",)
-_TAGGABLE = (*_MODELS, *_CONFIGS, *_ENDPOINTS, f"{_SAGEMAKER}:compilation-job/*")
+_JOBS = (f"{_SAGEMAKER}:compilation-job/*",)
+_TAGGABLE = (*_MODELS, *_CONFIGS, *_ENDPOINTS, *_JOBS)
+_COMPONENTS = ("arn:aws:greengrass:*:*:components:*",)  # components and their versions
+_DEPLOYMENTS = ("arn:aws:greengrass:*:*:deployments:*",)
+_THING_GROUPS = ("arn:aws:iot:*:*:thinggroup/*",)
+_IOT_JOBS = ("arn:aws:iot:*:*:job/*",)
+_THINGS = ("arn:aws:iot:*:*:thing/*",)
+_ALARMS = ("arn:aws:cloudwatch:*:*:alarm:*",)
 SCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
-RESOURCES: dict[str, tuple[str, ...]] = {
-    "sagemaker:CreateModel": _MODELS,
-    "sagemaker:DescribeModel": _MODELS,
-    "sagemaker:DeleteModel": _MODELS,
-    "sagemaker:CreateEndpointConfig": _CONFIGS,
-    "sagemaker:DescribeEndpointConfig": _CONFIGS,
-    "sagemaker:DeleteEndpointConfig": _CONFIGS,
-    # CreateEndpoint and UpdateEndpoint are authorized on the endpoint and its config.
-    "sagemaker:CreateEndpoint": (*_ENDPOINTS, *_CONFIGS),
-    "sagemaker:UpdateEndpoint": (*_ENDPOINTS, *_CONFIGS),
-    "sagemaker:DescribeEndpoint": _ENDPOINTS,
-    "sagemaker:UpdateEndpointWeightsAndCapacities": _ENDPOINTS,
-    "sagemaker:DeleteEndpoint": _ENDPOINTS,
-    "sagemaker:InvokeEndpoint": _ENDPOINTS,
-    "sagemaker:ListTags": _TAGGABLE,
-    "sagemaker:AddTags": _TAGGABLE,
-    "cloudwatch:PutMetricAlarm": ("arn:aws:cloudwatch:*:*:alarm:*",),
-    "cloudwatch:DeleteAlarms": ("arn:aws:cloudwatch:*:*:alarm:*",),
-    "iam:CreateServiceLinkedRole": (
-        f"arn:aws:iam::*:role/aws-service-role/{SCALING_SERVICE}/"
-        "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+OWNER_PATTERN = "*/*"  # <namespace>/<name>, as planning.ownership.owner_id writes it
+OWNED_REQUEST: dict[str, dict[str, Any]] = {
+    "StringLike": {f"aws:RequestTag/{OWNER_TAG}": OWNER_PATTERN}
+}
+OWNED_RESOURCE: dict[str, dict[str, Any]] = {
+    "StringLike": {f"aws:ResourceTag/{OWNER_TAG}": OWNER_PATTERN}
+}
+ONLY_OUR_TAGS: dict[str, dict[str, Any]] = {
+    "StringLike": {f"aws:RequestTag/{OWNER_TAG}": OWNER_PATTERN},
+    "ForAllValues:StringEquals": {"aws:TagKeys": [MANAGED_BY_TAG, OWNER_TAG]},
+}
+NO_RESOURCE_TYPES = 'AWS defines no resource type for this action: only "*" is accepted'
+
+NARROWEST: dict[str, Grant] = {
+    # SageMaker: every object the operator makes is created with its ownership tags.
+    **{
+        action: Grant("CreateOwnedSageMakerObjects", resources, why, OWNED_REQUEST)
+        for action, resources, why in (
+            ("sagemaker:CreateModel", _MODELS, "model*; the request carries our tags"),
+            ("sagemaker:CreateEndpointConfig", _CONFIGS, "endpoint-config*; tagged request"),
+            # CreateEndpoint is authorized on the endpoint and the config it runs.
+            ("sagemaker:CreateEndpoint", (*_ENDPOINTS, *_CONFIGS), "endpoint*, endpoint-config*"),
+            ("sagemaker:CreateCompilationJob", _JOBS, "compilation-job*; tagged request"),
+        )
+    },
+    **{
+        action: Grant("ChangeOwnedSageMakerObjects", resources, why, OWNED_RESOURCE)
+        for action, resources, why in (
+            ("sagemaker:DeleteModel", _MODELS, "model*; only what carries our owner tag"),
+            ("sagemaker:DeleteEndpointConfig", _CONFIGS, "endpoint-config*; ours only"),
+            ("sagemaker:UpdateEndpoint", (*_ENDPOINTS, *_CONFIGS), "endpoint*, endpoint-config*"),
+            ("sagemaker:UpdateEndpointWeightsAndCapacities", _ENDPOINTS, "endpoint*; ours only"),
+            ("sagemaker:DeleteEndpoint", _ENDPOINTS, "endpoint*; ours only"),
+            ("sagemaker:StopCompilationJob", _JOBS, "compilation-job*; ours only"),
+        )
+    },
+    **{
+        action: Grant("ReadSageMakerObjects", resources, why)
+        for action, resources, why in (
+            ("sagemaker:DescribeModel", _MODELS, "model*; read before create: no tag yet"),
+            ("sagemaker:DescribeEndpointConfig", _CONFIGS, "endpoint-config*"),
+            ("sagemaker:DescribeEndpoint", _ENDPOINTS, "endpoint*; read before create"),
+            ("sagemaker:DescribeCompilationJob", _JOBS, "compilation-job*"),
+            ("sagemaker:ListTags", _TAGGABLE, "the tagged types: tells ours from others'"),
+            # Shadow/comparison traffic and `invoke` reach endpoints users name.
+            ("sagemaker:InvokeEndpoint", _ENDPOINTS, "endpoint*"),
+        )
+    },
+    "sagemaker:AddTags": Grant(
+        "TagSageMakerObjectsAsOurs",
+        _TAGGABLE,
+        "the tagged types; only our two tag keys, with an owner value (adoption tags an"
+        " endpoint that has no tags yet, so no aws:ResourceTag condition)",
+        ONLY_OUR_TAGS,
     ),
-    "s3:ListBucket": ("arn:aws:s3:::*",),
+    # Lists, metric reads and Application Auto Scaling's describes name no resource type.
+    **{
+        action: Grant("ActionsWithoutResourceTypes", ANY, NO_RESOURCE_TYPES)
+        for action in (
+            "sagemaker:ListModels",
+            "sagemaker:ListEndpointConfigs",
+            "sagemaker:ListCompilationJobs",
+            "application-autoscaling:DescribeScalableTargets",
+            "application-autoscaling:DescribeScalingPolicies",
+            "cloudwatch:GetMetricData",
+            "greengrass:ListDeployments",
+        )
+    },
+    # Scalable targets' ARNs carry an ID AWS assigns (scalable-target/<id>), which no policy
+    # written before the target exists can name, and the operator does not tag them.
+    **{
+        action: Grant(
+            "ScaleEndpointVariants",
+            ANY,
+            "scalable-target ARNs are IDs AWS assigns at registration; untagged",
+        )
+        for action in (
+            "application-autoscaling:RegisterScalableTarget",
+            "application-autoscaling:DeregisterScalableTarget",
+            "application-autoscaling:PutScalingPolicy",
+        )
+    },
+    **{
+        action: Grant("TargetTrackingAlarms", _ALARMS, "alarm*: target tracking's alarms")
+        for action in (
+            "cloudwatch:PutMetricAlarm",
+            "cloudwatch:DescribeAlarms",
+            "cloudwatch:DeleteAlarms",
+        )
+    },
+    "iam:CreateServiceLinkedRole": Grant(
+        "ApplicationAutoScalingServiceLinkedRole",
+        (
+            f"arn:aws:iam::*:role/aws-service-role/{SCALING_SERVICE}/"
+            "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint",
+        ),
+        "that one role, for that one service",
+        {"StringEquals": {"iam:AWSServiceName": SCALING_SERVICE}},
+    ),
+    "iam:PassRole": Grant(
+        "PassExecutionRolesToSageMaker",
+        ("arn:aws:iam::*:role/*",),
+        "the spec's executionRoleArn (any role a user names), to SageMaker only; narrow the"
+        " role path to your execution roles if they share one",
+        {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+    ),
+    "s3:ListBucket": Grant(
+        "ListModelBuckets",
+        ("arn:aws:s3:::*",),
+        "bucket*: the buckets of multi-model endpoints' modelDataUrl; narrow to yours",
+    ),
+    # Greengrass v2: component versions are created with our tags. A deployment revision keeps
+    # the tags of the thing group's deployment it revises, which may be another owner's or
+    # none (planning/edgemodel/deployment.py merges into it), so neither CreateDeployment nor
+    # the tag-on-create TagResource it implies can require our tag.
+    "greengrass:CreateComponentVersion": Grant(
+        "CreateOwnedComponentVersions", _COMPONENTS, "component*; tagged request", OWNED_REQUEST
+    ),
+    "greengrass:CreateDeployment": Grant(
+        "ActionsWithoutResourceTypes",
+        ANY,
+        NO_RESOURCE_TYPES + "; the request keeps the revised deployment's tags",
+    ),
+    "greengrass:DeleteComponent": Grant(
+        "DeleteOwnedComponentVersions", _COMPONENTS, "componentVersion*; ours only", OWNED_RESOURCE
+    ),
+    "greengrass:TagResource": Grant(
+        "TagGreengrassObjectsOnCreate",
+        (*_COMPONENTS, *_DEPLOYMENTS),
+        "component, componentVersion, deployment: tag-on-create of CreateComponentVersion and"
+        " CreateDeployment (a revision keeps the revised deployment's tags, so no tag condition)",
+    ),
+    **{
+        action: Grant("ReadGreengrassAndIoT", resources, why)
+        for action, resources, why in (
+            ("greengrass:DescribeComponent", _COMPONENTS, "componentVersion*"),
+            ("greengrass:GetDeployment", _DEPLOYMENTS, "deployment*; others' too (merge)"),
+            ("iot:DescribeThingGroup", _THING_GROUPS, "thinggroup*"),
+            ("iot:ListThingsInThingGroup", _THING_GROUPS, "thinggroup*"),
+            ("iot:DescribeJob", _IOT_JOBS, "job*"),
+            ("iot:ListJobExecutionsForJob", _IOT_JOBS, "job*"),
+            ("iot:DescribeJobExecution", _THINGS, "thing*"),
+        )
+    },
+    # Greengrass makes and cancels a deployment's IoT job with the caller's permissions; the
+    # job targets the stage's thing group. Job IDs are Greengrass's, so job/*.
+    **{
+        action: Grant("DeploymentJobsAsTheCaller", resources, why)
+        for action, resources, why in (
+            ("iot:CreateJob", (*_IOT_JOBS, *_THING_GROUPS, *_THINGS), "job*, thinggroup, thing"),
+            ("iot:CancelJob", _IOT_JOBS, "job*"),
+        )
+    },
 }
-CONDITIONS: dict[str, dict[str, dict[str, str]]] = {
-    # Only to hand the spec's execution role to SageMaker, nothing else.
-    "iam:PassRole": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
-    "iam:CreateServiceLinkedRole": {"StringEquals": {"iam:AWSServiceName": SCALING_SERVICE}},
-}
+
+# What `check --iam` tells IAM's simulator about the operator's calls, so that conditioned
+# statements are judged as they are for those calls (ContextEntries of
+# SimulatePrincipalPolicy): our owner tag on the request and on the resource, our tag keys,
+# the services roles are passed to.
+SIMULATION_CONTEXT: tuple[tuple[str, str, str], ...] = (
+    (f"aws:RequestTag/{OWNER_TAG}", "default/example", "string"),
+    (f"aws:ResourceTag/{OWNER_TAG}", "default/example", "string"),
+    ("aws:TagKeys", f"{MANAGED_BY_TAG},{OWNER_TAG}", "stringList"),
+    ("iam:PassedToService", "sagemaker.amazonaws.com", "string"),
+    ("iam:AWSServiceName", SCALING_SERVICE, "string"),
+)
+
+
+def _resource_type(arn: str) -> str:
+    """`arn:aws:sagemaker:*:*:endpoint-config/*` -> EndpointConfig (for a Sid)."""
+    if arn == "*":
+        return ""
+    kind = re.split(r"[/:]", arn.split(":", 5)[5])[0]
+    return "".join(part.capitalize() for part in re.split(r"[-_]", kind))
+
+
+def statement_id(grant: Grant) -> str:
+    """The grant's statement name, plus the resource types when one name has several."""
+    types = sorted({_resource_type(r) for r in grant.resources} - {""})
+    named = [g for g in NARROWEST.values() if g.statement == grant.statement]
+    if len({(g.resources, repr(g.condition)) for g in named}) == 1:
+        return grant.statement
+    return grant.statement + ("".join(types) or "Any")
 
 
 def policy_document() -> dict[str, object]:
-    """The IAM policy to attach to the operator's role: one statement per set of resources
-    and condition, in the order the actions are listed."""
+    """The IAM policy to attach to the operator's role: one statement per resource set and
+    condition of NARROWEST, named after its rows, in the order the actions are listed."""
     statements: dict[str, dict[str, object]] = {}
     for action in operator_action_names():
-        resources = RESOURCES.get(action, ("*",))
-        condition = CONDITIONS.get(action)
-        key = json.dumps([resources, condition], sort_keys=True)
+        grant = NARROWEST[action]
+        sid = statement_id(grant)
         statement = statements.setdefault(
-            key,
+            sid,
             {
-                "Sid": f"Statement{len(statements) + 1}",
+                "Sid": sid,
                 "Effect": "Allow",
                 "Action": [],
-                "Resource": list(resources) if len(resources) > 1 else resources[0],
-                **({"Condition": condition} if condition else {}),
+                "Resource": list(grant.resources)
+                if len(grant.resources) > 1
+                else grant.resources[0],
+                **({"Condition": grant.condition} if grant.condition else {}),
             },
         )
+        assert statement["Resource"] == (
+            list(grant.resources) if len(grant.resources) > 1 else grant.resources[0]
+        ), f"{action}: statement {sid} holds other resources"
         actions = statement["Action"]
         assert isinstance(actions, list)
         actions.append(action)
     return {"Version": "2012-10-17", "Statement": list(statements.values())}
+
+
+def explain_policy() -> str:
+    """NARROWEST as a Markdown table (docs/iam-policy.md): each action, its statement, the
+    resources and condition it is granted with, and why that is the narrowest."""
+    lines = [
+        "| Action | Sid | Resource | Condition | Why |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for action in operator_action_names():
+        grant = NARROWEST[action]
+        resources = "<br>".join(f"`{r}`" for r in grant.resources)
+        condition = (
+            "<br>".join(
+                f"{test}: `{key}`" for test, keys in grant.condition.items() for key in keys
+            )
+            if grant.condition
+            else ""
+        )
+        lines.append(
+            f"| `{action}` | {statement_id(grant)} | {resources} | {condition} | {grant.why} |"
+        )
+    return "\n".join(lines) + "\n"

@@ -28,13 +28,18 @@ def line(result: CheckResult) -> str:
     is_flag=True,
     help="also simulate every AWS action the operator calls (iam:SimulatePrincipalPolicy)",
 )
+@click.option(
+    "--peering",
+    is_flag=True,
+    help="also check the kopf peering permissions (for an operator run with --peering)",
+)
 @output_option()
-def check(iam: bool, output: str) -> int:
+def check(iam: bool, peering: bool, output: str) -> int:
     """Check the Kubernetes API, CRDs, RBAC, AWS region and credentials before running.
 
     Exits 1 when any check fails; each failed line says how to fix it.
     """
-    results = run_checks(iam=iam)
+    results = run_checks(iam=iam, peering=peering)
     ok = all(r.status is not Status.FAILED for r in results)
 
     def table(console: Console) -> None:

@@ -197,9 +197,17 @@ def completion(context: click.Context, shell: str) -> int:
 
 
 @click.command("iam-policy")
-def iam_policy() -> int:
-    """Print the IAM policy the operator's role needs (docs/iam-policy.json is this output)."""
-    from serving_operator.aws.permissions import policy_document
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="a Markdown table of each action's resources, condition and reason instead",
+)
+def iam_policy(explain: bool) -> int:
+    """Print the IAM policy the operator's role needs (docs/iam-policy.json is this output;
+    docs/iam-policy.md holds the --explain table)."""
+    from serving_operator.aws.permissions import explain_policy, policy_document
 
-    click.echo(json.dumps(policy_document(), indent=2))
+    click.echo(
+        explain_policy() if explain else json.dumps(policy_document(), indent=2), nl=not explain
+    )
     return 0

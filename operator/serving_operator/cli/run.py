@@ -288,10 +288,16 @@ def _run_kopf(
     verbose: bool,
 ) -> int:
     import kopf
-    from prometheus_client import start_http_server
 
     # Importing the handler modules registers them with kopf.
     import serving_operator.handlers.lifecycle  # noqa: F401
+    from serving_operator.cli.probes import (
+        READY_PATH,
+        Readiness,
+        list_paths,
+        metrics_and_readiness_app,
+        serve,
+    )
 
     # kopf's formatters put the resource (namespace/name) on every line about it; JSON
     # gives one structured record per line for log pipelines.
@@ -304,15 +310,23 @@ def _run_kopf(
         # The resync timer fires every poll interval for every resource; its routine
         # "succeeded" lines would drown the log. Errors and our own messages still show.
         logging.getLogger("kopf.objects").addFilter(_QuietTimers())
+    exact = bool(namespaces) and all(exact_namespace(n) for n in namespaces)
+    # Patterns: the cluster-wide list is what kopf's watch of the matching namespaces needs.
+    readiness = Readiness(list_paths(namespaces if exact else ()))
     if metrics_port:
         try:
-            start_http_server(metrics_port, addr=metrics_address)
+            serve(metrics_port, metrics_address, metrics_and_readiness_app(readiness))
         except OSError as error:
             raise UserError(
                 f"cannot serve metrics on {metrics_address}:{metrics_port} ({error.strerror}):"
                 " pass --metrics-port with a free port, or 0 to turn metrics off"
             ) from error
-        logger.info("Metrics on http://%s:%d/metrics", metrics_address, metrics_port)
+        logger.info(
+            "Metrics on http://%s:%d/metrics, readiness on %s",
+            metrics_address,
+            metrics_port,
+            READY_PATH,
+        )
     if liveness:
         logger.info("Liveness (and the awsReachable probe) on %s", liveness)
 
@@ -324,7 +338,7 @@ def _run_kopf(
         return watch.reachable
 
     settings = kopf.OperatorSettings()
-    if namespaces and all(exact_namespace(n) for n in namespaces):
+    if exact:
         # Exact namespaces need no cluster-wide namespace listing, which a namespaced
         # install may not grant: kopf would retry the forbidden listing (without end, with
         # the operator's API backoff) instead of serving the namespaces it was given.
@@ -340,6 +354,7 @@ def _run_kopf(
             priority=peering_priority(priority, peering),
             liveness_endpoint=liveness or None,
             identity=peering_identity(),  # type: ignore[arg-type]
+            ready_flag=readiness.started,
         )
     finally:
         watch.stop()

@@ -15,7 +15,7 @@ from botocore.config import Config
 from serving_operator import __version__
 from serving_operator.aws.base import ACCESS_DENIED_CODES, AwsError
 from serving_operator.aws.iam import Iam, principal_arn
-from serving_operator.aws.permissions import operator_action_names
+from serving_operator.aws.permissions import SIMULATION_CONTEXT, operator_action_names
 from serving_operator.aws.ratelimit import TokenBucket
 from serving_operator.aws.sts import CallerIdentity, Sts
 from serving_operator.preflight.results import CheckResult, failed, passed, skipped
@@ -191,7 +191,7 @@ def check_iam(identity: CallerIdentity | None) -> CheckResult:
         if role is not None:
             principal = iam.role_arn(role)  # the role's path is not in the session ARN
         try:
-            decisions = iam.simulate(principal, actions)
+            decisions = iam.simulate(principal, actions, SIMULATION_CONTEXT)
         except botocore.parsers.ResponseParserError as unreadable:
             raise _unreadable("SimulatePrincipalPolicy", unreadable) from unreadable
     except AwsError as error:

@@ -74,8 +74,8 @@ def check_crds(api: KubeApi) -> CheckResult:
     )
 
 
-def check_rbac(api: KubeApi, user: str | None) -> CheckResult:
-    wanted = required_permissions()
+def check_rbac(api: KubeApi, user: str | None, *, peering: bool = False) -> CheckResult:
+    wanted = required_permissions(peering=peering)
     try:
         missing = missing_permissions(api, wanted)
     except (KubeApiError, KubeUnreachableError) as error:
@@ -94,7 +94,7 @@ def check_rbac(api: KubeApi, user: str | None) -> CheckResult:
     return passed(RBAC, f"all {len(wanted)} permissions the operator needs are granted")
 
 
-def run_checks(*, iam: bool = False) -> list[CheckResult]:
+def run_checks(*, iam: bool = False, peering: bool = False) -> list[CheckResult]:
     """Every check, in the order a new user fixes things."""
     results: list[CheckResult] = []
     kube, api = connect()
@@ -102,7 +102,8 @@ def run_checks(*, iam: bool = False) -> list[CheckResult]:
     if api is None:
         results += [skipped(CRDS, "needs the Kubernetes API"), skipped(RBAC, "needs the API")]
     else:
-        results += [check_crds(api), check_rbac(api, kube.details.get("user"))]
+        user = kube.details.get("user")
+        results += [check_crds(api), check_rbac(api, user, peering=peering)]
     region = aws.check_region(aws.adopt_aws_region())
     results += [region, aws.check_endpoint()]
     credentials, identity = aws.check_credentials(region.ok)
