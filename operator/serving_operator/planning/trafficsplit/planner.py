@@ -29,7 +29,7 @@ from serving_operator.api.trafficsplit import (
     TrafficSplitStatus,
 )
 from serving_operator.planning.naming import content_hash
-from serving_operator.planning.outcome import Outcome
+from serving_operator.planning.outcome import Outcome, Plan, Remember
 from serving_operator.planning.trafficsplit.actions import SetWeights, describe_weights
 from serving_operator.planning.trafficsplit.analysis import (
     Look,
@@ -37,11 +37,17 @@ from serving_operator.planning.trafficsplit.analysis import (
     look,
     metrics_lookup,
 )
+from serving_operator.planning.trafficsplit.findings import (
+    SplitFindings,
+    SplitStep,
+    TrafficSplitPlan,
+    Transition,
+)
 from serving_operator.planning.trafficsplit.observed import (
     AlarmState,
     EndpointWeights,
-    Lookups,
     Requests,
+    SplitLookups,
     SplitObservation,
 )
 from serving_operator.planning.trafficsplit.statistics import Verdict
@@ -65,27 +71,6 @@ reads it at every resync) a split's pass may use instead of reading it itself: m
 the default resync of 10 minutes, so the ModelEndpoint's last read is always at hand."""
 HISTORY_LIMIT = 40
 _SHARE_TOLERANCE = 1e-6
-
-
-@dataclass(frozen=True)
-class Transition:
-    """A change of phase (or of the reason of a pause), announced as an Event."""
-
-    previous: Phase | None
-    phase: Phase
-    reason: str
-    message: str
-
-
-@dataclass(frozen=True)
-class SplitPlan:
-    actions: tuple[SetWeights, ...]
-    outcome: Outcome
-    status: TrafficSplitStatus
-    recheck_after: float | None = None
-    transitions: tuple[Transition, ...] = ()
-    look: Look | None = None
-    """The analysis look this pass made, if any."""
 
 
 # --------------------------------------------------------------------------- spec helpers
@@ -246,14 +231,22 @@ class _Pass:
         )
         self.update(history=[*self.status.history, entry][-HISTORY_LIMIT:])
 
-    def plan(self, outcome: Outcome) -> SplitPlan:
-        return SplitPlan(
-            tuple(self.actions),
+    def plan(self, outcome: Outcome) -> TrafficSplitPlan:
+        """The pass's answer. Weight writes sit between two `Remember`s: the first keeps the
+        status with the weights asked for before this pass, so a refused write leaves a status
+        that does not claim weights it never asked SageMaker for; the last keeps it all."""
+        steps: list[SplitStep] = []
+        if self.actions:
+            steps.append(
+                Remember(self.status.model_copy(update={"desired_weights": dict(self.asked)}))
+            )
+            steps += self.actions
+        steps.append(Remember(self.status))
+        return Plan(
+            tuple(steps),
             outcome,
-            self.status,
             self.recheck,
-            tuple(self.transitions),
-            self.look,
+            SplitFindings(tuple(self.transitions), self.look),
         )
 
     # ------------------------------------------------------------------ weights
@@ -358,7 +351,7 @@ def endpoint_read_since(
 
 def plan_traffic_split(
     spec: TrafficSplitSpec, observed: SplitObservation, previous: TrafficSplitStatus
-) -> SplitPlan | Lookups:
+) -> TrafficSplitPlan | SplitLookups:
     """The next pass of a TrafficSplit, or the reads it still needs."""
     previous = _readable(previous)
     state = _Pass(spec, observed, previous)
@@ -394,7 +387,7 @@ def plan_traffic_split(
     alarms = spec.auto_rollback.alarms if spec.auto_rollback is not None else []
     if alarms and state.status.phase in ACTIVE_PHASES:
         if observed.alarms is None:
-            return Lookups(alarms=tuple(alarms))
+            return SplitLookups(alarms=tuple(alarms))
         firing = sorted(name for name in alarms if observed.alarms.get(name) == AlarmState.ALARM)
         if firing:
             state.move(Phase.ROLLING_BACK, "AlarmFired", f"alarm(s) in ALARM: {', '.join(firing)}")
@@ -464,7 +457,7 @@ def _handle_requests(state: _Pass) -> None:
         state.promote_now = True
 
 
-def _plan_fixed(state: _Pass) -> SplitPlan:
+def _plan_fixed(state: _Pass) -> TrafficSplitPlan:
     target = state.fixed_weights()
     if state.status.phase not in (Phase.PROGRESSING, Phase.SUCCEEDED):
         state.move(Phase.PROGRESSING, "ApplyingWeights", describe_weights(target))
@@ -477,7 +470,7 @@ def _plan_fixed(state: _Pass) -> SplitPlan:
     return state.plan(state.await_endpoint())
 
 
-def _plan_canary(state: _Pass) -> SplitPlan | Lookups:
+def _plan_canary(state: _Pass) -> TrafficSplitPlan | SplitLookups:
     phase = state.status.phase
     if phase == Phase.INITIALIZING:
         state.move(Phase.PROGRESSING, "StepStarted", "step 1")
@@ -493,7 +486,7 @@ def _baseline_only(state: _Pass) -> dict[str, float]:
     return state.target_weights(0)
 
 
-def _roll_back(state: _Pass) -> SplitPlan:
+def _roll_back(state: _Pass) -> TrafficSplitPlan:
     """RollingBack -> Failed, and Aborted: all traffic back on the baseline, kept there."""
     live = state.apply(_baseline_only(state))
     phase = state.status.phase
@@ -529,7 +522,7 @@ def _final_weights(state: _Pass) -> dict[str, float]:
     return state.target_weights(100)
 
 
-def _promote(state: _Pass) -> SplitPlan:
+def _promote(state: _Pass) -> TrafficSplitPlan:
     target = _final_weights(state)
     if state.status.phase != Phase.SUCCEEDED:
         state.move(Phase.PROMOTING, "Promoting", f"moving to {describe_weights(target)}")
@@ -548,7 +541,7 @@ def _analysis_wanted(state: _Pass, step: CanaryStep) -> bool:
     return step.analysis if step.analysis is not None else step.set_weight is not None
 
 
-def _progress(state: _Pass) -> SplitPlan | Lookups:
+def _progress(state: _Pass) -> TrafficSplitPlan | SplitLookups:
     """Progressing and Paused: the current step's weights, analysis and pause, in that order."""
     spec = state.spec
     steps = canary_steps(spec)
@@ -593,7 +586,7 @@ def _progress(state: _Pass) -> SplitPlan | Lookups:
             and not state.promote_now
         ):
             verdict = _analyse(state)
-            if isinstance(verdict, Lookups | SplitPlan):
+            if isinstance(verdict, SplitLookups | Plan):
                 return verdict
         if state.promote_now:
             state.record(f"step {index + 1}: promoted by request")
@@ -625,7 +618,7 @@ def _inconclusive_message(state: _Pass, index: int, *, why: str | None) -> str:
     )
 
 
-def _pause(state: _Pass, step: CanaryStep, index: int) -> SplitPlan | None:
+def _pause(state: _Pass, step: CanaryStep, index: int) -> TrafficSplitPlan | None:
     assert step.pause is not None
     if step.pause.duration is None:
         message = f"step {index + 1} is a manual gate: promote to go on"
@@ -645,7 +638,7 @@ def _pause(state: _Pass, step: CanaryStep, index: int) -> SplitPlan | None:
     return None
 
 
-def _analyse(state: _Pass) -> SplitPlan | Lookups | None:
+def _analyse(state: _Pass) -> TrafficSplitPlan | SplitLookups | None:
     """One look if one is due; None when the step's analysis has passed."""
     spec, analysis = state.spec, state.spec.analysis
     assert analysis is not None
@@ -668,7 +661,7 @@ def _analyse(state: _Pass) -> SplitPlan | Lookups | None:
     data = state.observed.metrics
     if data is None or data.lookup != lookup:
         alarms = spec.auto_rollback.alarms if spec.auto_rollback is not None else []
-        return Lookups(metrics=lookup, alarms=tuple(alarms))
+        return SplitLookups(metrics=lookup, alarms=tuple(alarms))
     result = look(
         analysis,
         data,
