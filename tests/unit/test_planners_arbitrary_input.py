@@ -65,10 +65,8 @@ from serving_operator.planning.trafficsplit.observed import (
     VariantTotals,
     VariantWeights,
 )
-from serving_operator.planning.trafficsplit.planner import (
-    plan_traffic_split,
-    rollout_hash,
-)
+from serving_operator.planning.trafficsplit.planner import plan_traffic_split
+from serving_operator.planning.trafficsplit.steps import rollout_hash
 
 ROLE = "arn:aws:iam::123456789012:role/SageMaker"
 NOW = 1_800_000_000.0

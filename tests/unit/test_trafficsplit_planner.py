@@ -28,7 +28,6 @@ from serving_operator.api.trafficsplit import (
 )
 from serving_operator.planning.outcome import OutcomeKind, Plan, Remember
 from serving_operator.planning.trafficsplit.actions import SetWeights
-from serving_operator.planning.trafficsplit.analysis import metrics_lookup
 from serving_operator.planning.trafficsplit.findings import (
     TrafficSplitPlan,
     remembered,
@@ -45,14 +44,15 @@ from serving_operator.planning.trafficsplit.observed import (
     VariantTotals,
     VariantWeights,
 )
+from serving_operator.planning.trafficsplit.phases import PHASES
 from serving_operator.planning.trafficsplit.planner import (
     SHARED_ENDPOINT_READ_SECONDS,
-    canary_steps,
     endpoint_read_since,
     plan_traffic_split,
-    same_shares,
-    step_candidate_percents,
 )
+from serving_operator.planning.trafficsplit.steps import canary_steps, step_candidate_percents
+from serving_operator.planning.trafficsplit.weights import same_shares
+from serving_operator.planning.trafficsplit.windows import metrics_lookup
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 BASE, CAND = "blue", "green"
@@ -233,6 +233,10 @@ def test_a_weight_write_sits_between_the_status_before_it_and_the_status_after_i
     assert before.memory.desired_weights == {}
     assert before.memory == after.memory.model_copy(update={"desired_weights": {}})
     assert before.memory.phase == Phase.PROGRESSING
+
+
+def test_every_phase_has_its_function_in_the_state_machine_table() -> None:
+    assert set(PHASES) == set(Phase)
 
 
 def test_a_plan_without_writes_only_remembers() -> None:

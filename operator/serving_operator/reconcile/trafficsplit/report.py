@@ -8,7 +8,7 @@ from serving_operator.metrics import ANALYSIS_CHECKS, CANARY_PHASE, CANARY_WEIGH
 from serving_operator.planning.outcome import Outcome
 from serving_operator.planning.trafficsplit.actions import describe_weights
 from serving_operator.planning.trafficsplit.findings import SplitFindings
-from serving_operator.planning.trafficsplit.planner import shares
+from serving_operator.planning.trafficsplit.weights import shares
 from serving_operator.reconcile.report import Event, ObjectContext, PassReport
 from serving_operator.reconcile.trafficsplit.reconciler import SplitPass
 
