@@ -8,16 +8,17 @@
 
 Every wait has a deadline or a person to end it (as in Flagger and Argo Rollouts):
 
-    phase (reason)                  waits for                       ends at
-    Progressing (ApplyingWeights)   the endpoint to apply a step   progressDeadlineSeconds:
-    Paused (EndpointNotReady)         (Paused once it is Stalled)    Stalled
-    Progressing (Analysing)         a look due, a verdict           progressDeadlineSeconds:
-                                                                    Paused (InsufficientTraffic)
-    Progressing (Pausing)           a step's pause.duration         its end
-    Paused (ManualGate, AwaitingPromotion, InsufficientTraffic)     a promote (or abort, retry)
-    Paused (PausedBySpec)           spec.paused false               the user
-    Promoting, RollingBack          the endpoint to apply           progressDeadlineSeconds:
-                                                                    Stalled
+    phase (reason)                  waits for                       ends
+    Progressing (ApplyingWeights)   the endpoint to apply a step    at progressDeadlineSeconds:
+                                                                      Paused (EndpointNotReady)
+    Progressing (Analysing)         a look due, then a verdict      at progressDeadlineSeconds:
+                                                                      Paused (InsufficientTraffic)
+    Progressing (Pausing)           the step's pause.duration       at its end
+    Paused (ManualGate, AwaitingPromotion, InsufficientTraffic)     with a promote, abort, retry
+    Paused (PausedBySpec)           spec.paused: false              with the user's edit
+    Promoting, RollingBack          the endpoint to apply           at progressDeadlineSeconds:
+                                                                      Stalled
+    (a Paused phase at a deadline is Stalled too: the outcome a person must act on)
 
 The table below is the whole dispatch; the step loop behind Progressing and Paused is in
 progress, the verdicts in step_analysis, the ends in endings. A fixed split (spec.weights)
