@@ -203,8 +203,8 @@ def split_fleet(clients: Clients, kind: str, split: dict[str, Any]) -> list[Reso
 
         def run(now: float, status: list[TrafficSplitStatus] = status, target: Any = target) -> Any:
             result = splits.reconcile(spec, target, status[0], datetime.fromtimestamp(now, UTC))
-            status[0] = result.plan.status
-            return result.plan.outcome, result.plan.recheck_after
+            status[0] = result.memory
+            return result.outcome, result.recheck_after
 
         fleet += [model_endpoint, Resource(f"split-{name}", run)]
     return fleet

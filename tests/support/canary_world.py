@@ -21,15 +21,16 @@ import numpy as np
 
 from serving_operator.api.trafficsplit import Phase, TrafficSplitSpec, TrafficSplitStatus
 from serving_operator.planning.trafficsplit.actions import SetWeights
+from serving_operator.planning.trafficsplit.findings import remembered, weight_writes
 from serving_operator.planning.trafficsplit.observed import (
     AnalysisData,
     EndpointReferenceTarget,
     EndpointWeights,
+    SplitLookups,
     SplitObservation,
     VariantTotals,
     VariantWeights,
 )
-from serving_operator.planning.trafficsplit.observed import Lookups as SplitLookups
 from serving_operator.planning.trafficsplit.planner import plan_traffic_split
 
 BASELINE, CANDIDATE = "baseline", "candidate"
@@ -161,11 +162,11 @@ def run_canary(
             if not isinstance(decision, SplitLookups):
                 break
             lookups = decision
-        if decision.look is not None:
+        if decision.findings.look is not None:
             looks += 1
-        for action in decision.actions:
+        for action in weight_writes(decision):
             endpoint.write(action)
-        status = decision.status
+        status = remembered(decision)
         if status.phase in ENDED:
             break
         now += timedelta(seconds=decision.recheck_after or PERIOD_SECONDS)

@@ -54,6 +54,7 @@ from serving_operator.planning.modelendpoint.planner import (
 )
 from serving_operator.planning.outcome import OutcomeKind, Plan
 from serving_operator.planning.ownership import ObservedOwner, owner_id
+from serving_operator.planning.trafficsplit.findings import remembered
 from serving_operator.planning.trafficsplit.observed import (
     AlarmState,
     AnalysisData,
@@ -64,11 +65,8 @@ from serving_operator.planning.trafficsplit.observed import (
     VariantTotals,
     VariantWeights,
 )
-from serving_operator.planning.trafficsplit.planner import (
-    SplitPlan,
-    plan_traffic_split,
-    rollout_hash,
-)
+from serving_operator.planning.trafficsplit.planner import plan_traffic_split
+from serving_operator.planning.trafficsplit.steps import rollout_hash
 
 ROLE = "arn:aws:iam::123456789012:role/SageMaker"
 NOW = 1_800_000_000.0
@@ -470,7 +468,7 @@ def test_traffic_split_planner_answers_any_state_with_a_plan(
         observed = data.draw(split_observations())
         for _ in range(MAX_PASSES):
             result = plan_traffic_split(spec, observed, status)
-            if isinstance(result, SplitPlan):
+            if isinstance(result, Plan):
                 break
             if result.metrics is not None:
                 observed = replace(
@@ -489,12 +487,12 @@ def test_traffic_split_planner_answers_any_state_with_a_plan(
                 observed,
                 alarms=data.draw(st.dictionaries(st.just("latency-high"), alarm_states)),
             )
-        assert isinstance(result, SplitPlan), f"still asking after {MAX_PASSES} rounds: {result}"
+        assert isinstance(result, Plan), f"still asking after {MAX_PASSES} rounds: {result}"
         if result.outcome.kind == OutcomeKind.STALLED:
             assert result.outcome.reason
         assert result.outcome.message
         # What the driver writes back must read back.
-        status = TrafficSplitStatus.model_validate(result.status.model_dump())
+        status = TrafficSplitStatus.model_validate(remembered(result).model_dump())
 
 
 def test_traffic_split_paused_for_insufficient_traffic_without_a_saved_message_says_why() -> None:
@@ -529,12 +527,12 @@ def test_traffic_split_paused_for_insufficient_traffic_without_a_saved_message_s
 
     result = plan_traffic_split(spec, observed, previous)
 
-    assert isinstance(result, SplitPlan)
+    assert isinstance(result, Plan)
     assert result.outcome.kind == OutcomeKind.STALLED
     assert result.outcome.reason == "InsufficientTraffic"
     assert "step 2" in result.outcome.message
     assert "promote, abort or retry" in result.outcome.message
-    assert result.status.message == result.outcome.message
+    assert remembered(result).message == result.outcome.message
 
 
 # --------------------------------------------------------------------------- EdgeModel

@@ -127,7 +127,7 @@ def test_a_fixed_split_writes_desired_weights_only_in_one_call() -> None:
             },
         ),
     ]
-    assert result.plan.status.desired_weights == {"blue": 90.0, "green": 10.0}
+    assert result.memory.desired_weights == {"blue": 90.0, "green": 10.0}
 
 
 def test_a_refused_write_is_an_outcome_and_not_claimed_in_status() -> None:
@@ -143,9 +143,28 @@ def test_a_refused_write_is_an_outcome_and_not_claimed_in_status() -> None:
         fixed(), TARGET, TrafficSplitStatus(), NOW
     )
     assert result.aws_failure is not None
-    assert result.plan.outcome.kind == OutcomeKind.PROGRESSING
-    assert result.plan.status.desired_weights == {}
+    assert result.outcome.kind == OutcomeKind.PROGRESSING
+    assert result.memory.desired_weights == {}
     assert result.executed == []
+
+
+def test_a_refused_first_write_still_keeps_the_rollout_the_pass_started() -> None:
+    """The planner's first `Remember` (before the write) stands: the canary is Progressing on
+    this spec's rollout, and no weights are claimed as asked for."""
+    busy = AwsError(
+        "sagemaker", "UpdateEndpointWeightsAndCapacities", "ThrottlingException", "slow down", 400
+    )
+    recorder = Recorder(fail={"UpdateEndpointWeightsAndCapacities": busy})
+    result = TrafficSplitReconciler(clients(recorder)).reconcile(
+        canary(), TARGET, TrafficSplitStatus(), NOW
+    )
+    assert result.aws_failure is not None
+    assert result.outcome.reason == "AwsUnavailable"
+    assert result.memory.phase == Phase.PROGRESSING
+    assert result.memory.rollout_hash is not None
+    assert result.memory.desired_weights == {}
+    assert result.executed == []
+    assert result.recheck_after is None  # the driver's backoff, not the planner's deadline
 
 
 def test_a_failed_read_leaves_the_status_as_it_was() -> None:
@@ -153,8 +172,8 @@ def test_a_failed_read_leaves_the_status_as_it_was() -> None:
     recorder = Recorder(fail={"DescribeEndpoint": throttled})
     previous = TrafficSplitStatus(phase=Phase.SUCCEEDED, reason="SplitApplied")
     result = TrafficSplitReconciler(clients(recorder)).reconcile(fixed(), TARGET, previous, NOW)
-    assert result.plan.status == previous
-    assert result.plan.outcome.reason == "AwsUnavailable"
+    assert result.memory == previous
+    assert result.outcome.reason == "AwsUnavailable"
 
 
 def test_metrics_are_read_only_once_the_step_is_live_and_a_look_is_due() -> None:
@@ -166,34 +185,34 @@ def test_metrics_are_read_only_once_the_step_is_live_and_a_look_is_due() -> None
     assert recorder.operations.count("DescribeAlarms") == 1
     assert recorder.operations[-1] == "UpdateEndpointWeightsAndCapacities"
     recorder.weights = {"blue": 90.0, "green": 10.0}
-    live = reconciler.reconcile(canary(), TARGET, first.plan.status, NOW)
-    assert live.plan.status.step_started_at is not None
+    live = reconciler.reconcile(canary(), TARGET, first.memory, NOW)
+    assert live.memory.step_started_at is not None
     assert "GetMetricData" not in recorder.operations
     later = datetime.fromtimestamp(NOW.timestamp() + 30, UTC)
-    looked = reconciler.reconcile(canary(), TARGET, live.plan.status, later)
+    looked = reconciler.reconcile(canary(), TARGET, live.memory, later)
     (read,) = [detail for op, detail in recorder.calls if op == "GetMetricData"]
     start, end = read
     assert start >= NOW
     assert end <= later
-    assert looked.plan.look is not None
-    assert looked.plan.look.verdict.value == "Pass"
+    assert looked.findings.look is not None
+    assert looked.findings.look.verdict.value == "Pass"
     # The promotion is written down first (write-ahead), and written by the next pass.
     assert looked.executed == []
-    assert looked.plan.status.phase == Phase.PROMOTING
-    assert looked.plan.status.desired_weights == {"blue": 0.0, "green": 100.0}
-    promoting = reconciler.reconcile(canary(), TARGET, looked.plan.status, later)
+    assert looked.memory.phase == Phase.PROMOTING
+    assert looked.memory.desired_weights == {"blue": 0.0, "green": 100.0}
+    promoting = reconciler.reconcile(canary(), TARGET, looked.memory, later)
     (promotion,) = promoting.executed
     assert promotion.as_dict == {"blue": 0.0, "green": 100.0}
-    assert promoting.plan.status.phase == Phase.PROMOTING
+    assert promoting.memory.phase == Phase.PROMOTING
 
 
 def test_at_rest_a_split_may_use_a_read_another_pass_made_in_the_last_minutes() -> None:
     recorder = Recorder(weights={"blue": 90.0, "green": 10.0})
     reconciler = TrafficSplitReconciler(clients(recorder))
     applied = reconciler.reconcile(fixed(), TARGET, TrafficSplitStatus(), NOW)
-    assert applied.plan.status.phase == Phase.SUCCEEDED
-    at_rest = reconciler.reconcile(fixed(), TARGET, applied.plan.status, NOW)
-    assert at_rest.plan.outcome.reason == "SplitApplied"
+    assert applied.memory.phase == Phase.SUCCEEDED
+    at_rest = reconciler.reconcile(fixed(), TARGET, applied.memory, NOW)
+    assert at_rest.outcome.reason == "SplitApplied"
     assert recorder.calls == [
         ("DescribeEndpoint", None),  # Initializing: read now
         ("DescribeEndpoint", NOW.timestamp() - SHARED_ENDPOINT_READ_SECONDS),
@@ -205,11 +224,11 @@ def test_weights_changed_out_of_band_at_rest_are_put_back() -> None:
     reconciler = TrafficSplitReconciler(clients(recorder))
     applied = reconciler.reconcile(fixed(), TARGET, TrafficSplitStatus(), NOW)
     recorder.weights = {"blue": 50.0, "green": 50.0}
-    drifted = reconciler.reconcile(fixed(), TARGET, applied.plan.status, NOW)
+    drifted = reconciler.reconcile(fixed(), TARGET, applied.memory, NOW)
     assert recorder.operations[-1] == "UpdateEndpointWeightsAndCapacities"
-    assert drifted.plan.outcome.kind == OutcomeKind.PROGRESSING
+    assert drifted.outcome.kind == OutcomeKind.PROGRESSING
     # Until the weights are seen live again, the endpoint is read afresh.
     recorder.weights = {"blue": 90.0, "green": 10.0}
-    back = reconciler.reconcile(fixed(), TARGET, drifted.plan.status, NOW)
+    back = reconciler.reconcile(fixed(), TARGET, drifted.memory, NOW)
     assert recorder.calls[-1] == ("DescribeEndpoint", None)
-    assert back.plan.outcome.reason == "SplitApplied"
+    assert back.outcome.reason == "SplitApplied"

@@ -26,29 +26,33 @@ from serving_operator.api.trafficsplit import (
     TrafficSplitSpec,
     TrafficSplitStatus,
 )
-from serving_operator.planning.outcome import OutcomeKind
+from serving_operator.planning.outcome import OutcomeKind, Plan, Remember
 from serving_operator.planning.trafficsplit.actions import SetWeights
-from serving_operator.planning.trafficsplit.analysis import metrics_lookup
+from serving_operator.planning.trafficsplit.findings import (
+    TrafficSplitPlan,
+    remembered,
+    weight_writes,
+)
 from serving_operator.planning.trafficsplit.observed import (
     AlarmState,
     AnalysisData,
     EndpointReferenceTarget,
     EndpointWeights,
-    Lookups,
     Requests,
+    SplitLookups,
     SplitObservation,
     VariantTotals,
     VariantWeights,
 )
+from serving_operator.planning.trafficsplit.phases import PHASES
 from serving_operator.planning.trafficsplit.planner import (
     SHARED_ENDPOINT_READ_SECONDS,
-    SplitPlan,
-    canary_steps,
     endpoint_read_since,
     plan_traffic_split,
-    same_shares,
-    step_candidate_percents,
 )
+from serving_operator.planning.trafficsplit.steps import canary_steps, step_candidate_percents
+from serving_operator.planning.trafficsplit.weights import same_shares
+from serving_operator.planning.trafficsplit.windows import metrics_lookup
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 BASE, CAND = "blue", "green"
@@ -156,7 +160,7 @@ class World:
             result[name] = VariantTotals(calls, round(calls * self.error_rate.get(name, 0.0)), 0)
         return result
 
-    def observe(self, lookups: Lookups | None = None) -> SplitObservation:
+    def observe(self, lookups: SplitLookups | None = None) -> SplitObservation:
         data = None
         if lookups is not None and lookups.metrics is not None:
             m = lookups.metrics
@@ -172,16 +176,16 @@ class World:
         )
 
 
-def one_pass(spec: TrafficSplitSpec, world: World, status: TrafficSplitStatus) -> SplitPlan:
+def one_pass(spec: TrafficSplitSpec, world: World, status: TrafficSplitStatus) -> TrafficSplitPlan:
     result = plan_traffic_split(spec, world.observe(), status)
-    asked: list[Lookups] = []
-    while isinstance(result, Lookups):
+    asked: list[SplitLookups] = []
+    while isinstance(result, SplitLookups):
         assert result not in asked, "the planner asked twice for the same reads"
         asked.append(result)
         result = plan_traffic_split(spec, world.observe(result), status)
-    for action in result.actions:
+    for action in weight_writes(result):
         world.apply(action)
-    for transition in result.transitions:
+    for transition in result.findings.transitions:
         if transition.previous != transition.phase:
             # A new rollout (or a retry) may start from any phase.
             assert transition.phase in EDGES[transition.previous] | {Phase.INITIALIZING}, transition
@@ -192,14 +196,14 @@ def run(
     spec: TrafficSplitSpec,
     world: World,
     status: TrafficSplitStatus | None = None,
-    until: Callable[[SplitPlan], bool] = lambda p: False,
+    until: Callable[[TrafficSplitPlan], bool] = lambda p: False,
     max_passes: int = 400,
-) -> tuple[SplitPlan, TrafficSplitStatus]:
+) -> tuple[TrafficSplitPlan, TrafficSplitStatus]:
     """Passes until `until` holds, advancing the clock by the planner's recheck time."""
     status = status or TrafficSplitStatus()
     for _ in range(max_passes):
         plan = one_pass(spec, world, status)
-        status = plan.status
+        status = remembered(plan)
         if until(plan):
             return plan, status
         world.now += timedelta(seconds=plan.recheck_after or 1.0)
@@ -207,8 +211,42 @@ def run(
     raise AssertionError(f"not reached in {max_passes} passes: {status.phase} {status.reason}")
 
 
-def phase_is(*phases: Phase) -> Callable[[SplitPlan], bool]:
-    return lambda plan: plan.status.phase in phases
+def phase_is(*phases: Phase) -> Callable[[TrafficSplitPlan], bool]:
+    return lambda plan: remembered(plan).phase in phases
+
+
+# --------------------------------------------------------------------------- the plan's shape
+
+
+def test_a_weight_write_sits_between_the_status_before_it_and_the_status_after_it() -> None:
+    """The shell executes steps in order and stops at an AWS error, keeping the last
+    `Remember` reached: a refused write must leave a status that moved on (the phase, the
+    rollout) without claiming the weights it failed to ask for."""
+    plan = plan_traffic_split(canary_spec(), World().observe(), TrafficSplitStatus())
+    assert isinstance(plan, Plan)
+    before, write, after = plan.actions
+    assert isinstance(before, Remember)
+    assert isinstance(write, SetWeights)
+    assert isinstance(after, Remember)
+    assert write.as_dict == {BASE: 90.0, CAND: 10.0}
+    assert after.memory.desired_weights == write.as_dict
+    assert before.memory.desired_weights == {}
+    assert before.memory == after.memory.model_copy(update={"desired_weights": {}})
+    assert before.memory.phase == Phase.PROGRESSING
+
+
+def test_every_phase_has_its_function_in_the_state_machine_table() -> None:
+    assert set(PHASES) == set(Phase)
+
+
+def test_a_plan_without_writes_only_remembers() -> None:
+    world = World(weights={BASE: 90.0, CAND: 10.0})
+    status = TrafficSplitStatus(desired_weights={BASE: 90.0, CAND: 10.0})
+    plan = plan_traffic_split(canary_spec(analysis=None), world.observe(), status)
+    assert isinstance(plan, Plan)
+    (only,) = plan.actions
+    assert isinstance(only, Remember)
+    assert only.memory == remembered(plan)
 
 
 # --------------------------------------------------------------------------- fixed split
@@ -227,11 +265,11 @@ def test_fixed_split_sets_every_variant_in_one_call_and_then_holds() -> None:
     assert status.phase == Phase.SUCCEEDED
     assert status.live_weights == {BASE: 90.0, CAND: 10.0, "other": 0.0}
     again = one_pass(spec, world, status)
-    assert again.actions == ()
+    assert weight_writes(again) == ()
     # Someone else moves the weights: the split puts them back.
     world.weights = {BASE: 50.0, CAND: 50.0, "other": 0.0}
-    corrected = one_pass(spec, world, again.status)
-    assert [a.as_dict for a in corrected.actions] == [{BASE: 90.0, CAND: 10.0, "other": 0.0}]
+    corrected = one_pass(spec, world, remembered(again))
+    assert [a.as_dict for a in weight_writes(corrected)] == [{BASE: 90.0, CAND: 10.0, "other": 0.0}]
 
 
 # --------------------------------------------------------------------------- canary paths
@@ -293,16 +331,16 @@ def test_too_little_traffic_pauses_without_promoting_or_rolling_back() -> None:
     # It stays paused at the first step's weights however long one waits.
     world.now += timedelta(hours=1)
     later = one_pass(spec, world, status)
-    assert later.status.phase == Phase.PAUSED
-    assert later.actions == ()
-    assert later.status.live_weights == {BASE: 90.0, CAND: 10.0}
+    assert remembered(later).phase == Phase.PAUSED
+    assert weight_writes(later) == ()
+    assert remembered(later).live_weights == {BASE: 90.0, CAND: 10.0}
 
 
 def test_below_min_sample_size_is_never_a_pass() -> None:
     spec = canary_spec(progressDeadlineSeconds=10_000)
     world = World(rps=5.0)
     _, status = run(
-        spec, world, until=lambda p: len([h for h in p.status.history if h.verdict]) >= 3
+        spec, world, until=lambda p: len([h for h in remembered(p).history if h.verdict]) >= 3
     )
     for record in status.history:
         for check in record.checks:
@@ -347,14 +385,14 @@ def test_changing_the_analysis_mid_step_restarts_the_sequential_test() -> None:
     world = World(rps=1500, error_rate={BASE: 0.01, CAND: 0.012})
     before = canary_spec(steps=[{"setWeight": 10}], analysis=_error_rate_analysis(0.05, 0.01))
     plan, status = run(
-        before, world, until=lambda p: any(s.looks >= 1 for s in p.status.sequential)
+        before, world, until=lambda p: any(s.looks >= 1 for s in remembered(p).sequential)
     )
     assert status.phase == Phase.PROGRESSING
     assert status.history[-1].checks[0].safety_p_value == pytest.approx(0.172, abs=0.001)
 
     after = canary_spec(steps=[{"setWeight": 10}], analysis=_error_rate_analysis(0.2, 0.002))
     world.now += timedelta(seconds=plan.recheck_after or 1.0)
-    plan, status = run(after, world, status, until=lambda p: p.look is not None)
+    plan, status = run(after, world, status, until=lambda p: p.findings.look is not None)
     look = status.history[-1]
     assert look.verdict == "Inconclusive"
     assert look.checks[0].safety_p_value == 1.0
@@ -363,20 +401,20 @@ def test_changing_the_analysis_mid_step_restarts_the_sequential_test() -> None:
     assert "errors" in look.note
     # The next look under the same analysis carries the state on, with no note.
     world.now += timedelta(seconds=plan.recheck_after or 1.0)
-    _, status = run(after, world, status, until=lambda p: p.look is not None)
+    _, status = run(after, world, status, until=lambda p: p.findings.look is not None)
     assert [s.looks for s in status.sequential] == [2]
     assert "restarted" not in status.history[-1].note
 
 
-def _first_look_with(spec: TrafficSplitSpec) -> SplitPlan:
+def _first_look_with(spec: TrafficSplitSpec) -> TrafficSplitPlan:
     """A canary run to its first counted look (or its end)."""
     world = World(rps=100, error_rate={BASE: 0.01, CAND: 0.02})
     plan, _ = run(
         spec,
         world,
         until=lambda p: (
-            any(s.looks >= 1 for s in p.status.sequential)
-            or p.status.phase not in (Phase.INITIALIZING, Phase.PROGRESSING)
+            any(s.looks >= 1 for s in remembered(p).sequential)
+            or remembered(p).phase not in (Phase.INITIALIZING, Phase.PROGRESSING)
         ),
     )
     return plan
@@ -404,7 +442,7 @@ def test_the_planner_never_raises_for_an_admitted_alpha(alpha: float) -> None:
         spec = _one_step_canary_with(alpha)
     except ValidationError:
         return  # not admitted: the API server refuses it before the planner sees it
-    assert _first_look_with(spec).look is not None
+    assert _first_look_with(spec).findings.look is not None
 
 
 def test_manual_gate_waits_for_promote_and_consumes_it_once() -> None:
@@ -413,9 +451,9 @@ def test_manual_gate_waits_for_promote_and_consumes_it_once() -> None:
     _, status = run(spec, world, until=phase_is(Phase.PAUSED))
     assert status.reason == "ManualGate"
     idle = one_pass(spec, world, status)
-    assert idle.status.phase == Phase.PAUSED
+    assert remembered(idle).phase == Phase.PAUSED
     world.requests = Requests(promote="t1")
-    _, status = run(spec, world, idle.status, until=lambda p: p.status.step_index == 1)
+    _, status = run(spec, world, remembered(idle), until=lambda p: remembered(p).step_index == 1)
     assert status.handled.promote == "t1"
     _, status = run(spec, world, status, until=phase_is(Phase.SUCCEEDED))
     assert [a.as_dict[CAND] for a in world.calls] == [10.0, 40.0, 100.0]
@@ -434,13 +472,15 @@ def test_manual_promotion_waits_after_the_last_step() -> None:
 def test_abort_returns_traffic_then_retry_restarts() -> None:
     spec = canary_spec()
     world = World()
-    _, status = run(spec, world, until=lambda p: p.status.step_index == 1)
+    _, status = run(spec, world, until=lambda p: remembered(p).step_index == 1)
     world.requests = Requests(abort="a1")
-    plan, status = run(spec, world, status, until=lambda p: p.status.live_weights.get(CAND) == 0.0)
+    plan, status = run(
+        spec, world, status, until=lambda p: remembered(p).live_weights.get(CAND) == 0.0
+    )
     assert status.phase == Phase.ABORTED
     assert plan.outcome.kind == OutcomeKind.STALLED
     # The same annotation value again changes nothing.
-    assert one_pass(spec, world, status).status.phase == Phase.ABORTED
+    assert remembered(one_pass(spec, world, status)).phase == Phase.ABORTED
     world.requests = Requests(abort="a1", retry="r1")
     _, status = run(spec, world, status, until=phase_is(Phase.SUCCEEDED))
     assert status.handled.retry == "r1"
@@ -450,7 +490,7 @@ def test_abort_returns_traffic_then_retry_restarts() -> None:
 def test_alarm_in_alarm_state_rolls_back() -> None:
     spec = canary_spec(autoRollback={"alarms": ["latency-high"]})
     world = World(alarms={"latency-high": AlarmState.OK})
-    _, status = run(spec, world, until=lambda p: p.status.step_index == 1)
+    _, status = run(spec, world, until=lambda p: remembered(p).step_index == 1)
     world.alarms = {"latency-high": AlarmState.ALARM}
     _, status = run(spec, world, status, until=phase_is(Phase.FAILED))
     assert status.reason == "AlarmFired"
@@ -473,13 +513,13 @@ def test_endpoint_stuck_updating_pauses_at_the_deadline() -> None:
 
 def test_spec_paused_holds_the_canary() -> None:
     world = World()
-    _, status = run(canary_spec(), world, until=lambda p: p.status.step_index == 1)
+    _, status = run(canary_spec(), world, until=lambda p: remembered(p).step_index == 1)
     calls = len(world.calls)
     paused = canary_spec(paused=True)
     _, status = run(paused, world, status, until=phase_is(Phase.PAUSED))
     assert status.reason == "PausedBySpec"
     world.now += timedelta(hours=1)
-    assert one_pass(paused, world, status).actions == ()
+    assert weight_writes(one_pass(paused, world, status)) == ()
     assert len(world.calls) == calls
     _, status = run(canary_spec(), world, status, until=phase_is(Phase.SUCCEEDED))
 
@@ -488,8 +528,8 @@ def test_changing_the_candidate_restarts_the_rollout() -> None:
     world = World(weights={BASE: 1.0, CAND: 1.0, "teal": 1.0})
     _, status = run(canary_spec(), world, until=phase_is(Phase.SUCCEEDED))
     plan = one_pass(canary_spec(candidate="teal"), world, status)
-    assert plan.status.phase == Phase.PROGRESSING
-    assert plan.status.step_index == 0
+    assert remembered(plan).phase == Phase.PROGRESSING
+    assert remembered(plan).step_index == 0
 
 
 @pytest.mark.parametrize(
@@ -511,10 +551,10 @@ def test_changing_the_candidate_restarts_the_rollout() -> None:
 def test_target_problems_stall_with_a_reason(observation: dict[str, Any], reason: str) -> None:
     observed = replace(World().observe(), **observation)
     plan = plan_traffic_split(canary_spec(), observed, TrafficSplitStatus())
-    assert isinstance(plan, SplitPlan)
+    assert isinstance(plan, Plan)
     assert plan.outcome.kind == OutcomeKind.STALLED
     assert plan.outcome.reason == reason
-    assert plan.actions == ()
+    assert weight_writes(plan) == ()
     if reason == "WeightsManagedElsewhere":
         assert "first" in plan.outcome.message
     if reason == "ModelEndpointInOtherShard":
@@ -597,21 +637,21 @@ def test_any_run_follows_the_edges_and_never_writes_while_busy(
         busy = world.pending is not None
         plan = one_pass(spec, world, status)  # asserts the edges
         if busy:
-            assert plan.actions == ()
+            assert weight_writes(plan) == ()
         # A pass on the world as it now is, at the same moment, plans nothing new; after a
         # write-ahead pass (new weights recorded, not written) it writes exactly those.
-        if not plan.actions and world.pending is None:
-            following = one_pass(spec, copy.deepcopy(world), plan.status)
-            asked = plan.status.desired_weights
+        if not weight_writes(plan) and world.pending is None:
+            following = one_pass(spec, copy.deepcopy(world), remembered(plan))
+            asked = remembered(plan).desired_weights
             if asked and not same_shares(asked, world.weights):
-                assert [a.as_dict for a in following.actions] == [asked]
+                assert [a.as_dict for a in weight_writes(following)] == [asked]
             else:
-                assert following.actions == ()
-        if plan.status.phase == Phase.SUCCEEDED:
-            assert plan.status.live_weights[CAND] == 100.0
-        if plan.status.phase in (Phase.FAILED,):
-            assert plan.status.live_weights[CAND] == 0.0
-        status = plan.status
+                assert weight_writes(following) == ()
+        if remembered(plan).phase == Phase.SUCCEEDED:
+            assert remembered(plan).live_weights[CAND] == 100.0
+        if remembered(plan).phase in (Phase.FAILED,):
+            assert remembered(plan).live_weights[CAND] == 0.0
+        status = remembered(plan)
         world.now += timedelta(seconds=plan.recheck_after or 1.0)
         world.settle()
 
@@ -637,7 +677,7 @@ def test_a_pass_whose_status_is_lost_repeats_no_write_and_no_step(
     for index in range(400):
         plan = one_pass(spec, world, status)
         if index != lost:
-            status = plan.status
+            status = remembered(plan)
         if status.phase == Phase.SUCCEEDED and world.pending is None:
             break
         world.now += timedelta(seconds=plan.recheck_after or 1.0)
@@ -659,7 +699,7 @@ def test_a_hand_edited_status_restarts_its_waits_instead_of_failing_every_pass(
     """Timestamps that do not parse (and a negative step) are reset: the canary goes on."""
     spec = canary_spec()
     world = World()
-    _, status = run(spec, world, until=lambda p: p.status.step_started_at is not None)
+    _, status = run(spec, world, until=lambda p: remembered(p).step_started_at is not None)
     edited = status.model_copy(
         update={
             "step_started_at": garbage,
@@ -670,10 +710,12 @@ def test_a_hand_edited_status_restarts_its_waits_instead_of_failing_every_pass(
         }
     )
     plan = one_pass(spec, world, edited)
-    assert plan.status.step_index == 0
-    assert plan.status.step_started_at not in ("yesterday", "2026-13-45T99:00:00Z")
-    plan, _ = run(spec, world, plan.status, until=lambda p: p.status.phase == Phase.SUCCEEDED)
-    assert plan.status.live_weights[CAND] == 100.0
+    assert remembered(plan).step_index == 0
+    assert remembered(plan).step_started_at not in ("yesterday", "2026-13-45T99:00:00Z")
+    plan, _ = run(
+        spec, world, remembered(plan), until=lambda p: remembered(p).phase == Phase.SUCCEEDED
+    )
+    assert remembered(plan).live_weights[CAND] == 100.0
 
 
 # --------------------------------------------------------------------------- reads at rest

@@ -76,9 +76,9 @@ def _parse_time(value: str) -> datetime.datetime:
 def compare_rows(split: dict[str, Any], cloudwatch: Any, now: datetime.datetime) -> dict[str, Any]:
     """The A/B report of a TrafficSplit: per variant, since the canary's first recorded step."""
     from serving_operator.api.trafficsplit import AnalysisMetric, MetricType, ThresholdRange
-    from serving_operator.planning.trafficsplit.analysis import longest_period_within
     from serving_operator.planning.trafficsplit.observed import MetricsLookup
     from serving_operator.planning.trafficsplit.statistics import VariantCounts, variant_error_rate
+    from serving_operator.planning.trafficsplit.windows import longest_period_within
 
     spec, status = split.get("spec", {}), split.get("status", {})
     endpoint = status.get("endpointName")

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from serving_operator.planning.outcome import Lookups
+
 
 class AlarmState(StrEnum):
     OK = "OK"
@@ -92,8 +94,9 @@ class AnalysisData:
 
 
 @dataclass(frozen=True)
-class Lookups:
-    """Reads the planner needs before it can decide."""
+class SplitLookups(Lookups):
+    """Reads the planner needs before it can decide: the alarms of spec.autoRollback, and the
+    analysis windows once a look is due."""
 
     metrics: MetricsLookup | None = None
     alarms: tuple[str, ...] = ()

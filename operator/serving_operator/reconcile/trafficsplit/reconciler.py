@@ -1,31 +1,32 @@
 """One reconcile pass of a TrafficSplit: read the endpoint (and, when the planner asks, the
-metrics and alarms), plan, write the weights. Decides nothing itself."""
+metrics and alarms), plan, write the weights. Decides nothing itself: what a refused write
+leaves in status is the planner's word too (see `PassState.plan`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import assert_never
 
 from serving_operator.api.trafficsplit import TrafficSplitSpec, TrafficSplitStatus
-from serving_operator.aws.base import AwsError
 from serving_operator.aws.clients import Clients
-from serving_operator.planning.failures import AwsFailure, outcome_for_failure
 from serving_operator.planning.trafficsplit.actions import SetWeights
+from serving_operator.planning.trafficsplit.findings import SplitFindings
 from serving_operator.planning.trafficsplit.observed import (
     EndpointReferenceTarget,
-    Lookups,
     Requests,
+    SplitLookups,
     SplitObservation,
 )
 from serving_operator.planning.trafficsplit.planner import (
-    SplitPlan,
     endpoint_read_since,
     plan_traffic_split,
 )
+from serving_operator.reconcile.passes import PassResult, run_pass
 from serving_operator.reconcile.trafficsplit.weights import endpoint_weights, set_weights
 
-# Alarms, then metrics: the planner never needs more rounds than that.
-_MAX_LOOKUP_ROUNDS = 4
+SplitPass = PassResult[SetWeights, TrafficSplitStatus, SplitFindings, SplitObservation]
+"""What one pass did: `memory` is the status to write, `findings` its transitions and look."""
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,6 @@ class SplitSurroundings:
     requests: Requests = field(default_factory=Requests)
 
 
-@dataclass
-class SplitPassResult:
-    plan: SplitPlan
-    executed: list[SetWeights] = field(default_factory=list)
-    aws_failure: AwsFailure | None = None
-
-
 class TrafficSplitReconciler:
     def __init__(self, clients: Clients) -> None:
         self._aws = clients
@@ -55,59 +49,48 @@ class TrafficSplitReconciler:
         surroundings: SplitSurroundings,
         previous: TrafficSplitStatus,
         now: datetime,
-    ) -> SplitPassResult:
+    ) -> SplitPass:
+        done: SplitPass = run_pass(
+            memory=previous,
+            observe=lambda: self._observe(spec, surroundings, previous, now),
+            plan=lambda seen: plan_traffic_split(spec, seen, previous),
+            look_up=lambda lookups, seen: self._look_up(spec, lookups, seen),
+            execute=self._execute,
+        )
+        return done
+
+    def _observe(
+        self,
+        spec: TrafficSplitSpec,
+        surroundings: SplitSurroundings,
+        previous: TrafficSplitStatus,
+        now: datetime,
+    ) -> SplitObservation:
+        """The endpoint's weights: a split on another's endpoint, or none, reads nothing."""
         target = surroundings.target
         since = endpoint_read_since(spec, previous, surroundings.requests, now)
-        try:
-            endpoint = (
-                endpoint_weights(
-                    self._aws.sagemaker,
-                    target.endpoint_name,
-                    read_since=since.timestamp() if since is not None else None,
-                    now=now.timestamp(),
-                )
-                if target is not None and surroundings.competing_split is None
-                else None
+        endpoint = (
+            endpoint_weights(
+                self._aws.sagemaker,
+                target.endpoint_name,
+                read_since=since.timestamp() if since is not None else None,
+                now=now.timestamp(),
             )
-            observed = SplitObservation(
-                now=now,
-                target=target,
-                endpoint=endpoint,
-                competing_split=surroundings.competing_split,
-                requests=surroundings.requests,
-            )
-            plan = plan_traffic_split(spec, observed, previous)
-            for _ in range(_MAX_LOOKUP_ROUNDS):
-                if not isinstance(plan, Lookups):
-                    break
-                observed = self._read(spec, observed, plan)
-                plan = plan_traffic_split(spec, observed, previous)
-            if isinstance(plan, Lookups):
-                raise RuntimeError(f"the TrafficSplit planner keeps asking for {plan}")
-        except AwsError as error:
-            return self._failed(previous, error)
-        result = SplitPassResult(plan)
-        for action in plan.actions:
-            try:
-                set_weights(self._aws.sagemaker, action)
-            except AwsError as error:
-                result.aws_failure = error.failure
-                # The weights were not written: the status must not claim they were asked for.
-                result.plan = replace(
-                    plan,
-                    actions=(),
-                    outcome=outcome_for_failure(error.failure),
-                    status=plan.status.model_copy(
-                        update={"desired_weights": previous.desired_weights}
-                    ),
-                )
-                return result
-            result.executed.append(action)
-        return result
+            if target is not None and surroundings.competing_split is None
+            else None
+        )
+        return SplitObservation(
+            now=now,
+            target=target,
+            endpoint=endpoint,
+            competing_split=surroundings.competing_split,
+            requests=surroundings.requests,
+        )
 
-    def _read(
-        self, spec: TrafficSplitSpec, observed: SplitObservation, lookups: Lookups
+    def _look_up(
+        self, spec: TrafficSplitSpec, lookups: SplitLookups, observed: SplitObservation
     ) -> SplitObservation:
+        """Read what the planner asked for, and nothing else."""
         if lookups.alarms:
             observed = replace(observed, alarms=self._aws.cloudwatch.alarm_states(lookups.alarms))
         if lookups.metrics is not None:
@@ -122,8 +105,10 @@ class TrafficSplitReconciler:
             )
         return observed
 
-    @staticmethod
-    def _failed(previous: TrafficSplitStatus, error: AwsError) -> SplitPassResult:
-        return SplitPassResult(
-            SplitPlan((), outcome_for_failure(error.failure), previous), aws_failure=error.failure
-        )
+    def _execute(self, action: SetWeights) -> bool:
+        match action:
+            case SetWeights():
+                set_weights(self._aws.sagemaker, action)
+                return True
+            case _:
+                assert_never(action)

@@ -7,9 +7,10 @@ from serving_operator.api.trafficsplit import Phase, TrafficSplitStatus
 from serving_operator.metrics import ANALYSIS_CHECKS, CANARY_PHASE, CANARY_WEIGHT
 from serving_operator.planning.outcome import Outcome
 from serving_operator.planning.trafficsplit.actions import describe_weights
-from serving_operator.planning.trafficsplit.planner import shares
+from serving_operator.planning.trafficsplit.findings import SplitFindings
+from serving_operator.planning.trafficsplit.weights import shares
 from serving_operator.reconcile.report import Event, ObjectContext, PassReport
-from serving_operator.reconcile.trafficsplit.reconciler import SplitPassResult
+from serving_operator.reconcile.trafficsplit.reconciler import SplitPass
 
 Context = ObjectContext[TrafficSplitStatus]
 Report = PassReport[TrafficSplitStatus]
@@ -17,11 +18,13 @@ Report = PassReport[TrafficSplitStatus]
 _WARNING_PHASES = frozenset({Phase.ROLLING_BACK, Phase.FAILED, Phase.ABORTED})
 
 
-def report_pass(result: SplitPassResult, context: Context, endpoint_name: str | None) -> Report:
-    plan = result.plan
-    status = plan.status.model_copy(update={"endpoint_name": endpoint_name})
+def report_pass(result: SplitPass, context: Context, endpoint_name: str | None) -> Report:
+    """`result.memory` is the status the pass leaves (what it remembered before, when it
+    failed before its first `Remember`), `result.findings` its transitions and look."""
+    status = result.memory.model_copy(update={"endpoint_name": endpoint_name})
+    findings = result.findings or SplitFindings()
     events: list[Event] = []
-    for transition in plan.transitions:
+    for transition in findings.transitions:
         message = f"{transition.previous or 'new'} -> {transition.phase}: {transition.message}"
         post = Event.warning if transition.phase in _WARNING_PHASES else Event.normal
         events.append(post(transition.reason, message))
@@ -33,24 +36,24 @@ def report_pass(result: SplitPassResult, context: Context, endpoint_name: str | 
             )
         )
     if result.aws_failure is not None:
-        events.append(Event.warning(plan.outcome.reason, plan.outcome.message))
-    _export_metrics(context, status, result)
+        events.append(Event.warning(result.outcome.reason, result.outcome.message))
+    _export_metrics(context, status, findings)
     return Report(
-        outcome=plan.outcome,
+        outcome=result.outcome,
         status=status,
         events=events,
-        recheck_after=plan.recheck_after,
+        recheck_after=result.recheck_after,
     )
 
 
-def _export_metrics(context: Context, status: TrafficSplitStatus, result: SplitPassResult) -> None:
+def _export_metrics(context: Context, status: TrafficSplitStatus, findings: SplitFindings) -> None:
     namespace, name = context.namespace, context.name
     for variant, share in shares(status.live_weights).items():
         CANARY_WEIGHT.labels(namespace, name, variant).set(round(100.0 * share, 3))
     for phase in Phase:
         CANARY_PHASE.labels(namespace, name, phase.value).set(1.0 if status.phase == phase else 0.0)
-    if result.plan.look is not None:
-        for check in result.plan.look.checks:
+    if findings.look is not None:
+        for check in findings.look.checks:
             ANALYSIS_CHECKS.labels(namespace, name, check.verdict).inc()
 
 
