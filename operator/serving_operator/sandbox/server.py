@@ -254,8 +254,11 @@ class SandboxApp:
         elif route == ("GET", "/_sandbox/settings"):
             payload = {**self.sagemaker.settings.to_json(), **self.edge_settings.to_json()}
         elif route == ("POST", "/_sandbox/settings"):
-            self.sagemaker.settings.update(request.get_json(force=True))
-            self.edge_settings.update(request.get_json(force=True))
+            try:
+                self.sagemaker.settings.update(request.get_json(force=True))
+                self.edge_settings.update(request.get_json(force=True))
+            except (TypeError, ValueError) as error:
+                return Response(json.dumps({"error": str(error)}), status=400)
         elif route == ("POST", "/_sandbox/faults"):
             try:
                 self.faults.add(Fault.from_json(request.get_json(force=True)))
