@@ -15,6 +15,15 @@ Where the output goes: <S3OutputLocation>/<model>-<TargetDevice>.tar.gz, as Neo 
 devices; for a TargetPlatform the sandbox uses <model>-<OS>_<ARCH>[_<ACCELERATOR>].tar.gz.
 <model> is the input artifact's file name without .tar.gz.
 
+What is inside: an XGBoost model compiled for a target this machine is (a TargetPlatform of
+this host's Os/Arch without accelerator, or a CPU instance TargetDevice of its architecture,
+e.g. ml_c5 on x86_64) is compiled for real with Treelite, as Neo compiles tree models: the
+archive holds compiled.so (Treelite's shared library, built with gcc) and compiled.meta, the
+layout DLR loads as a Treelite model, and a model Treelite cannot read fails the job with
+Neo's InputConfiguration error. For any other framework or target the archive keeps DLR's
+file names with placeholder contents: the sandbox cannot compile them (no TVM, no cross
+compiler), and nothing can run them.
+
 The job also lives in moto's backend (so AddTags/ListTags work on its ARN); its state is here.
 """
 
@@ -26,12 +35,17 @@ import gzip
 import hashlib
 import io
 import json
+import platform
 import re
+import subprocess
 import tarfile
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -90,6 +104,8 @@ class CompilationJob:
     failure_reason: str | None = None
     artifact_uri: str | None = None
     artifact_digest: str | None = None
+    build: Future[dict[str, bytes]] | None = None
+    """A real compilation (Treelite) running since INPROGRESS: the files of the model."""
 
     @property
     def output_config(self) -> dict[str, Any]:
@@ -285,8 +301,90 @@ def artifact_uri(input_uri: str, output_config: dict[str, Any]) -> str:
     return f"{output_config['S3OutputLocation'].rstrip('/')}/{model}-{target}.tar.gz"
 
 
-def compiled_artifact(job: CompilationJob, source: bytes) -> bytes:
-    """A .tar.gz laid out as a DLR model directory; byte-identical for the same inputs."""
+# This machine's architecture as Neo's TargetPlatform Arch, and the CPU instance targets
+# (TargetDevice) of that architecture (sagemaker service-2.json TargetDevice; ml_c6g/ml_m6g
+# are Graviton, aarch64).
+_HOST_ARCH = {"x86_64": "X86_64", "amd64": "X86_64", "aarch64": "ARM64", "arm64": "ARM64"}
+_HOST_DEVICES = {
+    "X86_64": frozenset({"ml_c4", "ml_c5", "ml_m4", "ml_m5"}),
+    "ARM64": frozenset({"ml_c6g", "ml_m6g"}),
+}
+
+
+def host_arch() -> str | None:
+    return _HOST_ARCH.get(platform.machine().lower())
+
+
+def compiles_for_host(request: dict[str, Any]) -> bool:
+    """Whether the sandbox compiles this job for real: XGBoost, for this machine."""
+    framework = (request.get("InputConfig") or {}).get("Framework")
+    output = request.get("OutputConfig") or {}
+    arch = host_arch()
+    if framework != "XGBOOST" or arch is None:
+        return False
+    if "TargetDevice" in output:
+        return output["TargetDevice"] in _HOST_DEVICES.get(arch, frozenset())
+    target = output.get("TargetPlatform") or {}
+    return (
+        target.get("Os") == "LINUX" and target.get("Arch") == arch and not target.get("Accelerator")
+    )
+
+
+class CompileError(Exception):
+    """Why Neo could not compile the model (its FailureReason)."""
+
+
+def treelite_compile(source: bytes) -> dict[str, bytes]:
+    """compiled.so of the XGBoost model in the .tar.gz `source`, built by Treelite with gcc
+    for this machine."""
+    import treelite  # the sandbox extra; imported here so the rest of Neo needs none of it
+
+    with tempfile.TemporaryDirectory(prefix="sandbox-neo-") as scratch:
+        folder = Path(scratch)
+        try:
+            with tarfile.open(fileobj=io.BytesIO(source), mode="r:*") as archive:
+                members = [m for m in archive.getmembers() if m.isfile()]
+                if len(members) != 1:
+                    raise CompileError(
+                        "ClientError: InputConfiguration: The model archive must contain"
+                        f" exactly one XGBoost model file; it has {len(members)} files."
+                    )
+                extracted = archive.extractfile(members[0])
+                assert extracted is not None
+                model_file = folder / "model"
+                model_file.write_bytes(extracted.read())
+        except tarfile.TarError as error:
+            raise CompileError(
+                f"ClientError: InputConfiguration: The model is not a tar.gz archive: {error}"
+            ) from None
+        model = None
+        problems = []
+        for model_format in ("xgboost", "xgboost_json"):
+            try:
+                model = treelite.Model.load(str(model_file), model_format=model_format)
+                break
+            except treelite.TreeliteError as error:
+                problems.append(str(error).strip().splitlines()[-1] if str(error) else "")
+        if model is None:
+            raise CompileError(
+                "ClientError: InputConfiguration: Unable to load the XGBoost model: "
+                + "; ".join(problems)
+            )
+        library = folder / "compiled.so"
+        try:
+            model.export_lib(
+                toolchain="gcc", libpath=str(library), params={"parallel_comp": 1}, nthread=1
+            )
+        except (treelite.TreeliteError, subprocess.SubprocessError, OSError) as error:
+            raise CompileError(f"ClientError: CompilationError: {error}") from None
+        return {"compiled.so": library.read_bytes()}
+
+
+def compiled_artifact(
+    job: CompilationJob, source: bytes, compiled: dict[str, bytes] | None = None
+) -> bytes:
+    """A .tar.gz laid out as a DLR model directory: the real compiled files if there are
+    any, else placeholders under DLR's file names; byte-identical for the same inputs."""
     input_config = job.request.get("InputConfig") or {}
     meta = {
         "Requirements": {
@@ -302,12 +400,17 @@ def compiled_artifact(job: CompilationJob, source: bytes) -> bytes:
             "CompilationJobName": job.name,
         },
     }
-    files = {
-        "compiled.meta": json.dumps(meta, indent=2).encode(),
-        "compiled.json": json.dumps({"nodes": [], "source": meta["Model"]}).encode(),
-        "compiled.params": hashlib.sha256(b"params" + source).digest(),
-        "compiled.so": hashlib.sha256(b"library" + source).digest(),
-    }
+    files = {"compiled.meta": json.dumps(meta, indent=2).encode()}
+    if compiled is not None:
+        files.update(compiled)
+    else:
+        files.update(
+            {
+                "compiled.json": json.dumps({"nodes": [], "source": meta["Model"]}).encode(),
+                "compiled.params": hashlib.sha256(b"params" + source).digest(),
+                "compiled.so": hashlib.sha256(b"library" + source).digest(),
+            }
+        )
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w") as archive:
         for name in sorted(files):
@@ -326,6 +429,10 @@ class NeoOverlay:
     jobs: dict[tuple[str, str, str], CompilationJob] = field(default_factory=dict)
     """(account, region, job name) -> job."""
     forced_failures: list[ForcedFailure] = field(default_factory=list)
+    compiler: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="neo")
+    )
+    """Real compilations, one at a time (the machine is small), off the overlay's lock."""
 
     @property
     def handlers(self) -> dict[str, Callable[[AwsRequest], Response]]:
@@ -365,10 +472,19 @@ class NeoOverlay:
         if job.status == "STARTING":
             job.status, job.started = "INPROGRESS", at
             job.due = at + self.settings.compilation_seconds
+            self._start_build(job)
         elif job.status == "INPROGRESS":
             self._finish(job, at)
         elif job.status == "STOPPING":
             job.status, job.ended, job.due = "STOPPED", at, None
+
+    def _start_build(self, job: CompilationJob) -> None:
+        if not compiles_for_host(job.request):
+            return
+        input_uri = (job.request.get("InputConfig") or {}).get("S3Uri", "")
+        source = s3objects.read_object(job.account, input_uri) if input_uri else None
+        if source is not None:
+            job.build = self.compiler.submit(treelite_compile, source)
 
     def _finish(self, job: CompilationJob, at: float) -> None:
         job.ended, job.due = at, None
@@ -396,8 +512,16 @@ class NeoOverlay:
                 f" {output_location}: the bucket does not exist."
             )
         else:
+            compiled = None
+            try:
+                # Compiling a small tree model takes well under compilationSeconds; a slow
+                # machine waits here for it rather than publishing placeholders.
+                compiled = job.build.result() if job.build is not None else None
+            except CompileError as error:
+                job.status, job.failure_reason = "FAILED", str(error)
+                return
             uri = artifact_uri(input_uri, job.output_config)
-            artifact = compiled_artifact(job, source)
+            artifact = compiled_artifact(job, source, compiled)
             s3objects.write_object(job.account, uri, artifact)
             job.status, job.artifact_uri = "COMPLETED", uri
             job.artifact_digest = hashlib.sha256(artifact).hexdigest()

@@ -90,6 +90,7 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 import sys
 import threading
 import time
@@ -357,6 +358,9 @@ def serve(host: str = "127.0.0.1", port: int = 5000, settings_json: str | None =
         edge.update(json.loads(settings_json))
     app = SandboxApp(settings, edge)
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    # SIGTERM (how tests and `make demo-stop` end us) unwinds like Ctrl-C, so the core
+    # devices' component processes are stopped and their folders removed (nucleus.py).
+    signal.signal(signal.SIGTERM, _interrupt)
     # Tests start us on port 0 and read the real port from this line.
     print(f"sandbox listening on http://{host}:{server.server_port}", flush=True)
     try:
@@ -365,4 +369,9 @@ def serve(host: str = "127.0.0.1", port: int = 5000, settings_json: str | None =
         pass
     finally:
         server.server_close()
+        app.greengrass.fleet.shutdown()
         sys.stdout.flush()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
