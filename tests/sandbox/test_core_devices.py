@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import urllib.error
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 
 from tests.sandbox.edge import (
     FAST_EDGE,
+    admin,
     bucket_with,
     create_component,
     group_of_things,
@@ -333,3 +335,15 @@ def test_without_run_lifecycle_a_device_only_does_what_it_is_told(
     )
     assert details(execution) == {"detailed-deployment-status": "SUCCESSFUL"}
     assert not (tmp_path / "ran").exists()
+
+
+def test_the_run_lifecycles_setting_is_a_boolean(
+    sandbox: Sandbox, sandbox_settings: Callable[..., None]
+) -> None:
+    sandbox_settings(runLifecycles=True)
+    assert admin(sandbox, "GET", "settings")["runLifecycles"] is True
+    sandbox_settings(runLifecycles=False)
+    assert admin(sandbox, "GET", "settings")["runLifecycles"] is False
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        admin(sandbox, "POST", "settings", {"runLifecycles": "yes"})
+    assert refused.value.code == 400

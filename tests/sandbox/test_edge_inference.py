@@ -258,3 +258,51 @@ def test_a_model_compiled_for_another_device_cannot_be_served_here(
     )
     assert execution["status"] == "FAILED", execution
     assert details(execution)["detailed-deployment-status"] == "FAILED_ROLLBACK_COMPLETE"
+
+
+# -- what the sandbox's Neo writes ----------------------------------------------------------
+def test_neo_compiles_xgboost_for_this_host_into_a_treelite_library(
+    sandbox: Sandbox, neo: Any, trained: tuple[bytes, np.ndarray, np.ndarray]
+) -> None:
+    assert HOST is not None
+    model_uri, _ = compile_with_neo(
+        sandbox, neo, trained[0], {"TargetPlatform": {"Os": "LINUX", "Arch": HOST[0]}}
+    )
+    bucket, key = model_uri.removeprefix("s3://").split("/", 1)
+    body = sandbox.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as archive:
+        files = {m.name: archive.extractfile(m).read() for m in archive.getmembers()}  # type: ignore[union-attr]
+    # DLR's Treelite layout: one shared library and no .params (a .params means TVM).
+    assert sorted(files) == ["compiled.meta", "compiled.so"]
+    assert files["compiled.so"].startswith(b"\x7fELF")
+
+
+def test_neo_fails_an_xgboost_model_treelite_cannot_read(sandbox: Sandbox, neo: Any) -> None:
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        info = tarfile.TarInfo("xgboost-model")
+        info.size = 11
+        tar.addfile(info, io.BytesIO(b"not a model"))
+    bucket = bucket_with(sandbox, "source/model.tar.gz", body=archive.getvalue())
+    assert HOST is not None
+    name = unique("neo-bad")
+    neo.create_compilation_job(
+        CompilationJobName=name,
+        RoleArn=ROLE,
+        InputConfig={"S3Uri": f"s3://{bucket}/source/model.tar.gz", "Framework": "XGBOOST"},
+        OutputConfig={
+            "S3OutputLocation": f"s3://{bucket}/compiled/",
+            "TargetPlatform": {"Os": "LINUX", "Arch": HOST[0]},
+        },
+        StoppingCondition={"MaxRuntimeInSeconds": 900},
+    )
+    job = wait_until(
+        lambda: neo.describe_compilation_job(CompilationJobName=name),
+        lambda d: d["CompilationJobStatus"] in ("COMPLETED", "FAILED"),
+        f"{name} to end",
+        60,
+    )
+    assert job["CompilationJobStatus"] == "FAILED"
+    assert job["FailureReason"].startswith(
+        "ClientError: InputConfiguration: Unable to load the XGBoost model"
+    )
