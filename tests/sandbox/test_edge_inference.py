@@ -1,15 +1,15 @@
-"""Inference end to end with real parts: the sandbox's Neo compiles an XGBoost model for this
-machine with Treelite, a core device that runs lifecycles installs the component built as
-the operator's edge_runtime builds it (the compiled model and the shipped entrypoint,
-variant.DLR's environment activated as AWS's DLR components do), and the entrypoint answers
-predictions equal to XGBoost's own. A component that cannot serve (the old default run
-command, no environment, a model no runtime here can load) fails its deployment."""
+"""Inference end to end with real parts: the sandbox's Neo compiles an XGBoost model with
+Treelite (for this machine, where every sandbox device runs), a core device that runs
+lifecycles installs the component built as the operator's edge_runtime builds it (the
+compiled model and the shipped entrypoint, variant.DLR's environment activated as AWS's DLR
+components do), and the entrypoint answers predictions equal to XGBoost's own. A component
+that cannot serve (the old default run command, no environment, a model no runtime here can
+load) fails its deployment."""
 
 from __future__ import annotations
 
 import io
 import json
-import platform
 import socket
 import tarfile
 import urllib.request
@@ -26,11 +26,8 @@ from tests.sandbox.endpoints import wait_until
 from tests.sandbox.test_core_devices import deploy_to_device, details
 from tests.support.sandbox import Sandbox
 
-HOST = {
-    "x86_64": ("X86_64", "amd64"),
-    "aarch64": ("ARM64", "aarch64"),
-}.get(platform.machine().lower())
-pytestmark = pytest.mark.skipif(HOST is None, reason="Neo compiles for x86_64 or aarch64 hosts")
+X86_64 = ({"TargetPlatform": {"Os": "LINUX", "Arch": "X86_64"}}, "amd64")
+JETSON = ({"TargetDevice": "jetson_nano"}, "aarch64")
 ENTRYPOINT_SETTLE = 5.0
 """deviceRunSettleSeconds: long enough for the entrypoint to load its model or exit."""
 OLD_DEFAULT_RUN = "python3 -m dlr_serve --model-dir {work:path}/model"
@@ -166,19 +163,18 @@ def invoke(port: int, rows: np.ndarray) -> dict[str, Any]:
     return answer
 
 
+@pytest.mark.parametrize(("output", "architecture"), [X86_64, JETSON], ids=["x86_64", "jetson"])
 def test_a_device_serves_the_neo_compiled_model_with_xgboost_s_predictions(
     sandbox: Sandbox,
     neo: Any,
     greengrass: Any,
     iot: Any,
     trained: tuple[bytes, np.ndarray, np.ndarray],
+    output: dict[str, Any],
+    architecture: str,
 ) -> None:
-    assert HOST is not None
     source, rows, expected = trained
-    arch, architecture = HOST
-    model_uri, location = compile_with_neo(
-        sandbox, neo, source, {"TargetPlatform": {"Os": "LINUX", "Arch": arch}}
-    )
+    model_uri, location = compile_with_neo(sandbox, neo, source, output)
     name = served_component(sandbox, greengrass, model_uri, location, architecture)
     port = free_port()
     update = {"merge": json.dumps({"Port": str(port)})}
@@ -213,12 +209,9 @@ def test_a_component_that_cannot_serve_fails_its_deployment(
     trained: tuple[bytes, np.ndarray, np.ndarray],
     run_command: str,
 ) -> None:
-    assert HOST is not None
     source, _, _ = trained
-    arch, architecture = HOST
-    model_uri, location = compile_with_neo(
-        sandbox, neo, source, {"TargetPlatform": {"Os": "LINUX", "Arch": arch}}
-    )
+    output, architecture = X86_64
+    model_uri, location = compile_with_neo(sandbox, neo, source, output)
     name = served_component(
         sandbox, greengrass, model_uri, location, architecture, run_command=run_command
     )
@@ -236,23 +229,38 @@ def test_a_component_that_cannot_serve_fails_its_deployment(
     )
 
 
-def test_a_model_compiled_for_another_device_cannot_be_served_here(
-    sandbox: Sandbox,
-    neo: Any,
-    greengrass: Any,
-    iot: Any,
-    trained: tuple[bytes, np.ndarray, np.ndarray],
+def test_a_model_the_sandbox_cannot_compile_cannot_be_served(
+    sandbox: Sandbox, neo: Any, greengrass: Any, iot: Any
 ) -> None:
-    """Neo's output for a Jetson is, in the sandbox, DLR's layout with placeholder bytes: the
-    entrypoint finds no runtime that loads it and exits 1, which fails the deployment."""
-    source, _, _ = trained
-    model_uri, location = compile_with_neo(sandbox, neo, source, {"TargetDevice": "jetson_nano"})
-    name = served_component(sandbox, greengrass, model_uri, location, "aarch64")
+    """A PyTorch model is, in the sandbox's Neo (no TVM), DLR's layout with placeholder bytes:
+    the entrypoint finds no runtime that loads it and exits 1, which fails the deployment."""
+    bucket = bucket_with(sandbox, "source/model.tar.gz", body=b"a pytorch model")
+    name = unique("neo-pt")
+    location = f"s3://{bucket}/compiled/{name}/"
+    neo.create_compilation_job(
+        CompilationJobName=name,
+        RoleArn=ROLE,
+        InputConfig={
+            "S3Uri": f"s3://{bucket}/source/model.tar.gz",
+            "Framework": "PYTORCH",
+            "FrameworkVersion": "1.8",
+        },
+        OutputConfig={"S3OutputLocation": location, "TargetDevice": "jetson_nano"},
+        StoppingCondition={"MaxRuntimeInSeconds": 900},
+    )
+    job = wait_until(
+        lambda: neo.describe_compilation_job(CompilationJobName=name),
+        lambda d: d["CompilationJobStatus"] in ("COMPLETED", "FAILED"),
+        f"{name} to end",
+        60,
+    )
+    model_uri = str(job["ModelArtifacts"]["S3ModelArtifacts"])
+    component_name = served_component(sandbox, greengrass, model_uri, location, "aarch64")
     _, execution = deploy_to_device(
         sandbox,
         greengrass,
         iot,
-        {name: {"componentVersion": "1.0.0"}},
+        {component_name: {"componentVersion": "1.0.0"}},
         platform={"os": "linux", "architecture": "aarch64"},
         timeout=60,
     )
@@ -261,13 +269,10 @@ def test_a_model_compiled_for_another_device_cannot_be_served_here(
 
 
 # -- what the sandbox's Neo writes ----------------------------------------------------------
-def test_neo_compiles_xgboost_for_this_host_into_a_treelite_library(
+def test_neo_compiles_xgboost_into_a_treelite_library(
     sandbox: Sandbox, neo: Any, trained: tuple[bytes, np.ndarray, np.ndarray]
 ) -> None:
-    assert HOST is not None
-    model_uri, _ = compile_with_neo(
-        sandbox, neo, trained[0], {"TargetPlatform": {"Os": "LINUX", "Arch": HOST[0]}}
-    )
+    model_uri, _ = compile_with_neo(sandbox, neo, trained[0], JETSON[0])
     bucket, key = model_uri.removeprefix("s3://").split("/", 1)
     body = sandbox.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as archive:
@@ -284,7 +289,6 @@ def test_neo_fails_an_xgboost_model_treelite_cannot_read(sandbox: Sandbox, neo: 
         info.size = 11
         tar.addfile(info, io.BytesIO(b"not a model"))
     bucket = bucket_with(sandbox, "source/model.tar.gz", body=archive.getvalue())
-    assert HOST is not None
     name = unique("neo-bad")
     neo.create_compilation_job(
         CompilationJobName=name,
@@ -292,7 +296,7 @@ def test_neo_fails_an_xgboost_model_treelite_cannot_read(sandbox: Sandbox, neo: 
         InputConfig={"S3Uri": f"s3://{bucket}/source/model.tar.gz", "Framework": "XGBOOST"},
         OutputConfig={
             "S3OutputLocation": f"s3://{bucket}/compiled/",
-            "TargetPlatform": {"Os": "LINUX", "Arch": HOST[0]},
+            "TargetPlatform": {"Os": "LINUX", "Arch": "X86_64"},
         },
         StoppingCondition={"MaxRuntimeInSeconds": 900},
     )

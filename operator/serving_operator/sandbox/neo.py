@@ -15,16 +15,14 @@ Where the output goes: <S3OutputLocation>/<model>-<TargetDevice>.tar.gz, as Neo 
 devices; for a TargetPlatform the sandbox uses <model>-<OS>_<ARCH>[_<ACCELERATOR>].tar.gz.
 <model> is the input artifact's file name without .tar.gz.
 
-What is inside: an XGBoost model compiled for a target this machine is (a TargetPlatform of
-this host's Os/Arch without accelerator, or a CPU instance TargetDevice of its architecture,
-e.g. ml_c5 on x86_64) is compiled for real with Treelite, as Neo compiles tree models: the
-archive holds compiled.so (Treelite's shared library, built with gcc) and compiled.meta, the
+What is inside: an XGBoost model is compiled for real with Treelite and gcc, as Neo compiles
+tree models: the archive holds compiled.so (Treelite's shared library) and compiled.meta, the
 layout DLR loads as a Treelite model, and a model Treelite cannot read fails the job with
-Neo's InputConfiguration error. For any other framework or target the archive keeps DLR's
-file names with placeholder contents: the sandbox cannot compile them (no TVM, no cross
-compiler), and nothing can run them.
-
-The job also lives in moto's backend (so AddTags/ListTags work on its ARN); its state is here.
+Neo's InputConfiguration error. The library is built for this machine whatever the target:
+the sandbox's core devices, whatever platform they report, all run on this machine
+(nucleus.py), so this is the library that runs on the device it was compiled for. Any other
+framework gets DLR's file names with placeholder contents: the sandbox has no TVM to
+compile them, and nothing can run them.
 """
 
 from __future__ import annotations
@@ -35,7 +33,6 @@ import gzip
 import hashlib
 import io
 import json
-import platform
 import re
 import subprocess
 import tarfile
@@ -301,33 +298,10 @@ def artifact_uri(input_uri: str, output_config: dict[str, Any]) -> str:
     return f"{output_config['S3OutputLocation'].rstrip('/')}/{model}-{target}.tar.gz"
 
 
-# This machine's architecture as Neo's TargetPlatform Arch, and the CPU instance targets
-# (TargetDevice) of that architecture (sagemaker service-2.json TargetDevice; ml_c6g/ml_m6g
-# are Graviton, aarch64).
-_HOST_ARCH = {"x86_64": "X86_64", "amd64": "X86_64", "aarch64": "ARM64", "arm64": "ARM64"}
-_HOST_DEVICES = {
-    "X86_64": frozenset({"ml_c4", "ml_c5", "ml_m4", "ml_m5"}),
-    "ARM64": frozenset({"ml_c6g", "ml_m6g"}),
-}
-
-
-def host_arch() -> str | None:
-    return _HOST_ARCH.get(platform.machine().lower())
-
-
-def compiles_for_host(request: dict[str, Any]) -> bool:
-    """Whether the sandbox compiles this job for real: XGBoost, for this machine."""
-    framework = (request.get("InputConfig") or {}).get("Framework")
-    output = request.get("OutputConfig") or {}
-    arch = host_arch()
-    if framework != "XGBOOST" or arch is None:
-        return False
-    if "TargetDevice" in output:
-        return output["TargetDevice"] in _HOST_DEVICES.get(arch, frozenset())
-    target = output.get("TargetPlatform") or {}
-    return (
-        target.get("Os") == "LINUX" and target.get("Arch") == arch and not target.get("Accelerator")
-    )
+def compiles_with_treelite(request: dict[str, Any]) -> bool:
+    """Whether the sandbox compiles this job for real: an XGBoost model, which Neo compiles
+    with Treelite whatever the target (tree models need no accelerator)."""
+    return (request.get("InputConfig") or {}).get("Framework") == "XGBOOST"
 
 
 class CompileError(Exception):
@@ -479,7 +453,7 @@ class NeoOverlay:
             job.status, job.ended, job.due = "STOPPED", at, None
 
     def _start_build(self, job: CompilationJob) -> None:
-        if not compiles_for_host(job.request):
+        if not compiles_with_treelite(job.request):
             return
         input_uri = (job.request.get("InputConfig") or {}).get("S3Uri", "")
         source = s3objects.read_object(job.account, input_uri) if input_uri else None

@@ -260,15 +260,18 @@ class CoreDevice:
             )
 
     def states(self) -> dict[str, str]:
-        """Component name -> its state now (a RUNNING process that died is BROKEN)."""
-        with self.lock:
-            for service in self.services.values():
-                process = service.process
-                if service.state == "RUNNING" and process is not None:
-                    code = process.poll()
-                    if code is not None:
-                        service.state = "FINISHED" if code == 0 else "BROKEN"
-            return {name: s.state for name, s in self.services.items()}
+        """Component name -> its state now (a RUNNING process that died is BROKEN).
+
+        Read without the deployment lock, which an install holds for as long as it runs:
+        GetCoreDevice must not wait for it (the overlay's lock is held meanwhile)."""
+        services = list(self.services.items())  # one step under the GIL: a consistent copy
+        for _, service in services:
+            process = service.process
+            if service.state == "RUNNING" and process is not None:
+                code = process.poll()
+                if code is not None:
+                    service.state = "FINISHED" if code == 0 else "BROKEN"
+        return {name: service.state for name, service in services}
 
     def stop_all(self) -> None:
         with self.lock:
