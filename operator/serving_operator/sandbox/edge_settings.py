@@ -25,6 +25,13 @@ class EdgeSettings(SettingsJson):
     """From an online device being notified of a job execution to its IN_PROGRESS."""
     device_apply_seconds: float = 1.0
     """From a device's IN_PROGRESS to the outcome it was told to have."""
+    device_run_settle_seconds: float = 1.0
+    """How long a core device that runs lifecycles (run_lifecycles) watches a component's Run
+    process before it counts as RUNNING: a Run step that exits non-zero within it breaks the
+    deployment (nucleus.py)."""
+    run_lifecycles: bool = False
+    """Whether core devices run the recipes' lifecycle steps for real (nucleus.py) or only do
+    what the device table tells them; a device table entry's runLifecycle overrides it."""
     job_minute_seconds: float = 60.0
     """What a minute of an IoT job's configuration lasts: rollout rates per minute and
     in-progress timeouts in minutes are counted in these."""

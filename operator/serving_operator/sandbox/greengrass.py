@@ -19,13 +19,18 @@ only an ACTIVE deployment (CANCELED, its job canceled: devices that have not sta
 will); delete only one that is not ACTIVE.
 
 Devices resolve a deployment as the nucleus does: every component must have a DEPLOYABLE
-version in the account (or be AWS-published: aws.greengrass.*, variant.*), every dependency a
-version that satisfies its requirement, some manifest must fit the device's platform, and
-each artifact must still have the digest fixed at creation; otherwise the device fails it
-with detailed-deployment-status FAILED_NO_STATE_CHANGE.
+version in the account, or be an AWS-published version the sandbox knows (nucleus.py's
+PUBLIC_COMPONENTS: variant.DLR 1.3.2 and 1.6.1-1.6.12, ...), every dependency a version that
+satisfies its requirement (a public one, the newest published that does), some manifest must
+fit the device's platform, and each artifact must still have the digest fixed at creation;
+otherwise the device fails it with detailed-deployment-status FAILED_NO_STATE_CHANGE and
+AWS's NoAvailableComponentVersionException (a typo such as variant.DRL, or >=9.0.0, fails
+so). A device that runs lifecycles (iotjobs.py, nucleus.py) then installs and runs the
+resolved components for real, and reports what that gave.
 
 Core devices are the things that have started a deployment (a device that never connects
-never registers); GetCoreDevice, ListCoreDevices, ListEffectiveDeployments show them.
+never registers); GetCoreDevice, ListCoreDevices, ListEffectiveDeployments show them. A core
+device with a BROKEN component is UNHEALTHY.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
-from serving_operator.sandbox import recipes, s3objects
+from serving_operator.sandbox import nucleus, recipes, s3objects
 from serving_operator.sandbox.edge_settings import EdgeSettings
 from serving_operator.sandbox.iotjobs import (
     Failure,
@@ -190,6 +195,26 @@ def _policies(given: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
+def _public_failure(name: str, version: str, platform: dict[str, str]) -> Failure | None:
+    """Why a device cannot take this version of an AWS-published component (None: it can)."""
+    known = nucleus.PUBLIC_COMPONENTS.get(name)
+    if known is None or version not in known.versions:
+        return _resolution_failure(
+            f"NoAvailableComponentVersionException: No cloud component version satisfies the"
+            f" requirements: AWS publishes no component {name} version {version}.",
+            "NO_AVAILABLE_COMPONENT_VERSION",
+            "COMPONENT_VERSION_REQUIREMENTS_NOT_MET",
+        )
+    if not nucleus.public_fits(name, platform):
+        return _resolution_failure(
+            f"Component {name} version {version} has no manifest for the device's platform"
+            f" {json.dumps(platform, sort_keys=True)}.",
+            "COMPONENT_PACKAGE_LOADING_ERROR",
+            "RECIPE_PLATFORM_NOT_SUPPORTED",
+        )
+    return None
+
+
 def _resolution_failure(reason: str, *stack: str, error_type: str = "REQUEST_ERROR") -> Failure:
     return Failure(
         "FAILED_NO_STATE_CHANGE",
@@ -212,6 +237,8 @@ class GreengrassOverlay:
         self.tokens: dict[tuple[str, str, str, str], tuple[str, Response]] = {}
         """(account, region, operation, clientToken) -> (request fingerprint, answer)."""
         self.tags: dict[str, dict[str, str]] = {}
+        self.fleet = nucleus.DeviceFleet(settings)
+        """The core devices that run lifecycles for real."""
         self.handlers: dict[str, Callable[[AwsRequest], Response]] = {
             "CreateComponentVersion": self._create_component_version,
             "DescribeComponent": self._describe_component,
@@ -508,6 +535,7 @@ class GreengrassOverlay:
                     else "FAILED_ROLLBACK_NOT_REQUESTED"
                 ),
                 preflight=self._resolver(account, region, components),
+                device_run=self._device_runner(account, region, target, components, policy),
             )
             for previous in earlier:
                 if previous.latest:
@@ -540,7 +568,10 @@ class GreengrassOverlay:
         def resolve(thing_name: str, platform: dict[str, str]) -> Failure | None:
             with self.lock:
                 for name, version in wanted.items():
-                    if name.startswith(recipes.PUBLIC_PREFIXES):
+                    if nucleus.is_public(name):
+                        failure = _public_failure(name, version, platform)
+                        if failure is not None:
+                            return failure
                         continue
                     failure = self._component_failure(account, region, name, version, platform)
                     if failure is not None:
@@ -549,7 +580,7 @@ class GreengrassOverlay:
                     dependencies = component.recipe.get("ComponentDependencies") or {}
                     for dependency, spec in dependencies.items():
                         failure = self._dependency_failure(
-                            account, region, name, dependency, spec or {}, wanted
+                            account, region, name, dependency, spec or {}, wanted, platform
                         )
                         if failure is not None:
                             return failure
@@ -598,10 +629,25 @@ class GreengrassOverlay:
         dependency: str,
         spec: dict[str, Any],
         wanted: dict[str, str],
+        platform: dict[str, str],
     ) -> Failure | None:
         requirement = str(spec.get("VersionRequirement", "*"))
-        if dependency.startswith(recipes.PUBLIC_PREFIXES):
-            return None
+        if nucleus.is_public(dependency):
+            if dependency in wanted:
+                chosen: str | None = wanted[dependency]
+                if chosen is not None and not recipes.satisfies(chosen, requirement):
+                    chosen = None
+            else:
+                chosen = nucleus.public_version(dependency, requirement)
+            if chosen is None:
+                return _resolution_failure(
+                    f"NoAvailableComponentVersionException: No cloud component version"
+                    f" satisfies the requirements: {name} requires {dependency}"
+                    f" {requirement}, and AWS publishes no such version.",
+                    "NO_AVAILABLE_COMPONENT_VERSION",
+                    "COMPONENT_VERSION_REQUIREMENTS_NOT_MET",
+                )
+            return _public_failure(dependency, chosen, platform)
         if dependency in wanted:
             candidates = [wanted[dependency]]
         else:
@@ -619,6 +665,74 @@ class GreengrassOverlay:
             f" {requirement}, and no version of {dependency} satisfies it.",
             "NO_AVAILABLE_COMPONENT_VERSION",
             "COMPONENT_VERSION_REQUIREMENTS_NOT_MET",
+        )
+
+    def _device_runner(
+        self, account: str, region: str, target: str, components: dict[str, Any], policy: str
+    ) -> Callable[[str, dict[str, str]], nucleus.DeviceRun]:
+        """How a device that runs lifecycles carries this deployment out (nucleus.py)."""
+        wanted = {name: dict(spec or {}) for name, spec in components.items()}
+
+        def run(thing_name: str, platform: dict[str, str]) -> nucleus.DeviceRun:
+            with self.lock:
+                planned = self._plan(account, region, wanted)
+            device = self.fleet.device(
+                account, region, thing_name, lambda uri: s3objects.read_object(account, uri)
+            )
+            return self.fleet.start(
+                device, target, planned, roll_back=policy == "ROLLBACK", platform=platform
+            )
+
+        return run
+
+    def _plan(
+        self, account: str, region: str, wanted: dict[str, dict[str, Any]]
+    ) -> tuple[nucleus.PlannedComponent, ...]:
+        """The deployment's components and their dependencies, resolved, dependencies first
+        (the resolver has checked that each resolves)."""
+        versions = {name: str(spec.get("componentVersion")) for name, spec in wanted.items()}
+        planned: dict[str, nucleus.PlannedComponent] = {}
+
+        def visit(name: str, version: str) -> None:
+            if name in planned:
+                return
+            recipe = (
+                {}
+                if nucleus.is_public(name)
+                else self.components[(account, region, name, version)].recipe
+            )
+            dependencies = recipe.get("ComponentDependencies") or {}
+            for dependency, spec in dependencies.items():
+                requirement = str((spec or {}).get("VersionRequirement", "*"))
+                chosen = versions.get(dependency) or self._dependency_version(
+                    account, region, dependency, requirement
+                )
+                if chosen is not None:
+                    visit(dependency, chosen)
+            planned[name] = nucleus.PlannedComponent(
+                name=name,
+                version=version,
+                recipe=recipe,
+                configuration_update=dict(wanted.get(name, {}).get("configurationUpdate") or {}),
+                dependencies=tuple(dependencies),
+            )
+
+        for name, version in versions.items():
+            visit(name, version)
+        return tuple(planned.values())
+
+    def _dependency_version(
+        self, account: str, region: str, name: str, requirement: str
+    ) -> str | None:
+        if nucleus.is_public(name):
+            return nucleus.public_version(name, requirement)
+        return next(
+            (
+                c.version
+                for c in self._versions_of(account, region, name)
+                if c.state == "DEPLOYABLE" and recipes.satisfies(c.version, requirement)
+            ),
+            None,
         )
 
     def _deployment(self, request: AwsRequest) -> Deployment | Response:
@@ -725,6 +839,9 @@ class GreengrassOverlay:
                 "FAILED_ROLLBACK_NOT_REQUESTED",
                 "FAILED_UNABLE_TO_ROLLBACK",
             )
+            running = self.fleet.known(account, region, thing)
+            if running is not None and "BROKEN" in running.states().values():
+                broken = True
             platform = self.jobs.device(thing).platform
             devices[thing] = {
                 "coreDeviceThingName": thing,

@@ -14,7 +14,10 @@ groups' things too): one execution per thing, QUEUED. Each `advance()`:
   devicePickupSeconds, and after deviceApplySeconds ends it with the outcome it was told to
   have (admin API, below): SUCCEEDED, FAILED, REJECTED, or none (it stays IN_PROGRESS); a
   device that stays offline leaves its execution QUEUED forever (AWS: the in-progress
-  timeout only starts at IN_PROGRESS);
+  timeout only starts at IN_PROGRESS); a succeeding device that runs lifecycles (the
+  runLifecycles setting, or the entry's runLifecycle) carries a Greengrass deployment out
+  for real from IN_PROGRESS on (nucleus.py), and its execution ends, no earlier than
+  deviceApplySeconds, with what that gave: SUCCEEDED, or FAILED with the nucleus' details;
 - timeoutConfig.inProgressTimeoutInMinutes ends an execution IN_PROGRESS that long as
   TIMED_OUT;
 - abortConfig: once at least minNumberOfExecutedThings executions have finished
@@ -26,7 +29,8 @@ groups' things too): one execution per thing, QUEUED. Each `advance()`:
 
 "Minutes" are jobMinuteSeconds long (edge_settings.py). Device outcomes come from the admin
 API's device table: {"thingName": glob, "outcome": "succeed" | "fail" | "reject" |
-"timeout" | "offline", "detailedStatus": ..., "reason": ..., "platform": {...}}; the first
+"timeout" | "offline", "detailedStatus": ..., "reason": ..., "platform": {...},
+"runLifecycle": true | false | null}; the first
 entry whose glob matches a thing wins, and a thing no entry matches succeeds. A failing
 Greengrass device reports detailed-deployment-status FAILED_ROLLBACK_COMPLETE when its
 deployment asks for ROLLBACK, FAILED_ROLLBACK_NOT_REQUESTED otherwise, unless the entry
@@ -53,6 +57,7 @@ from werkzeug.wrappers import Response
 
 from serving_operator.sandbox.edge_settings import EdgeSettings
 from serving_operator.sandbox.moto_internals import IoTBackend
+from serving_operator.sandbox.nucleus import DeviceRun
 from serving_operator.sandbox.rest import rest_error, rest_page, rest_response
 from serving_operator.sandbox.wire import AwsRequest
 
@@ -89,6 +94,9 @@ class DeviceBehaviour:
     detailed_status: str | None = None
     reason: str | None = None
     platform: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_PLATFORM))
+    run_lifecycle: bool | None = None
+    """Whether a succeeding device runs the recipes' lifecycles (None: the runLifecycles
+    setting decides)."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DeviceBehaviour:
@@ -101,6 +109,7 @@ class DeviceBehaviour:
             detailed_status=data.get("detailedStatus"),
             reason=data.get("reason"),
             platform={**DEFAULT_PLATFORM, **(data.get("platform") or {})},
+            run_lifecycle=_optional_bool(data.get("runLifecycle")),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -110,7 +119,14 @@ class DeviceBehaviour:
             "detailedStatus": self.detailed_status,
             "reason": self.reason,
             "platform": self.platform,
+            "runLifecycle": self.run_lifecycle,
         }
+
+
+def _optional_bool(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise ValueError(f"runLifecycle must be true, false or null, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -139,6 +155,8 @@ class Execution:
     version: int = 1
     offline_at: float | None = None
     """When its device was last seen offline while the execution waited for it."""
+    device_run: DeviceRun | None = None
+    """The deployment its device is carrying out for real (nucleus.py), if it runs lifecycles."""
 
     def set_status(self, status: str, at: float, details: dict[str, str] | None = None) -> None:
         self.status, self.last_updated = status, at
@@ -186,6 +204,8 @@ class Job:
     """The detailed-deployment-status a failing Greengrass device reports."""
     preflight: Callable[[str, dict[str, str]], Failure | None] | None = None
     """How a device (name, platform) fails this job by itself, before any told outcome."""
+    device_run: Callable[[str, dict[str, str]], DeviceRun] | None = None
+    """Starts the job's deployment on a device (name, platform) that runs lifecycles."""
     notifications: list[float] = field(default_factory=list)
     rate_per_minute: float = UNLIMITED_PER_MINUTE
     raised_at_notified: int = 0
@@ -345,6 +365,7 @@ class IotJobs:
         timeout: dict[str, Any] | None = None,
         failure_detail: str = "FAILED_ROLLBACK_NOT_REQUESTED",
         preflight: Callable[[str, dict[str, str]], Failure | None] | None = None,
+        device_run: Callable[[str, dict[str, str]], DeviceRun] | None = None,
     ) -> Job:
         job_id = job_id or str(uuid.uuid4())
         now = time.time()
@@ -364,6 +385,7 @@ class IotJobs:
             last_updated=now,
             failure_detail=failure_detail,
             preflight=preflight,
+            device_run=device_run,
         )
         exponential = job.rollout.get("exponentialRate")
         if exponential:
@@ -502,6 +524,7 @@ class IotJobs:
                 execution.set_status("IN_PROGRESS", started, {})
                 execution.apply_due = started + self.settings.device_apply_seconds
                 job.last_updated = started
+                self._start_device_run(job, execution, behaviour)
         if execution.status != "IN_PROGRESS":
             return
         timeout_due = (
@@ -520,10 +543,38 @@ class IotJobs:
             execution.set_status("TIMED_OUT", timeout_due)
             job.last_updated = timeout_due
 
+    def runs_lifecycles(self, behaviour: DeviceBehaviour) -> bool:
+        if behaviour.run_lifecycle is not None:
+            return behaviour.run_lifecycle
+        return self.settings.run_lifecycles
+
+    def _start_device_run(self, job: Job, execution: Execution, behaviour: DeviceBehaviour) -> None:
+        """A succeeding device that runs lifecycles starts carrying the deployment out as
+        it picks the execution up, unless it cannot even resolve it."""
+        if (
+            job.device_run is None
+            or behaviour.outcome != "succeed"
+            or not self.runs_lifecycles(behaviour)
+        ):
+            return
+        if job.preflight is not None and job.preflight(execution.thing_name, behaviour.platform):
+            return
+        execution.device_run = job.device_run(execution.thing_name, behaviour.platform)
+
     def _apply(self, job: Job, execution: Execution, behaviour: DeviceBehaviour, at: float) -> None:
         execution.apply_due = None
         if behaviour.outcome in ("timeout", "offline"):
             return  # the device never reports back: IN_PROGRESS until a timeout, if any
+        run = execution.device_run
+        if behaviour.outcome == "succeed" and run is not None:
+            if not run.done() or run.result is None:
+                execution.apply_due = at  # still installing: look again at the next tick
+                return
+            finished = max(at, run.finished_at)
+            status = "SUCCEEDED" if run.result.succeeded else "FAILED"
+            execution.set_status(status, finished, dict(run.result.details))
+            job.last_updated = finished
+            return
         failure = job.preflight(execution.thing_name, behaviour.platform) if job.preflight else None
         if behaviour.outcome == "reject":
             details = {"detailed-deployment-status": behaviour.detailed_status or "REJECTED"}

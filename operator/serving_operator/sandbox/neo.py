@@ -15,7 +15,14 @@ Where the output goes: <S3OutputLocation>/<model>-<TargetDevice>.tar.gz, as Neo 
 devices; for a TargetPlatform the sandbox uses <model>-<OS>_<ARCH>[_<ACCELERATOR>].tar.gz.
 <model> is the input artifact's file name without .tar.gz.
 
-The job also lives in moto's backend (so AddTags/ListTags work on its ARN); its state is here.
+What is inside: an XGBoost model is compiled for real with Treelite and gcc, as Neo compiles
+tree models: the archive holds compiled.so (Treelite's shared library) and compiled.meta, the
+layout DLR loads as a Treelite model, and a model Treelite cannot read fails the job with
+Neo's InputConfiguration error. The library is built for this machine whatever the target:
+the sandbox's core devices, whatever platform they report, all run on this machine
+(nucleus.py), so this is the library that runs on the device it was compiled for. Any other
+framework gets DLR's file names with placeholder contents: the sandbox has no TVM to
+compile them, and nothing can run them.
 """
 
 from __future__ import annotations
@@ -27,11 +34,15 @@ import hashlib
 import io
 import json
 import re
+import subprocess
 import tarfile
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import botocore.session
@@ -90,6 +101,8 @@ class CompilationJob:
     failure_reason: str | None = None
     artifact_uri: str | None = None
     artifact_digest: str | None = None
+    build: Future[dict[str, bytes]] | None = None
+    """A real compilation (Treelite) running since INPROGRESS: the files of the model."""
 
     @property
     def output_config(self) -> dict[str, Any]:
@@ -285,8 +298,67 @@ def artifact_uri(input_uri: str, output_config: dict[str, Any]) -> str:
     return f"{output_config['S3OutputLocation'].rstrip('/')}/{model}-{target}.tar.gz"
 
 
-def compiled_artifact(job: CompilationJob, source: bytes) -> bytes:
-    """A .tar.gz laid out as a DLR model directory; byte-identical for the same inputs."""
+def compiles_with_treelite(request: dict[str, Any]) -> bool:
+    """Whether the sandbox compiles this job for real: an XGBoost model, which Neo compiles
+    with Treelite whatever the target (tree models need no accelerator)."""
+    return (request.get("InputConfig") or {}).get("Framework") == "XGBOOST"
+
+
+class CompileError(Exception):
+    """Why Neo could not compile the model (its FailureReason)."""
+
+
+def treelite_compile(source: bytes) -> dict[str, bytes]:
+    """compiled.so of the XGBoost model in the .tar.gz `source`, built by Treelite with gcc
+    for this machine."""
+    import treelite  # the sandbox extra; imported here so the rest of Neo needs none of it
+
+    with tempfile.TemporaryDirectory(prefix="sandbox-neo-") as scratch:
+        folder = Path(scratch)
+        try:
+            with tarfile.open(fileobj=io.BytesIO(source), mode="r:*") as archive:
+                members = [m for m in archive.getmembers() if m.isfile()]
+                if len(members) != 1:
+                    raise CompileError(
+                        "ClientError: InputConfiguration: The model archive must contain"
+                        f" exactly one XGBoost model file; it has {len(members)} files."
+                    )
+                extracted = archive.extractfile(members[0])
+                assert extracted is not None
+                model_file = folder / "model"
+                model_file.write_bytes(extracted.read())
+        except tarfile.TarError as error:
+            raise CompileError(
+                f"ClientError: InputConfiguration: The model is not a tar.gz archive: {error}"
+            ) from None
+        model = None
+        problems = []
+        for model_format in ("xgboost", "xgboost_json"):
+            try:
+                model = treelite.Model.load(str(model_file), model_format=model_format)
+                break
+            except treelite.TreeliteError as error:
+                problems.append(str(error).strip().splitlines()[-1] if str(error) else "")
+        if model is None:
+            raise CompileError(
+                "ClientError: InputConfiguration: Unable to load the XGBoost model: "
+                + "; ".join(problems)
+            )
+        library = folder / "compiled.so"
+        try:
+            model.export_lib(
+                toolchain="gcc", libpath=str(library), params={"parallel_comp": 1}, nthread=1
+            )
+        except (treelite.TreeliteError, subprocess.SubprocessError, OSError) as error:
+            raise CompileError(f"ClientError: CompilationError: {error}") from None
+        return {"compiled.so": library.read_bytes()}
+
+
+def compiled_artifact(
+    job: CompilationJob, source: bytes, compiled: dict[str, bytes] | None = None
+) -> bytes:
+    """A .tar.gz laid out as a DLR model directory: the real compiled files if there are
+    any, else placeholders under DLR's file names; byte-identical for the same inputs."""
     input_config = job.request.get("InputConfig") or {}
     meta = {
         "Requirements": {
@@ -302,12 +374,17 @@ def compiled_artifact(job: CompilationJob, source: bytes) -> bytes:
             "CompilationJobName": job.name,
         },
     }
-    files = {
-        "compiled.meta": json.dumps(meta, indent=2).encode(),
-        "compiled.json": json.dumps({"nodes": [], "source": meta["Model"]}).encode(),
-        "compiled.params": hashlib.sha256(b"params" + source).digest(),
-        "compiled.so": hashlib.sha256(b"library" + source).digest(),
-    }
+    files = {"compiled.meta": json.dumps(meta, indent=2).encode()}
+    if compiled is not None:
+        files.update(compiled)
+    else:
+        files.update(
+            {
+                "compiled.json": json.dumps({"nodes": [], "source": meta["Model"]}).encode(),
+                "compiled.params": hashlib.sha256(b"params" + source).digest(),
+                "compiled.so": hashlib.sha256(b"library" + source).digest(),
+            }
+        )
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w") as archive:
         for name in sorted(files):
@@ -326,6 +403,10 @@ class NeoOverlay:
     jobs: dict[tuple[str, str, str], CompilationJob] = field(default_factory=dict)
     """(account, region, job name) -> job."""
     forced_failures: list[ForcedFailure] = field(default_factory=list)
+    compiler: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="neo")
+    )
+    """Real compilations, one at a time (the machine is small), off the overlay's lock."""
 
     @property
     def handlers(self) -> dict[str, Callable[[AwsRequest], Response]]:
@@ -365,10 +446,19 @@ class NeoOverlay:
         if job.status == "STARTING":
             job.status, job.started = "INPROGRESS", at
             job.due = at + self.settings.compilation_seconds
+            self._start_build(job)
         elif job.status == "INPROGRESS":
             self._finish(job, at)
         elif job.status == "STOPPING":
             job.status, job.ended, job.due = "STOPPED", at, None
+
+    def _start_build(self, job: CompilationJob) -> None:
+        if not compiles_with_treelite(job.request):
+            return
+        input_uri = (job.request.get("InputConfig") or {}).get("S3Uri", "")
+        source = s3objects.read_object(job.account, input_uri) if input_uri else None
+        if source is not None:
+            job.build = self.compiler.submit(treelite_compile, source)
 
     def _finish(self, job: CompilationJob, at: float) -> None:
         job.ended, job.due = at, None
@@ -396,8 +486,16 @@ class NeoOverlay:
                 f" {output_location}: the bucket does not exist."
             )
         else:
+            compiled = None
+            try:
+                # Compiling a small tree model takes well under compilationSeconds; a slow
+                # machine waits here for it rather than publishing placeholders.
+                compiled = job.build.result() if job.build is not None else None
+            except CompileError as error:
+                job.status, job.failure_reason = "FAILED", str(error)
+                return
             uri = artifact_uri(input_uri, job.output_config)
-            artifact = compiled_artifact(job, source)
+            artifact = compiled_artifact(job, source, compiled)
             s3objects.write_object(job.account, uri, artifact)
             job.status, job.artifact_uri = "COMPLETED", uri
             job.artifact_digest = hashlib.sha256(artifact).hexdigest()

@@ -182,20 +182,78 @@ def platforms(recipe: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-def fits(recipe: dict[str, Any], device_platform: dict[str, str]) -> bool:
-    """Whether some manifest fits the device (a recipe without manifests fits every one)."""
+def platform_matches(required: dict[str, Any], device_platform: dict[str, str]) -> bool:
+    """Whether a manifest's Platform admits the device. Each attribute is a value, `*`, or a
+    regular expression between slashes (`/amd64|x86/`) matched against the whole device
+    value (recipe reference, Manifests > Platform); `name` only labels the platform."""
+    for key, value in required.items():
+        if key == "name":
+            continue
+        wanted, have = str(value), device_platform.get(key)
+        if wanted == "*":
+            continue
+        if have is None:
+            return False
+        if len(wanted) > 1 and wanted.startswith("/") and wanted.endswith("/"):
+            if re.fullmatch(wanted[1:-1], have) is None:
+                return False
+        elif wanted != have:
+            return False
+    return True
+
+
+def select_manifest(
+    recipe: dict[str, Any], device_platform: dict[str, str]
+) -> dict[str, Any] | None:
+    """The manifest a core device uses: the first whose Platform it meets (recipe reference:
+    "The core device uses the first manifest with platform requirements that the device
+    meets"); a recipe without manifests gives an empty one; None when none fits."""
     manifests = recipe.get("Manifests") or []
     if not manifests:
-        return True
+        return {}
     for manifest in manifests:
-        platform = (manifest or {}).get("Platform") or {}
-        if all(
-            str(value) in ("*", device_platform.get(key, ""))
-            for key, value in platform.items()
-            if key != "name"
-        ):
-            return True
-    return False
+        if platform_matches((manifest or {}).get("Platform") or {}, device_platform):
+            return dict(manifest or {})
+    return None
+
+
+def fits(recipe: dict[str, Any], device_platform: dict[str, str]) -> bool:
+    """Whether some manifest fits the device (a recipe without manifests fits every one)."""
+    return select_manifest(recipe, device_platform) is not None
+
+
+def lifecycle_of(recipe: dict[str, Any], manifest: dict[str, Any]) -> dict[str, Any]:
+    """The lifecycle a device runs: the manifest's if it defines one, else the recipe's global
+    Lifecycle (selection keys are not modelled). Keys are read case-insensitively, as the
+    nucleus does (AWS's own recipes write `install`, `setEnv`, `script`)."""
+    chosen = manifest.get("Lifecycle")
+    if not chosen:
+        chosen = recipe.get("Lifecycle") or {}
+    return _lower_keys(chosen) if isinstance(chosen, dict) else {}
+
+
+def _lower_keys(value: dict[str, Any]) -> dict[str, Any]:
+    lowered: dict[str, Any] = {}
+    for key, inner in value.items():
+        # Environment variable names keep their case.
+        if str(key).lower() == "setenv" and isinstance(inner, dict):
+            lowered["setenv"] = {str(k): str(v) for k, v in inner.items()}
+        elif isinstance(inner, dict):
+            lowered[str(key).lower()] = _lower_keys(inner)
+        else:
+            lowered[str(key).lower()] = inner
+    return lowered
+
+
+def artifacts_of(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    """(URI, Unarchive mode) of the manifest's artifacts."""
+    return [
+        (
+            str(artifact.get("URI") or artifact.get("Uri")),
+            str(artifact.get("Unarchive", "NONE")).upper(),
+        )
+        for artifact in manifest.get("Artifacts") or []
+    ]
 
 
 def render(recipe: dict[str, Any], output_format: str) -> bytes:

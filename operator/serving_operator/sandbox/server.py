@@ -30,11 +30,15 @@ Admin API (JSON), for tests and demos:
                                    and the edge services' {"compilationStartingSeconds": 1,
                                     "compilationSeconds": 2, "compilationStoppingSeconds": 1,
                                     "componentSeconds": 1, "devicePickupSeconds": 0.5,
-                                    "deviceApplySeconds": 1, "jobMinuteSeconds": 60}
+                                    "deviceApplySeconds": 1, "deviceRunSettleSeconds": 1,
+                                    "runLifecycles": false, "jobMinuteSeconds": 60}
                                     (edge_settings.py): Neo's STARTING, INPROGRESS and
                                     STOPPING; a component version's REQUESTED; a notified
-                                    device's QUEUED and IN_PROGRESS; what a minute of an IoT
-                                    job's rollout rate or in-progress timeout lasts
+                                    device's QUEUED and IN_PROGRESS; how long a device that
+                                    runs lifecycles watches a Run process before it counts
+                                    as RUNNING; whether devices run the recipes' lifecycles
+                                    for real (nucleus.py); what a minute of an IoT job's
+                                    rollout rate or in-progress timeout lasts
   POST /_sandbox/behaviour         {"endpoint": "E", "variant": "V", "errorRate5xx": 0.02,
                                     "errorRate4xx": 0.0, "latencyMs": {"median": 20, "p99": 80},
                                     "seed": 7}: how variant V's model answers from now on: the
@@ -80,9 +84,13 @@ Admin API (JSON), for tests and demos:
   POST /_sandbox/devices           {"thingName": "cam-*", "outcome": "succeed" | "fail" |
                                     "reject" | "timeout" | "offline", "detailedStatus":
                                     "FAILED_ROLLBACK_COMPLETE", "reason": "...", "platform":
-                                    {"os": "linux", "architecture": "aarch64"}}: what the
-                                    devices whose thing names match the glob do with job
-                                    executions (iotjobs.py); unmatched devices succeed
+                                    {"os": "linux", "architecture": "aarch64", any custom
+                                    attribute}, "runLifecycle": true | false | null}: what
+                                    the devices whose thing names match the glob do with
+                                    job executions (iotjobs.py): a succeeding one that runs
+                                    lifecycles (runLifecycle, else the runLifecycles
+                                    setting) installs and runs the deployed components for
+                                    real (nucleus.py); unmatched devices succeed
   DELETE /_sandbox/devices         forget the table
 """
 
@@ -90,6 +98,7 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 import sys
 import threading
 import time
@@ -254,8 +263,11 @@ class SandboxApp:
         elif route == ("GET", "/_sandbox/settings"):
             payload = {**self.sagemaker.settings.to_json(), **self.edge_settings.to_json()}
         elif route == ("POST", "/_sandbox/settings"):
-            self.sagemaker.settings.update(request.get_json(force=True))
-            self.edge_settings.update(request.get_json(force=True))
+            try:
+                self.sagemaker.settings.update(request.get_json(force=True))
+                self.edge_settings.update(request.get_json(force=True))
+            except (TypeError, ValueError) as error:
+                return Response(json.dumps({"error": str(error)}), status=400)
         elif route == ("POST", "/_sandbox/faults"):
             try:
                 self.faults.add(Fault.from_json(request.get_json(force=True)))
@@ -354,6 +366,9 @@ def serve(host: str = "127.0.0.1", port: int = 5000, settings_json: str | None =
         edge.update(json.loads(settings_json))
     app = SandboxApp(settings, edge)
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
+    # SIGTERM (how tests and `make demo-stop` end us) unwinds like Ctrl-C, so the core
+    # devices' component processes are stopped and their folders removed (nucleus.py).
+    signal.signal(signal.SIGTERM, _interrupt)
     # Tests start us on port 0 and read the real port from this line.
     print(f"sandbox listening on http://{host}:{server.server_port}", flush=True)
     try:
@@ -362,4 +377,9 @@ def serve(host: str = "127.0.0.1", port: int = 5000, settings_json: str | None =
         pass
     finally:
         server.server_close()
+        app.greengrass.fleet.shutdown()
         sys.stdout.flush()
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
