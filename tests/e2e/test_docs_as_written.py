@@ -173,6 +173,13 @@ def an_operator_runs(run: Run) -> None:
     assert not run.pods.errors, run.pods.errors
 
 
+def no_operator_runs(run: Run) -> None:
+    """What a user sees before the next step: the chart's pods gone (kubectl get pods)."""
+    processes.wait_until(
+        lambda: not run.pods.processes(), timeout=60, what="the chart's operator to stop"
+    )
+
+
 def the_checkouts_operator_runs(run: Run) -> None:
     url = f"http://127.0.0.1:{run.env['DOC_LIVENESS_PORT']}/healthz"
     log = run.workdir / "run.log"
@@ -325,6 +332,7 @@ SCENARIOS: dict[str, list[Step]] = {
         INSTALL,
         EXAMPLE_READY,
         Doc(UNINSTALL, 1),
+        Then(no_operator_runs),
         Given("kubectl delete mlserving --all --all-namespaces --wait=false\n"),
         Doc(UNINSTALL, 4),
         Then(no_serving_crds_left),

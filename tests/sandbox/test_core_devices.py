@@ -29,6 +29,7 @@ from tests.sandbox.edge import (
     unique,
 )
 from tests.sandbox.endpoints import wait_until
+from tests.support import processes
 from tests.support.sandbox import Sandbox
 
 AMD64 = {"os": "linux", "architecture": "amd64"}
@@ -279,7 +280,11 @@ def test_variant_dlr_installs_an_environment_a_run_step_must_activate(
     _, execution = deploy_to_device(sandbox, greengrass, iot, {name: configured(tmp_path, version)})
     if activated:
         assert execution["status"] == "SUCCEEDED", execution
-        assert (tmp_path / "numpy").exists()
+        # Run is a long-lived process: the nucleus reports it RUNNING once started, and the
+        # script may still be importing NumPy then (slowly, on a busy machine).
+        processes.wait_until(
+            lambda: (tmp_path / "numpy").exists(), timeout=60, what="the Run step to import NumPy"
+        )
     else:
         # The device's own python3 has no NumPy: only variant.DLR's environment does.
         assert execution["status"] == "FAILED", execution

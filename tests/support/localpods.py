@@ -164,10 +164,15 @@ class LocalPods:
                     current.processes.append(process)
 
     def _stop_replicas(self, key: tuple[str, str]) -> None:
+        """Stop the Deployment's processes, and only then forget them: `processes()` lists a
+        replica until it has exited, as `kubectl get pods` shows a pod until it is gone."""
         with self._lock:
-            replicas = self.running.pop(key, None)
-        for process in replicas.processes if replicas else []:
+            replicas = self.running.get(key)
+        for process in list(replicas.processes) if replicas else []:
             process.stop()
+        with self._lock:
+            if self.running.get(key) is replicas:
+                self.running.pop(key, None)
 
     def _start(
         self, key: tuple[str, str], deployment: dict[str, Any]
