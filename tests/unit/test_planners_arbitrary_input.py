@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 from serving_operator.api.edgemodel import EdgeModelSpec
 from serving_operator.api.modelendpoint import ModelEndpointSpec
 from serving_operator.api.trafficsplit import Phase, TrafficSplitSpec, TrafficSplitStatus
-from serving_operator.planning.edgemodel.actions import Remember
 from serving_operator.planning.edgemodel.desired import desired_edge_model
 from serving_operator.planning.edgemodel.memory import Memory as EdgeMemory
 from serving_operator.planning.edgemodel.memory import Rollback, StageMemory, StagePhase
@@ -28,13 +27,17 @@ from serving_operator.planning.edgemodel.observed import (
     ComponentState,
     DeviceCounts,
     EdgeModelObservation,
+    EdgeModelReads,
     ObservedCompilation,
     ObservedComponentVersion,
     ObservedDeployment,
     ObservedGroup,
     ObservedJob,
 )
-from serving_operator.planning.edgemodel.planner import plan_edge_model, plan_edge_model_deletion
+from serving_operator.planning.edgemodel.planner import (
+    plan_edge_model_deletion,
+    plan_from_observation,
+)
 from serving_operator.planning.modelendpoint.desired import DesiredEndpoint, desired_endpoint
 from serving_operator.planning.modelendpoint.memory import Memory
 from serving_operator.planning.modelendpoint.observed import (
@@ -52,7 +55,7 @@ from serving_operator.planning.modelendpoint.planner import (
     plan_model_endpoint_deletion,
     scaling_fingerprint,
 )
-from serving_operator.planning.outcome import OutcomeKind, Plan
+from serving_operator.planning.outcome import OutcomeKind, Plan, Remember
 from serving_operator.planning.ownership import ObservedOwner, owner_id
 from serving_operator.planning.trafficsplit.observed import (
     AlarmState,
@@ -691,7 +694,8 @@ def test_edge_model_planner_answers_any_state_with_a_plan(
         consumed_promotion=draw(st.one_of(st.none(), st.just("1"))),
     )
     promotion = draw(st.one_of(st.none(), st.just("2")))
-    plan, views, _ = plan_edge_model(desired, observed, memory, now=NOW, promotion=promotion)
+    plan = plan_from_observation(desired, observed, memory, now=NOW, promotion=promotion)
+    views = plan.findings.views
     assert isinstance(plan, Plan)
     assert len(views) == len(desired.targets)
     # The same rollout a pass later, with arbitrary stage memory: the deep states.
@@ -713,7 +717,9 @@ def test_edge_model_planner_answers_any_state_with_a_plan(
             )
         ),
     )
-    again, _, _ = plan_edge_model(desired, observed, later, now=NOW + 5, promotion=promotion)
+    again = plan_from_observation(desired, observed, later, now=NOW + 5, promotion=promotion)
     assert isinstance(again, Plan)
-    deletion = plan_edge_model_deletion(desired, observed, retain=draw(st.booleans()))
+    deletion = plan_edge_model_deletion(
+        desired, EdgeModelReads(full=observed), memory, retain=draw(st.booleans())
+    )
     assert isinstance(deletion, Plan)

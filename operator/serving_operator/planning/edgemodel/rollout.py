@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from serving_operator.planning.edgemodel.actions import CreateDeployment, Remember, Step
+from serving_operator.planning.edgemodel.actions import CreateDeployment, Step
 from serving_operator.planning.edgemodel.deployment import carries, merged_deployment
 from serving_operator.planning.edgemodel.desired import (
     DesiredEdgeModel,
@@ -47,7 +47,7 @@ from serving_operator.planning.edgemodel.observed import (
 )
 from serving_operator.planning.edgemodel.targets import TargetPhase, TargetView
 from serving_operator.planning.naming import content_hash
-from serving_operator.planning.outcome import Outcome
+from serving_operator.planning.outcome import Outcome, Remember
 
 Components = Mapping[str, Mapping[str, Any]]
 
