@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from serving_operator.planning.edgemodel.actions import CreateDeployment
+from serving_operator.planning.edgemodel.at_rest import REST_RECHECK_SECONDS
 from serving_operator.planning.edgemodel.memory import Memory
 from serving_operator.planning.edgemodel.observed import (
     AtRestView,
@@ -20,7 +21,6 @@ from serving_operator.planning.edgemodel.planner import (
     plan_edge_model,
     plan_edge_model_deletion,
 )
-from serving_operator.planning.edgemodel.rollout import REST_RECHECK_SECONDS
 from serving_operator.planning.outcome import OutcomeKind, Plan
 from tests.unit.test_edgemodel_planner import _left_there, _rolled_out_memory, compiled, desired
 from tests.unit.test_edgemodel_shared_devices import observed_with, recorded

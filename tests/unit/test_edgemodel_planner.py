@@ -19,6 +19,11 @@ from serving_operator.planning.edgemodel.actions import (
     StopCompilationJob,
     describe_action,
 )
+from serving_operator.planning.edgemodel.at_rest import (
+    REST_RECHECK_SECONDS,
+    groups_at_rest,
+    rolled_out,
+)
 from serving_operator.planning.edgemodel.deployment import merged_deployment
 from serving_operator.planning.edgemodel.desired import (
     DesiredEdgeModel,
@@ -40,18 +45,12 @@ from serving_operator.planning.edgemodel.observed import (
     ObservedJob,
 )
 from serving_operator.planning.edgemodel.planner import (
-    groups_at_rest,
     plan_edge_model_at_rest,
     plan_edge_model_deletion,
     plan_from_observation,
 )
-from serving_operator.planning.edgemodel.rollout import (
-    REST_RECHECK_SECONDS,
-    WRITE_AHEAD_RECHECK_SECONDS,
-    group_components,
-    rolled_out,
-    rollout_id,
-)
+from serving_operator.planning.edgemodel.rollout_identity import group_components, rollout_id
+from serving_operator.planning.edgemodel.stage_gate import WRITE_AHEAD_RECHECK_SECONDS
 from serving_operator.planning.edgemodel.targets import TargetPhase, TargetView
 from serving_operator.planning.outcome import OutcomeKind, Plan, Remember
 from tests.support.specs import edge_model_spec as spec

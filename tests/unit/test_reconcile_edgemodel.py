@@ -15,6 +15,7 @@ import pytest
 from serving_operator.api.edgemodel import EdgeModelStatus
 from serving_operator.aws.base import AwsError
 from serving_operator.planning.edgemodel.actions import CreateDeployment
+from serving_operator.planning.edgemodel.at_rest import REST_RECHECK_SECONDS, ROLLED_OUT
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, desired_edge_model
 from serving_operator.planning.edgemodel.memory import Memory, StagePhase
 from serving_operator.planning.edgemodel.observed import (
@@ -26,7 +27,6 @@ from serving_operator.planning.edgemodel.observed import (
     ObservedDeployment,
     ObservedJob,
 )
-from serving_operator.planning.edgemodel.rollout import REST_RECHECK_SECONDS, ROLLED_OUT
 from serving_operator.planning.outcome import Outcome, OutcomeKind
 from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler, EdgeReconcileResult
 from serving_operator.reconcile.edgemodel.report import report_pass

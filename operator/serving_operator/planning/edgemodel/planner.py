@@ -20,6 +20,13 @@ from serving_operator.planning.edgemodel.actions import (
     Step,
     StopCompilationJob,
 )
+from serving_operator.planning.edgemodel.at_rest import (
+    REST_RECHECK_SECONDS,
+    expected_at_rest,
+    groups_at_rest,
+    rolled_out,
+    rolled_out_outcome,
+)
 from serving_operator.planning.edgemodel.deployment import merged_deployment
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel
 from serving_operator.planning.edgemodel.memory import Memory
@@ -32,14 +39,7 @@ from serving_operator.planning.edgemodel.observed import (
     EdgeModelObservation,
     EdgeModelReads,
 )
-from serving_operator.planning.edgemodel.rollout import (
-    NOTHING_TO_DEPLOY,
-    REST_RECHECK_SECONDS,
-    expected_at_rest,
-    plan_rollout,
-    rolled_out,
-    rolled_out_outcome,
-)
+from serving_operator.planning.edgemodel.rollout import NOTHING_TO_DEPLOY, plan_rollout
 from serving_operator.planning.edgemodel.targets import (
     DEFAULT_PARALLEL_COMPILATIONS,
     TargetPhase,
@@ -184,12 +184,6 @@ def at_rest_lookups(desired: DesiredEdgeModel, memory: Memory) -> EdgeLookups:
         component_versions=tuple((t.component_name, t.component_version) for t in desired.targets),
         latest_deployments=groups_at_rest(memory),
     )
-
-
-def groups_at_rest(memory: Memory) -> tuple[str, ...]:
-    """The thing groups whose latest deployment a pass at rest reads (ListDeployments, the
-    latest only): those the completed rollout left carrying our components."""
-    return tuple(sorted(expected_at_rest(memory)))
 
 
 def plan_edge_model_at_rest(

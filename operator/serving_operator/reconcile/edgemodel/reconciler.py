@@ -20,6 +20,7 @@ from serving_operator.planning.edgemodel.actions import (
     DeleteComponentVersion,
     StopCompilationJob,
 )
+from serving_operator.planning.edgemodel.at_rest import REST_RECHECK_SECONDS
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, desired_edge_model
 from serving_operator.planning.edgemodel.memory import Memory
 from serving_operator.planning.edgemodel.observed import (
@@ -38,7 +39,6 @@ from serving_operator.planning.edgemodel.planner import (
     plan_edge_model,
     plan_edge_model_deletion,
 )
-from serving_operator.planning.edgemodel.rollout import REST_RECHECK_SECONDS
 from serving_operator.planning.edgemodel.targets import TargetView
 from serving_operator.planning.failures import AwsFailure
 from serving_operator.planning.outcome import Outcome
