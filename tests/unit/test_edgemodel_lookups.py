@@ -22,7 +22,7 @@ from serving_operator.planning.edgemodel.planner import (
     plan_edge_model_deletion,
 )
 from serving_operator.planning.outcome import OutcomeKind, Plan
-from tests.unit.test_edgemodel_planner import _left_there, _rolled_out_memory, compiled, desired
+from tests.unit.test_edgemodel_planner import _left_there, _rolled_out_memory, at, compiled, desired
 from tests.unit.test_edgemodel_shared_devices import observed_with, recorded
 
 MODEL = desired()
@@ -30,7 +30,7 @@ KEYS = tuple((t.component_name, t.component_version) for t in MODEL.targets)
 
 
 def _plan(reads: EdgeModelReads, memory: Memory) -> Plan[object, EdgeFindings] | EdgeLookups:
-    return plan_edge_model(MODEL, reads, memory, now=0.0, promotion=None)
+    return plan_edge_model(MODEL, reads, memory, now=at(0.0), promotion=None)
 
 
 def test_nothing_read_and_not_rolled_out_asks_for_everything() -> None:

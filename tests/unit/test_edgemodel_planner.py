@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import given
@@ -58,6 +59,11 @@ from tests.support.specs import edge_model_spec as spec
 NEO_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 GROUP_ARN = "arn:aws:iot:us-east-1:123456789012:thinggroup/{}"
 OTHER = {"com.example.Telemetry": {"componentVersion": "2.0.0"}}
+
+
+def at(seconds: float) -> datetime:
+    """The planner's clock `seconds` after the Unix epoch."""
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def desired(**changes: Any) -> DesiredEdgeModel:
@@ -167,12 +173,12 @@ def test_each_job_writes_under_its_own_prefix_and_targets_map_to_greengrass_plat
 def test_every_target_compiles_in_parallel_up_to_the_limit() -> None:
     model = desired()
     nothing = EdgeModelObservation(compilations={}, components={}, groups={})
-    plan = plan_from_observation(model, nothing, Memory(), now=0.0, promotion=None)
+    plan = plan_from_observation(model, nothing, Memory(), now=at(0.0), promotion=None)
     assert [a.job_name for a in actions(plan, CreateCompilationJob)] == [
         t.job_name for t in model.targets
     ]
     limited = plan_from_observation(
-        model, nothing, Memory(), now=0.0, promotion=None, max_parallel=1
+        model, nothing, Memory(), now=at(0.0), promotion=None, max_parallel=1
     )
     views = limited.findings.views
     assert len(actions(limited, CreateCompilationJob)) == 1
@@ -190,7 +196,7 @@ def test_running_jobs_are_followed_without_new_calls() -> None:
         components={},
         groups={},
     )
-    plan = plan_from_observation(model, running, Memory(), now=0.0, promotion=None)
+    plan = plan_from_observation(model, running, Memory(), now=at(0.0), promotion=None)
     assert [s for s in plan.actions if not isinstance(s, Remember)] == []
     assert plan.outcome.reason == "Compiling"
 
@@ -198,7 +204,7 @@ def test_running_jobs_are_followed_without_new_calls() -> None:
 def test_a_completed_job_publishes_a_version_of_neos_artifact_untarred_on_install() -> None:
     model = desired()
     plan = plan_from_observation(
-        model, compiled(model, state=None), Memory(), now=0.0, promotion=None
+        model, compiled(model, state=None), Memory(), now=at(0.0), promotion=None
     )
     created = actions(plan, CreateComponentVersion)
     assert [(c.component_name, c.version) for c in created] == [
@@ -210,7 +216,7 @@ def test_a_completed_job_publishes_a_version_of_neos_artifact_untarred_on_instal
     assert "tar -xzf {artifacts:path}/model-x.tar.gz" in manifest["Lifecycle"]["Install"]
     assert created[0].recipe["ComponentDependencies"]["variant.DLR"]["DependencyType"] == "HARD"
     again = plan_from_observation(
-        model, compiled(model, state=None), Memory(), now=0.0, promotion=None
+        model, compiled(model, state=None), Memory(), now=at(0.0), promotion=None
     )
     assert [c.client_token for c in actions(again, CreateComponentVersion)] == [
         c.client_token for c in created
@@ -232,9 +238,9 @@ def test_a_failed_target_stalls_with_neos_reason_while_the_other_rolls_out() -> 
             ),
         },
     )
-    recorded = plan_from_observation(model, observed, Memory(), now=0.0, promotion=None)
+    recorded = plan_from_observation(model, observed, Memory(), now=at(0.0), promotion=None)
     assert actions(recorded, CreateDeployment) == []  # what the canary runs, recorded first
-    plan = plan_from_observation(model, observed, memory_of(recorded), now=1.0, promotion=None)
+    plan = plan_from_observation(model, observed, memory_of(recorded), now=at(1.0), promotion=None)
     views = plan.findings.views
     stage = plan.findings.current_stage
     for each in (recorded, plan):
@@ -262,7 +268,7 @@ def test_every_target_failing_stalls_with_the_compilation_failures() -> None:
             for t in model.targets
         },
     )
-    plan = plan_from_observation(model, observed, Memory(), now=0.0, promotion=None)
+    plan = plan_from_observation(model, observed, Memory(), now=at(0.0), promotion=None)
     views = plan.findings.views
     assert [v.phase.value for v in views] == ["Failed", "Failed"]
     assert plan.outcome.kind == OutcomeKind.STALLED
@@ -280,7 +286,7 @@ def test_a_failed_component_version_stalls_with_its_errors() -> None:
         "arn:x", ComponentState.FAILED, ("s3://models/x: artifact not found",)
     )
     plan = plan_from_observation(
-        model, replace(observed, components=components), Memory(), now=0.0, promotion=None
+        model, replace(observed, components=components), Memory(), now=at(0.0), promotion=None
     )
     assert plan.outcome.kind == OutcomeKind.STALLED
     assert "artifact not found" in plan.outcome.message
@@ -289,7 +295,11 @@ def test_a_failed_component_version_stalls_with_its_errors() -> None:
 def test_nothing_is_deployed_while_a_version_is_not_deployable() -> None:
     model = desired()
     plan = plan_from_observation(
-        model, compiled(model, state=ComponentState.REQUESTED), Memory(), now=0.0, promotion=None
+        model,
+        compiled(model, state=ComponentState.REQUESTED),
+        Memory(),
+        now=at(0.0),
+        promotion=None,
     )
     assert actions(plan, CreateDeployment) == []
     assert plan.outcome.kind == OutcomeKind.PROGRESSING
@@ -407,18 +417,20 @@ def test_merging_twice_changes_nothing_and_never_touches_others(
 def test_canary_first_then_fleet_once_the_gate_is_met() -> None:
     model = desired()
     observed = compiled(model)
-    recorded = plan_from_observation(model, observed, Memory(), now=100.0, promotion=None)
+    recorded = plan_from_observation(model, observed, Memory(), now=at(100.0), promotion=None)
     stage = recorded.findings.current_stage
     # Write-ahead: what the canary runs now is recorded first, deployed by the next pass.
     assert actions(recorded, CreateDeployment) == []
     assert memory_of(recorded).previous == {"canary": {}}
     assert recorded.recheck_after == WRITE_AHEAD_RECHECK_SECONDS
-    first = plan_from_observation(model, observed, memory_of(recorded), now=100.5, promotion=None)
+    first = plan_from_observation(
+        model, observed, memory_of(recorded), now=at(100.5), promotion=None
+    )
     stage = first.findings.current_stage
     assert [d.thing_group for d in actions(first, CreateDeployment)] == ["canary"]
     assert stage == "canary"
     memory = memory_of(first)
-    assert memory.stage("canary").started_at == 100.0  # type: ignore[union-attr]
+    assert memory.stage("canary").started_at == at(100.0)  # type: ignore[union-attr]
     halfway = replace(
         observed,
         groups={
@@ -426,7 +438,7 @@ def test_canary_first_then_fleet_once_the_gate_is_met() -> None:
             "canary": deployed(model, "canary", "j1", DeviceCounts(succeeded=1, in_progress=1)),
         },
     )
-    waiting = plan_from_observation(model, halfway, memory, now=110.0, promotion=None)
+    waiting = plan_from_observation(model, halfway, memory, now=at(110.0), promotion=None)
     assert actions(waiting, CreateDeployment) == []
     memory = memory_of(waiting)
     assert memory.stage("canary").counts.succeeded == 1  # type: ignore[union-attr]
@@ -437,19 +449,21 @@ def test_canary_first_then_fleet_once_the_gate_is_met() -> None:
             "canary": deployed(model, "canary", "j1", DeviceCounts(succeeded=2)),
         },
     )
-    promoted = plan_from_observation(model, done, memory, now=120.0, promotion=None)
+    promoted = plan_from_observation(model, done, memory, now=at(120.0), promotion=None)
     stage = promoted.findings.current_stage
     assert actions(promoted, CreateDeployment) == []
     assert set(memory_of(promoted).previous) == {"canary", "fleet"}
     assert stage == "fleet"
-    to_fleet = plan_from_observation(model, done, memory_of(promoted), now=121.0, promotion=None)
+    to_fleet = plan_from_observation(
+        model, done, memory_of(promoted), now=at(121.0), promotion=None
+    )
     assert [d.thing_group for d in actions(to_fleet, CreateDeployment)] == ["fleet"]
     memory = memory_of(to_fleet)
     finished = replace(
         done,
         groups={**done.groups, "fleet": deployed(model, "fleet", "j2", DeviceCounts(succeeded=5))},
     )
-    ready = plan_from_observation(model, finished, memory, now=130.0, promotion=None)
+    ready = plan_from_observation(model, finished, memory, now=at(130.0), promotion=None)
     assert ready.outcome.kind == OutcomeKind.READY
     assert [s.phase for s in memory_of(ready).stages] == [
         StagePhase.SUCCEEDED,
@@ -459,7 +473,7 @@ def test_canary_first_then_fleet_once_the_gate_is_met() -> None:
 
 def _started(model: DesiredEdgeModel, **stage: Any) -> tuple[EdgeModelObservation, Memory]:
     observed = compiled(model)
-    plan = plan_from_observation(model, observed, Memory(), now=0.0, promotion=None)
+    plan = plan_from_observation(model, observed, Memory(), now=at(0.0), promotion=None)
     return observed, memory_of(plan)
 
 
@@ -501,11 +515,11 @@ def test_abort_criteria_stop_the_rollout_at_the_stage() -> None:
             "canary": deployed(model, "canary", "j", DeviceCounts(failed=2, succeeded=1, queued=1)),
         },
     )
-    plan = plan_from_observation(model, failing, memory, now=10.0, promotion=None)
+    plan = plan_from_observation(model, failing, memory, now=at(10.0), promotion=None)
     assert plan.outcome.reason == "StageAborted"
     assert actions(plan, CreateDeployment) == []
     # It stays aborted: the next pass deploys nothing either.
-    again = plan_from_observation(model, failing, memory_of(plan), now=20.0, promotion=None)
+    again = plan_from_observation(model, failing, memory_of(plan), now=at(20.0), promotion=None)
     assert (again.outcome.reason, actions(again, CreateDeployment)) == ("StageAborted", [])
 
 
@@ -521,7 +535,7 @@ def test_a_job_canceled_by_iot_aborts_the_stage() -> None:
             ),
         },
     )
-    plan = plan_from_observation(model, canceled, memory, now=10.0, promotion=None)
+    plan = plan_from_observation(model, canceled, memory, now=at(10.0), promotion=None)
     assert plan.outcome.reason == "StageAborted"
 
 
@@ -535,9 +549,9 @@ def test_offline_devices_hit_the_stage_deadline() -> None:
             "canary": deployed(model, "canary", "j", DeviceCounts(succeeded=1, queued=2)),
         },
     )
-    before = plan_from_observation(model, offline, memory, now=599.0, promotion=None)
+    before = plan_from_observation(model, offline, memory, now=at(599.0), promotion=None)
     assert before.outcome.kind == OutcomeKind.PROGRESSING
-    after = plan_from_observation(model, offline, memory_of(before), now=600.0, promotion=None)
+    after = plan_from_observation(model, offline, memory_of(before), now=at(600.0), promotion=None)
     assert after.outcome.reason == "StageDeadlineExceeded"
     assert "2 queued" in after.outcome.message
 
@@ -552,7 +566,7 @@ def test_a_gate_that_can_no_longer_be_met_fails() -> None:
             "canary": deployed(model, "canary", "j", DeviceCounts(succeeded=3, rejected=1)),
         },
     )
-    plan = plan_from_observation(model, finished, memory, now=10.0, promotion=None)
+    plan = plan_from_observation(model, finished, memory, now=at(10.0), promotion=None)
     assert plan.outcome.reason == "StageGateFailed"
 
 
@@ -577,18 +591,18 @@ def test_bake_time_then_manual_promotion_consumed_once() -> None:
             "canary": deployed(model, "canary", "j", DeviceCounts(succeeded=2)),
         },
     )
-    baking = plan_from_observation(model, good, memory, now=10.0, promotion="old")
+    baking = plan_from_observation(model, good, memory, now=at(10.0), promotion="old")
     assert baking.recheck_after == 30.0
     assert memory_of(baking).stage("canary").phase == StagePhase.BAKING  # type: ignore[union-attr]
     memory = replace(memory_of(baking), consumed_promotion="old")
-    waiting = plan_from_observation(model, good, memory, now=41.0, promotion="old")
+    waiting = plan_from_observation(model, good, memory, now=at(41.0), promotion="old")
     assert waiting.outcome.reason == "AwaitingPromotion"
     assert actions(waiting, CreateDeployment) == []
-    promoted = plan_from_observation(model, good, memory_of(waiting), now=42.0, promotion="go")
+    promoted = plan_from_observation(model, good, memory_of(waiting), now=at(42.0), promotion="go")
     assert memory_of(promoted).consumed_promotion == "go"
     assert "fleet" in memory_of(promoted).previous
     # The next pass deploys the fleet, and the promotion is not needed (nor used) again.
-    fleet = plan_from_observation(model, good, memory_of(promoted), now=43.0, promotion="go")
+    fleet = plan_from_observation(model, good, memory_of(promoted), now=at(43.0), promotion="go")
     assert [d.thing_group for d in actions(fleet, CreateDeployment)] == ["fleet"]
     assert memory_of(fleet).consumed_promotion == "go"
 
@@ -603,11 +617,11 @@ def test_a_spec_change_mid_rollout_starts_again_at_the_first_stage() -> None:
             "canary": deployed(model, "canary", "j", DeviceCounts(succeeded=2)),
         },
     )
-    to_fleet = plan_from_observation(model, good, memory, now=10.0, promotion=None)
+    to_fleet = plan_from_observation(model, good, memory, now=at(10.0), promotion=None)
     memory = memory_of(to_fleet)
     changed = desired(source="s3://models/classifier-v2/model.tar.gz")
     observed2 = replace(compiled(changed), groups=good.groups)
-    recorded = plan_from_observation(changed, observed2, memory, now=20.0, promotion=None)
+    recorded = plan_from_observation(changed, observed2, memory, now=at(20.0), promotion=None)
     stage = recorded.findings.current_stage
     assert stage == "canary"
     assert memory_of(recorded).rollout_id != memory.rollout_id
@@ -616,7 +630,9 @@ def test_a_spec_change_mid_rollout_starts_again_at_the_first_stage() -> None:
         "canary": {t.component_name: t.component_version for t in model.targets}
     }
     assert actions(recorded, CreateDeployment) == []
-    plan = plan_from_observation(changed, observed2, memory_of(recorded), now=21.0, promotion=None)
+    plan = plan_from_observation(
+        changed, observed2, memory_of(recorded), now=at(21.0), promotion=None
+    )
     assert [d.thing_group for d in actions(plan, CreateDeployment)] == ["canary"]
 
 
@@ -628,7 +644,7 @@ def test_someone_elses_revision_that_dropped_ours_is_merged_again() -> None:
         model,
         replace(observed, groups={**observed.groups, "canary": ours}),
         memory,
-        now=5.0,
+        now=at(5.0),
         promotion=None,
     )
     memory = memory_of(plan)
@@ -641,7 +657,7 @@ def test_someone_elses_revision_that_dropped_ours_is_merged_again() -> None:
         model,
         replace(observed, groups={**observed.groups, "canary": theirs}),
         memory,
-        now=6.0,
+        now=at(6.0),
         promotion=None,
     )
     (merge,) = actions(again, CreateDeployment)
@@ -656,7 +672,7 @@ def test_a_missing_thing_group_stalls() -> None:
     observed = replace(
         observed, groups={**observed.groups, "canary": ObservedGroup("canary", None)}
     )
-    plan = plan_from_observation(model, observed, Memory(), now=0.0, promotion=None)
+    plan = plan_from_observation(model, observed, Memory(), now=at(0.0), promotion=None)
     assert plan.outcome.reason == "ThingGroupNotFound"
 
 
@@ -712,7 +728,7 @@ def _rolled_out_memory(model: DesiredEdgeModel) -> Memory:
     memory = Memory()
     observed = compiled(model)
     for _ in range(len(model.stages) + 1):
-        plan = plan_from_observation(model, observed, memory, now=0.0, promotion=None)
+        plan = plan_from_observation(model, observed, memory, now=at(0.0), promotion=None)
         memory = memory_of(plan)
         if plan.outcome.kind == OutcomeKind.READY:
             return memory
@@ -828,7 +844,7 @@ def test_a_deployment_by_someone_else_that_dropped_ours_after_the_rollout_is_mer
         groups={**_rolled_out_groups(model), "fleet": _fleet_replaced_by_theirs(model, OTHER)},
     )
 
-    plan = plan_from_observation(model, observed, memory, now=5000.0, promotion=None)
+    plan = plan_from_observation(model, observed, memory, now=at(5000.0), promotion=None)
     stage = plan.findings.current_stage
 
     (merge,) = actions(plan, CreateDeployment)
@@ -862,7 +878,7 @@ def test_a_deployment_by_someone_else_that_dropped_ours_after_the_rollout_is_mer
         model,
         replace(observed, groups={**observed.groups, "fleet": merged}),
         memory_of(plan),
-        now=5010.0,
+        now=at(5010.0),
         promotion=None,
     )
     assert actions(after, CreateDeployment) == []
@@ -903,7 +919,7 @@ def test_a_deployment_by_someone_else_that_kept_ours_is_only_recorded() -> None:
             "fleet": _fleet_replaced_by_theirs(model, {**OTHER, **ours}),
         },
     )
-    plan = plan_from_observation(model, observed, memory, now=5000.0, promotion=None)
+    plan = plan_from_observation(model, observed, memory, now=at(5000.0), promotion=None)
     assert actions(plan, CreateDeployment) == []
     assert (plan.outcome.reason, plan.recheck_after) == ("RolledOut", REST_RECHECK_SECONDS)
     assert _left_there(memory_of(plan))["fleet"] == "d-theirs"

@@ -22,6 +22,7 @@ from tests.unit.test_edgemodel_planner import (
     GROUP_ARN,
     OTHER,
     actions,
+    at,
     compiled,
     deployed,
     desired,
@@ -66,7 +67,7 @@ def with_groups(observed: EdgeModelObservation, **groups: ObservedGroup) -> Edge
 def plan(
     model: DesiredEdgeModel, observed: EdgeModelObservation, memory: Memory, now: float
 ) -> Plan[Step]:
-    step = plan_from_observation(model, observed, memory, now=now, promotion=None)
+    step = plan_from_observation(model, observed, memory, now=at(now), promotion=None)
     return step
 
 

@@ -591,6 +591,11 @@ def edge_model_specs(draw: st.DrawFn) -> EdgeModelSpec:
 
 
 counts = st.builds(DeviceCounts, *(st.integers(0, 10**9) for _ in range(8)))
+EDGE_NOW = datetime.fromtimestamp(NOW, UTC)
+moments = st.datetimes(
+    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)
+)
+"""Any time a stage may have remembered, however far from now."""
 
 
 @FUZZ
@@ -681,8 +686,8 @@ def test_edge_model_planner_answers_any_state_with_a_plan(
         StageMemory(
             name=stage.name,
             phase=draw(st.sampled_from(list(StagePhase))),
-            started_at=draw(st.floats(-1e12, 1e12)),
-            gate_met_at=draw(st.one_of(st.none(), st.floats(-1e12, 1e12))),
+            started_at=draw(moments),
+            gate_met_at=draw(st.one_of(st.none(), moments)),
             counts=draw(counts),
         )
         for stage in desired.stages
@@ -694,7 +699,7 @@ def test_edge_model_planner_answers_any_state_with_a_plan(
         consumed_promotion=draw(st.one_of(st.none(), st.just("1"))),
     )
     promotion = draw(st.one_of(st.none(), st.just("2")))
-    plan = plan_from_observation(desired, observed, memory, now=NOW, promotion=promotion)
+    plan = plan_from_observation(desired, observed, memory, now=EDGE_NOW, promotion=promotion)
     views = plan.findings.views
     assert isinstance(plan, Plan)
     assert len(views) == len(desired.targets)
@@ -717,7 +722,9 @@ def test_edge_model_planner_answers_any_state_with_a_plan(
             )
         ),
     )
-    again = plan_from_observation(desired, observed, later, now=NOW + 5, promotion=promotion)
+    again = plan_from_observation(
+        desired, observed, later, now=EDGE_NOW + timedelta(seconds=5), promotion=promotion
+    )
     assert isinstance(again, Plan)
     deletion = plan_edge_model_deletion(
         desired, EdgeModelReads(full=observed), memory, retain=draw(st.booleans())

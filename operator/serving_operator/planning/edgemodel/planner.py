@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from serving_operator.planning.edgemodel.actions import (
     Action,
@@ -75,12 +76,13 @@ def plan_edge_model(
     observed: EdgeModelReads,
     memory: Memory,
     *,
-    now: float,
+    now: datetime,
     promotion: str | None,
     max_parallel: int = DEFAULT_PARALLEL_COMPILATIONS,
     rest_recheck_seconds: float = REST_RECHECK_SECONDS,
 ) -> EdgePlan | EdgeLookups:
-    """The next pass, or the reads it still needs (see the module's docstring)."""
+    """The next pass, or the reads it still needs (see the module's docstring); `now` is
+    aware, in UTC."""
     full = observed.full
     if full is None:
         if rolled_out(desired, memory):
@@ -113,7 +115,7 @@ def plan_from_observation(
     observed: EdgeModelObservation,
     memory: Memory,
     *,
-    now: float,
+    now: datetime,
     promotion: str | None,
     max_parallel: int = DEFAULT_PARALLEL_COMPILATIONS,
     rest_recheck_seconds: float = REST_RECHECK_SECONDS,

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import assert_never
 
 from serving_operator.planning.edgemodel.actions import CreateDeployment, Step
@@ -72,7 +73,7 @@ class _RolloutPass:
     components: Mapping[str, Components]
     groups: Mapping[str, ObservedGroup]
     members: Mapping[str, frozenset[str]] | None
-    now: float
+    now: datetime
     promotion: str | None
 
 
@@ -93,7 +94,7 @@ def plan_rollout(
     groups: Mapping[str, ObservedGroup],
     memory: Memory,
     *,
-    now: float,
+    now: datetime,
     promotion: str | None,
     members: Mapping[str, frozenset[str]] | None = None,
     rest_recheck_seconds: float = REST_RECHECK_SECONDS,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from serving_operator.planning.edgemodel.desired import DesiredStage
 from serving_operator.planning.edgemodel.memory import StageMemory, StagePhase
@@ -54,7 +55,7 @@ class StageFacts:
     record: StageMemory
     """The stage as remembered, with this pass's deployments and counts."""
     deployed: StageDeployments
-    now: float
+    now: datetime
     deadline_seconds: int
     promotion: str | None
     """The promote annotation's value now."""
@@ -109,7 +110,7 @@ def judge_stage(
     record: StageMemory,
     deployed: StageDeployments,
     *,
-    now: float,
+    now: datetime,
     deadline_seconds: int,
     promotion: str | None,
     consumed: str | None,
@@ -173,7 +174,7 @@ def _gate_met(facts: StageFacts) -> Judged | None:
         return None
     met_at = record.gate_met_at if record.gate_met_at is not None else facts.now
     facts = replace(facts, record=replace(record, gate_met_at=met_at))
-    baked = facts.now - met_at
+    baked = (facts.now - met_at).total_seconds()
     if baked < stage.bake_seconds:
         left = stage.bake_seconds - baked
         verdict = f"{facts.summary}; baking {left:.0f}s more"
@@ -194,7 +195,7 @@ def _gate_failed(facts: StageFacts) -> Judged | None:
 
 
 def _past_deadline(facts: StageFacts) -> Judged | None:
-    if facts.now - facts.record.started_at < facts.deadline_seconds:
+    if (facts.now - facts.record.started_at).total_seconds() < facts.deadline_seconds:
         return None
     counts = facts.counts
     verdict = (

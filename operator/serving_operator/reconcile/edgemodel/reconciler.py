@@ -3,9 +3,9 @@ for, execute its plan."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from functools import cache
 from typing import assert_never
 
@@ -95,10 +95,11 @@ class EdgeModelReconciler:
         name: str,
         memory: Memory,
         annotations: dict[str, str],
-        now: float | None = None,
+        now: datetime | None = None,
     ) -> EdgeReconcileResult:
+        """One pass; `now` (aware, the clock's when None) is when stages start and gates open."""
         desired = desired_edge_model(spec, namespace=namespace, name=name)
-        moment = time.time() if now is None else now
+        moment = datetime.now(UTC) if now is None else now
         promotion = annotations.get(PROMOTE_ANNOTATION)
         done: EdgePass = run_pass(
             memory=memory,
