@@ -23,9 +23,11 @@ from serving_operator.planning.edgemodel.desired import desired_edge_model
 from serving_operator.planning.edgemodel.memory import Memory as EdgeMemory
 from serving_operator.planning.edgemodel.memory import Rollback, StageMemory, StagePhase
 from serving_operator.planning.edgemodel.observed import (
+    AtRestView,
     CompilationStatus,
     ComponentState,
     DeviceCounts,
+    EdgeLookups,
     EdgeModelObservation,
     EdgeModelReads,
     ObservedCompilation,
@@ -35,6 +37,7 @@ from serving_operator.planning.edgemodel.observed import (
     ObservedJob,
 )
 from serving_operator.planning.edgemodel.planner import (
+    plan_edge_model,
     plan_edge_model_deletion,
     plan_from_observation,
 )
@@ -72,6 +75,7 @@ from serving_operator.planning.trafficsplit.planner import (
     plan_traffic_split,
     rollout_hash,
 )
+from serving_operator.reconcile.passes import MAX_LOOKUP_ROUNDS
 
 ROLE = "arn:aws:iam::123456789012:role/SageMaker"
 NOW = 1_800_000_000.0
@@ -730,3 +734,40 @@ def test_edge_model_planner_answers_any_state_with_a_plan(
         desired, EdgeModelReads(full=observed), memory, retain=draw(st.booleans())
     )
     assert isinstance(deletion, Plan)
+    # From nothing read, answered from the same AWS state, the pass planners make up their
+    # minds within run_pass's rounds (at rest, everything, members; everything, published).
+    for ask in (
+        lambda reads: plan_edge_model(desired, reads, later, now=EDGE_NOW, promotion=promotion),
+        lambda reads: plan_edge_model_deletion(desired, reads, later, retain=False),
+    ):
+        reads, rounds = EdgeModelReads(), 0
+        while isinstance(answer := ask(reads), EdgeLookups):
+            rounds += 1
+            assert rounds <= MAX_LOOKUP_ROUNDS, answer
+            reads = _edge_read(observed, answer, reads)
+        assert isinstance(answer, Plan)
+
+
+def _edge_read(
+    aws: EdgeModelObservation, lookups: EdgeLookups, reads: EdgeModelReads
+) -> EdgeModelReads:
+    """What the EdgeModel shell would read for `lookups` from AWS in the state `aws`."""
+    if lookups.at_rest:
+        latest = {
+            g: group.latest.deployment_id if group.latest else None
+            for g, group in aws.groups.items()
+        }
+        view = AtRestView(
+            {k: aws.components.get(k) for k in lookups.component_versions},
+            {g: latest.get(g) for g in lookups.latest_deployments},
+        )
+        reads = replace(reads, at_rest=view)
+    if lookups.everything:
+        reads = replace(reads, full=replace(aws, published=None, members=None))
+    assert reads.full is not None or not (lookups.published or lookups.members)
+    if lookups.published and reads.full is not None:
+        found = {arn: bool((aws.published or {}).get(arn)) for arn in lookups.published}
+        reads = replace(reads, full=replace(reads.full, published=found))
+    if lookups.members and reads.full is not None:
+        reads = replace(reads, full=replace(reads.full, members=aws.members or {}))
+    return reads
