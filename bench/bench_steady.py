@@ -257,7 +257,12 @@ def edge_fleet(clients: Clients, box: sandbox_support.Sandbox) -> list[Resource]
 
         def run(now: float, name: str = f"edge-{i}", spec: Any = spec, memory: Any = memory) -> Any:
             result = reconciler.reconcile(
-                spec, namespace="bench", name=name, memory=memory[0], annotations={}, now=now
+                spec,
+                namespace="bench",
+                name=name,
+                memory=memory[0],
+                annotations={},
+                now=datetime.fromtimestamp(now, UTC),
             )
             memory[0] = result.memory
             return result.outcome, result.recheck_after

@@ -24,6 +24,8 @@ END = "<!-- fields:end -->"
 
 
 def _type(node: dict[str, Any]) -> str:
+    if "type" not in node and node.get("x-kubernetes-preserve-unknown-fields"):
+        return "any"  # the description says what it holds
     kind = str(node.get("type", "object"))
     if kind == "array":
         return f"[]{_type(node.get('items', {}))}"

@@ -304,6 +304,7 @@ SCENARIOS: dict[str, list[Step]] = {
         ),
         Doc(UP, 0),
         Then(new_defaults_and_old_values_reach_the_deployment),
+        Doc(UP, 2),
     ],
     "upgrade-without-helm": [
         Then(stale_crd_file),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import given
@@ -15,10 +16,14 @@ from serving_operator.planning.edgemodel.actions import (
     CreateComponentVersion,
     CreateDeployment,
     DeleteComponentVersion,
-    Remember,
     Step,
     StopCompilationJob,
     describe_action,
+)
+from serving_operator.planning.edgemodel.at_rest import (
+    REST_RECHECK_SECONDS,
+    groups_at_rest,
+    rolled_out,
 )
 from serving_operator.planning.edgemodel.deployment import merged_deployment
 from serving_operator.planning.edgemodel.desired import (
@@ -28,10 +33,12 @@ from serving_operator.planning.edgemodel.desired import (
 )
 from serving_operator.planning.edgemodel.memory import Memory, Rollback, StagePhase
 from serving_operator.planning.edgemodel.observed import (
+    AtRestView,
     CompilationStatus,
     ComponentState,
     DeviceCounts,
     EdgeModelObservation,
+    EdgeModelReads,
     ObservedCompilation,
     ObservedComponentVersion,
     ObservedDeployment,
@@ -39,25 +46,24 @@ from serving_operator.planning.edgemodel.observed import (
     ObservedJob,
 )
 from serving_operator.planning.edgemodel.planner import (
-    groups_at_rest,
-    plan_edge_model,
     plan_edge_model_at_rest,
     plan_edge_model_deletion,
+    plan_from_observation,
 )
-from serving_operator.planning.edgemodel.rollout import (
-    REST_RECHECK_SECONDS,
-    WRITE_AHEAD_RECHECK_SECONDS,
-    group_components,
-    rolled_out,
-    rollout_id,
-)
+from serving_operator.planning.edgemodel.rollout_identity import group_components, rollout_id
+from serving_operator.planning.edgemodel.stage_gate import WRITE_AHEAD_RECHECK_SECONDS
 from serving_operator.planning.edgemodel.targets import TargetPhase, TargetView
-from serving_operator.planning.outcome import OutcomeKind, Plan
+from serving_operator.planning.outcome import OutcomeKind, Plan, Remember
 from tests.support.specs import edge_model_spec as spec
 
 NEO_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 GROUP_ARN = "arn:aws:iot:us-east-1:123456789012:thinggroup/{}"
 OTHER = {"com.example.Telemetry": {"componentVersion": "2.0.0"}}
+
+
+def at(seconds: float) -> datetime:
+    """The planner's clock `seconds` after the Unix epoch."""
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def desired(**changes: Any) -> DesiredEdgeModel:
@@ -167,13 +173,14 @@ def test_each_job_writes_under_its_own_prefix_and_targets_map_to_greengrass_plat
 def test_every_target_compiles_in_parallel_up_to_the_limit() -> None:
     model = desired()
     nothing = EdgeModelObservation(compilations={}, components={}, groups={})
-    plan, _, _ = plan_edge_model(model, nothing, Memory(), now=0.0, promotion=None)
+    plan = plan_from_observation(model, nothing, Memory(), now=at(0.0), promotion=None)
     assert [a.job_name for a in actions(plan, CreateCompilationJob)] == [
         t.job_name for t in model.targets
     ]
-    limited, views, _ = plan_edge_model(
-        model, nothing, Memory(), now=0.0, promotion=None, max_parallel=1
+    limited = plan_from_observation(
+        model, nothing, Memory(), now=at(0.0), promotion=None, max_parallel=1
     )
+    views = limited.findings.views
     assert len(actions(limited, CreateCompilationJob)) == 1
     assert [v.phase.value for v in views] == ["Compiling", "Waiting"]
     assert limited.outcome.kind == OutcomeKind.PROGRESSING
@@ -189,15 +196,15 @@ def test_running_jobs_are_followed_without_new_calls() -> None:
         components={},
         groups={},
     )
-    plan, _, _ = plan_edge_model(model, running, Memory(), now=0.0, promotion=None)
+    plan = plan_from_observation(model, running, Memory(), now=at(0.0), promotion=None)
     assert [s for s in plan.actions if not isinstance(s, Remember)] == []
     assert plan.outcome.reason == "Compiling"
 
 
 def test_a_completed_job_publishes_a_version_of_neos_artifact_untarred_on_install() -> None:
     model = desired()
-    plan, _, _ = plan_edge_model(
-        model, compiled(model, state=None), Memory(), now=0.0, promotion=None
+    plan = plan_from_observation(
+        model, compiled(model, state=None), Memory(), now=at(0.0), promotion=None
     )
     created = actions(plan, CreateComponentVersion)
     assert [(c.component_name, c.version) for c in created] == [
@@ -208,8 +215,8 @@ def test_a_completed_job_publishes_a_version_of_neos_artifact_untarred_on_instal
     assert manifest["Artifacts"] == [{"URI": uri, "Unarchive": "NONE"}]
     assert "tar -xzf {artifacts:path}/model-x.tar.gz" in manifest["Lifecycle"]["Install"]
     assert created[0].recipe["ComponentDependencies"]["variant.DLR"]["DependencyType"] == "HARD"
-    again, _, _ = plan_edge_model(
-        model, compiled(model, state=None), Memory(), now=0.0, promotion=None
+    again = plan_from_observation(
+        model, compiled(model, state=None), Memory(), now=at(0.0), promotion=None
     )
     assert [c.client_token for c in actions(again, CreateComponentVersion)] == [
         c.client_token for c in created
@@ -231,11 +238,11 @@ def test_a_failed_target_stalls_with_neos_reason_while_the_other_rolls_out() -> 
             ),
         },
     )
-    recorded, _, _ = plan_edge_model(model, observed, Memory(), now=0.0, promotion=None)
+    recorded = plan_from_observation(model, observed, Memory(), now=at(0.0), promotion=None)
     assert actions(recorded, CreateDeployment) == []  # what the canary runs, recorded first
-    plan, views, stage = plan_edge_model(
-        model, observed, memory_of(recorded), now=1.0, promotion=None
-    )
+    plan = plan_from_observation(model, observed, memory_of(recorded), now=at(1.0), promotion=None)
+    views = plan.findings.views
+    stage = plan.findings.current_stage
     for each in (recorded, plan):
         assert each.outcome.kind == OutcomeKind.STALLED
         assert "bad input shape" in each.outcome.message
@@ -261,7 +268,8 @@ def test_every_target_failing_stalls_with_the_compilation_failures() -> None:
             for t in model.targets
         },
     )
-    plan, views, _ = plan_edge_model(model, observed, Memory(), now=0.0, promotion=None)
+    plan = plan_from_observation(model, observed, Memory(), now=at(0.0), promotion=None)
+    views = plan.findings.views
     assert [v.phase.value for v in views] == ["Failed", "Failed"]
     assert plan.outcome.kind == OutcomeKind.STALLED
     assert plan.outcome.reason == "CompilationFailed"
@@ -277,8 +285,8 @@ def test_a_failed_component_version_stalls_with_its_errors() -> None:
     components[(arm.component_name, arm.component_version)] = ObservedComponentVersion(
         "arn:x", ComponentState.FAILED, ("s3://models/x: artifact not found",)
     )
-    plan, _, _ = plan_edge_model(
-        model, replace(observed, components=components), Memory(), now=0.0, promotion=None
+    plan = plan_from_observation(
+        model, replace(observed, components=components), Memory(), now=at(0.0), promotion=None
     )
     assert plan.outcome.kind == OutcomeKind.STALLED
     assert "artifact not found" in plan.outcome.message
@@ -286,8 +294,12 @@ def test_a_failed_component_version_stalls_with_its_errors() -> None:
 
 def test_nothing_is_deployed_while_a_version_is_not_deployable() -> None:
     model = desired()
-    plan, _, _ = plan_edge_model(
-        model, compiled(model, state=ComponentState.REQUESTED), Memory(), now=0.0, promotion=None
+    plan = plan_from_observation(
+        model,
+        compiled(model, state=ComponentState.REQUESTED),
+        Memory(),
+        now=at(0.0),
+        promotion=None,
     )
     assert actions(plan, CreateDeployment) == []
     assert plan.outcome.kind == OutcomeKind.PROGRESSING
@@ -405,18 +417,20 @@ def test_merging_twice_changes_nothing_and_never_touches_others(
 def test_canary_first_then_fleet_once_the_gate_is_met() -> None:
     model = desired()
     observed = compiled(model)
-    recorded, _, stage = plan_edge_model(model, observed, Memory(), now=100.0, promotion=None)
+    recorded = plan_from_observation(model, observed, Memory(), now=at(100.0), promotion=None)
+    stage = recorded.findings.current_stage
     # Write-ahead: what the canary runs now is recorded first, deployed by the next pass.
     assert actions(recorded, CreateDeployment) == []
     assert memory_of(recorded).previous == {"canary": {}}
     assert recorded.recheck_after == WRITE_AHEAD_RECHECK_SECONDS
-    first, _, stage = plan_edge_model(
-        model, observed, memory_of(recorded), now=100.5, promotion=None
+    first = plan_from_observation(
+        model, observed, memory_of(recorded), now=at(100.5), promotion=None
     )
+    stage = first.findings.current_stage
     assert [d.thing_group for d in actions(first, CreateDeployment)] == ["canary"]
     assert stage == "canary"
     memory = memory_of(first)
-    assert memory.stage("canary").started_at == 100.0  # type: ignore[union-attr]
+    assert memory.stage("canary").started_at == at(100.0)  # type: ignore[union-attr]
     halfway = replace(
         observed,
         groups={
@@ -424,7 +438,7 @@ def test_canary_first_then_fleet_once_the_gate_is_met() -> None:
             "canary": deployed(model, "canary", "j1", DeviceCounts(succeeded=1, in_progress=1)),
         },
     )
-    waiting, _, _ = plan_edge_model(model, halfway, memory, now=110.0, promotion=None)
+    waiting = plan_from_observation(model, halfway, memory, now=at(110.0), promotion=None)
     assert actions(waiting, CreateDeployment) == []
     memory = memory_of(waiting)
     assert memory.stage("canary").counts.succeeded == 1  # type: ignore[union-attr]
@@ -435,18 +449,21 @@ def test_canary_first_then_fleet_once_the_gate_is_met() -> None:
             "canary": deployed(model, "canary", "j1", DeviceCounts(succeeded=2)),
         },
     )
-    promoted, _, stage = plan_edge_model(model, done, memory, now=120.0, promotion=None)
+    promoted = plan_from_observation(model, done, memory, now=at(120.0), promotion=None)
+    stage = promoted.findings.current_stage
     assert actions(promoted, CreateDeployment) == []
     assert set(memory_of(promoted).previous) == {"canary", "fleet"}
     assert stage == "fleet"
-    to_fleet, _, _ = plan_edge_model(model, done, memory_of(promoted), now=121.0, promotion=None)
+    to_fleet = plan_from_observation(
+        model, done, memory_of(promoted), now=at(121.0), promotion=None
+    )
     assert [d.thing_group for d in actions(to_fleet, CreateDeployment)] == ["fleet"]
     memory = memory_of(to_fleet)
     finished = replace(
         done,
         groups={**done.groups, "fleet": deployed(model, "fleet", "j2", DeviceCounts(succeeded=5))},
     )
-    ready, _, _ = plan_edge_model(model, finished, memory, now=130.0, promotion=None)
+    ready = plan_from_observation(model, finished, memory, now=at(130.0), promotion=None)
     assert ready.outcome.kind == OutcomeKind.READY
     assert [s.phase for s in memory_of(ready).stages] == [
         StagePhase.SUCCEEDED,
@@ -456,7 +473,7 @@ def test_canary_first_then_fleet_once_the_gate_is_met() -> None:
 
 def _started(model: DesiredEdgeModel, **stage: Any) -> tuple[EdgeModelObservation, Memory]:
     observed = compiled(model)
-    plan, _, _ = plan_edge_model(model, observed, Memory(), now=0.0, promotion=None)
+    plan = plan_from_observation(model, observed, Memory(), now=at(0.0), promotion=None)
     return observed, memory_of(plan)
 
 
@@ -498,11 +515,11 @@ def test_abort_criteria_stop_the_rollout_at_the_stage() -> None:
             "canary": deployed(model, "canary", "j", DeviceCounts(failed=2, succeeded=1, queued=1)),
         },
     )
-    plan, _, _ = plan_edge_model(model, failing, memory, now=10.0, promotion=None)
+    plan = plan_from_observation(model, failing, memory, now=at(10.0), promotion=None)
     assert plan.outcome.reason == "StageAborted"
     assert actions(plan, CreateDeployment) == []
     # It stays aborted: the next pass deploys nothing either.
-    again, _, _ = plan_edge_model(model, failing, memory_of(plan), now=20.0, promotion=None)
+    again = plan_from_observation(model, failing, memory_of(plan), now=at(20.0), promotion=None)
     assert (again.outcome.reason, actions(again, CreateDeployment)) == ("StageAborted", [])
 
 
@@ -518,7 +535,7 @@ def test_a_job_canceled_by_iot_aborts_the_stage() -> None:
             ),
         },
     )
-    plan, _, _ = plan_edge_model(model, canceled, memory, now=10.0, promotion=None)
+    plan = plan_from_observation(model, canceled, memory, now=at(10.0), promotion=None)
     assert plan.outcome.reason == "StageAborted"
 
 
@@ -532,9 +549,9 @@ def test_offline_devices_hit_the_stage_deadline() -> None:
             "canary": deployed(model, "canary", "j", DeviceCounts(succeeded=1, queued=2)),
         },
     )
-    before, _, _ = plan_edge_model(model, offline, memory, now=599.0, promotion=None)
+    before = plan_from_observation(model, offline, memory, now=at(599.0), promotion=None)
     assert before.outcome.kind == OutcomeKind.PROGRESSING
-    after, _, _ = plan_edge_model(model, offline, memory_of(before), now=600.0, promotion=None)
+    after = plan_from_observation(model, offline, memory_of(before), now=at(600.0), promotion=None)
     assert after.outcome.reason == "StageDeadlineExceeded"
     assert "2 queued" in after.outcome.message
 
@@ -549,7 +566,7 @@ def test_a_gate_that_can_no_longer_be_met_fails() -> None:
             "canary": deployed(model, "canary", "j", DeviceCounts(succeeded=3, rejected=1)),
         },
     )
-    plan, _, _ = plan_edge_model(model, finished, memory, now=10.0, promotion=None)
+    plan = plan_from_observation(model, finished, memory, now=at(10.0), promotion=None)
     assert plan.outcome.reason == "StageGateFailed"
 
 
@@ -574,18 +591,18 @@ def test_bake_time_then_manual_promotion_consumed_once() -> None:
             "canary": deployed(model, "canary", "j", DeviceCounts(succeeded=2)),
         },
     )
-    baking, _, _ = plan_edge_model(model, good, memory, now=10.0, promotion="old")
+    baking = plan_from_observation(model, good, memory, now=at(10.0), promotion="old")
     assert baking.recheck_after == 30.0
     assert memory_of(baking).stage("canary").phase == StagePhase.BAKING  # type: ignore[union-attr]
     memory = replace(memory_of(baking), consumed_promotion="old")
-    waiting, _, _ = plan_edge_model(model, good, memory, now=41.0, promotion="old")
+    waiting = plan_from_observation(model, good, memory, now=at(41.0), promotion="old")
     assert waiting.outcome.reason == "AwaitingPromotion"
     assert actions(waiting, CreateDeployment) == []
-    promoted, _, _ = plan_edge_model(model, good, memory_of(waiting), now=42.0, promotion="go")
+    promoted = plan_from_observation(model, good, memory_of(waiting), now=at(42.0), promotion="go")
     assert memory_of(promoted).consumed_promotion == "go"
     assert "fleet" in memory_of(promoted).previous
     # The next pass deploys the fleet, and the promotion is not needed (nor used) again.
-    fleet, _, _ = plan_edge_model(model, good, memory_of(promoted), now=43.0, promotion="go")
+    fleet = plan_from_observation(model, good, memory_of(promoted), now=at(43.0), promotion="go")
     assert [d.thing_group for d in actions(fleet, CreateDeployment)] == ["fleet"]
     assert memory_of(fleet).consumed_promotion == "go"
 
@@ -600,11 +617,12 @@ def test_a_spec_change_mid_rollout_starts_again_at_the_first_stage() -> None:
             "canary": deployed(model, "canary", "j", DeviceCounts(succeeded=2)),
         },
     )
-    to_fleet, _, _ = plan_edge_model(model, good, memory, now=10.0, promotion=None)
+    to_fleet = plan_from_observation(model, good, memory, now=at(10.0), promotion=None)
     memory = memory_of(to_fleet)
     changed = desired(source="s3://models/classifier-v2/model.tar.gz")
     observed2 = replace(compiled(changed), groups=good.groups)
-    recorded, _, stage = plan_edge_model(changed, observed2, memory, now=20.0, promotion=None)
+    recorded = plan_from_observation(changed, observed2, memory, now=at(20.0), promotion=None)
+    stage = recorded.findings.current_stage
     assert stage == "canary"
     assert memory_of(recorded).rollout_id != memory.rollout_id
     # The new rollout's roll back returns to the old rollout's versions, recorded first.
@@ -612,7 +630,9 @@ def test_a_spec_change_mid_rollout_starts_again_at_the_first_stage() -> None:
         "canary": {t.component_name: t.component_version for t in model.targets}
     }
     assert actions(recorded, CreateDeployment) == []
-    plan, _, _ = plan_edge_model(changed, observed2, memory_of(recorded), now=21.0, promotion=None)
+    plan = plan_from_observation(
+        changed, observed2, memory_of(recorded), now=at(21.0), promotion=None
+    )
     assert [d.thing_group for d in actions(plan, CreateDeployment)] == ["canary"]
 
 
@@ -620,11 +640,11 @@ def test_someone_elses_revision_that_dropped_ours_is_merged_again() -> None:
     model = desired()
     observed, memory = _started(model)
     ours = deployed(model, "canary", "j1", DeviceCounts(in_progress=2))
-    plan, _, _ = plan_edge_model(
+    plan = plan_from_observation(
         model,
         replace(observed, groups={**observed.groups, "canary": ours}),
         memory,
-        now=5.0,
+        now=at(5.0),
         promotion=None,
     )
     memory = memory_of(plan)
@@ -633,11 +653,11 @@ def test_someone_elses_revision_that_dropped_ours_is_merged_again() -> None:
         ours,
         latest=replace(ours.latest, deployment_id="d-theirs", revision_id="2", components=OTHER),
     )
-    again, _, _ = plan_edge_model(
+    again = plan_from_observation(
         model,
         replace(observed, groups={**observed.groups, "canary": theirs}),
         memory,
-        now=6.0,
+        now=at(6.0),
         promotion=None,
     )
     (merge,) = actions(again, CreateDeployment)
@@ -652,7 +672,7 @@ def test_a_missing_thing_group_stalls() -> None:
     observed = replace(
         observed, groups={**observed.groups, "canary": ObservedGroup("canary", None)}
     )
-    plan, _, _ = plan_edge_model(model, observed, Memory(), now=0.0, promotion=None)
+    plan = plan_from_observation(model, observed, Memory(), now=at(0.0), promotion=None)
     assert plan.outcome.reason == "ThingGroupNotFound"
 
 
@@ -673,7 +693,7 @@ def test_deletion_stops_jobs_removes_our_components_then_our_versions() -> None:
         groups=groups,
         published={"arn:v1": True},
     )
-    first = plan_edge_model_deletion(model, observed, retain=False)
+    first = plan_edge_model_deletion(model, EdgeModelReads(full=observed), Memory(), retain=False)
     assert actions(first, StopCompilationJob) == [StopCompilationJob(nano.job_name)]
     (removal,) = actions(first, CreateDeployment)
     assert removal.components == OTHER
@@ -689,13 +709,16 @@ def test_deletion_stops_jobs_removes_our_components_then_our_versions() -> None:
             "canary": replace(groups["canary"], latest=replace(latest, components=OTHER)),
         },
     )
-    second = plan_edge_model_deletion(model, cleared, retain=False)
+    second = plan_edge_model_deletion(model, EdgeModelReads(full=cleared), Memory(), retain=False)
     assert actions(second, DeleteComponentVersion) == [DeleteComponentVersion("arn:v1")]
     done = plan_edge_model_deletion(
-        model, replace(cleared, published={"arn:v1": False}), retain=False
+        model,
+        EdgeModelReads(full=replace(cleared, published={"arn:v1": False})),
+        Memory(),
+        retain=False,
     )
     assert (done.actions, done.outcome.kind) == ((), OutcomeKind.READY)
-    retained = plan_edge_model_deletion(model, observed, retain=True)
+    retained = plan_edge_model_deletion(model, EdgeModelReads(), Memory(), retain=True)
     assert (retained.actions, retained.outcome.reason) == ((), "Retained")
 
 
@@ -705,7 +728,7 @@ def _rolled_out_memory(model: DesiredEdgeModel) -> Memory:
     memory = Memory()
     observed = compiled(model)
     for _ in range(len(model.stages) + 1):
-        plan, _, _ = plan_edge_model(model, observed, memory, now=0.0, promotion=None)
+        plan = plan_from_observation(model, observed, memory, now=at(0.0), promotion=None)
         memory = memory_of(plan)
         if plan.outcome.kind == OutcomeKind.READY:
             return memory
@@ -753,9 +776,9 @@ def test_at_rest_every_deployable_version_keeps_it_ready_for_an_hour() -> None:
     assert groups_at_rest(memory) == ("canary", "fleet")
     assert _left_there(memory) == {"canary": "d-job-canary", "fleet": "d-job-fleet"}
     versions = compiled(model).components
-    at_rest = plan_edge_model_at_rest(model, versions, _left_there(memory), memory)
-    assert at_rest is not None
-    plan, views, stage = at_rest
+    plan = plan_edge_model_at_rest(model, AtRestView(versions, _left_there(memory)), memory)
+    assert plan is not None
+    views, stage = plan.findings.views, plan.findings.current_stage
     assert (plan.outcome.kind, plan.outcome.reason) == (OutcomeKind.READY, "RolledOut")
     assert (plan.actions, plan.recheck_after, views, stage) == (
         (),
@@ -764,10 +787,10 @@ def test_at_rest_every_deployable_version_keeps_it_ready_for_an_hour() -> None:
         "fleet",
     )
     configured = plan_edge_model_at_rest(
-        model, versions, _left_there(memory), memory, rest_recheck_seconds=5.0
+        model, AtRestView(versions, _left_there(memory)), memory, rest_recheck_seconds=5.0
     )
     assert configured is not None
-    assert configured[0].recheck_after == 5.0
+    assert configured.recheck_after == 5.0
 
 
 def test_at_rest_a_missing_or_undeployable_version_asks_for_a_full_pass() -> None:
@@ -776,9 +799,11 @@ def test_at_rest_a_missing_or_undeployable_version_asks_for_a_full_pass() -> Non
     nano = (model.targets[0].component_name, model.targets[0].component_version)
     versions = dict(compiled(model).components)
     left = _left_there(memory)
-    assert plan_edge_model_at_rest(model, {**versions, nano: None}, left, memory) is None
+    assert (
+        plan_edge_model_at_rest(model, AtRestView({**versions, nano: None}, left), memory) is None
+    )
     deprecated = compiled(model, state=ComponentState.DEPRECATED).components
-    assert plan_edge_model_at_rest(model, deprecated, left, memory) is None
+    assert plan_edge_model_at_rest(model, AtRestView(deprecated, left), memory) is None
 
 
 def test_at_rest_another_latest_deployment_in_a_group_asks_for_a_full_pass() -> None:
@@ -787,7 +812,7 @@ def test_at_rest_another_latest_deployment_in_a_group_asks_for_a_full_pass() -> 
     versions = compiled(model).components
     for fleet in ("d-someone-elses", None):
         latest = {**_left_there(memory), "fleet": fleet}
-        assert plan_edge_model_at_rest(model, versions, latest, memory) is None
+        assert plan_edge_model_at_rest(model, AtRestView(versions, latest), memory) is None
 
 
 def _fleet_replaced_by_theirs(model: DesiredEdgeModel, components: dict[str, Any]) -> ObservedGroup:
@@ -819,7 +844,8 @@ def test_a_deployment_by_someone_else_that_dropped_ours_after_the_rollout_is_mer
         groups={**_rolled_out_groups(model), "fleet": _fleet_replaced_by_theirs(model, OTHER)},
     )
 
-    plan, _, stage = plan_edge_model(model, observed, memory, now=5000.0, promotion=None)
+    plan = plan_from_observation(model, observed, memory, now=at(5000.0), promotion=None)
+    stage = plan.findings.current_stage
 
     (merge,) = actions(plan, CreateDeployment)
     ours = {t.component_name: {"componentVersion": t.component_version} for t in model.targets}
@@ -848,11 +874,11 @@ def test_a_deployment_by_someone_else_that_dropped_ours_after_the_rollout_is_mer
         GROUP_ARN.format("fleet"),
         replace(merge_result(merge), deployment_id="d-merged"),
     )
-    after, _, _ = plan_edge_model(
+    after = plan_from_observation(
         model,
         replace(observed, groups={**observed.groups, "fleet": merged}),
         memory_of(plan),
-        now=5010.0,
+        now=at(5010.0),
         promotion=None,
     )
     assert actions(after, CreateDeployment) == []
@@ -861,7 +887,9 @@ def test_a_deployment_by_someone_else_that_dropped_ours_after_the_rollout_is_mer
     assert _left_there(rested)["fleet"] == "d-merged"
     assert rolled_out(model, rested)
     at_rest = plan_edge_model_at_rest(
-        model, compiled(model).components, {**_left_there(memory), "fleet": "d-merged"}, rested
+        model,
+        AtRestView(compiled(model).components, {**_left_there(memory), "fleet": "d-merged"}),
+        rested,
     )
     assert at_rest is not None
 
@@ -891,7 +919,7 @@ def test_a_deployment_by_someone_else_that_kept_ours_is_only_recorded() -> None:
             "fleet": _fleet_replaced_by_theirs(model, {**OTHER, **ours}),
         },
     )
-    plan, _, _ = plan_edge_model(model, observed, memory, now=5000.0, promotion=None)
+    plan = plan_from_observation(model, observed, memory, now=at(5000.0), promotion=None)
     assert actions(plan, CreateDeployment) == []
     assert (plan.outcome.reason, plan.recheck_after) == ("RolledOut", REST_RECHECK_SECONDS)
     assert _left_there(memory_of(plan))["fleet"] == "d-theirs"

@@ -16,12 +16,13 @@ from serving_operator.planning.edgemodel.observed import (
     ObservedDeployment,
     ObservedGroup,
 )
-from serving_operator.planning.edgemodel.planner import plan_edge_model
+from serving_operator.planning.edgemodel.planner import plan_from_observation
 from serving_operator.planning.outcome import OutcomeKind, Plan
 from tests.unit.test_edgemodel_planner import (
     GROUP_ARN,
     OTHER,
     actions,
+    at,
     compiled,
     deployed,
     desired,
@@ -66,7 +67,7 @@ def with_groups(observed: EdgeModelObservation, **groups: ObservedGroup) -> Edge
 def plan(
     model: DesiredEdgeModel, observed: EdgeModelObservation, memory: Memory, now: float
 ) -> Plan[Step]:
-    step, _, _ = plan_edge_model(model, observed, memory, now=now, promotion=None)
+    step = plan_from_observation(model, observed, memory, now=at(now), promotion=None)
     return step
 
 

@@ -9,11 +9,11 @@ from serving_operator.planning.edgemodel.actions import CreateDeployment
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel
 from serving_operator.planning.edgemodel.memory import Memory
 from serving_operator.planning.edgemodel.observed import EdgeModelObservation, ObservedDeployment
-from serving_operator.planning.edgemodel.planner import plan_edge_model
+from serving_operator.planning.edgemodel.planner import plan_from_observation
 from serving_operator.planning.outcome import OutcomeKind
 from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler
 from tests.support.fake_edge_aws import FakeEdgeAws, version_arn
-from tests.unit.test_edgemodel_planner import actions, compiled, desired, memory_of, spec
+from tests.unit.test_edgemodel_planner import actions, at, compiled, desired, memory_of, spec
 from tests.unit.test_edgemodel_rollback import older, running
 
 
@@ -38,7 +38,8 @@ def observed_with(
 def test_a_device_in_a_group_running_another_version_stalls_the_stage() -> None:
     model = desired()
     observed = observed_with(model, {"canary": {"dev-1", "dev-2"}, "fleet": {"dev-2", "dev-3"}})
-    plan, _, stage = plan_edge_model(model, observed, Memory(), now=0.0, promotion=None)
+    plan = plan_from_observation(model, observed, Memory(), now=at(0.0), promotion=None)
+    stage = plan.findings.current_stage
     assert (plan.outcome.kind, plan.outcome.reason) == (OutcomeKind.STALLED, "SharedDeviceConflict")
     assert actions(plan, CreateDeployment) == []
     assert stage == "canary"
@@ -50,7 +51,7 @@ def test_a_device_in_a_group_running_another_version_stalls_the_stage() -> None:
 def recorded(model: DesiredEdgeModel, observed: EdgeModelObservation) -> Memory:
     """The memory of the pass that recorded what the first stage's groups run (write-ahead):
     the next pass deploys."""
-    plan, _, _ = plan_edge_model(model, observed, Memory(), now=0.0, promotion=None)
+    plan = plan_from_observation(model, observed, Memory(), now=at(0.0), promotion=None)
     assert actions(plan, CreateDeployment) == []
     return memory_of(plan)
 
@@ -59,7 +60,7 @@ def test_groups_without_shared_devices_deploy() -> None:
     model = desired()
     observed = observed_with(model, {"canary": {"dev-1"}, "fleet": {"dev-2", "dev-3"}})
     memory = recorded(model, observed)
-    plan, _, _ = plan_edge_model(model, observed, memory, now=1.0, promotion=None)
+    plan = plan_from_observation(model, observed, memory, now=at(1.0), promotion=None)
     assert [d.thing_group for d in actions(plan, CreateDeployment)] == ["canary"]
 
 
@@ -67,7 +68,7 @@ def test_groups_of_one_stage_are_updated_together_and_may_share_devices() -> Non
     model = desired(rollout={"stages": [{"name": "all", "thingGroups": ["canary", "fleet"]}]})
     observed = observed_with(model, {"canary": {"dev-1", "dev-2"}, "fleet": {"dev-2"}})
     memory = recorded(model, observed)
-    plan, _, _ = plan_edge_model(model, observed, memory, now=1.0, promotion=None)
+    plan = plan_from_observation(model, observed, memory, now=at(1.0), promotion=None)
     assert sorted(d.thing_group for d in actions(plan, CreateDeployment)) == ["canary", "fleet"]
 
 
@@ -80,7 +81,7 @@ def test_the_same_version_elsewhere_or_none_of_ours_is_no_conflict() -> None:
             groups={**compiled(model).groups, "canary": running("canary", {}), "fleet": fleet},
         )
         memory = recorded(model, observed)
-        plan, _, _ = plan_edge_model(model, observed, memory, now=1.0, promotion=None)
+        plan = plan_from_observation(model, observed, memory, now=at(1.0), promotion=None)
         assert [d.thing_group for d in actions(plan, CreateDeployment)] == ["canary"]
 
 
@@ -102,7 +103,12 @@ def test_the_shell_reads_members_only_when_a_pass_would_deploy() -> None:
     )
     reconciler = EdgeModelReconciler(aws.clients())
     first = reconciler.reconcile(
-        desired_spec, namespace="ml", name="classifier", memory=Memory(), annotations={}, now=0.0
+        desired_spec,
+        namespace="ml",
+        name="classifier",
+        memory=Memory(),
+        annotations={},
+        now=at(0.0),
     )
     # The pass that only records what the canary runs would deploy nothing: no member reads.
     assert (first.outcome.reason, aws.writes) == ("RollingOut", [])
@@ -113,7 +119,7 @@ def test_the_shell_reads_members_only_when_a_pass_would_deploy() -> None:
         name="classifier",
         memory=first.memory,
         annotations={},
-        now=1.0,
+        now=at(1.0),
     )
     assert result.outcome.reason == "SharedDeviceConflict"
     assert "dev-2" in result.outcome.message
@@ -126,6 +132,11 @@ def test_the_shell_reads_members_only_when_a_pass_would_deploy() -> None:
     # Compiling (nothing to deploy): no member reads.
     quiet = FakeEdgeAws(groups={"canary", "fleet"}, members=aws.members)
     EdgeModelReconciler(quiet.clients()).reconcile(
-        desired_spec, namespace="ml", name="classifier", memory=Memory(), annotations={}, now=0.0
+        desired_spec,
+        namespace="ml",
+        name="classifier",
+        memory=Memory(),
+        annotations={},
+        now=at(0.0),
     )
     assert "ListThingsInThingGroup" not in quiet.operations

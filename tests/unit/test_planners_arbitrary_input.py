@@ -19,22 +19,28 @@ from hypothesis import strategies as st
 from serving_operator.api.edgemodel import EdgeModelSpec
 from serving_operator.api.modelendpoint import ModelEndpointSpec
 from serving_operator.api.trafficsplit import Phase, TrafficSplitSpec, TrafficSplitStatus
-from serving_operator.planning.edgemodel.actions import Remember
 from serving_operator.planning.edgemodel.desired import desired_edge_model
 from serving_operator.planning.edgemodel.memory import Memory as EdgeMemory
 from serving_operator.planning.edgemodel.memory import Rollback, StageMemory, StagePhase
 from serving_operator.planning.edgemodel.observed import (
+    AtRestView,
     CompilationStatus,
     ComponentState,
     DeviceCounts,
+    EdgeLookups,
     EdgeModelObservation,
+    EdgeModelReads,
     ObservedCompilation,
     ObservedComponentVersion,
     ObservedDeployment,
     ObservedGroup,
     ObservedJob,
 )
-from serving_operator.planning.edgemodel.planner import plan_edge_model, plan_edge_model_deletion
+from serving_operator.planning.edgemodel.planner import (
+    plan_edge_model,
+    plan_edge_model_deletion,
+    plan_from_observation,
+)
 from serving_operator.planning.modelendpoint.desired import DesiredEndpoint, desired_endpoint
 from serving_operator.planning.modelendpoint.memory import Memory
 from serving_operator.planning.modelendpoint.observed import (
@@ -52,7 +58,7 @@ from serving_operator.planning.modelendpoint.planner import (
     plan_model_endpoint_deletion,
     scaling_fingerprint,
 )
-from serving_operator.planning.outcome import OutcomeKind, Plan
+from serving_operator.planning.outcome import OutcomeKind, Plan, Remember
 from serving_operator.planning.ownership import ObservedOwner, owner_id
 from serving_operator.planning.trafficsplit.findings import remembered
 from serving_operator.planning.trafficsplit.observed import (
@@ -67,6 +73,7 @@ from serving_operator.planning.trafficsplit.observed import (
 )
 from serving_operator.planning.trafficsplit.planner import plan_traffic_split
 from serving_operator.planning.trafficsplit.steps import rollout_hash
+from serving_operator.reconcile.passes import MAX_LOOKUP_ROUNDS
 
 ROLE = "arn:aws:iam::123456789012:role/SageMaker"
 NOW = 1_800_000_000.0
@@ -586,6 +593,11 @@ def edge_model_specs(draw: st.DrawFn) -> EdgeModelSpec:
 
 
 counts = st.builds(DeviceCounts, *(st.integers(0, 10**9) for _ in range(8)))
+EDGE_NOW = datetime.fromtimestamp(NOW, UTC)
+moments = st.datetimes(
+    min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)
+)
+"""Any time a stage may have remembered, however far from now."""
 
 
 @FUZZ
@@ -676,8 +688,8 @@ def test_edge_model_planner_answers_any_state_with_a_plan(
         StageMemory(
             name=stage.name,
             phase=draw(st.sampled_from(list(StagePhase))),
-            started_at=draw(st.floats(-1e12, 1e12)),
-            gate_met_at=draw(st.one_of(st.none(), st.floats(-1e12, 1e12))),
+            started_at=draw(moments),
+            gate_met_at=draw(st.one_of(st.none(), moments)),
             counts=draw(counts),
         )
         for stage in desired.stages
@@ -689,7 +701,8 @@ def test_edge_model_planner_answers_any_state_with_a_plan(
         consumed_promotion=draw(st.one_of(st.none(), st.just("1"))),
     )
     promotion = draw(st.one_of(st.none(), st.just("2")))
-    plan, views, _ = plan_edge_model(desired, observed, memory, now=NOW, promotion=promotion)
+    plan = plan_from_observation(desired, observed, memory, now=EDGE_NOW, promotion=promotion)
+    views = plan.findings.views
     assert isinstance(plan, Plan)
     assert len(views) == len(desired.targets)
     # The same rollout a pass later, with arbitrary stage memory: the deep states.
@@ -711,7 +724,48 @@ def test_edge_model_planner_answers_any_state_with_a_plan(
             )
         ),
     )
-    again, _, _ = plan_edge_model(desired, observed, later, now=NOW + 5, promotion=promotion)
+    again = plan_from_observation(
+        desired, observed, later, now=EDGE_NOW + timedelta(seconds=5), promotion=promotion
+    )
     assert isinstance(again, Plan)
-    deletion = plan_edge_model_deletion(desired, observed, retain=draw(st.booleans()))
+    deletion = plan_edge_model_deletion(
+        desired, EdgeModelReads(full=observed), memory, retain=draw(st.booleans())
+    )
     assert isinstance(deletion, Plan)
+    # From nothing read, answered from the same AWS state, the pass planners make up their
+    # minds within run_pass's rounds (at rest, everything, members; everything, published).
+    for ask in (
+        lambda reads: plan_edge_model(desired, reads, later, now=EDGE_NOW, promotion=promotion),
+        lambda reads: plan_edge_model_deletion(desired, reads, later, retain=False),
+    ):
+        reads, rounds = EdgeModelReads(), 0
+        while isinstance(answer := ask(reads), EdgeLookups):
+            rounds += 1
+            assert rounds <= MAX_LOOKUP_ROUNDS, answer
+            reads = _edge_read(observed, answer, reads)
+        assert isinstance(answer, Plan)
+
+
+def _edge_read(
+    aws: EdgeModelObservation, lookups: EdgeLookups, reads: EdgeModelReads
+) -> EdgeModelReads:
+    """What the EdgeModel shell would read for `lookups` from AWS in the state `aws`."""
+    if lookups.at_rest:
+        latest = {
+            g: group.latest.deployment_id if group.latest else None
+            for g, group in aws.groups.items()
+        }
+        view = AtRestView(
+            {k: aws.components.get(k) for k in lookups.component_versions},
+            {g: latest.get(g) for g in lookups.latest_deployments},
+        )
+        reads = replace(reads, at_rest=view)
+    if lookups.everything:
+        reads = replace(reads, full=replace(aws, published=None, members=None))
+    assert reads.full is not None or not (lookups.published or lookups.members)
+    if lookups.published and reads.full is not None:
+        found = {arn: bool((aws.published or {}).get(arn)) for arn in lookups.published}
+        reads = replace(reads, full=replace(reads.full, published=found))
+    if lookups.members and reads.full is not None:
+        reads = replace(reads, full=replace(reads.full, members=aws.members or {}))
+    return reads

@@ -15,6 +15,7 @@ import pytest
 from serving_operator.api.edgemodel import EdgeModelStatus
 from serving_operator.aws.base import AwsError
 from serving_operator.planning.edgemodel.actions import CreateDeployment
+from serving_operator.planning.edgemodel.at_rest import REST_RECHECK_SECONDS, ROLLED_OUT
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, desired_edge_model
 from serving_operator.planning.edgemodel.memory import Memory, StagePhase
 from serving_operator.planning.edgemodel.observed import (
@@ -26,13 +27,13 @@ from serving_operator.planning.edgemodel.observed import (
     ObservedDeployment,
     ObservedJob,
 )
-from serving_operator.planning.edgemodel.rollout import REST_RECHECK_SECONDS, ROLLED_OUT
 from serving_operator.planning.outcome import Outcome, OutcomeKind
 from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler, EdgeReconcileResult
 from serving_operator.reconcile.edgemodel.report import report_pass
 from serving_operator.reconcile.report import EventType, ObjectContext
 from tests.support.fake_edge_aws import FakeEdgeAws, group_arn, version_arn
 from tests.support.specs import edge_model_spec as _spec
+from tests.unit.test_edgemodel_planner import at
 
 TELEMETRY = {"com.example.Telemetry": {"componentVersion": "2.0.0"}}
 
@@ -114,7 +115,7 @@ def _pass(aws: FakeEdgeAws, memory: Memory | None = None, **spec: Any) -> EdgeRe
         name="classifier",
         memory=memory or Memory(),
         annotations={},
-        now=1000.0,
+        now=at(1000.0),
     )
 
 
@@ -518,7 +519,7 @@ def test_the_at_rest_recheck_interval_is_the_reconcilers_setting() -> None:
     memory = _rolled_out(aws)
     reconciler = EdgeModelReconciler(aws.clients(), rest_recheck_seconds=4.0)
     result = reconciler.reconcile(
-        SPEC, namespace="ml", name="classifier", memory=memory, annotations={}, now=2000.0
+        SPEC, namespace="ml", name="classifier", memory=memory, annotations={}, now=at(2000.0)
     )
     assert (result.outcome.reason, result.recheck_after) == (ROLLED_OUT, 4.0)
 

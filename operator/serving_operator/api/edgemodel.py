@@ -7,10 +7,11 @@ admission accepts exactly what CreateCompilationJob does.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints, WithJsonSchema, model_validator
 
 from serving_operator.api.common import (
     IAM_ROLE_ARN_PATTERN,
@@ -467,6 +468,36 @@ class EdgeModelSpec(ApiModel):
     )
 
 
+def rfc3339(moment: datetime) -> str:
+    """`moment` as status writes it: RFC 3339 in UTC ("Z"), with microseconds when it has
+    them (a stage's deadline and bake time are timed from these)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _from_unix_time(value: Any) -> Any:
+    """Operators before RFC 3339 wrote these times as Unix seconds (JSON numbers); read one
+    as the same moment, so a status they wrote is understood (and rewritten in the new form
+    by the next pass). A number that is no moment reads as none, as any unreadable time."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return rfc3339(datetime.fromtimestamp(value, UTC))
+        except (OverflowError, OSError, ValueError):
+            return None
+    return value
+
+
+StatusTime = Annotated[
+    str | None,
+    BeforeValidator(_from_unix_time),
+    # No type in the CRD: a stored status written by an older operator holds numbers here,
+    # and the apiserver validates the whole stored object on every write (a status patch, a
+    # finalizer, kubectl apply), so `type: string` would refuse those objects' writes
+    # wherever CRD validation ratcheting does not cover them (Kubernetes before 1.30, and
+    # list items it cannot correlate). docs/upgrades.md says when this becomes a string.
+    WithJsonSchema({"x-kubernetes-preserve-unknown-fields": True}),
+]
+
+
 class DeviceCounts(StatusModel):
     """The IoT job's execution counters, summed over the stage's groups."""
 
@@ -537,8 +568,20 @@ class StageStatus(StatusModel):
             " or DeadlineExceeded."
         ),
     )
-    started_at: float | None = Field(default=None, description="Unix time the stage began.")
-    gate_met_at: float | None = Field(default=None, description="Unix time the gate was met.")
+    started_at: StatusTime = Field(
+        default=None,
+        description=(
+            "When the stage began (RFC 3339); a Unix time (number) in a status written by an"
+            " older operator, until the next pass."
+        ),
+    )
+    gate_met_at: StatusTime = Field(
+        default=None,
+        description=(
+            "When the gate was met (RFC 3339); a Unix time (number) in a status written by an"
+            " older operator, until the next pass."
+        ),
+    )
     deployments: list[GroupDeploymentStatus] = Field(
         description="One deployment per thing group of the stage.", default_factory=list
     )

@@ -1,4 +1,5 @@
-"""The steps an EdgeModel plan is made of: one AWS write each, or `Remember`."""
+"""The steps an EdgeModel plan is made of: one AWS write each, or `Remember` (what to keep
+in status once the writes before it succeeded)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any, assert_never
 
 from serving_operator.planning.edgemodel.memory import Memory
 from serving_operator.planning.naming import content_hash
+from serving_operator.planning.outcome import Remember
 from serving_operator.planning.ownership import Tags
 
 DRIFT_CORRECTED = "DriftCorrected"
@@ -65,11 +67,6 @@ class CreateDeployment:
         return content_hash([self.target_arn, self.components, self.replaces])
 
 
-@dataclass(frozen=True)
-class Remember:
-    memory: Memory
-
-
 Action = (
     CreateCompilationJob
     | StopCompilationJob
@@ -77,7 +74,7 @@ Action = (
     | DeleteComponentVersion
     | CreateDeployment
 )
-Step = Action | Remember
+Step = Action | Remember[Memory]
 
 
 def describe_action(action: Action) -> tuple[str, str]:

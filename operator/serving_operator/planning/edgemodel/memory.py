@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
 
 from serving_operator.planning.edgemodel.observed import DeviceCounts
@@ -36,8 +37,9 @@ class GroupDeployment:
 class StageMemory:
     name: str
     phase: StagePhase
-    started_at: float
-    gate_met_at: float | None = None
+    started_at: datetime
+    gate_met_at: datetime | None = None
+    """Both aware, in UTC."""
     deployments: tuple[GroupDeployment, ...] = ()
     counts: DeviceCounts = field(default_factory=DeviceCounts)
     verdict: str = ""

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from serving_operator.planning.outcome import Lookups
+
 
 class CompilationStatus(StrEnum):
     """Neo's CompilationJobStatus values."""
@@ -122,7 +124,56 @@ class EdgeModelObservation:
     components: Mapping[tuple[str, str], ObservedComponentVersion | None]
     """By (component name, version)."""
     groups: Mapping[str, ObservedGroup]
-    published: Mapping[str, bool] = field(default_factory=dict)
-    """Component version ARNs this resource published -> whether they still exist."""
+    published: Mapping[str, bool] | None = None
+    """Component version ARNs this resource published -> whether they still exist; None: not
+    read (only deletion reads them)."""
     members: Mapping[str, frozenset[str]] | None = None
     """Thing group -> its things; None: not read (read when a pass would deploy)."""
+
+
+ComponentKey = tuple[str, str]
+"""A component version by (component name, version)."""
+
+
+@dataclass(frozen=True)
+class AtRestView:
+    """What a pass of a rolled-out EdgeModel reads first: a few calls that tell whether
+    anything could have changed since the rollout."""
+
+    components: Mapping[ComponentKey, ObservedComponentVersion | None]
+    """The versions asked for (None: gone)."""
+    latest_deployments: Mapping[str, str | None]
+    """Thing group -> the ID of its latest deployment (None: it has none)."""
+
+
+@dataclass(frozen=True)
+class EdgeModelReads:
+    """What a pass has read so far, as the planner asked: each part None until read, so
+    the planner tells "not read" from "read and empty"."""
+
+    at_rest: AtRestView | None = None
+    full: EdgeModelObservation | None = None
+    """Everything the rollout depends on; its `published` and `members` are read on their
+    own, after it."""
+
+
+@dataclass(frozen=True)
+class EdgeLookups(Lookups):
+    """Reads the planner needs before it can decide. Each costs AWS calls, so the planner
+    asks only for what its decision depends on; a pass at rest needs only the first two."""
+
+    component_versions: tuple[ComponentKey, ...] = ()
+    """At rest: one DescribeComponent each (the version's ARN is built, not read)."""
+    latest_deployments: tuple[str, ...] = ()
+    """At rest: these thing groups' latest deployment IDs, one ListDeployments each."""
+    everything: bool = False
+    """Every target's compilation job, the component versions of those compiled, and every
+    thing group of the rollout with its latest deployment and that deployment's IoT job."""
+    published: frozenset[str] = frozenset()
+    """Component version ARNs whose existence deletion depends on."""
+    members: bool = False
+    """The things of each existing thing group of the rollout (who shares devices)."""
+
+    @property
+    def at_rest(self) -> bool:
+        return bool(self.component_versions or self.latest_deployments)

@@ -1,43 +1,53 @@
 """Plan one EdgeModel pass: compile each target, publish its component, roll out by stage;
-and its deletion. Pure: `now` and the promote annotation come in as arguments."""
+and its deletion. Pure: what was read, `now` and the promote annotation come in as arguments.
+
+The reconciler calls `plan_edge_model` with what it has read (nothing, at first); the
+planner either asks for more (`EdgeLookups`: each read costs AWS calls, so only what the
+decision depends on) or returns the plan. A rolled-out EdgeModel asks for the few reads
+that show whether anything changed, and for everything only when they do; any pass asks
+for the thing groups' members before it would deploy.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from serving_operator.planning.edgemodel.actions import (
     Action,
+    CreateDeployment,
     DeleteComponentVersion,
-    Remember,
     Step,
     StopCompilationJob,
+)
+from serving_operator.planning.edgemodel.at_rest import (
+    REST_RECHECK_SECONDS,
+    expected_at_rest,
+    groups_at_rest,
+    rolled_out,
+    rolled_out_outcome,
 )
 from serving_operator.planning.edgemodel.deployment import merged_deployment
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel
 from serving_operator.planning.edgemodel.memory import Memory
 from serving_operator.planning.edgemodel.observed import (
     RUNNING_COMPILATIONS,
+    AtRestView,
     CompilationStatus,
     ComponentState,
+    EdgeLookups,
     EdgeModelObservation,
-    ObservedComponentVersion,
+    EdgeModelReads,
 )
-from serving_operator.planning.edgemodel.rollout import (
-    NOTHING_TO_DEPLOY,
-    REST_RECHECK_SECONDS,
-    expected_at_rest,
-    plan_rollout,
-    rolled_out,
-    rolled_out_outcome,
-)
+from serving_operator.planning.edgemodel.rollout import NOTHING_TO_DEPLOY, plan_rollout
 from serving_operator.planning.edgemodel.targets import (
     DEFAULT_PARALLEL_COMPILATIONS,
     TargetPhase,
     TargetView,
     plan_targets,
 )
-from serving_operator.planning.outcome import Outcome, OutcomeKind, Plan
+from serving_operator.planning.outcome import Outcome, OutcomeKind, Plan, Remember
 
 COMPILING = "Compiling"
 COMPILATION_FAILED = "CompilationFailed"
@@ -48,19 +58,72 @@ FOLLOW_SECONDS = 2.0
 """How soon to look again when Stalled on one target while the others still progress."""
 
 
+@dataclass(frozen=True)
+class EdgeFindings:
+    """What a pass found beyond its outcome, for status."""
+
+    views: tuple[TargetView, ...] = ()
+    """Where each target stands; empty when the pass did not look (at rest, deletion)."""
+    current_stage: str | None = None
+    """The stage rolling out (the last one once rolled out); None: not known this pass."""
+
+
+EdgePlan = Plan[Step, EdgeFindings]
+
+
 def plan_edge_model(
+    desired: DesiredEdgeModel,
+    observed: EdgeModelReads,
+    memory: Memory,
+    *,
+    now: datetime,
+    promotion: str | None,
+    max_parallel: int = DEFAULT_PARALLEL_COMPILATIONS,
+    rest_recheck_seconds: float = REST_RECHECK_SECONDS,
+) -> EdgePlan | EdgeLookups:
+    """The next pass, or the reads it still needs (see the module's docstring); `now` is
+    aware, in UTC."""
+    full = observed.full
+    if full is None:
+        if rolled_out(desired, memory):
+            if observed.at_rest is None:
+                return at_rest_lookups(desired, memory)
+            settled = plan_edge_model_at_rest(
+                desired, observed.at_rest, memory, rest_recheck_seconds=rest_recheck_seconds
+            )
+            if settled is not None:
+                return settled
+        return EdgeLookups(everything=True)
+    plan = plan_from_observation(
+        desired,
+        full,
+        memory,
+        now=now,
+        promotion=promotion,
+        max_parallel=max_parallel,
+        rest_recheck_seconds=rest_recheck_seconds,
+    )
+    if full.members is None and any(isinstance(s, CreateDeployment) for s in plan.actions):
+        # Who shares devices matters only before a deployment: read the groups' members
+        # then, and decide again.
+        return EdgeLookups(members=True)
+    return plan
+
+
+def plan_from_observation(
     desired: DesiredEdgeModel,
     observed: EdgeModelObservation,
     memory: Memory,
     *,
-    now: float,
+    now: datetime,
     promotion: str | None,
     max_parallel: int = DEFAULT_PARALLEL_COMPILATIONS,
     rest_recheck_seconds: float = REST_RECHECK_SECONDS,
-) -> tuple[Plan[Step], tuple[TargetView, ...], str | None]:
-    """The pass's plan (its last step remembers the new memory), each target's view, and the
-    rollout's current stage. Once rolled out, the next pass comes `rest_recheck_seconds`
-    later."""
+) -> EdgePlan:
+    """The pass's plan from everything read (its last step remembers the new memory), with
+    each target's view and the rollout's current stage. Once rolled out, the next pass comes
+    `rest_recheck_seconds` later. Without `observed.members` it checks no shared devices:
+    `plan_edge_model` asks for them before any deployment."""
     steps, views = plan_targets(desired, observed, max_parallel=max_parallel)
     published = memory.published | {v.component_arn for v in views if v.component_arn is not None}
     memory = replace(memory, published=frozenset(published))
@@ -79,12 +142,12 @@ def plan_edge_model(
             COMPILING,
             ", ".join(f"{v.target.name}: {v.phase.value.lower()}" for v in busy),
         )
-        plan = Plan(
+        return Plan(
             (*steps, Remember(memory)),
             failure or outcome,
             FOLLOW_SECONDS if failure else None,
+            EdgeFindings(views),
         )
-        return plan, views, None
 
     rollout = plan_rollout(
         desired,
@@ -106,65 +169,87 @@ def plan_edge_model(
         # Stalled on the failed target while the others roll out: keep following them.
         recheck = FOLLOW_SECONDS if outcome.kind == OutcomeKind.PROGRESSING else None
         outcome = Outcome.stalled(failure.reason, f"{failure.message} ({outcome.message})")
-    return (
-        Plan((*steps, *rollout.steps, Remember(rollout.memory)), outcome, recheck),
-        views,
-        rollout.current_stage,
+    return Plan(
+        (*steps, *rollout.steps, Remember(rollout.memory)),
+        outcome,
+        recheck,
+        EdgeFindings(views, rollout.current_stage),
     )
 
 
-def reads_only_component_versions(desired: DesiredEdgeModel, memory: Memory) -> bool:
-    """Whether a pass reads only this spec's component versions (one DescribeComponent per
-    target) and its groups' latest deployment IDs (`groups_at_rest`) rather than everything:
-    once it rolled out, nothing but drift can change its plan. Compilation jobs are done and
+def at_rest_lookups(desired: DesiredEdgeModel, memory: Memory) -> EdgeLookups:
+    """What a pass of a rolled-out EdgeModel reads first: this spec's component versions (one
+    DescribeComponent per target) and its groups' latest deployment IDs (`groups_at_rest`).
+    Once it rolled out, nothing but drift can change its plan: compilation jobs are done and
     nothing rereads their output; the IoT jobs are judged only while a stage rolls out."""
-    return rolled_out(desired, memory)
-
-
-def groups_at_rest(memory: Memory) -> tuple[str, ...]:
-    """The thing groups whose latest deployment a pass at rest reads (ListDeployments, the
-    latest only): those the completed rollout left carrying our components."""
-    return tuple(sorted(expected_at_rest(memory)))
+    return EdgeLookups(
+        component_versions=tuple((t.component_name, t.component_version) for t in desired.targets),
+        latest_deployments=groups_at_rest(memory),
+    )
 
 
 def plan_edge_model_at_rest(
     desired: DesiredEdgeModel,
-    components: Mapping[tuple[str, str], ObservedComponentVersion | None],
-    latest_deployments: Mapping[str, str | None],
+    view: AtRestView,
     memory: Memory,
     *,
     rest_recheck_seconds: float = REST_RECHECK_SECONDS,
-) -> tuple[Plan[Step], tuple[TargetView, ...], str | None] | None:
-    """The pass of a rolled-out EdgeModel from its component versions (by name and version)
-    and the ID of each of `groups_at_rest`'s latest deployment (None: it has none), or None
-    when a full pass must decide: a version is gone or no longer DEPLOYABLE (publish it again,
-    or Stalled), or a group's latest deployment is not the one the rollout left there
+) -> EdgePlan | None:
+    """The pass of a rolled-out EdgeModel from what `at_rest_lookups` read, or None when
+    everything must be read to decide: a version is gone or no longer DEPLOYABLE (publish it
+    again, or Stalled), or a group's latest deployment is not the one the rollout left there
     (someone else deployed to it: merge ours again if it dropped them)."""
     assert rolled_out(desired, memory)
     for target in desired.targets:
-        found = components.get((target.component_name, target.component_version))
+        found = view.components.get((target.component_name, target.component_version))
         if found is None or found.state != ComponentState.DEPLOYABLE:
             return None
     for group, deployment_id in expected_at_rest(memory).items():
-        if latest_deployments.get(group) != deployment_id:
+        if view.latest_deployments.get(group) != deployment_id:
             return None
-    plan: Plan[Step] = Plan((), rolled_out_outcome(desired), rest_recheck_seconds)
-    return plan, (), desired.stages[-1].name
+    return Plan(
+        (),
+        rolled_out_outcome(desired),
+        rest_recheck_seconds,
+        EdgeFindings(current_stage=desired.stages[-1].name),
+    )
 
 
 def plan_edge_model_deletion(
     desired: DesiredEdgeModel,
-    observed: EdgeModelObservation,
+    observed: EdgeModelReads,
+    memory: Memory,
     *,
     retain: bool,
-) -> Plan[Step]:
-    """One pass of deletion; the resource may go once the outcome is Ready.
+) -> EdgePlan | EdgeLookups:
+    """One pass of deletion, or the reads it still needs; the resource may go once the
+    outcome is Ready.
 
     Delete: stop in-flight compilation jobs, deploy each group again without our
-    components, then (once no group runs them) delete the versions we published.
+    components, then (once no group runs them) delete the versions we published, which are
+    those remembered and those found.
     """
     if retain:
-        return Plan((), Outcome.ready(RETAINED, "deletionPolicy is Retain: AWS objects kept"))
+        return Plan(
+            (),
+            Outcome.ready(RETAINED, "deletionPolicy is Retain: AWS objects kept"),
+            findings=EdgeFindings(),
+        )
+    full = observed.full
+    if full is None:
+        return EdgeLookups(everything=True)
+    published = full.published
+    if published is None:
+        found = {v.arn for v in full.components.values() if v is not None}
+        if memory.published | found:
+            return EdgeLookups(published=memory.published | found)
+        published = {}
+    return _plan_deletion(desired, full, published)
+
+
+def _plan_deletion(
+    desired: DesiredEdgeModel, observed: EdgeModelObservation, published: Mapping[str, bool]
+) -> EdgePlan:
     steps: list[Step] = []
     stopping = False
     for job in observed.compilations.values():
@@ -198,16 +283,19 @@ def plan_edge_model_deletion(
             steps.append(action)
     if not deployed_somewhere:
         steps += [
-            DeleteComponentVersion(arn)
-            for arn, exists in sorted(observed.published.items())
-            if exists
+            DeleteComponentVersion(arn) for arn, exists in sorted(published.items()) if exists
         ]
     if steps or stopping:
         return Plan(
             tuple(steps),
             Outcome.progressing(DELETING, "stopping jobs, removing components from groups"),
+            findings=EdgeFindings(),
         )
-    return Plan((), Outcome.ready(DELETED, "compilation jobs stopped, components removed"))
+    return Plan(
+        (),
+        Outcome.ready(DELETED, "compilation jobs stopped, components removed"),
+        findings=EdgeFindings(),
+    )
 
 
 def changes_made(steps: tuple[Step, ...]) -> tuple[Action, ...]:

@@ -1,15 +1,15 @@
-"""One reconcile pass of an EdgeModel: read Neo, Greengrass and IoT, plan, execute."""
+"""One reconcile pass of an EdgeModel: read from Neo, Greengrass and IoT what the planner asks
+for, execute its plan."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from functools import cache
 from typing import assert_never
 
 from serving_operator.api.edgemodel import PROMOTE_ANNOTATION, DeletionPolicy, EdgeModelSpec
-from serving_operator.aws.base import AwsError
 from serving_operator.aws.clients import Clients, EdgeClients
 from serving_operator.aws.sts import Sts
 from serving_operator.planning.edgemodel.actions import (
@@ -18,34 +18,31 @@ from serving_operator.planning.edgemodel.actions import (
     CreateComponentVersion,
     CreateDeployment,
     DeleteComponentVersion,
-    Remember,
-    Step,
     StopCompilationJob,
 )
-from serving_operator.planning.edgemodel.desired import (
-    DesiredEdgeModel,
-    DesiredTarget,
-    desired_edge_model,
-)
+from serving_operator.planning.edgemodel.at_rest import REST_RECHECK_SECONDS
+from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, desired_edge_model
 from serving_operator.planning.edgemodel.memory import Memory
 from serving_operator.planning.edgemodel.observed import (
+    AtRestView,
     CompilationStatus,
+    ComponentKey,
+    EdgeLookups,
     EdgeModelObservation,
+    EdgeModelReads,
     ObservedCompilation,
     ObservedComponentVersion,
     ObservedGroup,
 )
 from serving_operator.planning.edgemodel.planner import (
-    groups_at_rest,
+    EdgeFindings,
     plan_edge_model,
-    plan_edge_model_at_rest,
     plan_edge_model_deletion,
-    reads_only_component_versions,
 )
-from serving_operator.planning.edgemodel.rollout import REST_RECHECK_SECONDS
 from serving_operator.planning.edgemodel.targets import TargetView
-from serving_operator.planning.failures import AwsFailure, outcome_for_failure
-from serving_operator.planning.outcome import Outcome, Plan
+from serving_operator.planning.failures import AwsFailure
+from serving_operator.planning.outcome import Outcome
+from serving_operator.reconcile.passes import PassResult, run_pass
 
 _GROUP_VIEW_ATTEMPTS = 3
 """Reads of a group's latest deployment and job before the view is taken as it is: more
@@ -64,6 +61,9 @@ def component_arn(region: str, account: str, name: str, version: str) -> str:
 
 def thing_group_arn(region: str, account: str, name: str) -> str:
     return f"arn:aws:iot:{region}:{account}:thinggroup/{name}"
+
+
+EdgePass = PassResult[Action, Memory, EdgeFindings, EdgeModelReads]
 
 
 @dataclass
@@ -95,99 +95,87 @@ class EdgeModelReconciler:
         name: str,
         memory: Memory,
         annotations: dict[str, str],
-        now: float | None = None,
+        now: datetime | None = None,
     ) -> EdgeReconcileResult:
+        """One pass; `now` (aware, the clock's when None) is when stages start and gates open."""
         desired = desired_edge_model(spec, namespace=namespace, name=name)
-        result = EdgeReconcileResult(Outcome.progressing("Observing", ""), desired, memory)
-        try:
-            if reads_only_component_versions(desired, memory):
-                at_rest = plan_edge_model_at_rest(
-                    desired,
-                    self._component_versions(desired.targets),
-                    self._latest_deployment_ids(groups_at_rest(memory)),
-                    memory,
-                    rest_recheck_seconds=self._rest_recheck_seconds,
-                )
-                if at_rest is not None:
-                    rest_plan, result.views, result.current_stage = at_rest
-                    self._execute(rest_plan, result)
-                    return result
-            observed = self._observe(desired, memory, groups=True)
-            moment = time.time() if now is None else now
-            promotion = annotations.get(PROMOTE_ANNOTATION)
-            plan, views, stage = plan_edge_model(
+        moment = datetime.now(UTC) if now is None else now
+        promotion = annotations.get(PROMOTE_ANNOTATION)
+        done: EdgePass = run_pass(
+            memory=memory,
+            observe=EdgeModelReads,  # nothing until the planner asks
+            plan=lambda observed: plan_edge_model(
                 desired,
                 observed,
                 memory,
                 now=moment,
                 promotion=promotion,
                 rest_recheck_seconds=self._rest_recheck_seconds,
-            )
-            if any(isinstance(s, CreateDeployment) for s in plan.actions):
-                # Who shares devices matters only before a deployment: read the groups'
-                # members then, and let the planner decide again.
-                observed = replace(observed, members=self._members(observed))
-                plan, views, stage = plan_edge_model(
-                    desired,
-                    observed,
-                    memory,
-                    now=moment,
-                    promotion=promotion,
-                    rest_recheck_seconds=self._rest_recheck_seconds,
-                )
-            result.views, result.current_stage = views, stage
-            result.recheck_after = plan.recheck_after
-            self._execute(plan, result)
-        except AwsError as error:
-            self._fail(result, error)
-        return result
+            ),
+            look_up=lambda lookups, observed: self._look_up(lookups, desired, observed),
+            execute=self._execute,
+        )
+        return _result(done, desired)
 
     def delete(
         self, spec: EdgeModelSpec, *, namespace: str, name: str, memory: Memory
     ) -> EdgeReconcileResult:
         desired = desired_edge_model(spec, namespace=namespace, name=name)
-        result = EdgeReconcileResult(Outcome.progressing("Deleting", ""), desired, memory)
         retain = spec.deletion_policy == DeletionPolicy.RETAIN
-        try:
-            observed = (
-                EdgeModelObservation({}, {}, {})
-                if retain
-                else self._observe(desired, memory, groups=True, published=True)
-            )
-            self._execute(plan_edge_model_deletion(desired, observed, retain=retain), result)
-        except AwsError as error:
-            self._fail(result, error)
-        return result
+        done: EdgePass = run_pass(
+            memory=memory,
+            observe=EdgeModelReads,
+            plan=lambda observed: plan_edge_model_deletion(
+                desired, observed, memory, retain=retain
+            ),
+            look_up=lambda lookups, observed: self._look_up(lookups, desired, observed),
+            execute=self._execute,
+        )
+        return _result(done, desired)
 
-    def _observe(
-        self,
-        desired: DesiredEdgeModel,
-        memory: Memory,
-        *,
-        groups: bool,
-        published: bool = False,
-    ) -> EdgeModelObservation:
-        aws = self._aws
+    def _look_up(
+        self, lookups: EdgeLookups, desired: DesiredEdgeModel, observed: EdgeModelReads
+    ) -> EdgeModelReads:
+        """Read what the planner asked for, and nothing else."""
+        if lookups.at_rest:
+            observed = replace(
+                observed,
+                at_rest=AtRestView(
+                    self._component_versions(lookups.component_versions),
+                    self._latest_deployment_ids(lookups.latest_deployments),
+                ),
+            )
+        if lookups.everything:
+            observed = replace(observed, full=self._observe(desired))
+        full = observed.full
+        if lookups.published:
+            assert full is not None  # asked for after everything else
+            found = {
+                arn: self._aws.greengrass.describe_component(arn) is not None
+                for arn in sorted(lookups.published)
+            }
+            observed = replace(observed, full=replace(full, published=found))
+        if lookups.members:
+            assert full is not None  # asked for before a deployment, once all is read
+            observed = replace(observed, full=replace(full, members=self._members(full)))
+        return observed
+
+    def _observe(self, desired: DesiredEdgeModel) -> EdgeModelObservation:
+        """Every target's compilation job, the component versions of those compiled, and every
+        thing group of the rollout as one view."""
         compilations: dict[str, ObservedCompilation | None] = {
-            t.job_name: aws.neo.describe(t.job_name) for t in desired.targets
+            t.job_name: self._aws.neo.describe(t.job_name) for t in desired.targets
         }
         components = self._component_versions(
             [
-                t
+                (t.component_name, t.component_version)
                 for t in desired.targets
                 if (compilation := compilations[t.job_name]) is not None
                 and compilation.status == CompilationStatus.COMPLETED
             ]
         )
-        observed_groups: dict[str, ObservedGroup] = {}
-        if groups:
-            for group in desired.thing_groups:
-                observed_groups[group] = self._observe_group(group)
-        found: dict[str, bool] = {}
-        if published:
-            for arn in sorted(memory.published | {v.arn for v in components.values() if v}):
-                found[arn] = aws.greengrass.describe_component(arn) is not None
-        return EdgeModelObservation(compilations, components, observed_groups, found)
+        groups = {group: self._observe_group(group) for group in desired.thing_groups}
+        return EdgeModelObservation(compilations, components, groups)
 
     def _observe_group(self, group: str) -> ObservedGroup:
         """The group's latest deployment and that deployment's IoT job, as one view.
@@ -216,19 +204,16 @@ class EdgeModelReconciler:
         return ObservedGroup(group, arn, latest, job)
 
     def _component_versions(
-        self, targets: Sequence[DesiredTarget]
-    ) -> dict[tuple[str, str], ObservedComponentVersion | None]:
-        """The targets' component versions, by (name, version): one DescribeComponent each."""
-        if not targets:
+        self, keys: Sequence[ComponentKey]
+    ) -> dict[ComponentKey, ObservedComponentVersion | None]:
+        """Component versions by (name, version): one DescribeComponent each."""
+        if not keys:
             return {}
         account, region = _account(self._aws.sts), self._aws.greengrass.region
-        found: dict[tuple[str, str], ObservedComponentVersion | None] = {}
-        for target in targets:
-            key = (target.component_name, target.component_version)
-            found[key] = self._aws.greengrass.describe_component(
-                component_arn(region, account, *key)
-            )
-        return found
+        return {
+            key: self._aws.greengrass.describe_component(component_arn(region, account, *key))
+            for key in keys
+        }
 
     def _latest_deployment_ids(self, groups: Sequence[str]) -> dict[str, str | None]:
         """Each group's latest deployment ID: one ListDeployments each (the group's ARN is
@@ -244,36 +229,41 @@ class EdgeModelReconciler:
         }
 
     def _members(self, observed: EdgeModelObservation) -> dict[str, frozenset[str]]:
+        """The things of each thing group that exists."""
         return {
             name: self._aws.iot.things_in_group(name)
             for name, group in observed.groups.items()
             if group.arn is not None
         }
 
-    def _execute(self, plan: Plan[Step], result: EdgeReconcileResult) -> None:
-        """Carry out the steps in order; an AWS error stops the rest (memory included)."""
+    def _execute(self, action: Action) -> bool:
+        """Carry out one action; AwsError stops the pass (run_pass keeps the memory before)."""
         aws = self._aws
-        for step in plan.actions:
-            match step:
-                case Remember(memory=memory):
-                    result.memory = memory
-                    continue
-                case CreateCompilationJob(job_name=job, request=request):
-                    aws.neo.create(job, dict(request))
-                case StopCompilationJob(job_name=job):
-                    aws.neo.stop(job)
-                case CreateComponentVersion():
-                    aws.greengrass.create_component_version(step)
-                case DeleteComponentVersion(arn=arn):
-                    aws.greengrass.delete_component(arn)
-                case CreateDeployment():
-                    aws.greengrass.create_deployment(step, step.client_token)
-                case _:
-                    assert_never(step)
-            result.executed.append(step)
-        result.outcome = plan.outcome
-        result.recheck_after = plan.recheck_after
+        match action:
+            case CreateCompilationJob(job_name=job, request=request):
+                aws.neo.create(job, dict(request))
+            case StopCompilationJob(job_name=job):
+                aws.neo.stop(job)
+            case CreateComponentVersion():
+                aws.greengrass.create_component_version(action)
+            case DeleteComponentVersion(arn=arn):
+                aws.greengrass.delete_component(arn)
+            case CreateDeployment():
+                aws.greengrass.create_deployment(action, action.client_token)
+            case _:
+                assert_never(action)
+        return True
 
-    def _fail(self, result: EdgeReconcileResult, error: AwsError) -> None:
-        result.aws_failure = error.failure
-        result.outcome = outcome_for_failure(error.failure)
+
+def _result(done: EdgePass, desired: DesiredEdgeModel) -> EdgeReconcileResult:
+    findings = done.findings or EdgeFindings()
+    return EdgeReconcileResult(
+        outcome=done.outcome,
+        desired=desired,
+        memory=done.memory,
+        views=findings.views,
+        current_stage=findings.current_stage,
+        executed=done.executed,
+        recheck_after=done.recheck_after,
+        aws_failure=done.aws_failure,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import UTC, datetime
 
 from serving_operator.api.edgemodel import (
     ComponentVersionStatus,
@@ -13,6 +14,7 @@ from serving_operator.api.edgemodel import (
     RollbackStatus,
     StageStatus,
     TargetStatus,
+    rfc3339,
 )
 from serving_operator.planning.edgemodel import observed
 from serving_operator.planning.edgemodel.actions import (
@@ -45,14 +47,31 @@ def _counts_from_status(counts: DeviceCounts | None) -> observed.DeviceCounts:
     return observed.DeviceCounts(**counts.model_dump()) if counts else observed.DeviceCounts()
 
 
+def _moment(value: str | None) -> datetime | None:
+    """A time of the status (RFC 3339; the status model reads an older operator's Unix times
+    as RFC 3339 too); None when there is none or it does not parse (hand-edited), and UTC
+    when it names no zone."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+EPOCH = datetime.fromtimestamp(0, UTC)
+"""A stage's start when status has none: long past, as Unix time 0 was before."""
+
+
 def memory_of(status: EdgeModelStatus) -> Memory:
     """What the last pass left to remember, read back from status."""
     stages = tuple(
         StageMemory(
             name=s.name,
             phase=StagePhase(s.phase),
-            started_at=s.started_at or 0.0,
-            gate_met_at=s.gate_met_at,
+            started_at=_moment(s.started_at) or EPOCH,
+            gate_met_at=_moment(s.gate_met_at),
             deployments=tuple(
                 GroupDeployment(
                     d.thing_group, d.deployment_id or "", d.iot_job_id, d.revision_id or ""
@@ -93,8 +112,8 @@ def _stage_status(stage_names: list[str], memory: Memory) -> list[StageStatus]:
             StageStatus(
                 name=name,
                 phase=stage.phase.value,
-                started_at=stage.started_at,
-                gate_met_at=stage.gate_met_at,
+                started_at=rfc3339(stage.started_at),
+                gate_met_at=rfc3339(stage.gate_met_at) if stage.gate_met_at else None,
                 deployments=[
                     GroupDeploymentStatus(
                         thing_group=d.thing_group,

@@ -1,0 +1,215 @@
+"""Judging a stage in flight (Deploying, Baking or AwaitingPromotion) by its IoT jobs'
+execution counts: the transitions of its phase, as a table read top to bottom.
+
+| when                                                   | next phase          |
+| ------------------------------------------------------ | ------------------- |
+| a group is deployed to for the first time (write-ahead) | Deploying           |
+| a group is deployed to this pass                        | Deploying           |
+| a group's job was canceled                              | Aborted             |
+| an abort criterion is met                               | Aborted             |
+| the gate is met, for less than bakeSeconds              | Baking              |
+| the gate is met and baked, the stage is manual          | AwaitingPromotion   |
+|   ... and the promote annotation has a new value        | Succeeded           |
+| the gate is met and baked                               | Succeeded           |
+| every device answered, below the gate                   | GateFailed          |
+| stageDeadlineSeconds passed                             | DeadlineExceeded    |
+| otherwise (devices still reporting)                     | Deploying           |
+
+The judgment is level-based: it depends on the counts of this pass, not on the phase the
+stage was in, so a gate met and then lost (a device failing late) goes back to Deploying
+and bakes again once met again. Only the time the gate was met and the time the stage
+started are carried from the last pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from serving_operator.planning.edgemodel.desired import DesiredStage
+from serving_operator.planning.edgemodel.memory import StageMemory, StagePhase
+from serving_operator.planning.edgemodel.observed import DeviceCounts
+from serving_operator.planning.edgemodel.stage_deployments import StageDeployments
+
+WRITE_AHEAD_RECHECK_SECONDS = 0.5
+"""After a pass that only recorded what groups ran before: deploy as soon as its status is
+written (the driver's poll interval bounds it from below)."""
+
+
+@dataclass(frozen=True)
+class Judged:
+    """The stage's next state, the promotion it consumed (if any), and when to look again
+    (None: the driver's poll interval while devices report)."""
+
+    record: StageMemory
+    consumed_promotion: str | None = None
+    recheck_after: float | None = None
+
+
+@dataclass(frozen=True)
+class StageFacts:
+    """What judging a stage depends on."""
+
+    stage: DesiredStage
+    record: StageMemory
+    """The stage as remembered, with this pass's deployments and counts."""
+    deployed: StageDeployments
+    now: datetime
+    deadline_seconds: int
+    promotion: str | None
+    """The promote annotation's value now."""
+    consumed: str | None
+    """The last value acted on."""
+
+    @property
+    def counts(self) -> DeviceCounts:
+        return self.deployed.counts
+
+    @property
+    def summary(self) -> str:
+        counts = self.counts
+        return (
+            f"{counts.succeeded}/{counts.total} devices succeeded"
+            f" ({success_percent(counts):.0f}%, gate {self.stage.min_success_percent:g}%)"
+        )
+
+    def to(self, phase: StagePhase, verdict: str) -> StageMemory:
+        """The stage in `phase`, `verdict` saying why."""
+        return replace(self.record, phase=phase, verdict=verdict)
+
+
+Transition = Callable[[StageFacts], Judged | None]
+
+
+def abort_verdict(stage: DesiredStage, counts: DeviceCounts) -> str | None:
+    """The abort criterion `counts` meet, as IoT judges them, or None."""
+    failures = {
+        "FAILED": counts.failed,
+        "REJECTED": counts.rejected,
+        "TIMED_OUT": counts.timed_out,
+        "ALL": counts.failed + counts.rejected + counts.timed_out,
+    }
+    for failure_type, threshold, minimum in stage.abort_criteria:
+        if counts.executed >= minimum and counts.executed > 0:
+            share = 100.0 * failures[failure_type] / counts.executed
+            if share >= threshold:
+                return (
+                    f"abort criterion met: {failure_type} {share:.0f}% of {counts.executed}"
+                    f" executed devices (threshold {threshold:g}%)"
+                )
+    return None
+
+
+def success_percent(counts: DeviceCounts) -> float:
+    return 100.0 * counts.succeeded / counts.total if counts.total else 0.0
+
+
+def judge_stage(
+    stage: DesiredStage,
+    record: StageMemory,
+    deployed: StageDeployments,
+    *,
+    now: datetime,
+    deadline_seconds: int,
+    promotion: str | None,
+    consumed: str | None,
+) -> Judged:
+    """The stage's next phase from this pass's deployments and counts (the table above)."""
+    facts = StageFacts(
+        stage,
+        replace(record, deployments=deployed.deployments, counts=deployed.counts),
+        deployed,
+        now,
+        deadline_seconds,
+        promotion,
+        consumed,
+    )
+    for transition in _UP_TO_THE_GATE:
+        if (judged := transition(facts)) is not None:
+            return judged
+    # Below the gate: when it was met is forgotten, so a gate met again bakes again.
+    below = replace(facts, record=replace(facts.record, gate_met_at=None))
+    for transition in _BELOW_THE_GATE:
+        if (judged := transition(below)) is not None:
+            return judged
+    return Judged(below.to(StagePhase.DEPLOYING, below.summary))
+
+
+def _recording_what_groups_run(facts: StageFacts) -> Judged | None:
+    if not facts.deployed.previous:
+        return None
+    groups = ", ".join(facts.deployed.previous)
+    verdict = f"recording what {groups} run(s) now (for a roll back) before deploying"
+    return Judged(facts.to(StagePhase.DEPLOYING, verdict), None, WRITE_AHEAD_RECHECK_SECONDS)
+
+
+def _deploying(facts: StageFacts) -> Judged | None:
+    if not facts.deployed.steps:
+        return None
+    return Judged(facts.to(StagePhase.DEPLOYING, "deploying"))
+
+
+def _job_canceled(facts: StageFacts) -> Judged | None:
+    canceled = facts.deployed.canceled_jobs
+    if not canceled:
+        return None
+    verdict = (
+        f"the IoT job of {', '.join(canceled)} was canceled"
+        " (abort criteria met, or the deployment was canceled)"
+    )
+    return Judged(facts.to(StagePhase.ABORTED, verdict))
+
+
+def _abort_criteria_met(facts: StageFacts) -> Judged | None:
+    aborted = abort_verdict(facts.stage, facts.counts)
+    return None if aborted is None else Judged(facts.to(StagePhase.ABORTED, aborted))
+
+
+def _gate_met(facts: StageFacts) -> Judged | None:
+    """Baking until bakeSeconds after the gate was first met, then waiting for a new value
+    of the promote annotation if the stage is manual, then Succeeded."""
+    counts, stage, record = facts.counts, facts.stage, facts.record
+    if not counts.total or success_percent(counts) < stage.min_success_percent:
+        return None
+    met_at = record.gate_met_at if record.gate_met_at is not None else facts.now
+    facts = replace(facts, record=replace(record, gate_met_at=met_at))
+    baked = (facts.now - met_at).total_seconds()
+    if baked < stage.bake_seconds:
+        left = stage.bake_seconds - baked
+        verdict = f"{facts.summary}; baking {left:.0f}s more"
+        return Judged(facts.to(StagePhase.BAKING, verdict), None, left)
+    if not stage.manual:
+        return Judged(facts.to(StagePhase.SUCCEEDED, facts.summary))
+    if facts.promotion is not None and facts.promotion != facts.consumed:
+        return Judged(facts.to(StagePhase.SUCCEEDED, f"{facts.summary}; promoted"), facts.promotion)
+    verdict = f"{facts.summary}; waiting for a new value of the promote annotation"
+    return Judged(facts.to(StagePhase.AWAITING_PROMOTION, verdict))
+
+
+def _gate_failed(facts: StageFacts) -> Judged | None:
+    counts = facts.counts
+    if not counts.total or counts.pending:
+        return None
+    return Judged(facts.to(StagePhase.GATE_FAILED, facts.summary))
+
+
+def _past_deadline(facts: StageFacts) -> Judged | None:
+    if (facts.now - facts.record.started_at).total_seconds() < facts.deadline_seconds:
+        return None
+    counts = facts.counts
+    verdict = (
+        f"{facts.summary}; {counts.queued} queued (offline?) and {counts.in_progress}"
+        f" in progress after the {facts.deadline_seconds}s stage deadline"
+    )
+    return Judged(facts.to(StagePhase.DEADLINE_EXCEEDED, verdict))
+
+
+_UP_TO_THE_GATE: tuple[Transition, ...] = (
+    _recording_what_groups_run,
+    _deploying,
+    _job_canceled,
+    _abort_criteria_met,
+    _gate_met,
+)
+_BELOW_THE_GATE: tuple[Transition, ...] = (_gate_failed, _past_deadline)
