@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from serving_operator.api.common import to_rfc3339
 from serving_operator.planning.outcome import Outcome, OutcomeKind
 
 READY = "Ready"
@@ -18,7 +19,7 @@ STALLED = "Stalled"
 
 
 def now_rfc3339() -> str:
-    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return to_rfc3339(datetime.now(UTC), microseconds=False)
 
 
 def find_condition(conditions: Sequence[Mapping[str, Any]], type_: str) -> Mapping[str, Any] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -119,3 +120,24 @@ def ready_column() -> dict[str, Any]:
 
 def age_column() -> dict[str, Any]:
     return {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}
+
+
+def to_rfc3339(moment: datetime, *, microseconds: bool = True) -> str:
+    """A moment as every kind's status writes it: RFC 3339 in UTC with "Z". Microseconds are
+    kept unless the field is meant to read to the second (a canary's step times)."""
+    utc = moment.astimezone(UTC)
+    if not microseconds:
+        utc = utc.replace(microsecond=0)
+    return utc.isoformat().replace("+00:00", "Z")
+
+
+def parse_rfc3339(value: str | None) -> datetime | None:
+    """A time of a status (RFC 3339, "Z" or an offset); None when there is none or it does not
+    parse (hand-edited), and UTC when it names no zone."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

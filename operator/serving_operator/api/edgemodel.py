@@ -21,6 +21,7 @@ from serving_operator.api.common import (
     StatusBase,
     StatusModel,
     age_column,
+    to_rfc3339,
 )
 
 PROMOTE_ANNOTATION = "serving.mlops.dev/promote"
@@ -471,7 +472,7 @@ class EdgeModelSpec(ApiModel):
 def rfc3339(moment: datetime) -> str:
     """`moment` as status writes it: RFC 3339 in UTC ("Z"), with microseconds when it has
     them (a stage's deadline and bake time are timed from these)."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return to_rfc3339(moment)
 
 
 def _from_unix_time(value: Any) -> Any:

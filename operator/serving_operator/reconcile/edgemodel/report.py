@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
+from serving_operator.api.common import parse_rfc3339
 from serving_operator.api.edgemodel import (
     ComponentVersionStatus,
     DeviceCounts,
@@ -48,16 +49,9 @@ def _counts_from_status(counts: DeviceCounts | None) -> observed.DeviceCounts:
 
 
 def _moment(value: str | None) -> datetime | None:
-    """A time of the status (RFC 3339; the status model reads an older operator's Unix times
-    as RFC 3339 too); None when there is none or it does not parse (hand-edited), and UTC
-    when it names no zone."""
-    if not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    """A time of the status (the status model reads an older operator's Unix times as RFC
+    3339 too)."""
+    return parse_rfc3339(value)
 
 
 EPOCH = datetime.fromtimestamp(0, UTC)

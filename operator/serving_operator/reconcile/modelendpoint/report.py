@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import assert_never
 
+from serving_operator.api.common import parse_rfc3339, to_rfc3339
 from serving_operator.api.modelendpoint import (
     ModelEndpointStatus,
     VariantAutoscalingStatus,
@@ -46,18 +47,14 @@ def memory_of(status: ModelEndpointStatus) -> Memory:
 
 def _epoch_seconds(moment: str | None) -> float | None:
     """An RFC 3339 time from status as epoch seconds; None (read again) when unreadable."""
-    if moment is None:
-        return None
-    try:
-        return datetime.datetime.fromisoformat(moment).timestamp()
-    except ValueError:
-        return None
+    parsed = parse_rfc3339(moment)
+    return parsed.timestamp() if parsed is not None else None
 
 
 def _rfc3339(seconds: float | None) -> str | None:
     if seconds is None:
         return None
-    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).isoformat()
+    return to_rfc3339(datetime.datetime.fromtimestamp(seconds, datetime.UTC))
 
 
 def percentages(weights: dict[str, float | None]) -> dict[str, float]:
