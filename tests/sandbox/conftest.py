@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.sandbox.shapes import ShapeRecorder
-from tests.support.sandbox import Sandbox
+from tests.support.sandbox import FAST_EDGE, Sandbox
 
 
 def current_settings(sandbox: Sandbox) -> dict[str, float]:
@@ -58,6 +58,24 @@ def edge_clients(sandbox: Sandbox, shapes: ShapeRecorder) -> dict[str, Any]:
     for name, client in clients.items():
         client.meta.events.register(f"before-parse.{name}.*", shapes)
     return clients
+
+
+@pytest.fixture
+def clients(edge_clients: dict[str, Any], sandbox_settings: Callable[..., None]) -> Any:
+    """The edge services' clients with the sandbox's edge timings compressed; a module that
+    needs other settings (devices that run scripts) overrides this fixture."""
+    sandbox_settings(**FAST_EDGE)
+    return edge_clients
+
+
+@pytest.fixture
+def greengrass(clients: dict[str, Any]) -> Any:
+    return clients["greengrassv2"]
+
+
+@pytest.fixture
+def iot(clients: dict[str, Any]) -> Any:
+    return clients["iot"]
 
 
 @pytest.fixture

@@ -43,16 +43,6 @@ def clients(edge_clients: dict[str, Any], sandbox_settings: Callable[..., None])
     return edge_clients
 
 
-@pytest.fixture
-def greengrass(clients: dict[str, Any]) -> Any:
-    return clients["greengrassv2"]
-
-
-@pytest.fixture
-def iot(clients: dict[str, Any]) -> Any:
-    return clients["iot"]
-
-
 def zipped(files: dict[str, str]) -> bytes:
     raw = io.BytesIO()
     with zipfile.ZipFile(raw, "w") as archive:

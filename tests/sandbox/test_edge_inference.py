@@ -40,16 +40,6 @@ def clients(edge_clients: dict[str, Any], sandbox_settings: Callable[..., None])
 
 
 @pytest.fixture
-def greengrass(clients: dict[str, Any]) -> Any:
-    return clients["greengrassv2"]
-
-
-@pytest.fixture
-def iot(clients: dict[str, Any]) -> Any:
-    return clients["iot"]
-
-
-@pytest.fixture
 def neo(clients: dict[str, Any]) -> Any:
     return clients["sagemaker"]
 

@@ -13,7 +13,6 @@ import pytest
 import yaml
 
 from tests.sandbox.edge import (
-    FAST_EDGE,
     bucket_with,
     create_component,
     execution_statuses,
@@ -28,22 +27,6 @@ from tests.sandbox.shapes import ShapeRecorder
 from tests.support.sandbox import Sandbox
 
 ARTIFACT = "components/classifier/1.0.0/model.zip"
-
-
-@pytest.fixture
-def clients(edge_clients: dict[str, Any], sandbox_settings: Callable[..., None]) -> Any:
-    sandbox_settings(**FAST_EDGE)
-    return edge_clients
-
-
-@pytest.fixture
-def greengrass(clients: dict[str, Any]) -> Any:
-    return clients["greengrassv2"]
-
-
-@pytest.fixture
-def iot(clients: dict[str, Any]) -> Any:
-    return clients["iot"]
 
 
 def _state(greengrass: Any, arn: str, state: str) -> dict[str, Any]:

@@ -4,7 +4,6 @@ thing whatever the group, and ignore rollout, abort and timeout configurations).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from typing import Any
 
 import botocore.config
@@ -27,22 +26,6 @@ from tests.support.sandbox import Sandbox
 # An AWS-published component: devices deploy it without it being in the account.
 PUBLIC = {"aws.greengrass.Cli": {"componentVersion": "2.12.0"}}
 FINISHED = {"SUCCEEDED", "FAILED", "REJECTED", "TIMED_OUT", "REMOVED", "CANCELED"}
-
-
-@pytest.fixture
-def clients(edge_clients: dict[str, Any], sandbox_settings: Callable[..., None]) -> Any:
-    sandbox_settings(**FAST_EDGE)
-    return edge_clients
-
-
-@pytest.fixture
-def greengrass(clients: dict[str, Any]) -> Any:
-    return clients["greengrassv2"]
-
-
-@pytest.fixture
-def iot(clients: dict[str, Any]) -> Any:
-    return clients["iot"]
 
 
 def _deploy(greengrass: Any, target: str, **job_configuration: Any) -> dict[str, Any]:
