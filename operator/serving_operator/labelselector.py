@@ -17,6 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import assert_never
 
 _NAME = r"[A-Za-z0-9](?:[-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
 _PREFIX = r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*"
@@ -55,6 +56,8 @@ class Requirement:
                 return present
             case Operator.DOES_NOT_EXIST:
                 return not present
+            case _:
+                assert_never(self.operator)
 
     def __str__(self) -> str:
         match self.operator:
