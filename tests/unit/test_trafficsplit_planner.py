@@ -738,3 +738,34 @@ def test_only_a_split_at_rest_may_use_a_recent_read_of_the_endpoint() -> None:
     assert endpoint_read_since(spec, done, Requests(retry="again"), now) is None
     handled = done.model_copy(update={"handled": HandledRequests(retry="again")})
     assert endpoint_read_since(spec, handled, Requests(retry="again"), now) == shared
+
+
+# --------------------------------------------------------------------------- live weights
+
+
+def test_live_weights_are_what_sagemaker_serves_even_while_paused_by_spec() -> None:
+    """Issue 18: a canary paused while its first weights were being applied kept the live
+    weights of the pass before (1/1, candidate 50%) while SageMaker served 90/10."""
+    world = World(updating_passes=0)
+    first = one_pass(canary_spec(), world, TrafficSplitStatus())
+    assert [a.as_dict for a in weight_writes(first)] == [{BASE: 90.0, CAND: 10.0}]
+    assert remembered(first).live_weights == {BASE: 1.0, CAND: 1.0}
+    world.now += timedelta(seconds=1)
+    world.settle()  # SageMaker now serves 90/10
+    paused = one_pass(canary_spec(paused=True), world, remembered(first))
+    status = remembered(paused)
+    assert status.phase == Phase.PAUSED
+    assert status.reason == "PausedBySpec"
+    assert status.live_weights == {BASE: 90.0, CAND: 10.0}
+    assert status.candidate_weight_percent == 10.0
+
+
+def test_live_weights_are_not_claimed_when_the_pass_read_no_endpoint() -> None:
+    world = World()
+    _, status = run(canary_spec(), world, until=lambda p: remembered(p).step_index == 1)
+    assert status.live_weights
+    elsewhere = replace(world.observe(), endpoint=None, competing_split="first")
+    plan = plan_traffic_split(canary_spec(), elsewhere, status)
+    assert isinstance(plan, Plan)
+    assert remembered(plan).live_weights == {}
+    assert remembered(plan).candidate_weight_percent is None

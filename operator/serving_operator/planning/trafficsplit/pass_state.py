@@ -79,7 +79,11 @@ class PassState:
     def plan(self, outcome: Outcome) -> TrafficSplitPlan:
         """The pass's answer. Weight writes sit between two `Remember`s: the first keeps the
         status with the weights asked for before this pass, so a refused write leaves a status
-        that does not claim weights it never asked SageMaker for; the last keeps it all."""
+        that does not claim weights it never asked SageMaker for; the last keeps it all.
+
+        Whatever path the pass took (a pause by spec, a request, a problem with the target),
+        the live weights it remembers are the endpoint's CurrentWeights as read in this pass."""
+        self.observe_live_weights()
         steps: list[SplitStep] = []
         if self.actions:
             steps.append(
@@ -95,6 +99,23 @@ class PassState:
         )
 
     # ------------------------------------------------------------------ weights
+
+    def observe_live_weights(self) -> None:
+        """status.liveWeights and candidateWeightPercent from the endpoint as this pass read
+        it (CurrentWeight: what SageMaker serves, not what was asked for); nothing known when
+        the pass read no endpoint."""
+        endpoint = self.observed.endpoint
+        if endpoint is None:
+            self.update(live_weights={}, candidate_weight_percent=None)
+            return
+        current = {v.name: float(v.current_weight or 0.0) for v in endpoint.variants}
+        candidate = self.spec.candidate
+        self.update(
+            live_weights=current,
+            candidate_weight_percent=round(100.0 * shares(current)[candidate], 3)
+            if candidate is not None and candidate in current
+            else None,
+        )
 
     def target_weights(self, candidate_percent: float) -> dict[str, float]:
         return canary_weights(self.spec, self.endpoint.variant_names, candidate_percent)
@@ -127,14 +148,8 @@ class PassState:
             else:
                 self.wake_in(0)  # write them once this status is written down
         live = endpoint.in_service and same_shares(current, target) and not self.actions
-        candidate = self.spec.candidate
-        self.update(
-            desired_weights=target,
-            live_weights={k: float(v or 0.0) for k, v in current.items()},
-            candidate_weight_percent=round(100.0 * shares(current)[candidate], 3)
-            if candidate is not None and candidate in current
-            else None,
-        )
+        self.update(desired_weights=target)
+        self.observe_live_weights()
         if live:
             self.update(waiting_since=None)
         elif self.status.waiting_since is None:
