@@ -431,12 +431,24 @@ def test_too_little_traffic_pauses_insufficient_and_is_not_promoted(
         paused = wait_for_phase(
             splits, namespace, "quiet", operator, "Paused", reason="InsufficientTraffic"
         )
+        # onInsufficientTraffic defaults to Baseline: nobody could judge the candidate, so
+        # it serves no one until a person promotes, retries or aborts.
+        processes.wait_until(
+            lambda: live_weights(sandbox, ab_endpoint) == {BLUE: 100.0, GREEN: 0.0},
+            timeout=30,
+            what="the unjudged candidate out of traffic",
+            log=operator.log,
+        )
     status = paused["status"]
-    assert live_weights(sandbox, ab_endpoint) == {BLUE: 90.0, GREEN: 10.0}
+    assert "out of traffic" in status["message"]
     looks = [h for h in status["history"] if h.get("verdict")]
     assert looks
     assert {h["verdict"] for h in looks} == {"Inconclusive"}
     assert cluster.is_true(paused, "Stalled")
+    held = splits.get(namespace, "quiet")
+    assert held is not None
+    assert held["status"]["phase"] == "Paused"
+    assert held["status"]["liveWeights"] == {BLUE: 100.0, GREEN: 0.0}
 
 
 def test_manual_gate_then_promote(

@@ -383,7 +383,9 @@ def traffic_split_specs(draw: st.DrawFn) -> TrafficSplitSpec:
         if draw(st.booleans()):
             data["skipAnalysis"] = True
         else:
-            data["analysis"] = CANARY_ANALYSIS
+            data["analysis"] = CANARY_ANALYSIS | {
+                "onInsufficientTraffic": draw(st.sampled_from(["Baseline", "Hold"]))
+            }
         data["promotion"] = draw(st.sampled_from(["Auto", "Manual"]))
         data["onSuccess"] = draw(st.sampled_from(["PromoteCandidate", "KeepSplit"]))
         if draw(st.booleans()):
@@ -531,7 +533,7 @@ def test_traffic_split_paused_for_insufficient_traffic_without_a_saved_message_s
     assert result.outcome.kind == OutcomeKind.STALLED
     assert result.outcome.reason == "InsufficientTraffic"
     assert "step 2" in result.outcome.message
-    assert "promote, abort or retry" in result.outcome.message
+    assert "promote (the promotion), retry (this step again) or abort" in result.outcome.message
     assert remembered(result).message == result.outcome.message
 
 

@@ -317,9 +317,9 @@ def test_raised_candidate_error_rate_rolls_back_to_the_baseline() -> None:
     assert all(a.as_dict[CAND] < 30 for a in world.calls), "rolled back before step 2"
 
 
-def test_too_little_traffic_pauses_without_promoting_or_rolling_back() -> None:
-    spec = canary_spec(progressDeadlineSeconds=60)
-    world = World(rps=2.0)
+def _until_paused_without_verdict(
+    spec: TrafficSplitSpec, world: World
+) -> tuple[TrafficSplitPlan, TrafficSplitStatus]:
     plan, status = run(spec, world, until=phase_is(Phase.PAUSED))
     assert status.reason == "InsufficientTraffic"
     assert plan.outcome.kind == OutcomeKind.STALLED
@@ -328,12 +328,106 @@ def test_too_little_traffic_pauses_without_promoting_or_rolling_back() -> None:
     reasons = {c.reason for h in status.history for c in h.checks}
     assert reasons <= {"BelowMinSampleSize", "NoData"}
     assert "BelowMinSampleSize" in reasons
-    # It stays paused at the first step's weights however long one waits.
+    return plan, status
+
+
+def _settled(
+    spec: TrafficSplitSpec, world: World, status: TrafficSplitStatus
+) -> TrafficSplitStatus:
+    """Passes until nothing is written or waited for any more."""
+    _, status = run(
+        spec,
+        world,
+        status,
+        until=lambda p: not weight_writes(p) and world.pending is None and not p.recheck_after,
+    )
+    return status
+
+
+def _with_insufficient_traffic(choice: str | None, **overrides: Any) -> TrafficSplitSpec:
+    analysis: dict[str, Any] = {
+        "interval": 10,
+        "minSampleSize": 200,
+        "metrics": [{"name": "errors", "type": "ErrorRate"}],
+    }
+    if choice is not None:
+        analysis["onInsufficientTraffic"] = choice
+    return canary_spec(progressDeadlineSeconds=60, analysis=analysis, **overrides)
+
+
+def test_too_little_traffic_takes_the_candidate_out_of_traffic_by_default() -> None:
+    """A step without a verdict at its deadline: neither promoted nor rolled back, and (the
+    default, onInsufficientTraffic: Baseline) the candidate serves no one meanwhile."""
+    spec = _with_insufficient_traffic(None)
+    world = World(rps=2.0)
+    plan, status = _until_paused_without_verdict(spec, world)
+    assert "out of traffic" in (plan.outcome.message or "")
+    status = _settled(spec, world, status)
+    assert world.weights == {BASE: 100.0, CAND: 0.0}
+    assert status.live_weights == {BASE: 100.0, CAND: 0.0}
+    assert status.phase == Phase.PAUSED
+    assert status.reason == "InsufficientTraffic"
+    assert status.step_index == 0
+    # It stays so however long one waits.
+    world.now += timedelta(hours=1)
+    later = one_pass(spec, world, status)
+    assert remembered(later).phase == Phase.PAUSED
+    assert weight_writes(later) == ()
+
+
+def test_hold_keeps_the_step_weight_while_paused_without_a_verdict() -> None:
+    spec = _with_insufficient_traffic("Hold")
+    world = World(rps=2.0)
+    plan, status = _until_paused_without_verdict(spec, world)
+    assert "keeps 10%" in (plan.outcome.message or "")
     world.now += timedelta(hours=1)
     later = one_pass(spec, world, status)
     assert remembered(later).phase == Phase.PAUSED
     assert weight_writes(later) == ()
     assert remembered(later).live_weights == {BASE: 90.0, CAND: 10.0}
+    # Switching the setting while paused takes the candidate out.
+    baseline = _with_insufficient_traffic("Baseline")
+    status = _settled(baseline, world, remembered(later))
+    assert world.weights == {BASE: 100.0, CAND: 0.0}
+    assert "out of traffic" in (status.message or "")
+
+
+def test_promote_after_a_step_without_verdict_goes_to_the_next_step() -> None:
+    """With the candidate out of traffic, promote skips the stopped step: the next step's
+    weight (not the stopped step's again) and its analysis."""
+    spec = _with_insufficient_traffic(None)
+    world = World(rps=2.0)
+    _, status = _until_paused_without_verdict(spec, world)
+    status = _settled(spec, world, status)
+    written = len(world.calls)
+    world.requests = Requests(promote="p1")
+    _, status = run(spec, world, status, until=lambda p: remembered(p).step_started_at is not None)
+    assert status.step_index == 1
+    assert status.phase == Phase.PROGRESSING
+    assert [a.as_dict[CAND] for a in world.calls[written:]] == [30.0]
+    assert "step 1: promoted by request" in [h.note for h in status.history]
+
+
+def test_retry_runs_a_step_without_verdict_again() -> None:
+    spec = _with_insufficient_traffic(None)
+    world = World(rps=2.0)
+    _, status = _until_paused_without_verdict(spec, world)
+    status = _settled(spec, world, status)
+    written = len(world.calls)
+    world.rps = 2000.0  # the traffic is there now
+    world.requests = Requests(retry="r1")
+    _, status = run(
+        spec,
+        world,
+        status,
+        until=lambda p: remembered(p).step_index == 1 and remembered(p).step_started_at is not None,
+    )
+    assert status.handled.retry == "r1"
+    assert [a.as_dict[CAND] for a in world.calls[written:]][:2] == [10.0, 30.0]
+    notes = [h.note for h in status.history]
+    assert "step 1: retried" in notes
+    passes = [h for h in status.history if h.verdict == "Pass"]
+    assert [h.step_index for h in passes] == [0]
 
 
 def test_below_min_sample_size_is_never_a_pass() -> None:

@@ -94,6 +94,11 @@ class NoData(StrEnum):
     FAIL = "Fail"
 
 
+class OnInsufficientTraffic(StrEnum):
+    BASELINE = "Baseline"
+    HOLD = "Hold"
+
+
 class MetricType(StrEnum):
     ERROR_RATE = "ErrorRate"
     LATENCY = "Latency"
@@ -256,6 +261,17 @@ class Analysis(ApiModel):
         description=(
             "Seconds after a weight change before metrics count (CloudWatch ingestion);"
             " defaults to metricPeriodSeconds."
+        ),
+    )
+    on_insufficient_traffic: OnInsufficientTraffic = Field(
+        default=OnInsufficientTraffic.BASELINE,
+        description=(
+            "The candidate's traffic while a step that reached progressDeadlineSeconds without"
+            " a verdict waits Paused (InsufficientTraffic) for a person. Baseline: none, all"
+            " to the baseline, so a candidate nobody could judge serves no one meanwhile; Hold:"
+            " the step's weight. Then promote skips the step (the next step's weights and"
+            " analysis, or the promotion after the last), retry runs the step again (its"
+            " weight, a new test), abort ends the canary."
         ),
     )
     metrics: list[AnalysisMetric] = Field(

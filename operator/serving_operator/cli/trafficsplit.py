@@ -59,7 +59,11 @@ promote = _control_command(
     "Pass a canary's current gate (a manual pause, insufficient traffic, manual promotion).",
 )
 abort = _control_command("abort", "Stop a canary and send all traffic back to the baseline.")
-retry = _control_command("retry", "Start a failed or aborted canary again from its first step.")
+retry = _control_command(
+    "retry",
+    "Start a failed or aborted canary again from its first step, or run a step paused for"
+    " insufficient traffic again.",
+)
 
 
 def _aws_or_fail() -> None:
