@@ -451,6 +451,52 @@ def test_too_little_traffic_pauses_insufficient_and_is_not_promoted(
     assert held["status"]["liveWeights"] == {BLUE: 100.0, GREEN: 0.0}
 
 
+def test_the_deadline_counts_while_cloudwatch_fails(
+    ab_endpoint: str,
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    splits: cluster.Objects,
+    one_second_metrics: None,
+) -> None:
+    """Issue 18: with CloudWatch failing, a canary sat in AwsUnavailable far past its
+    progressDeadlineSeconds. The step's deadline counts through the outage: it stops
+    without a verdict (never promoted) and its unjudged candidate leaves the traffic."""
+    for name in (BLUE, GREEN):
+        set_behaviour(sandbox, ab_endpoint, name, **HEALTHY)
+    sandbox.add_fault(
+        service="monitoring",
+        operation="GetMetricData",
+        errorCode="ServiceUnavailable",
+        httpStatus=503,
+        message="Service Unavailable",
+        count=-1,
+    )
+    try:
+        with Traffic(sandbox, ab_endpoint, rps=20):
+            splits.create(
+                namespace,
+                canary("blind", ab_endpoint, [{"setWeight": 10}], progressDeadlineSeconds=15),
+            )
+            paused = wait_for_phase(
+                splits, namespace, "blind", operator, "Paused", reason="InsufficientTraffic"
+            )
+            processes.wait_until(
+                lambda: live_weights(sandbox, ab_endpoint) == {BLUE: 100.0, GREEN: 0.0},
+                timeout=30,
+                what="the unjudged candidate out of traffic",
+                log=operator.log,
+            )
+        assert "AWS unavailable" in paused["status"]["message"]
+        assert cluster.is_true(paused, "Stalled")
+        assert not [h for h in paused["status"].get("history", []) if h.get("verdict")]
+        assert any(
+            c["operation"] == "GetMetricData" and c["status"] == 503 for c in sandbox.calls()
+        )
+    finally:
+        sandbox.clear_faults()
+
+
 def test_manual_gate_then_promote(
     user_env: dict[str, str],
     ab_endpoint: str,

@@ -35,6 +35,7 @@ from serving_operator.planning.edgemodel.observed import (
     ObservedJob,
 )
 from serving_operator.planning.edgemodel.planner import plan_edge_model, plan_edge_model_deletion
+from serving_operator.planning.failures import AwsFailure, FailureCategory
 from serving_operator.planning.modelendpoint.desired import DesiredEndpoint, desired_endpoint
 from serving_operator.planning.modelendpoint.memory import Memory
 from serving_operator.planning.modelendpoint.observed import (
@@ -54,7 +55,7 @@ from serving_operator.planning.modelendpoint.planner import (
 )
 from serving_operator.planning.outcome import OutcomeKind, Plan
 from serving_operator.planning.ownership import ObservedOwner, owner_id
-from serving_operator.planning.trafficsplit.findings import remembered
+from serving_operator.planning.trafficsplit.findings import remembered, weight_writes
 from serving_operator.planning.trafficsplit.observed import (
     AlarmState,
     AnalysisData,
@@ -65,6 +66,7 @@ from serving_operator.planning.trafficsplit.observed import (
     VariantTotals,
     VariantWeights,
 )
+from serving_operator.planning.trafficsplit.outage import plan_after_failure
 from serving_operator.planning.trafficsplit.planner import plan_traffic_split
 from serving_operator.planning.trafficsplit.steps import rollout_hash
 
@@ -495,6 +497,23 @@ def test_traffic_split_planner_answers_any_state_with_a_plan(
         assert result.outcome.message
         # What the driver writes back must read back.
         status = TrafficSplitStatus.model_validate(remembered(result).model_dump())
+        # A pass AWS failed: only a deadline is judged, nothing written, never a promotion.
+        failure = AwsFailure(
+            "cloudwatch",
+            "GetMetricData",
+            "ServiceUnavailable",
+            "down",
+            data.draw(st.sampled_from(list(FailureCategory))),
+            "cloudwatch:GetMetricData",
+        )
+        outage = plan_after_failure(spec, status, observed.now, failure)
+        if outage is not None:
+            assert weight_writes(outage) == ()
+            after = remembered(outage)
+            assert after.desired_weights == status.desired_weights
+            if after.phase != status.phase:
+                assert after.phase == Phase.PAUSED
+            TrafficSplitStatus.model_validate(after.model_dump())
 
 
 def test_traffic_split_paused_for_insufficient_traffic_without_a_saved_message_says_why() -> None:

@@ -364,8 +364,11 @@ class TrafficSplitSpec(ApiModel):
         ge=10,
         le=86400,
         description=(
-            "Longest wait for anything (the endpoint applying weights, enough traffic for a"
-            " verdict) before the canary pauses with a reason."
+            "Longest wait for anything, AWS outages included, before the canary pauses with a"
+            " reason: the endpoint applying weights (EndpointNotReady), a step's verdict, also"
+            " when CloudWatch cannot be read (InsufficientTraffic), AWS failing while weights"
+            " wait to be written (AwsUnavailable). Promoting, RollingBack and a fixed split"
+            " are Stalled at it instead; an outage never moves a canary on."
         ),
     )
     promotion: Promotion = Field(

@@ -42,6 +42,9 @@ class PassState:
     look: Look | None = None
     promote_now: bool = False
     """A new promote request in an active phase: the current step's waits are skipped."""
+    endpoint_read: bool = True
+    """Whether this pass read the endpoint (False: a pass AWS failed, see outage): only a
+    pass that read it says what SageMaker serves."""
     asked: Mapping[str, float] = field(init=False)
     """The weights the status this pass started from asks for (what is known to be written
     down, whatever happens to this pass's status)."""
@@ -83,7 +86,8 @@ class PassState:
 
         Whatever path the pass took (a pause by spec, a request, a problem with the target),
         the live weights it remembers are the endpoint's CurrentWeights as read in this pass."""
-        self.observe_live_weights()
+        if self.endpoint_read:
+            self.observe_live_weights()
         steps: list[SplitStep] = []
         if self.actions:
             steps.append(

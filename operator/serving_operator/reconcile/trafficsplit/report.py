@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from serving_operator.api.trafficsplit import Phase, TrafficSplitStatus
 from serving_operator.metrics import ANALYSIS_CHECKS, CANARY_PHASE, CANARY_WEIGHT
+from serving_operator.planning.failures import outcome_for_failure
 from serving_operator.planning.outcome import Outcome
 from serving_operator.planning.trafficsplit.actions import describe_weights
 from serving_operator.planning.trafficsplit.findings import SplitFindings
@@ -36,7 +37,9 @@ def report_pass(result: SplitPass, context: Context, endpoint_name: str | None) 
             )
         )
     if result.aws_failure is not None:
-        events.append(Event.warning(result.outcome.reason, result.outcome.message))
+        # The failure itself (the outcome may be a deadline that ran out during it).
+        failed = outcome_for_failure(result.aws_failure)
+        events.append(Event.warning(failed.reason, failed.message))
     _export_metrics(context, status, findings)
     return Report(
         outcome=result.outcome,
