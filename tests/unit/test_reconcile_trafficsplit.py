@@ -23,10 +23,12 @@ from serving_operator.planning.trafficsplit.observed import (
     VariantTotals,
 )
 from serving_operator.planning.trafficsplit.planner import SHARED_ENDPOINT_READ_SECONDS
+from serving_operator.reconcile.report import ObjectContext
 from serving_operator.reconcile.trafficsplit.reconciler import (
     SplitSurroundings,
     TrafficSplitReconciler,
 )
+from serving_operator.reconcile.trafficsplit.report import report_deletion, report_pass
 from tests.support.recording import CallRecorder
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -337,3 +339,37 @@ def test_a_failure_at_rest_or_in_a_pause_has_no_deadline_to_judge() -> None:
     assert failed.memory == applied.memory
     assert failed.outcome.reason == "AwsUnavailable"
     assert failed.outcome.kind == OutcomeKind.PROGRESSING
+
+
+# --------------------------------------------------------------------------- hand-back
+
+
+def test_the_split_says_when_it_succeeds_what_deleting_it_hands_back() -> None:
+    target = SplitSurroundings(
+        EndpointReferenceTarget(
+            "ep", frozenset({"blue", "green"}), spec_weights=(("blue", 1.0), ("green", 1.0))
+        )
+    )
+    recorder = Recorder(weights={"blue": 90.0, "green": 10.0})
+    reconciler = TrafficSplitReconciler(clients(recorder))
+    previous = TrafficSplitStatus()
+    applied = reconciler.reconcile(fixed(), target, previous, NOW)
+    assert applied.memory.phase == Phase.SUCCEEDED
+    context = ObjectContext("ns", "ninety-ten", 1, previous, related=target)
+    events = report_pass(applied, context, "ep").events
+    (said,) = [e for e in events if e.reason == "HandBackOnDelete"]
+    assert "blue 50%, green 50% instead of blue 90%, green 10%" in said.message
+    # Said once: the next pass at rest, handing back the same, says nothing.
+    again = reconciler.reconcile(fixed(), target, applied.memory, NOW)
+    later = ObjectContext("ns", "ninety-ten", 1, applied.memory, related=target)
+    assert not [e for e in report_pass(again, later, "ep").events if e.reason == "HandBackOnDelete"]
+
+    # Deleting: the ModelEndpoint's spec changed since (now 3:1): said before it applies.
+    changed = EndpointReferenceTarget(
+        "ep", frozenset({"blue", "green"}), spec_weights=(("blue", 3.0), ("green", 1.0))
+    )
+    gone = report_deletion(fixed(), later, changed)
+    assert gone.outcome.kind == OutcomeKind.READY
+    assert "blue 75%, green 25%" in gone.outcome.message
+    assert [e.reason for e in gone.events] == ["HandBackOnDelete"]
+    assert "blue 75%, green 25%" in gone.events[0].message

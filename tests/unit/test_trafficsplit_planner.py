@@ -8,12 +8,14 @@ invocation counts that grow with time at the variant's share of traffic.
 from __future__ import annotations
 
 import copy
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jsonpatch
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -33,6 +35,7 @@ from serving_operator.planning.trafficsplit.findings import (
     remembered,
     weight_writes,
 )
+from serving_operator.planning.trafficsplit.handback import deletion_outcome
 from serving_operator.planning.trafficsplit.observed import (
     AlarmState,
     AnalysisData,
@@ -50,7 +53,11 @@ from serving_operator.planning.trafficsplit.planner import (
     endpoint_read_since,
     plan_traffic_split,
 )
-from serving_operator.planning.trafficsplit.steps import canary_steps, step_candidate_percents
+from serving_operator.planning.trafficsplit.steps import (
+    canary_steps,
+    rollout_hash,
+    step_candidate_percents,
+)
 from serving_operator.planning.trafficsplit.weights import same_shares
 from serving_operator.planning.trafficsplit.windows import metrics_lookup
 
@@ -120,6 +127,8 @@ class World:
     requests: Requests = field(default_factory=Requests)
     calls: list[SetWeights] = field(default_factory=list)
     countdown: int = 0
+    spec_weights: tuple[tuple[str, float], ...] = ((BASE, 1.0), (CAND, 1.0))
+    """The ModelEndpoint's spec: what the endpoint serves once no split writes its weights."""
 
     def endpoint(self) -> EndpointWeights:
         status = "Updating" if self.pending is not None else "InService"
@@ -168,7 +177,9 @@ class World:
             data = AnalysisData(m, totals, {k: v.invocations for k, v in totals.items()})
         return SplitObservation(
             now=self.now,
-            target=EndpointReferenceTarget("ep", frozenset(self.weights)),
+            target=EndpointReferenceTarget(
+                "ep", frozenset(self.weights), spec_weights=self.spec_weights
+            ),
             endpoint=self.endpoint(),
             requests=self.requests,
             metrics=data,
@@ -863,3 +874,89 @@ def test_live_weights_are_not_claimed_when_the_pass_read_no_endpoint() -> None:
     assert isinstance(plan, Plan)
     assert remembered(plan).live_weights == {}
     assert remembered(plan).candidate_weight_percent is None
+
+
+# --------------------------------------------------------------------------- hand-back
+
+
+def _model_endpoint(weights: tuple[tuple[str, float], ...]) -> dict[str, Any]:
+    """A ModelEndpoint manifest as kept in Git: the second variant leaves its weight to the
+    default."""
+    variants: list[dict[str, Any]] = []
+    for name, weight in weights:
+        variant: dict[str, Any] = {"name": name, "instanceType": "ml.m5.large"}
+        if weight != 1.0:
+            variant["weight"] = weight
+        variants.append(variant)
+    return {"apiVersion": "serving.mlops.dev/v1alpha1", "spec": {"variants": variants}}
+
+
+def test_a_succeeded_canary_says_what_deleting_it_hands_back_and_how_to_keep_it() -> None:
+    """Issue 18: deleting a Succeeded canary handed the weights back to the ModelEndpoint's
+    spec (50/50) without a word. The status says so first, with the patch that keeps the
+    promotion, and the patch does keep it."""
+    world = World()
+    plan, status = run(canary_spec(), world, until=phase_is(Phase.SUCCEEDED))
+    hint = status.hand_back
+    assert hint is not None
+    assert hint.weights == {BASE: 1.0, CAND: 1.0}
+    assert hint.changes_traffic
+    assert "blue 50%, green 50%" in hint.message
+    assert "instead of blue 0%, green 100%" in hint.message
+    assert hint.message in plan.outcome.message
+    assert hint.patch is not None
+    kept = jsonpatch.apply_patch(_model_endpoint(world.spec_weights), json.loads(hint.patch))
+    weights = {v["name"]: v["weight"] for v in kept["spec"]["variants"]}
+    assert same_shares(weights, status.live_weights)
+    # The patch is made for that spec: on another order of variants it applies nowhere.
+    with pytest.raises(jsonpatch.JsonPatchTestFailed):
+        jsonpatch.apply_patch(
+            _model_endpoint(tuple(reversed(world.spec_weights))), json.loads(hint.patch)
+        )
+    # Once the ModelEndpoint's spec asks for the promoted weights, deleting changes nothing.
+    world.spec_weights = tuple((n, float(w)) for n, w in weights.items())
+    again = remembered(one_pass(canary_spec(), world, status))
+    assert again.hand_back is not None
+    assert not again.hand_back.changes_traffic
+    assert again.hand_back.patch is None
+
+
+def test_a_fixed_split_says_what_deleting_it_hands_back() -> None:
+    spec = TrafficSplitSpec.model_validate(
+        {
+            "endpointRef": {"name": "ep"},
+            "weights": [{"variant": BASE, "weight": 90}, {"variant": CAND, "weight": 10}],
+        }
+    )
+    _, status = run(spec, World(), until=lambda p: p.outcome.kind == OutcomeKind.READY)
+    assert status.hand_back is not None
+    assert status.hand_back.changes_traffic
+    assert "blue 50%, green 50% instead of blue 90%, green 10%" in status.hand_back.message
+
+
+@pytest.mark.parametrize("on_delete", ["HandBack", "WaitForEndpointSpec"])
+def test_deleting_waits_for_the_endpoint_spec_only_when_asked_to(on_delete: str) -> None:
+    world = World()
+    spec = canary_spec(onDelete=on_delete)
+    _, status = run(spec, world, until=phase_is(Phase.SUCCEEDED))
+    target = world.observe().target
+    outcome = deletion_outcome(spec, target, status)
+    if on_delete == "HandBack":
+        assert outcome.kind == OutcomeKind.READY
+        assert "blue 50%, green 50%" in outcome.message
+        assert "it served blue 0%, green 100%" in outcome.message
+    else:
+        assert outcome.kind == OutcomeKind.PROGRESSING
+        assert outcome.reason == "WaitingForEndpointSpec"
+        assert status.hand_back is not None
+        assert status.hand_back.patch is not None
+        assert status.hand_back.patch in outcome.message
+    # Committed: the spec asks for the promotion, and the split may go at once.
+    matching = replace(target, spec_weights=((BASE, 0.0), (CAND, 100.0))) if target else None
+    assert deletion_outcome(spec, matching, status).kind == OutcomeKind.READY
+    # A ModelEndpoint that is gone holds nothing back.
+    assert deletion_outcome(spec, None, status).kind == OutcomeKind.READY
+
+
+def test_on_delete_is_not_part_of_the_rollout() -> None:
+    assert rollout_hash(canary_spec(onDelete="WaitForEndpointSpec")) == rollout_hash(canary_spec())

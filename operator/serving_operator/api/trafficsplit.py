@@ -88,6 +88,11 @@ class OnSuccess(StrEnum):
     KEEP_SPLIT = "KeepSplit"
 
 
+class OnDelete(StrEnum):
+    HAND_BACK = "HandBack"
+    WAIT_FOR_ENDPOINT_SPEC = "WaitForEndpointSpec"
+
+
 class NoData(StrEnum):
     INCONCLUSIVE = "Inconclusive"
     PASS = "Pass"
@@ -379,6 +384,17 @@ class TrafficSplitSpec(ApiModel):
         default=OnSuccess.PROMOTE_CANDIDATE,
         description="PromoteCandidate: 100% to the candidate; KeepSplit: keep the last weights.",
     )
+    on_delete: OnDelete = Field(
+        default=OnDelete.HAND_BACK,
+        description=(
+            "What deleting the split does to the traffic. HandBack: the ModelEndpoint's spec"
+            " weights apply again at once (status.handBack names them before, with the patch"
+            " that would keep the split's weights instead); WaitForEndpointSpec: the deletion"
+            " waits until the ModelEndpoint's spec asks for the split's weights (commit"
+            " status.handBack.patch), so deleting changes no traffic (a ModelEndpoint that is"
+            " gone lets it go; set HandBack to let it go anyway)."
+        ),
+    )
     skip_analysis: bool = Field(default=False, description="Move through the steps unjudged.")
     paused: bool = Field(default=False, description="Hold the canary where it is.")
     auto_rollback: AutoRollback | None = Field(
@@ -475,6 +491,30 @@ class HandledRequests(StatusModel):
     retry: str | None = Field(default=None, description="Last serving.mlops.dev/retry.")
 
 
+class HandBack(StatusModel):
+    """What deleting the split would do to the traffic, said before it is done."""
+
+    weights: dict[str, float] = Field(
+        default_factory=dict,
+        description=(
+            "The weights the ModelEndpoint's spec asks for: what the endpoint serves once this"
+            " split is deleted."
+        ),
+    )
+    changes_traffic: bool = Field(
+        default=False, description="Whether they differ from the split's weights (as shares)."
+    )
+    patch: str | None = Field(
+        default=None,
+        description=(
+            "A JSON patch (RFC 6902) of the ModelEndpoint that makes its spec ask for the"
+            " split's weights: commit it where the ModelEndpoint is kept (Git), then deleting"
+            " the split changes no traffic. Absent when nothing would change."
+        ),
+    )
+    message: str = Field(default="", description="The same, for a person.")
+
+
 class TrafficSplitStatus(StatusBase):
     """Where the split stands, written by the operator."""
 
@@ -523,6 +563,13 @@ class TrafficSplitStatus(StatusBase):
     )
     handled: HandledRequests = Field(
         default_factory=HandledRequests, description="Manual requests already acted on."
+    )
+    hand_back: HandBack | None = Field(
+        default=None,
+        description=(
+            "What deleting this split would do to the traffic (see onDelete): the weights the"
+            " ModelEndpoint's spec gives back, and the patch that keeps the split's."
+        ),
     )
 
 

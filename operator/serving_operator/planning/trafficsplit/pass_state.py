@@ -19,6 +19,7 @@ from serving_operator.planning.trafficsplit.findings import (
     TrafficSplitPlan,
     Transition,
 )
+from serving_operator.planning.trafficsplit.handback import hand_back
 from serving_operator.planning.trafficsplit.history import with_record
 from serving_operator.planning.trafficsplit.observed import EndpointWeights, SplitObservation
 from serving_operator.planning.trafficsplit.reasons import ENDPOINT_NOT_READY
@@ -88,6 +89,7 @@ class PassState:
         the live weights it remembers are the endpoint's CurrentWeights as read in this pass."""
         if self.endpoint_read:
             self.observe_live_weights()
+            self.update(hand_back=hand_back(self.observed.target, self.status))
         steps: list[SplitStep] = []
         if self.actions:
             steps.append(
