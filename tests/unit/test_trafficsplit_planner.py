@@ -28,6 +28,7 @@ from serving_operator.api.trafficsplit import (
     TrafficSplitSpec,
     TrafficSplitStatus,
 )
+from serving_operator.cli.trafficsplit import canary_start, plot_history, plot_series
 from serving_operator.planning.outcome import OutcomeKind, Plan, Remember
 from serving_operator.planning.trafficsplit.actions import SetWeights
 from serving_operator.planning.trafficsplit.findings import (
@@ -36,6 +37,7 @@ from serving_operator.planning.trafficsplit.findings import (
     weight_writes,
 )
 from serving_operator.planning.trafficsplit.handback import deletion_outcome
+from serving_operator.planning.trafficsplit.history import HISTORY_LIMIT
 from serving_operator.planning.trafficsplit.observed import (
     AlarmState,
     AnalysisData,
@@ -960,3 +962,49 @@ def test_deleting_waits_for_the_endpoint_spec_only_when_asked_to(on_delete: str)
 
 def test_on_delete_is_not_part_of_the_rollout() -> None:
     assert rollout_hash(canary_spec(onDelete="WaitForEndpointSpec")) == rollout_hash(canary_spec())
+
+
+# --------------------------------------------------------------------------- the whole canary
+
+
+def test_the_plot_covers_every_step_of_a_canary_longer_than_its_history(tmp_path: Any) -> None:
+    """Issue 18: `compare --plot` drew only the history's last 40 entries, so most of a long
+    first step was missing. Every step's summary is kept, and the plot and the report's
+    CloudWatch span start where the canary did."""
+    spec = canary_spec(progressDeadlineSeconds=86400)
+    world = World(rps=20.0)
+    _, status = run(spec, world, until=phase_is(Phase.SUCCEEDED), max_passes=2000)
+    looks = sum(s.looks for s in status.step_summaries)
+    assert looks > HISTORY_LIMIT, "the canary must outgrow its history for this test"
+    assert [s.step_index for s in status.step_summaries] == [0, 1, 2, 3]
+    first = status.step_summaries[0]
+    assert status.history[0].time > first.started_at, "the first step's start left the history"
+    assert first.weights == {BASE: 90.0, CAND: 10.0}
+    assert first.verdict == "Pass"
+    assert [s.verdict for s in status.step_summaries[:3]] == ["Pass"] * 3
+
+    split = {
+        "metadata": {"name": "long"},
+        "spec": spec.model_dump(by_alias=True, mode="json", exclude_none=True),
+        "status": status.model_dump(by_alias=True, mode="json", exclude_none=True),
+    }
+    started = datetime.fromisoformat(first.started_at.replace("Z", "+00:00"))
+    assert canary_start(split["status"]) == started
+    timeline, plotted_looks = plot_series(split["status"])
+    assert timeline[0] == (started, {BASE: 90.0, CAND: 10.0})
+    candidate_shares = [round(w[CAND] / sum(w.values()) * 100) for _, w in timeline]
+    assert sorted(set(candidate_shares)) == [10, 30, 50, 100]
+    looked_steps = {c["name"] for _, checks in plotted_looks for c in checks}
+    assert looked_steps == {"errors"}
+    assert plotted_looks[0][0] < datetime.fromisoformat(
+        status.history[0].time.replace("Z", "+00:00")
+    ), "a look of the first step, from its summary"
+    picture = tmp_path / "long.png"
+    plot_history(split, str(picture))
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_step_summaries_are_bounded_by_the_steps() -> None:
+    spec = canary_spec(steps=[{"setWeight": w} for w in range(2, 100, 2)])
+    _, status = run(spec, World(rps=2000.0), until=phase_is(Phase.SUCCEEDED), max_passes=3000)
+    assert len(status.step_summaries) == len(spec.steps or ()) + 1

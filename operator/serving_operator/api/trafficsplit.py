@@ -461,6 +461,29 @@ class StepRecord(StatusModel):
     note: str = Field(default="", description="What happened.")
 
 
+class StepSummary(StatusModel):
+    """One step of the canary, kept however long its history grows (one entry per step)."""
+
+    step_index: int = Field(description="The step (0 is the first; stepCount: the ending).")
+    started_at: str = Field(description="Its first history entry (RFC 3339).")
+    ended_at: str = Field(description="Its last history entry so far (RFC 3339).")
+    weights: dict[str, float] = Field(
+        default_factory=dict, description="The live weights at its first entry, by variant."
+    )
+    end_weights: dict[str, float] = Field(
+        default_factory=dict, description="The live weights at its last entry, by variant."
+    )
+    looks: int = Field(default=0, description="Looks of its analysis.")
+    first_looked_at: str | None = Field(default=None, description="When its first look was.")
+    first_checks: list[CheckResult] = Field(
+        default_factory=list, description="Its first look's checks."
+    )
+    verdict: str | None = Field(default=None, description="Its last look's overall verdict.")
+    looked_at: str | None = Field(default=None, description="When its last look was.")
+    checks: list[CheckResult] = Field(default_factory=list, description="Its last look's checks.")
+    note: str = Field(default="", description="Its last entry's note.")
+
+
 class SequentialTestState(StatusModel):
     """What the sequential error-rate test carries between looks of one step."""
 
@@ -559,7 +582,17 @@ class TrafficSplitStatus(StatusBase):
         default_factory=list, description="The sequential tests' state in the current step."
     )
     history: list[StepRecord] = Field(
-        default_factory=list, description="Step changes and looks, newest last (the last 40)."
+        default_factory=list,
+        description=(
+            "Step changes and looks, newest last (the last 40; stepSummaries keeps every step)."
+        ),
+    )
+    step_summaries: list[StepSummary] = Field(
+        default_factory=list,
+        description=(
+            "Every step of this rollout in one entry each, beyond the history's last 40: when"
+            " it started and last changed, its weights, its looks and its last look."
+        ),
     )
     handled: HandledRequests = Field(
         default_factory=HandledRequests, description="Manual requests already acted on."

@@ -20,7 +20,7 @@ from serving_operator.planning.trafficsplit.findings import (
     Transition,
 )
 from serving_operator.planning.trafficsplit.handback import hand_back
-from serving_operator.planning.trafficsplit.history import with_record
+from serving_operator.planning.trafficsplit.history import new_record, with_record, with_summary
 from serving_operator.planning.trafficsplit.observed import EndpointWeights, SplitObservation
 from serving_operator.planning.trafficsplit.reasons import ENDPOINT_NOT_READY
 from serving_operator.planning.trafficsplit.times import parse_time, timestamp
@@ -78,7 +78,11 @@ class PassState:
         self.wake_in((moment - self.now).total_seconds())
 
     def record(self, note: str, **fields: Any) -> None:
-        self.update(history=with_record(self.status, self.now, note, **fields))
+        entry = new_record(self.status, self.now, note, **fields)
+        self.update(
+            history=with_record(self.status, entry),
+            step_summaries=with_summary(self.status, entry),
+        )
 
     def plan(self, outcome: Outcome) -> TrafficSplitPlan:
         """The pass's answer. Weight writes sit between two `Remember`s: the first keeps the
