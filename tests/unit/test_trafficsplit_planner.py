@@ -30,6 +30,7 @@ from serving_operator.api.trafficsplit import (
 )
 from serving_operator.cli.trafficsplit import canary_start, plot_history, plot_series
 from serving_operator.planning.outcome import OutcomeKind, Plan, Remember
+from serving_operator.planning.trafficsplit import statistics as stats
 from serving_operator.planning.trafficsplit.actions import SetWeights
 from serving_operator.planning.trafficsplit.findings import (
     TrafficSplitPlan,
@@ -1008,3 +1009,166 @@ def test_step_summaries_are_bounded_by_the_steps() -> None:
     spec = canary_spec(steps=[{"setWeight": w} for w in range(2, 100, 2)])
     _, status = run(spec, World(rps=2000.0), until=phase_is(Phase.SUCCEEDED), max_passes=3000)
     assert len(status.step_summaries) == len(spec.steps or ()) + 1
+
+
+# --------------------------------------------------------------------------- decisions pinned
+#
+# The verdicts the planner reaches, recomputed look by look in the test from the counts it
+# judged, with statistics.py's primitives (the likelihood ratios and the variance) and the
+# rules the docs state: alpha spent as alpha / (steps x checks) per step and check, 9/10 of
+# it for the normal mixture test from minSampleSize on and 1/10 for the exact error-share
+# test at any size, Pass when the safety p-value reaches alpha from minSampleSize on.
+
+
+@dataclass(frozen=True)
+class _Counts:
+    candidate: stats.VariantCounts
+    baseline: stats.VariantCounts
+
+
+def _judged_counts(status: TrafficSplitStatus, step: int) -> list[_Counts]:
+    """The cumulative counts of each look of `step`, as its history entries recorded them."""
+    judged = []
+    for entry in status.history:
+        if entry.step_index != step or entry.verdict is None:
+            continue
+        (check,) = entry.checks
+        assert check.value is not None
+        assert check.baseline_value is not None
+        judged.append(
+            _Counts(
+                stats.VariantCounts(check.sample_size, round(check.value * check.sample_size)),
+                stats.VariantCounts(
+                    check.baseline_sample_size,
+                    round(check.baseline_value * check.baseline_sample_size),
+                ),
+            )
+        )
+    return judged
+
+
+def _p(previous: float, log_ratio: float) -> float:
+    return previous if log_ratio <= 0 else min(previous, math.exp(-log_ratio))
+
+
+def _expected_verdicts(
+    looks: list[_Counts], *, alpha: float, harmful: float, min_sample_size: int, steps: int
+) -> list[str]:
+    fail_budget = alpha / steps  # one ErrorRate check
+    harm_p = safety_p = share_p = 1.0
+    verdicts = []
+    for look in looks:
+        c, b = look.candidate, look.baseline
+        share_p = _p(share_p, stats.log_error_share_likelihood_ratio(c, b))
+        if min(c.invocations, b.invocations) < min_sample_size:
+            verdicts.append("Fail" if share_p <= fail_budget / 10 else "Inconclusive")
+            continue
+        difference = c.error_rate - b.error_rate
+        harm_p = _p(
+            harm_p,
+            stats.log_one_sided_mixture_likelihood_ratio(
+                difference, stats.difference_variance_for_testing(c, b), harmful
+            ),
+        )
+        safety_p = _p(
+            safety_p,
+            stats.log_one_sided_mixture_likelihood_ratio(
+                harmful - difference,
+                stats.difference_variance_for_testing(c, b, b.error_rate + harmful),
+                harmful,
+            ),
+        )
+        if harm_p <= fail_budget * 0.9 or share_p <= fail_budget / 10:
+            verdicts.append("Fail")
+        elif safety_p <= alpha:
+            verdicts.append("Pass")
+        else:
+            verdicts.append("Inconclusive")
+    return verdicts
+
+
+def _pinned_spec(*, alpha: float = 0.05, harmful: float = 0.01, threshold: int = 1) -> Any:
+    return canary_spec(
+        progressDeadlineSeconds=86400,
+        analysis={
+            "interval": 10,
+            "minSampleSize": 200,
+            "alpha": alpha,
+            "threshold": threshold,
+            "metrics": [{"name": "errors", "type": "ErrorRate", "harmfulIncrease": harmful}],
+        },
+    )
+
+
+@pytest.mark.parametrize("threshold", [1, 2, 3])
+def test_a_canary_rolls_back_on_the_look_where_failed_looks_reach_the_threshold(
+    threshold: int,
+) -> None:
+    spec = _pinned_spec(threshold=threshold)
+    world = World(rps=100.0, error_rate={BASE: 0.01, CAND: 0.04})
+    _, status = run(spec, world, until=phase_is(Phase.FAILED), max_passes=2000)
+    assert status.reason == "AnalysisFailed"
+    looks = _judged_counts(status, 0)
+    expected = _expected_verdicts(
+        looks, alpha=0.05, harmful=0.01, min_sample_size=200, steps=len(spec.steps or ())
+    )
+    first_fail = expected.index("Fail")
+    assert first_fail >= 1, "the scenario should take a few looks to decide"
+    # Once failed, an always-valid p-value stays failed: the threshold-th failing look is
+    # `threshold - 1` looks later, and the canary rolls back on it, not a look later.
+    assert len(looks) == first_fail + threshold
+    recorded = [h.verdict for h in status.history if h.step_index == 0 and h.verdict]
+    assert recorded == expected
+    assert recorded[-threshold:] == ["Fail"] * threshold
+    assert status.failed_checks == threshold
+    last_look = max(i for i, h in enumerate(status.history) if h.verdict)
+    assert [h.note for h in status.history[last_look + 1 :]] == ["rolled back"]
+    assert all(a.as_dict[CAND] <= 10.0 for a in world.calls), "never past the first step"
+
+
+def _first_pass(
+    *, alpha: float, harmful: float, error_rate: float = 0.01
+) -> tuple[int, list[str], list[str]]:
+    spec = _pinned_spec(alpha=alpha, harmful=harmful)
+    world = World(rps=60.0, error_rate={BASE: 0.01, CAND: error_rate})
+    _, status = run(spec, world, until=lambda p: remembered(p).step_index == 1, max_passes=4000)
+    looks = _judged_counts(status, 0)
+    expected = _expected_verdicts(
+        looks, alpha=alpha, harmful=harmful, min_sample_size=200, steps=len(spec.steps or ())
+    )
+    recorded = [h.verdict or "" for h in status.history if h.step_index == 0 and h.verdict]
+    return len(looks), recorded, expected
+
+
+def test_alpha_and_harmful_increase_move_the_pass_where_the_math_says() -> None:
+    """A candidate as good as the baseline passes its first step on the look the safety
+    test reaches alpha: earlier with a looser alpha or a larger harmfulIncrease, later with a
+    smaller one; each time on exactly the look the recomputation names."""
+    passed_on = {}
+    for alpha, harmful in [(0.05, 0.01), (0.2, 0.01), (0.05, 0.02), (0.05, 0.005)]:
+        count, recorded, expected = _first_pass(alpha=alpha, harmful=harmful)
+        assert recorded == expected, (alpha, harmful)
+        assert expected[-1] == "Pass"
+        assert "Pass" not in expected[:-1]
+        passed_on[alpha, harmful] = count
+    default = passed_on[0.05, 0.01]
+    assert passed_on[0.2, 0.01] < default
+    assert passed_on[0.05, 0.02] < default
+    assert passed_on[0.05, 0.005] > default
+
+
+def test_harmful_increase_decides_whether_a_worse_candidate_passes() -> None:
+    """One percentage point worse (1% -> 2%): a test built to catch 0.01 must not pass it
+    (it fails it), while one built only to catch 0.05 lets it through, as its bound says."""
+    strict = _pinned_spec(harmful=0.01)
+    world = World(rps=100.0, error_rate={BASE: 0.01, CAND: 0.02})
+    _, status = run(strict, world, until=phase_is(Phase.FAILED), max_passes=4000)
+    expected = _expected_verdicts(
+        _judged_counts(status, 0), alpha=0.05, harmful=0.01, min_sample_size=200, steps=3
+    )
+    assert expected[-1] == "Fail"
+    assert "Pass" not in expected
+
+    _, recorded, expected = _first_pass(alpha=0.05, harmful=0.05, error_rate=0.02)
+    assert recorded == expected
+    assert expected[-1] == "Pass"
