@@ -288,6 +288,7 @@ def test_a_succeeded_canary_says_what_deleting_it_hands_back_and_can_wait_for_gi
         "modelendpoints",
         ab_endpoint,
         json.loads(hint["patch"]),
+        _content_type="application/json-patch+json",
     )
     processes.wait_until(
         lambda: splits.get(namespace, "kept") is None,
