@@ -232,7 +232,13 @@ class Analysis(ApiModel):
         default=60, ge=1, le=3600, description="Seconds between looks at the metrics."
     )
     threshold: int = Field(
-        default=1, ge=1, le=100, description="Failed checks before the canary rolls back."
+        default=1,
+        ge=1,
+        le=100,
+        description=(
+            "Failed looks (a look fails when any check fails) at which the canary rolls back:"
+            " on the look that reaches it."
+        ),
     )
     min_sample_size: int = Field(
         default=1000,
