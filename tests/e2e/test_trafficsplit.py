@@ -13,7 +13,12 @@ from typing import Any
 import kubernetes
 import pytest
 
-from tests.e2e.helpers import wait_for_condition, wait_for_events, wait_for_resyncs
+from tests.e2e.helpers import (
+    wait_for_condition,
+    wait_for_events,
+    wait_for_resyncs,
+    wait_for_status,
+)
 from tests.sandbox.canary import behaviour_admin, set_behaviour
 from tests.support import cluster, controlplane, processes
 from tests.support.cli import isolated_env, run_cli
@@ -226,6 +231,83 @@ def test_fixed_split_is_one_call_and_the_model_endpoint_keeps_its_hands_off(
     assert not {"DriftDetected", "DriftCorrected"} & {e.reason for e in events}
 
 
+def test_a_succeeded_canary_says_what_deleting_it_hands_back_and_can_wait_for_git(
+    ab_endpoint: str,
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    splits: cluster.Objects,
+    model_endpoints: cluster.Objects,
+) -> None:
+    """Issue 18: deleting a Succeeded canary handed the weights back to the ModelEndpoint's
+    spec (50/50) without a word. Now the split says so when it succeeds (status.handBack,
+    an Event) with the patch that keeps the promotion, and with onDelete:
+    WaitForEndpointSpec its deletion waits until that patch is in the ModelEndpoint."""
+    steps = [{"setWeight": 50}]
+    splits.create(
+        namespace,
+        canary("kept", ab_endpoint, steps, skipAnalysis=True, onDelete="WaitForEndpointSpec"),
+    )
+    done = wait_for_phase(splits, namespace, "kept", operator, "Succeeded")
+    hint = done["status"]["handBack"]
+    assert hint["weights"] == {BLUE: 1.0, GREEN: 1.0}
+    assert hint["changesTraffic"] is True
+    assert "blue 50%, green 50% instead of blue 0%, green 100%" in hint["message"]
+    wait_for_events(
+        splits,
+        namespace,
+        "kept",
+        operator,
+        lambda events: any(
+            e.reason == "HandBackOnDelete" and "blue 50%, green 50%" in e.message for e in events
+        ),
+        "HandBackOnDelete naming the weights the ModelEndpoint would give back",
+    )
+
+    splits.delete(namespace, "kept")
+    waiting = wait_for_condition(
+        splits,
+        namespace,
+        "kept",
+        "Reconciling",
+        operator,
+        also=lambda o: (
+            (cluster.condition(o, "Reconciling") or {}).get("reason") == "WaitingForEndpointSpec"
+        ),
+    )
+    assert waiting["metadata"]["deletionTimestamp"]
+    wait_for_resyncs(sandbox, ab_endpoint, operator, passes=3)
+    assert splits.get(namespace, "kept") is not None
+    assert live_weights(sandbox, ab_endpoint) == {BLUE: 0.0, GREEN: 100.0}
+
+    # What a user commits to Git, applied as it is.
+    model_endpoints.custom.patch_namespaced_custom_object(
+        cluster.GROUP,
+        cluster.VERSION,
+        namespace,
+        "modelendpoints",
+        ab_endpoint,
+        json.loads(hint["patch"]),
+        _content_type="application/json-patch+json",
+    )
+    processes.wait_until(
+        lambda: splits.get(namespace, "kept") is None,
+        timeout=60,
+        what="the split gone once the ModelEndpoint asks for its weights",
+        log=operator.log,
+    )
+    wait_for_condition(
+        model_endpoints,
+        namespace,
+        ab_endpoint,
+        "Ready",
+        operator,
+        also=lambda o: "weightsManagedBy" not in o["status"],
+    )
+    wait_for_resyncs(sandbox, ab_endpoint, operator, passes=3)
+    assert live_weights(sandbox, ab_endpoint) == {BLUE: 0.0, GREEN: 100.0}
+
+
 def test_a_split_at_rest_puts_back_weights_changed_out_of_band(
     ab_endpoint: str,
     operator: OperatorProcess,
@@ -431,12 +513,77 @@ def test_too_little_traffic_pauses_insufficient_and_is_not_promoted(
         paused = wait_for_phase(
             splits, namespace, "quiet", operator, "Paused", reason="InsufficientTraffic"
         )
+        # onInsufficientTraffic defaults to Baseline: nobody could judge the candidate, so
+        # it serves no one until a person promotes, retries or aborts.
+        processes.wait_until(
+            lambda: live_weights(sandbox, ab_endpoint) == {BLUE: 100.0, GREEN: 0.0},
+            timeout=30,
+            what="the unjudged candidate out of traffic",
+            log=operator.log,
+        )
     status = paused["status"]
-    assert live_weights(sandbox, ab_endpoint) == {BLUE: 90.0, GREEN: 10.0}
+    assert "out of traffic" in status["message"]
     looks = [h for h in status["history"] if h.get("verdict")]
     assert looks
     assert {h["verdict"] for h in looks} == {"Inconclusive"}
     assert cluster.is_true(paused, "Stalled")
+    # The status follows what SageMaker serves (at the next pass: a Stalled split's is at
+    # the resync), and the split stays paused.
+    held = wait_for_status(
+        splits,
+        namespace,
+        "quiet",
+        operator,
+        lambda o: o["status"].get("liveWeights") == {BLUE: 100.0, GREEN: 0.0},
+        "liveWeights blue 100, green 0",
+    )
+    assert held["status"]["phase"] == "Paused"
+
+
+def test_the_deadline_counts_while_cloudwatch_fails(
+    ab_endpoint: str,
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    splits: cluster.Objects,
+    one_second_metrics: None,
+) -> None:
+    """Issue 18: with CloudWatch failing, a canary sat in AwsUnavailable far past its
+    progressDeadlineSeconds. The step's deadline counts through the outage: it stops
+    without a verdict (never promoted) and its unjudged candidate leaves the traffic."""
+    for name in (BLUE, GREEN):
+        set_behaviour(sandbox, ab_endpoint, name, **HEALTHY)
+    sandbox.add_fault(
+        service="monitoring",
+        operation="GetMetricData",
+        errorCode="ServiceUnavailable",
+        httpStatus=503,
+        message="Service Unavailable",
+        count=-1,
+    )
+    try:
+        with Traffic(sandbox, ab_endpoint, rps=20):
+            splits.create(
+                namespace,
+                canary("blind", ab_endpoint, [{"setWeight": 10}], progressDeadlineSeconds=15),
+            )
+            paused = wait_for_phase(
+                splits, namespace, "blind", operator, "Paused", reason="InsufficientTraffic"
+            )
+            processes.wait_until(
+                lambda: live_weights(sandbox, ab_endpoint) == {BLUE: 100.0, GREEN: 0.0},
+                timeout=30,
+                what="the unjudged candidate out of traffic",
+                log=operator.log,
+            )
+        assert "AWS unavailable" in paused["status"]["message"]
+        assert cluster.is_true(paused, "Stalled")
+        assert not [h for h in paused["status"].get("history", []) if h.get("verdict")]
+        assert any(
+            c["operation"] == "GetMetricData" and c["status"] == 503 for c in sandbox.calls()
+        )
+    finally:
+        sandbox.clear_faults()
 
 
 def test_manual_gate_then_promote(

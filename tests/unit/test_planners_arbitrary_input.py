@@ -41,6 +41,7 @@ from serving_operator.planning.edgemodel.planner import (
     plan_edge_model_deletion,
     plan_from_observation,
 )
+from serving_operator.planning.failures import AwsFailure, FailureCategory
 from serving_operator.planning.modelendpoint.desired import DesiredEndpoint, desired_endpoint
 from serving_operator.planning.modelendpoint.memory import Memory
 from serving_operator.planning.modelendpoint.observed import (
@@ -60,7 +61,7 @@ from serving_operator.planning.modelendpoint.planner import (
 )
 from serving_operator.planning.outcome import OutcomeKind, Plan, Remember
 from serving_operator.planning.ownership import ObservedOwner, owner_id
-from serving_operator.planning.trafficsplit.findings import remembered
+from serving_operator.planning.trafficsplit.findings import remembered, weight_writes
 from serving_operator.planning.trafficsplit.observed import (
     AlarmState,
     AnalysisData,
@@ -71,6 +72,7 @@ from serving_operator.planning.trafficsplit.observed import (
     VariantTotals,
     VariantWeights,
 )
+from serving_operator.planning.trafficsplit.outage import plan_after_failure
 from serving_operator.planning.trafficsplit.planner import plan_traffic_split
 from serving_operator.planning.trafficsplit.steps import rollout_hash
 from serving_operator.reconcile.passes import MAX_LOOKUP_ROUNDS
@@ -390,7 +392,9 @@ def traffic_split_specs(draw: st.DrawFn) -> TrafficSplitSpec:
         if draw(st.booleans()):
             data["skipAnalysis"] = True
         else:
-            data["analysis"] = CANARY_ANALYSIS
+            data["analysis"] = CANARY_ANALYSIS | {
+                "onInsufficientTraffic": draw(st.sampled_from(["Baseline", "Hold"]))
+            }
         data["promotion"] = draw(st.sampled_from(["Auto", "Manual"]))
         data["onSuccess"] = draw(st.sampled_from(["PromoteCandidate", "KeepSplit"]))
         if draw(st.booleans()):
@@ -500,6 +504,23 @@ def test_traffic_split_planner_answers_any_state_with_a_plan(
         assert result.outcome.message
         # What the driver writes back must read back.
         status = TrafficSplitStatus.model_validate(remembered(result).model_dump())
+        # A pass AWS failed: only a deadline is judged, nothing written, never a promotion.
+        failure = AwsFailure(
+            "cloudwatch",
+            "GetMetricData",
+            "ServiceUnavailable",
+            "down",
+            data.draw(st.sampled_from(list(FailureCategory))),
+            "cloudwatch:GetMetricData",
+        )
+        outage = plan_after_failure(spec, status, observed.now, failure)
+        if outage is not None:
+            assert weight_writes(outage) == ()
+            after = remembered(outage)
+            assert after.desired_weights == status.desired_weights
+            if after.phase != status.phase:
+                assert after.phase == Phase.PAUSED
+            TrafficSplitStatus.model_validate(after.model_dump())
 
 
 def test_traffic_split_paused_for_insufficient_traffic_without_a_saved_message_says_why() -> None:
@@ -538,7 +559,7 @@ def test_traffic_split_paused_for_insufficient_traffic_without_a_saved_message_s
     assert result.outcome.kind == OutcomeKind.STALLED
     assert result.outcome.reason == "InsufficientTraffic"
     assert "step 2" in result.outcome.message
-    assert "promote, abort or retry" in result.outcome.message
+    assert "promote (the promotion), retry (this step again) or abort" in result.outcome.message
     assert remembered(result).message == result.outcome.message
 
 

@@ -23,10 +23,12 @@ from serving_operator.planning.trafficsplit.observed import (
     VariantTotals,
 )
 from serving_operator.planning.trafficsplit.planner import SHARED_ENDPOINT_READ_SECONDS
+from serving_operator.reconcile.report import ObjectContext
 from serving_operator.reconcile.trafficsplit.reconciler import (
     SplitSurroundings,
     TrafficSplitReconciler,
 )
+from serving_operator.reconcile.trafficsplit.report import report_deletion, report_pass
 from tests.support.recording import CallRecorder
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -232,3 +234,142 @@ def test_weights_changed_out_of_band_at_rest_are_put_back() -> None:
     back = reconciler.reconcile(fixed(), TARGET, drifted.memory, NOW)
     assert recorder.calls[-1] == ("DescribeEndpoint", None)
     assert back.outcome.reason == "SplitApplied"
+
+
+# --------------------------------------------------------------------------- AWS outages
+
+
+def _at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(NOW.timestamp() + seconds, UTC)
+
+
+def _short_deadline(**overrides: Any) -> TrafficSplitSpec:
+    spec = canary().model_dump(by_alias=True, exclude_none=True)
+    spec.pop("autoRollback")
+    spec.update(progressDeadlineSeconds=120, **overrides)
+    return TrafficSplitSpec.model_validate(spec)
+
+
+def _live_step(reconciler: TrafficSplitReconciler, recorder: Recorder) -> TrafficSplitStatus:
+    spec = _short_deadline()
+    first = reconciler.reconcile(spec, TARGET, TrafficSplitStatus(), NOW)
+    recorder.weights = {"blue": 90.0, "green": 10.0}
+    live = reconciler.reconcile(spec, TARGET, first.memory, NOW)
+    assert live.memory.step_started_at is not None
+    assert live.memory.phase == Phase.PROGRESSING
+    return live.memory
+
+
+def test_a_step_whose_metrics_cannot_be_read_pauses_at_its_deadline() -> None:
+    """Issue 18: with CloudWatch failing, a canary with a 120 s progressDeadlineSeconds sat
+    410 s in AwsUnavailable and never paused. The deadline counts through the outage: the
+    step stops without a verdict, and nothing is written while AWS fails."""
+    unavailable = AwsError(
+        "cloudwatch", "GetMetricData", "ServiceUnavailable", "Service Unavailable", 503
+    )
+    recorder = Recorder()
+    reconciler = TrafficSplitReconciler(clients(recorder))
+    status = _live_step(reconciler, recorder)
+    recorder.fail = {"GetMetricData": unavailable}
+    writes = len(recorder.writes)
+
+    early = reconciler.reconcile(_short_deadline(), TARGET, status, _at(60))
+    assert early.aws_failure is not None
+    assert early.outcome.reason == "AwsUnavailable"
+    assert early.outcome.kind == OutcomeKind.PROGRESSING
+    assert early.memory.phase == Phase.PROGRESSING
+
+    late = reconciler.reconcile(_short_deadline(), TARGET, early.memory, _at(125))
+    assert late.aws_failure is not None
+    assert late.outcome.kind == OutcomeKind.STALLED
+    assert late.outcome.reason == "InsufficientTraffic"
+    assert late.memory.phase == Phase.PAUSED
+    assert late.memory.reason == "InsufficientTraffic"
+    assert "AWS unavailable" in (late.memory.message or "")
+    assert "ServiceUnavailable" in (late.memory.message or "")
+    assert [t.phase for t in late.findings.transitions] == [Phase.PAUSED]
+    assert len(recorder.writes) == writes, "nothing written while AWS fails"
+    assert late.memory.live_weights == status.live_weights, "the last weights read, kept"
+
+    # AWS answers again: the paused step takes the candidate out of traffic (the default
+    # onInsufficientTraffic: Baseline) without reading metrics, never promoting.
+    recorder.fail = {}
+    back = reconciler.reconcile(_short_deadline(), TARGET, late.memory, _at(130))
+    assert back.memory.phase == Phase.PAUSED
+    assert back.memory.desired_weights == {"blue": 100.0, "green": 0.0}
+    after = reconciler.reconcile(_short_deadline(), TARGET, back.memory, _at(131))
+    (taken_out,) = after.executed
+    assert taken_out.as_dict == {"blue": 100.0, "green": 0.0}
+
+
+def test_an_endpoint_that_cannot_be_read_pauses_a_step_waiting_for_its_weights() -> None:
+    """The wait for weights counts from the first failing pass; the canary pauses (never
+    promotes) at the deadline and goes on by itself once SageMaker answers."""
+    throttled = AwsError("sagemaker", "DescribeEndpoint", "ThrottlingException", "slow down", 400)
+    recorder = Recorder()
+    reconciler = TrafficSplitReconciler(clients(recorder))
+    spec = _short_deadline(skipAnalysis=True, steps=[{"setWeight": 10, "pause": {}}])
+    first = reconciler.reconcile(spec, TARGET, TrafficSplitStatus(), NOW)
+    assert first.memory.desired_weights == {"blue": 90.0, "green": 10.0}
+    recorder.fail = {"DescribeEndpoint": throttled}
+    waiting = reconciler.reconcile(spec, TARGET, first.memory, _at(10))
+    assert waiting.outcome.reason == "AwsUnavailable"
+    assert waiting.memory.waiting_since is not None
+    late = reconciler.reconcile(spec, TARGET, waiting.memory, _at(131))
+    assert late.outcome.kind == OutcomeKind.STALLED
+    assert late.memory.phase == Phase.PAUSED
+    assert late.memory.reason == "AwsUnavailable"
+    assert late.memory.desired_weights == {"blue": 90.0, "green": 10.0}
+    recorder.fail = {}
+    recorder.weights = {"blue": 90.0, "green": 10.0}
+    resumed = reconciler.reconcile(spec, TARGET, late.memory, _at(140))
+    assert resumed.memory.phase == Phase.PAUSED
+    assert resumed.memory.reason == "ManualGate"
+    assert resumed.memory.step_started_at is not None
+
+
+def test_a_failure_at_rest_or_in_a_pause_has_no_deadline_to_judge() -> None:
+    throttled = AwsError("sagemaker", "DescribeEndpoint", "ThrottlingException", "slow down", 400)
+    recorder = Recorder(weights={"blue": 90.0, "green": 10.0})
+    reconciler = TrafficSplitReconciler(clients(recorder))
+    applied = reconciler.reconcile(fixed(), TARGET, TrafficSplitStatus(), NOW)
+    assert applied.memory.phase == Phase.SUCCEEDED
+    recorder.fail = {"DescribeEndpoint": throttled}
+    failed = reconciler.reconcile(fixed(), TARGET, applied.memory, _at(3600))
+    assert failed.memory == applied.memory
+    assert failed.outcome.reason == "AwsUnavailable"
+    assert failed.outcome.kind == OutcomeKind.PROGRESSING
+
+
+# --------------------------------------------------------------------------- hand-back
+
+
+def test_the_split_says_when_it_succeeds_what_deleting_it_hands_back() -> None:
+    target = SplitSurroundings(
+        EndpointReferenceTarget(
+            "ep", frozenset({"blue", "green"}), spec_weights=(("blue", 1.0), ("green", 1.0))
+        )
+    )
+    recorder = Recorder(weights={"blue": 90.0, "green": 10.0})
+    reconciler = TrafficSplitReconciler(clients(recorder))
+    previous = TrafficSplitStatus()
+    applied = reconciler.reconcile(fixed(), target, previous, NOW)
+    assert applied.memory.phase == Phase.SUCCEEDED
+    context = ObjectContext("ns", "ninety-ten", 1, previous, related=target)
+    events = report_pass(applied, context, "ep").events
+    (said,) = [e for e in events if e.reason == "HandBackOnDelete"]
+    assert "blue 50%, green 50% instead of blue 90%, green 10%" in said.message
+    # Said once: the next pass at rest, handing back the same, says nothing.
+    again = reconciler.reconcile(fixed(), target, applied.memory, NOW)
+    later = ObjectContext("ns", "ninety-ten", 1, applied.memory, related=target)
+    assert not [e for e in report_pass(again, later, "ep").events if e.reason == "HandBackOnDelete"]
+
+    # Deleting: the ModelEndpoint's spec changed since (now 3:1): said before it applies.
+    changed = EndpointReferenceTarget(
+        "ep", frozenset({"blue", "green"}), spec_weights=(("blue", 3.0), ("green", 1.0))
+    )
+    gone = report_deletion(fixed(), later, changed)
+    assert gone.outcome.kind == OutcomeKind.READY
+    assert "blue 75%, green 25%" in gone.outcome.message
+    assert [e.reason for e in gone.events] == ["HandBackOnDelete"]
+    assert "blue 75%, green 25%" in gone.events[0].message

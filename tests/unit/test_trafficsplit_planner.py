@@ -8,12 +8,14 @@ invocation counts that grow with time at the variant's share of traffic.
 from __future__ import annotations
 
 import copy
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jsonpatch
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -26,13 +28,17 @@ from serving_operator.api.trafficsplit import (
     TrafficSplitSpec,
     TrafficSplitStatus,
 )
+from serving_operator.cli.trafficsplit import canary_start, plot_history, plot_series
 from serving_operator.planning.outcome import OutcomeKind, Plan, Remember
+from serving_operator.planning.trafficsplit import statistics as stats
 from serving_operator.planning.trafficsplit.actions import SetWeights
 from serving_operator.planning.trafficsplit.findings import (
     TrafficSplitPlan,
     remembered,
     weight_writes,
 )
+from serving_operator.planning.trafficsplit.handback import deletion_outcome
+from serving_operator.planning.trafficsplit.history import HISTORY_LIMIT
 from serving_operator.planning.trafficsplit.observed import (
     AlarmState,
     AnalysisData,
@@ -50,7 +56,11 @@ from serving_operator.planning.trafficsplit.planner import (
     endpoint_read_since,
     plan_traffic_split,
 )
-from serving_operator.planning.trafficsplit.steps import canary_steps, step_candidate_percents
+from serving_operator.planning.trafficsplit.steps import (
+    canary_steps,
+    rollout_hash,
+    step_candidate_percents,
+)
 from serving_operator.planning.trafficsplit.weights import same_shares
 from serving_operator.planning.trafficsplit.windows import metrics_lookup
 
@@ -120,6 +130,8 @@ class World:
     requests: Requests = field(default_factory=Requests)
     calls: list[SetWeights] = field(default_factory=list)
     countdown: int = 0
+    spec_weights: tuple[tuple[str, float], ...] = ((BASE, 1.0), (CAND, 1.0))
+    """The ModelEndpoint's spec: what the endpoint serves once no split writes its weights."""
 
     def endpoint(self) -> EndpointWeights:
         status = "Updating" if self.pending is not None else "InService"
@@ -168,7 +180,9 @@ class World:
             data = AnalysisData(m, totals, {k: v.invocations for k, v in totals.items()})
         return SplitObservation(
             now=self.now,
-            target=EndpointReferenceTarget("ep", frozenset(self.weights)),
+            target=EndpointReferenceTarget(
+                "ep", frozenset(self.weights), spec_weights=self.spec_weights
+            ),
             endpoint=self.endpoint(),
             requests=self.requests,
             metrics=data,
@@ -317,9 +331,9 @@ def test_raised_candidate_error_rate_rolls_back_to_the_baseline() -> None:
     assert all(a.as_dict[CAND] < 30 for a in world.calls), "rolled back before step 2"
 
 
-def test_too_little_traffic_pauses_without_promoting_or_rolling_back() -> None:
-    spec = canary_spec(progressDeadlineSeconds=60)
-    world = World(rps=2.0)
+def _until_paused_without_verdict(
+    spec: TrafficSplitSpec, world: World
+) -> tuple[TrafficSplitPlan, TrafficSplitStatus]:
     plan, status = run(spec, world, until=phase_is(Phase.PAUSED))
     assert status.reason == "InsufficientTraffic"
     assert plan.outcome.kind == OutcomeKind.STALLED
@@ -328,12 +342,106 @@ def test_too_little_traffic_pauses_without_promoting_or_rolling_back() -> None:
     reasons = {c.reason for h in status.history for c in h.checks}
     assert reasons <= {"BelowMinSampleSize", "NoData"}
     assert "BelowMinSampleSize" in reasons
-    # It stays paused at the first step's weights however long one waits.
+    return plan, status
+
+
+def _settled(
+    spec: TrafficSplitSpec, world: World, status: TrafficSplitStatus
+) -> TrafficSplitStatus:
+    """Passes until nothing is written or waited for any more."""
+    _, status = run(
+        spec,
+        world,
+        status,
+        until=lambda p: not weight_writes(p) and world.pending is None and not p.recheck_after,
+    )
+    return status
+
+
+def _with_insufficient_traffic(choice: str | None, **overrides: Any) -> TrafficSplitSpec:
+    analysis: dict[str, Any] = {
+        "interval": 10,
+        "minSampleSize": 200,
+        "metrics": [{"name": "errors", "type": "ErrorRate"}],
+    }
+    if choice is not None:
+        analysis["onInsufficientTraffic"] = choice
+    return canary_spec(progressDeadlineSeconds=60, analysis=analysis, **overrides)
+
+
+def test_too_little_traffic_takes_the_candidate_out_of_traffic_by_default() -> None:
+    """A step without a verdict at its deadline: neither promoted nor rolled back, and (the
+    default, onInsufficientTraffic: Baseline) the candidate serves no one meanwhile."""
+    spec = _with_insufficient_traffic(None)
+    world = World(rps=2.0)
+    plan, status = _until_paused_without_verdict(spec, world)
+    assert "out of traffic" in (plan.outcome.message or "")
+    status = _settled(spec, world, status)
+    assert world.weights == {BASE: 100.0, CAND: 0.0}
+    assert status.live_weights == {BASE: 100.0, CAND: 0.0}
+    assert status.phase == Phase.PAUSED
+    assert status.reason == "InsufficientTraffic"
+    assert status.step_index == 0
+    # It stays so however long one waits.
+    world.now += timedelta(hours=1)
+    later = one_pass(spec, world, status)
+    assert remembered(later).phase == Phase.PAUSED
+    assert weight_writes(later) == ()
+
+
+def test_hold_keeps_the_step_weight_while_paused_without_a_verdict() -> None:
+    spec = _with_insufficient_traffic("Hold")
+    world = World(rps=2.0)
+    plan, status = _until_paused_without_verdict(spec, world)
+    assert "keeps 10%" in (plan.outcome.message or "")
     world.now += timedelta(hours=1)
     later = one_pass(spec, world, status)
     assert remembered(later).phase == Phase.PAUSED
     assert weight_writes(later) == ()
     assert remembered(later).live_weights == {BASE: 90.0, CAND: 10.0}
+    # Switching the setting while paused takes the candidate out.
+    baseline = _with_insufficient_traffic("Baseline")
+    status = _settled(baseline, world, remembered(later))
+    assert world.weights == {BASE: 100.0, CAND: 0.0}
+    assert "out of traffic" in (status.message or "")
+
+
+def test_promote_after_a_step_without_verdict_goes_to_the_next_step() -> None:
+    """With the candidate out of traffic, promote skips the stopped step: the next step's
+    weight (not the stopped step's again) and its analysis."""
+    spec = _with_insufficient_traffic(None)
+    world = World(rps=2.0)
+    _, status = _until_paused_without_verdict(spec, world)
+    status = _settled(spec, world, status)
+    written = len(world.calls)
+    world.requests = Requests(promote="p1")
+    _, status = run(spec, world, status, until=lambda p: remembered(p).step_started_at is not None)
+    assert status.step_index == 1
+    assert status.phase == Phase.PROGRESSING
+    assert [a.as_dict[CAND] for a in world.calls[written:]] == [30.0]
+    assert "step 1: promoted by request" in [h.note for h in status.history]
+
+
+def test_retry_runs_a_step_without_verdict_again() -> None:
+    spec = _with_insufficient_traffic(None)
+    world = World(rps=2.0)
+    _, status = _until_paused_without_verdict(spec, world)
+    status = _settled(spec, world, status)
+    written = len(world.calls)
+    world.rps = 2000.0  # the traffic is there now
+    world.requests = Requests(retry="r1")
+    _, status = run(
+        spec,
+        world,
+        status,
+        until=lambda p: remembered(p).step_index == 1 and remembered(p).step_started_at is not None,
+    )
+    assert status.handled.retry == "r1"
+    assert [a.as_dict[CAND] for a in world.calls[written:]][:2] == [10.0, 30.0]
+    notes = [h.note for h in status.history]
+    assert "step 1: retried" in notes
+    passes = [h for h in status.history if h.verdict == "Pass"]
+    assert [h.step_index for h in passes] == [0]
 
 
 def test_below_min_sample_size_is_never_a_pass() -> None:
@@ -738,3 +846,329 @@ def test_only_a_split_at_rest_may_use_a_recent_read_of_the_endpoint() -> None:
     assert endpoint_read_since(spec, done, Requests(retry="again"), now) is None
     handled = done.model_copy(update={"handled": HandledRequests(retry="again")})
     assert endpoint_read_since(spec, handled, Requests(retry="again"), now) == shared
+
+
+# --------------------------------------------------------------------------- live weights
+
+
+def test_live_weights_are_what_sagemaker_serves_even_while_paused_by_spec() -> None:
+    """Issue 18: a canary paused while its first weights were being applied kept the live
+    weights of the pass before (1/1, candidate 50%) while SageMaker served 90/10."""
+    world = World(updating_passes=0)
+    first = one_pass(canary_spec(), world, TrafficSplitStatus())
+    assert [a.as_dict for a in weight_writes(first)] == [{BASE: 90.0, CAND: 10.0}]
+    assert remembered(first).live_weights == {BASE: 1.0, CAND: 1.0}
+    world.now += timedelta(seconds=1)
+    world.settle()  # SageMaker now serves 90/10
+    paused = one_pass(canary_spec(paused=True), world, remembered(first))
+    status = remembered(paused)
+    assert status.phase == Phase.PAUSED
+    assert status.reason == "PausedBySpec"
+    assert status.live_weights == {BASE: 90.0, CAND: 10.0}
+    assert status.candidate_weight_percent == 10.0
+
+
+def test_live_weights_are_not_claimed_when_the_pass_read_no_endpoint() -> None:
+    world = World()
+    _, status = run(canary_spec(), world, until=lambda p: remembered(p).step_index == 1)
+    assert status.live_weights
+    elsewhere = replace(world.observe(), endpoint=None, competing_split="first")
+    plan = plan_traffic_split(canary_spec(), elsewhere, status)
+    assert isinstance(plan, Plan)
+    assert remembered(plan).live_weights == {}
+    assert remembered(plan).candidate_weight_percent is None
+
+
+# --------------------------------------------------------------------------- hand-back
+
+
+def _model_endpoint(weights: tuple[tuple[str, float], ...]) -> dict[str, Any]:
+    """A ModelEndpoint manifest as kept in Git: the second variant leaves its weight to the
+    default."""
+    variants: list[dict[str, Any]] = []
+    for name, weight in weights:
+        variant: dict[str, Any] = {"name": name, "instanceType": "ml.m5.large"}
+        if weight != 1.0:
+            variant["weight"] = weight
+        variants.append(variant)
+    return {"apiVersion": "serving.mlops.dev/v1alpha1", "spec": {"variants": variants}}
+
+
+def test_a_succeeded_canary_says_what_deleting_it_hands_back_and_how_to_keep_it() -> None:
+    """Issue 18: deleting a Succeeded canary handed the weights back to the ModelEndpoint's
+    spec (50/50) without a word. The status says so first, with the patch that keeps the
+    promotion, and the patch does keep it."""
+    world = World()
+    plan, status = run(canary_spec(), world, until=phase_is(Phase.SUCCEEDED))
+    hint = status.hand_back
+    assert hint is not None
+    assert hint.weights == {BASE: 1.0, CAND: 1.0}
+    assert hint.changes_traffic
+    assert "blue 50%, green 50%" in hint.message
+    assert "instead of blue 0%, green 100%" in hint.message
+    assert hint.message in plan.outcome.message
+    assert hint.patch is not None
+    kept = jsonpatch.apply_patch(_model_endpoint(world.spec_weights), json.loads(hint.patch))
+    weights = {v["name"]: v["weight"] for v in kept["spec"]["variants"]}
+    assert same_shares(weights, status.live_weights)
+    # The patch is made for that spec: on another order of variants it applies nowhere.
+    with pytest.raises(jsonpatch.JsonPatchTestFailed):
+        jsonpatch.apply_patch(
+            _model_endpoint(tuple(reversed(world.spec_weights))), json.loads(hint.patch)
+        )
+    # Once the ModelEndpoint's spec asks for the promoted weights, deleting changes nothing.
+    world.spec_weights = tuple((n, float(w)) for n, w in weights.items())
+    again = remembered(one_pass(canary_spec(), world, status))
+    assert again.hand_back is not None
+    assert not again.hand_back.changes_traffic
+    assert again.hand_back.patch is None
+
+
+def test_a_fixed_split_says_what_deleting_it_hands_back() -> None:
+    spec = TrafficSplitSpec.model_validate(
+        {
+            "endpointRef": {"name": "ep"},
+            "weights": [{"variant": BASE, "weight": 90}, {"variant": CAND, "weight": 10}],
+        }
+    )
+    _, status = run(spec, World(), until=lambda p: p.outcome.kind == OutcomeKind.READY)
+    assert status.hand_back is not None
+    assert status.hand_back.changes_traffic
+    assert "blue 50%, green 50% instead of blue 90%, green 10%" in status.hand_back.message
+
+
+@pytest.mark.parametrize("on_delete", ["HandBack", "WaitForEndpointSpec"])
+def test_deleting_waits_for_the_endpoint_spec_only_when_asked_to(on_delete: str) -> None:
+    world = World()
+    spec = canary_spec(onDelete=on_delete)
+    _, status = run(spec, world, until=phase_is(Phase.SUCCEEDED))
+    target = world.observe().target
+    outcome = deletion_outcome(spec, target, status)
+    if on_delete == "HandBack":
+        assert outcome.kind == OutcomeKind.READY
+        assert "blue 50%, green 50%" in outcome.message
+        assert "it served blue 0%, green 100%" in outcome.message
+    else:
+        assert outcome.kind == OutcomeKind.PROGRESSING
+        assert outcome.reason == "WaitingForEndpointSpec"
+        assert status.hand_back is not None
+        assert status.hand_back.patch is not None
+        assert status.hand_back.patch in outcome.message
+    # Committed: the spec asks for the promotion, and the split may go at once.
+    matching = replace(target, spec_weights=((BASE, 0.0), (CAND, 100.0))) if target else None
+    assert deletion_outcome(spec, matching, status).kind == OutcomeKind.READY
+    # A ModelEndpoint that is gone holds nothing back.
+    assert deletion_outcome(spec, None, status).kind == OutcomeKind.READY
+
+
+def test_on_delete_is_not_part_of_the_rollout() -> None:
+    assert rollout_hash(canary_spec(onDelete="WaitForEndpointSpec")) == rollout_hash(canary_spec())
+
+
+# --------------------------------------------------------------------------- the whole canary
+
+
+def test_the_plot_covers_every_step_of_a_canary_longer_than_its_history(tmp_path: Any) -> None:
+    """Issue 18: `compare --plot` drew only the history's last 40 entries, so most of a long
+    first step was missing. Every step's summary is kept, and the plot and the report's
+    CloudWatch span start where the canary did."""
+    spec = canary_spec(progressDeadlineSeconds=86400)
+    world = World(rps=20.0)
+    _, status = run(spec, world, until=phase_is(Phase.SUCCEEDED), max_passes=2000)
+    looks = sum(s.looks for s in status.step_summaries)
+    assert looks > HISTORY_LIMIT, "the canary must outgrow its history for this test"
+    assert [s.step_index for s in status.step_summaries] == [0, 1, 2, 3]
+    first = status.step_summaries[0]
+    assert status.history[0].time > first.started_at, "the first step's start left the history"
+    assert first.weights == {BASE: 90.0, CAND: 10.0}
+    assert first.verdict == "Pass"
+    assert [s.verdict for s in status.step_summaries[:3]] == ["Pass"] * 3
+
+    split = {
+        "metadata": {"name": "long"},
+        "spec": spec.model_dump(by_alias=True, mode="json", exclude_none=True),
+        "status": status.model_dump(by_alias=True, mode="json", exclude_none=True),
+    }
+    started = datetime.fromisoformat(first.started_at.replace("Z", "+00:00"))
+    assert canary_start(split["status"]) == started
+    timeline, plotted_looks = plot_series(split["status"])
+    assert timeline[0] == (started, {BASE: 90.0, CAND: 10.0})
+    candidate_shares = [round(w[CAND] / sum(w.values()) * 100) for _, w in timeline]
+    assert sorted(set(candidate_shares)) == [10, 30, 50, 100]
+    looked_steps = {c["name"] for _, checks in plotted_looks for c in checks}
+    assert looked_steps == {"errors"}
+    assert plotted_looks[0][0] < datetime.fromisoformat(
+        status.history[0].time.replace("Z", "+00:00")
+    ), "a look of the first step, from its summary"
+    picture = tmp_path / "long.png"
+    plot_history(split, str(picture))
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_step_summaries_are_bounded_by_the_steps() -> None:
+    spec = canary_spec(steps=[{"setWeight": w} for w in range(2, 100, 2)])
+    _, status = run(spec, World(rps=2000.0), until=phase_is(Phase.SUCCEEDED), max_passes=3000)
+    assert len(status.step_summaries) == len(spec.steps or ()) + 1
+
+
+# --------------------------------------------------------------------------- decisions pinned
+#
+# The verdicts the planner reaches, recomputed look by look in the test from the counts it
+# judged, with statistics.py's primitives (the likelihood ratios and the variance) and the
+# rules the docs state: alpha spent as alpha / (steps x checks) per step and check, 9/10 of
+# it for the normal mixture test from minSampleSize on and 1/10 for the exact error-share
+# test at any size, Pass when the safety p-value reaches alpha from minSampleSize on.
+
+
+@dataclass(frozen=True)
+class _Counts:
+    candidate: stats.VariantCounts
+    baseline: stats.VariantCounts
+
+
+def _judged_counts(status: TrafficSplitStatus, step: int) -> list[_Counts]:
+    """The cumulative counts of each look of `step`, as its history entries recorded them."""
+    judged = []
+    for entry in status.history:
+        if entry.step_index != step or entry.verdict is None:
+            continue
+        (check,) = entry.checks
+        assert check.value is not None
+        assert check.baseline_value is not None
+        judged.append(
+            _Counts(
+                stats.VariantCounts(check.sample_size, round(check.value * check.sample_size)),
+                stats.VariantCounts(
+                    check.baseline_sample_size,
+                    round(check.baseline_value * check.baseline_sample_size),
+                ),
+            )
+        )
+    return judged
+
+
+def _p(previous: float, log_ratio: float) -> float:
+    return previous if log_ratio <= 0 else min(previous, math.exp(-log_ratio))
+
+
+def _expected_verdicts(
+    looks: list[_Counts], *, alpha: float, harmful: float, min_sample_size: int, steps: int
+) -> list[str]:
+    fail_budget = alpha / steps  # one ErrorRate check
+    harm_p = safety_p = share_p = 1.0
+    verdicts = []
+    for look in looks:
+        c, b = look.candidate, look.baseline
+        share_p = _p(share_p, stats.log_error_share_likelihood_ratio(c, b))
+        if min(c.invocations, b.invocations) < min_sample_size:
+            verdicts.append("Fail" if share_p <= fail_budget / 10 else "Inconclusive")
+            continue
+        difference = c.error_rate - b.error_rate
+        harm_p = _p(
+            harm_p,
+            stats.log_one_sided_mixture_likelihood_ratio(
+                difference, stats.difference_variance_for_testing(c, b), harmful
+            ),
+        )
+        safety_p = _p(
+            safety_p,
+            stats.log_one_sided_mixture_likelihood_ratio(
+                harmful - difference,
+                stats.difference_variance_for_testing(c, b, b.error_rate + harmful),
+                harmful,
+            ),
+        )
+        if harm_p <= fail_budget * 0.9 or share_p <= fail_budget / 10:
+            verdicts.append("Fail")
+        elif safety_p <= alpha:
+            verdicts.append("Pass")
+        else:
+            verdicts.append("Inconclusive")
+    return verdicts
+
+
+def _pinned_spec(*, alpha: float = 0.05, harmful: float = 0.01, threshold: int = 1) -> Any:
+    return canary_spec(
+        progressDeadlineSeconds=86400,
+        analysis={
+            "interval": 10,
+            "minSampleSize": 200,
+            "alpha": alpha,
+            "threshold": threshold,
+            "metrics": [{"name": "errors", "type": "ErrorRate", "harmfulIncrease": harmful}],
+        },
+    )
+
+
+@pytest.mark.parametrize("threshold", [1, 2, 3])
+def test_a_canary_rolls_back_on_the_look_where_failed_looks_reach_the_threshold(
+    threshold: int,
+) -> None:
+    spec = _pinned_spec(threshold=threshold)
+    world = World(rps=100.0, error_rate={BASE: 0.01, CAND: 0.04})
+    _, status = run(spec, world, until=phase_is(Phase.FAILED), max_passes=2000)
+    assert status.reason == "AnalysisFailed"
+    looks = _judged_counts(status, 0)
+    expected = _expected_verdicts(
+        looks, alpha=0.05, harmful=0.01, min_sample_size=200, steps=len(spec.steps or ())
+    )
+    first_fail = expected.index("Fail")
+    assert first_fail >= 1, "the scenario should take a few looks to decide"
+    # Once failed, an always-valid p-value stays failed: the threshold-th failing look is
+    # `threshold - 1` looks later, and the canary rolls back on it, not a look later.
+    assert len(looks) == first_fail + threshold
+    recorded = [h.verdict for h in status.history if h.step_index == 0 and h.verdict]
+    assert recorded == expected
+    assert recorded[-threshold:] == ["Fail"] * threshold
+    assert status.failed_checks == threshold
+    last_look = max(i for i, h in enumerate(status.history) if h.verdict)
+    assert [h.note for h in status.history[last_look + 1 :]] == ["rolled back"]
+    assert all(a.as_dict[CAND] <= 10.0 for a in world.calls), "never past the first step"
+
+
+def _first_pass(
+    *, alpha: float, harmful: float, error_rate: float = 0.01
+) -> tuple[int, list[str], list[str]]:
+    spec = _pinned_spec(alpha=alpha, harmful=harmful)
+    world = World(rps=60.0, error_rate={BASE: 0.01, CAND: error_rate})
+    _, status = run(spec, world, until=lambda p: remembered(p).step_index == 1, max_passes=4000)
+    looks = _judged_counts(status, 0)
+    expected = _expected_verdicts(
+        looks, alpha=alpha, harmful=harmful, min_sample_size=200, steps=len(spec.steps or ())
+    )
+    recorded = [h.verdict or "" for h in status.history if h.step_index == 0 and h.verdict]
+    return len(looks), recorded, expected
+
+
+def test_alpha_and_harmful_increase_move_the_pass_where_the_math_says() -> None:
+    """A candidate as good as the baseline passes its first step on the look the safety
+    test reaches alpha: earlier with a looser alpha or a larger harmfulIncrease, later with a
+    smaller one; each time on exactly the look the recomputation names."""
+    passed_on = {}
+    for alpha, harmful in [(0.05, 0.01), (0.2, 0.01), (0.05, 0.02), (0.05, 0.005)]:
+        count, recorded, expected = _first_pass(alpha=alpha, harmful=harmful)
+        assert recorded == expected, (alpha, harmful)
+        assert expected[-1] == "Pass"
+        assert "Pass" not in expected[:-1]
+        passed_on[alpha, harmful] = count
+    default = passed_on[0.05, 0.01]
+    assert passed_on[0.2, 0.01] < default
+    assert passed_on[0.05, 0.02] < default
+    assert passed_on[0.05, 0.005] > default
+
+
+def test_harmful_increase_decides_whether_a_worse_candidate_passes() -> None:
+    """One percentage point worse (1% -> 2%): a test built to catch 0.01 must not pass it
+    (it fails it), while one built only to catch 0.05 lets it through, as its bound says."""
+    strict = _pinned_spec(harmful=0.01)
+    world = World(rps=100.0, error_rate={BASE: 0.01, CAND: 0.02})
+    _, status = run(strict, world, until=phase_is(Phase.FAILED), max_passes=4000)
+    expected = _expected_verdicts(
+        _judged_counts(status, 0), alpha=0.05, harmful=0.01, min_sample_size=200, steps=3
+    )
+    assert expected[-1] == "Fail"
+    assert "Pass" not in expected
+
+    _, recorded, expected = _first_pass(alpha=0.05, harmful=0.05, error_rate=0.02)
+    assert recorded == expected
+    assert expected[-1] == "Pass"

@@ -88,10 +88,20 @@ class OnSuccess(StrEnum):
     KEEP_SPLIT = "KeepSplit"
 
 
+class OnDelete(StrEnum):
+    HAND_BACK = "HandBack"
+    WAIT_FOR_ENDPOINT_SPEC = "WaitForEndpointSpec"
+
+
 class NoData(StrEnum):
     INCONCLUSIVE = "Inconclusive"
     PASS = "Pass"
     FAIL = "Fail"
+
+
+class OnInsufficientTraffic(StrEnum):
+    BASELINE = "Baseline"
+    HOLD = "Hold"
 
 
 class MetricType(StrEnum):
@@ -222,7 +232,13 @@ class Analysis(ApiModel):
         default=60, ge=1, le=3600, description="Seconds between looks at the metrics."
     )
     threshold: int = Field(
-        default=1, ge=1, le=100, description="Failed checks before the canary rolls back."
+        default=1,
+        ge=1,
+        le=100,
+        description=(
+            "Failed looks (a look fails when any check fails) at which the canary rolls back:"
+            " on the look that reaches it."
+        ),
     )
     min_sample_size: int = Field(
         default=1000,
@@ -256,6 +272,17 @@ class Analysis(ApiModel):
         description=(
             "Seconds after a weight change before metrics count (CloudWatch ingestion);"
             " defaults to metricPeriodSeconds."
+        ),
+    )
+    on_insufficient_traffic: OnInsufficientTraffic = Field(
+        default=OnInsufficientTraffic.BASELINE,
+        description=(
+            "The candidate's traffic while a step that reached progressDeadlineSeconds without"
+            " a verdict waits Paused (InsufficientTraffic) for a person. Baseline: none, all"
+            " to the baseline, so a candidate nobody could judge serves no one meanwhile; Hold:"
+            " the step's weight. Then promote skips the step (the next step's weights and"
+            " analysis, or the promotion after the last), retry runs the step again (its"
+            " weight, a new test), abort ends the canary."
         ),
     )
     metrics: list[AnalysisMetric] = Field(
@@ -348,8 +375,11 @@ class TrafficSplitSpec(ApiModel):
         ge=10,
         le=86400,
         description=(
-            "Longest wait for anything (the endpoint applying weights, enough traffic for a"
-            " verdict) before the canary pauses with a reason."
+            "Longest wait for anything, AWS outages included, before the canary pauses with a"
+            " reason: the endpoint applying weights (EndpointNotReady), a step's verdict, also"
+            " when CloudWatch cannot be read (InsufficientTraffic), AWS failing while weights"
+            " wait to be written (AwsUnavailable). Promoting, RollingBack and a fixed split"
+            " are Stalled at it instead; an outage never moves a canary on."
         ),
     )
     promotion: Promotion = Field(
@@ -359,6 +389,17 @@ class TrafficSplitSpec(ApiModel):
     on_success: OnSuccess = Field(
         default=OnSuccess.PROMOTE_CANDIDATE,
         description="PromoteCandidate: 100% to the candidate; KeepSplit: keep the last weights.",
+    )
+    on_delete: OnDelete = Field(
+        default=OnDelete.HAND_BACK,
+        description=(
+            "What deleting the split does to the traffic. HandBack: the ModelEndpoint's spec"
+            " weights apply again at once (status.handBack names them before, with the patch"
+            " that would keep the split's weights instead); WaitForEndpointSpec: the deletion"
+            " waits until the ModelEndpoint's spec asks for the split's weights (commit"
+            " status.handBack.patch), so deleting changes no traffic (a ModelEndpoint that is"
+            " gone lets it go; set HandBack to let it go anyway)."
+        ),
     )
     skip_analysis: bool = Field(default=False, description="Move through the steps unjudged.")
     paused: bool = Field(default=False, description="Hold the canary where it is.")
@@ -426,6 +467,29 @@ class StepRecord(StatusModel):
     note: str = Field(default="", description="What happened.")
 
 
+class StepSummary(StatusModel):
+    """One step of the canary, kept however long its history grows (one entry per step)."""
+
+    step_index: int = Field(description="The step (0 is the first; stepCount: the ending).")
+    started_at: str = Field(description="Its first history entry (RFC 3339).")
+    ended_at: str = Field(description="Its last history entry so far (RFC 3339).")
+    weights: dict[str, float] = Field(
+        default_factory=dict, description="The live weights at its first entry, by variant."
+    )
+    end_weights: dict[str, float] = Field(
+        default_factory=dict, description="The live weights at its last entry, by variant."
+    )
+    looks: int = Field(default=0, description="Looks of its analysis.")
+    first_looked_at: str | None = Field(default=None, description="When its first look was.")
+    first_checks: list[CheckResult] = Field(
+        default_factory=list, description="Its first look's checks."
+    )
+    verdict: str | None = Field(default=None, description="Its last look's overall verdict.")
+    looked_at: str | None = Field(default=None, description="When its last look was.")
+    checks: list[CheckResult] = Field(default_factory=list, description="Its last look's checks.")
+    note: str = Field(default="", description="Its last entry's note.")
+
+
 class SequentialTestState(StatusModel):
     """What the sequential error-rate test carries between looks of one step."""
 
@@ -454,6 +518,30 @@ class HandledRequests(StatusModel):
     promote: str | None = Field(default=None, description="Last serving.mlops.dev/promote.")
     abort: str | None = Field(default=None, description="Last serving.mlops.dev/abort.")
     retry: str | None = Field(default=None, description="Last serving.mlops.dev/retry.")
+
+
+class HandBack(StatusModel):
+    """What deleting the split would do to the traffic, said before it is done."""
+
+    weights: dict[str, float] = Field(
+        default_factory=dict,
+        description=(
+            "The weights the ModelEndpoint's spec asks for: what the endpoint serves once this"
+            " split is deleted."
+        ),
+    )
+    changes_traffic: bool = Field(
+        default=False, description="Whether they differ from the split's weights (as shares)."
+    )
+    patch: str | None = Field(
+        default=None,
+        description=(
+            "A JSON patch (RFC 6902) of the ModelEndpoint that makes its spec ask for the"
+            " split's weights: commit it where the ModelEndpoint is kept (Git), then deleting"
+            " the split changes no traffic. Absent when nothing would change."
+        ),
+    )
+    message: str = Field(default="", description="The same, for a person.")
 
 
 class TrafficSplitStatus(StatusBase):
@@ -500,10 +588,27 @@ class TrafficSplitStatus(StatusBase):
         default_factory=list, description="The sequential tests' state in the current step."
     )
     history: list[StepRecord] = Field(
-        default_factory=list, description="Step changes and looks, newest last (the last 40)."
+        default_factory=list,
+        description=(
+            "Step changes and looks, newest last (the last 40; stepSummaries keeps every step)."
+        ),
+    )
+    step_summaries: list[StepSummary] = Field(
+        default_factory=list,
+        description=(
+            "Every step of this rollout in one entry each, beyond the history's last 40: when"
+            " it started and last changed, its weights, its looks and its last look."
+        ),
     )
     handled: HandledRequests = Field(
         default_factory=HandledRequests, description="Manual requests already acted on."
+    )
+    hand_back: HandBack | None = Field(
+        default=None,
+        description=(
+            "What deleting this split would do to the traffic (see onDelete): the weights the"
+            " ModelEndpoint's spec gives back, and the patch that keeps the split's."
+        ),
     )
 
 

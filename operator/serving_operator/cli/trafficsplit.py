@@ -59,7 +59,11 @@ promote = _control_command(
     "Pass a canary's current gate (a manual pause, insufficient traffic, manual promotion).",
 )
 abort = _control_command("abort", "Stop a canary and send all traffic back to the baseline.")
-retry = _control_command("retry", "Start a failed or aborted canary again from its first step.")
+retry = _control_command(
+    "retry",
+    "Start a failed or aborted canary again from its first step, or run a step paused for"
+    " insufficient traffic again.",
+)
 
 
 def _aws_or_fail() -> None:
@@ -89,7 +93,7 @@ def compare_rows(split: dict[str, Any], cloudwatch: Any, now: datetime.datetime)
     if not endpoint or not history:
         raise UserError("the TrafficSplit has no history yet: wait for its first step")
     period = int(spec.get("metricPeriodSeconds", 60))
-    start = _parse_time(history[0]["time"])
+    start = canary_start(status)
     start_s = int(start.timestamp()) - int(start.timestamp()) % period
     end_s = int(now.timestamp()) - int(now.timestamp()) % period + period
     aligned_start = datetime.datetime.fromtimestamp(start_s, datetime.UTC)
@@ -143,6 +147,39 @@ def compare_rows(split: dict[str, Any], cloudwatch: Any, now: datetime.datetime)
     }
 
 
+def canary_start(status: dict[str, Any]) -> datetime.datetime:
+    """The rollout's first recorded moment: its first step's summary, which outlives the
+    history's last 40 entries (else the history's first entry)."""
+    moments = [_parse_time(s["startedAt"]) for s in status.get("stepSummaries", [])]
+    moments += [_parse_time(h["time"]) for h in status.get("history", [])[:1]]
+    return min(moments)
+
+
+Timeline = list[tuple[datetime.datetime, dict[str, float]]]
+Looks = list[tuple[datetime.datetime, list[dict[str, Any]]]]
+
+
+def plot_series(status: dict[str, Any]) -> tuple[Timeline, Looks]:
+    """The weights over time and each look's checks, for the whole rollout: every step's
+    summary (when it started and last changed, its first and last looks) and, in detail, the
+    history's last 40 entries."""
+    weights: dict[datetime.datetime, dict[str, float]] = {}
+    looks: dict[datetime.datetime, list[dict[str, Any]]] = {}
+    for summary in status.get("stepSummaries", []):
+        weights[_parse_time(summary["startedAt"])] = summary.get("weights", {})
+        weights[_parse_time(summary["endedAt"])] = summary.get("endWeights", {})
+        if summary.get("firstChecks") and summary.get("firstLookedAt"):
+            looks[_parse_time(summary["firstLookedAt"])] = summary["firstChecks"]
+        if summary.get("checks") and summary.get("lookedAt"):
+            looks[_parse_time(summary["lookedAt"])] = summary["checks"]
+    for entry in status.get("history", []):
+        moment = _parse_time(entry["time"])
+        weights[moment] = entry.get("weights", {})
+        if entry.get("checks"):
+            looks[moment] = entry["checks"]
+    return sorted(weights.items(), key=lambda p: p[0]), sorted(looks.items(), key=lambda p: p[0])
+
+
 def _share(weights: dict[str, float], variant: str) -> float | None:
     total = sum(weights.values())
     return round(100.0 * weights.get(variant, 0.0) / total, 2) if total else None
@@ -162,14 +199,13 @@ def plot_history(split: dict[str, Any], path: str) -> None:
     except ImportError as error:
         raise UserError("--plot needs matplotlib: pip install 'serving-operator[plot]'") from error
     spec, status = split.get("spec", {}), split.get("status", {})
-    history = status.get("history", [])
+    timeline, looks = plot_series(status)
     candidate, baseline = spec.get("candidate"), spec.get("baseline")
-    times = [_parse_time(h["time"]) for h in history]
     figure, (weights_axis, errors_axis) = plt.subplots(2, 1, sharex=True, figsize=(9, 6))
     for variant in [v for v in (baseline, candidate) if v]:
         weights_axis.step(
-            times,
-            [_share(h.get("weights", {}), variant) or 0.0 for h in history],
+            [t for t, _ in timeline],
+            [_share(w, variant) or 0.0 for _, w in timeline],
             where="post",
             label=variant,
         )
@@ -179,12 +215,11 @@ def plot_history(split: dict[str, Any], path: str) -> None:
     weights_axis.set_title(
         f"TrafficSplit {split['metadata']['name']}: {status.get('phase')} ({status.get('reason')})"
     )
-    looks = [(t, h) for t, h in zip(times, history, strict=True) if h.get("checks")]
-    for check_name in sorted({c["name"] for _, h in looks for c in h["checks"]}):
+    for check_name in sorted({c["name"] for _, checks in looks for c in checks}):
         points = [
             (t, c)
-            for t, h in looks
-            for c in h["checks"]
+            for t, checks in looks
+            for c in checks
             if c["name"] == check_name and c.get("pValue") is not None
         ]
         if not points:

@@ -29,17 +29,29 @@ def modelendpoint_targets(
     def index(
         namespace: str | None, name: str, spec: kopf.Spec, labels: kopf.Labels, **_: Any
     ) -> dict[tuple[str | None, str], EndpointReferenceTarget]:
-        variants = frozenset(
-            str(v.get("name")) for v in spec.get("variants", []) if isinstance(v, Mapping)
-        )
+        declared = [v for v in spec.get("variants", []) if isinstance(v, Mapping)]
+        variants = frozenset(str(v.get("name")) for v in declared)
         target = EndpointReferenceTarget(
             spec.get("endpointName") or name,
             variants,
+            spec_weights=_spec_weights(declared),
             outside_shard=None if selector.matches(labels) else str(selector),
         )
         return {(namespace, name): target}
 
     return index
+
+
+def _spec_weights(variants: list[Mapping[str, Any]]) -> tuple[tuple[str, float], ...]:
+    """(name, weight) of each declared variant, in the spec's order; the API's default
+    weight (1) when none is given; nothing when one cannot be read (admission forbids it)."""
+    weights = []
+    for variant in variants:
+        try:
+            weights.append((str(variant.get("name")), float(variant.get("weight", 1.0))))
+        except (TypeError, ValueError):
+            return ()
+    return tuple(weights)
 
 
 def trafficsplits_by_endpoint(

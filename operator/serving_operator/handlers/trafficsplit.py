@@ -61,8 +61,10 @@ def reconcile(clients: Clients, spec: TrafficSplitSpec, context: Context) -> Rep
 
 def delete(clients: Clients, spec: TrafficSplitSpec, context: Context) -> Report:
     # Nothing in AWS belongs to a split; the ModelEndpoint takes its weights back once the
-    # split has left the index (at its next pass).
-    return report_deletion(context)
+    # split has left the index (at its next pass), unless spec.onDelete holds the deletion.
+    surroundings = context.related
+    assert isinstance(surroundings, SplitSurroundings)
+    return report_deletion(spec, context, surroundings.target)
 
 
 CONTROLLER: KindController[TrafficSplitSpec, TrafficSplitStatus] = KindController(

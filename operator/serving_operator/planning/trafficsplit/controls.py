@@ -11,6 +11,7 @@ from serving_operator.planning.trafficsplit.findings import Transition
 from serving_operator.planning.trafficsplit.memory import fresh_status
 from serving_operator.planning.trafficsplit.observed import Requests
 from serving_operator.planning.trafficsplit.pass_state import PassState
+from serving_operator.planning.trafficsplit.reasons import INSUFFICIENT_TRAFFIC
 
 ACTIVE_PHASES = frozenset({Phase.INITIALIZING, Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING})
 """The phases a promote or an abort acts in (and alarms are read in)."""
@@ -36,8 +37,26 @@ def new_requests(requests: Requests, handled: HandledRequests) -> NewRequests:
     )
 
 
+def retry_step(state: PassState) -> None:
+    """Run a step stopped without a verdict again: its weights, then a new sequential test
+    with a new deadline (a new test at the step's share of alpha: docs/trafficsplit-statistics.md
+    says what a retried step costs the whole canary's bound)."""
+    index = state.status.step_index or 0
+    state.update(
+        step_started_at=None,
+        waiting_since=None,
+        analysis_done=None,
+        pause_started_at=None,
+        last_analysis_at=None,
+        sequential=[],
+    )
+    state.move(Phase.PROGRESSING, "StepRetried", f"step {index + 1} again: retry requested")
+    state.record(f"step {index + 1}: retried")
+
+
 def handle_requests(state: PassState) -> None:
-    """Retry restarts a Failed or Aborted canary; abort ends an active one (Aborted); promote
+    """Retry restarts a Failed or Aborted canary, or runs again a step stopped without a
+    verdict (Paused/InsufficientTraffic); abort ends an active one (Aborted); promote
     skips the rest of an active one's waits (`state.promote_now`). A fixed split has nothing
     to promote, abort or retry: its values are only remembered."""
     requests, handled = state.observed.requests, state.status.handled
@@ -57,6 +76,12 @@ def handle_requests(state: PassState) -> None:
         state.transitions.append(
             Transition(ended, Phase.INITIALIZING, "RetryRequested", "retry requested")
         )
+    elif (
+        new.retry
+        and state.status.phase == Phase.PAUSED
+        and state.status.reason == INSUFFICIENT_TRAFFIC
+    ):
+        retry_step(state)
     if new.abort and state.status.phase in ACTIVE_PHASES:
         state.move(Phase.ABORTED, "AbortRequested", "abort requested: all traffic to baseline")
     if new.promote and state.status.phase in ACTIVE_PHASES:

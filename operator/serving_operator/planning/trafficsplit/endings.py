@@ -8,6 +8,7 @@ from serving_operator.api.trafficsplit import OnSuccess, Phase
 from serving_operator.planning.outcome import Outcome, OutcomeKind
 from serving_operator.planning.trafficsplit.actions import describe_weights
 from serving_operator.planning.trafficsplit.findings import TrafficSplitPlan
+from serving_operator.planning.trafficsplit.handback import hand_back
 from serving_operator.planning.trafficsplit.pass_state import PassState
 from serving_operator.planning.trafficsplit.steps import canary_steps, step_candidate_percents
 
@@ -33,6 +34,9 @@ def promote(state: PassState) -> TrafficSplitPlan:
     if not state.apply(target):
         return state.plan(state.await_endpoint())
     message = f"canary succeeded: {describe_weights(target)}"
+    hint = hand_back(state.observed.target, state.status)
+    if hint is not None and hint.changes_traffic:
+        message += f"; {hint.message}"
     if state.status.phase != Phase.SUCCEEDED:
         state.record("promoted")
     state.move(Phase.SUCCEEDED, "Succeeded", message)

@@ -7,6 +7,7 @@ from serving_operator.api.trafficsplit import Phase
 from serving_operator.planning.outcome import Outcome
 from serving_operator.planning.trafficsplit.actions import describe_weights
 from serving_operator.planning.trafficsplit.findings import TrafficSplitPlan
+from serving_operator.planning.trafficsplit.handback import hand_back
 from serving_operator.planning.trafficsplit.pass_state import PassState
 
 
@@ -16,6 +17,9 @@ def plan_fixed(state: PassState) -> TrafficSplitPlan:
         state.move(Phase.PROGRESSING, "ApplyingWeights", describe_weights(target))
     if state.apply(target):
         message = f"weights in force: {describe_weights(target)}"
+        hint = hand_back(state.observed.target, state.status)
+        if hint is not None and hint.changes_traffic:
+            message += f"; {hint.message}"
         state.move(Phase.SUCCEEDED, "SplitApplied", message)
         return state.plan(Outcome.ready("SplitApplied", message))
     if state.status.phase == Phase.SUCCEEDED:

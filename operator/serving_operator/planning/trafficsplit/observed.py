@@ -51,6 +51,9 @@ class EndpointReferenceTarget:
     """The SageMaker endpoint name of the ModelEndpoint (spec.endpointName or its name)."""
     variants: frozenset[str]
     """The production variants its spec declares."""
+    spec_weights: tuple[tuple[str, float], ...] = ()
+    """The production variants' weights in the ModelEndpoint's spec, in its order: what the
+    endpoint serves once no split writes them (empty: not known)."""
     outside_shard: str | None = None
     """This operator's label selector, when the ModelEndpoint's labels do not match it: another
     shard's operator handles the endpoint (see `serving-operator run --selector`)."""

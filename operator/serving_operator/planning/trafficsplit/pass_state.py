@@ -19,7 +19,8 @@ from serving_operator.planning.trafficsplit.findings import (
     TrafficSplitPlan,
     Transition,
 )
-from serving_operator.planning.trafficsplit.history import with_record
+from serving_operator.planning.trafficsplit.handback import hand_back
+from serving_operator.planning.trafficsplit.history import new_record, with_record, with_summary
 from serving_operator.planning.trafficsplit.observed import EndpointWeights, SplitObservation
 from serving_operator.planning.trafficsplit.reasons import ENDPOINT_NOT_READY
 from serving_operator.planning.trafficsplit.times import parse_time, timestamp
@@ -42,6 +43,9 @@ class PassState:
     look: Look | None = None
     promote_now: bool = False
     """A new promote request in an active phase: the current step's waits are skipped."""
+    endpoint_read: bool = True
+    """Whether this pass read the endpoint (False: a pass AWS failed, see outage): only a
+    pass that read it says what SageMaker serves."""
     asked: Mapping[str, float] = field(init=False)
     """The weights the status this pass started from asks for (what is known to be written
     down, whatever happens to this pass's status)."""
@@ -74,12 +78,22 @@ class PassState:
         self.wake_in((moment - self.now).total_seconds())
 
     def record(self, note: str, **fields: Any) -> None:
-        self.update(history=with_record(self.status, self.now, note, **fields))
+        entry = new_record(self.status, self.now, note, **fields)
+        self.update(
+            history=with_record(self.status, entry),
+            step_summaries=with_summary(self.status, entry),
+        )
 
     def plan(self, outcome: Outcome) -> TrafficSplitPlan:
         """The pass's answer. Weight writes sit between two `Remember`s: the first keeps the
         status with the weights asked for before this pass, so a refused write leaves a status
-        that does not claim weights it never asked SageMaker for; the last keeps it all."""
+        that does not claim weights it never asked SageMaker for; the last keeps it all.
+
+        Whatever path the pass took (a pause by spec, a request, a problem with the target),
+        the live weights it remembers are the endpoint's CurrentWeights as read in this pass."""
+        if self.endpoint_read:
+            self.observe_live_weights()
+            self.update(hand_back=hand_back(self.observed.target, self.status))
         steps: list[SplitStep] = []
         if self.actions:
             steps.append(
@@ -95,6 +109,23 @@ class PassState:
         )
 
     # ------------------------------------------------------------------ weights
+
+    def observe_live_weights(self) -> None:
+        """status.liveWeights and candidateWeightPercent from the endpoint as this pass read
+        it (CurrentWeight: what SageMaker serves, not what was asked for); nothing known when
+        the pass read no endpoint."""
+        endpoint = self.observed.endpoint
+        if endpoint is None:
+            self.update(live_weights={}, candidate_weight_percent=None)
+            return
+        current = {v.name: float(v.current_weight or 0.0) for v in endpoint.variants}
+        candidate = self.spec.candidate
+        self.update(
+            live_weights=current,
+            candidate_weight_percent=round(100.0 * shares(current)[candidate], 3)
+            if candidate is not None and candidate in current
+            else None,
+        )
 
     def target_weights(self, candidate_percent: float) -> dict[str, float]:
         return canary_weights(self.spec, self.endpoint.variant_names, candidate_percent)
@@ -127,14 +158,8 @@ class PassState:
             else:
                 self.wake_in(0)  # write them once this status is written down
         live = endpoint.in_service and same_shares(current, target) and not self.actions
-        candidate = self.spec.candidate
-        self.update(
-            desired_weights=target,
-            live_weights={k: float(v or 0.0) for k, v in current.items()},
-            candidate_weight_percent=round(100.0 * shares(current)[candidate], 3)
-            if candidate is not None and candidate in current
-            else None,
-        )
+        self.update(desired_weights=target)
+        self.observe_live_weights()
         if live:
             self.update(waiting_since=None)
         elif self.status.waiting_since is None:

@@ -20,6 +20,10 @@ Every wait has a deadline or a person to end it (as in Flagger and Argo Rollouts
                                                                       Stalled
     (a Paused phase at a deadline is Stalled too: the outcome a person must act on)
 
+The deadlines count through AWS outages: a pass AWS failed is judged by outage from the
+status alone (Paused/InsufficientTraffic for a verdict, Paused/AwsUnavailable for weights;
+never a step forward).
+
 The table below is the whole dispatch; the step loop behind Progressing and Paused is in
 progress, the verdicts in step_analysis, the ends in endings. A fixed split (spec.weights)
 is not a canary: see fixed. Alarms and manual requests act before the table (planner).

@@ -2,15 +2,18 @@
 order (a step whose waits are all over hands over to the next within the same pass):
 
     spec.paused                      Paused/PausedBySpec      until the spec says otherwise
+    (a step that stopped for         Paused/InsufficientTraffic until promote, abort or retry,
+     lack of a decision)             the candidate out of traffic (onInsufficientTraffic:
+                                     Baseline) or at the step's weight (Hold)
     the step's weights live          Paused/EndpointNotReady  progressDeadlineSeconds
-    (a step that stopped for         Paused/InsufficientTraffic until promote, abort or retry
-     lack of a decision)
     the analysis (step_analysis)     Progressing/Analysing    progressDeadlineSeconds
     the pause: a duration            Progressing/Pausing      pause.duration
                or a manual gate      Paused/ManualGate        until promote
     after the last step              Paused/AwaitingPromotion until promote (promotion: Manual)
 
-A promote request skips what is left of the current step's waits (not spec.paused).
+A promote request skips what is left of the current step's waits (not spec.paused),
+its weights too if they are not live; a retry of a step stopped without a verdict runs it
+again (controls).
 """
 
 from __future__ import annotations
@@ -30,7 +33,10 @@ from serving_operator.planning.trafficsplit.reasons import (
     MANUAL_GATE,
     PAUSED_BY_SPEC,
 )
-from serving_operator.planning.trafficsplit.step_analysis import analyse_step, inconclusive_message
+from serving_operator.planning.trafficsplit.step_analysis import (
+    analyse_step,
+    wait_without_verdict,
+)
 from serving_operator.planning.trafficsplit.steps import (
     analysis_wanted,
     canary_steps,
@@ -60,17 +66,15 @@ def _step(
     if state.spec.paused:
         state.move(Phase.PAUSED, PAUSED_BY_SPEC, "spec.paused is true")
         return state.plan(Outcome.progressing(PAUSED_BY_SPEC, "spec.paused is true"))
+    if state.promote_now:
+        # The rest of the step is skipped, its weights too when they are not live yet (a
+        # promote while they are applied, or while a step without a verdict keeps the
+        # candidate out of traffic): the next step's weights follow, or the promotion.
+        state.record(f"step {index + 1}: promoted by request")
+        return None
+    if state.status.phase == Phase.PAUSED and state.status.reason == INSUFFICIENT_TRAFFIC:
+        return wait_without_verdict(state, index)
     live = state.apply(state.target_weights(percent))
-    if (
-        state.status.phase == Phase.PAUSED
-        and state.status.reason == INSUFFICIENT_TRAFFIC
-        and not state.promote_now
-    ):
-        # A status that lost its message (hand-edited, or written by an older operator)
-        # still says why the split stopped and what the user can do.
-        message = state.status.message or inconclusive_message(state, index, why=None)
-        state.move(Phase.PAUSED, INSUFFICIENT_TRAFFIC, message)
-        return state.plan(Outcome.stalled(INSUFFICIENT_TRAFFIC, message))
     if not live:
         outcome = state.await_endpoint()
         if outcome.reason == ENDPOINT_NOT_READY:
@@ -81,17 +85,11 @@ def _step(
     if state.status.step_started_at is None:
         state.update(step_started_at=timestamp(state.now))
         state.record(f"step {index + 1}: candidate at {percent}%")
-    if (
-        analysis_wanted(state.spec, step)
-        and not state.status.analysis_done
-        and not state.promote_now
-    ):
+    if analysis_wanted(state.spec, step) and not state.status.analysis_done:
         verdict = analyse_step(state)
         if verdict is not None:
             return verdict
-    if state.promote_now:
-        state.record(f"step {index + 1}: promoted by request")
-    elif step.pause is not None:
+    if step.pause is not None:
         return _pause(state, step, index)
     return None
 

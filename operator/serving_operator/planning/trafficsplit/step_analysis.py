@@ -10,25 +10,46 @@ analysis.look judge every check, and acts on the verdict:
                   again in analysis.interval
     Pass          the step's analysis is done: its pause, then the next step
     Inconclusive  look again in analysis.interval; past spec.progressDeadlineSeconds since
-                  the step went live -> Paused/InsufficientTraffic (Stalled: a person decides)
+                  the step went live -> Paused/InsufficientTraffic (Stalled: a person decides),
+                  the candidate out of traffic meanwhile (analysis.onInsufficientTraffic:
+                  Baseline, the default) or at the step's weight (Hold)
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from serving_operator.api.trafficsplit import Phase
+from serving_operator.api.trafficsplit import OnInsufficientTraffic, Phase
 from serving_operator.planning.outcome import Outcome
 from serving_operator.planning.trafficsplit.analysis import Look, look
-from serving_operator.planning.trafficsplit.endings import roll_back
+from serving_operator.planning.trafficsplit.endings import baseline_only, roll_back
 from serving_operator.planning.trafficsplit.findings import TrafficSplitPlan
 from serving_operator.planning.trafficsplit.observed import SplitLookups
 from serving_operator.planning.trafficsplit.pass_state import PassState
 from serving_operator.planning.trafficsplit.reasons import INSUFFICIENT_TRAFFIC
 from serving_operator.planning.trafficsplit.statistics import Verdict
-from serving_operator.planning.trafficsplit.steps import canary_steps
+from serving_operator.planning.trafficsplit.steps import canary_steps, step_candidate_percents
 from serving_operator.planning.trafficsplit.times import parse_time, timestamp
 from serving_operator.planning.trafficsplit.windows import first_look_at, metrics_lookup
+
+
+def takes_candidate_out(state: PassState) -> bool:
+    """Whether a step stopped without a verdict takes the candidate out of traffic
+    (analysis.onInsufficientTraffic: Baseline) rather than holding the step's weight."""
+    analysis = state.spec.analysis
+    return analysis is None or analysis.on_insufficient_traffic == OnInsufficientTraffic.BASELINE
+
+
+def _traffic_clause(state: PassState, index: int) -> str:
+    """What traffic the candidate has while the step waits, and what each request does."""
+    count = len(canary_steps(state.spec))
+    ahead = f"step {index + 2}'s weight and analysis" if index + 1 < count else "the promotion"
+    if takes_candidate_out(state):
+        held = "onInsufficientTraffic Baseline: the candidate is out of traffic"
+    else:
+        percent = step_candidate_percents(canary_steps(state.spec))[index]
+        held = f"onInsufficientTraffic Hold: the candidate keeps {percent}%"
+    return f"{held}; promote ({ahead}), retry (this step again) or abort"
 
 
 def inconclusive_message(state: PassState, index: int, *, why: str | None) -> str:
@@ -37,8 +58,36 @@ def inconclusive_message(state: PassState, index: int, *, why: str | None) -> st
     cause = f" ({why})" if why else ""
     return (
         f"step {index + 1}: analysis inconclusive for {state.spec.progress_deadline_seconds}s"
-        f"{cause}; not promoted, not rolled back: promote, abort or retry"
+        f"{cause}; not promoted, not rolled back; {_traffic_clause(state, index)}"
     )
+
+
+def stop_without_verdict(state: PassState, index: int, *, why: str) -> TrafficSplitPlan:
+    """The step reached its deadline without a verdict: Paused/InsufficientTraffic, with the
+    candidate's traffic as analysis.onInsufficientTraffic says."""
+    message = inconclusive_message(state, index, why=why)
+    state.move(Phase.PAUSED, INSUFFICIENT_TRAFFIC, message)
+    if takes_candidate_out(state):
+        state.record(f"step {index + 1}: no verdict by the deadline; candidate out of traffic")
+    else:
+        state.record(f"step {index + 1}: no verdict by the deadline; candidate held")
+    return wait_without_verdict(state, index)
+
+
+def wait_without_verdict(state: PassState, index: int) -> TrafficSplitPlan:
+    """Paused/InsufficientTraffic until promote, retry or abort: the candidate out of traffic
+    (Baseline) or at the step's weight (Hold), kept so at every pass."""
+    percent = step_candidate_percents(canary_steps(state.spec))[index]
+    state.apply(
+        baseline_only(state) if takes_candidate_out(state) else state.target_weights(percent)
+    )
+    message = state.status.message or ""
+    if _traffic_clause(state, index) not in message:
+        # Lost (hand-edited, an older operator) or written under the other setting: say it
+        # again as it now is.
+        message = inconclusive_message(state, index, why=None)
+    state.move(Phase.PAUSED, INSUFFICIENT_TRAFFIC, message)
+    return state.plan(Outcome.stalled(INSUFFICIENT_TRAFFIC, message))
 
 
 def analyse_step(state: PassState) -> TrafficSplitPlan | SplitLookups | None:
@@ -112,9 +161,7 @@ def act_on_look(state: PassState, result: Look) -> TrafficSplitPlan | None:
         state.status.step_started_at
     ):
         why = "too little traffic" if result.insufficient_traffic else "no decision"
-        message = inconclusive_message(state, index, why=why)
-        state.move(Phase.PAUSED, INSUFFICIENT_TRAFFIC, message)
-        return state.plan(Outcome.stalled(INSUFFICIENT_TRAFFIC, message))
+        return stop_without_verdict(state, index, why=why)
     state.move(Phase.PROGRESSING, "Analysing", f"step {index + 1}: verdict {result.verdict.value}")
     state.wake_in(analysis.interval)
     return state.plan(Outcome.progressing("Analysing", state.status.message or ""))

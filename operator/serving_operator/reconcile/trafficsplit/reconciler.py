@@ -10,14 +10,16 @@ from typing import assert_never
 
 from serving_operator.api.trafficsplit import TrafficSplitSpec, TrafficSplitStatus
 from serving_operator.aws.clients import Clients
+from serving_operator.planning.outcome import Remember
 from serving_operator.planning.trafficsplit.actions import SetWeights
-from serving_operator.planning.trafficsplit.findings import SplitFindings
+from serving_operator.planning.trafficsplit.findings import SplitFindings, TrafficSplitPlan
 from serving_operator.planning.trafficsplit.observed import (
     EndpointReferenceTarget,
     Requests,
     SplitLookups,
     SplitObservation,
 )
+from serving_operator.planning.trafficsplit.outage import plan_after_failure
 from serving_operator.planning.trafficsplit.planner import (
     endpoint_read_since,
     plan_traffic_split,
@@ -39,6 +41,26 @@ class SplitSurroundings:
     requests: Requests = field(default_factory=Requests)
 
 
+def _with_outage_plan(done: SplitPass, after: TrafficSplitPlan) -> SplitPass:
+    """The failed pass, then the outage plan's steps (only `Remember`s: it has nothing to
+    write with): its memory and outcome, the failed plan's transitions and look with its own.
+    The AWS failure stays the pass's, so the driver backs off as after any failure."""
+    memory = done.memory
+    for step in after.actions:
+        assert isinstance(step, Remember), f"an outage plan cannot write: {step}"
+        memory = step.memory
+    before = done.findings or SplitFindings()
+    findings = SplitFindings(
+        before.transitions + after.findings.transitions, before.look or after.findings.look
+    )
+    return replace(
+        done,
+        memory=memory,
+        outcome=after.outcome,
+        plan=replace(after, findings=findings),
+    )
+
+
 class TrafficSplitReconciler:
     def __init__(self, clients: Clients) -> None:
         self._aws = clients
@@ -57,6 +79,12 @@ class TrafficSplitReconciler:
             look_up=lambda lookups, seen: self._look_up(spec, lookups, seen),
             execute=self._execute,
         )
+        if done.aws_failure is not None:
+            # AWS failed this pass: the deadline of what waits on AWS still counts, judged
+            # from what the pass remembered (planning/trafficsplit/outage).
+            after = plan_after_failure(spec, done.memory, now, done.aws_failure)
+            if after is not None:
+                return _with_outage_plan(done, after)
         return done
 
     def _observe(

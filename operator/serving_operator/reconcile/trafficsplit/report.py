@@ -3,11 +3,14 @@ weight change, and the canary's Prometheus metrics."""
 
 from __future__ import annotations
 
-from serving_operator.api.trafficsplit import Phase, TrafficSplitStatus
+from serving_operator.api.trafficsplit import Phase, TrafficSplitSpec, TrafficSplitStatus
 from serving_operator.metrics import ANALYSIS_CHECKS, CANARY_PHASE, CANARY_WEIGHT
-from serving_operator.planning.outcome import Outcome
+from serving_operator.planning.failures import outcome_for_failure
+from serving_operator.planning.outcome import OutcomeKind
 from serving_operator.planning.trafficsplit.actions import describe_weights
 from serving_operator.planning.trafficsplit.findings import SplitFindings
+from serving_operator.planning.trafficsplit.handback import deletion_outcome, hand_back
+from serving_operator.planning.trafficsplit.observed import EndpointReferenceTarget
 from serving_operator.planning.trafficsplit.weights import shares
 from serving_operator.reconcile.report import Event, ObjectContext, PassReport
 from serving_operator.reconcile.trafficsplit.reconciler import SplitPass
@@ -35,8 +38,19 @@ def report_pass(result: SplitPass, context: Context, endpoint_name: str | None) 
                 f"endpoint {action.endpoint_name}: {describe_weights(action.as_dict)}",
             )
         )
+    hint = status.hand_back
+    if (
+        status.phase == Phase.SUCCEEDED
+        and hint is not None
+        and (context.status.phase != Phase.SUCCEEDED or context.status.hand_back != hint)
+    ):
+        # Said when the split succeeds (and when what it would hand back changes): before
+        # anyone deletes it.
+        events.append(Event.normal("HandBackOnDelete", hint.message))
     if result.aws_failure is not None:
-        events.append(Event.warning(result.outcome.reason, result.outcome.message))
+        # The failure itself (the outcome may be a deadline that ran out during it).
+        failed = outcome_for_failure(result.aws_failure)
+        events.append(Event.warning(failed.reason, failed.message))
     _export_metrics(context, status, findings)
     return Report(
         outcome=result.outcome,
@@ -57,15 +71,20 @@ def _export_metrics(context: Context, status: TrafficSplitStatus, findings: Spli
             ANALYSIS_CHECKS.labels(namespace, name, check.verdict).inc()
 
 
-def report_deletion(context: Context) -> Report:
-    endpoint = context.status.endpoint_name or "the endpoint"
-    message = (
-        f"TrafficSplit deleted: the weights of {endpoint} are the ModelEndpoint's again"
-        " (its spec's weights apply at its next pass)"
-    )
-    for phase in Phase:
-        CANARY_PHASE.labels(context.namespace, context.name, phase.value).set(0.0)
-    return Report(
-        # The driver announces a finished deletion's outcome as an Event.
-        outcome=Outcome.ready("WeightsHandedBack", message),
-    )
+def report_deletion(
+    spec: TrafficSplitSpec, context: Context, target: EndpointReferenceTarget | None
+) -> Report:
+    """Whether the split may go (spec.onDelete), and what the endpoint gets back. What it
+    gets back was said in status.handBack; if the ModelEndpoint's spec changed since, the
+    new weights are said now, before they apply."""
+    outcome = deletion_outcome(spec, target, context.status)
+    events: list[Event] = []
+    told = context.status.hand_back
+    now = hand_back(target, context.status)
+    if now is not None and (told is None or told.weights != now.weights):
+        events.append(Event.normal("HandBackOnDelete", now.message))
+    if outcome.kind == OutcomeKind.READY:
+        for phase in Phase:
+            CANARY_PHASE.labels(context.namespace, context.name, phase.value).set(0.0)
+    # The driver announces a finished deletion's outcome as an Event.
+    return Report(outcome=outcome, events=events)
