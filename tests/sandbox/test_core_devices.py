@@ -262,8 +262,17 @@ IMPORTS_NUMPY = 'python3 -c "import numpy" && touch {configuration:/Out}/numpy'
 
 @pytest.mark.parametrize("activated", [True, False], ids=["activated", "system-python"])
 def test_variant_dlr_installs_an_environment_a_run_step_must_activate(
-    sandbox: Sandbox, greengrass: Any, iot: Any, tmp_path: Path, activated: bool
+    sandbox: Sandbox,
+    greengrass: Any,
+    iot: Any,
+    tmp_path: Path,
+    activated: bool,
+    sandbox_settings: Callable[..., None],
 ) -> None:
+    # A Run step that fails does so only once Python has tried the import: on a busy machine
+    # that takes longer than the short settle the other scripts use, and the nucleus (like the
+    # sandbox) reports a Run step RUNNING once it outlives the settle.
+    sandbox_settings(deviceRunSettleSeconds=5.0)
     activate = ". {variant.DLR:configuration:/MLRootPath}/greengrass_ml_dlr_venv/bin/activate"
     run = f"{activate} && {IMPORTS_NUMPY}" if activated else IMPORTS_NUMPY
     name, version = component(greengrass, {"Run": run}, dependencies=DLR)
