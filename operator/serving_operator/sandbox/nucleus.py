@@ -409,21 +409,28 @@ class CoreDevice:
             environment[str(key)] = self._substitute(service, str(value))
         return self._substitute(service, script), timeout, environment
 
+    def _spawn(
+        self, name: str, step: str, script: str, environment: dict[str, str], log: IO[bytes]
+    ) -> subprocess.Popen[bytes]:
+        """A lifecycle step's script as its own process group in the component's work
+        directory, its output appended to the component's log under a header."""
+        log.write(f"--- {step} ---\n".encode())
+        log.flush()
+        return subprocess.Popen(
+            ["sh", "-c", script],
+            cwd=self.work(name),
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
     def _run_to_end(self, service: Service, step: str) -> bool:
         script, timeout, environment = self._step(service, step)
         name = service.component.name
         default = INSTALL_TIMEOUT_SECONDS if step in ("install", "startup") else None
         with self.log(name).open("ab") as log:
-            log.write(f"--- {step} ---\n".encode())
-            log.flush()
-            process = subprocess.Popen(
-                ["sh", "-c", script],
-                cwd=self.work(name),
-                env=environment,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+            process = self._spawn(name, step, script, environment, log)
             try:
                 code = process.wait(timeout=timeout or default)
             except subprocess.TimeoutExpired:
@@ -439,16 +446,7 @@ class CoreDevice:
             script, _timeout, environment = self._step(service, "run")
             log: IO[bytes]
             with self.log(name).open("ab") as log:
-                log.write(b"--- run ---\n")
-                log.flush()
-                process = subprocess.Popen(
-                    ["sh", "-c", script],
-                    cwd=self.work(name),
-                    env=environment,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
+                process = self._spawn(name, "run", script, environment, log)
             service.process = process
             code = _watch(process, self.settings.device_run_settle_seconds)
             if code is None:
