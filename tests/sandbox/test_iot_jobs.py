@@ -212,14 +212,19 @@ def test_in_progress_timeout_times_the_execution_out(
 
 
 def test_maximum_per_minute_spreads_the_rollout(greengrass: Any, iot: Any) -> None:
-    group, _ = group_of_things(iot, 3)
+    count = 3
+    group, _ = group_of_things(iot, count)
     created = _deploy(greengrass, group, jobExecutionsRolloutConfig={"maximumPerMinute": 1})
     job = _job(iot, created["iotJobId"])
-    assert counters(job)["numberOfQueuedThings"] == 3
+    # IoT rolls executions out at the rollout rate (IoT developer guide,
+    # iot-jobs-lifecycle.md, jobs-configurations-details.md): in the first minute one
+    # execution exists, and the counters cover only it while the targets are processing.
+    assert sum(counters(job).values()) == 1
     assert job["jobProcessDetails"]["processingTargets"] == [group]
+    assert len(execution_statuses(iot, created["iotJobId"])) == 1
     wait_until(
         lambda: execution_statuses(iot, created["iotJobId"]),
-        lambda statuses: set(statuses.values()) == {"SUCCEEDED"},
+        lambda statuses: len(statuses) == count and set(statuses.values()) == {"SUCCEEDED"},
         "every device to succeed",
         timeout=30,
     )
@@ -231,7 +236,8 @@ def test_maximum_per_minute_spreads_the_rollout(greengrass: Any, iot: Any) -> No
 
 
 def test_exponential_rate_starts_slow_and_speeds_up(greengrass: Any, iot: Any) -> None:
-    group, _ = group_of_things(iot, 4)
+    count = 4
+    group, _ = group_of_things(iot, count)
     created = _deploy(
         greengrass,
         group,
@@ -245,7 +251,7 @@ def test_exponential_rate_starts_slow_and_speeds_up(greengrass: Any, iot: Any) -
     )
     wait_until(
         lambda: execution_statuses(iot, created["iotJobId"]),
-        lambda statuses: set(statuses.values()) == {"SUCCEEDED"},
+        lambda statuses: len(statuses) == count and set(statuses.values()) == {"SUCCEEDED"},
         "every device to succeed",
         timeout=30,
     )
@@ -343,3 +349,43 @@ def test_faults_can_target_rest_operations_by_name(sandbox: Sandbox, iot: Any) -
         sandbox.clear_faults()
     logged = [c["operation"] for c in sandbox.calls() if c["service"] == "greengrass"]
     assert {"CreateDeployment", "ListDeployments"} <= set(logged)
+
+
+def test_executions_not_rolled_out_yet_do_not_exist_but_their_devices_are_core_devices(
+    greengrass: Any, iot: Any
+) -> None:
+    group, things = group_of_things(iot, 3)
+    created = _deploy(greengrass, group, jobExecutionsRolloutConfig={"maximumPerMinute": 1})
+    job_id = created["iotJobId"]
+    [first] = execution_statuses(iot, job_id)
+    later = next(t for t in things if t != first)
+    with pytest.raises(botocore.exceptions.ClientError, match="ResourceNotFound"):
+        iot.describe_job_execution(jobId=job_id, thingName=later)
+    # The devices are online: their nucleus registered them as core devices, so a fleet's
+    # size is known before the rollout reaches every device.
+    listed = greengrass.list_core_devices()["coreDevices"]
+    assert set(things) <= {d["coreDeviceThingName"] for d in listed}
+    # Canceling the job: what was not rolled out is never created.
+    iot.cancel_job(jobId=job_id)
+    job = _job(iot, job_id)
+    assert sum(counters(job).values()) == 1
+    assert "processingTargets" not in job["jobProcessDetails"]
+
+
+def test_things_in_a_thing_group_recursive_counts_child_groups(iot: Any) -> None:
+    parent, direct = group_of_things(iot, 1)
+    child = unique("fleet")
+    parent_name = parent.rsplit("/", 1)[-1]
+    iot.create_thing_group(thingGroupName=child, parentGroupName=parent_name)
+    nested = unique("cam")
+    iot.create_thing(thingName=nested)
+    iot.add_thing_to_thing_group(thingGroupName=child, thingName=nested)
+
+    flat = iot.list_things_in_thing_group(thingGroupName=parent_name)["things"]
+    deep = iot.list_things_in_thing_group(thingGroupName=parent_name, recursive=True)["things"]
+    assert flat == direct
+    assert sorted(deep) == sorted([*direct, nested])
+    pages = iot.get_paginator("list_things_in_thing_group").paginate(
+        thingGroupName=parent_name, recursive=True, PaginationConfig={"PageSize": 1}
+    )
+    assert sorted(t for page in pages for t in page["things"]) == sorted(deep)
