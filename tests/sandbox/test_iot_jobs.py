@@ -154,11 +154,13 @@ def test_abort_criteria_cancel_the_job_and_what_it_had_not_finished(
     )
     assert job["status"] == "CANCELED"
     assert counters(job)["numberOfFailedThings"] == 2
-    assert counters(job)["numberOfCanceledThings"] == 2
+    # Only the QUEUED execution is canceled; the one IN_PROGRESS goes on (IoT developer
+    # guide, jobs-configurations-details.md).
+    assert counters(job)["numberOfCanceledThings"] == 1
     assert execution_statuses(iot, created["iotJobId"]) == {
         things[0]: "FAILED",
         things[1]: "FAILED",
-        things[2]: "CANCELED",
+        things[2]: "IN_PROGRESS",
         things[3]: "CANCELED",
     }
     deployment = greengrass.get_deployment(deploymentId=created["deploymentId"])
@@ -190,6 +192,44 @@ def test_abort_waits_for_the_minimum_number_of_executed_things(
         "every device to finish",
     )
     assert _job(iot, created["iotJobId"])["status"] == "IN_PROGRESS"
+
+
+@pytest.mark.parametrize(
+    ("threshold", "minimum", "aborted"),
+    [
+        (50.0, 1, False),  # 1 of 2 failed is 50%: not more than the threshold
+        (49.99, 2, False),  # 2 received: not more than the minimum
+        (49.99, 1, True),
+    ],
+)
+def test_abort_criteria_are_strict_on_received_things_and_the_threshold(
+    greengrass: Any, iot: Any, sandbox: Sandbox, threshold: float, minimum: int, aborted: bool
+) -> None:
+    """GGv2 API IoTJobAbortCriteria: the deployment stops when the things that receive it
+    exceed minNumberOfExecutedThings and the failures exceed thresholdPercentage."""
+    group, things = group_of_things(iot, 2)
+    tell_device(sandbox, things[0], "fail")
+    created = _deploy(
+        greengrass,
+        group,
+        abortConfig={
+            "criteriaList": [
+                {
+                    "failureType": "FAILED",
+                    "action": "CANCEL",
+                    "thresholdPercentage": threshold,
+                    "minNumberOfExecutedThings": minimum,
+                }
+            ]
+        },
+    )
+    wait_until(
+        lambda: execution_statuses(iot, created["iotJobId"]),
+        lambda statuses: len(statuses) == 2 and set(statuses.values()) <= FINISHED,
+        "both devices to finish",
+    )
+    status = _job(iot, created["iotJobId"])["status"]
+    assert status == ("CANCELED" if aborted else "IN_PROGRESS")
 
 
 def test_in_progress_timeout_times_the_execution_out(

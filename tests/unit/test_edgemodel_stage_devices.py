@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from serving_operator.planning.edgemodel.actions import Step
+from serving_operator.planning.edgemodel.desired import DesiredStage
 from serving_operator.planning.edgemodel.memory import Memory, StagePhase
 from serving_operator.planning.edgemodel.observed import (
     DeviceCounts,
@@ -18,6 +19,7 @@ from serving_operator.planning.edgemodel.observed import (
     ObservedJob,
 )
 from serving_operator.planning.edgemodel.planner import plan_edge_model, plan_from_observation
+from serving_operator.planning.edgemodel.stage_gate import abort_verdict
 from serving_operator.planning.outcome import OutcomeKind, Plan
 from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler
 from tests.support.fake_edge_aws import FakeEdgeAws, version_arn
@@ -140,3 +142,35 @@ def test_the_shell_judges_on_core_devices_of_the_group_and_its_children() -> Non
     assert "2/2 devices succeeded" in canary.verdict
     assert ("ListCoreDevices",) in [c[:1] for c in aws.calls]
     assert [d for op, d in aws.calls if op == "ListThingsInThingGroup"] == ["canary", "fleet"]
+
+
+def _criterion(threshold: float, minimum: int) -> DesiredStage:
+    model = desired(
+        rollout={
+            "stages": [
+                {
+                    "name": "canary",
+                    "thingGroups": ["canary"],
+                    "abortCriteria": [
+                        {
+                            "failureType": "FAILED",
+                            "thresholdPercentage": threshold,
+                            "minNumberOfExecutedThings": minimum,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+    return model.stages[0]
+
+
+def test_abort_criteria_read_as_aws_words_them() -> None:
+    """GGv2 API IoTJobAbortCriteria: the deployment stops when the things that *receive* it
+    *exceed* minNumberOfExecutedThings and the failures *exceed* thresholdPercentage."""
+    # 1 of 2 finished failed, 4 received (two still queued or installing).
+    counts = DeviceCounts(failed=1, succeeded=1, queued=1, in_progress=1)
+    assert abort_verdict(_criterion(50, 1), counts) is None  # 50% does not exceed 50%
+    assert abort_verdict(_criterion(49.99, 4), counts) is None  # 4 received: not more than 4
+    # Received, not finished: 2 finished is below the minimum 3, 4 received exceed it.
+    assert abort_verdict(_criterion(49.99, 3), counts) is not None

@@ -28,10 +28,15 @@ executions per minute"). Each `advance()`:
   deviceApplySeconds, with what that gave: SUCCEEDED, or FAILED with the nucleus' details;
 - timeoutConfig.inProgressTimeoutInMinutes ends an execution IN_PROGRESS that long as
   TIMED_OUT;
-- abortConfig: once at least minNumberOfExecutedThings executions have finished
-  (SUCCEEDED, FAILED, REJECTED, TIMED_OUT) and those of the criterion's failureType (ALL:
-  any of the last three) are at least thresholdPercentage of them, the job is CANCELED and
-  its QUEUED and IN_PROGRESS executions with it;
+- abortConfig: once more than minNumberOfExecutedThings things have received the job (their
+  executions rolled out, not removed or canceled) and those of the criterion's failureType
+  (ALL: FAILED, REJECTED or TIMED_OUT) are more than thresholdPercentage of the executions
+  that finished (SUCCEEDED, FAILED, REJECTED, TIMED_OUT), the job is CANCELED: its QUEUED
+  executions with it, while IN_PROGRESS ones go on to their outcome (GGv2 API
+  IoTJobAbortCriteria: the deployment stops when "the number of things that receive the
+  deployment exceeds the minNumberOfExecutedThings" and "the percentage of failures with
+  type failureType exceeds the thresholdPercentage"; IoT developer guide,
+  jobs-configurations-details.md: on abort only QUEUED executions are canceled);
 - a snapshot job is COMPLETED once every execution has finished; a continuous one stays
   IN_PROGRESS until it is canceled.
 
@@ -635,20 +640,26 @@ class IotJobs:
         job.last_updated = at
 
     def _should_abort(self, job: Job) -> bool:
-        executed = [e for e in job.executions.values() if e.status in EXECUTED]
+        """The abort criteria as the GGv2 API reference words them (module docstring):
+        strictly more things received than minNumberOfExecutedThings, strictly more
+        failures than thresholdPercentage."""
+        received = [e for e in job.rolled_out().values() if e.status not in ("REMOVED", "CANCELED")]
+        executed = [e for e in received if e.status in EXECUTED]
         for criterion in job.abort.get("criteriaList") or []:
-            if len(executed) < int(criterion.get("minNumberOfExecutedThings", 1)):
+            if len(received) <= int(criterion.get("minNumberOfExecutedThings", 1)):
+                continue
+            if not executed:
                 continue
             kinds = _FAILURE_TYPES.get(criterion.get("failureType", "ALL"), frozenset())
             failures = sum(1 for e in executed if e.status in kinds)
-            if failures * 100.0 / len(executed) >= float(criterion["thresholdPercentage"]):
+            if failures * 100.0 / len(executed) > float(criterion["thresholdPercentage"]):
                 return True
         return False
 
     def _abort(self, job: Job, now: float) -> None:
+        # Not forced: devices already installing finish (and report) what they started.
         self.cancel(
             job,
-            force=True,
             comment="The job's abort criteria were met.",
             reason_code="ABORTED",
             now=now,

@@ -124,20 +124,27 @@ Transition = Callable[[StageFacts], Judged | None]
 
 
 def abort_verdict(stage: DesiredStage, counts: DeviceCounts) -> str | None:
-    """The abort criterion `counts` meet, as IoT judges them, or None."""
+    """The abort criterion `counts` meet, as IoT judges them, or None: the GGv2 API
+    reference (IoTJobAbortCriteria) stops the deployment when "the number of things that
+    receive the deployment exceeds the minNumberOfExecutedThings" and "the percentage of
+    failures with type failureType exceeds the thresholdPercentage". Things that received
+    it are the executions rolled out (queued, in progress or finished; the counters hold
+    only those); the percentage is of the executions that finished. Both strict."""
     failures = {
         "FAILED": counts.failed,
         "REJECTED": counts.rejected,
         "TIMED_OUT": counts.timed_out,
         "ALL": counts.failed + counts.rejected + counts.timed_out,
     }
+    received = counts.total
     for failure_type, threshold, minimum in stage.abort_criteria:
-        if counts.executed >= minimum and counts.executed > 0:
+        if received > minimum and counts.executed > 0:
             share = 100.0 * failures[failure_type] / counts.executed
-            if share >= threshold:
+            if share > threshold:
                 return (
                     f"abort criterion met: {failure_type} {share:.0f}% of {counts.executed}"
-                    f" executed devices (threshold {threshold:g}%)"
+                    f" executed devices, {received} received (threshold {threshold:g}%,"
+                    f" more than {minimum} received)"
                 )
     return None
 
