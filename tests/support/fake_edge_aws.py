@@ -130,6 +130,15 @@ class _FakeGreengrass:
         self.aws.record("ListCoreDevices")
         return frozenset(t for m in self.aws.members.values() for t in m) - self.aws.not_core
 
+    def cancel_deployment(self, deployment_id: str) -> None:
+        self.aws.record("CancelDeployment", deployment_id)
+        for group, deployment in self.aws.deployments.items():
+            if deployment.deployment_id == deployment_id and deployment.status == "ACTIVE":
+                self.aws.deployments[group] = replace(deployment, status="CANCELED")
+                job = self.aws.jobs.get(deployment.iot_job_id or "")
+                if job is not None:
+                    self.aws.jobs[job.job_id] = replace(job, status="CANCELED")
+
     def latest_deployment_id(self, target_arn: str) -> str | None:
         self.aws.record("ListDeployments", target_arn)
         latest = self.aws.deployments.get(target_arn.rsplit("/", 1)[-1])

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from serving_operator.planning.edgemodel.actions import Step
+from serving_operator.planning.edgemodel.actions import CancelDeployment, Step
 from serving_operator.planning.edgemodel.desired import DesiredStage
 from serving_operator.planning.edgemodel.memory import Memory, StagePhase
 from serving_operator.planning.edgemodel.observed import (
@@ -25,6 +25,7 @@ from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler
 from tests.support.fake_edge_aws import FakeEdgeAws, version_arn
 from tests.unit.test_edgemodel_planner import (
     HALT,
+    actions,
     at,
     compiled,
     deployed,
@@ -174,3 +175,32 @@ def test_abort_criteria_read_as_aws_words_them() -> None:
     assert abort_verdict(_criterion(49.99, 4), counts) is None  # 4 received: not more than 4
     # Received, not finished: 2 finished is below the minimum 3, 4 received exceed it.
     assert abort_verdict(_criterion(49.99, 3), counts) is not None
+
+
+def test_a_halted_stage_cancels_its_active_deployment_once() -> None:
+    """onFailure Halt: the operator's own verdict (here a failed gate, which IoT's abort
+    criteria know nothing of) cancels the deployment the stage made, so IoT stops sending
+    the failed version to devices that have not started it."""
+    observed, memory = _batch(DeviceCounts(succeeded=8, failed=2), processing=False, members=CANARY)
+    failed = judge(observed, memory, 10.0)
+    assert failed.outcome.reason == "StageGateFailed"
+    [cancel] = actions(failed, CancelDeployment)
+    assert (cancel.thing_group, cancel.deployment_id) == ("canary", "d-j")
+    # The next pass finds the stage failed: nothing more is written.
+    again = judge(observed, memory_of(failed), 20.0)
+    assert again.outcome.reason == "StageGateFailed"
+    assert actions(again, CancelDeployment) == []
+    # A deployment no longer ACTIVE (or replaced by someone else's) is left alone.
+    group = observed.groups["canary"]
+    assert group.latest is not None
+    done = replace(group, latest=replace(group.latest, status="COMPLETED"))
+    settled = judge(replace(observed, groups={**observed.groups, "canary": done}), memory, 10.0)
+    assert actions(settled, CancelDeployment) == []
+
+
+def test_a_stage_that_rolls_back_cancels_nothing() -> None:
+    model = desired(rollout={**HALT, "onFailure": "RollBack"})
+    observed, memory = _batch(DeviceCounts(succeeded=8, failed=2), processing=False, members=CANARY)
+    plan = plan_from_observation(model, observed, memory, now=at(10.0), promotion=None)
+    assert plan.outcome.reason == "RollingBack"
+    assert actions(plan, CancelDeployment) == []

@@ -73,6 +73,15 @@ class GreengrassV2(ServiceAdapter):
                 return frozenset(found)
             params["nextToken"] = page["nextToken"]
 
+    def cancel_deployment(self, deployment_id: str) -> None:
+        """CancelDeployment; one no longer ACTIVE (ConflictException) or gone is done."""
+        try:
+            self.call("CancelDeployment", deploymentId=deployment_id)
+        except AwsError as error:
+            if error.code == "ConflictException" or _is_not_found(error):
+                return
+            raise
+
     def latest_deployment_id(self, target_arn: str) -> str | None:
         """The ID of the target's latest deployment (None: it has none): one call."""
         listed = self.call("ListDeployments", targetArn=target_arn, historyFilter="LATEST_ONLY")

@@ -64,6 +64,7 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     IamAction("greengrass:ListCoreDevices", "the core devices a stage is judged on"),
     IamAction("greengrass:GetDeployment", "read the deployment a merge keeps"),
     IamAction("greengrass:CreateDeployment", "deploy a stage's thing groups"),
+    IamAction("greengrass:CancelDeployment", "stop a halted stage's deployment"),
     IamAction("greengrass:TagResource", "tag component versions and deployments"),
     IamAction("iot:DescribeThingGroup", "find a stage's thing group"),
     IamAction("iot:DescribeJob", "device counts of a deployment's IoT job"),
@@ -265,6 +266,12 @@ NARROWEST: dict[str, Grant] = {
         "ActionsWithoutResourceTypes",
         ANY,
         NO_RESOURCE_TYPES + "; the request keeps the revised deployment's tags",
+    ),
+    "greengrass:CancelDeployment": Grant(
+        "CancelHaltedDeployments",
+        _DEPLOYMENTS,
+        "deployment*: the revision a halted stage made (it keeps the revised deployment's"
+        " tags, so no tag condition)",
     ),
     "greengrass:DeleteComponent": Grant(
         "DeleteOwnedComponentVersions", _COMPONENTS, "componentVersion*; ours only", OWNED_RESOURCE

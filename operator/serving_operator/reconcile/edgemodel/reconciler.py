@@ -14,6 +14,7 @@ from serving_operator.aws.clients import Clients, EdgeClients
 from serving_operator.aws.sts import Sts
 from serving_operator.planning.edgemodel.actions import (
     Action,
+    CancelDeployment,
     CreateCompilationJob,
     CreateComponentVersion,
     CreateDeployment,
@@ -252,6 +253,8 @@ class EdgeModelReconciler:
                 aws.greengrass.delete_component(arn)
             case CreateDeployment():
                 aws.greengrass.create_deployment(action, action.client_token)
+            case CancelDeployment(deployment_id=deployment):
+                aws.greengrass.cancel_deployment(deployment)
             case _:
                 assert_never(action)
         return True
