@@ -28,9 +28,11 @@ AWS's NoAvailableComponentVersionException (a typo such as variant.DRL, or >=9.0
 so). A device that runs lifecycles (iotjobs.py, nucleus.py) then installs and runs the
 resolved components for real, and reports what that gave.
 
-Core devices are the things that have started a deployment (a device that never connects
-never registers); GetCoreDevice, ListCoreDevices, ListEffectiveDeployments show them. A core
-device with a BROKEN component is UNHEALTHY.
+Core devices are the things that have started a deployment, or that a deployment targets
+while they are online (their nucleus connected and registered, though the job's rollout may
+not have reached them yet); a device that never connects never registers. GetCoreDevice,
+ListCoreDevices, ListEffectiveDeployments show them (the last only the executions rolled
+out). A core device with a BROKEN component is UNHEALTHY.
 """
 
 from __future__ import annotations
