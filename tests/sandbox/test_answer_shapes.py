@@ -189,6 +189,8 @@ SCENARIOS: dict[str, set[Operation]] = {
             "CreateDeployment",
             "TagResource",
             "GetCoreDevice",
+            "ListCoreDevices",
+            "CancelDeployment",
         )
     }
     | {
@@ -478,6 +480,13 @@ def test_greengrass_and_iot_answers(
     assert iot.thing_group_arn(group) == group_arn
     assert iot.thing_group_arn(unique("missing")) is None
     assert iot.things_in_group(group) == frozenset(things)
+    child = unique("fleet")
+    iot_client.create_thing_group(thingGroupName=child, parentGroupName=group)
+    nested = unique("cam")
+    iot_client.create_thing(thingName=nested)
+    iot_client.add_thing_to_thing_group(thingGroupName=child, thingName=nested)
+    # Child groups' things too: the group's deployment reaches them.
+    assert iot.things_in_group(group) == frozenset({*things, nested})
 
     artifact = f"s3://{bucket}/out/model-jetson_nano.tar.gz"
     arn = greengrass.create_component_version(
@@ -519,18 +528,21 @@ def test_greengrass_and_iot_answers(
     # A thing group's deployment job is continuous: it stays IN_PROGRESS for new members.
     wait_until(
         lambda: {"job": iot.describe_job(latest.iot_job_id or "")},
-        lambda d: d["job"] is not None and d["job"].counts.succeeded == len(things),
+        lambda d: d["job"] is not None and d["job"].counts.succeeded == len(things) + 1,
         "every device to take the deployment",
     )
     assert iot.describe_job(unique("missing")) is None
-    assert {e.thing_name for e in iot.executions(latest.iot_job_id)} == set(things)
+    assert {e.thing_name for e in iot.executions(latest.iot_job_id)} == {*things, nested}
     assert iot.execution_detail(latest.iot_job_id, things[0]) is not None
     # Core devices appear once a device has taken a deployment.
     assert greengrass_client.get_core_device(coreDeviceThingName=things[0])["status"]
+    assert {*things, nested} <= greengrass.core_devices()
 
     # What Greengrass does with the operator's permissions: create a job, cancel it; and
     # a job that is done cannot be canceled.
     iot_client.cancel_job(jobId=latest.iot_job_id, comment="Replaced by a newer deployment.")
+    greengrass.cancel_deployment(deployment_id)
+    greengrass.cancel_deployment(deployment_id)  # no longer ACTIVE: done, not an error
     done = unique("job")
     thing_arn = iot_client.describe_thing(thingName=things[0])["thingArn"]
     iot_client.create_job(jobId=done, targets=[thing_arn], document=json.dumps({"do": "it"}))
@@ -557,6 +569,7 @@ def test_greengrass_and_iot_answers(
             ("DescribeComponent", "ResourceNotFoundException"),
             ("CancelJob", "InvalidRequestException"),
             ("CancelJob", "ResourceNotFoundException"),
+            ("CancelDeployment", "ConflictException"),
         },
     )
 

@@ -301,10 +301,13 @@ class ExponentialRate(ApiModel):
 class AbortCriterion(ApiModel):
     failure_type: AbortFailureType = Field(description="FAILED, REJECTED, TIMED_OUT or ALL.")
     threshold_percentage: float = Field(
-        description="Abort when this share of the executed devices failed so.", gt=0, le=100
+        description="Abort when more than this share of the finished devices failed so.",
+        gt=0,
+        le=100,
     )
     min_number_of_executed_things: int = Field(
-        description="Devices that must have finished before the criterion applies.", ge=1
+        description="The criterion applies once more than this many devices received the job.",
+        ge=1,
     )
 
 

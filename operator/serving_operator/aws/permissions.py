@@ -61,12 +61,16 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     IamAction("greengrass:DescribeComponent", "wait for a component version to be deployable"),
     IamAction("greengrass:DeleteComponent", "remove the versions an EdgeModel published"),
     IamAction("greengrass:ListDeployments", "find a thing group's latest deployment"),
+    IamAction("greengrass:ListCoreDevices", "the core devices a stage is judged on"),
     IamAction("greengrass:GetDeployment", "read the deployment a merge keeps"),
     IamAction("greengrass:CreateDeployment", "deploy a stage's thing groups"),
+    IamAction("greengrass:CancelDeployment", "stop a halted stage's deployment"),
     IamAction("greengrass:TagResource", "tag component versions and deployments"),
     IamAction("iot:DescribeThingGroup", "find a stage's thing group"),
     IamAction("iot:DescribeJob", "device counts of a deployment's IoT job"),
-    IamAction("iot:ListThingsInThingGroup", "find devices two thing groups share"),
+    IamAction(
+        "iot:ListThingsInThingGroup", "a stage's devices, and devices two thing groups share"
+    ),
     IamAction("iot:ListJobExecutionsForJob", "each device's outcome (edge-status)"),
     IamAction("iot:DescribeJobExecution", "a device's detailed deployment status"),
     # Greengrass creates the IoT job of a deployment with the caller's permissions.
@@ -205,6 +209,7 @@ NARROWEST: dict[str, Grant] = {
             "application-autoscaling:DescribeScalingPolicies",
             "cloudwatch:GetMetricData",
             "greengrass:ListDeployments",
+            "greengrass:ListCoreDevices",
         )
     },
     # Scalable targets' ARNs carry an ID AWS assigns (scalable-target/<id>), which no policy
@@ -261,6 +266,12 @@ NARROWEST: dict[str, Grant] = {
         "ActionsWithoutResourceTypes",
         ANY,
         NO_RESOURCE_TYPES + "; the request keeps the revised deployment's tags",
+    ),
+    "greengrass:CancelDeployment": Grant(
+        "CancelHaltedDeployments",
+        _DEPLOYMENTS,
+        "deployment*: the revision a halted stage made (it keeps the revised deployment's"
+        " tags, so no tag condition)",
     ),
     "greengrass:DeleteComponent": Grant(
         "DeleteOwnedComponentVersions", _COMPONENTS, "componentVersion*; ours only", OWNED_RESOURCE

@@ -67,12 +67,23 @@ class CreateDeployment:
         return content_hash([self.target_arn, self.components, self.replaces])
 
 
+@dataclass(frozen=True)
+class CancelDeployment:
+    """Stop a thing group's deployment from reaching more devices: IoT cancels its job's
+    QUEUED executions; devices that already run it keep it (GGv2 API CancelDeployment)."""
+
+    thing_group: str
+    deployment_id: str
+    why: str
+
+
 Action = (
     CreateCompilationJob
     | StopCompilationJob
     | CreateComponentVersion
     | DeleteComponentVersion
     | CreateDeployment
+    | CancelDeployment
 )
 Step = Action | Remember[Memory]
 
@@ -98,4 +109,10 @@ def describe_action(action: Action) -> tuple[str, str]:
                     f"thing group {group}: {drift}; merged them again ({why}): {listed}",
                 )
             return "Deployed", f"deployed to thing group {group} ({why}): {listed or 'nothing'}"
+        case CancelDeployment(thing_group=group, deployment_id=deployment, why=why):
+            return (
+                "DeploymentCanceled",
+                f"canceled deployment {deployment} of thing group {group} ({why}): devices"
+                " that have not started it will not get it",
+            )
     assert_never(action)

@@ -14,6 +14,7 @@ from serving_operator.aws.clients import Clients, EdgeClients
 from serving_operator.aws.sts import Sts
 from serving_operator.planning.edgemodel.actions import (
     Action,
+    CancelDeployment,
     CreateCompilationJob,
     CreateComponentVersion,
     CreateDeployment,
@@ -229,12 +230,14 @@ class EdgeModelReconciler:
         }
 
     def _members(self, observed: EdgeModelObservation) -> dict[str, frozenset[str]]:
-        """The things of each thing group that exists."""
-        return {
-            name: self._aws.iot.things_in_group(name)
-            for name, group in observed.groups.items()
-            if group.arn is not None
-        }
+        """The Greengrass core devices of each thing group that exists, child groups
+        included: other things in a group get an IoT job execution that no nucleus ever
+        answers, so they are neither shared devices nor devices a stage waits for."""
+        existing = [name for name, group in observed.groups.items() if group.arn is not None]
+        if not existing:
+            return {}
+        core = self._aws.greengrass.core_devices()
+        return {name: self._aws.iot.things_in_group(name) & core for name in existing}
 
     def _execute(self, action: Action) -> bool:
         """Carry out one action; AwsError stops the pass (run_pass keeps the memory before)."""
@@ -250,6 +253,8 @@ class EdgeModelReconciler:
                 aws.greengrass.delete_component(arn)
             case CreateDeployment():
                 aws.greengrass.create_deployment(action, action.client_token)
+            case CancelDeployment(deployment_id=deployment):
+                aws.greengrass.cancel_deployment(deployment)
             case _:
                 assert_never(action)
         return True
