@@ -21,6 +21,7 @@ import pytest
 from botocore.session import Session
 
 import serving_operator.aws
+from serving_operator import edge_runtime
 from serving_operator.aws.autoscaling import DIMENSION, NAMESPACE, ApplicationAutoScaling
 from serving_operator.aws.base import AwsError
 from serving_operator.aws.cloudwatch import CloudWatch
@@ -207,6 +208,8 @@ SCENARIOS: dict[str, set[Operation]] = {
     },
     "s3, sts and iam": {
         ("s3", "ListObjectsV2"),
+        ("s3", "HeadObject"),
+        ("s3", "PutObject"),
         ("sts", "GetCallerIdentity"),
         ("iam", "GetRole"),
         ("iam", "SimulatePrincipalPolicy"),
@@ -472,8 +475,16 @@ def test_greengrass_and_iot_answers(
     greengrass: GreengrassV2 = adapters(GreengrassV2)
     iot: Iot = adapters(Iot)
     bucket = bucket_with(sandbox, "out/model-jetson_nano.tar.gz")
-    desired = desired_edge_model(edge_model_spec(), namespace="shapes", name=unique("gg"))
+    desired = desired_edge_model(
+        edge_model_spec(outputS3Uri=f"s3://{bucket}/out"), namespace="shapes", name=unique("gg")
+    )
     target = desired.targets[0]
+    # Greengrass reads every artifact at creation: the entrypoint the recipe names too.
+    sandbox.client("s3").put_object(
+        Bucket=bucket,
+        Key=desired.entrypoint_uri.removeprefix(f"s3://{bucket}/"),
+        Body=edge_runtime.entrypoint_source(),
+    )
     iot_client = checker.watch(sandbox.client("iot"))
     group_arn, things = group_of_things(iot_client, 2)
     group = group_arn.rsplit("/", 1)[-1]
@@ -583,6 +594,11 @@ def test_s3_sts_and_iam_answers(
     with pytest.raises(AwsError) as missing:
         s3.list_models(f"s3://{unique('missing')}/mme/")
     assert missing.value.code == "NoSuchBucket"
+    entrypoint = f"s3://{bucket}/out/serving_entrypoint.py"
+    assert not s3.exists(entrypoint)  # HeadObject's 404
+    assert s3.publish(entrypoint, b"print('hi')") is True
+    assert s3.publish(entrypoint, b"print('hi')") is False  # there: not put again
+    assert s3.exists(entrypoint)
     sts: Sts = adapters(Sts)
     assert sts.caller_identity().account == "123456789012"
     iam: Iam = adapters(Iam)
@@ -602,5 +618,9 @@ def test_s3_sts_and_iam_answers(
     _covered(
         checker,
         "s3, sts and iam",
-        errors={("ListObjectsV2", "NoSuchBucket"), ("GetRole", "NoSuchEntity")},
+        errors={
+            ("ListObjectsV2", "NoSuchBucket"),
+            ("HeadObject", "404"),
+            ("GetRole", "NoSuchEntity"),
+        },
     )

@@ -57,6 +57,9 @@ class FakeEdgeAws(CallRecorder):
     jobs: dict[str, ObservedJob] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     """Client token -> what it made (component version ARN or deployment ID)."""
+    objects: dict[str, bytes] = field(default_factory=dict)
+    """S3 URL -> body."""
+    read_prefixes = ("Describe", "List", "Get", "Head")
 
     def clients(self) -> Clients:
         return Clients(
@@ -70,8 +73,22 @@ class FakeEdgeAws(CallRecorder):
                 greengrass=_FakeGreengrass(self),  # type: ignore[arg-type]
                 iot=_FakeIot(self),  # type: ignore[arg-type]
                 sts=_FakeSts(self),  # type: ignore[arg-type]
+                s3=_FakeS3(self),  # type: ignore[arg-type]
             ),
         )
+
+
+class _FakeS3:
+    def __init__(self, aws: FakeEdgeAws) -> None:
+        self.aws = aws
+
+    def publish(self, url: str, body: bytes) -> bool:
+        self.aws.record("HeadObject", url)
+        if url in self.aws.objects:
+            return False
+        self.aws.record("PutObject", url)
+        self.aws.objects[url] = body
+        return True
 
 
 class _FakeNeo:

@@ -58,6 +58,11 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     IamAction("sagemaker:StopCompilationJob", "stop compilation when an EdgeModel goes"),
     IamAction("sagemaker:ListCompilationJobs", "find an EdgeModel's compilation jobs"),
     IamAction("greengrass:CreateComponentVersion", "publish a compiled model as a component"),
+    # Greengrass checks at CreateComponentVersion that the caller can read every artifact
+    # ("Specified artifact resource cannot be accessed"), and the operator publishes the
+    # inference entrypoint next to the compiled models (HeadObject is s3:GetObject).
+    IamAction("s3:GetObject", "read the EdgeModel artifacts a component version names"),
+    IamAction("s3:PutObject", "publish the EdgeModel inference entrypoint"),
     IamAction("greengrass:DescribeComponent", "wait for a component version to be deployable"),
     IamAction("greengrass:DeleteComponent", "remove the versions an EdgeModel published"),
     IamAction("greengrass:ListDeployments", "find a thing group's latest deployment"),
@@ -84,7 +89,7 @@ SERVICE_PREFIXES = {
     "greengrassv2": "greengrass",
     "monitoring": "cloudwatch",  # CloudWatch's signing name
 }
-ACTION_OF_OPERATION = {"s3:ListObjectsV2": "s3:ListBucket"}
+ACTION_OF_OPERATION = {"s3:ListObjectsV2": "s3:ListBucket", "s3:HeadObject": "s3:GetObject"}
 
 
 def action_for(service: str, operation: str) -> str:
@@ -254,6 +259,18 @@ NARROWEST: dict[str, Grant] = {
         "ListModelBuckets",
         ("arn:aws:s3:::*",),
         "bucket*: the buckets of multi-model endpoints' modelDataUrl; narrow to yours",
+    ),
+    # S3 object actions have the resource type object* (list_amazons3.html); the buckets are
+    # EdgeModels' outputS3Uri, which any spec names.
+    "s3:GetObject": Grant(
+        "ReadAndPublishEdgeArtifacts",
+        ("arn:aws:s3:::*/*",),
+        "object*: the objects under EdgeModels' outputS3Uri; narrow to your output buckets",
+    ),
+    "s3:PutObject": Grant(
+        "ReadAndPublishEdgeArtifacts",
+        ("arn:aws:s3:::*/*",),
+        "object*: the entrypoint under EdgeModels' outputS3Uri; narrow to your output buckets",
     ),
     # Greengrass v2: component versions are created with our tags. A deployment revision keeps
     # the tags of the thing group's deployment it revises, which may be another owner's or

@@ -30,6 +30,15 @@ class StopCompilationJob:
 
 
 @dataclass(frozen=True)
+class PublishEntrypoint:
+    """Put the shipped inference entrypoint at `uri` unless it is there: before any
+    component version names it, since Greengrass checks at CreateComponentVersion that every
+    artifact can be read."""
+
+    uri: str
+
+
+@dataclass(frozen=True)
 class CreateComponentVersion:
     component_name: str
     version: str
@@ -80,6 +89,7 @@ class CancelDeployment:
 Action = (
     CreateCompilationJob
     | StopCompilationJob
+    | PublishEntrypoint
     | CreateComponentVersion
     | DeleteComponentVersion
     | CreateDeployment
@@ -95,6 +105,8 @@ def describe_action(action: Action) -> tuple[str, str]:
             return "CompilationStarted", f"started Neo compilation job {name} for target {target}"
         case StopCompilationJob(job_name=name):
             return "CompilationStopped", f"stopping Neo compilation job {name}"
+        case PublishEntrypoint(uri=uri):
+            return "EntrypointPublished", f"published the inference entrypoint at {uri}"
         case CreateComponentVersion(component_name=name, version=version):
             return "ComponentPublished", f"published Greengrass component {name} {version}"
         case DeleteComponentVersion(arn=arn):

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import assert_never
 
+from serving_operator import edge_runtime
 from serving_operator.api.edgemodel import PROMOTE_ANNOTATION, DeletionPolicy, EdgeModelSpec
 from serving_operator.aws.clients import Clients, EdgeClients
 from serving_operator.aws.sts import Sts
@@ -19,6 +20,7 @@ from serving_operator.planning.edgemodel.actions import (
     CreateComponentVersion,
     CreateDeployment,
     DeleteComponentVersion,
+    PublishEntrypoint,
     StopCompilationJob,
 )
 from serving_operator.planning.edgemodel.at_rest import REST_RECHECK_SECONDS
@@ -247,6 +249,8 @@ class EdgeModelReconciler:
                 aws.neo.create(job, dict(request))
             case StopCompilationJob(job_name=job):
                 aws.neo.stop(job)
+            case PublishEntrypoint(uri=uri):
+                aws.s3.publish(uri, edge_runtime.entrypoint_source())
             case CreateComponentVersion():
                 aws.greengrass.create_component_version(action)
             case DeleteComponentVersion(arn=arn):
