@@ -167,6 +167,10 @@ def main() -> int:
             "compilationSeconds": 3,
             "jobMinuteSeconds": 5,
             "metricPeriodSeconds": 1,
+            # The edge example's devices run its recipe for real: they download the model
+            # and the operator's entrypoint, and serve XGBoost predictions.
+            "runLifecycles": True,
+            "deviceRunSettleSeconds": 5,
         },
         detach=True,
     )

@@ -18,6 +18,7 @@ from tests.e2e.edge_support import (
     wait_status,
 )
 from tests.e2e.helpers import wait_for_condition, wait_for_events
+from tests.sandbox.endpoints import wait_until
 from tests.support import cluster, controlplane, processes
 from tests.support import operator as operator_support
 from tests.support.operator import OperatorProcess
@@ -80,6 +81,20 @@ def test_offline_devices_hit_the_stage_deadline(
     models: str,
 ) -> None:
     canary, devices = thing_group(sandbox, "canary", 3)
+    # Core devices that registered (they ran someone else's deployment), one of which is
+    # offline now: the stage waits for it. (A thing that never connected is no core device
+    # and is not waited for.)
+    greengrass = sandbox.client("greengrassv2")
+    arn = sandbox.client("iot").describe_thing_group(thingGroupName=canary)["thingGroupArn"]
+    site = greengrass.create_deployment(targetArn=arn, deploymentName="site", components=OTHERS)
+    wait_until(
+        lambda: sandbox.client("iot").list_job_executions_for_job(jobId=site["iotJobId"]),
+        lambda listed: (
+            [s["jobExecutionSummary"]["status"] for s in listed["executionSummaries"]]
+            == ["SUCCEEDED"] * len(devices)
+        ),
+        "the canary's devices to run someone else's deployment",
+    )
     tell_devices(sandbox, devices[2], "offline")
     name = "offline"
     body = edge_model(name, models, [{"name": "canary", "thingGroups": [canary]}])

@@ -86,7 +86,13 @@ def test_a_stage_aborted_by_failing_devices_does_not_go_on(
             name,
             models,
             [
-                {"name": "canary", "thingGroups": [canary], "abortCriteria": criteria},
+                {
+                    "name": "canary",
+                    "thingGroups": [canary],
+                    "abortCriteria": criteria,
+                    "maximumPerMinute": 50,
+                    "inProgressTimeoutMinutes": 30,
+                },
                 {"name": "fleet", "thingGroups": [fleet]},
             ],
             rollout_extra={"onFailure": "Halt"},
@@ -96,6 +102,26 @@ def test_a_stage_aborted_by_failing_devices_does_not_go_on(
     stalled = wait_for_condition(edge_models, namespace, name, "Stalled", operator, timeout=120)
 
     assert reason(stalled, "Stalled") == "StageAborted"
+    # Where AWS acts: the stage's abort criteria, rollout rate and timeout are what the
+    # group's deployment and its IoT job carry, and IoT itself canceled the job.
+    canary_arn = sandbox.client("iot").describe_thing_group(thingGroupName=canary)["thingGroupArn"]
+    greengrass = sandbox.client("greengrassv2")
+    [latest] = greengrass.list_deployments(targetArn=canary_arn)["deployments"]
+    deployment = greengrass.get_deployment(deploymentId=latest["deploymentId"])
+    expected = {
+        "jobExecutionsRolloutConfig": {"maximumPerMinute": 50},
+        "abortConfig": {"criteriaList": [{**c, "action": "CANCEL"} for c in criteria]},
+        "timeoutConfig": {"inProgressTimeoutInMinutes": 30},
+    }
+    assert deployment["iotJobConfiguration"] == expected
+    job = sandbox.client("iot").describe_job(jobId=deployment["iotJobId"])["job"]
+    assert job["jobExecutionsRolloutConfig"] == expected["jobExecutionsRolloutConfig"]
+    assert job["timeoutConfig"] == expected["timeoutConfig"]
+    assert [
+        {k: c[k] for k in ("failureType", "thresholdPercentage", "minNumberOfExecutedThings")}
+        for c in job["abortConfig"]["criteriaList"]
+    ] == criteria
+    assert (job["status"], job.get("reasonCode")) == ("CANCELED", "ABORTED")
     canary_stage = stage(stalled["status"], "canary")
     assert canary_stage["phase"] == "Aborted"
     assert canary_stage["devices"]["failed"] >= 2

@@ -124,6 +124,8 @@ CHECKS = {
 
 
 EDGE_EXAMPLE = "edge-classifier.yaml"
+ENTRYPOINT_SETTLE = 5.0
+"""deviceRunSettleSeconds: long enough for the entrypoint to load its model or exit."""
 CANARY_EXAMPLE = "xgboost-bikerental-canary.yaml"
 
 
@@ -178,13 +180,18 @@ def test_edge_example_compiles_and_rolls_out_to_every_device(
     edge_models: cluster.Objects,
 ) -> None:
     create_demo_devices(sandbox)
+    # Devices run the recipes for real (fast_edge restores the settings after): each downloads
+    # the compiled model and the entrypoint the operator published, installs variant.DLR's
+    # environment, and runs the Run step, which exits (failing the deployment) unless the
+    # entrypoint loads the model within the settle time.
+    sandbox.settings(runLifecycles=True, deviceRunSettleSeconds=ENTRYPOINT_SETTLE)
     body = yaml.safe_load(Path(EXAMPLES / EDGE_EXAMPLE).read_text())
     # The example bakes its canary for 10 minutes, as one would; the test cannot wait that.
     body["spec"]["rollout"]["stages"][0]["gate"]["bakeSeconds"] = 1
     name = body["metadata"]["name"]
     edge_models.create(namespace, body)
 
-    ready = wait_for_condition(edge_models, namespace, name, "Ready", operator, timeout=120)
+    ready = wait_for_condition(edge_models, namespace, name, "Ready", operator, timeout=300)
     status = ready["status"]
     assert status["compiledCount"] == status["targetCount"] == 2
     assert {s["name"]: s["devices"]["succeeded"] for s in status["stages"]} == {

@@ -355,6 +355,11 @@ def error_errors(model: OperationModel, parsed: dict[str, Any]) -> list[str]:
             if name in members and name not in ("Error", "ResponseMetadata"):
                 problems += value_errors(value, members[name], f"$.{name}")
         return problems
+    if model.http.get("method") == "HEAD" and code == str(status):
+        # A HEAD answer has no body, so its error is only its status, which botocore makes
+        # the code: "if the HEAD request generates an error, it returns a generic code, such
+        # as 400 Bad Request, 403 Forbidden, 404 Not Found" (S3 API reference, HeadObject).
+        return []
     if code in COMMON_ERRORS:
         if status // 100 != COMMON_ERRORS[code]:
             return [f"a common error that comes with a {COMMON_ERRORS[code]}xx, not {status}"]

@@ -21,6 +21,7 @@ import pytest
 from botocore.session import Session
 
 import serving_operator.aws
+from serving_operator import edge_runtime
 from serving_operator.aws.autoscaling import DIMENSION, NAMESPACE, ApplicationAutoScaling
 from serving_operator.aws.base import AwsError
 from serving_operator.aws.cloudwatch import CloudWatch
@@ -189,6 +190,8 @@ SCENARIOS: dict[str, set[Operation]] = {
             "CreateDeployment",
             "TagResource",
             "GetCoreDevice",
+            "ListCoreDevices",
+            "CancelDeployment",
         )
     }
     | {
@@ -205,6 +208,8 @@ SCENARIOS: dict[str, set[Operation]] = {
     },
     "s3, sts and iam": {
         ("s3", "ListObjectsV2"),
+        ("s3", "HeadObject"),
+        ("s3", "PutObject"),
         ("sts", "GetCallerIdentity"),
         ("iam", "GetRole"),
         ("iam", "SimulatePrincipalPolicy"),
@@ -470,14 +475,29 @@ def test_greengrass_and_iot_answers(
     greengrass: GreengrassV2 = adapters(GreengrassV2)
     iot: Iot = adapters(Iot)
     bucket = bucket_with(sandbox, "out/model-jetson_nano.tar.gz")
-    desired = desired_edge_model(edge_model_spec(), namespace="shapes", name=unique("gg"))
+    desired = desired_edge_model(
+        edge_model_spec(outputS3Uri=f"s3://{bucket}/out"), namespace="shapes", name=unique("gg")
+    )
     target = desired.targets[0]
+    # Greengrass reads every artifact at creation: the entrypoint the recipe names too.
+    sandbox.client("s3").put_object(
+        Bucket=bucket,
+        Key=desired.entrypoint_uri.removeprefix(f"s3://{bucket}/"),
+        Body=edge_runtime.entrypoint_source(),
+    )
     iot_client = checker.watch(sandbox.client("iot"))
     group_arn, things = group_of_things(iot_client, 2)
     group = group_arn.rsplit("/", 1)[-1]
     assert iot.thing_group_arn(group) == group_arn
     assert iot.thing_group_arn(unique("missing")) is None
     assert iot.things_in_group(group) == frozenset(things)
+    child = unique("fleet")
+    iot_client.create_thing_group(thingGroupName=child, parentGroupName=group)
+    nested = unique("cam")
+    iot_client.create_thing(thingName=nested)
+    iot_client.add_thing_to_thing_group(thingGroupName=child, thingName=nested)
+    # Child groups' things too: the group's deployment reaches them.
+    assert iot.things_in_group(group) == frozenset({*things, nested})
 
     artifact = f"s3://{bucket}/out/model-jetson_nano.tar.gz"
     arn = greengrass.create_component_version(
@@ -519,18 +539,21 @@ def test_greengrass_and_iot_answers(
     # A thing group's deployment job is continuous: it stays IN_PROGRESS for new members.
     wait_until(
         lambda: {"job": iot.describe_job(latest.iot_job_id or "")},
-        lambda d: d["job"] is not None and d["job"].counts.succeeded == len(things),
+        lambda d: d["job"] is not None and d["job"].counts.succeeded == len(things) + 1,
         "every device to take the deployment",
     )
     assert iot.describe_job(unique("missing")) is None
-    assert {e.thing_name for e in iot.executions(latest.iot_job_id)} == set(things)
+    assert {e.thing_name for e in iot.executions(latest.iot_job_id)} == {*things, nested}
     assert iot.execution_detail(latest.iot_job_id, things[0]) is not None
     # Core devices appear once a device has taken a deployment.
     assert greengrass_client.get_core_device(coreDeviceThingName=things[0])["status"]
+    assert {*things, nested} <= greengrass.core_devices()
 
     # What Greengrass does with the operator's permissions: create a job, cancel it; and
     # a job that is done cannot be canceled.
     iot_client.cancel_job(jobId=latest.iot_job_id, comment="Replaced by a newer deployment.")
+    greengrass.cancel_deployment(deployment_id)
+    greengrass.cancel_deployment(deployment_id)  # no longer ACTIVE: done, not an error
     done = unique("job")
     thing_arn = iot_client.describe_thing(thingName=things[0])["thingArn"]
     iot_client.create_job(jobId=done, targets=[thing_arn], document=json.dumps({"do": "it"}))
@@ -557,6 +580,7 @@ def test_greengrass_and_iot_answers(
             ("DescribeComponent", "ResourceNotFoundException"),
             ("CancelJob", "InvalidRequestException"),
             ("CancelJob", "ResourceNotFoundException"),
+            ("CancelDeployment", "ConflictException"),
         },
     )
 
@@ -570,6 +594,11 @@ def test_s3_sts_and_iam_answers(
     with pytest.raises(AwsError) as missing:
         s3.list_models(f"s3://{unique('missing')}/mme/")
     assert missing.value.code == "NoSuchBucket"
+    entrypoint = f"s3://{bucket}/out/serving_entrypoint.py"
+    assert not s3.exists(entrypoint)  # HeadObject's 404
+    assert s3.publish(entrypoint, b"print('hi')") is True
+    assert s3.publish(entrypoint, b"print('hi')") is False  # there: not put again
+    assert s3.exists(entrypoint)
     sts: Sts = adapters(Sts)
     assert sts.caller_identity().account == "123456789012"
     iam: Iam = adapters(Iam)
@@ -589,5 +618,9 @@ def test_s3_sts_and_iam_answers(
     _covered(
         checker,
         "s3, sts and iam",
-        errors={("ListObjectsV2", "NoSuchBucket"), ("GetRole", "NoSuchEntity")},
+        errors={
+            ("ListObjectsV2", "NoSuchBucket"),
+            ("HeadObject", "404"),
+            ("GetRole", "NoSuchEntity"),
+        },
     )

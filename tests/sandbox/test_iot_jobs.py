@@ -137,11 +137,13 @@ def test_abort_criteria_cancel_the_job_and_what_it_had_not_finished(
     )
     assert job["status"] == "CANCELED"
     assert counters(job)["numberOfFailedThings"] == 2
-    assert counters(job)["numberOfCanceledThings"] == 2
+    # Only the QUEUED execution is canceled; the one IN_PROGRESS goes on (IoT developer
+    # guide, jobs-configurations-details.md).
+    assert counters(job)["numberOfCanceledThings"] == 1
     assert execution_statuses(iot, created["iotJobId"]) == {
         things[0]: "FAILED",
         things[1]: "FAILED",
-        things[2]: "CANCELED",
+        things[2]: "IN_PROGRESS",
         things[3]: "CANCELED",
     }
     deployment = greengrass.get_deployment(deploymentId=created["deploymentId"])
@@ -175,6 +177,44 @@ def test_abort_waits_for_the_minimum_number_of_executed_things(
     assert _job(iot, created["iotJobId"])["status"] == "IN_PROGRESS"
 
 
+@pytest.mark.parametrize(
+    ("threshold", "minimum", "aborted"),
+    [
+        (50.0, 1, False),  # 1 of 2 failed is 50%: not more than the threshold
+        (49.99, 2, False),  # 2 received: not more than the minimum
+        (49.99, 1, True),
+    ],
+)
+def test_abort_criteria_are_strict_on_received_things_and_the_threshold(
+    greengrass: Any, iot: Any, sandbox: Sandbox, threshold: float, minimum: int, aborted: bool
+) -> None:
+    """GGv2 API IoTJobAbortCriteria: the deployment stops when the things that receive it
+    exceed minNumberOfExecutedThings and the failures exceed thresholdPercentage."""
+    group, things = group_of_things(iot, 2)
+    tell_device(sandbox, things[0], "fail")
+    created = _deploy(
+        greengrass,
+        group,
+        abortConfig={
+            "criteriaList": [
+                {
+                    "failureType": "FAILED",
+                    "action": "CANCEL",
+                    "thresholdPercentage": threshold,
+                    "minNumberOfExecutedThings": minimum,
+                }
+            ]
+        },
+    )
+    wait_until(
+        lambda: execution_statuses(iot, created["iotJobId"]),
+        lambda statuses: len(statuses) == 2 and set(statuses.values()) <= FINISHED,
+        "both devices to finish",
+    )
+    status = _job(iot, created["iotJobId"])["status"]
+    assert status == ("CANCELED" if aborted else "IN_PROGRESS")
+
+
 def test_in_progress_timeout_times_the_execution_out(
     greengrass: Any, iot: Any, sandbox: Sandbox
 ) -> None:
@@ -195,14 +235,19 @@ def test_in_progress_timeout_times_the_execution_out(
 
 
 def test_maximum_per_minute_spreads_the_rollout(greengrass: Any, iot: Any) -> None:
-    group, _ = group_of_things(iot, 3)
+    count = 3
+    group, _ = group_of_things(iot, count)
     created = _deploy(greengrass, group, jobExecutionsRolloutConfig={"maximumPerMinute": 1})
     job = _job(iot, created["iotJobId"])
-    assert counters(job)["numberOfQueuedThings"] == 3
+    # IoT rolls executions out at the rollout rate (IoT developer guide,
+    # iot-jobs-lifecycle.md, jobs-configurations-details.md): in the first minute one
+    # execution exists, and the counters cover only it while the targets are processing.
+    assert sum(counters(job).values()) == 1
     assert job["jobProcessDetails"]["processingTargets"] == [group]
+    assert len(execution_statuses(iot, created["iotJobId"])) == 1
     wait_until(
         lambda: execution_statuses(iot, created["iotJobId"]),
-        lambda statuses: set(statuses.values()) == {"SUCCEEDED"},
+        lambda statuses: len(statuses) == count and set(statuses.values()) == {"SUCCEEDED"},
         "every device to succeed",
         timeout=30,
     )
@@ -214,7 +259,8 @@ def test_maximum_per_minute_spreads_the_rollout(greengrass: Any, iot: Any) -> No
 
 
 def test_exponential_rate_starts_slow_and_speeds_up(greengrass: Any, iot: Any) -> None:
-    group, _ = group_of_things(iot, 4)
+    count = 4
+    group, _ = group_of_things(iot, count)
     created = _deploy(
         greengrass,
         group,
@@ -228,7 +274,7 @@ def test_exponential_rate_starts_slow_and_speeds_up(greengrass: Any, iot: Any) -
     )
     wait_until(
         lambda: execution_statuses(iot, created["iotJobId"]),
-        lambda statuses: set(statuses.values()) == {"SUCCEEDED"},
+        lambda statuses: len(statuses) == count and set(statuses.values()) == {"SUCCEEDED"},
         "every device to succeed",
         timeout=30,
     )
@@ -326,3 +372,43 @@ def test_faults_can_target_rest_operations_by_name(sandbox: Sandbox, iot: Any) -
         sandbox.clear_faults()
     logged = [c["operation"] for c in sandbox.calls() if c["service"] == "greengrass"]
     assert {"CreateDeployment", "ListDeployments"} <= set(logged)
+
+
+def test_executions_not_rolled_out_yet_do_not_exist_but_their_devices_are_core_devices(
+    greengrass: Any, iot: Any
+) -> None:
+    group, things = group_of_things(iot, 3)
+    created = _deploy(greengrass, group, jobExecutionsRolloutConfig={"maximumPerMinute": 1})
+    job_id = created["iotJobId"]
+    [first] = execution_statuses(iot, job_id)
+    later = next(t for t in things if t != first)
+    with pytest.raises(botocore.exceptions.ClientError, match="ResourceNotFound"):
+        iot.describe_job_execution(jobId=job_id, thingName=later)
+    # The devices are online: their nucleus registered them as core devices, so a fleet's
+    # size is known before the rollout reaches every device.
+    listed = greengrass.list_core_devices()["coreDevices"]
+    assert set(things) <= {d["coreDeviceThingName"] for d in listed}
+    # Canceling the job: what was not rolled out is never created.
+    iot.cancel_job(jobId=job_id)
+    job = _job(iot, job_id)
+    assert sum(counters(job).values()) == 1
+    assert "processingTargets" not in job["jobProcessDetails"]
+
+
+def test_things_in_a_thing_group_recursive_counts_child_groups(iot: Any) -> None:
+    parent, direct = group_of_things(iot, 1)
+    child = unique("fleet")
+    parent_name = parent.rsplit("/", 1)[-1]
+    iot.create_thing_group(thingGroupName=child, parentGroupName=parent_name)
+    nested = unique("cam")
+    iot.create_thing(thingName=nested)
+    iot.add_thing_to_thing_group(thingGroupName=child, thingName=nested)
+
+    flat = iot.list_things_in_thing_group(thingGroupName=parent_name)["things"]
+    deep = iot.list_things_in_thing_group(thingGroupName=parent_name, recursive=True)["things"]
+    assert flat == direct
+    assert sorted(deep) == sorted([*direct, nested])
+    pages = iot.get_paginator("list_things_in_thing_group").paginate(
+        thingGroupName=parent_name, recursive=True, PaginationConfig={"PageSize": 1}
+    )
+    assert sorted(t for page in pages for t in page["things"]) == sorted(deep)

@@ -49,12 +49,17 @@ class FakeEdgeAws(CallRecorder):
     groups: set[str] = field(default_factory=set)
     """Thing groups that exist."""
     members: dict[str, set[str]] = field(default_factory=dict)
-    """Thing group -> the things in it."""
+    """Thing group -> the things in it (child groups' included)."""
+    not_core: set[str] = field(default_factory=set)
+    """Things that are not Greengrass core devices (every other member is one)."""
     deployments: dict[str, ObservedDeployment] = field(default_factory=dict)
     """Thing group -> its latest deployment."""
     jobs: dict[str, ObservedJob] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
     """Client token -> what it made (component version ARN or deployment ID)."""
+    objects: dict[str, bytes] = field(default_factory=dict)
+    """S3 URL -> body."""
+    read_prefixes = ("Describe", "List", "Get", "Head")
 
     def clients(self) -> Clients:
         return Clients(
@@ -68,8 +73,22 @@ class FakeEdgeAws(CallRecorder):
                 greengrass=_FakeGreengrass(self),  # type: ignore[arg-type]
                 iot=_FakeIot(self),  # type: ignore[arg-type]
                 sts=_FakeSts(self),  # type: ignore[arg-type]
+                s3=_FakeS3(self),  # type: ignore[arg-type]
             ),
         )
+
+
+class _FakeS3:
+    def __init__(self, aws: FakeEdgeAws) -> None:
+        self.aws = aws
+
+    def publish(self, url: str, body: bytes) -> bool:
+        self.aws.record("HeadObject", url)
+        if url in self.aws.objects:
+            return False
+        self.aws.record("PutObject", url)
+        self.aws.objects[url] = body
+        return True
 
 
 class _FakeNeo:
@@ -123,6 +142,19 @@ class _FakeGreengrass:
     def delete_component(self, arn: str) -> None:
         self.aws.record("DeleteComponent", arn)
         self.aws.components.pop(arn, None)
+
+    def core_devices(self) -> frozenset[str]:
+        self.aws.record("ListCoreDevices")
+        return frozenset(t for m in self.aws.members.values() for t in m) - self.aws.not_core
+
+    def cancel_deployment(self, deployment_id: str) -> None:
+        self.aws.record("CancelDeployment", deployment_id)
+        for group, deployment in self.aws.deployments.items():
+            if deployment.deployment_id == deployment_id and deployment.status == "ACTIVE":
+                self.aws.deployments[group] = replace(deployment, status="CANCELED")
+                job = self.aws.jobs.get(deployment.iot_job_id or "")
+                if job is not None:
+                    self.aws.jobs[job.job_id] = replace(job, status="CANCELED")
 
     def latest_deployment_id(self, target_arn: str) -> str | None:
         self.aws.record("ListDeployments", target_arn)

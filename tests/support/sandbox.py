@@ -16,6 +16,7 @@ from botocore.config import Config
 
 from tests.support import processes
 from tests.support.paths import VENV_BIN
+from tests.support.xgboost_model import trained_xgboost
 
 REGION = "us-east-1"
 AWS_ENV = {
@@ -113,8 +114,8 @@ DEMO_ARTIFACTS = (
     "bikerental/preprocess/model.tar.gz",
     "bikerental-hyper/model/hyper1.tar.gz",
     "bikerental-hyper/model/hyper2.tar.gz",
-    "edge/classifier/model.tar.gz",
 )
+DEMO_EDGE_MODEL = "edge/classifier/model.tar.gz"
 FAST_EDGE = {
     "compilationStartingSeconds": 0.3,
     "compilationSeconds": 0.5,
@@ -151,6 +152,9 @@ def upload_demo_artifacts(box: Sandbox) -> None:
         s3.create_bucket(Bucket=DEMO_BUCKET)
     for key in DEMO_ARTIFACTS:
         s3.put_object(Bucket=DEMO_BUCKET, Key=key, Body=b"stand-in model")
+    # The edge example's model is a real one: the sandbox's Neo compiles XGBoost with
+    # Treelite, and devices that run lifecycles serve it.
+    s3.put_object(Bucket=DEMO_BUCKET, Key=DEMO_EDGE_MODEL, Body=trained_xgboost()[0])
 
 
 def start(

@@ -8,14 +8,17 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from serving_operator import edge_runtime
 from serving_operator.planning.edgemodel.actions import (
     CreateCompilationJob,
     CreateComponentVersion,
     CreateDeployment,
     DeleteComponentVersion,
+    PublishEntrypoint,
     Step,
     StopCompilationJob,
     describe_action,
@@ -212,8 +215,28 @@ def test_a_completed_job_publishes_a_version_of_neos_artifact_untarred_on_instal
     ]
     manifest = created[0].recipe["Manifests"][0]
     uri = f"s3://models/compiled/{model.targets[0].job_name}/model-x.tar.gz"
-    assert manifest["Artifacts"] == [{"URI": uri, "Unarchive": "NONE"}]
-    assert "tar -xzf {artifacts:path}/model-x.tar.gz" in manifest["Lifecycle"]["Install"]
+    entrypoint = model.entrypoint_uri
+    assert entrypoint.startswith("s3://models/compiled/serving-entrypoint/")
+    assert entrypoint.endswith("/serving_entrypoint.py")
+    assert manifest["Artifacts"] == [
+        {"URI": uri, "Unarchive": "NONE"},
+        {"URI": entrypoint, "Unarchive": "NONE"},
+    ]
+    # The entrypoint is published once, before any version names it.
+    steps = [s for s in plan.actions if not isinstance(s, Remember)]
+    assert steps[: len(created) + 1] == [PublishEntrypoint(entrypoint), *created]
+    lifecycle = manifest["Lifecycle"]
+    assert "tar -xzf {artifacts:path}/model-x.tar.gz" in lifecycle["Install"]["Script"]
+    run = lifecycle["Run"]
+    assert run["RequiresPrivilege"] is True
+    assert "dlr_serve" not in run["Script"]
+    assert '. "$ML_ROOT/greengrass_ml_dlr_venv/bin/activate"' in run["Script"], (
+        "the Run step activates variant.DLR's environment as AWS's DLR components do"
+    )
+    assert "{artifacts:path}/serving_entrypoint.py" in run["Script"]
+    assert created[0].recipe["ComponentConfiguration"] == {
+        "DefaultConfiguration": {"Host": "127.0.0.1", "Port": "0"}
+    }
     assert created[0].recipe["ComponentDependencies"]["variant.DLR"]["DependencyType"] == "HARD"
     again = plan_from_observation(
         model, compiled(model, state=None), Memory(), now=at(0.0), promotion=None
@@ -923,3 +946,24 @@ def test_a_deployment_by_someone_else_that_kept_ours_is_only_recorded() -> None:
     assert actions(plan, CreateDeployment) == []
     assert (plan.outcome.reason, plan.recheck_after) == ("RolledOut", REST_RECHECK_SECONDS)
     assert _left_there(memory_of(plan))["fleet"] == "d-theirs"
+
+
+def test_a_run_command_of_the_specs_own_replaces_the_entrypoint_and_makes_a_new_version() -> None:
+    model = desired()
+    own = desired(component={"runCommand": "python3 {artifacts:path}/mine.py"})
+    plan = plan_from_observation(
+        own, compiled(own, state=None), Memory(), now=at(0.0), promotion=None
+    )
+    run = actions(plan, CreateComponentVersion)[0].recipe["Manifests"][0]["Lifecycle"]["Run"]
+    assert run["Script"] == "python3 {artifacts:path}/mine.py"
+    assert own.targets[0].component_version != model.targets[0].component_version
+
+
+def test_a_new_entrypoint_makes_new_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = desired()
+    monkeypatch.setattr(edge_runtime, "entrypoint_sha256", lambda: "0" * 64)
+    after = desired()
+    assert after.entrypoint_uri != before.entrypoint_uri
+    assert [t.component_version for t in after.targets] != [
+        t.component_version for t in before.targets
+    ]

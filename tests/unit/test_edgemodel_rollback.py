@@ -29,7 +29,8 @@ from tests.unit.test_edgemodel_planner import (
     memory_of,
 )
 
-ABORT = [{"failureType": "FAILED", "thresholdPercentage": 50, "minNumberOfExecutedThings": 2}]
+# Two failed devices abort: more than one received (AWS: "exceeds minNumberOfExecutedThings").
+ABORT = [{"failureType": "FAILED", "thresholdPercentage": 50, "minNumberOfExecutedThings": 1}]
 
 
 def rollout(on_failure: str = "RollBack", **canary: Any) -> dict[str, Any]:

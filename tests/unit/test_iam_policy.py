@@ -71,6 +71,7 @@ def test_star_only_where_aws_has_no_narrower_resource() -> None:
             "application-autoscaling:PutScalingPolicy",
             "cloudwatch:GetMetricData",
             "greengrass:ListDeployments",
+            "greengrass:ListCoreDevices",
             "greengrass:CreateDeployment",
         ]
     )

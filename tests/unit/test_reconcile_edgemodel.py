@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from serving_operator import edge_runtime
 from serving_operator.api.edgemodel import EdgeModelStatus
 from serving_operator.aws.base import AwsError
 from serving_operator.planning.edgemodel.actions import CreateDeployment
@@ -81,6 +82,7 @@ def _ready_to_roll_out(**aws: Any) -> FakeEdgeAws:
         "compilations": _compiled(),
         "components": _published(),
         "groups": {"canary", "fleet"},
+        "objects": {DESIRED.entrypoint_uri: edge_runtime.entrypoint_source()},
     }
     return FakeEdgeAws(**{**state, **aws})
 
@@ -162,7 +164,7 @@ SCENARIOS = [
         FakeEdgeAws(compilations=_compiled()),
         OutcomeKind.PROGRESSING,
         "Compiling",
-        ["CreateComponentVersion", "CreateComponentVersion"],
+        ["PutObject", "CreateComponentVersion", "CreateComponentVersion"],
     ),
     Scenario(
         "versions not yet DEPLOYABLE: waited for, not published again",
@@ -586,6 +588,22 @@ def test_the_pass_that_completes_the_rollout_asks_to_look_again_in_an_hour() -> 
     again = _pass(aws, memory.with_stage(replace(last, phase=StagePhase.DEPLOYING)))
     assert "DescribeThingGroup" in aws.operations
     assert (again.outcome.reason, again.recheck_after) == (ROLLED_OUT, REST_RECHECK_SECONDS)
+
+
+def test_the_entrypoint_is_published_before_the_versions_that_name_it() -> None:
+    aws = FakeEdgeAws(compilations=_compiled())
+    _pass(aws, Memory())
+    assert aws.writes[0] == "PutObject"
+    assert aws.written("PutObject") == [DESIRED.entrypoint_uri]
+    assert aws.objects[DESIRED.entrypoint_uri] == edge_runtime.entrypoint_source()
+    for action in aws.written("CreateComponentVersion"):
+        uris = [a["URI"] for a in action.recipe["Manifests"][0]["Artifacts"]]
+        assert DESIRED.entrypoint_uri in uris
+    aws.calls.clear()
+    del aws.components[next(iter(aws.components))]
+    _pass(aws, Memory())
+    assert "HeadObject" in aws.operations
+    assert "PutObject" not in aws.writes  # there already: never put twice
 
 
 def test_a_component_version_deleted_at_rest_is_published_again() -> None:

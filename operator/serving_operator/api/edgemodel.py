@@ -274,11 +274,18 @@ class ComponentSpec(ApiModel):
     environment: dict[str, str] = Field(
         default_factory=dict, description="Environment of the run command."
     )
-    run_command: str = Field(
-        default="python3 -m dlr_serve --model-dir {work:path}/model",
+    run_command: str | None = Field(
+        default=None,
         min_length=1,
         max_length=2048,
-        description="The Run lifecycle step; the model is unpacked in {work:path}/model.",
+        description=(
+            "The Run lifecycle step, a script run with RequiresPrivilege; the model is unpacked"
+            " in {work:path}/model and the shipped entrypoint is {artifacts:path}/"
+            "serving_entrypoint.py. Default: that entrypoint, serving the model over HTTP"
+            " inside the DLR component's environment (activated as AWS's DLR components do;"
+            " docs/edge-runtime.md). A command of your own must activate that environment"
+            " itself."
+        ),
     )
     resource_limits: ResourceLimits | None = Field(
         default=None, description="systemResourceLimits for the component's process."
@@ -301,10 +308,13 @@ class ExponentialRate(ApiModel):
 class AbortCriterion(ApiModel):
     failure_type: AbortFailureType = Field(description="FAILED, REJECTED, TIMED_OUT or ALL.")
     threshold_percentage: float = Field(
-        description="Abort when this share of the executed devices failed so.", gt=0, le=100
+        description="Abort when more than this share of the finished devices failed so.",
+        gt=0,
+        le=100,
     )
     min_number_of_executed_things: int = Field(
-        description="Devices that must have finished before the criterion applies.", ge=1
+        description="The criterion applies once more than this many devices received the job.",
+        ge=1,
     )
 
 

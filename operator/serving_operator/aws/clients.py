@@ -22,13 +22,14 @@ from serving_operator.aws.sts import Sts
 
 @dataclass(frozen=True)
 class EdgeClients:
-    """What EdgeModel uses: Neo (in SageMaker's API), Greengrass v2, IoT, and STS for the
-    account that component ARNs name."""
+    """What EdgeModel uses: Neo (in SageMaker's API), Greengrass v2, IoT, STS for the
+    account that component ARNs name, and S3 for the entrypoint it publishes."""
 
     neo: Neo
     greengrass: GreengrassV2
     iot: Iot
     sts: Sts
+    s3: S3
 
 
 @dataclass(frozen=True)
@@ -67,5 +68,6 @@ def build_clients(limits: ServiceLimits | None = None) -> Clients:
             greengrass=GreengrassV2(client("greengrassv2"), limit("greengrassv2")),
             iot=Iot(client("iot"), limit("iot")),
             sts=Sts(client("sts"), limit("sts")),
+            s3=S3(client("s3"), limit("s3")),
         ),
     )

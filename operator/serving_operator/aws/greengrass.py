@@ -59,6 +59,29 @@ class GreengrassV2(ServiceAdapter):
                 return
             raise
 
+    def core_devices(self) -> frozenset[str]:
+        """The thing names of the account's Greengrass core devices (ListCoreDevices, every
+        page). Not filtered by thingGroupArn: that filter lists "only core devices that have
+        successfully deployed a deployment that targets the thing group" and keeps devices
+        removed from it (botocore greengrassv2 ListCoreDevicesRequest), not the members."""
+        found: set[str] = set()
+        params: dict[str, Any] = {"maxResults": 100}
+        while True:
+            page = self.call("ListCoreDevices", **params)
+            found.update(str(d["coreDeviceThingName"]) for d in page.get("coreDevices", []))
+            if not page.get("nextToken"):
+                return frozenset(found)
+            params["nextToken"] = page["nextToken"]
+
+    def cancel_deployment(self, deployment_id: str) -> None:
+        """CancelDeployment; one no longer ACTIVE (ConflictException) or gone is done."""
+        try:
+            self.call("CancelDeployment", deploymentId=deployment_id)
+        except AwsError as error:
+            if error.code == "ConflictException" or _is_not_found(error):
+                return
+            raise
+
     def latest_deployment_id(self, target_arn: str) -> str | None:
         """The ID of the target's latest deployment (None: it has none): one call."""
         listed = self.call("ListDeployments", targetArn=target_arn, historyFilter="LATEST_ONLY")

@@ -40,9 +40,11 @@ class Iot(ServiceAdapter):
             raise
 
     def things_in_group(self, name: str) -> frozenset[str]:
-        """The things directly in a thing group (devices that share groups are checked)."""
+        """The things in a thing group and its child groups: a group's deployment (its IoT
+        job) reaches "every thing in a group and its child groups" (IoT developer guide,
+        thing-groups.md), hence `recursive`."""
         things: set[str] = set()
-        params: dict[str, Any] = {"thingGroupName": name, "maxResults": 250}
+        params: dict[str, Any] = {"thingGroupName": name, "maxResults": 250, "recursive": True}
         while True:
             page = self.call("ListThingsInThingGroup", **params)
             things.update(str(t) for t in page.get("things", []))
@@ -62,6 +64,7 @@ class Iot(ServiceAdapter):
             job_id=job_id,
             status=str(job.get("status", "")),
             counts=DeviceCounts(**{f: int(details.get(k, 0)) for f, k in _COUNTERS.items()}),
+            processing=bool(details.get("processingTargets")),
         )
 
     def executions(self, job_id: str, limit: int = 1000) -> list[DeviceExecution]:

@@ -58,15 +58,24 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     IamAction("sagemaker:StopCompilationJob", "stop compilation when an EdgeModel goes"),
     IamAction("sagemaker:ListCompilationJobs", "find an EdgeModel's compilation jobs"),
     IamAction("greengrass:CreateComponentVersion", "publish a compiled model as a component"),
+    # Greengrass checks at CreateComponentVersion that the caller can read every artifact
+    # ("Specified artifact resource cannot be accessed"), and the operator publishes the
+    # inference entrypoint next to the compiled models (HeadObject is s3:GetObject).
+    IamAction("s3:GetObject", "read the EdgeModel artifacts a component version names"),
+    IamAction("s3:PutObject", "publish the EdgeModel inference entrypoint"),
     IamAction("greengrass:DescribeComponent", "wait for a component version to be deployable"),
     IamAction("greengrass:DeleteComponent", "remove the versions an EdgeModel published"),
     IamAction("greengrass:ListDeployments", "find a thing group's latest deployment"),
+    IamAction("greengrass:ListCoreDevices", "the core devices a stage is judged on"),
     IamAction("greengrass:GetDeployment", "read the deployment a merge keeps"),
     IamAction("greengrass:CreateDeployment", "deploy a stage's thing groups"),
+    IamAction("greengrass:CancelDeployment", "stop a halted stage's deployment"),
     IamAction("greengrass:TagResource", "tag component versions and deployments"),
     IamAction("iot:DescribeThingGroup", "find a stage's thing group"),
     IamAction("iot:DescribeJob", "device counts of a deployment's IoT job"),
-    IamAction("iot:ListThingsInThingGroup", "find devices two thing groups share"),
+    IamAction(
+        "iot:ListThingsInThingGroup", "a stage's devices, and devices two thing groups share"
+    ),
     IamAction("iot:ListJobExecutionsForJob", "each device's outcome (edge-status)"),
     IamAction("iot:DescribeJobExecution", "a device's detailed deployment status"),
     # Greengrass creates the IoT job of a deployment with the caller's permissions.
@@ -80,7 +89,7 @@ SERVICE_PREFIXES = {
     "greengrassv2": "greengrass",
     "monitoring": "cloudwatch",  # CloudWatch's signing name
 }
-ACTION_OF_OPERATION = {"s3:ListObjectsV2": "s3:ListBucket"}
+ACTION_OF_OPERATION = {"s3:ListObjectsV2": "s3:ListBucket", "s3:HeadObject": "s3:GetObject"}
 
 
 def action_for(service: str, operation: str) -> str:
@@ -205,6 +214,7 @@ NARROWEST: dict[str, Grant] = {
             "application-autoscaling:DescribeScalingPolicies",
             "cloudwatch:GetMetricData",
             "greengrass:ListDeployments",
+            "greengrass:ListCoreDevices",
         )
     },
     # Scalable targets' ARNs carry an ID AWS assigns (scalable-target/<id>), which no policy
@@ -250,6 +260,18 @@ NARROWEST: dict[str, Grant] = {
         ("arn:aws:s3:::*",),
         "bucket*: the buckets of multi-model endpoints' modelDataUrl; narrow to yours",
     ),
+    # S3 object actions have the resource type object* (list_amazons3.html); the buckets are
+    # EdgeModels' outputS3Uri, which any spec names.
+    "s3:GetObject": Grant(
+        "ReadAndPublishEdgeArtifacts",
+        ("arn:aws:s3:::*/*",),
+        "object*: the objects under EdgeModels' outputS3Uri; narrow to your output buckets",
+    ),
+    "s3:PutObject": Grant(
+        "ReadAndPublishEdgeArtifacts",
+        ("arn:aws:s3:::*/*",),
+        "object*: the entrypoint under EdgeModels' outputS3Uri; narrow to your output buckets",
+    ),
     # Greengrass v2: component versions are created with our tags. A deployment revision keeps
     # the tags of the thing group's deployment it revises, which may be another owner's or
     # none (planning/edgemodel/deployment.py merges into it), so neither CreateDeployment nor
@@ -261,6 +283,12 @@ NARROWEST: dict[str, Grant] = {
         "ActionsWithoutResourceTypes",
         ANY,
         NO_RESOURCE_TYPES + "; the request keeps the revised deployment's tags",
+    ),
+    "greengrass:CancelDeployment": Grant(
+        "CancelHaltedDeployments",
+        _DEPLOYMENTS,
+        "deployment*: the revision a halted stage made (it keeps the revised deployment's"
+        " tags, so no tag condition)",
     ),
     "greengrass:DeleteComponent": Grant(
         "DeleteOwnedComponentVersions", _COMPONENTS, "componentVersion*; ours only", OWNED_RESOURCE

@@ -1,10 +1,10 @@
-"""S3 adapter: what a multi-model endpoint can load."""
+"""S3 adapter: what a multi-model endpoint can load, and the objects EdgeModel publishes."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from serving_operator.aws.base import ServiceAdapter
+from serving_operator.aws.base import AwsError, ServiceAdapter
 
 
 class S3(ServiceAdapter):
@@ -22,3 +22,25 @@ class S3(ServiceAdapter):
                 break
             params["ContinuationToken"] = page["NextContinuationToken"]
         return sorted(n for n in names[:limit] if n and not n.endswith("/"))
+
+    def exists(self, url: str) -> bool:
+        """Whether s3://bucket/key exists (HeadObject; a missing key answers 404)."""
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        try:
+            self.call("HeadObject", Bucket=bucket, Key=key)
+        except AwsError as error:
+            # HeadObject has no body, so a missing key is only its status: 404 ("NotFound"),
+            # or 403 without s3:ListBucket on the bucket (S3 API reference, HeadObject).
+            if error.http_status == 404:
+                return False
+            raise
+        return True
+
+    def publish(self, url: str, body: bytes) -> bool:
+        """Put `body` at s3://bucket/key unless the key exists (content-addressed keys: an
+        object there already holds this body). True when it was put."""
+        if self.exists(url):
+            return False
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        self.call("PutObject", Bucket=bucket, Key=key, Body=body)
+        return True

@@ -28,9 +28,11 @@ AWS's NoAvailableComponentVersionException (a typo such as variant.DRL, or >=9.0
 so). A device that runs lifecycles (iotjobs.py, nucleus.py) then installs and runs the
 resolved components for real, and reports what that gave.
 
-Core devices are the things that have started a deployment (a device that never connects
-never registers); GetCoreDevice, ListCoreDevices, ListEffectiveDeployments show them. A core
-device with a BROKEN component is UNHEALTHY.
+Core devices are the things that have started a deployment, or that a deployment targets
+while they are online (their nucleus connected and registered, though the job's rollout may
+not have reached them yet); a device that never connects never registers. GetCoreDevice,
+ListCoreDevices, ListEffectiveDeployments show them (the last only the executions rolled
+out). A core device with a BROKEN component is UNHEALTHY.
 """
 
 from __future__ import annotations
@@ -815,27 +817,30 @@ class GreengrassOverlay:
     def _executions_of(self, account: str, region: str, thing: str) -> list[tuple[Deployment, Any]]:
         """(deployment, its execution on the thing), newest deployment first."""
         found = [
-            (d, d.job.executions[thing])
+            (d, execution)
             for (a, r, _), d in self.deployments.items()
-            if (a, r) == (account, region) and thing in d.job.executions
+            if (a, r) == (account, region)
+            and (execution := d.job.rolled_out().get(thing)) is not None
         ]
         return sorted(found, key=lambda pair: pair[0].created, reverse=True)
 
     def core_devices(self, account: str, region: str) -> dict[str, dict[str, Any]]:
-        """Thing name -> GetCoreDevice's answer, for every thing that started a deployment."""
+        """Thing name -> GetCoreDevice's answer, for every thing that started a deployment
+        or is online while a deployment targets it (its nucleus connected, so it registered
+        and reports HEALTHY, though the job's rollout may not have reached it yet)."""
         devices: dict[str, dict[str, Any]] = {}
-        things = {
-            name
-            for (a, r, _), d in self.deployments.items()
-            if (a, r) == (account, region)
-            for name, e in d.job.executions.items()
-            if e.started_at is not None
-        }
-        for thing in sorted(things):
+        seen: dict[str, float] = {}
+        for (a, r, _), d in self.deployments.items():
+            if (a, r) != (account, region):
+                continue
+            for name, e in d.job.executions.items():
+                if e.started_at is not None or self.jobs.device(name).outcome != "offline":
+                    seen[name] = min(seen.get(name, d.created), d.created)
+        for thing in sorted(seen):
             executions = self._executions_of(account, region, thing)
             started = [e for _, e in executions if e.started_at is not None]
-            last = max(started, key=lambda e: e.last_updated)
-            broken = last.details.get("detailed-deployment-status") in (
+            last = max(started, key=lambda e: e.last_updated) if started else None
+            broken = last is not None and last.details.get("detailed-deployment-status") in (
                 "FAILED_ROLLBACK_NOT_REQUESTED",
                 "FAILED_UNABLE_TO_ROLLBACK",
             )
@@ -850,7 +855,7 @@ class GreengrassOverlay:
                 "architecture": platform.get("architecture", "aarch64"),
                 "runtime": "aws_nucleus_classic",
                 "status": "UNHEALTHY" if broken else "HEALTHY",
-                "lastStatusUpdateTimestamp": last.last_updated,
+                "lastStatusUpdateTimestamp": last.last_updated if last else seen[thing],
             }
         return devices
 

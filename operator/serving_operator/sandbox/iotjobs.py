@@ -2,11 +2,19 @@
 invalid status "QUEUED", count one queued thing whatever the target, never expand groups).
 
 A job targets things and thing groups (moto's IoT keeps those; a group counts its child
-groups' things too): one execution per thing, QUEUED. Each `advance()`:
+groups' things too): one execution per thing, rolled out (created QUEUED and notified) at the
+job's rollout rate. Until the rollout reaches a thing its execution does not exist for the
+APIs: jobProcessDetails, ListJobExecutionsForJob/ForThing and DescribeJobExecution see only
+the executions rolled out so far, and `processingTargets` names the job's targets while some
+are still to be rolled out (AWS IoT developer guide, iot-jobs-lifecycle.md: "When AWS IoT
+Jobs rolls out a job execution for a target device, the job execution status is set to
+QUEUED"; jobs-configurations-details.md: the rollout "will start at a rate of 50 job
+executions per minute"). Each `advance()`:
 
-- a continuous job picks up things added to its groups (a new QUEUED execution) and marks
-  REMOVED the not yet finished executions of things that left them;
-- the rollout notifies queued things, at most jobExecutionsRolloutConfig.maximumPerMinute a
+- a continuous job picks up things added to its groups (to be rolled out) and marks
+  REMOVED the rolled-out, not yet finished executions of things that left them (one not
+  rolled out yet is simply never created);
+- the rollout rolls out executions, at most jobExecutionsRolloutConfig.maximumPerMinute a
   minute, or at exponentialRate's rate (baseRatePerMinute, times incrementFactor each time
   rateIncreaseCriteria's number of things were notified or succeeded since the last raise);
   1000 a minute (IoT's maximum) without a rollout config;
@@ -20,10 +28,15 @@ groups' things too): one execution per thing, QUEUED. Each `advance()`:
   deviceApplySeconds, with what that gave: SUCCEEDED, or FAILED with the nucleus' details;
 - timeoutConfig.inProgressTimeoutInMinutes ends an execution IN_PROGRESS that long as
   TIMED_OUT;
-- abortConfig: once at least minNumberOfExecutedThings executions have finished
-  (SUCCEEDED, FAILED, REJECTED, TIMED_OUT) and those of the criterion's failureType (ALL:
-  any of the last three) are at least thresholdPercentage of them, the job is CANCELED and
-  its QUEUED and IN_PROGRESS executions with it;
+- abortConfig: once more than minNumberOfExecutedThings things have received the job (their
+  executions rolled out, not removed or canceled) and those of the criterion's failureType
+  (ALL: FAILED, REJECTED or TIMED_OUT) are more than thresholdPercentage of the executions
+  that finished (SUCCEEDED, FAILED, REJECTED, TIMED_OUT), the job is CANCELED: its QUEUED
+  executions with it, while IN_PROGRESS ones go on to their outcome (GGv2 API
+  IoTJobAbortCriteria: the deployment stops when "the number of things that receive the
+  deployment exceeds the minNumberOfExecutedThings" and "the percentage of failures with
+  type failureType exceeds the thresholdPercentage"; IoT developer guide,
+  jobs-configurations-details.md: on abort only QUEUED executions are canceled);
 - a snapshot job is COMPLETED once every execution has finished; a continuous one stays
   IN_PROGRESS until it is canceled.
 
@@ -158,6 +171,12 @@ class Execution:
     device_run: DeviceRun | None = None
     """The deployment its device is carrying out for real (nucleus.py), if it runs lifecycles."""
 
+    @property
+    def rolled_out(self) -> bool:
+        """Whether the job's rollout has reached it (before that, it does not exist for
+        the APIs)."""
+        return self.notified_at is not None or self.status != "QUEUED"
+
     def set_status(self, status: str, at: float, details: dict[str, str] | None = None) -> None:
         self.status, self.last_updated = status, at
         self.version += 1
@@ -211,17 +230,20 @@ class Job:
     raised_at_notified: int = 0
     raised_at_succeeded: int = 0
 
+    def rolled_out(self) -> dict[str, Execution]:
+        """Thing name -> execution, for the executions the rollout has created so far."""
+        return {name: e for name, e in self.executions.items() if e.rolled_out}
+
     def counts(self) -> dict[str, int]:
+        """jobProcessDetails' counters: only executions rolled out so far."""
         counts = dict.fromkeys(_COUNTERS.values(), 0)
-        for execution in self.executions.values():
+        for execution in self.rolled_out().values():
             counts[_COUNTERS[execution.status]] += 1
         return counts
 
     def process_details(self) -> dict[str, Any]:
         details: dict[str, Any] = dict(self.counts())
-        if self.status == "IN_PROGRESS" and any(
-            e.notified_at is None for e in self.executions.values() if e.status == "QUEUED"
-        ):
+        if self.status == "IN_PROGRESS" and any(not e.rolled_out for e in self.executions.values()):
             details["processingTargets"] = list(self.targets)
         return details
 
@@ -329,6 +351,7 @@ class IotJobs:
             "ListJobExecutionsForThing": self._list_executions_for_thing,
             "DescribeJobExecution": self._describe_execution,
             "CancelJobExecution": self._cancel_execution,
+            "ListThingsInThingGroup": self._list_things_in_thing_group,
         }
 
     # -- devices (admin API) ------------------------------------------------------------
@@ -416,6 +439,8 @@ class IotJobs:
             job.force_canceled = job.force_canceled or force
             job.comment = comment or job.comment
             job.reason_code = reason_code or job.reason_code
+            # Executions not rolled out yet are never created.
+            job.executions = job.rolled_out()
             for execution in job.executions.values():
                 if execution.status == "QUEUED" or (force and execution.status == "IN_PROGRESS"):
                     execution.force_canceled = execution.status == "IN_PROGRESS"
@@ -470,10 +495,14 @@ class IotJobs:
             if name not in job.executions:
                 job.executions[name] = Execution(name, arn, queued_at=now, last_updated=now)
                 job.last_updated = now
-        for name, execution in job.executions.items():
-            if name not in members and execution.status not in FINISHED:
+        for name, execution in list(job.executions.items()):
+            if name in members or execution.status in FINISHED:
+                continue
+            if execution.rolled_out:
                 execution.set_status("REMOVED", now)
                 job.last_updated = now
+            else:
+                del job.executions[name]
 
     def _notify(self, job: Job, now: float) -> None:
         minute = self.settings.job_minute_seconds
@@ -484,7 +513,7 @@ class IotJobs:
             self._raise_rate(job)
             if len(job.notifications) >= max(1, int(job.rate_per_minute)):
                 return
-            execution.notified_at = now
+            execution.notified_at = execution.queued_at = execution.last_updated = now
             job.notifications.append(now)
 
     def _raise_rate(self, job: Job) -> None:
@@ -611,20 +640,26 @@ class IotJobs:
         job.last_updated = at
 
     def _should_abort(self, job: Job) -> bool:
-        executed = [e for e in job.executions.values() if e.status in EXECUTED]
+        """The abort criteria as the GGv2 API reference words them (module docstring):
+        strictly more things received than minNumberOfExecutedThings, strictly more
+        failures than thresholdPercentage."""
+        received = [e for e in job.rolled_out().values() if e.status not in ("REMOVED", "CANCELED")]
+        executed = [e for e in received if e.status in EXECUTED]
         for criterion in job.abort.get("criteriaList") or []:
-            if len(executed) < int(criterion.get("minNumberOfExecutedThings", 1)):
+            if len(received) <= int(criterion.get("minNumberOfExecutedThings", 1)):
+                continue
+            if not executed:
                 continue
             kinds = _FAILURE_TYPES.get(criterion.get("failureType", "ALL"), frozenset())
             failures = sum(1 for e in executed if e.status in kinds)
-            if failures * 100.0 / len(executed) >= float(criterion["thresholdPercentage"]):
+            if failures * 100.0 / len(executed) > float(criterion["thresholdPercentage"]):
                 return True
         return False
 
     def _abort(self, job: Job, now: float) -> None:
+        # Not forced: devices already installing finish (and report) what they started.
         self.cancel(
             job,
-            force=True,
             comment="The job's abort criteria were met.",
             reason_code="ABORTED",
             now=now,
@@ -756,6 +791,28 @@ class IotJobs:
             self.delete(job)
             return rest_response(None)
 
+    def _list_things_in_thing_group(self, request: AwsRequest) -> Response:
+        """moto's, with `recursive` (which moto ignores): child groups' things too, as IoT
+        jobs reach them (IoT developer guide, thing-groups.md)."""
+        account, region = self._scope(request)
+        name = request.path_params.get("thingGroupName", "")
+        backend = iot_backend(account, region)
+        group = next((g for g in backend.thing_groups.values() if g.thing_group_name == name), None)
+        if group is None:
+            return rest_error(
+                "ResourceNotFoundException", f"Thing Group {name} does not exist", 404
+            )
+        if request.query.get("recursive", "false").lower() == "true":
+            things = sorted(things_targeted(backend, [group.arn]))
+        else:
+            things = sorted(t.thing_name for t in group.things.values())
+        start = int(request.query.get("nextToken") or 0)
+        size = int(request.query.get("maxResults") or 25)
+        answer: dict[str, Any] = {"things": things[start : start + size]}
+        if start + size < len(things):
+            answer["nextToken"] = str(start + size)
+        return rest_response(answer)
+
     def _list_executions_for_job(self, request: AwsRequest) -> Response:
         with self.lock:
             job = self._requested_job(request)
@@ -764,7 +821,7 @@ class IotJobs:
             wanted = request.query.get("status")
             summaries = [
                 {"thingArn": e.thing_arn, "jobExecutionSummary": e.summary()}
-                for e in job.executions.values()
+                for e in job.rolled_out().values()
                 if wanted in (None, e.status)
             ]
             return rest_page(request.query, "executionSummaries", summaries, 100)
@@ -778,7 +835,7 @@ class IotJobs:
                 {"jobId": job.job_id, "jobExecutionSummary": job.executions[thing].summary()}
                 for (job_account, job_region, _), job in self.jobs.items()
                 if (job_account, job_region) == (account, region)
-                and thing in job.executions
+                and thing in job.rolled_out()
                 and wanted in (None, job.executions[thing].status)
                 and request.query.get("jobId", job.job_id) == job.job_id
             ]
@@ -788,7 +845,7 @@ class IotJobs:
         job = self._requested_job(request)
         if job is None:
             return None, None
-        return job, job.executions.get(request.path_params.get("thingName", ""))
+        return job, job.rolled_out().get(request.path_params.get("thingName", ""))
 
     def _describe_execution(self, request: AwsRequest) -> Response:
         with self.lock:

@@ -30,6 +30,15 @@ class StopCompilationJob:
 
 
 @dataclass(frozen=True)
+class PublishEntrypoint:
+    """Put the shipped inference entrypoint at `uri` unless it is there: before any
+    component version names it, since Greengrass checks at CreateComponentVersion that every
+    artifact can be read."""
+
+    uri: str
+
+
+@dataclass(frozen=True)
 class CreateComponentVersion:
     component_name: str
     version: str
@@ -67,12 +76,24 @@ class CreateDeployment:
         return content_hash([self.target_arn, self.components, self.replaces])
 
 
+@dataclass(frozen=True)
+class CancelDeployment:
+    """Stop a thing group's deployment from reaching more devices: IoT cancels its job's
+    QUEUED executions; devices that already run it keep it (GGv2 API CancelDeployment)."""
+
+    thing_group: str
+    deployment_id: str
+    why: str
+
+
 Action = (
     CreateCompilationJob
     | StopCompilationJob
+    | PublishEntrypoint
     | CreateComponentVersion
     | DeleteComponentVersion
     | CreateDeployment
+    | CancelDeployment
 )
 Step = Action | Remember[Memory]
 
@@ -84,6 +105,8 @@ def describe_action(action: Action) -> tuple[str, str]:
             return "CompilationStarted", f"started Neo compilation job {name} for target {target}"
         case StopCompilationJob(job_name=name):
             return "CompilationStopped", f"stopping Neo compilation job {name}"
+        case PublishEntrypoint(uri=uri):
+            return "EntrypointPublished", f"published the inference entrypoint at {uri}"
         case CreateComponentVersion(component_name=name, version=version):
             return "ComponentPublished", f"published Greengrass component {name} {version}"
         case DeleteComponentVersion(arn=arn):
@@ -98,4 +121,10 @@ def describe_action(action: Action) -> tuple[str, str]:
                     f"thing group {group}: {drift}; merged them again ({why}): {listed}",
                 )
             return "Deployed", f"deployed to thing group {group} ({why}): {listed or 'nothing'}"
+        case CancelDeployment(thing_group=group, deployment_id=deployment, why=why):
+            return (
+                "DeploymentCanceled",
+                f"canceled deployment {deployment} of thing group {group} ({why}): devices"
+                " that have not started it will not get it",
+            )
     assert_never(action)

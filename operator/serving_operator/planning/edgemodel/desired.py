@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from serving_operator import edge_runtime
 from serving_operator.api.edgemodel import EdgeModelSpec, EdgeTarget, OnFailure, RolloutStage
 from serving_operator.planning.naming import content_hash
 from serving_operator.planning.ownership import Tags, owner_id, ownership_tags
@@ -18,7 +19,6 @@ from serving_operator.planning.ownership import Tags, owner_id, ownership_tags
 Request = Mapping[str, Any]
 NEO_NAME_LENGTH = 63
 PUBLISHER = "serving-operator"
-MODEL_DIRECTORY = "{work:path}/model"
 
 # Greengrass's platform architecture of each Neo device (devices not listed match any).
 DEVICE_ARCHITECTURES = {
@@ -87,9 +87,14 @@ class DesiredEdgeModel:
     """rollout.onFailure is RollBack: a failed stage deploys the previous versions again."""
     stage_deadline_seconds: int
     dependencies: Mapping[str, Mapping[str, str]]
+    dlr_component: str
     environment: Mapping[str, str]
-    run_command: str
+    run_command: str | None
+    """The spec's own Run script (None: the shipped entrypoint in the DLR environment)."""
     run_with: Mapping[str, Any]
+    entrypoint_uri: str
+    """Where the shipped entrypoint is published, next to the compiled models; every
+    component version names it as an artifact."""
 
     @property
     def component_names(self) -> frozenset[str]:
@@ -249,6 +254,8 @@ def desired_edge_model(spec: EdgeModelSpec, *, namespace: str, name: str) -> Des
                 dependencies,
                 component.environment,
                 component.run_command,
+                # A new entrypoint is a new recipe: it gets a version of its own.
+                edge_runtime.entrypoint_sha256(),
             ]
         )
         targets.append(
@@ -271,37 +278,39 @@ def desired_edge_model(spec: EdgeModelSpec, *, namespace: str, name: str) -> Des
         roll_back=spec.rollout.on_failure == OnFailure.ROLL_BACK,
         stage_deadline_seconds=spec.rollout.stage_deadline_seconds,
         dependencies=dependencies,
+        dlr_component=component.dlr.name,
         environment=dict(component.environment),
         run_command=component.run_command,
         run_with=run_with,
+        entrypoint_uri=edge_runtime.entrypoint_uri(spec.output_s3_uri),
     )
 
 
 def recipe(desired: DesiredEdgeModel, target: DesiredTarget, artifact_uri: str) -> dict[str, Any]:
-    """The component recipe. Greengrass unarchives only ZIP and Neo writes .tar.gz, so the
-    Install step unpacks the artifact into the component's work directory."""
+    """The component recipe: the compiled model and the shipped entrypoint as artifacts, an
+    Install step that unpacks Neo's .tar.gz (Greengrass unarchives only ZIP) and a Run step
+    that serves the model inside the DLR component's environment (edge_runtime)."""
     artifact_file = artifact_uri.rsplit("/", 1)[-1]
-    lifecycle: dict[str, Any] = {
-        "Install": (
-            f"mkdir -p {MODEL_DIRECTORY} && "
-            f"tar -xzf {{artifacts:path}}/{artifact_file} -C {MODEL_DIRECTORY}"
-        ),
-        "Run": desired.run_command,
-    }
-    if desired.environment:
-        lifecycle["Setenv"] = dict(desired.environment)
     return {
         "RecipeFormatVersion": "2020-01-25",
         "ComponentName": target.component_name,
         "ComponentVersion": target.component_version,
         "ComponentDescription": f"{target.job_name} compiled by SageMaker Neo, run with DLR",
         "ComponentPublisher": PUBLISHER,
+        "ComponentConfiguration": {
+            "DefaultConfiguration": dict(edge_runtime.DEFAULT_CONFIGURATION)
+        },
         "ComponentDependencies": {k: dict(v) for k, v in desired.dependencies.items()},
         "Manifests": [
             {
                 "Platform": dict(target.platform),
-                "Artifacts": [{"URI": artifact_uri, "Unarchive": "NONE"}],
-                "Lifecycle": lifecycle,
+                "Artifacts": edge_runtime.artifacts(artifact_uri, desired.entrypoint_uri),
+                "Lifecycle": edge_runtime.lifecycle(
+                    artifact_file,
+                    dlr_component=desired.dlr_component,
+                    run_command=desired.run_command,
+                    environment=desired.environment,
+                ),
             }
         ],
     }

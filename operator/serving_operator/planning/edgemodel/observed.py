@@ -105,6 +105,11 @@ class ObservedJob:
     status: str
     """IN_PROGRESS, CANCELED, COMPLETED, DELETION_IN_PROGRESS or SCHEDULED."""
     counts: DeviceCounts
+    processing: bool = False
+    """jobProcessDetails.processingTargets is not empty: IoT is still rolling executions
+    out at the job's rollout rate, so `counts` cover only the devices reached so far (IoT
+    developer guide, iot-jobs-lifecycle.md: "When AWS IoT Jobs rolls out a job execution
+    for a target device, the job execution status is set to QUEUED")."""
 
 
 @dataclass(frozen=True)
@@ -128,7 +133,9 @@ class EdgeModelObservation:
     """Component version ARNs this resource published -> whether they still exist; None: not
     read (only deletion reads them)."""
     members: Mapping[str, frozenset[str]] | None = None
-    """Thing group -> its things; None: not read (read when a pass would deploy)."""
+    """Thing group -> its Greengrass core devices, child groups' included (a group's
+    deployment reaches them all); None: not read (read when a pass would deploy or judge a
+    stage in flight)."""
 
 
 ComponentKey = tuple[str, str]
@@ -172,7 +179,8 @@ class EdgeLookups(Lookups):
     published: frozenset[str] = frozenset()
     """Component version ARNs whose existence deletion depends on."""
     members: bool = False
-    """The things of each existing thing group of the rollout (who shares devices)."""
+    """The core devices of each existing thing group of the rollout, child groups included
+    (who shares devices, and how many devices a stage is judged on)."""
 
     @property
     def at_rest(self) -> bool:

@@ -5,7 +5,8 @@ The reconciler calls `plan_edge_model` with what it has read (nothing, at first)
 planner either asks for more (`EdgeLookups`: each read costs AWS calls, so only what the
 decision depends on) or returns the plan. A rolled-out EdgeModel asks for the few reads
 that show whether anything changed, and for everything only when they do; any pass asks
-for the thing groups' members before it would deploy.
+for the thing groups' members (their core devices) before it would deploy or judge a stage
+in flight (a stage is judged on its groups' devices, not on a job's first batch).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from serving_operator.planning.edgemodel.at_rest import (
 )
 from serving_operator.planning.edgemodel.deployment import merged_deployment
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel
-from serving_operator.planning.edgemodel.memory import Memory
+from serving_operator.planning.edgemodel.memory import Memory, StagePhase
 from serving_operator.planning.edgemodel.observed import (
     RUNNING_COMPILATIONS,
     AtRestView,
@@ -103,11 +104,22 @@ def plan_edge_model(
         max_parallel=max_parallel,
         rest_recheck_seconds=rest_recheck_seconds,
     )
-    if full.members is None and any(isinstance(s, CreateDeployment) for s in plan.actions):
-        # Who shares devices matters only before a deployment: read the groups' members
-        # then, and decide again.
+    if full.members is None and (
+        any(isinstance(s, CreateDeployment) for s in plan.actions) or _judges_in_flight(memory)
+    ):
+        # Who shares devices matters only before a deployment, and how many devices a stage
+        # has only while it is judged: read the groups' members then, and decide again.
         return EdgeLookups(members=True)
     return plan
+
+
+_IN_FLIGHT = frozenset({StagePhase.DEPLOYING, StagePhase.BAKING, StagePhase.AWAITING_PROMOTION})
+
+
+def _judges_in_flight(memory: Memory) -> bool:
+    """Whether this pass judges a stage by its devices' counts (one rolling out, not a roll
+    back)."""
+    return memory.rollback is None and any(s.phase in _IN_FLIGHT for s in memory.stages)
 
 
 def plan_from_observation(

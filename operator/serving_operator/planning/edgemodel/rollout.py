@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import assert_never
 
-from serving_operator.planning.edgemodel.actions import CreateDeployment, Step
+from serving_operator.planning.edgemodel.actions import CancelDeployment, CreateDeployment, Step
 from serving_operator.planning.edgemodel.at_rest import REST_RECHECK_SECONDS, rolled_out_outcome
 from serving_operator.planning.edgemodel.deployment import Components
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, DesiredStage
@@ -225,7 +225,35 @@ def _in_flight(
     memory = memory.with_stage(judged.record)
     if judged.consumed_promotion is not None:
         memory = replace(memory, consumed_promotion=judged.consumed_promotion)
-    return _next(desired, stage, judged, tuple(steps), memory)
+    return _next(desired, stage, judged, (*steps, *_halted(desired, judged, this_pass)), memory)
+
+
+def _halted(desired: DesiredEdgeModel, judged: Judged, this_pass: _RolloutPass) -> list[Step]:
+    """A stage that failed and does not roll back (onFailure Halt): cancel each of its
+    groups' deployments that is still ACTIVE and still the one the stage made, so IoT stops
+    sending the failed version to devices that have not started it (the stage's verdict may
+    be the operator's while IoT's own abort criteria are not met, or a failed gate). Only in
+    the pass that judges the failure: a later pass finds the stage failed and writes
+    nothing."""
+    record = judged.record
+    if desired.roll_back or record.phase not in ROLLS_BACK:
+        return []
+    steps: list[Step] = []
+    for made in record.deployments:
+        group = this_pass.groups.get(made.thing_group)
+        latest = group.latest if group is not None else None
+        if latest is None or latest.deployment_id != made.deployment_id:
+            continue
+        if latest.status != "ACTIVE":
+            continue
+        steps.append(
+            CancelDeployment(
+                made.thing_group,
+                made.deployment_id,
+                f"stage {record.name} {record.phase.value}; onFailure is Halt",
+            )
+        )
+    return steps
 
 
 def _next(

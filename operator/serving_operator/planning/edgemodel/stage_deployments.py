@@ -42,6 +42,12 @@ class StageDeployments:
     this pass; their deployments come in the next (write-ahead)."""
     conflicts: tuple[str, ...] = ()
     """Why a deployment would give a shared device two versions of one component."""
+    devices: int | None = None
+    """The core devices of the groups carrying our components (child groups included, a
+    device in two of them once): what the stage is judged on. None: membership not read."""
+    processing: tuple[str, ...] = ()
+    """Groups whose IoT job is still rolling executions out (processingTargets): their
+    counts cover only the devices reached so far."""
 
 
 def _shared_device_conflicts(
@@ -124,6 +130,8 @@ def deploy_stage(
     counts = DeviceCounts()
     canceled: list[str] = []
     missing: list[str] = []
+    processing: list[str] = []
+    devices: set[str] = set()
     recorded = {d.thing_group: d for d in record.deployments} if record else {}
     for group_name in stage.thing_groups:
         group = groups.get(group_name)
@@ -140,11 +148,15 @@ def deploy_stage(
                     group_name, latest.deployment_id, latest.iot_job_id, latest.revision_id
                 )
             )
+            if members is not None:
+                devices |= members.get(group_name, frozenset())
             job = group.job
             if job is not None and job.job_id == latest.iot_job_id:
                 counts += job.counts
                 if job.status == "CANCELED":
                     canceled.append(group_name)
+                elif job.processing:
+                    processing.append(group_name)
             continue
         if members is not None:
             conflicts += _shared_device_conflicts(desired, stage, group_name, ours, groups, members)
@@ -178,6 +190,8 @@ def deploy_stage(
         tuple(missing),
         previous,
         tuple(conflicts),
+        None if members is None else len(devices),
+        tuple(processing),
     )
 
 

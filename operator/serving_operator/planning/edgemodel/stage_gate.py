@@ -15,6 +15,13 @@ execution counts: the transitions of its phase, as a table read top to bottom.
 | stageDeadlineSeconds passed                             | DeadlineExceeded    |
 | otherwise (devices still reporting)                     | Deploying           |
 
+A stage is judged on its groups' core devices (child groups included, read from group
+membership), not on the IoT jobs' counters alone: IoT rolls executions out at the job's
+rollout rate, so while a job is processing targets its counters cover only the devices
+reached so far. A device not reached yet, or still processing, is pending: the gate's share
+is of every device, and "every device answered" waits for the rollout to reach them all.
+Things in a group that are not core devices are not waited for (no nucleus answers).
+
 The judgment is level-based: it depends on the counts of this pass, not on the phase the
 stage was in, so a gate met and then lost (a device failing late) goes back to Deploying
 and bakes again once met again. Only the time the gate was met and the time the stage
@@ -67,11 +74,45 @@ class StageFacts:
         return self.deployed.counts
 
     @property
+    def devices(self) -> int | None:
+        """The groups' core devices, when read and there are any (a group without any
+        falls back on what its job counts)."""
+        return self.deployed.devices or None
+
+    @property
+    def total(self) -> int:
+        """The devices the stage is judged on: its groups' core devices when read, else
+        the executions the jobs count."""
+        return self.counts.total if self.devices is None else self.devices
+
+    @property
+    def pending(self) -> int:
+        """Devices yet to answer: not reached by the rollout yet, or still working on it
+        (at least one while a job is processing targets)."""
+        counts, devices = self.counts, self.devices
+        pending = (
+            counts.pending
+            if devices is None
+            else max(counts.in_progress, devices - counts.executed, 0)
+        )
+        return max(pending, 1) if self.deployed.processing else pending
+
+    @property
+    def success_percent(self) -> float:
+        total = self.total
+        if not total or (self.deployed.processing and self.devices is None):
+            # Without membership a processing job's counters are a partial batch.
+            return 0.0
+        return min(100.0, 100.0 * self.counts.succeeded / total)
+
+    @property
     def summary(self) -> str:
         counts = self.counts
+        reached = f"; rollout of {', '.join(self.deployed.processing)} still reaching devices"
         return (
-            f"{counts.succeeded}/{counts.total} devices succeeded"
-            f" ({success_percent(counts):.0f}%, gate {self.stage.min_success_percent:g}%)"
+            f"{counts.succeeded}/{self.total} devices succeeded"
+            f" ({self.success_percent:.0f}%, gate {self.stage.min_success_percent:g}%)"
+            f"{reached if self.deployed.processing else ''}"
         )
 
     def to(self, phase: StagePhase, verdict: str) -> StageMemory:
@@ -83,26 +124,29 @@ Transition = Callable[[StageFacts], Judged | None]
 
 
 def abort_verdict(stage: DesiredStage, counts: DeviceCounts) -> str | None:
-    """The abort criterion `counts` meet, as IoT judges them, or None."""
+    """The abort criterion `counts` meet, as IoT judges them, or None: the GGv2 API
+    reference (IoTJobAbortCriteria) stops the deployment when "the number of things that
+    receive the deployment exceeds the minNumberOfExecutedThings" and "the percentage of
+    failures with type failureType exceeds the thresholdPercentage". Things that received
+    it are the executions rolled out (queued, in progress or finished; the counters hold
+    only those); the percentage is of the executions that finished. Both strict."""
     failures = {
         "FAILED": counts.failed,
         "REJECTED": counts.rejected,
         "TIMED_OUT": counts.timed_out,
         "ALL": counts.failed + counts.rejected + counts.timed_out,
     }
+    received = counts.total
     for failure_type, threshold, minimum in stage.abort_criteria:
-        if counts.executed >= minimum and counts.executed > 0:
+        if received > minimum and counts.executed > 0:
             share = 100.0 * failures[failure_type] / counts.executed
-            if share >= threshold:
+            if share > threshold:
                 return (
                     f"abort criterion met: {failure_type} {share:.0f}% of {counts.executed}"
-                    f" executed devices (threshold {threshold:g}%)"
+                    f" executed devices, {received} received (threshold {threshold:g}%,"
+                    f" more than {minimum} received)"
                 )
     return None
-
-
-def success_percent(counts: DeviceCounts) -> float:
-    return 100.0 * counts.succeeded / counts.total if counts.total else 0.0
 
 
 def judge_stage(
@@ -169,8 +213,8 @@ def _abort_criteria_met(facts: StageFacts) -> Judged | None:
 def _gate_met(facts: StageFacts) -> Judged | None:
     """Baking until bakeSeconds after the gate was first met, then waiting for a new value
     of the promote annotation if the stage is manual, then Succeeded."""
-    counts, stage, record = facts.counts, facts.stage, facts.record
-    if not counts.total or success_percent(counts) < stage.min_success_percent:
+    stage, record = facts.stage, facts.record
+    if not facts.total or facts.success_percent < stage.min_success_percent:
         return None
     met_at = record.gate_met_at if record.gate_met_at is not None else facts.now
     facts = replace(facts, record=replace(record, gate_met_at=met_at))
@@ -188,8 +232,7 @@ def _gate_met(facts: StageFacts) -> Judged | None:
 
 
 def _gate_failed(facts: StageFacts) -> Judged | None:
-    counts = facts.counts
-    if not counts.total or counts.pending:
+    if not facts.total or facts.pending:
         return None
     return Judged(facts.to(StagePhase.GATE_FAILED, facts.summary))
 

@@ -12,6 +12,7 @@ from enum import StrEnum
 from serving_operator.planning.edgemodel.actions import (
     CreateCompilationJob,
     CreateComponentVersion,
+    PublishEntrypoint,
     Step,
 )
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, DesiredTarget, recipe
@@ -101,6 +102,8 @@ def plan_targets(
         artifact = job.artifact_uri
         version = observed.components.get((target.component_name, target.component_version))
         if version is None:
+            if not any(isinstance(step, PublishEntrypoint) for step in steps):
+                steps.append(PublishEntrypoint(desired.entrypoint_uri))
             steps.append(
                 CreateComponentVersion(
                     target.component_name,

@@ -9,15 +9,18 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import assert_never
 
+from serving_operator import edge_runtime
 from serving_operator.api.edgemodel import PROMOTE_ANNOTATION, DeletionPolicy, EdgeModelSpec
 from serving_operator.aws.clients import Clients, EdgeClients
 from serving_operator.aws.sts import Sts
 from serving_operator.planning.edgemodel.actions import (
     Action,
+    CancelDeployment,
     CreateCompilationJob,
     CreateComponentVersion,
     CreateDeployment,
     DeleteComponentVersion,
+    PublishEntrypoint,
     StopCompilationJob,
 )
 from serving_operator.planning.edgemodel.at_rest import REST_RECHECK_SECONDS
@@ -229,12 +232,14 @@ class EdgeModelReconciler:
         }
 
     def _members(self, observed: EdgeModelObservation) -> dict[str, frozenset[str]]:
-        """The things of each thing group that exists."""
-        return {
-            name: self._aws.iot.things_in_group(name)
-            for name, group in observed.groups.items()
-            if group.arn is not None
-        }
+        """The Greengrass core devices of each thing group that exists, child groups
+        included: other things in a group get an IoT job execution that no nucleus ever
+        answers, so they are neither shared devices nor devices a stage waits for."""
+        existing = [name for name, group in observed.groups.items() if group.arn is not None]
+        if not existing:
+            return {}
+        core = self._aws.greengrass.core_devices()
+        return {name: self._aws.iot.things_in_group(name) & core for name in existing}
 
     def _execute(self, action: Action) -> bool:
         """Carry out one action; AwsError stops the pass (run_pass keeps the memory before)."""
@@ -244,12 +249,16 @@ class EdgeModelReconciler:
                 aws.neo.create(job, dict(request))
             case StopCompilationJob(job_name=job):
                 aws.neo.stop(job)
+            case PublishEntrypoint(uri=uri):
+                aws.s3.publish(uri, edge_runtime.entrypoint_source())
             case CreateComponentVersion():
                 aws.greengrass.create_component_version(action)
             case DeleteComponentVersion(arn=arn):
                 aws.greengrass.delete_component(arn)
             case CreateDeployment():
                 aws.greengrass.create_deployment(action, action.client_token)
+            case CancelDeployment(deployment_id=deployment):
+                aws.greengrass.cancel_deployment(deployment)
             case _:
                 assert_never(action)
         return True
