@@ -514,6 +514,37 @@ def test_changing_the_analysis_mid_step_restarts_the_sequential_test() -> None:
     assert "restarted" not in status.history[-1].note
 
 
+def test_adding_a_relative_harm_mid_step_restarts_the_test_and_status_reports_it() -> None:
+    """relativeHarm is part of the test's identity; status then carries its p-value, and
+    every ErrorRate check the smallest increase the counts can detect."""
+    world = World(rps=1500, error_rate={BASE: 0.01, CAND: 0.012})
+    before = canary_spec(steps=[{"setWeight": 10}], analysis=_error_rate_analysis(0.05, 0.01))
+    plan, status = run(
+        before, world, until=lambda p: any(s.looks >= 1 for s in remembered(p).sequential)
+    )
+    first = status.history[-1].checks[0]
+    assert first.relative_safety_p_value is None
+    assert first.detectable_increase is not None and 0.0 < first.detectable_increase < 1.0
+
+    analysis = _error_rate_analysis(0.05, 0.01)
+    analysis["metrics"][0]["relativeHarm"] = {"ratio": 1.5}
+    after = canary_spec(steps=[{"setWeight": 10}], analysis=analysis)
+    world.now += timedelta(seconds=plan.recheck_after or 1.0)
+    _, status = run(after, world, status, until=lambda p: p.findings.look is not None)
+    look = status.history[-1]
+    assert "restarted" in look.note
+    check = look.checks[0]
+    assert check.relative_safety_p_value is not None
+    assert check.relative_safety_p_value == min(
+        1.0,
+        2
+        * min(status.sequential[0].ratio_safety_p_value, status.sequential[0].floor_safety_p_value),
+    )
+    # More counts, smaller detectable increase.
+    assert check.detectable_increase is not None
+    assert check.detectable_increase < first.detectable_increase
+
+
 def _first_look_with(spec: TrafficSplitSpec) -> TrafficSplitPlan:
     """A canary run to its first counted look (or its end)."""
     world = World(rps=100, error_rate={BASE: 0.01, CAND: 0.02})
