@@ -806,7 +806,8 @@ def test_identical_low_error_rates_pass_a_relative_harm_with_enough_errors() -> 
         )
         state = decision.state
         verdicts.append(decision.verdict)
-    assert Verdict.PASS in verdicts and Verdict.FAIL not in verdicts
+    assert Verdict.PASS in verdicts
+    assert Verdict.FAIL not in verdicts
     # Tens of errors a side before a doubling can be excluded: not at the first look.
     assert verdicts[0] is Verdict.INCONCLUSIVE
 

@@ -23,12 +23,13 @@ from pydantic import ValidationError
 
 from serving_operator.api.trafficsplit import (
     MIN_ALPHA,
+    CheckResult,
     HandledRequests,
     Phase,
     TrafficSplitSpec,
     TrafficSplitStatus,
 )
-from serving_operator.cli.trafficsplit import canary_start, plot_history, plot_series
+from serving_operator.cli.trafficsplit import canary_start, check_line, plot_history, plot_series
 from serving_operator.planning.outcome import OutcomeKind, Plan, Remember
 from serving_operator.planning.trafficsplit import statistics as stats
 from serving_operator.planning.trafficsplit.actions import SetWeights
@@ -524,7 +525,8 @@ def test_adding_a_relative_harm_mid_step_restarts_the_test_and_status_reports_it
     )
     first = status.history[-1].checks[0]
     assert first.relative_safety_p_value is None
-    assert first.detectable_increase is not None and 0.0 < first.detectable_increase < 1.0
+    assert first.detectable_increase is not None
+    assert 0.0 < first.detectable_increase < 1.0
 
     analysis = _error_rate_analysis(0.05, 0.01)
     analysis["metrics"][0]["relativeHarm"] = {"ratio": 1.5}
@@ -1203,3 +1205,22 @@ def test_harmful_increase_decides_whether_a_worse_candidate_passes() -> None:
     _, recorded, expected = _first_pass(alpha=0.05, harmful=0.05, error_rate=0.02)
     assert recorded == expected
     assert expected[-1] == "Pass"
+
+
+def test_compare_shows_the_smallest_harm_the_traffic_can_detect() -> None:
+    check = CheckResult(
+        name="errors",
+        verdict="Inconclusive",
+        reason="RatioNotYetExcluded",
+        value=0.002,
+        baseline_value=0.001,
+        p_value=0.2,
+        safety_p_value=1e-6,
+        relative_safety_p_value=0.5,
+        detectable_increase=0.0015,
+    ).model_dump(by_alias=True, exclude_none=True)
+    line = check_line(check)
+    assert "p(not relatively harmful)=0.5" in line
+    assert "smallest detectable harm (80% power): +0.15 points (2.5x the baseline's rate)" in line
+    starved = {**check, "detectableIncrease": None}
+    assert "none yet (too little traffic)" in check_line(starved)
