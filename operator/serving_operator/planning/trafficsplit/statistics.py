@@ -28,7 +28,7 @@ DEFAULT_MIN_SAMPLE_SIZE = 1000
 # of a 1% baseline). It is fixed in the spec rather than estimated from the baseline because an
 # estimate taken from the same data lets a harmful candidate pass far more often than alpha.
 DEFAULT_HARMFUL_INCREASE = 0.01
-# With a relative harm (harmfulRatio), the smallest absolute increase that counts as harm: 0.05
+# With a relative harm (relativeHarm), the smallest absolute increase that counts as harm: 0.05
 # points, so that at a 0.1% baseline a doubling (0.1 points) is harmful, while a baseline with
 # no errors at all does not make a candidate's single error harmful (docs/trafficsplit-
 # statistics.md, "Relative harm").
@@ -377,8 +377,8 @@ class ErrorRateTest:
     relative harm is the intersection of both nulls, so rejecting either excludes it): the
     exact error-share test with its null at R (`ratio_safety_p_value`), or the normal mixture
     SPRT with its boundary at `ratio_floor` (`floor_safety_p_value`). A candidate harmful by
-    either definition passes with probability at most alpha: each Pass needs every harm it
-    could be excluded (an intersection-union test spends no extra alpha). Fail is unchanged.
+    either definition passes with probability at most alpha: a Pass needs every form of harm
+    excluded (an intersection-union test, Berger 1982: no extra alpha). Fail is unchanged.
     """
 
     alpha: float = DEFAULT_ALPHA
