@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from serving_operator.sandbox.inference_components import instances_needed, place
+from serving_operator.sandbox.instance_types import INSTANCE_RESOURCES, Resources
 from tests.sandbox import endpoints
 from tests.sandbox.endpoints import ROLE, unique, wait_until
 from tests.support.sandbox import Sandbox
@@ -504,3 +506,23 @@ def test_copy_autoscaling_to_zero_and_back(
     autoscaling.deregister_scalable_target(
         ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=DIMENSION
     )
+
+
+def test_placement_first_fit_keeps_placed_copies_and_sizes_managed_fleets() -> None:
+    """The pure placement: copies already placed keep their room; new copies fit where they
+    can; managed scaling picks the fewest instances that hold every copy."""
+    g5_12 = INSTANCE_RESOURCES["ml.g5.12xlarge"]
+    assert (g5_12.cpus, g5_12.memory_mb, g5_12.accelerators) == (48.0, 196608, 4.0)
+    gpu = Resources(4, 16384, 1)
+    cpu = Resources(8, 4096)
+    # One instance, four GPUs: the newer component gets the GPU the older one leaves; and
+    # when the older one grows, the newer one's placed copies keep their room.
+    assert place(g5_12, 1, [(gpu, 3, 3), (gpu, 0, 2)]) == [3, 1]
+    assert place(g5_12, 1, [(gpu, 1, 3), (gpu, 2, 2)]) == [2, 2]
+    # CPU-only copies are bound by CPUs: 48 / 8 = 6 per instance.
+    assert place(g5_12, 2, [(cpu, 0, 20)]) == [12]
+    assert instances_needed(g5_12, [(gpu, 0, 9)], 0, 5) == 3
+    assert instances_needed(g5_12, [(gpu, 0, 9)], 0, 2) == 2  # capped at the maximum
+    assert instances_needed(g5_12, [(gpu, 0, 0)], 0, 2) == 0  # no copies, no instances
+    assert instances_needed(g5_12, [(gpu, 0, 0)], 1, 2) == 1  # but not below the minimum
+    assert place(g5_12, 3, [(Resources(1, 1024, 8), 0, 1)]) == [0]  # bigger than one instance
