@@ -159,6 +159,14 @@ def test_lifecycle_create_describe_list_update_delete(control: Any, fast: None) 
     assert refused.value.response["Error"]["Code"] == "ValidationException"
     assert name in refused.value.response["Error"]["Message"]
 
+    # Tags, on the component's ARN (the operator marks what it owns with a tag).
+    arn = described["InferenceComponentArn"]
+    control.add_tags(ResourceArn=arn, Tags=[{"Key": "owner", "Value": "me"}])
+    control.add_tags(ResourceArn=arn, Tags=[{"Key": "owner", "Value": "you"}])
+    assert control.list_tags(ResourceArn=arn)["Tags"] == [{"Key": "owner", "Value": "you"}]
+    control.delete_tags(ResourceArn=arn, TagKeys=["owner"])
+    assert control.list_tags(ResourceArn=arn)["Tags"] == []
+
     control.delete_inference_component(InferenceComponentName=name)
     assert describe(control, name)["InferenceComponentStatus"] == "Deleting"
     gone(control, name)

@@ -155,6 +155,9 @@ class InferenceComponentOverlay:
             "UpdateInferenceComponentRuntimeConfig": self._update_runtime_config,
             "DeleteInferenceComponent": self._delete,
             "DeleteEndpoint": self._delete_endpoint,
+            "AddTags": self._add_tags,
+            "ListTags": self._list_tags,
+            "DeleteTags": self._delete_tags,
         }
 
     # -- lookups ------------------------------------------------------------------------
@@ -736,6 +739,45 @@ class InferenceComponentOverlay:
             self._schedule(component, self.sagemaker.settings.deleting_seconds, finish)
             self.settle(component.account, component.region, component.endpoint_name)
             return Response(b"", status=200, content_type="application/x-amz-json-1.1")
+
+    # -- tags (moto knows no inference component ARN) -------------------------------------
+    def _tagged(self, request: AwsRequest) -> Component | None:
+        arn = str(request.json().get("ResourceArn", ""))
+        name = arn.rpartition(":inference-component/")[2]
+        found = self._find(request, name) if ":inference-component/" in arn else None
+        return found if found is not None and found.arn == arn else None
+
+    def _add_tags(self, request: AwsRequest) -> Response | None:
+        with self.lock:
+            component = self._tagged(request)
+            if component is None:
+                return None
+            added = list(request.json().get("Tags") or [])
+            keys = {t["Key"] for t in added}
+            component.tags = [t for t in component.tags if t["Key"] not in keys] + added
+            return json_response({"Tags": added})
+
+    def _list_tags(self, request: AwsRequest) -> Response | None:
+        params = request.json()
+        with self.lock:
+            component = self._tagged(request)
+            if component is None:
+                return None
+            start = int(params.get("NextToken") or 0)
+            size = int(params.get("MaxResults") or 50)
+            page: dict[str, Any] = {"Tags": component.tags[start : start + size]}
+            if start + size < len(component.tags):
+                page["NextToken"] = str(start + size)
+            return json_response(page)
+
+    def _delete_tags(self, request: AwsRequest) -> Response | None:
+        with self.lock:
+            component = self._tagged(request)
+            if component is None:
+                return None
+            keys = set(request.json().get("TagKeys") or [])
+            component.tags = [t for t in component.tags if t["Key"] not in keys]
+            return json_response({})
 
     def _delete_endpoint(self, request: AwsRequest) -> Response | None:
         """Refused while the endpoint has inference components; else the SageMaker overlay
