@@ -170,7 +170,12 @@ def test_lifecycle_create_describe_list_update_delete(control: Any, fast: None) 
     control.delete_inference_component(InferenceComponentName=name)
     assert describe(control, name)["InferenceComponentStatus"] == "Deleting"
     gone(control, name)
+    config = control.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    variant = control.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]
+    assert "ModelName" not in variant
+    assert variant["InstanceType"] == "ml.g5.12xlarge"  # a type moto's own list lacks
     control.delete_endpoint(EndpointName=endpoint)
+    control.delete_endpoint_config(EndpointConfigName=config)
 
 
 def test_list_filters_sorts_and_pages(control: Any, fast: None) -> None:
