@@ -120,9 +120,15 @@ def gone(control: Any, name: str) -> None:
     wait_until(missing, lambda d: d["gone"], f"{name} to be deleted")
 
 
-def test_lifecycle_create_describe_list_update_delete(control: Any, fast: None) -> None:
+def test_lifecycle_create_describe_list_update_delete(
+    control: Any, fast: None, sandbox: Sandbox
+) -> None:
     endpoint = ic_endpoint(control)
     name = component(control, endpoint, copies=2)
+    # The call log names the component a call is about (tests count reads per resource).
+    assert [c["operation"] for c in sandbox.calls() if c.get("target") == name] == [
+        "CreateInferenceComponent"
+    ]
     creating = describe(control, name)
     assert creating["InferenceComponentStatus"] == "Creating"
     assert creating["EndpointName"] == endpoint

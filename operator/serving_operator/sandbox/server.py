@@ -347,6 +347,7 @@ class SandboxApp:
 
 _OPERATOR_AGENT = "serving-operator/"
 _TARGET_KEYS = (
+    "InferenceComponentName",  # before EndpointName: CreateInferenceComponent names both
     "EndpointName",
     "EndpointConfigName",
     "ModelName",
