@@ -59,13 +59,21 @@ def ic_endpoint(
 
 
 def spec(
-    *, image: str = "llm:1", cpus: float = 4, memory: int = 16384, gpus: float = 1
+    *,
+    image: str = "llm:1",
+    cpus: float = 4,
+    memory: int = 16384,
+    gpus: float = 1,
+    artifact: str | None = None,
 ) -> dict[str, Any]:
     compute: dict[str, Any] = {"NumberOfCpuCoresRequired": cpus, "MinMemoryRequiredInMb": memory}
     if gpus:  # at least 1 when given (botocore's NumberOfAcceleratorDevices)
         compute["NumberOfAcceleratorDevicesRequired"] = gpus
+    container: dict[str, Any] = {"Image": image}
+    if artifact is not None:
+        container["ArtifactUrl"] = artifact
     return {
-        "Container": {"Image": image, "ArtifactUrl": "s3://models/llm/model.tar.gz"},
+        "Container": container,
         "ComputeResourceRequirements": compute,
     }
 
@@ -182,6 +190,40 @@ def test_lifecycle_create_describe_list_update_delete(
     assert variant["InstanceType"] == "ml.g5.12xlarge"  # a type moto's own list lacks
     control.delete_endpoint(EndpointName=endpoint)
     control.delete_endpoint_config(EndpointConfigName=config)
+
+
+def test_a_missing_artifact_fails_the_component_and_rolls_an_update_back(
+    control: Any, fast: None, model_bucket: str
+) -> None:
+    endpoint = ic_endpoint(control)
+    missing = f"s3://{model_bucket}/llm/{unique('absent')}/model.tar.gz"
+    present = f"s3://{model_bucket}/xgboost/v1/model.tar.gz"
+    failing = component(control, endpoint, artifact=missing)
+    failed = settled(control, failing, "Failed")
+    assert missing in failed["FailureReason"]
+    assert copies(failed) == (1, 0)
+    # A model whose artifact is missing fails it the same way.
+    model = endpoints.model(control, PrimaryContainer={"Image": "img", "ModelDataUrl": missing})
+    by_model = unique("ic")
+    control.create_inference_component(
+        InferenceComponentName=by_model,
+        EndpointName=endpoint,
+        VariantName="main",
+        Specification={**spec(), "ModelName": model},
+        RuntimeConfig={"CopyCount": 1},
+    )
+    assert missing in settled(control, by_model, "Failed")["FailureReason"]
+
+    working = component(control, endpoint, artifact=present)
+    assert "FailureReason" not in settled(control, working)
+    control.update_inference_component(
+        InferenceComponentName=working, Specification=spec(image="llm:2", artifact=missing)
+    )
+    rolled_back = settled(control, working)
+    assert "Rolled back the update" in rolled_back["FailureReason"]
+    assert rolled_back["Specification"]["Container"]["ArtifactUrl"] == present
+    for name in (failing, by_model, working):
+        control.delete_inference_component(InferenceComponentName=name)
 
 
 def test_list_filters_sorts_and_pages(control: Any, fast: None) -> None:
