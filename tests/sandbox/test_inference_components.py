@@ -356,6 +356,9 @@ def test_managed_instance_scaling_grows_to_fit_and_shrinks_to_the_minimum(
     summary = control.describe_endpoint(EndpointName=endpoint)["ProductionVariants"][0]
     assert summary["ManagedInstanceScaling"]["MaxInstanceCount"] == 3
     assert summary["RoutingConfig"]["RoutingStrategy"] == "LEAST_OUTSTANDING_REQUESTS"
+    # The endpoint keeps running on its config once the config is deleted.
+    config = control.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    control.delete_endpoint_config(EndpointConfigName=config)
 
     # Beyond MaxInstanceCount: three instances, three copies, the fourth waits.
     control.update_inference_component_runtime_config(

@@ -149,6 +149,7 @@ class InferenceComponentOverlay:
         self.sagemaker = sagemaker
         self.lock: threading.RLock = sagemaker.lock
         self.components: dict[tuple[str, str, str], Component] = {}
+        self._configs: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._order = 0
         self.handlers: dict[str, Callable[[AwsRequest], Response | None]] = {
             "CreateInferenceComponent": self._create,
@@ -179,23 +180,35 @@ class InferenceComponentOverlay:
                 key=lambda c: c.order,
             )
 
+    def _config_variants(self, account: str, region: str, endpoint: Any) -> list[dict[str, Any]]:
+        """The production variants of the config the endpoint runs, as first read: an
+        endpoint keeps running on its config after the config is deleted."""
+        key = (endpoint.arn, endpoint.endpoint_config_name)
+        if key not in self._configs:
+            configs = self.sagemaker.backend_for(account, region).endpoint_configs
+            config = configs.get(endpoint.endpoint_config_name)
+            if config is None:
+                return []
+            self._configs[key] = [dict(v) for v in config.production_variants]
+        return self._configs[key]
+
     def variant_config(self, account: str, region: str, endpoint: Any, variant: str) -> Any:
-        """The endpoint config's production variant (dict), None if it or the config is gone."""
-        configs = self.sagemaker.backend_for(account, region).endpoint_configs
-        config = configs.get(endpoint.endpoint_config_name)
-        if config is None:
-            return None
+        """The endpoint config's production variant (dict), None if unknown."""
         return next(
-            (v for v in config.production_variants if v.get("VariantName") == variant), None
+            (
+                v
+                for v in self._config_variants(account, region, endpoint)
+                if v.get("VariantName") == variant
+            ),
+            None,
         )
 
     def hosts_components(self, account: str, region: str, endpoint: Any) -> bool:
         """Whether the endpoint's variants are of the kind that hosts inference components."""
-        configs = self.sagemaker.backend_for(account, region).endpoint_configs
-        config = configs.get(endpoint.endpoint_config_name)
-        if config is None:
+        variants = self._config_variants(account, region, endpoint)
+        if not variants:
             return bool(self.on_endpoint(account, region, endpoint.endpoint_name))
-        return any("ModelName" not in v for v in config.production_variants)
+        return any("ModelName" not in v for v in variants)
 
     # -- time ---------------------------------------------------------------------------
     def advance(self, now: float | None = None) -> None:
@@ -514,13 +527,7 @@ class InferenceComponentOverlay:
                     f'Could not find variant "{variant_name}" in endpoint "{endpoint_arn}".',
                 )
             config = self.variant_config(account, region, endpoint, variant_name)
-            configs = self.sagemaker.backend_for(account, region).endpoint_configs
-            endpoint_config = configs.get(endpoint.endpoint_config_name)
-            if (
-                config is None
-                or "ModelName" in config
-                or not getattr(endpoint_config, "execution_role_arn", None)
-            ):
+            if config is None or "ModelName" in config:
                 return error_response(
                     "ValidationException",
                     f'Variant "{variant_name}" of endpoint "{endpoint_arn}" cannot host inference'
