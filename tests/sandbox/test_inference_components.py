@@ -23,9 +23,18 @@ FAST = {"creatingSeconds": 0.3, "updatingSeconds": 0.3, "deletingSeconds": 0.2}
 DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 
 
+# Long enough that a describe right after a change still sees its in-between status.
+STEADY = {"creatingSeconds": 3, "updatingSeconds": 3, "deletingSeconds": 3}
+
+
 @pytest.fixture
 def fast(sandbox_settings: Callable[..., None]) -> None:
     sandbox_settings(**FAST)
+
+
+@pytest.fixture
+def steady(sandbox_settings: Callable[..., None]) -> None:
+    sandbox_settings(**STEADY)
 
 
 def ic_endpoint(
@@ -129,7 +138,7 @@ def gone(control: Any, name: str) -> None:
 
 
 def test_lifecycle_create_describe_list_update_delete(
-    control: Any, fast: None, sandbox: Sandbox
+    control: Any, steady: None, sandbox: Sandbox
 ) -> None:
     endpoint = ic_endpoint(control)
     name = component(control, endpoint, copies=2)
@@ -296,7 +305,7 @@ def test_validation_errors(control: Any, fast: None, model_bucket: str) -> None:
         )
     assert "ExecutionRoleArn" in no_role.value.response["Error"]["Message"]
 
-    name = component(control, endpoint)
+    name = component(control, endpoint, gpus=8)  # more GPUs than an instance: stays Creating
     with pytest.raises(ClientError) as twice:
         component(control, endpoint, name=name)
     assert "already existing" in twice.value.response["Error"]["Message"]
@@ -381,7 +390,7 @@ def test_managed_instance_scaling_grows_to_fit_and_shrinks_to_the_minimum(
 
 
 def test_rolling_update_of_one_component_leaves_the_others_alone(
-    control: Any, fast: None, runtime: Any
+    control: Any, steady: None, runtime: Any
 ) -> None:
     endpoint = ic_endpoint(control, instance_type="ml.g5.12xlarge")
     rolled = component(control, endpoint, copies=2, image="llm:1")
@@ -444,9 +453,11 @@ def test_invoke_by_component_name(
     endpoint = ic_endpoint(control)
     llm = component(control, endpoint, image="llm:1")
     embed = component(control, endpoint, image="embed:1")
+    # A component that stays Creating (a copy needs more GPUs than an instance has).
+    waiting = component(control, endpoint, gpus=8)
     with pytest.raises(runtime.exceptions.ValidationError) as creating:
-        runtime.invoke_endpoint(EndpointName=endpoint, Body=b"1", InferenceComponentName=llm)
-    assert "not in service" in creating.value.response["Error"]["Message"]
+        runtime.invoke_endpoint(EndpointName=endpoint, Body=b"1", InferenceComponentName=waiting)
+    assert "not in service (status: Creating)" in creating.value.response["Error"]["Message"]
     settled(control, llm)
     settled(control, embed)
     for name, image in ((llm, "llm:1"), (embed, "embed:1")):
@@ -517,7 +528,9 @@ def test_copy_autoscaling_to_zero_and_back(
             "PredefinedMetricSpecification": {
                 "PredefinedMetricType": "SageMakerInferenceComponentInvocationsPerCopy"
             },
-            "ScaleInCooldown": 0,
+            # Counted from the last scaling: the first scale-in is not held back, and once a
+            # copy is back, it stays long enough for the calls below.
+            "ScaleInCooldown": 10,
             "ScaleOutCooldown": 0,
         },
     )
