@@ -119,6 +119,16 @@ PLATFORM_MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
 # Frameworks for which Neo accepts a FrameworkVersion.
 VERSIONED_FRAMEWORKS = ("MXNET", "PYTORCH", "TENSORFLOW", "TFLITE")
 NVIDIA_COMPILER_OPTIONS = ("gpu-code", "trt-ver", "cuda-ver")
+# Neo targets no Greengrass core device runs (Greengrass v2 runs on Linux and Windows only):
+# qcs605/qcs603 compile for Android, coreml for iOS/macOS (SageMaker developer guide,
+# neo-supported-devices-edge-devices), lambda for AWS Lambda.
+NO_GREENGRASS_DEVICES = ("lambda", "coreml", "qcs605", "qcs603")
+# Frameworks Neo compiles only with a DataInputConfig (CreateCompilationJob's InputConfig:
+# "DataInputConfig ... Required for TensorFlow, Keras, MXNet, ONNX and DarkNet" as the
+# SageMaker API reference words it; the sandbox's Neo refuses them without one).
+NEEDS_DATA_INPUT_CONFIG = ("TENSORFLOW", "KERAS", "MXNET", "ONNX", "DARKNET")
+# botocore's FrameworkVersion shape: 3 to 10 characters, pattern [0-9]\.[A-Za-z0-9.]+.
+FRAMEWORK_VERSION_PATTERN = r"^[0-9]\.[A-Za-z0-9.]+$"
 THING_GROUP_PATTERN = r"^[a-zA-Z0-9:_-]{1,128}$"
 COMPONENT_NAME_PATTERN = r"^[a-zA-Z0-9._-]{1,100}$"
 ThingGroupName = Annotated[str, StringConstraints(pattern=THING_GROUP_PATTERN, max_length=128)]
@@ -169,7 +179,11 @@ class TargetPlatform(ApiModel):
     os: PlatformOs = Field(description="ANDROID or LINUX.")
     arch: PlatformArch = Field(description="X86_64, X86, ARM64, ARM_EABI or ARM_EABIHF.")
     accelerator: PlatformAccelerator | None = Field(
-        default=None, description="INTEL_GRAPHICS, MALI, NVIDIA or NNA; none for CPU."
+        default=None,
+        description=(
+            "INTEL_GRAPHICS, MALI or NVIDIA; none for CPU (NNA is in Neo's enum but Neo"
+            " compiles no os/arch with it, so it is refused)."
+        ),
     )
 
 
@@ -192,11 +206,26 @@ class EdgeTarget(ApiModel):
                 "an NVIDIA targetPlatform needs compilerOptions with"
                 " gpu-code, trt-ver and cuda-ver",
             ),
+            _rule(
+                "!has(self.targetDevice) || !(self.targetDevice in ["
+                + ", ".join(f"'{d}'" for d in NO_GREENGRASS_DEVICES)
+                + "])",
+                "Greengrass cannot run this targetDevice (Neo compiles it for Android, iOS or"
+                " Lambda; Greengrass core devices run Linux or Windows)",
+            ),
+            _rule(
+                "!has(self.targetPlatform) || self.targetPlatform.os != 'ANDROID'",
+                "Greengrass cannot run an ANDROID targetPlatform (core devices run Linux or"
+                " Windows)",
+            ),
         )
     }
 
     name: str = Field(
         pattern=r"^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$",
+        # Bounded for the CEL rules that compare targets: without a maxLength the apiserver
+        # estimates a string as long as a whole request.
+        max_length=20,
         description="A short name for this target, used in AWS resource names.",
     )
     target_device: TargetDevice | None = Field(
@@ -222,8 +251,11 @@ class EdgeTarget(ApiModel):
         default_factory=list,
         max_length=20,
         description=(
-            "The thing groups whose devices run this target's component;"
-            " empty: every group of the rollout."
+            "The thing groups whose devices run this target's component; empty: every group"
+            " of the rollout, allowed only with a single target. With several targets each"
+            " names its own groups and no group is two targets' (a device would get two"
+            " targets' models, and Greengrass fails a device's whole deployment when one"
+            " component has no manifest for its platform): docs/edgemodel.md."
         ),
     )
 
@@ -292,7 +324,26 @@ class ComponentSpec(ApiModel):
     )
 
 
+def _decimals_rule(field: str, decimals: int) -> dict[str, str]:
+    """At most `decimals` digits after the point (AWS IoT's abortConfig and rollout config:
+    "up to two digits after the decimal" for thresholdPercentage, one for incrementFactor,
+    per the IoT API reference's AbortCriteria and ExponentialRolloutRate). CEL has no round
+    on doubles: compare with the nearest whole multiple, within floating point's error."""
+    scale = f"{10**decimals}.0"
+    scaled = f"self.{field} * {scale}"
+    return _rule(
+        f"{scaled} - double(int({scaled} + 0.5)) < 0.000001"
+        f" && {scaled} - double(int({scaled} + 0.5)) > -0.000001",
+        f"AWS IoT takes {field} with at most {decimals} digit{'s' if decimals > 1 else ''}"
+        " after the decimal point",
+    )
+
+
 class ExponentialRate(ApiModel):
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": _validations(_decimals_rule("incrementFactor", 1))
+    }
+
     base_rate_per_minute: int = Field(
         description="Devices notified per minute at first.", ge=1, le=1000
     )
@@ -306,6 +357,10 @@ class ExponentialRate(ApiModel):
 
 
 class AbortCriterion(ApiModel):
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": _validations(_decimals_rule("thresholdPercentage", 2))
+    }
+
     failure_type: AbortFailureType = Field(description="FAILED, REJECTED, TIMED_OUT or ALL.")
     threshold_percentage: float = Field(
         description="Abort when more than this share of the finished devices failed so.",
@@ -422,6 +477,25 @@ class EdgeModelSpec(ApiModel):
                 "self.framework != 'XGBOOST' || !has(self.dataInputConfig)",
                 "XGBOOST takes no dataInputConfig",
             ),
+            _rule(
+                "has(self.dataInputConfig) || !(self.framework in ["
+                + ", ".join(f"'{f}'" for f in NEEDS_DATA_INPUT_CONFIG)
+                + "])",
+                "Neo needs a dataInputConfig for TENSORFLOW, KERAS, MXNET, ONNX and DARKNET",
+            ),
+            _rule(
+                "self.targets.size() <= 1 || self.targets.all(t, has(t.thingGroups)"
+                " && t.thingGroups.size() > 0)",
+                "with several targets every target names its own thingGroups (one model per"
+                " device: docs/edgemodel.md)",
+            ),
+            _rule(
+                "self.targets.all(a, self.targets.all(b, a.name == b.name"
+                " || !has(a.thingGroups) || !has(b.thingGroups)"
+                " || !a.thingGroups.exists(g, g in b.thingGroups)))",
+                "two targets name the same thing group: its devices would get both targets'"
+                " models (one model per device: docs/edgemodel.md)",
+            ),
         )
     }
 
@@ -436,8 +510,9 @@ class EdgeModelSpec(ApiModel):
             "Framework version Neo compiles for (MXNET, PYTORCH, TENSORFLOW and TFLITE only)."
         ),
         default=None,
-        min_length=1,
+        min_length=3,
         max_length=10,
+        pattern=FRAMEWORK_VERSION_PATTERN,
     )
     data_input_config: str | None = Field(
         default=None,

@@ -20,7 +20,11 @@ Request = Mapping[str, Any]
 NEO_NAME_LENGTH = 63
 PUBLISHER = "serving-operator"
 
-# Greengrass's platform architecture of each Neo device (devices not listed match any).
+# Greengrass's platform architecture of each Neo device, from the OS and architecture
+# columns of the SageMaker developer guide's device table (neo-supported-devices-edge-
+# devices): ARM64 is Greengrass's aarch64, ARM its arm, X86_64 its amd64. Every device
+# Greengrass can run is listed (a test keeps it so); those it cannot (Android, iOS, Lambda:
+# api.edgemodel.NO_GREENGRASS_DEVICES) are refused at admission.
 DEVICE_ARCHITECTURES = {
     **dict.fromkeys(
         (
@@ -31,15 +35,37 @@ DEVICE_ARCHITECTURES = {
             "imx8qm",
             "imx8mplus",
             "rk3399",
-            "qcs605",
-            "qcs603",
+            "rasp4b",
+            "aisage",
+            "amba_cv2",
+            "amba_cv22",
+            "amba_cv25",
             "ml_m6g",
             "ml_c6g",
         ),
         "aarch64",
     ),
-    **dict.fromkeys(("rasp3b", "rk3288", "sitara_am57x"), "arm"),
-    **dict.fromkeys(("ml_m4", "ml_m5", "ml_c4", "ml_c5", "ml_p2", "ml_p3", "ml_g4dn"), "amd64"),
+    **dict.fromkeys(("rasp3b", "rk3288", "sitara_am57x", "jacinto_tda4vm"), "arm"),
+    **dict.fromkeys(
+        (
+            "ml_m4",
+            "ml_m5",
+            "ml_c4",
+            "ml_c5",
+            "ml_p2",
+            "ml_p3",
+            "ml_g4dn",
+            "ml_inf1",
+            "ml_inf2",
+            "ml_trn1",
+            "ml_eia2",
+            "deeplens",
+            "sbe_c",
+        ),
+        "amd64",
+    ),
+    "x86_win32": "x86",
+    "x86_win64": "amd64",
 }
 PLATFORM_ARCHITECTURES = {
     "X86_64": "amd64",
@@ -61,6 +87,9 @@ class DesiredTarget:
     platform: Mapping[str, str]
     """The recipe manifest's Platform."""
     thing_groups: tuple[str, ...]
+    own_groups: tuple[str, ...] = ()
+    """The thing groups the spec names for this target (empty: it named none, and
+    `thing_groups` is every group of the rollout)."""
 
 
 @dataclass(frozen=True)
@@ -158,10 +187,9 @@ def _platform(target: EdgeTarget) -> dict[str, str]:
             "architecture": PLATFORM_ARCHITECTURES[str(target.target_platform.arch)],
         }
     device = str(target.target_device)
-    if device.startswith("x86_win"):
-        return {"os": "windows"}
+    os_name = "windows" if device.startswith("x86_win") else "linux"
     architecture = DEVICE_ARCHITECTURES.get(device)
-    return {"os": "linux", **({"architecture": architecture} if architecture else {})}
+    return {"os": os_name, **({"architecture": architecture} if architecture else {})}
 
 
 def _stage(stage: RolloutStage) -> DesiredStage:
@@ -267,6 +295,7 @@ def desired_edge_model(spec: EdgeModelSpec, *, namespace: str, name: str) -> Des
                 component_version=version,
                 platform=platform,
                 thing_groups=tuple(target.thing_groups) or every_group,
+                own_groups=tuple(target.thing_groups),
             )
         )
     return DesiredEdgeModel(

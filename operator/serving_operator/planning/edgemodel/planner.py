@@ -41,6 +41,12 @@ from serving_operator.planning.edgemodel.observed import (
     EdgeModelObservation,
     EdgeModelReads,
 )
+from serving_operator.planning.edgemodel.one_model_per_device import (
+    COMPONENT_NAME_TOO_LONG,
+    TARGETS_SHARE_DEVICES,
+    component_name_problems,
+    targets_sharing_devices,
+)
 from serving_operator.planning.edgemodel.rollout import NOTHING_TO_DEPLOY, plan_rollout
 from serving_operator.planning.edgemodel.targets import (
     DEFAULT_PARALLEL_COMPILATIONS,
@@ -84,6 +90,12 @@ def plan_edge_model(
 ) -> EdgePlan | EdgeLookups:
     """The next pass, or the reads it still needs (see the module's docstring); `now` is
     aware, in UTC."""
+    too_long = component_name_problems(desired)
+    if too_long:
+        # CreateComponentVersion would refuse every publish: nothing to do until it changes.
+        return Plan(
+            (), Outcome.stalled(COMPONENT_NAME_TOO_LONG, "; ".join(too_long)), None, EdgeFindings()
+        )
     full = observed.full
     if full is None:
         if rolled_out(desired, memory):
@@ -161,6 +173,16 @@ def plan_from_observation(
             EdgeFindings(views),
         )
 
+    shared = targets_sharing_devices(desired, observed.members)
+    if shared:
+        # Deploying would give those devices two targets' models (or fail their whole
+        # deployment on the platform that does not match): deploy nothing until it changes.
+        return Plan(
+            (*steps, Remember(memory)),
+            Outcome.stalled(TARGETS_SHARE_DEVICES, "; ".join(shared)),
+            None,
+            EdgeFindings(views),
+        )
     rollout = plan_rollout(
         desired,
         views,
