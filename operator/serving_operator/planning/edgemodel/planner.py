@@ -155,7 +155,9 @@ def plan_from_observation(
     failure = (
         Outcome.stalled(
             COMPILATION_FAILED,
-            "; ".join(f"target {v.target.name}: {v.failure_reason}" for v in failed),
+            "; ".join(f"target {v.target.name}: {v.failure_reason}" for v in failed)
+            # rollout_identity.group_components keeps what the groups run of a failed target.
+            + " (thing groups keep the version of a failed target they run)",
         )
         if failed
         else None
