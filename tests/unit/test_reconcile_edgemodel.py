@@ -40,7 +40,12 @@ TELEMETRY = {"com.example.Telemetry": {"componentVersion": "2.0.0"}}
 
 
 SPEC = _spec()
-DESIRED: DesiredEdgeModel = desired_edge_model(SPEC, namespace="ml", name="classifier")
+DESIRED: DesiredEdgeModel = desired_edge_model(
+    SPEC, namespace="ml", name="classifier", now=at(1000.0)
+)
+VERSIONS = {t.component_name: (t.content_key, t.component_version) for t in DESIRED.targets}
+"""Status as a pass before these tests left it: DESIRED's versions recorded (the pass that
+chooses a version publishes nothing: test_edgemodel_versions.py)."""
 OURS = {t.component_name: {"componentVersion": t.component_version} for t in DESIRED.targets}
 
 
@@ -115,7 +120,7 @@ def _pass(aws: FakeEdgeAws, memory: Memory | None = None, **spec: Any) -> EdgeRe
         _spec(**spec) if spec else SPEC,
         namespace="ml",
         name="classifier",
-        memory=memory or Memory(),
+        memory=replace(memory or Memory(), versions=(memory or Memory()).versions or VERSIONS),
         annotations={},
         now=at(1000.0),
     )

@@ -628,7 +628,11 @@ class TargetStatus(StatusModel):
         default=None, description="The Greengrass component published for this target."
     )
     component_version: str | None = Field(
-        default=None, description="Its version, derived from the content."
+        default=None,
+        description=(
+            "Its version: YYMMDD.HHMMSS.N (UTC) of when its content was first seen, so"
+            " versions sort in the order they were made."
+        ),
     )
     component_arn: str | None = Field(default=None, description="Its version's ARN.")
     component_state: str | None = Field(
@@ -682,6 +686,12 @@ class ComponentVersionStatus(StatusModel):
     version: str = Field(description="Component version.")
 
 
+class RecordedVersionStatus(StatusModel):
+    name: str = Field(description="Component name.")
+    version: str = Field(description="The version chosen for its current content.")
+    content_key: str = Field(description="Hash of that content (model and recipe).")
+
+
 class PreviousVersionsStatus(StatusModel):
     thing_group: str = Field(description="A thing group this rollout deployed to.")
     components: list[ComponentVersionStatus] = Field(
@@ -728,6 +738,13 @@ class EdgeModelStatus(StatusBase):
     )
     rollback: RollbackStatus | None = Field(
         default=None, description="Set when a failed stage rolled the rollout back."
+    )
+    component_versions: list[RecordedVersionStatus] = Field(
+        default_factory=list,
+        description=(
+            "Per component, the version chosen for its content (YYMMDD.HHMMSS.N, UTC, when"
+            " first seen), recorded before it is published."
+        ),
     )
 
 

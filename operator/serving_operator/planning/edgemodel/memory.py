@@ -67,6 +67,9 @@ class Memory:
     """Per thing group this rollout touched: our component name -> the version it ran
     before (empty: none). Recorded before the first deployment overwrites it."""
     rollback: Rollback | None = None
+    versions: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """Per component name: (content key, version) of its current content's version
+    (desired.next_version); recorded before that version is published (write-ahead)."""
 
     def stage(self, name: str) -> StageMemory | None:
         return next((s for s in self.stages if s.name == name), None)

@@ -150,7 +150,11 @@ def plan_from_observation(
     `plan_edge_model` asks for them before any deployment."""
     steps, views = plan_targets(desired, observed, max_parallel=max_parallel)
     published = memory.published | {v.component_arn for v in views if v.component_arn is not None}
-    memory = replace(memory, published=frozenset(published))
+    versions = {
+        **memory.versions,
+        **{t.component_name: (t.content_key, t.component_version) for t in desired.targets},
+    }
+    memory = replace(memory, published=frozenset(published), versions=versions)
     failed = [v for v in views if v.phase == TargetPhase.FAILED]
     failure = (
         Outcome.stalled(

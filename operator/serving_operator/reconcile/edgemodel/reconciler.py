@@ -101,8 +101,15 @@ class EdgeModelReconciler:
         now: datetime | None = None,
     ) -> EdgeReconcileResult:
         """One pass; `now` (aware, the clock's when None) is when stages start and gates open."""
-        desired = desired_edge_model(spec, namespace=namespace, name=name)
         moment = datetime.now(UTC) if now is None else now
+        desired = desired_edge_model(
+            spec,
+            namespace=namespace,
+            name=name,
+            versions=memory.versions,
+            published=memory.published,
+            now=moment,
+        )
         promotion = annotations.get(PROMOTE_ANNOTATION)
         done: EdgePass = run_pass(
             memory=memory,
@@ -123,7 +130,14 @@ class EdgeModelReconciler:
     def delete(
         self, spec: EdgeModelSpec, *, namespace: str, name: str, memory: Memory
     ) -> EdgeReconcileResult:
-        desired = desired_edge_model(spec, namespace=namespace, name=name)
+        desired = desired_edge_model(
+            spec,
+            namespace=namespace,
+            name=name,
+            versions=memory.versions,
+            published=memory.published,
+            now=datetime.now(UTC),
+        )
         retain = spec.deletion_policy == DeletionPolicy.RETAIN
         done: EdgePass = run_pass(
             memory=memory,

@@ -12,6 +12,7 @@ from serving_operator.api.edgemodel import (
     EdgeModelStatus,
     GroupDeploymentStatus,
     PreviousVersionsStatus,
+    RecordedVersionStatus,
     RollbackStatus,
     StageStatus,
     TargetStatus,
@@ -92,6 +93,7 @@ def memory_of(status: EdgeModelStatus) -> Memory:
         )
         if status.rollback is not None
         else None,
+        versions={v.name: (v.content_key, v.version) for v in status.component_versions},
     )
 
 
@@ -191,6 +193,10 @@ def report_pass(result: EdgeReconcileResult, context: Context) -> PassReport[Edg
             for group, versions in memory.previous.items()
         ],
         rollback=_rollback_status(memory.rollback),
+        component_versions=[
+            RecordedVersionStatus(name=n, version=v, content_key=k)
+            for n, (k, v) in sorted(memory.versions.items())
+        ],
     )
     events = [_action_event(a) for a in result.executed]
     previous = {s.name: s.phase for s in context.status.stages}
