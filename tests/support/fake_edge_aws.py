@@ -48,6 +48,8 @@ class FakeEdgeAws(CallRecorder):
     """By version ARN."""
     groups: set[str] = field(default_factory=set)
     """Thing groups that exist."""
+    partition: str = "aws"
+    """The partition of the caller's ARN (aws-cn in China, aws-us-gov in GovCloud)."""
     members: dict[str, set[str]] = field(default_factory=dict)
     """Thing group -> the things in it (child groups' included)."""
     not_core: set[str] = field(default_factory=set)
@@ -215,4 +217,5 @@ class _FakeSts:
 
     def caller_identity(self) -> CallerIdentity:
         self.aws.record("GetCallerIdentity")
-        return CallerIdentity(ACCOUNT, f"arn:aws:iam::{ACCOUNT}:user/test", "test")
+        partition = self.aws.partition
+        return CallerIdentity(ACCOUNT, f"arn:{partition}:iam::{ACCOUNT}:user/test", "test")

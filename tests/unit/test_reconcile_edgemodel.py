@@ -647,3 +647,13 @@ def test_a_spec_change_after_the_rollout_reads_everything_again() -> None:
     result = _pass(aws, memory, rollout=changed)
     assert {"DescribeCompilationJob", "ListDeployments"} <= set(aws.operations)
     assert result.memory.rollout_id != memory.rollout_id  # a new rollout begins
+
+
+def test_arns_are_built_in_the_callers_partition() -> None:
+    # China (aws-cn) and GovCloud (aws-us-gov): the component version and thing group ARNs the
+    # shell builds were arn:aws:... whatever the account, so nothing was ever found there.
+    aws = _ready_to_roll_out(partition="aws-cn")
+    _pass(aws)
+    described = [arn for op, arn in aws.calls if op == "DescribeComponent"]
+    assert described
+    assert all(str(arn).startswith("arn:aws-cn:greengrass:") for arn in described), described

@@ -54,16 +54,27 @@ settled."""
 
 
 @cache
-def _account(sts: Sts) -> str:
-    return sts.caller_identity().account
+def _caller(sts: Sts) -> tuple[str, str]:
+    """The partition and account of the operator's credentials: ARNs are built in them
+    (aws, aws-cn for China, aws-us-gov for GovCloud: the caller's own ARN names it)."""
+    identity = sts.caller_identity()
+    return arn_partition(identity.arn), identity.account
 
 
-def component_arn(region: str, account: str, name: str, version: str) -> str:
-    return f"arn:aws:greengrass:{region}:{account}:components:{name}:versions:{version}"
+def arn_partition(arn: str) -> str:
+    """arn:<partition>:service:..., "aws" when `arn` names none."""
+    parts = arn.split(":")
+    return parts[1] if len(parts) > 2 and parts[0] == "arn" and parts[1] else "aws"
 
 
-def thing_group_arn(region: str, account: str, name: str) -> str:
-    return f"arn:aws:iot:{region}:{account}:thinggroup/{name}"
+def component_arn(
+    region: str, account: str, name: str, version: str, *, partition: str = "aws"
+) -> str:
+    return f"arn:{partition}:greengrass:{region}:{account}:components:{name}:versions:{version}"
+
+
+def thing_group_arn(region: str, account: str, name: str, *, partition: str = "aws") -> str:
+    return f"arn:{partition}:iot:{region}:{account}:thinggroup/{name}"
 
 
 EdgePass = PassResult[Action, Memory, EdgeFindings, EdgeModelReads]
@@ -226,9 +237,11 @@ class EdgeModelReconciler:
         """Component versions by (name, version): one DescribeComponent each."""
         if not keys:
             return {}
-        account, region = _account(self._aws.sts), self._aws.greengrass.region
+        (partition, account), region = _caller(self._aws.sts), self._aws.greengrass.region
         return {
-            key: self._aws.greengrass.describe_component(component_arn(region, account, *key))
+            key: self._aws.greengrass.describe_component(
+                component_arn(region, account, *key, partition=partition)
+            )
             for key in keys
         }
 
@@ -237,10 +250,10 @@ class EdgeModelReconciler:
         built, not read)."""
         if not groups:
             return {}
-        account, region = _account(self._aws.sts), self._aws.greengrass.region
+        (partition, account), region = _caller(self._aws.sts), self._aws.greengrass.region
         return {
             group: self._aws.greengrass.latest_deployment_id(
-                thing_group_arn(region, account, group)
+                thing_group_arn(region, account, group, partition=partition)
             )
             for group in groups
         }
