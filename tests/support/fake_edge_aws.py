@@ -60,6 +60,8 @@ class FakeEdgeAws(CallRecorder):
     tokens: dict[str, str] = field(default_factory=dict)
     """Client token -> what it made (component version ARN or deployment ID)."""
     objects: dict[str, bytes] = field(default_factory=dict)
+    source_versions: dict[str, str] = field(default_factory=dict)
+    """The version (ETag or VersionId) HeadObject gives for a source URI; none: unreadable."""
     """S3 URL -> body."""
     read_prefixes = ("Describe", "List", "Get", "Head")
 
@@ -83,6 +85,10 @@ class FakeEdgeAws(CallRecorder):
 class _FakeS3:
     def __init__(self, aws: FakeEdgeAws) -> None:
         self.aws = aws
+
+    def object_version(self, url: str) -> str | None:
+        self.aws.record("HeadObject", url)
+        return self.aws.source_versions.get(url)
 
     def publish(self, url: str, body: bytes) -> bool:
         self.aws.record("HeadObject", url)

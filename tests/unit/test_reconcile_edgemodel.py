@@ -509,9 +509,10 @@ def test_a_rolled_out_edge_model_reads_its_versions_and_latest_deployments_then_
     result = _pass(aws, memory)
     assert (result.outcome.kind, result.outcome.reason) == (OutcomeKind.READY, ROLLED_OUT)
     reads = [(op, d) for op, d in aws.calls if op != "GetCallerIdentity"]
-    assert [op for op, _ in reads] == ["DescribeComponent"] * len(DESIRED.targets) + [
-        "ListDeployments"
-    ] * 2
+    # The source object first (a new upload compiles again), then the versions and groups.
+    assert [op for op, _ in reads] == ["HeadObject"] + ["DescribeComponent"] * len(
+        DESIRED.targets
+    ) + ["ListDeployments"] * 2
     # One ListDeployments per thing group, its ARN built rather than read.
     assert [d for op, d in reads if op == "ListDeployments"] == [
         group_arn("canary"),

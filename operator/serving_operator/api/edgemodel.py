@@ -26,6 +26,9 @@ from serving_operator.api.common import (
 
 PROMOTE_ANNOTATION = "serving.mlops.dev/promote"
 """Set to any new value to open the manual gate of the stage that waits for it."""
+RETRY_COMPILATION_ANNOTATION = "serving.mlops.dev/retry-compilation"
+"""Set to any new value to compile again the targets whose compilation FAILED or was STOPPED
+(Neo job names are deterministic: without it only a spec change compiles again)."""
 
 
 # Copied from botocore's SageMaker model (tests/unit/test_edgemodel_api.py keeps them equal):
@@ -692,6 +695,19 @@ class RecordedVersionStatus(StatusModel):
     content_key: str = Field(description="Hash of that content (model and recipe).")
 
 
+class SourceStatus(StatusModel):
+    uri: str = Field(description="The source the compilations were made from.")
+    version: str = Field(description="Its S3 VersionId (version:...) or ETag (etag:...).")
+    revision: int = Field(
+        default=0, description="Times the object changed since first seen (in job names)."
+    )
+
+
+class TargetRetryStatus(StatusModel):
+    target: str = Field(description="Target name.")
+    token: str = Field(description="The retry-compilation token its job name carries.")
+
+
 class PreviousVersionsStatus(StatusModel):
     thing_group: str = Field(description="A thing group this rollout deployed to.")
     components: list[ComponentVersionStatus] = Field(
@@ -738,6 +754,17 @@ class EdgeModelStatus(StatusBase):
     )
     rollback: RollbackStatus | None = Field(
         default=None, description="Set when a failed stage rolled the rollout back."
+    )
+    source: SourceStatus | None = Field(
+        default=None,
+        description="The source object as last read: a new upload to it compiles again.",
+    )
+    compilation_retries: list[TargetRetryStatus] = Field(
+        default_factory=list,
+        description=f"Targets compiled again after a new {RETRY_COMPILATION_ANNOTATION} value.",
+    )
+    consumed_retry: str | None = Field(
+        default=None, description=f"The last {RETRY_COMPILATION_ANNOTATION} value acted on."
     )
     component_versions: list[RecordedVersionStatus] = Field(
         default_factory=list,

@@ -299,12 +299,16 @@ def desired_edge_model(
     versions: Versions | None = None,
     published: frozenset[str] = frozenset(),
     now: datetime | None = None,
+    source_revision: int = 0,
+    retries: Mapping[str, str] | None = None,
 ) -> DesiredEdgeModel:
     """What `spec` asks of AWS. A target's component version is the one `versions` (status)
     records for its content; else, for a version published before versions were recorded
     (its ARN in `published`), that one; else a new one from `now` (`next_version`), not
-    recorded yet."""
+    recorded yet. A `source_revision` above 0 (the source object changed since first seen)
+    and a target's retry token (`retries`) are part of its job name: each compiles again."""
     versions = versions or {}
+    retries = retries or {}
     moment = now if now is not None else datetime(2026, 1, 1, tzinfo=UTC)
     tags = ownership_tags(namespace, name)
     stages = tuple(_stage(s) for s in spec.rollout.stages)
@@ -326,7 +330,14 @@ def desired_edge_model(
     targets = []
     for target in spec.targets:
         compilation = _compilation(spec, target, tags)
-        job_name = neo_job_name(namespace, name, target.name, compilation)
+        again = [
+            *([f"source revision {source_revision}"] if source_revision else []),
+            *([f"retry {retries[target.name]}"] if target.name in retries else []),
+        ]
+        # Without either, the name is what it always was (an upgrade compiles nothing again).
+        job_name = neo_job_name(
+            namespace, name, target.name, [compilation, *again] if again else compilation
+        )
         compilation["OutputConfig"]["S3OutputLocation"] = (
             f"{spec.output_s3_uri.rstrip('/')}/{job_name}/"
         )

@@ -61,6 +61,7 @@ COMPILATION_FAILED = "CompilationFailed"
 RETAINED = "Retained"
 DELETED = "Deleted"
 DELETING = "Deleting"
+RETRY_REASON = "retry-compilation annotation"
 FOLLOW_SECONDS = 2.0
 """How soon to look again when Stalled on one target while the others still progress."""
 
@@ -87,6 +88,7 @@ def plan_edge_model(
     promotion: str | None,
     max_parallel: int = DEFAULT_PARALLEL_COMPILATIONS,
     rest_recheck_seconds: float = REST_RECHECK_SECONDS,
+    retry: str | None = None,
 ) -> EdgePlan | EdgeLookups:
     """The next pass, or the reads it still needs (see the module's docstring); `now` is
     aware, in UTC."""
@@ -115,6 +117,7 @@ def plan_edge_model(
         promotion=promotion,
         max_parallel=max_parallel,
         rest_recheck_seconds=rest_recheck_seconds,
+        retry=retry,
     )
     if full.members is None and (
         any(isinstance(s, CreateDeployment) for s in plan.actions) or _judges_in_flight(memory)
@@ -143,6 +146,7 @@ def plan_from_observation(
     promotion: str | None,
     max_parallel: int = DEFAULT_PARALLEL_COMPILATIONS,
     rest_recheck_seconds: float = REST_RECHECK_SECONDS,
+    retry: str | None = None,
 ) -> EdgePlan:
     """The pass's plan from everything read (its last step remembers the new memory), with
     each target's view and the rollout's current stage. Once rolled out, the next pass comes
@@ -155,6 +159,28 @@ def plan_from_observation(
         **{t.component_name: (t.content_key, t.component_version) for t in desired.targets},
     }
     memory = replace(memory, published=frozenset(published), versions=versions)
+    if retry is not None and retry != memory.consumed_retry:
+        # A new retry-compilation token: the targets whose compilation failed get it in
+        # their job names (recorded now; the next pass, from that status, creates the jobs).
+        again = [
+            v.target.name
+            for v in views
+            if v.job_status in (CompilationStatus.FAILED, CompilationStatus.STOPPED)
+        ]
+        memory = replace(
+            memory,
+            consumed_retry=retry,
+            retries={**memory.retries, **dict.fromkeys(again, retry)},
+        )
+        if again:
+            return Plan(
+                (*steps, Remember(memory)),
+                Outcome.progressing(
+                    COMPILING, f"compiling again ({RETRY_REASON}): {', '.join(again)}"
+                ),
+                FOLLOW_SECONDS,
+                EdgeFindings(views),
+            )
     failed = [v for v in views if v.phase == TargetPhase.FAILED]
     failure = (
         Outcome.stalled(

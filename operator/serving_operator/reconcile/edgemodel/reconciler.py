@@ -10,7 +10,12 @@ from functools import cache
 from typing import assert_never
 
 from serving_operator import edge_runtime
-from serving_operator.api.edgemodel import PROMOTE_ANNOTATION, DeletionPolicy, EdgeModelSpec
+from serving_operator.api.edgemodel import (
+    PROMOTE_ANNOTATION,
+    RETRY_COMPILATION_ANNOTATION,
+    DeletionPolicy,
+    EdgeModelSpec,
+)
 from serving_operator.aws.clients import Clients, EdgeClients
 from serving_operator.aws.sts import Sts
 from serving_operator.planning.edgemodel.actions import (
@@ -25,7 +30,7 @@ from serving_operator.planning.edgemodel.actions import (
 )
 from serving_operator.planning.edgemodel.at_rest import REST_RECHECK_SECONDS
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, desired_edge_model
-from serving_operator.planning.edgemodel.memory import Memory
+from serving_operator.planning.edgemodel.memory import Memory, next_source
 from serving_operator.planning.edgemodel.observed import (
     AtRestView,
     CompilationStatus,
@@ -113,14 +118,15 @@ class EdgeModelReconciler:
     ) -> EdgeReconcileResult:
         """One pass; `now` (aware, the clock's when None) is when stages start and gates open."""
         moment = datetime.now(UTC) if now is None else now
-        desired = desired_edge_model(
-            spec,
-            namespace=namespace,
-            name=name,
-            versions=memory.versions,
-            published=memory.published,
-            now=moment,
+        # The source object as it is now: a new upload to the same key compiles again
+        # (one HeadObject a pass; recorded before the jobs it names are created).
+        memory = replace(
+            memory,
+            source=next_source(
+                memory.source, spec.source, self._aws.s3.object_version(spec.source)
+            ),
         )
+        desired = self._desired(spec, namespace, name, memory, moment)
         promotion = annotations.get(PROMOTE_ANNOTATION)
         done: EdgePass = run_pass(
             memory=memory,
@@ -132,6 +138,7 @@ class EdgeModelReconciler:
                 now=moment,
                 promotion=promotion,
                 rest_recheck_seconds=self._rest_recheck_seconds,
+                retry=annotations.get(RETRY_COMPILATION_ANNOTATION),
             ),
             look_up=lambda lookups, observed: self._look_up(lookups, desired, observed),
             execute=self._execute,
@@ -141,14 +148,7 @@ class EdgeModelReconciler:
     def delete(
         self, spec: EdgeModelSpec, *, namespace: str, name: str, memory: Memory
     ) -> EdgeReconcileResult:
-        desired = desired_edge_model(
-            spec,
-            namespace=namespace,
-            name=name,
-            versions=memory.versions,
-            published=memory.published,
-            now=datetime.now(UTC),
-        )
+        desired = self._desired(spec, namespace, name, memory, datetime.now(UTC))
         retain = spec.deletion_policy == DeletionPolicy.RETAIN
         done: EdgePass = run_pass(
             memory=memory,
@@ -160,6 +160,21 @@ class EdgeModelReconciler:
             execute=self._execute,
         )
         return _result(done, desired)
+
+    @staticmethod
+    def _desired(
+        spec: EdgeModelSpec, namespace: str, name: str, memory: Memory, now: datetime
+    ) -> DesiredEdgeModel:
+        return desired_edge_model(
+            spec,
+            namespace=namespace,
+            name=name,
+            versions=memory.versions,
+            published=memory.published,
+            now=now,
+            source_revision=memory.source.revision if memory.source else 0,
+            retries=memory.retries,
+        )
 
     def _look_up(
         self, lookups: EdgeLookups, desired: DesiredEdgeModel, observed: EdgeModelReads
