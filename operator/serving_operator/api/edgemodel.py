@@ -248,7 +248,11 @@ class EdgeTarget(ApiModel):
         default=None,
         min_length=3,
         max_length=1024,
-        description="Neo's CompilerOptions (JSON), e.g. NVIDIA's gpu-code, trt-ver, cuda-ver.",
+        description=(
+            "Neo's CompilerOptions, as JSON or as AWS's docs write them"
+            " ({'gpu-code': 'sm_53', 'trt-ver': '5.0.6', 'cuda-ver': '10.0'}); NVIDIA needs"
+            " gpu-code, trt-ver and cuda-ver."
+        ),
     )
     thing_groups: list[ThingGroupName] = Field(
         default_factory=list,
