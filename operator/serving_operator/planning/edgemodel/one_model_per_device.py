@@ -7,9 +7,12 @@ manifest for the device fails the device's whole deployment ("Platform dependenc
 resolution", GGv2 developer guide, manage-deployments.md). Two targets in one group would
 therefore either fail every device there or, when both platforms match (jetson_nano and a
 LINUX/ARM64 platform are both linux/aarch64), run two models on each. Admission refuses two
-targets naming one group (CEL in the CRD); what CEL cannot see is checked here: a device in
-a group of one target and in a group of another (membership, child groups included), a
-spec stored before that rule, and a default component name beyond AWS's 128 characters.
+targets naming one group, and several targets where one names none (CEL in the CRD); what
+CEL cannot see is checked here: a device in a group of one target and in a group of another
+(membership, child groups included), a spec stored before that rule that names one group
+for two targets, and a default component name beyond AWS's 128 characters. A stored spec
+with several targets naming no groups (admitted before the rule) is not stopped here: it
+cannot be changed without naming them.
 """
 
 from __future__ import annotations
