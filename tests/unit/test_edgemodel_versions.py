@@ -130,3 +130,43 @@ def test_a_version_published_before_versions_were_recorded_is_kept() -> None:
     )
     for before, after in zip(upgraded.targets, changed.targets, strict=True):
         assert _key(after.component_version) > _key(before.component_version)
+
+
+def test_an_upgraded_operator_rolls_out_the_versions_the_old_one_published() -> None:
+    # Through the shell: the old operator published 1.0.<hash> versions and remembered their
+    # ARNs, nothing else. The new one publishes nothing and deploys those.
+    from serving_operator.planning.edgemodel.observed import (
+        ComponentState,
+        ObservedComponentVersion,
+    )
+    from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler
+    from tests.support.fake_edge_aws import version_arn
+    from tests.unit.test_reconcile_edgemodel import SPEC, _ready_to_roll_out
+
+    model = desired_edge_model(SPEC, namespace="ml", name="classifier")
+    legacy = {
+        version_arn(t.component_name, t.legacy_version): ObservedComponentVersion(
+            version_arn(t.component_name, t.legacy_version), ComponentState.DEPLOYABLE
+        )
+        for t in model.targets
+    }
+    aws = _ready_to_roll_out(components=legacy)
+    reconciler = EdgeModelReconciler(aws.clients())
+    memory = Memory(published=frozenset(legacy))
+    for second in range(4):
+        result = reconciler.reconcile(
+            SPEC,
+            namespace="ml",
+            name="classifier",
+            memory=memory,
+            annotations={},
+            now=at(1000.0 + second),
+        )
+        memory = result.memory
+    assert "CreateComponentVersion" not in aws.operations
+    deployed = [d for op, d in aws.calls if op == "CreateDeployment"]
+    assert deployed
+    assert result.desired is not None
+    assert {t.component_name: t.component_version for t in result.desired.targets} == {
+        t.component_name: t.legacy_version for t in model.targets
+    }
