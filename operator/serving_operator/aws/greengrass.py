@@ -38,8 +38,9 @@ class GreengrassV2(ServiceAdapter):
         return ObservedComponentVersion(
             arn=response["arn"],
             state=ComponentState(status.get("componentState", "REQUESTED")),
+            # A FAILED version may have a message and no per-artifact errors: keep it.
             errors=tuple(f"{uri}: {message}" for uri, message in sorted(errors.items()))
-            or ((status["message"],) if status.get("message") and errors else ()),
+            or ((str(status["message"]),) if status.get("message") else ()),
         )
 
     def create_component_version(self, action: CreateComponentVersion) -> str:
