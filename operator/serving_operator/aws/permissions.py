@@ -81,7 +81,33 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     # Greengrass creates the IoT job of a deployment with the caller's permissions.
     IamAction("iot:CreateJob", "Greengrass makes a deployment's IoT job as the caller"),
     IamAction("iot:CancelJob", "Greengrass cancels a replaced deployment's IoT job"),
+    # The rest of the dependent actions the Service Authorization Reference lists for
+    # greengrass:CreateDeployment ("Actions, resources, and condition keys for AWS IoT
+    # Greengrass V2", Dependent actions column): Greengrass calls them as the caller.
+    IamAction("iot:DescribeThing", "Greengrass reads a deployment's target things as the caller"),
+    IamAction("iot:UpdateJob", "Greengrass revises a deployment's IoT job as the caller"),
+    IamAction("iot:GetThingShadow", "Greengrass reads a device's deployment shadow as the caller"),
+    IamAction(
+        "iot:UpdateThingShadow", "Greengrass writes a device's deployment shadow as the caller"
+    ),
+    IamAction(
+        "iot:DeleteThingShadow", "Greengrass clears a device's deployment shadow as the caller"
+    ),
 )
+
+CREATE_DEPLOYMENT_DEPENDENT_ACTIONS = (
+    "iot:CancelJob",
+    "iot:CreateJob",
+    "iot:DeleteThingShadow",
+    "iot:DescribeJob",
+    "iot:DescribeThing",
+    "iot:DescribeThingGroup",
+    "iot:GetThingShadow",
+    "iot:UpdateJob",
+    "iot:UpdateThingShadow",
+)
+"""What the Service Authorization Reference lists as greengrass:CreateDeployment's dependent
+actions (list_awsiotgreengrassv2.html): a caller without them cannot deploy."""
 
 # The IAM prefix of each adapter's `service`, and operations whose action has another name.
 SERVICE_PREFIXES = {
@@ -318,6 +344,11 @@ NARROWEST: dict[str, Grant] = {
         for action, resources, why in (
             ("iot:CreateJob", (*_IOT_JOBS, *_THING_GROUPS, *_THINGS), "job*, thinggroup, thing"),
             ("iot:CancelJob", _IOT_JOBS, "job*"),
+            ("iot:UpdateJob", _IOT_JOBS, "job*"),
+            ("iot:DescribeThing", _THINGS, "thing*"),
+            ("iot:GetThingShadow", _THINGS, "thing*"),
+            ("iot:UpdateThingShadow", _THINGS, "thing*"),
+            ("iot:DeleteThingShadow", _THINGS, "thing*"),
         )
     },
 }
