@@ -357,8 +357,9 @@ def test_merge_keeps_every_other_component_policy_job_config_and_tag() -> None:
     )
     assert action is not None
     assert action.components == {**OTHER, "mine-nano": {"componentVersion": "1.0.2"}}
+    # Someone else set the group's failure handling policy: theirs (the one-writer rule).
     assert action.deployment_policies == {
-        "failureHandlingPolicy": "ROLLBACK",
+        "failureHandlingPolicy": "DO_NOTHING",
         "componentUpdatePolicy": {"action": "SKIP_NOTIFY_COMPONENTS"},
     }
     assert action.iot_job_configuration == {

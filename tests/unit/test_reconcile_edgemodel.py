@@ -543,7 +543,8 @@ def test_someone_elses_deployment_without_ours_at_rest_is_merged_again_keeping_t
         "site",
         {"team": "devices"},
     )
-    assert merge.deployment_policies["failureHandlingPolicy"] == DESIRED.failure_handling_policy
+    # Their deployment set the group's failure handling policy: it stays theirs.
+    assert merge.deployment_policies["failureHandlingPolicy"] == "DO_NOTHING"
     assert aws.writes == ["CreateDeployment"]  # the canary, untouched, is left alone
     assert (result.outcome.kind, result.outcome.reason) == (OutcomeKind.READY, ROLLED_OUT)
     assert result.recheck_after is None  # the next resync records the merge

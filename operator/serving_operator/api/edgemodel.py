@@ -624,6 +624,22 @@ class RollbackStatus(StatusModel):
     phase: str = Field(description="RollingBack, then RolledBack once every group has it.")
 
 
+class WrittenSettingStatus(StatusModel):
+    thing_group: str = Field(description="A thing group this EdgeModel deployed to.")
+    field: str = Field(
+        description=(
+            "A group-wide setting of the group's deployment this EdgeModel wrote:"
+            " deploymentPolicies.failureHandlingPolicy or iotJobConfiguration.<key>."
+        )
+    )
+    digest: str = Field(
+        description=(
+            "A digest of the value written: while the group's deployment still holds it, the"
+            " setting is this EdgeModel's to change or drop; otherwise someone else's."
+        )
+    )
+
+
 class EdgeModelStatus(StatusBase):
     targets: list[TargetStatus] = Field(
         description="Per target: compilation and component.", default_factory=list
@@ -653,6 +669,13 @@ class EdgeModelStatus(StatusBase):
     )
     rollback: RollbackStatus | None = Field(
         default=None, description="Set when a failed stage rolled the rollout back."
+    )
+    written_settings: list[WrittenSettingStatus] = Field(
+        default_factory=list,
+        description=(
+            "The group-wide deployment settings this EdgeModel wrote per thing group (the"
+            " one-writer rule in docs/edgemodel.md)."
+        ),
     )
 
 

@@ -67,6 +67,9 @@ class Memory:
     """Per thing group this rollout touched: our component name -> the version it ran
     before (empty: none). Recorded before the first deployment overwrites it."""
     rollback: Rollback | None = None
+    written: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Per thing group: the group-wide deployment settings this EdgeModel last wrote there
+    (deployment.Written), so a later merge changes only those and keeps everyone else's."""
 
     def stage(self, name: str) -> StageMemory | None:
         return next((s for s in self.stages if s.name == name), None)

@@ -182,11 +182,20 @@ def plan_from_observation(
         recheck = FOLLOW_SECONDS if outcome.kind == OutcomeKind.PROGRESSING else None
         outcome = Outcome.stalled(failure.reason, f"{failure.message} ({outcome.message})")
     return Plan(
-        (*steps, *rollout.steps, Remember(rollout.memory)),
+        (*steps, *rollout.steps, Remember(_with_written(rollout.memory, rollout.steps))),
         outcome,
         recheck,
         EdgeFindings(views, rollout.current_stage),
     )
+
+
+def _with_written(memory: Memory, steps: tuple[Step, ...]) -> Memory:
+    """`memory` with the group-wide settings each deployment of `steps` writes (remembered
+    only once they all were made: the plan's last step)."""
+    made = {s.thing_group: s.wrote for s in steps if isinstance(s, CreateDeployment)}
+    if not made:
+        return memory
+    return replace(memory, written={**memory.written, **made})
 
 
 def at_rest_lookups(desired: DesiredEdgeModel, memory: Memory) -> EdgeLookups:
@@ -256,11 +265,14 @@ def plan_edge_model_deletion(
         if memory.published | found:
             return EdgeLookups(published=memory.published | found)
         published = {}
-    return _plan_deletion(desired, full, published)
+    return _plan_deletion(desired, full, published, memory)
 
 
 def _plan_deletion(
-    desired: DesiredEdgeModel, observed: EdgeModelObservation, published: Mapping[str, bool]
+    desired: DesiredEdgeModel,
+    observed: EdgeModelObservation,
+    published: Mapping[str, bool],
+    memory: Memory,
 ) -> EdgePlan:
     steps: list[Step] = []
     stopping = False
@@ -290,6 +302,7 @@ def _plan_deletion(
             failure_handling_policy=None,
             tags=dict(desired.tags),
             why="removing this EdgeModel's components",
+            written=memory.written.get(group.name, {}),
         )
         if action is not None:
             steps.append(action)

@@ -59,6 +59,9 @@ def plan_roll_back(
             failure_handling_policy=desired.failure_handling_policy,
             tags=dict(desired.tags),
             why=f"rolling back after stage {rollback.stage} failed",
+            # No job configuration of ours: the failed stage's abort criteria and rollout
+            # rate written before are dropped, so IoT does not abort the roll back itself.
+            written=memory.written.get(group_name, {}),
         )
         if action is not None:
             steps.append(action)

@@ -160,7 +160,9 @@ def _passed(
 ) -> _StageTurn:
     """Never judged again; its groups keep our components, and the deployments found
     carrying them become those expected at rest."""
-    kept = keep_merged(this_pass.desired, stage, this_pass.components, this_pass.groups, record)
+    kept = keep_merged(
+        this_pass.desired, stage, this_pass.components, this_pass.groups, record, memory.written
+    )
     if kept.deployments != record.deployments:
         memory = memory.with_stage(replace(record, deployments=kept.deployments))
     return _StageTurn(kept.steps, memory)
@@ -184,6 +186,7 @@ def _in_flight(
         record,
         memory.previous,
         this_pass.members,
+        memory.written,
     )
     if deployed.missing_groups:
         missing = ", ".join(deployed.missing_groups)

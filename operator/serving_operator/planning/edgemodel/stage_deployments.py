@@ -91,6 +91,7 @@ def _stage_merge(
     latest: ObservedDeployment | None,
     ours: Components,
     why: str,
+    written: Mapping[str, str],
 ) -> CreateDeployment:
     """The group's latest deployment with this stage's versions of our components merged in,
     called only where the latest does not carry them, so there is always something to change."""
@@ -104,6 +105,7 @@ def _stage_merge(
         failure_handling_policy=desired.failure_handling_policy,
         tags=dict(desired.tags),
         why=why,
+        written=written,
     )
     assert action is not None
     return action
@@ -117,6 +119,7 @@ def deploy_stage(
     record: StageMemory | None,
     remembered: Mapping[str, Mapping[str, str]],
     members: Mapping[str, frozenset[str]] | None,
+    written: Mapping[str, Mapping[str, str]] | None = None,
 ) -> StageDeployments:
     """This pass's view of a stage not passed yet: the groups carrying our components, and a
     merge for each that does not (or only what it runs recorded, when `remembered` has not
@@ -173,7 +176,16 @@ def deploy_stage(
                 " this EdgeModel's components"
             )
             why = f"stage {stage.name}: merging again, {drift}"
-        action = _stage_merge(desired, stage, group_name, group.arn, latest, ours, why)
+        action = _stage_merge(
+            desired,
+            stage,
+            group_name,
+            group.arn,
+            latest,
+            ours,
+            why,
+            (written or {}).get(group_name, {}),
+        )
         if group_name in remembered:
             steps.append(replace(action, drift=drift))
         else:
@@ -207,6 +219,7 @@ def keep_merged(
     components: Mapping[str, Components],
     groups: Mapping[str, ObservedGroup],
     record: StageMemory,
+    written: Mapping[str, Mapping[str, str]] | None = None,
 ) -> KeptMerged:
     """A passed stage is never judged again, but each of its groups keeps our components:
     a later deployment by someone else that dropped or changed them (Greengrass deployments
@@ -246,6 +259,7 @@ def keep_merged(
             latest,
             ours,
             f"stage {stage.name} passed; merging again",
+            (written or {}).get(group_name, {}),
         )
         steps.append(replace(action, drift=drift))
         if before is not None:

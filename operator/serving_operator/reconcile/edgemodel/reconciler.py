@@ -3,6 +3,7 @@ for, execute its plan."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from serving_operator.planning.edgemodel.actions import (
     StopCompilationJob,
 )
 from serving_operator.planning.edgemodel.at_rest import REST_RECHECK_SECONDS
+from serving_operator.planning.edgemodel.deployment import rebased
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, desired_edge_model
 from serving_operator.planning.edgemodel.memory import Memory
 from serving_operator.planning.edgemodel.observed import (
@@ -241,6 +243,20 @@ class EdgeModelReconciler:
         core = self._aws.greengrass.core_devices()
         return {name: self._aws.iot.things_in_group(name) & core for name in existing}
 
+    def _deploy(self, action: CreateDeployment) -> bool:
+        """Make a merged deployment over the group's latest deployment as it is now: under the
+        group's lock, read the latest again and merge over it if another writer deployed since
+        the pass read it (CreateDeployment has no expected revision, botocore greengrassv2
+        CreateDeploymentRequest, so a stale base would drop their components). False: the
+        latest already carries ours."""
+        greengrass = self._aws.greengrass
+        with _group_lock(action.target_arn):
+            now = rebased(action, greengrass.latest_deployment(action.target_arn))
+            if now is None:
+                return False
+            greengrass.create_deployment(now, now.client_token)
+        return True
+
     def _execute(self, action: Action) -> bool:
         """Carry out one action; AwsError stops the pass (run_pass keeps the memory before)."""
         aws = self._aws
@@ -256,12 +272,23 @@ class EdgeModelReconciler:
             case DeleteComponentVersion(arn=arn):
                 aws.greengrass.delete_component(arn)
             case CreateDeployment():
-                aws.greengrass.create_deployment(action, action.client_token)
+                return self._deploy(action)
             case CancelDeployment(deployment_id=deployment):
                 aws.greengrass.cancel_deployment(deployment)
             case _:
                 assert_never(action)
         return True
+
+
+def _group_lock(target_arn: str) -> threading.Lock:
+    """The operator's one lock per thing group: passes run in worker threads, and two
+    EdgeModels merging into one group must not both build on the same latest deployment."""
+    with _GROUP_LOCKS_GUARD:
+        return _GROUP_LOCKS.setdefault(target_arn, threading.Lock())
+
+
+_GROUP_LOCKS: dict[str, threading.Lock] = {}
+_GROUP_LOCKS_GUARD = threading.Lock()
 
 
 def _result(done: EdgePass, desired: DesiredEdgeModel) -> EdgeReconcileResult:

@@ -15,6 +15,7 @@ from serving_operator.api.edgemodel import (
     RollbackStatus,
     StageStatus,
     TargetStatus,
+    WrittenSettingStatus,
     rfc3339,
 )
 from serving_operator.planning.edgemodel import observed
@@ -92,7 +93,15 @@ def memory_of(status: EdgeModelStatus) -> Memory:
         )
         if status.rollback is not None
         else None,
+        written=_written_of(status.written_settings),
     )
+
+
+def _written_of(settings: list[WrittenSettingStatus]) -> dict[str, dict[str, str]]:
+    written: dict[str, dict[str, str]] = {}
+    for setting in settings:
+        written.setdefault(setting.thing_group, {})[setting.field] = setting.digest
+    return written
 
 
 def _stage_status(stage_names: list[str], memory: Memory) -> list[StageStatus]:
@@ -191,6 +200,11 @@ def report_pass(result: EdgeReconcileResult, context: Context) -> PassReport[Edg
             for group, versions in memory.previous.items()
         ],
         rollback=_rollback_status(memory.rollback),
+        written_settings=[
+            WrittenSettingStatus(thing_group=group, field=path, digest=digest)
+            for group, fields in sorted(memory.written.items())
+            for path, digest in sorted(fields.items())
+        ],
     )
     events = [_action_event(a) for a in result.executed]
     previous = {s.name: s.phase for s in context.status.stages}
