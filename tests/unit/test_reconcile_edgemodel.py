@@ -643,3 +643,44 @@ def test_a_spec_change_after_the_rollout_reads_everything_again() -> None:
     result = _pass(aws, memory, rollout=changed)
     assert {"DescribeCompilationJob", "ListDeployments"} <= set(aws.operations)
     assert result.memory.rollout_id != memory.rollout_id  # a new rollout begins
+
+
+def test_a_re_created_edge_model_publishes_again_after_its_versions_were_deleted() -> None:
+    """Greengrass answers a repeated client token with what it made before (for up to 8 h),
+    deleted or not: the same spec applied again after a delete must get new versions."""
+    aws = FakeEdgeAws(compilations=_compiled())
+    first = _pass(aws)
+    assert first.memory.publish_nonce is not None
+    for arn in list(aws.components):
+        aws.components.pop(arn)  # the resource's deletion deleted its versions
+    EdgeModelReconciler(aws.clients()).reconcile(
+        SPEC, namespace="ml", name="classifier", memory=Memory(), annotations={}, now=at(5000.0)
+    )
+    assert set(aws.components) == set(_published()), "a cached answer made no version"
+
+
+def test_a_version_deleted_by_hand_is_published_again_with_a_new_token() -> None:
+    aws = _ready_to_roll_out()
+    published = _pass(aws, Memory(published=frozenset(_published()), publish_nonce="n1"))
+    assert aws.written("CreateComponentVersion") == []
+    aws.components.clear()  # deleted by hand; Greengrass still holds the tokens
+    again = _pass(aws, published.memory)
+    tokens = {c.client_token for c in aws.written("CreateComponentVersion")}
+    assert again.memory.publish_nonce != "n1"
+    assert set(aws.components) == set(_published())
+    assert len(tokens) == len(DESIRED.targets)
+
+
+def test_the_nonce_is_written_ahead_so_a_lost_answer_is_retried_with_the_same_token() -> None:
+    aws = FakeEdgeAws(
+        compilations=_compiled(),
+        fail={"CreateComponentVersion": _throttled("CreateComponentVersion")},
+    )
+    lost = _pass(aws)
+    assert lost.memory.publish_nonce is not None  # remembered before the call failed
+    aws.fail.clear()
+    EdgeModelReconciler(aws.clients()).reconcile(
+        SPEC, namespace="ml", name="classifier", memory=lost.memory, annotations={}, now=at(9e3)
+    )
+    first, *retries = aws.written("CreateComponentVersion")
+    assert first.client_token in {c.client_token for c in retries}

@@ -670,6 +670,14 @@ class EdgeModelStatus(StatusBase):
     rollback: RollbackStatus | None = Field(
         default=None, description="Set when a failed stage rolled the rollout back."
     )
+    publish_nonce: str | None = Field(
+        default=None,
+        description=(
+            "Part of each component version's client token: new for a re-created resource"
+            " and after a published version was deleted, so Greengrass never answers a"
+            " publish with a deleted version."
+        ),
+    )
     written_settings: list[WrittenSettingStatus] = Field(
         default_factory=list,
         description=(

@@ -67,6 +67,11 @@ class Memory:
     """Per thing group this rollout touched: our component name -> the version it ran
     before (empty: none). Recorded before the first deployment overwrites it."""
     rollback: Rollback | None = None
+    publish_nonce: str | None = None
+    """Part of every CreateComponentVersion client token: set (written ahead of the publish)
+    when this resource first publishes, and again when a version it published is found
+    deleted, so a token never answers with a deleted version. A re-created resource starts
+    without one and gets a new one."""
     written: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Per thing group: the group-wide deployment settings this EdgeModel last wrote there
     (deployment.Written), so a later merge changes only those and keeps everyone else's."""

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from serving_operator.planning.edgemodel.actions import (
     Action,
+    CreateComponentVersion,
     CreateDeployment,
     DeleteComponentVersion,
     Step,
@@ -48,6 +49,7 @@ from serving_operator.planning.edgemodel.targets import (
     TargetView,
     plan_targets,
 )
+from serving_operator.planning.naming import content_hash
 from serving_operator.planning.outcome import Outcome, OutcomeKind, Plan, Remember
 
 COMPILING = "Compiling"
@@ -136,7 +138,12 @@ def plan_from_observation(
     each target's view and the rollout's current stage. Once rolled out, the next pass comes
     `rest_recheck_seconds` later. Without `observed.members` it checks no shared devices:
     `plan_edge_model` asks for them before any deployment."""
-    steps, views = plan_targets(desired, observed, max_parallel=max_parallel)
+    nonce = _publish_nonce(desired, observed, memory, now)
+    steps, views = plan_targets(desired, observed, max_parallel=max_parallel, nonce=nonce)
+    if nonce != memory.publish_nonce and any(isinstance(s, CreateComponentVersion) for s in steps):
+        # Written ahead of the publish: a retry after a lost answer uses the same token.
+        memory = replace(memory, publish_nonce=nonce)
+        steps = (Remember(memory), *steps)
     published = memory.published | {v.component_arn for v in views if v.component_arn is not None}
     memory = replace(memory, published=frozenset(published))
     failed = [v for v in views if v.phase == TargetPhase.FAILED]
@@ -187,6 +194,25 @@ def plan_from_observation(
         recheck,
         EdgeFindings(views, rollout.current_stage),
     )
+
+
+def _publish_nonce(
+    desired: DesiredEdgeModel, observed: EdgeModelObservation, memory: Memory, now: datetime
+) -> str:
+    """The remembered nonce, or a new one when there is none yet (a new or re-created
+    resource) or a version this resource published is gone (deleted by hand: its token may
+    still be cached by Greengrass)."""
+    gone = any(
+        observed.components.get((t.component_name, t.component_version), True) is None
+        and any(
+            arn.endswith(f":components:{t.component_name}:versions:{t.component_version}")
+            for arn in memory.published
+        )
+        for t in desired.targets
+    )
+    if memory.publish_nonce is not None and not gone:
+        return memory.publish_nonce
+    return content_hash([now.isoformat(), memory.publish_nonce])
 
 
 def _with_written(memory: Memory, steps: tuple[Step, ...]) -> Memory:

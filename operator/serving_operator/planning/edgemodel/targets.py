@@ -6,8 +6,10 @@ only itself. A version is published once Neo's artifact exists and used once DEP
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from serving_operator.planning.edgemodel.actions import (
     CreateCompilationJob,
@@ -52,9 +54,14 @@ class TargetView:
         return self.job_status == CompilationStatus.COMPLETED and self.artifact_uri is not None
 
 
-def client_token(target: DesiredTarget) -> str:
-    """The same version always gets the same token, so a retried create is idempotent."""
-    return f"{content_hash([target.component_name, target.component_version])}-publish"
+def client_token(target: DesiredTarget, recipe: Mapping[str, Any], nonce: str) -> str:
+    """Equal for a retry of this very publish, so a lost answer makes no second version;
+    another after the version was deleted. Greengrass answers a repeated token with what it
+    made before for up to 8 hours (botocore greengrassv2 CreateComponentVersionRequest
+    clientToken), also when that version was deleted since: `nonce` changes then (see
+    memory.Memory.publish_nonce)."""
+    content = [target.component_name, target.component_version, content_hash(recipe), nonce]
+    return f"{content_hash(content)}-publish"
 
 
 def plan_targets(
@@ -62,6 +69,7 @@ def plan_targets(
     observed: EdgeModelObservation,
     *,
     max_parallel: int = DEFAULT_PARALLEL_COMPILATIONS,
+    nonce: str = "",
 ) -> tuple[tuple[Step, ...], tuple[TargetView, ...]]:
     jobs = {t.job_name: observed.compilations.get(t.job_name) for t in desired.targets}
     running = sum(1 for j in jobs.values() if j is not None and j.status in RUNNING_COMPILATIONS)
@@ -104,12 +112,13 @@ def plan_targets(
         if version is None:
             if not any(isinstance(step, PublishEntrypoint) for step in steps):
                 steps.append(PublishEntrypoint(desired.entrypoint_uri))
+            wanted = recipe(desired, target, artifact)
             steps.append(
                 CreateComponentVersion(
                     target.component_name,
                     target.component_version,
-                    recipe(desired, target, artifact),
-                    client_token(target),
+                    wanted,
+                    client_token(target, wanted, nonce),
                     desired.tags,
                 )
             )

@@ -93,6 +93,7 @@ def memory_of(status: EdgeModelStatus) -> Memory:
         )
         if status.rollback is not None
         else None,
+        publish_nonce=status.publish_nonce,
         written=_written_of(status.written_settings),
     )
 
@@ -200,6 +201,7 @@ def report_pass(result: EdgeReconcileResult, context: Context) -> PassReport[Edg
             for group, versions in memory.previous.items()
         ],
         rollback=_rollback_status(memory.rollback),
+        publish_nonce=memory.publish_nonce,
         written_settings=[
             WrittenSettingStatus(thing_group=group, field=path, digest=digest)
             for group, fields in sorted(memory.written.items())
