@@ -69,16 +69,40 @@ def test_component_version_goes_from_requested_to_deployable(
     assert {"CreateComponentVersion", "DescribeComponent"} <= set(shapes.checked)
 
 
-def test_missing_artifact_fails_the_version_with_an_error_per_uri(
+def test_an_artifact_that_cannot_be_read_is_refused_at_creation(
     greengrass: Any, sandbox: Sandbox
 ) -> None:
+    """Greengrass reads each S3 artifact when the version is created and refuses a missing
+    one (or one in another Region) with a ValidationException, making no version (GGv2
+    troubleshooting.md, "Specified artifact resource cannot be accessed"; aws-cli#6261)."""
     bucket = bucket_with(sandbox, ARTIFACT)
     present, absent = f"s3://{bucket}/{ARTIFACT}", f"s3://{bucket}/nowhere/model.zip"
-    arn = create_component(
-        greengrass, recipe(unique("com.example.Broken"), artifacts=[present, absent])
+    name = unique("com.example.Broken")
+    definition = recipe(name, artifacts=[present, absent])
+    error = _error(
+        lambda: greengrass.create_component_version(inlineRecipe=json.dumps(definition).encode())
+    )["Error"]
+    assert error["Code"] == "ValidationException"
+    assert error["Message"] == (
+        "Invalid Input: Encountered following errors in Artifacts:"
+        f" {{{absent} = Specified artifact resource cannot be accessed}}"
     )
-    failed = _state(greengrass, arn, "FAILED")
-    assert list(failed["status"]["errors"]) == [absent]
+    account = sandbox.client("sts").get_caller_identity()["Account"]
+    components = f"arn:aws:greengrass:us-east-1:{account}:components:{name}"
+    gone = _error(lambda: greengrass.list_component_versions(arn=components))["Error"]
+    assert gone["Code"] == "ResourceNotFoundException"  # no version was made
+    s3 = sandbox.client("s3")
+    elsewhere = unique("edge-eu")
+    s3.create_bucket(
+        Bucket=elsewhere, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    s3.put_object(Bucket=elsewhere, Key=ARTIFACT, Body=b"model bytes")
+    far = f"s3://{elsewhere}/{ARTIFACT}"
+    other = recipe(unique("com.example.Far"), artifacts=[far])
+    refused = _error(
+        lambda: greengrass.create_component_version(inlineRecipe=json.dumps(other).encode())
+    )["Error"]
+    assert far in refused["Message"]
 
 
 def test_yaml_recipe_is_read_and_returned_in_either_format(

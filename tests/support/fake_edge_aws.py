@@ -59,6 +59,8 @@ class FakeEdgeAws(CallRecorder):
     """Client token -> what it made (component version ARN or deployment ID)."""
     objects: dict[str, bytes] = field(default_factory=dict)
     """S3 URL -> body."""
+    unreadable: set[str] = field(default_factory=set)
+    """S3 URLs Greengrass cannot read: a version naming one is refused at creation."""
     read_prefixes = ("Describe", "List", "Get", "Head")
 
     def clients(self) -> Clients:
@@ -127,6 +129,22 @@ class _FakeGreengrass:
         if action.client_token in self.aws.tokens:
             return self.aws.tokens[action.client_token]
         arn = version_arn(action.component_name, action.version)
+        named = [
+            a["URI"]
+            for manifest in action.recipe.get("Manifests", [])
+            for a in manifest.get("Artifacts", [])
+        ]
+        if refused := [uri for uri in named if uri in self.aws.unreadable]:
+            listed = ", ".join(
+                f"{u} = Specified artifact resource cannot be accessed" for u in refused
+            )
+            raise AwsError(
+                "greengrassv2",
+                "CreateComponentVersion",
+                "ValidationException",
+                f"Invalid Input: Encountered following errors in Artifacts: {{{listed}}}",
+                400,
+            )
         if arn in self.aws.components:
             raise AwsError(
                 "greengrassv2",

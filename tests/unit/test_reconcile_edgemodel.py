@@ -684,3 +684,50 @@ def test_the_nonce_is_written_ahead_so_a_lost_answer_is_retried_with_the_same_to
     )
     first, *retries = aws.written("CreateComponentVersion")
     assert first.client_token in {c.client_token for c in retries}
+
+
+def test_a_refused_component_version_fails_its_target_while_the_other_rolls_out() -> None:
+    """CreateComponentVersion refuses a version whose artifact Greengrass cannot read: that
+    target is Failed with AWS's message and a Warning Event; the other target is published
+    and rolls out; the refused one is not asked again until the retry time."""
+    nano, arm = DESIRED.targets
+    compiled = _compiled()
+    aws = FakeEdgeAws(
+        compilations=compiled,
+        groups={"canary", "fleet"},
+        unreadable={str(compiled[nano.job_name].artifact_uri)},
+    )
+    first = _pass(aws)
+    assert first.aws_failure is None
+    assert [c.component_name for c in aws.written("CreateComponentVersion")] == [
+        nano.component_name,
+        arm.component_name,
+    ]
+    assert set(aws.components) == {version_arn(arm.component_name, arm.component_version)}
+    report = report_pass(first, _blank_context())
+    (refused,) = [e for e in report.events if e.reason == "ComponentRefused"]
+    assert refused.type == EventType.WARNING
+    assert "Specified artifact resource cannot be accessed" in refused.message
+    assert report.status is not None
+    assert [r.component_name for r in report.status.refused_versions] == [nano.component_name]
+
+    aws.components = {
+        k: replace(v, state=ComponentState.DEPLOYABLE) for k, v in aws.components.items()
+    }
+    aws.calls.clear()
+    second = _pass(aws, first.memory)
+    assert aws.written("CreateComponentVersion") == []  # not asked again yet
+    assert (second.outcome.kind, second.outcome.reason) == (OutcomeKind.STALLED, "ComponentRefused")
+    assert "target nano: Greengrass refused the component version" in second.outcome.message
+    (view,) = [v for v in second.views if v.target.name == "nano"]
+    assert "cannot be accessed" in (view.failure_reason or "")
+    # The other target rolls out: what the canary runs is recorded for a deployment.
+    assert "canary" in second.memory.previous
+    # Ten minutes later the publish is tried again (the bucket policy may have been fixed).
+    aws.unreadable.clear()
+    EdgeModelReconciler(aws.clients()).reconcile(
+        SPEC, namespace="ml", name="classifier", memory=second.memory, annotations={}, now=at(1700)
+    )
+    assert [c.component_name for c in aws.written("CreateComponentVersion")] == [
+        nano.component_name
+    ]

@@ -640,6 +640,15 @@ class WrittenSettingStatus(StatusModel):
     )
 
 
+class RefusedVersionStatus(StatusModel):
+    component_name: str = Field(description="The component Greengrass refused a version of.")
+    component_version: str = Field(description="The version refused.")
+    message: str = Field(description="Greengrass's answer to CreateComponentVersion.")
+    refused_at: StatusTime = Field(
+        default=None, description="When (RFC 3339); the publish is tried again 10 minutes later."
+    )
+
+
 class EdgeModelStatus(StatusBase):
     targets: list[TargetStatus] = Field(
         description="Per target: compilation and component.", default_factory=list
@@ -669,6 +678,13 @@ class EdgeModelStatus(StatusBase):
     )
     rollback: RollbackStatus | None = Field(
         default=None, description="Set when a failed stage rolled the rollout back."
+    )
+    refused_versions: list[RefusedVersionStatus] = Field(
+        default_factory=list,
+        description=(
+            "Component versions Greengrass refused to create (e.g. an artifact it cannot"
+            " read): their targets are Failed with the message."
+        ),
     )
     publish_nonce: str | None = Field(
         default=None,

@@ -3,9 +3,10 @@ devices, each deployment carried out by an IoT job (iotjobs.py).
 
 Components. CreateComponentVersion takes an inlineRecipe (JSON or YAML) and checks it as
 Greengrass does (recipes.py); a version that exists already is a 409 ConflictException, and
-a repeated clientToken gets the first answer back. The version is REQUESTED, then after
-componentSeconds DEPLOYABLE, or FAILED with status.errors {artifact URI: message} when an S3
-artifact was missing at creation. Each artifact's SHA-256 is fixed at creation, as
+a repeated clientToken gets the first answer back. An S3 artifact that is missing, or in a
+bucket of another Region, is refused there and then (ValidationException "Specified artifact
+resource cannot be accessed", no version made), as Greengrass does. The version is
+REQUESTED, then after componentSeconds DEPLOYABLE. Each artifact's SHA-256 is fixed at creation, as
 Greengrass fixes the digest in the recipe it stores.
 
 Deployments. One per target (a thing or a thing group): a new deployment for a target
@@ -363,17 +364,30 @@ class GreengrassOverlay:
             now = time.time()
             due = now + self.settings.component_seconds
             component = ComponentVersion(account, region, name, version, recipe, now, due=due)
+            unreadable = []
             for uri in recipes.artifact_uris(recipe):
                 if not uri.startswith("s3://"):
                     continue
                 body = s3objects.read_object(account, uri)
-                if body is None:
-                    component.errors[uri] = (
-                        "Failed to get the artifact from S3: the object does not exist, or"
-                        " the caller is not allowed to get it."
-                    )
+                if body is None or s3objects.bucket_region(account, uri) != region:
+                    unreadable.append(uri)
                 else:
                     component.digests[uri] = hashlib.sha256(body).hexdigest()
+            if unreadable:
+                # Greengrass reads every S3 artifact as the caller when the version is
+                # created, and refuses a missing object, a bucket in another Region, or one
+                # the caller cannot read there and then, with no version made (GGv2
+                # developer guide, troubleshooting.md "Specified artifact resource cannot be
+                # accessed"; aws-cli#6261).
+                listed = ", ".join(
+                    f"{uri} = Specified artifact resource cannot be accessed" for uri in unreadable
+                )
+                return rest_error(
+                    "ValidationException",
+                    f"Invalid Input: Encountered following errors in Artifacts: {{{listed}}}",
+                    400,
+                    reason="FIELD_VALIDATION_FAILED",
+                )
             self.components[key] = component
             self.tags.setdefault(component.component_arn, {}).update(params.get("tags") or {})
             if component.due is not None and component.due <= now:

@@ -56,6 +56,17 @@ class Rollback:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """Greengrass refused to create a component version (CreateComponentVersion answered
+    ValidationException or ConflictException): the target is Failed with AWS's message
+    until the publish is tried again, `REFUSAL_RETRY_SECONDS` later."""
+
+    message: str
+    at: datetime
+    """Aware, in UTC."""
+
+
+@dataclass(frozen=True)
 class Memory:
     rollout_id: str | None = None
     """The rollout the stages belong to; a new one starts the stages again."""
@@ -67,6 +78,8 @@ class Memory:
     """Per thing group this rollout touched: our component name -> the version it ran
     before (empty: none). Recorded before the first deployment overwrites it."""
     rollback: Rollback | None = None
+    refused: Mapping[tuple[str, str], Refusal] = field(default_factory=dict)
+    """Component versions, by (name, version), Greengrass refused to create."""
     publish_nonce: str | None = None
     """Part of every CreateComponentVersion client token: set (written ahead of the publish)
     when this resource first publishes, and again when a version it published is found

@@ -57,6 +57,10 @@ COMPILATION_FAILED = "CompilationFailed"
 RETAINED = "Retained"
 DELETED = "Deleted"
 DELETING = "Deleting"
+COMPONENT_REFUSED = "ComponentRefused"
+REFUSAL_RETRY_SECONDS = 600.0
+"""How long a component version Greengrass refused is left Failed before the publish is
+tried again (the cause, e.g. the artifact's bucket policy, may have been fixed meanwhile)."""
 FOLLOW_SECONDS = 2.0
 """How soon to look again when Stalled on one target while the others still progress."""
 
@@ -138,8 +142,23 @@ def plan_from_observation(
     each target's view and the rollout's current stage. Once rolled out, the next pass comes
     `rest_recheck_seconds` later. Without `observed.members` it checks no shared devices:
     `plan_edge_model` asks for them before any deployment."""
+    memory = replace(
+        memory,
+        refused={
+            key: refusal
+            for key, refusal in memory.refused.items()
+            if (now - refusal.at).total_seconds() < REFUSAL_RETRY_SECONDS
+            and observed.components.get(key) is None
+        },
+    )
     nonce = _publish_nonce(desired, observed, memory, now)
-    steps, views = plan_targets(desired, observed, max_parallel=max_parallel, nonce=nonce)
+    steps, views = plan_targets(
+        desired,
+        observed,
+        max_parallel=max_parallel,
+        nonce=nonce,
+        refused={key: refusal.message for key, refusal in memory.refused.items()},
+    )
     if nonce != memory.publish_nonce and any(isinstance(s, CreateComponentVersion) for s in steps):
         # Written ahead of the publish: a retry after a lost answer uses the same token.
         memory = replace(memory, publish_nonce=nonce)
@@ -149,7 +168,7 @@ def plan_from_observation(
     failed = [v for v in views if v.phase == TargetPhase.FAILED]
     failure = (
         Outcome.stalled(
-            COMPILATION_FAILED,
+            COMPONENT_REFUSED if all(v.refused for v in failed) else COMPILATION_FAILED,
             "; ".join(f"target {v.target.name}: {v.failure_reason}" for v in failed),
         )
         if failed

@@ -48,6 +48,8 @@ class TargetView:
     failure_reason: str | None = None
     component_arn: str | None = None
     component_state: str | None = None
+    refused: bool = False
+    """Greengrass refused to create the component version (see memory.Refusal)."""
 
     @property
     def compiled(self) -> bool:
@@ -70,7 +72,11 @@ def plan_targets(
     *,
     max_parallel: int = DEFAULT_PARALLEL_COMPILATIONS,
     nonce: str = "",
+    refused: Mapping[tuple[str, str], str] | None = None,
 ) -> tuple[tuple[Step, ...], tuple[TargetView, ...]]:
+    """Each target's next step and view. A version Greengrass refused (`refused`: its
+    message) is not published again: the target is Failed with that message."""
+    refused = refused or {}
     jobs = {t.job_name: observed.compilations.get(t.job_name) for t in desired.targets}
     running = sum(1 for j in jobs.values() if j is not None and j.status in RUNNING_COMPILATIONS)
     steps: list[Step] = []
@@ -109,6 +115,19 @@ def plan_targets(
             continue
         artifact = job.artifact_uri
         version = observed.components.get((target.component_name, target.component_version))
+        key = (target.component_name, target.component_version)
+        if version is None and key in refused:
+            views.append(
+                TargetView(
+                    target,
+                    TargetPhase.FAILED,
+                    status,
+                    artifact,
+                    failure_reason=f"Greengrass refused the component version: {refused[key]}",
+                    refused=True,
+                )
+            )
+            continue
         if version is None:
             if not any(isinstance(step, PublishEntrypoint) for step in steps):
                 steps.append(PublishEntrypoint(desired.entrypoint_uri))
@@ -124,7 +143,7 @@ def plan_targets(
             )
             views.append(TargetView(target, TargetPhase.PUBLISHING, status, artifact))
             continue
-        common = {
+        common: dict[str, Any] = {
             "job_status": status,
             "artifact_uri": artifact,
             "component_arn": version.arn,

@@ -12,6 +12,7 @@ from typing import assert_never
 
 from serving_operator import edge_runtime
 from serving_operator.api.edgemodel import PROMOTE_ANNOTATION, DeletionPolicy, EdgeModelSpec
+from serving_operator.aws.base import AwsError
 from serving_operator.aws.clients import Clients, EdgeClients
 from serving_operator.aws.sts import Sts
 from serving_operator.planning.edgemodel.actions import (
@@ -27,7 +28,7 @@ from serving_operator.planning.edgemodel.actions import (
 from serving_operator.planning.edgemodel.at_rest import REST_RECHECK_SECONDS
 from serving_operator.planning.edgemodel.deployment import rebased
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, desired_edge_model
-from serving_operator.planning.edgemodel.memory import Memory
+from serving_operator.planning.edgemodel.memory import Memory, Refusal
 from serving_operator.planning.edgemodel.observed import (
     AtRestView,
     CompilationStatus,
@@ -40,6 +41,7 @@ from serving_operator.planning.edgemodel.observed import (
     ObservedGroup,
 )
 from serving_operator.planning.edgemodel.planner import (
+    FOLLOW_SECONDS,
     EdgeFindings,
     plan_edge_model,
     plan_edge_model_deletion,
@@ -81,6 +83,8 @@ class EdgeReconcileResult:
     executed: list[Action] = field(default_factory=list)
     recheck_after: float | None = None
     aws_failure: AwsFailure | None = None
+    refusals: tuple[tuple[ComponentKey, str], ...] = ()
+    """Component versions Greengrass refused to create in this pass, with its message."""
 
 
 class EdgeModelReconciler:
@@ -91,6 +95,8 @@ class EdgeModelReconciler:
             raise RuntimeError("the operator was built without Neo, Greengrass and IoT clients")
         self._aws: EdgeClients = clients.edge
         self._rest_recheck_seconds = rest_recheck_seconds
+        self._refusals: dict[ComponentKey, str] = {}
+        """The component versions Greengrass refused in this pass: their messages."""
 
     def reconcile(
         self,
@@ -120,7 +126,15 @@ class EdgeModelReconciler:
             look_up=lambda lookups, observed: self._look_up(lookups, desired, observed),
             execute=self._execute,
         )
-        return _result(done, desired)
+        result = _result(done, desired)
+        if self._refusals:
+            refused = {k: Refusal(m, moment) for k, m in self._refusals.items()}
+            result.memory = replace(result.memory, refused={**result.memory.refused, **refused})
+            result.refusals = tuple(sorted(self._refusals.items()))
+            # The next pass shows the target Failed with AWS's message.
+            result.recheck_after = FOLLOW_SECONDS
+            self._refusals = {}
+        return result
 
     def delete(
         self, spec: EdgeModelSpec, *, namespace: str, name: str, memory: Memory
@@ -243,6 +257,27 @@ class EdgeModelReconciler:
         core = self._aws.greengrass.core_devices()
         return {name: self._aws.iot.things_in_group(name) & core for name in existing}
 
+    def _publish(self, action: CreateComponentVersion) -> bool:
+        """CreateComponentVersion. Greengrass checks the recipe and reads every artifact then
+        and there, and refuses with a ValidationException ("Specified artifact resource
+        cannot be accessed": a missing object, a bucket in another Region, no access; GGv2
+        developer guide, troubleshooting.md) or a ConflictException (botocore greengrassv2
+        CreateComponentVersion errors). Such a refusal is this target's failure, kept in
+        `refusals` for the pass's memory, and the other targets go on. A ConflictException
+        for a version that exists is a retry after a lost answer: done."""
+        try:
+            self._aws.greengrass.create_component_version(action)
+        except AwsError as error:
+            if error.code not in _REFUSALS:
+                raise
+            if error.code == "ConflictException" and self._component_versions(
+                [(action.component_name, action.version)]
+            ).get((action.component_name, action.version)):
+                return False
+            self._refusals[(action.component_name, action.version)] = error.aws_message
+            return False
+        return True
+
     def _deploy(self, action: CreateDeployment) -> bool:
         """Make a merged deployment over the group's latest deployment as it is now: under the
         group's lock, read the latest again and merge over it if another writer deployed since
@@ -268,7 +303,7 @@ class EdgeModelReconciler:
             case PublishEntrypoint(uri=uri):
                 aws.s3.publish(uri, edge_runtime.entrypoint_source())
             case CreateComponentVersion():
-                aws.greengrass.create_component_version(action)
+                return self._publish(action)
             case DeleteComponentVersion(arn=arn):
                 aws.greengrass.delete_component(arn)
             case CreateDeployment():
@@ -287,6 +322,7 @@ def _group_lock(target_arn: str) -> threading.Lock:
         return _GROUP_LOCKS.setdefault(target_arn, threading.Lock())
 
 
+_REFUSALS = frozenset({"ValidationException", "ConflictException"})
 _GROUP_LOCKS: dict[str, threading.Lock] = {}
 _GROUP_LOCKS_GUARD = threading.Lock()
 

@@ -12,6 +12,7 @@ from serving_operator.api.edgemodel import (
     EdgeModelStatus,
     GroupDeploymentStatus,
     PreviousVersionsStatus,
+    RefusedVersionStatus,
     RollbackStatus,
     StageStatus,
     TargetStatus,
@@ -28,6 +29,7 @@ from serving_operator.planning.edgemodel.memory import (
     FINAL_FAILURES,
     GroupDeployment,
     Memory,
+    Refusal,
     Rollback,
     StageMemory,
     StagePhase,
@@ -93,6 +95,12 @@ def memory_of(status: EdgeModelStatus) -> Memory:
         )
         if status.rollback is not None
         else None,
+        refused={
+            (r.component_name, r.component_version): Refusal(
+                r.message, _moment(r.refused_at) or EPOCH
+            )
+            for r in status.refused_versions
+        },
         publish_nonce=status.publish_nonce,
         written=_written_of(status.written_settings),
     )
@@ -201,6 +209,15 @@ def report_pass(result: EdgeReconcileResult, context: Context) -> PassReport[Edg
             for group, versions in memory.previous.items()
         ],
         rollback=_rollback_status(memory.rollback),
+        refused_versions=[
+            RefusedVersionStatus(
+                component_name=name,
+                component_version=version,
+                message=refusal.message,
+                refused_at=rfc3339(refusal.at),
+            )
+            for (name, version), refusal in sorted(memory.refused.items())
+        ],
         publish_nonce=memory.publish_nonce,
         written_settings=[
             WrittenSettingStatus(thing_group=group, field=path, digest=digest)
@@ -209,6 +226,13 @@ def report_pass(result: EdgeReconcileResult, context: Context) -> PassReport[Edg
         ],
     )
     events = [_action_event(a) for a in result.executed]
+    events += [
+        Event.warning(
+            "ComponentRefused",
+            f"Greengrass refused to create component {name} {version}: {message}",
+        )
+        for (name, version), message in result.refusals
+    ]
     previous = {s.name: s.phase for s in context.status.stages}
     for stage in memory.stages:
         if stage.phase.value != previous.get(stage.name):
