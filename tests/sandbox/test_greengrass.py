@@ -12,6 +12,8 @@ import botocore.exceptions
 import pytest
 import yaml
 
+from serving_operator.aws.greengrass import GreengrassV2
+from serving_operator.aws.ratelimit import TokenBucket
 from tests.sandbox.edge import (
     bucket_with,
     create_component,
@@ -240,6 +242,28 @@ def test_a_new_deployment_replaces_the_last_one_for_its_target(
         second["deploymentId"],
         first["deploymentId"],
     ]
+
+
+def test_every_targets_latest_deployment_is_read_for_the_components_it_uses(
+    greengrass: Any, iot: Any, sandbox: Sandbox
+) -> None:
+    """What deletion reads before DeleteComponent (GreengrassV2.latest_components_of):
+    ListDeployments without a targetArn lists every target's latest deployment."""
+    name, _ = _deployable(greengrass, sandbox)
+    other, _ = _deployable(greengrass, sandbox)
+    uses, _ = group_of_things(iot, 1)
+    replaced, _ = group_of_things(iot, 1)
+    greengrass.create_deployment(targetArn=uses, components={name: {"componentVersion": "1.0.0"}})
+    greengrass.create_deployment(
+        targetArn=replaced, components={name: {"componentVersion": "1.0.0"}}
+    )
+    greengrass.create_deployment(
+        targetArn=replaced, components={other: {"componentVersion": "1.0.0"}}
+    )
+    adapter = GreengrassV2(greengrass, TokenBucket(100, 100))
+    found = adapter.latest_components_of(frozenset({name}))
+    assert found[uses] == {name: "1.0.0"}
+    assert replaced not in found  # its latest deployment no longer carries it
 
 
 def test_only_a_canceled_deployment_can_be_deleted(

@@ -184,6 +184,20 @@ class _FakeGreengrass:
         group = target_arn.rsplit("/", 1)[-1]
         return self.aws.deployments.get(group)
 
+    def latest_components_of(self, names: frozenset[str]) -> dict[str, dict[str, str]]:
+        self.aws.record("ListDeployments")
+        found = {}
+        for group, deployment in self.aws.deployments.items():
+            self.aws.record("GetDeployment", deployment.deployment_id)
+            used = {
+                n: str(e.get("componentVersion"))
+                for n, e in deployment.components.items()
+                if n in names
+            }
+            if used:
+                found[group_arn(group)] = used
+        return found
+
     def create_deployment(self, action: CreateDeployment, client_token: str) -> str:
         self.aws.record("CreateDeployment", action)
         if client_token in self.aws.tokens:

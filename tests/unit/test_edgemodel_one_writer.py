@@ -180,8 +180,8 @@ def test_two_edge_models_on_one_group_keep_each_others_components() -> None:
     a = EdgeModelReconciler(aws.clients())
     read = a._look_up
 
-    def read_then_b_deploys(lookups: Any, desired: Any, observed: Any) -> Any:
-        found = read(lookups, desired, observed)
+    def read_then_b_deploys(lookups: Any, desired: Any, observed: Any, memory: Any) -> Any:
+        found = read(lookups, desired, observed, memory)
         if lookups.members:
             one_pass(spec_b, "detector", memory_b)
         return found

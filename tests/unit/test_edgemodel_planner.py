@@ -40,6 +40,7 @@ from serving_operator.planning.edgemodel.observed import (
     CompilationStatus,
     ComponentState,
     DeviceCounts,
+    EdgeLookups,
     EdgeModelObservation,
     EdgeModelReads,
     ObservedCompilation,
@@ -733,6 +734,9 @@ def test_deletion_stops_jobs_removes_our_components_then_our_versions() -> None:
             "canary": replace(groups["canary"], latest=replace(latest, components=OTHER)),
         },
     )
+    asked = plan_edge_model_deletion(model, EdgeModelReads(full=cleared), Memory(), retain=False)
+    assert asked == EdgeLookups(in_use=model.component_names)
+    cleared = replace(cleared, in_use={})
     second = plan_edge_model_deletion(model, EdgeModelReads(full=cleared), Memory(), retain=False)
     assert actions(second, DeleteComponentVersion) == [DeleteComponentVersion("arn:v1")]
     done = plan_edge_model_deletion(

@@ -731,3 +731,79 @@ def test_a_refused_component_version_fails_its_target_while_the_other_rolls_out(
     assert [c.component_name for c in aws.written("CreateComponentVersion")] == [
         nano.component_name
     ]
+
+
+def test_a_thing_group_dropped_from_the_spec_loses_our_components_and_keeps_theirs() -> None:
+    aws = _ready_to_roll_out()
+    memory = _rolled_out(aws)
+    assert set(memory.deployed_to) == {"canary", "fleet"}
+    fleet = aws.deployments["fleet"]
+    aws.deployments["fleet"] = replace(fleet, components={**fleet.components, **TELEMETRY})
+    aws.calls.clear()
+    canary_only = {"stages": [{"name": "canary", "thingGroups": ["canary"]}]}
+    result = _pass(aws, memory, rollout=canary_only)
+    removals = [d for d in aws.written("CreateDeployment") if d.thing_group == "fleet"]
+    assert [dict(d.components) for d in removals] == [TELEMETRY]
+    assert aws.deployments["fleet"].components == TELEMETRY
+    assert "fleet" not in result.memory.deployed_to
+
+
+def test_a_renamed_component_is_replaced_not_left_running_beside_the_new_one() -> None:
+    aws = _ready_to_roll_out()
+    memory = _rolled_out(aws)
+    renamed = _spec(component={"name": "com.example.Classifier"})
+    model = desired_edge_model(renamed, namespace="ml", name="classifier")
+    aws.components.update(
+        {
+            version_arn(t.component_name, t.component_version): ObservedComponentVersion(
+                version_arn(t.component_name, t.component_version), ComponentState.DEPLOYABLE
+            )
+            for t in model.targets
+        }
+    )
+    aws.compilations.update(
+        {
+            t.job_name: ObservedCompilation(
+                t.job_name, CompilationStatus.COMPLETED, f"s3://models/compiled/{t.job_name}/m"
+            )
+            for t in model.targets
+        }
+    )
+    for _ in range(4):
+        memory = (
+            EdgeModelReconciler(aws.clients())
+            .reconcile(
+                renamed,
+                namespace="ml",
+                name="classifier",
+                memory=memory,
+                annotations={},
+                now=at(1e3),
+            )
+            .memory
+        )
+    canary = aws.deployments["canary"].components
+    assert not set(OURS) & set(canary), canary
+    assert {t.component_name for t in model.targets} <= set(canary)
+
+
+def test_deletion_keeps_a_version_another_deployment_still_uses() -> None:
+    """DeleteComponent makes every deployment that refers to the version fail: a version some
+    thing group outside this EdgeModel deploys is kept."""
+    aws = _ready_to_roll_out()
+    memory = _rolled_out(aws)
+    nano = DESIRED.targets[0]
+    aws.groups.add("lab")
+    aws.deployments["lab"] = _deployment("lab", {nano.component_name: OURS[nano.component_name]})
+    reconciler = EdgeModelReconciler(aws.clients())
+    for _ in range(3):
+        result = reconciler.delete(SPEC, namespace="ml", name="classifier", memory=memory)
+        memory = result.memory
+    deleted = aws.written("DeleteComponent")
+    assert version_arn(nano.component_name, nano.component_version) not in deleted
+    assert version_arn(DESIRED.targets[1].component_name, DESIRED.targets[1].component_version) in (
+        deleted
+    )
+    assert aws.deployments["lab"].components == {nano.component_name: OURS[nano.component_name]}
+    assert result.outcome.reason == "Deleted"
+    assert "lab" in result.outcome.message

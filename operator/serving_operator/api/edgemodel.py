@@ -649,6 +649,13 @@ class RefusedVersionStatus(StatusModel):
     )
 
 
+class DeployedComponentsStatus(StatusModel):
+    thing_group: str = Field(description="A thing group whose deployment carries them.")
+    components: list[str] = Field(
+        default_factory=list, description="This EdgeModel's component names it carries."
+    )
+
+
 class EdgeModelStatus(StatusBase):
     targets: list[TargetStatus] = Field(
         description="Per target: compilation and component.", default_factory=list
@@ -678,6 +685,14 @@ class EdgeModelStatus(StatusBase):
     )
     rollback: RollbackStatus | None = Field(
         default=None, description="Set when a failed stage rolled the rollout back."
+    )
+    deployed_components: list[DeployedComponentsStatus] = Field(
+        default_factory=list,
+        description=(
+            "Every thing group whose deployment carries this EdgeModel's components, across"
+            " rollouts: a group or target dropped from the spec gets a deployment without them,"
+            " and deletion removes them from every one."
+        ),
     )
     refused_versions: list[RefusedVersionStatus] = Field(
         default_factory=list,

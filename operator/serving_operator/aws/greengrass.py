@@ -112,6 +112,32 @@ class GreengrassV2(ServiceAdapter):
             tags=response.get("tags") or {},
         )
 
+    def latest_components_of(self, names: frozenset[str]) -> dict[str, dict[str, str]]:
+        """Every deployment target's latest deployment (ListDeployments LATEST_ONLY without a
+        targetArn lists them all, then GetDeployment) -> the components named in `names` it
+        carries (name -> version); targets carrying none are left out."""
+        found: dict[str, dict[str, str]] = {}
+        params: dict[str, Any] = {"historyFilter": "LATEST_ONLY", "maxResults": 100}
+        while True:
+            page = self.call("ListDeployments", **params)
+            for summary in page.get("deployments", []):
+                try:
+                    deployment = self.call("GetDeployment", deploymentId=summary["deploymentId"])
+                except AwsError as error:
+                    if _is_not_found(error):
+                        continue
+                    raise
+                used = {
+                    name: str(entry.get("componentVersion"))
+                    for name, entry in (deployment.get("components") or {}).items()
+                    if name in names
+                }
+                if used:
+                    found[str(summary.get("targetArn", ""))] = used
+            if not page.get("nextToken"):
+                return found
+            params["nextToken"] = page["nextToken"]
+
     def create_deployment(self, action: CreateDeployment, client_token: str) -> str:
         params: dict[str, Any] = {
             "targetArn": action.target_arn,

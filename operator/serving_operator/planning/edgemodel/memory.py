@@ -85,9 +85,18 @@ class Memory:
     when this resource first publishes, and again when a version it published is found
     deleted, so a token never answers with a deleted version. A re-created resource starts
     without one and gets a new one."""
+    deployed_to: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Every thing group this resource's deployments carry its components in, with those
+    component names, across rollouts: a group or target dropped from the spec, or a renamed
+    component, is removed from the groups that still run it, and deletion finds them all."""
     written: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     """Per thing group: the group-wide deployment settings this EdgeModel last wrote there
     (deployment.Written), so a later merge changes only those and keeps everyone else's."""
+
+    @property
+    def remembered_names(self) -> frozenset[str]:
+        """Every component name this resource's deployments carry somewhere."""
+        return frozenset(n for names in self.deployed_to.values() for n in names)
 
     def stage(self, name: str) -> StageMemory | None:
         return next((s for s in self.stages if s.name == name), None)

@@ -132,6 +132,10 @@ class EdgeModelObservation:
     published: Mapping[str, bool] | None = None
     """Component version ARNs this resource published -> whether they still exist; None: not
     read (only deletion reads them)."""
+    in_use: Mapping[str, Mapping[str, str]] | None = None
+    """Deletion's last read: every deployment target's latest deployment (any thing group
+    or thing in the account) -> the components of ours it carries (name -> version); None:
+    not read."""
     members: Mapping[str, frozenset[str]] | None = None
     """Thing group -> its Greengrass core devices, child groups' included (a group's
     deployment reaches them all); None: not read (read when a pass would deploy or judge a
@@ -178,6 +182,9 @@ class EdgeLookups(Lookups):
     thing group of the rollout with its latest deployment and that deployment's IoT job."""
     published: frozenset[str] = frozenset()
     """Component version ARNs whose existence deletion depends on."""
+    in_use: frozenset[str] = frozenset()
+    """Component names whose versions deletion must find in use by any target's latest
+    deployment before deleting them."""
     members: bool = False
     """The core devices of each existing thing group of the rollout, child groups included
     (who shares devices, and how many devices a stage is judged on)."""

@@ -11,6 +11,7 @@ in flight (a stage is judged on its groups' devices, not on a job's first batch)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -43,6 +44,7 @@ from serving_operator.planning.edgemodel.observed import (
     EdgeModelReads,
 )
 from serving_operator.planning.edgemodel.rollout import NOTHING_TO_DEPLOY, plan_rollout
+from serving_operator.planning.edgemodel.rollout_identity import components_of
 from serving_operator.planning.edgemodel.targets import (
     DEFAULT_PARALLEL_COMPILATIONS,
     TargetPhase,
@@ -174,6 +176,7 @@ def plan_from_observation(
         if failed
         else None
     )
+    retire = _retire(desired, observed, memory)
     busy = [v for v in views if v.phase not in (TargetPhase.READY, TargetPhase.FAILED)]
     if busy:
         outcome = Outcome.progressing(
@@ -181,7 +184,7 @@ def plan_from_observation(
             ", ".join(f"{v.target.name}: {v.phase.value.lower()}" for v in busy),
         )
         return Plan(
-            (*steps, Remember(memory)),
+            (*steps, *retire, Remember(_deployed_to(desired, observed, memory, retire))),
             failure or outcome,
             FOLLOW_SECONDS if failure else None,
             EdgeFindings(views),
@@ -207,8 +210,10 @@ def plan_from_observation(
         # Stalled on the failed target while the others roll out: keep following them.
         recheck = FOLLOW_SECONDS if outcome.kind == OutcomeKind.PROGRESSING else None
         outcome = Outcome.stalled(failure.reason, f"{failure.message} ({outcome.message})")
+    made = (*rollout.steps, *retire)
+    remembered = _deployed_to(desired, observed, _with_written(rollout.memory, made), made)
     return Plan(
-        (*steps, *rollout.steps, Remember(_with_written(rollout.memory, rollout.steps))),
+        (*steps, *made, Remember(remembered)),
         outcome,
         recheck,
         EdgeFindings(views, rollout.current_stage),
@@ -232,6 +237,62 @@ def _publish_nonce(
     if memory.publish_nonce is not None and not gone:
         return memory.publish_nonce
     return content_hash([now.isoformat(), memory.publish_nonce])
+
+
+def _retire(
+    desired: DesiredEdgeModel, observed: EdgeModelObservation, memory: Memory
+) -> tuple[CreateDeployment, ...]:
+    """A deployment without our components for each thing group that still carries some
+    (memory.deployed_to) but is meant for none of this spec's targets any more: a group
+    dropped from the stages, or from a target's thingGroups. Other components stay."""
+    wanted = components_of(desired, desired.targets)
+    names = desired.component_names | memory.remembered_names
+    steps = []
+    for name in sorted(memory.deployed_to):
+        group = observed.groups.get(name)
+        if wanted.get(name) or group is None or group.arn is None:
+            continue
+        action = merged_deployment(
+            thing_group=name,
+            target_arn=group.arn,
+            latest=group.latest,
+            ours={},
+            our_names=names,
+            job_configuration={},
+            failure_handling_policy=None,
+            tags=dict(desired.tags),
+            why="no longer in this EdgeModel's spec: removing its components",
+            written=memory.written.get(name, {}),
+        )
+        if action is not None:
+            steps.append(action)
+    return tuple(steps)
+
+
+def _deployed_to(
+    desired: DesiredEdgeModel,
+    observed: EdgeModelObservation,
+    memory: Memory,
+    steps: tuple[Step, ...],
+) -> Memory:
+    """`memory` with the groups that carry our components once `steps` are made: as found
+    (every remembered group is read), then as each deployment leaves it (exactly its
+    `ours` of our names)."""
+    names = desired.component_names | memory.remembered_names
+    deployed = dict(memory.deployed_to)
+    for group_name, group in observed.groups.items():
+        found = names & set(group.latest.components) if group.latest else frozenset()
+        if found:
+            deployed[group_name] = frozenset(found)
+        elif group.arn is None or group_name in deployed:
+            deployed.pop(group_name, None)
+    for step in steps:
+        if isinstance(step, CreateDeployment):
+            if step.merge.ours:
+                deployed[step.thing_group] = frozenset(step.merge.ours)
+            else:
+                deployed.pop(step.thing_group, None)
+    return replace(memory, deployed_to=deployed)
 
 
 def _with_written(memory: Memory, steps: tuple[Step, ...]) -> Memory:
@@ -292,8 +353,9 @@ def plan_edge_model_deletion(
     outcome is Ready.
 
     Delete: stop in-flight compilation jobs, deploy each group again without our
-    components, then (once no group runs them) delete the versions we published, which are
-    those remembered and those found.
+    components (the spec's groups and every remembered one), then (once no group of ours
+    runs them) delete the versions we published, which are those remembered and those
+    found, except those some target's latest deployment still uses.
     """
     if retain:
         return Plan(
@@ -318,7 +380,7 @@ def _plan_deletion(
     observed: EdgeModelObservation,
     published: Mapping[str, bool],
     memory: Memory,
-) -> EdgePlan:
+) -> EdgePlan | EdgeLookups:
     steps: list[Step] = []
     stopping = False
     for job in observed.compilations.values():
@@ -329,12 +391,13 @@ def _plan_deletion(
             stopping = True
         elif job.status == CompilationStatus.STOPPING:
             stopping = True
+    names = desired.component_names | memory.remembered_names
     deployed_somewhere = False
     for group in observed.groups.values():
         latest = group.latest
         if group.arn is None or latest is None:
             continue
-        if not desired.component_names & set(latest.components):
+        if not names & set(latest.components):
             continue
         deployed_somewhere = True
         action = merged_deployment(
@@ -342,7 +405,7 @@ def _plan_deletion(
             target_arn=group.arn,
             latest=latest,
             ours={},
-            our_names=desired.component_names,
+            our_names=names,
             job_configuration={},
             failure_handling_policy=None,
             tags=dict(desired.tags),
@@ -351,21 +414,45 @@ def _plan_deletion(
         )
         if action is not None:
             steps.append(action)
+    kept: list[str] = []
     if not deployed_somewhere:
-        steps += [
-            DeleteComponentVersion(arn) for arn, exists in sorted(published.items()) if exists
-        ]
+        existing = [arn for arn, exists in sorted(published.items()) if exists]
+        if existing and observed.in_use is None:
+            # DeleteComponent breaks every deployment that refers to the version (botocore
+            # greengrassv2 DeleteComponent): first look at every target's latest one.
+            return EdgeLookups(in_use=names)
+        in_use = observed.in_use or {}
+        for arn in existing:
+            users = _users(arn, in_use)
+            if users:
+                kept.append(f"{arn} (deployed by {', '.join(users)})")
+            else:
+                steps.append(DeleteComponentVersion(arn))
     if steps or stopping:
         return Plan(
             tuple(steps),
             Outcome.progressing(DELETING, "stopping jobs, removing components from groups"),
             findings=EdgeFindings(),
         )
-    return Plan(
-        (),
-        Outcome.ready(DELETED, "compilation jobs stopped, components removed"),
-        findings=EdgeFindings(),
-    )
+    done = "compilation jobs stopped, components removed"
+    if kept:
+        done += (
+            "; kept the component versions other deployments still use (deleting them would"
+            f" fail those deployments): {'; '.join(kept)}"
+        )
+    return Plan((), Outcome.ready(DELETED, done), findings=EdgeFindings())
+
+
+_VERSION_ARN = re.compile(r":components:(?P<name>[^:]+):versions:(?P<version>[^:]+)$")
+
+
+def _users(arn: str, in_use: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """The deployment targets whose latest deployment carries the version `arn` names."""
+    found = _VERSION_ARN.search(arn)
+    if found is None:
+        return []
+    name, version = found["name"], found["version"]
+    return sorted(target for target, used in in_use.items() if used.get(name) == version)
 
 
 def changes_made(steps: tuple[Step, ...]) -> tuple[Action, ...]:

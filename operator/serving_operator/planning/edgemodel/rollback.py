@@ -54,7 +54,7 @@ def plan_roll_back(
             target_arn=group.arn,
             latest=group.latest,
             ours={n: {"componentVersion": v, **entry} for n, v in versions.items()},
-            our_names=desired.component_names | frozenset(versions),
+            our_names=desired.component_names | memory.remembered_names | frozenset(versions),
             job_configuration={},
             failure_handling_policy=desired.failure_handling_policy,
             tags=dict(desired.tags),

@@ -161,7 +161,13 @@ def _passed(
     """Never judged again; its groups keep our components, and the deployments found
     carrying them become those expected at rest."""
     kept = keep_merged(
-        this_pass.desired, stage, this_pass.components, this_pass.groups, record, memory.written
+        this_pass.desired,
+        stage,
+        this_pass.components,
+        this_pass.groups,
+        record,
+        memory.written,
+        memory.remembered_names,
     )
     if kept.deployments != record.deployments:
         memory = memory.with_stage(replace(record, deployments=kept.deployments))
@@ -187,6 +193,7 @@ def _in_flight(
         memory.previous,
         this_pass.members,
         memory.written,
+        memory.remembered_names,
     )
     if deployed.missing_groups:
         missing = ", ".join(deployed.missing_groups)

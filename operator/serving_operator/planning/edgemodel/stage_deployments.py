@@ -92,6 +92,7 @@ def _stage_merge(
     ours: Components,
     why: str,
     written: Mapping[str, str],
+    our_names: frozenset[str],
 ) -> CreateDeployment:
     """The group's latest deployment with this stage's versions of our components merged in,
     called only where the latest does not carry them, so there is always something to change."""
@@ -100,7 +101,7 @@ def _stage_merge(
         target_arn=target_arn,
         latest=latest,
         ours=ours,
-        our_names=desired.component_names,
+        our_names=our_names,
         job_configuration=stage.job_configuration,
         failure_handling_policy=desired.failure_handling_policy,
         tags=dict(desired.tags),
@@ -120,6 +121,7 @@ def deploy_stage(
     remembered: Mapping[str, Mapping[str, str]],
     members: Mapping[str, frozenset[str]] | None,
     written: Mapping[str, Mapping[str, str]] | None = None,
+    our_names: frozenset[str] | None = None,
 ) -> StageDeployments:
     """This pass's view of a stage not passed yet: the groups carrying our components, and a
     merge for each that does not (or only what it runs recorded, when `remembered` has not
@@ -136,6 +138,7 @@ def deploy_stage(
     processing: list[str] = []
     devices: set[str] = set()
     recorded = {d.thing_group: d for d in record.deployments} if record else {}
+    names = desired.component_names | (our_names or frozenset())
     for group_name in stage.thing_groups:
         group = groups.get(group_name)
         if group is None or group.arn is None:
@@ -145,7 +148,7 @@ def deploy_stage(
         if not ours:
             continue
         latest = group.latest
-        if latest is not None and carries(latest, ours, desired.component_names):
+        if latest is not None and carries(latest, ours, names):
             deployments.append(
                 GroupDeployment(
                     group_name, latest.deployment_id, latest.iot_job_id, latest.revision_id
@@ -185,6 +188,7 @@ def deploy_stage(
             ours,
             why,
             (written or {}).get(group_name, {}),
+            names,
         )
         if group_name in remembered:
             steps.append(replace(action, drift=drift))
@@ -220,6 +224,7 @@ def keep_merged(
     groups: Mapping[str, ObservedGroup],
     record: StageMemory,
     written: Mapping[str, Mapping[str, str]] | None = None,
+    our_names: frozenset[str] | None = None,
 ) -> KeptMerged:
     """A passed stage is never judged again, but each of its groups keeps our components:
     a later deployment by someone else that dropped or changed them (Greengrass deployments
@@ -228,6 +233,7 @@ def keep_merged(
     steps: list[CreateDeployment] = []
     deployments: list[GroupDeployment] = []
     recorded = {d.thing_group: d for d in record.deployments}
+    names = desired.component_names | (our_names or frozenset())
     for group_name in stage.thing_groups:
         group = groups.get(group_name)
         ours = components.get(group_name, {})
@@ -237,7 +243,7 @@ def keep_merged(
                 deployments.append(before)
             continue
         latest = group.latest
-        if latest is not None and carries(latest, ours, desired.component_names):
+        if latest is not None and carries(latest, ours, names):
             deployments.append(
                 GroupDeployment(
                     group_name, latest.deployment_id, latest.iot_job_id, latest.revision_id
@@ -260,6 +266,7 @@ def keep_merged(
             ours,
             f"stage {stage.name} passed; merging again",
             (written or {}).get(group_name, {}),
+            names,
         )
         steps.append(replace(action, drift=drift))
         if before is not None:

@@ -123,7 +123,7 @@ class EdgeModelReconciler:
                 promotion=promotion,
                 rest_recheck_seconds=self._rest_recheck_seconds,
             ),
-            look_up=lambda lookups, observed: self._look_up(lookups, desired, observed),
+            look_up=lambda lookups, observed: self._look_up(lookups, desired, observed, memory),
             execute=self._execute,
         )
         result = _result(done, desired)
@@ -147,13 +147,17 @@ class EdgeModelReconciler:
             plan=lambda observed: plan_edge_model_deletion(
                 desired, observed, memory, retain=retain
             ),
-            look_up=lambda lookups, observed: self._look_up(lookups, desired, observed),
+            look_up=lambda lookups, observed: self._look_up(lookups, desired, observed, memory),
             execute=self._execute,
         )
         return _result(done, desired)
 
     def _look_up(
-        self, lookups: EdgeLookups, desired: DesiredEdgeModel, observed: EdgeModelReads
+        self,
+        lookups: EdgeLookups,
+        desired: DesiredEdgeModel,
+        observed: EdgeModelReads,
+        memory: Memory,
     ) -> EdgeModelReads:
         """Read what the planner asked for, and nothing else."""
         if lookups.at_rest:
@@ -165,7 +169,7 @@ class EdgeModelReconciler:
                 ),
             )
         if lookups.everything:
-            observed = replace(observed, full=self._observe(desired))
+            observed = replace(observed, full=self._observe(desired, memory))
         full = observed.full
         if lookups.published:
             assert full is not None  # asked for after everything else
@@ -174,14 +178,23 @@ class EdgeModelReconciler:
                 for arn in sorted(lookups.published)
             }
             observed = replace(observed, full=replace(full, published=found))
+        if lookups.in_use:
+            assert full is not None  # deletion's last read
+            observed = replace(
+                observed,
+                full=replace(
+                    full, in_use=self._aws.greengrass.latest_components_of(lookups.in_use)
+                ),
+            )
         if lookups.members:
             assert full is not None  # asked for before a deployment, once all is read
             observed = replace(observed, full=replace(full, members=self._members(full)))
         return observed
 
-    def _observe(self, desired: DesiredEdgeModel) -> EdgeModelObservation:
+    def _observe(self, desired: DesiredEdgeModel, memory: Memory) -> EdgeModelObservation:
         """Every target's compilation job, the component versions of those compiled, and every
-        thing group of the rollout as one view."""
+        thing group of the rollout, or that still carries our components (memory.deployed_to),
+        as one view."""
         compilations: dict[str, ObservedCompilation | None] = {
             t.job_name: self._aws.neo.describe(t.job_name) for t in desired.targets
         }
@@ -193,7 +206,8 @@ class EdgeModelReconciler:
                 and compilation.status == CompilationStatus.COMPLETED
             ]
         )
-        groups = {group: self._observe_group(group) for group in desired.thing_groups}
+        names = dict.fromkeys([*desired.thing_groups, *sorted(memory.deployed_to)])
+        groups = {group: self._observe_group(group) for group in names}
         return EdgeModelObservation(compilations, components, groups)
 
     def _observe_group(self, group: str) -> ObservedGroup:

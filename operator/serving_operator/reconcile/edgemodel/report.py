@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from serving_operator.api.common import parse_rfc3339
 from serving_operator.api.edgemodel import (
     ComponentVersionStatus,
+    DeployedComponentsStatus,
     DeviceCounts,
     EdgeModelStatus,
     GroupDeploymentStatus,
@@ -102,6 +103,7 @@ def memory_of(status: EdgeModelStatus) -> Memory:
             for r in status.refused_versions
         },
         publish_nonce=status.publish_nonce,
+        deployed_to={d.thing_group: frozenset(d.components) for d in status.deployed_components},
         written=_written_of(status.written_settings),
     )
 
@@ -219,6 +221,10 @@ def report_pass(result: EdgeReconcileResult, context: Context) -> PassReport[Edg
             for (name, version), refusal in sorted(memory.refused.items())
         ],
         publish_nonce=memory.publish_nonce,
+        deployed_components=[
+            DeployedComponentsStatus(thing_group=group, components=sorted(names))
+            for group, names in sorted(memory.deployed_to.items())
+        ],
         written_settings=[
             WrittenSettingStatus(thing_group=group, field=path, digest=digest)
             for group, fields in sorted(memory.written.items())
