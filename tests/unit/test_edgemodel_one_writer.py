@@ -127,7 +127,7 @@ def test_a_roll_back_drops_the_failed_stages_abort_criteria() -> None:
         failed,
         ObservedJob("job-2", "IN_PROGRESS", DeviceCounts(failed=1)),
     )
-    back = plan_roll_back(model, {"canary": group}, memory)
+    back = plan_roll_back(model, {"canary": group}, memory, now=at(0.0))
     (deployment,) = back.steps
     assert "abortConfig" not in deployment.iot_job_configuration  # type: ignore[union-attr]
 

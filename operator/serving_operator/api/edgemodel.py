@@ -621,7 +621,17 @@ class PreviousVersionsStatus(StatusModel):
 class RollbackStatus(StatusModel):
     stage: str = Field(description="The stage whose failure started the roll back.")
     reason: str = Field(description="Why the stage failed.")
-    phase: str = Field(description="RollingBack, then RolledBack once every group has it.")
+    phase: str = Field(
+        description=(
+            "RollingBack, then RolledBack once every group's deployment carries the previous"
+            " versions and each of its devices answered without a failure."
+        )
+    )
+    started_at: StatusTime = Field(default=None, description="When the roll back was decided.")
+    devices: DeviceCounts | None = Field(
+        default=None, description="Device counts of the roll back deployments' IoT jobs."
+    )
+    verdict: str | None = Field(default=None, description="Where the roll back stands.")
 
 
 class WrittenSettingStatus(StatusModel):

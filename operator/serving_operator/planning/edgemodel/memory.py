@@ -52,7 +52,14 @@ class Rollback:
     stage: str
     reason: str
     done: bool = False
-    """Every touched group's latest deployment carries its previous versions again."""
+    """Every touched group's latest deployment carries its previous versions again, and
+    every device of those deployments answered without a failure."""
+    started_at: datetime | None = None
+    """When the roll back was decided (aware, UTC): its deadline is the stage deadline."""
+    counts: DeviceCounts = field(default_factory=DeviceCounts)
+    """The roll back deployments' IoT job counts, summed."""
+    verdict: str = ""
+    """Where the roll back stands, for a person."""
 
 
 @dataclass(frozen=True)

@@ -125,9 +125,10 @@ _IN_FLIGHT = frozenset({StagePhase.DEPLOYING, StagePhase.BAKING, StagePhase.AWAI
 
 
 def _judges_in_flight(memory: Memory) -> bool:
-    """Whether this pass judges a stage by its devices' counts (one rolling out, not a roll
-    back)."""
-    return memory.rollback is None and any(s.phase in _IN_FLIGHT for s in memory.stages)
+    """Whether this pass judges a stage, or a roll back, by its devices' counts."""
+    if memory.rollback is not None:
+        return not memory.rollback.done  # the roll back is judged by its devices
+    return any(s.phase in _IN_FLIGHT for s in memory.stages)
 
 
 def plan_from_observation(

@@ -113,7 +113,7 @@ def plan_rollout(
             (), memory, Outcome.stalled(NOTHING_TO_DEPLOY, "no target has a deployable component")
         )
     if memory.rollback is not None:
-        back = plan_roll_back(desired, groups, memory)
+        back = plan_roll_back(desired, groups, memory, now=now, members=members)
         return RolloutPlan(
             back.steps, back.memory, back.outcome, current_stage=memory.rollback.stage
         )
@@ -235,7 +235,8 @@ def _in_flight(
     memory = memory.with_stage(judged.record)
     if judged.consumed_promotion is not None:
         memory = replace(memory, consumed_promotion=judged.consumed_promotion)
-    return _next(desired, stage, judged, (*steps, *_halted(desired, judged, this_pass)), memory)
+    halted = _halted(desired, judged, this_pass)
+    return _next(desired, stage, judged, (*steps, *halted), memory, this_pass.now)
 
 
 def _halted(desired: DesiredEdgeModel, judged: Judged, this_pass: _RolloutPass) -> list[Step]:
@@ -272,6 +273,7 @@ def _next(
     judged: Judged,
     steps: tuple[Step, ...],
     memory: Memory,
+    now: datetime,
 ) -> _StageTurn:
     """What the rollout does after a stage was judged, by the stage's new phase."""
     record = judged.record

@@ -92,7 +92,12 @@ def memory_of(status: EdgeModelStatus) -> Memory:
             for p in status.previous_versions
         },
         rollback=Rollback(
-            status.rollback.stage, status.rollback.reason, status.rollback.phase == ROLLED_BACK
+            status.rollback.stage,
+            status.rollback.reason,
+            status.rollback.phase == ROLLED_BACK,
+            started_at=_moment(status.rollback.started_at),
+            counts=_counts_from_status(status.rollback.devices),
+            verdict=status.rollback.verdict or "",
         )
         if status.rollback is not None
         else None,
@@ -170,6 +175,9 @@ def _rollback_status(rollback: Rollback | None) -> RollbackStatus | None:
         stage=rollback.stage,
         reason=rollback.reason,
         phase=ROLLED_BACK if rollback.done else ROLLING_BACK,
+        started_at=rfc3339(rollback.started_at) if rollback.started_at else None,
+        devices=_counts_to_status(rollback.counts),
+        verdict=rollback.verdict or None,
     )
 
 
@@ -262,7 +270,8 @@ def report_pass(result: EdgeReconcileResult, context: Context) -> PassReport[Edg
             Event.warning(
                 ROLLED_BACK,
                 f"stage {memory.rollback.stage} failed ({memory.rollback.reason}):"
-                " every thing group it touched runs its previous versions again",
+                " every thing group it touched runs its previous versions again:"
+                f" {memory.rollback.verdict}",
             )
         )
     return PassReport(
