@@ -204,6 +204,8 @@ SCENARIOS: dict[str, set[Operation]] = {
             "DescribeJobExecution",
             "CreateJob",
             "CancelJob",
+            "DescribeThing",
+            "UpdateJob",
         )
     },
     "s3, sts and iam": {
@@ -551,6 +553,7 @@ def test_greengrass_and_iot_answers(
 
     # What Greengrass does with the operator's permissions: create a job, cancel it; and
     # a job that is done cannot be canceled.
+    iot_client.update_job(jobId=latest.iot_job_id, description="Revised by Greengrass.")
     iot_client.cancel_job(jobId=latest.iot_job_id, comment="Replaced by a newer deployment.")
     greengrass.cancel_deployment(deployment_id)
     greengrass.cancel_deployment(deployment_id)  # no longer ACTIVE: done, not an error

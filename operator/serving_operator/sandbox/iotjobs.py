@@ -345,6 +345,7 @@ class IotJobs:
             "DescribeJob": self._describe_job,
             "ListJobs": self._list_jobs,
             "CancelJob": self._cancel_job,
+            "UpdateJob": self._update_job,
             "DeleteJob": self._delete_job,
             "GetJobDocument": self._get_job_document,
             "ListJobExecutionsForJob": self._list_executions_for_job,
@@ -775,6 +776,33 @@ class IotJobs:
             if job.description:
                 answer["description"] = job.description
             return rest_response(answer)
+
+    def _update_job(self, request: AwsRequest) -> Response:
+        """UpdateJob: a job's description and its rollout, abort and timeout configuration
+        (Greengrass revises a deployment's job with the caller's permissions; iot
+        service-2.json UpdateJob, no output members). A job that is done cannot change."""
+        params = request.json()
+        with self.lock:
+            job = self._requested_job(request)
+            if job is None:
+                return self._no_job(request)
+            if job.status != "IN_PROGRESS":
+                return rest_error(
+                    "InvalidRequestException",
+                    f"Job {job.job_id} is {job.status} and cannot be updated.",
+                    400,
+                )
+            if "description" in params:
+                job.description = params["description"]
+            for member, attribute in (
+                ("jobExecutionsRolloutConfig", "rollout"),
+                ("abortConfig", "abort"),
+                ("timeoutConfig", "timeout"),
+            ):
+                if member in params:
+                    setattr(job, attribute, dict(params[member] or {}))
+            job.last_updated = time.time()
+            return rest_response(None)
 
     def _delete_job(self, request: AwsRequest) -> Response:
         with self.lock:
