@@ -7,6 +7,8 @@ import uuid
 
 import pytest
 
+from serving_operator.api.edgemodel import EdgeModelSpec
+from serving_operator.planning.edgemodel.desired import desired_edge_model
 from tests.e2e.edge_support import (
     latest_components,
     reason,
@@ -142,25 +144,33 @@ def test_an_aborted_stage_rolls_its_groups_back_to_the_previous_version(
         {"failureType": "FAILED", "thresholdPercentage": 40, "minNumberOfExecutedThings": 2}
     ]
     name = "rollback"
-    edge_models.create(
-        namespace,
-        edge_model(
-            name,
-            models,
-            [
-                {"name": "canary", "thingGroups": [canary], "abortCriteria": criteria},
-                {"name": "fleet", "thingGroups": [fleet]},
-            ],
-        ),
+    body = edge_model(
+        name,
+        models,
+        [
+            {"name": "canary", "thingGroups": [canary], "abortCriteria": criteria},
+            {"name": "fleet", "thingGroups": [fleet]},
+        ],
     )
+    edge_models.create(namespace, body)
     first = wait_for_condition(edge_models, namespace, name, "Ready", operator, timeout=120)
     v1 = {t["componentName"]: t["componentVersion"] for t in first["status"]["targets"]}
     assert {n: c["componentVersion"] for n, c in latest_components(sandbox, canary).items()} == v1
 
-    # The next version breaks half of the canary devices.
-    tell_devices(sandbox, devices[0], "fail")
-    tell_devices(sandbox, devices[1], "fail")
-    edge_models.patch_spec(namespace, name, {"component": {"environment": {"THRESHOLD": "0.9"}}})
+    # The next version breaks half of the canary devices; the version before it runs there
+    # again (a roll back is judged by its devices: RolledBack only once they all took it).
+    change = {"component": {"environment": {"THRESHOLD": "0.9"}}}
+    v2_version = (
+        desired_edge_model(
+            EdgeModelSpec.model_validate({**body["spec"], **change}), namespace=namespace, name=name
+        )
+        .targets[0]
+        .component_version
+    )
+    assert v2_version not in v1.values()
+    tell_devices(sandbox, devices[0], "fail", only_for=v2_version)
+    tell_devices(sandbox, devices[1], "fail", only_for=v2_version)
+    edge_models.patch_spec(namespace, name, change)
 
     rolled_back = wait_status(
         edge_models,
@@ -180,6 +190,13 @@ def test_an_aborted_stage_rolls_its_groups_back_to_the_previous_version(
     assert stage(status, "fleet")["phase"] == "Pending"
     assert status["rollback"]["stage"] == "canary"
     assert status["rollback"]["phase"] == "RolledBack"
+    assert status["rollback"]["devices"]["succeeded"] == 4  # every canary device took it
+    assert status["rollback"]["devices"]["failed"] == 0
+    # The aborted stage says which devices failed and why.
+    failed = {d["thingName"]: d for d in stage(status, "canary")["failedDevices"]}
+    assert set(failed) <= {devices[0], devices[1]}
+    assert failed
+    assert all(d["cause"] for d in failed.values())
     assert "abort criteri" in status["rollback"]["reason"]  # IoT or the operator judged
     assert (
         status["rollback"]["reason"] in (cluster.condition(rolled_back, "Stalled") or {})["message"]

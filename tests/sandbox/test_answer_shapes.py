@@ -177,6 +177,7 @@ SCENARIOS: dict[str, set[Operation]] = {
             "DescribeCompilationJob",
             "StopCompilationJob",
             "ListCompilationJobs",
+            "DeleteCompilationJob",
         )
     },
     "greengrass": {
@@ -212,6 +213,7 @@ SCENARIOS: dict[str, set[Operation]] = {
         ("s3", "ListObjectsV2"),
         ("s3", "HeadObject"),
         ("s3", "PutObject"),
+        ("s3", "DeleteObject"),
         ("sts", "GetCallerIdentity"),
         ("iam", "GetRole"),
         ("iam", "SimulatePrincipalPolicy"),
@@ -461,12 +463,16 @@ def test_neo_answers(
     neo.stop(second.job_name)
     neo.stop(unique("missing"))
     assert set(neo.list_names(name)) == {first.job_name, second.job_name}
+    neo.delete(first.job_name)
+    neo.delete(first.job_name)  # gone: done
+    assert neo.describe(first.job_name) is None
     _covered(
         checker,
         "neo",
         errors={
             ("CreateCompilationJob", "ResourceInUse"),
             ("StopCompilationJob", "ResourceNotFound"),
+            ("DeleteCompilationJob", "ResourceNotFound"),
         },
     )
 
@@ -602,6 +608,9 @@ def test_s3_sts_and_iam_answers(
     assert s3.publish(entrypoint, b"print('hi')") is True
     assert s3.publish(entrypoint, b"print('hi')") is False  # there: not put again
     assert s3.exists(entrypoint)
+    s3.delete(entrypoint)
+    s3.delete(entrypoint)  # not there: no error
+    assert not s3.exists(entrypoint)
     sts: Sts = adapters(Sts)
     assert sts.caller_identity().account == "123456789012"
     iam: Iam = adapters(Iam)

@@ -21,6 +21,7 @@ from serving_operator.planning.edgemodel.observed import (
     CompilationStatus,
     ComponentState,
     DeviceCounts,
+    DeviceFailure,
     ObservedCompilation,
     ObservedComponentVersion,
     ObservedDeployment,
@@ -59,6 +60,10 @@ class FakeEdgeAws(CallRecorder):
     """Client token -> what it made (component version ARN or deployment ID)."""
     objects: dict[str, bytes] = field(default_factory=dict)
     """S3 URL -> body."""
+    failures: dict[str, list[DeviceFailure]] = field(default_factory=dict)
+    """Job ID -> the devices that failed it, with their causes."""
+    unhealthy: set[str] = field(default_factory=set)
+    """Core devices Greengrass reports UNHEALTHY."""
     unreadable: set[str] = field(default_factory=set)
     """S3 URLs Greengrass cannot read: a version naming one is refused at creation."""
     read_prefixes = ("Describe", "List", "Get", "Head")
@@ -84,6 +89,10 @@ class _FakeS3:
     def __init__(self, aws: FakeEdgeAws) -> None:
         self.aws = aws
 
+    def delete(self, url: str) -> None:
+        self.aws.record("DeleteObject", url)
+        self.aws.objects.pop(url, None)
+
     def publish(self, url: str, body: bytes) -> bool:
         self.aws.record("HeadObject", url)
         if url in self.aws.objects:
@@ -106,6 +115,10 @@ class _FakeNeo:
         self.aws.compilations.setdefault(
             job_name, ObservedCompilation(job_name, CompilationStatus.STARTING)
         )
+
+    def delete(self, job_name: str) -> None:
+        self.aws.record("DeleteCompilationJob", job_name)
+        self.aws.compilations.pop(job_name, None)
 
     def stop(self, job_name: str) -> None:
         self.aws.record("StopCompilationJob", job_name)
@@ -164,6 +177,11 @@ class _FakeGreengrass:
     def core_devices(self) -> frozenset[str]:
         self.aws.record("ListCoreDevices")
         return frozenset(t for m in self.aws.members.values() for t in m) - self.aws.not_core
+
+    def core_device_statuses(self) -> dict[str, str]:
+        self.aws.record("ListCoreDevices")
+        core = frozenset(t for m in self.aws.members.values() for t in m) - self.aws.not_core
+        return {t: "UNHEALTHY" if t in self.aws.unhealthy else "HEALTHY" for t in core}
 
     def cancel_deployment(self, deployment_id: str) -> None:
         self.aws.record("CancelDeployment", deployment_id)
@@ -239,6 +257,10 @@ class _FakeIot:
     def things_in_group(self, name: str) -> frozenset[str]:
         self.aws.record("ListThingsInThingGroup", name)
         return frozenset(self.aws.members.get(name, ()))
+
+    def failed_devices(self, job_id: str) -> list[DeviceFailure]:
+        self.aws.record("ListJobExecutionsForJob", job_id)
+        return list(self.aws.failures.get(job_id, ()))
 
 
 class _FakeSts:

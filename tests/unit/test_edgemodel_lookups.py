@@ -113,7 +113,7 @@ def test_deletion_asks_for_everything_then_for_the_versions_published_and_found(
 
 
 def test_deletion_with_nothing_published_asks_for_no_versions() -> None:
-    nothing = replace(compiled(MODEL, state=None), groups={})
+    nothing = replace(compiled(MODEL, state=None), groups={}, compilations={})
     plan = plan_edge_model_deletion(MODEL, EdgeModelReads(full=nothing), Memory(), retain=False)
     assert isinstance(plan, Plan)
     assert (plan.actions, plan.outcome.reason) == ((), "Deleted")

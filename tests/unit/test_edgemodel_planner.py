@@ -17,6 +17,7 @@ from serving_operator.planning.edgemodel.actions import (
     CreateCompilationJob,
     CreateComponentVersion,
     CreateDeployment,
+    DeleteCompilationJob,
     DeleteComponentVersion,
     PublishEntrypoint,
     Step,
@@ -739,11 +740,14 @@ def test_deletion_stops_jobs_removes_our_components_then_our_versions() -> None:
     cleared = replace(cleared, in_use={})
     second = plan_edge_model_deletion(model, EdgeModelReads(full=cleared), Memory(), retain=False)
     assert actions(second, DeleteComponentVersion) == [DeleteComponentVersion("arn:v1")]
+    versions_gone = replace(cleared, published={"arn:v1": False})
+    jobs = plan_edge_model_deletion(
+        model, EdgeModelReads(full=versions_gone), Memory(), retain=False
+    )
+    # Then the finished compilation jobs, and the models they wrote.
+    assert jobs.actions == (DeleteCompilationJob(nano.job_name),)
     done = plan_edge_model_deletion(
-        model,
-        EdgeModelReads(full=replace(cleared, published={"arn:v1": False})),
-        Memory(),
-        retain=False,
+        model, EdgeModelReads(full=replace(versions_gone, compilations={})), Memory(), retain=False
     )
     assert (done.actions, done.outcome.kind) == ((), OutcomeKind.READY)
     retained = plan_edge_model_deletion(model, EdgeModelReads(), Memory(), retain=True)

@@ -83,8 +83,10 @@ def test_star_only_where_aws_has_no_narrower_resource() -> None:
         verb = action.split(":")[1]
         # Nor the IoT jobs and shadows Greengrass makes and changes as the caller for a
         # deployment (greengrass:CreateDeployment's dependent actions): Greengrass tags them.
+        # Nor S3 objects: they take no aws:ResourceTag condition (only s3:ExistingObjectTag),
+        # and Neo writes the compiled models untagged; the row names the resource instead.
         theirs = (
-            action.startswith(("application-autoscaling:", "cloudwatch:"))
+            action.startswith(("application-autoscaling:", "cloudwatch:", "s3:"))
             or action in CREATE_DEPLOYMENT_DEPENDENT_ACTIONS
         )
         if re.match(r"(Delete|Update|Stop)", verb) and not theirs:

@@ -23,6 +23,7 @@ from serving_operator.planning.edgemodel.observed import (
     CompilationStatus,
     ComponentState,
     DeviceCounts,
+    DeviceFailure,
     ObservedCompilation,
     ObservedComponentVersion,
     ObservedDeployment,
@@ -30,7 +31,7 @@ from serving_operator.planning.edgemodel.observed import (
 )
 from serving_operator.planning.outcome import Outcome, OutcomeKind
 from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler, EdgeReconcileResult
-from serving_operator.reconcile.edgemodel.report import report_pass
+from serving_operator.reconcile.edgemodel.report import memory_of, report_pass
 from serving_operator.reconcile.report import EventType, ObjectContext
 from tests.support.fake_edge_aws import FakeEdgeAws, group_arn, version_arn
 from tests.support.specs import edge_model_spec as _spec
@@ -462,8 +463,18 @@ def test_deletion_stops_jobs_redeploys_without_us_then_deletes_our_versions() ->
     assert aws.components == {}
     assert second.outcome.kind == OutcomeKind.PROGRESSING  # deleted this pass, confirmed next
 
+    # Then the compilation jobs and the models they wrote (nothing names them any more).
     third = _delete(aws, memory)
-    assert (third.outcome.kind, third.outcome.reason) == (OutcomeKind.READY, "Deleted")
+    assert third.outcome.kind == OutcomeKind.PROGRESSING
+    nano = DESIRED.targets[0]
+    assert aws.written("DeleteObject") == [_compiled()[nano.job_name].artifact_uri]
+    assert sorted(aws.written("DeleteCompilationJob")) == sorted(
+        t.job_name for t in DESIRED.targets
+    )
+    assert aws.compilations == {}
+
+    fourth = _delete(aws, memory)
+    assert (fourth.outcome.kind, fourth.outcome.reason) == (OutcomeKind.READY, "Deleted")
     assert aws.writes.count("CreateDeployment") == 1
     assert aws.deployments["fleet"].components == TELEMETRY  # never ours: left alone
 
@@ -804,11 +815,54 @@ def test_deletion_keeps_a_version_another_deployment_still_uses() -> None:
     for _ in range(3):
         result = reconciler.delete(SPEC, namespace="ml", name="classifier", memory=memory)
         memory = result.memory
+    for _ in range(2):  # then the other target's job and compiled model
+        result = reconciler.delete(SPEC, namespace="ml", name="classifier", memory=memory)
     deleted = aws.written("DeleteComponent")
     assert version_arn(nano.component_name, nano.component_version) not in deleted
+    # The kept version names its compiled model: that stays, with its job.
+    assert nano.job_name in aws.compilations
+    assert DESIRED.targets[1].job_name not in aws.compilations
     assert version_arn(DESIRED.targets[1].component_name, DESIRED.targets[1].component_version) in (
         deleted
     )
     assert aws.deployments["lab"].components == {nano.component_name: OURS[nano.component_name]}
     assert result.outcome.reason == "Deleted"
     assert "lab" in result.outcome.message
+
+
+def test_status_says_what_a_fleet_operator_acts_on() -> None:
+    """Per stage: what IoT says of each job (reasonCode, comment, processingTargets), the
+    devices that failed and why, and the UNHEALTHY core devices."""
+    aws = _ready_to_roll_out(members={"canary": {"cam-1", "cam-2", "cam-3"}})
+    deployed = _pass(aws, _recorded(aws))
+    job_id = aws.deployments["canary"].iot_job_id
+    assert job_id is not None
+    aws.jobs[job_id] = ObservedJob(
+        job_id,
+        "IN_PROGRESS",
+        DeviceCounts(succeeded=1, failed=1, queued=1),
+        processing=True,
+        reason_code=None,
+        comment="rolling out",
+        processing_targets=(group_arn("canary"),),
+    )
+    cause = "NoAvailableComponentVersionException: variant.DLR >=9.0.0"
+    aws.failures[job_id] = [DeviceFailure("cam-2", "FAILED", cause)]
+    aws.unhealthy = {"cam-2"}
+    result = _pass(aws, deployed.memory)
+    report = report_pass(result, _context(deployed.memory))
+    assert report.status is not None
+    canary = report.status.stages[0]
+    (job,) = canary.jobs
+    assert (job.iot_job_id, job.comment, job.processing_targets) == (
+        job_id,
+        "rolling out",
+        [group_arn("canary")],
+    )
+    (failed,) = canary.failed_devices
+    assert (failed.thing_name, failed.status, failed.cause) == ("cam-2", "FAILED", cause)
+    assert (canary.unhealthy_devices, canary.unhealthy_device_count) == (["cam-2"], 1)
+    # Read back from status, a later pass keeps it.
+    again = memory_of(report.status).stage("canary")
+    assert again is not None
+    assert again.failed_devices == result.memory.stage("canary").failed_devices  # type: ignore[union-attr]

@@ -570,6 +570,31 @@ class GroupDeploymentStatus(StatusModel):
     )
 
 
+class StageJobStatus(StatusModel):
+    thing_group: str = Field(description="The thing group of the deployment.")
+    iot_job_id: str = Field(description="The deployment's IoT job.")
+    status: str = Field(description="The job's status (IN_PROGRESS, CANCELED, COMPLETED...).")
+    reason_code: str | None = Field(
+        default=None, description="The job's reasonCode, set when it was aborted or canceled."
+    )
+    comment: str | None = Field(default=None, description="The job's comment.")
+    processing_targets: list[str] = Field(
+        default_factory=list,
+        description="Targets IoT is still rolling executions out to (processingTargets).",
+    )
+
+
+class FailedDeviceStatus(StatusModel):
+    thing_name: str = Field(description="The core device.")
+    status: str = Field(description="Its execution's status: FAILED, TIMED_OUT or REJECTED.")
+    cause: str | None = Field(
+        default=None,
+        description=(
+            "The nucleus' deployment-failure-cause (else its detailed-deployment-status)."
+        ),
+    )
+
+
 class StageStatus(StatusModel):
     name: str = Field(description="Stage name.")
     phase: str = Field(
@@ -600,6 +625,23 @@ class StageStatus(StatusModel):
         default=None, description="Device counts from the stage's IoT job executions."
     )
     gate: str | None = Field(default=None, description="The gate's verdict, for a person.")
+    jobs: list[StageJobStatus] = Field(
+        default_factory=list, description="What IoT says of each group's deployment job."
+    )
+    failed_devices: list[FailedDeviceStatus] = Field(
+        default_factory=list,
+        description=(
+            "The first devices (up to 10 per job) that failed, timed out or rejected the"
+            " stage's deployments, with why; devices.failed/timedOut/rejected count them all."
+        ),
+    )
+    unhealthy_devices: list[str] = Field(
+        default_factory=list,
+        description="The first 10 of the stage's core devices Greengrass reports UNHEALTHY.",
+    )
+    unhealthy_device_count: int | None = Field(
+        default=None, description="How many of the stage's core devices are UNHEALTHY."
+    )
 
 
 class ComponentVersionStatus(StatusModel):

@@ -60,6 +60,19 @@ class GreengrassV2(ServiceAdapter):
                 return
             raise
 
+    def core_device_statuses(self) -> dict[str, str]:
+        """The account's Greengrass core devices -> their status (HEALTHY or UNHEALTHY;
+        ListCoreDevices, every page)."""
+        found: dict[str, str] = {}
+        params: dict[str, Any] = {"maxResults": 100}
+        while True:
+            page = self.call("ListCoreDevices", **params)
+            for device in page.get("coreDevices", []):
+                found[str(device["coreDeviceThingName"])] = str(device.get("status", ""))
+            if not page.get("nextToken"):
+                return found
+            params["nextToken"] = page["nextToken"]
+
     def core_devices(self) -> frozenset[str]:
         """The thing names of the account's Greengrass core devices (ListCoreDevices, every
         page). Not filtered by thingGroupArn: that filter lists "only core devices that have

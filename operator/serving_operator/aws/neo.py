@@ -63,6 +63,15 @@ class Neo(ServiceAdapter):
                 return
             raise
 
+    def delete(self, job_name: str) -> None:
+        """DeleteCompilationJob (a finished job only); one gone already is done."""
+        try:
+            self.call("DeleteCompilationJob", CompilationJobName=job_name)
+        except AwsError as error:
+            if _is_not_found(error):
+                return
+            raise
+
     def list_names(self, prefix: str) -> list[str]:
         """Job names containing `prefix` (NameContains), for tools and clean-up."""
         names: list[str] = []

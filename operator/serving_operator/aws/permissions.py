@@ -57,12 +57,14 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     IamAction("sagemaker:DescribeCompilationJob", "follow a compilation job"),
     IamAction("sagemaker:StopCompilationJob", "stop compilation when an EdgeModel goes"),
     IamAction("sagemaker:ListCompilationJobs", "find an EdgeModel's compilation jobs"),
+    IamAction("sagemaker:DeleteCompilationJob", "delete an EdgeModel's finished jobs with it"),
     IamAction("greengrass:CreateComponentVersion", "publish a compiled model as a component"),
     # Greengrass checks at CreateComponentVersion that the caller can read every artifact
     # ("Specified artifact resource cannot be accessed"), and the operator publishes the
     # inference entrypoint next to the compiled models (HeadObject is s3:GetObject).
     IamAction("s3:GetObject", "read the EdgeModel artifacts a component version names"),
     IamAction("s3:PutObject", "publish the EdgeModel inference entrypoint"),
+    IamAction("s3:DeleteObject", "delete the models Neo compiled for an EdgeModel with it"),
     IamAction("greengrass:DescribeComponent", "wait for a component version to be deployable"),
     IamAction("greengrass:DeleteComponent", "remove the versions an EdgeModel published"),
     IamAction("greengrass:ListDeployments", "find a thing group's latest deployment"),
@@ -208,6 +210,7 @@ NARROWEST: dict[str, Grant] = {
             ("sagemaker:UpdateEndpointWeightsAndCapacities", _ENDPOINTS, "endpoint*; ours only"),
             ("sagemaker:DeleteEndpoint", _ENDPOINTS, "endpoint*; ours only"),
             ("sagemaker:StopCompilationJob", _JOBS, "compilation-job*; ours only"),
+            ("sagemaker:DeleteCompilationJob", _JOBS, "compilation-job*; ours only"),
         )
     },
     **{
@@ -297,6 +300,14 @@ NARROWEST: dict[str, Grant] = {
         "ReadAndPublishEdgeArtifacts",
         ("arn:aws:s3:::*/*",),
         "object*: the entrypoint under EdgeModels' outputS3Uri; narrow to your output buckets",
+    ),
+    # Neo writes the compiled models untagged, so no tag condition can name them: narrow the
+    # resource to your EdgeModels' output prefixes.
+    "s3:DeleteObject": Grant(
+        "ReadAndPublishEdgeArtifacts",
+        ("arn:aws:s3:::*/*",),
+        "object*: the compiled models under EdgeModels' outputS3Uri (Neo writes them"
+        " untagged); narrow to your output buckets",
     ),
     # Greengrass v2: component versions are created with our tags. A deployment revision keeps
     # the tags of the thing group's deployment it revises, which may be another owner's or

@@ -110,6 +110,10 @@ class DeviceBehaviour:
     run_lifecycle: bool | None = None
     """Whether a succeeding device runs the recipes' lifecycles (None: the runLifecycles
     setting decides)."""
+    only_for: str | None = None
+    """The outcome applies only to jobs whose document names this (e.g. a component
+    version: a device broken by one version takes the version before it again); other jobs
+    succeed."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DeviceBehaviour:
@@ -123,6 +127,7 @@ class DeviceBehaviour:
             reason=data.get("reason"),
             platform={**DEFAULT_PLATFORM, **(data.get("platform") or {})},
             run_lifecycle=_optional_bool(data.get("runLifecycle")),
+            only_for=data.get("onlyFor"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -133,6 +138,7 @@ class DeviceBehaviour:
             "reason": self.reason,
             "platform": self.platform,
             "runLifecycle": self.run_lifecycle,
+            "onlyFor": self.only_for,
         }
 
 
@@ -367,10 +373,14 @@ class IotJobs:
         with self.lock:
             self.devices.clear()
 
-    def device(self, thing_name: str) -> DeviceBehaviour:
+    def device(self, thing_name: str, document: str = "") -> DeviceBehaviour:
         match = next(
             (d for d in self.devices if fnmatch.fnmatchcase(thing_name, d.thing_pattern)), None
         )
+        if match is not None and match.only_for is not None and match.only_for not in document:
+            return DeviceBehaviour(
+                thing_name, platform=dict(match.platform), run_lifecycle=match.run_lifecycle
+            )
         return match or DeviceBehaviour(thing_name)
 
     # -- jobs ---------------------------------------------------------------------------
@@ -539,7 +549,7 @@ class IotJobs:
         self, job: Job, execution: Execution, now: float, timeout_seconds: float | None
     ) -> None:
         """Move one execution along as its device would, up to now."""
-        behaviour = self.device(execution.thing_name)
+        behaviour = self.device(execution.thing_name, job.document)
         if execution.status == "QUEUED" and execution.notified_at is not None:
             if behaviour.outcome == "offline":
                 execution.pickup_due, execution.offline_at = None, now

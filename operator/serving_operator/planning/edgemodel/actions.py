@@ -30,6 +30,21 @@ class StopCompilationJob:
 
 
 @dataclass(frozen=True)
+class DeleteCompilationJob:
+    """Deletion's clean-up of a finished Neo job (SageMaker DeleteCompilationJob)."""
+
+    job_name: str
+
+
+@dataclass(frozen=True)
+class DeleteCompiledModel:
+    """Deletion's clean-up of a compiled model Neo wrote (S3 DeleteObject), once no
+    component version that names it is left."""
+
+    uri: str
+
+
+@dataclass(frozen=True)
 class PublishEntrypoint:
     """Put the shipped inference entrypoint at `uri` unless it is there: before any
     component version names it, since Greengrass checks at CreateComponentVersion that every
@@ -106,6 +121,8 @@ class CancelDeployment:
 Action = (
     CreateCompilationJob
     | StopCompilationJob
+    | DeleteCompilationJob
+    | DeleteCompiledModel
     | PublishEntrypoint
     | CreateComponentVersion
     | DeleteComponentVersion
@@ -122,6 +139,10 @@ def describe_action(action: Action) -> tuple[str, str]:
             return "CompilationStarted", f"started Neo compilation job {name} for target {target}"
         case StopCompilationJob(job_name=name):
             return "CompilationStopped", f"stopping Neo compilation job {name}"
+        case DeleteCompilationJob(job_name=name):
+            return "CompilationJobDeleted", f"deleted Neo compilation job {name}"
+        case DeleteCompiledModel(uri=uri):
+            return "CompiledModelDeleted", f"deleted the compiled model {uri}"
         case PublishEntrypoint(uri=uri):
             return "EntrypointPublished", f"published the inference entrypoint at {uri}"
         case CreateComponentVersion(component_name=name, version=version):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from serving_operator.planning.edgemodel.observed import DeviceCounts
+from serving_operator.planning.edgemodel.observed import DeviceCounts, DeviceFailure
 
 
 class StagePhase(StrEnum):
@@ -34,6 +34,18 @@ class GroupDeployment:
 
 
 @dataclass(frozen=True)
+class JobReport:
+    """What IoT says of one group's deployment job, for a person (not for decisions)."""
+
+    thing_group: str
+    job_id: str
+    status: str
+    reason_code: str | None = None
+    comment: str | None = None
+    processing_targets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class StageMemory:
     name: str
     phase: StagePhase
@@ -43,6 +55,13 @@ class StageMemory:
     deployments: tuple[GroupDeployment, ...] = ()
     counts: DeviceCounts = field(default_factory=DeviceCounts)
     verdict: str = ""
+    jobs: tuple[JobReport, ...] = ()
+    failed_devices: tuple[DeviceFailure, ...] = ()
+    """The first few devices that failed the stage's deployments, with their causes."""
+    unhealthy_devices: tuple[str, ...] = ()
+    """The first of the stage's core devices Greengrass reports UNHEALTHY."""
+    unhealthy_count: int = 0
+    """How many there are."""
 
 
 @dataclass(frozen=True)

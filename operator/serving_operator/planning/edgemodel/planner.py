@@ -20,6 +20,8 @@ from serving_operator.planning.edgemodel.actions import (
     Action,
     CreateComponentVersion,
     CreateDeployment,
+    DeleteCompilationJob,
+    DeleteCompiledModel,
     DeleteComponentVersion,
     Step,
     StopCompilationJob,
@@ -200,6 +202,7 @@ def plan_from_observation(
         promotion=promotion,
         members=observed.members,
         rest_recheck_seconds=rest_recheck_seconds,
+        unhealthy=observed.unhealthy,
     )
     outcome = rollout.outcome
     recheck = rollout.recheck_after
@@ -429,19 +432,41 @@ def _plan_deletion(
                 kept.append(f"{arn} (deployed by {', '.join(users)})")
             else:
                 steps.append(DeleteComponentVersion(arn))
+    if not steps and not stopping and not deployed_somewhere:
+        # Last: the compilation jobs and what they wrote, except a kept version's.
+        steps += _clean_up(desired, observed, kept)
     if steps or stopping:
         return Plan(
             tuple(steps),
             Outcome.progressing(DELETING, "stopping jobs, removing components from groups"),
             findings=EdgeFindings(),
         )
-    done = "compilation jobs stopped, components removed"
+    done = "compilation jobs stopped, components removed, compiled models deleted"
     if kept:
         done += (
             "; kept the component versions other deployments still use (deleting them would"
             f" fail those deployments): {'; '.join(kept)}"
         )
     return Plan((), Outcome.ready(DELETED, done), findings=EdgeFindings())
+
+
+def _clean_up(
+    desired: DesiredEdgeModel, observed: EdgeModelObservation, kept: list[str]
+) -> list[Step]:
+    """Each target's finished compilation job and the model it wrote, unless the target's
+    component version was kept (a deployment still uses it, and it names that model)."""
+    steps: list[Step] = []
+    for target in desired.targets:
+        job = observed.compilations.get(target.job_name)
+        if job is None or job.status in RUNNING_COMPILATIONS:
+            continue
+        suffix = f":components:{target.component_name}:versions:{target.component_version}"
+        if any(suffix in k for k in kept):
+            continue
+        if job.artifact_uri:
+            steps.append(DeleteCompiledModel(job.artifact_uri))
+        steps.append(DeleteCompilationJob(job.name))
+    return steps
 
 
 _VERSION_ARN = re.compile(r":components:(?P<name>[^:]+):versions:(?P<version>[^:]+)$")

@@ -75,6 +75,7 @@ class _RolloutPass:
     members: Mapping[str, frozenset[str]] | None
     now: datetime
     promotion: str | None
+    unhealthy: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def plan_rollout(
     promotion: str | None,
     members: Mapping[str, frozenset[str]] | None = None,
     rest_recheck_seconds: float = REST_RECHECK_SECONDS,
+    unhealthy: frozenset[str] | None = None,
 ) -> RolloutPlan:
     """One pass of the rollout; call once every target is Ready or Failed. `members` (the
     things of each group) are checked for shared devices before a deployment; a completed
@@ -117,7 +119,7 @@ def plan_rollout(
         return RolloutPlan(
             back.steps, back.memory, back.outcome, current_stage=memory.rollback.stage
         )
-    this_pass = _RolloutPass(desired, components, groups, members, now, promotion)
+    this_pass = _RolloutPass(desired, components, groups, members, now, promotion, unhealthy)
     steps: list[Step] = []
     for stage in desired.stages:
         turn = _plan_stage(this_pass, stage, memory)
@@ -194,6 +196,7 @@ def _in_flight(
         this_pass.members,
         memory.written,
         memory.remembered_names,
+        this_pass.unhealthy,
     )
     if deployed.missing_groups:
         missing = ", ".join(deployed.missing_groups)

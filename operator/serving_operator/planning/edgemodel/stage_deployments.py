@@ -16,9 +16,11 @@ from dataclasses import dataclass, replace
 from serving_operator.planning.edgemodel.actions import CreateDeployment
 from serving_operator.planning.edgemodel.deployment import Components, carries, merged_deployment
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, DesiredStage
-from serving_operator.planning.edgemodel.memory import GroupDeployment, StageMemory
+from serving_operator.planning.edgemodel.memory import GroupDeployment, JobReport, StageMemory
 from serving_operator.planning.edgemodel.observed import (
+    FAILED_DEVICES_SHOWN,
     DeviceCounts,
+    DeviceFailure,
     ObservedDeployment,
     ObservedGroup,
 )
@@ -48,6 +50,11 @@ class StageDeployments:
     processing: tuple[str, ...] = ()
     """Groups whose IoT job is still rolling executions out (processingTargets): their
     counts cover only the devices reached so far."""
+    jobs: tuple[JobReport, ...] = ()
+    failed_devices: tuple[DeviceFailure, ...] = ()
+    unhealthy_devices: tuple[str, ...] = ()
+    """The first `FAILED_DEVICES_SHOWN` UNHEALTHY core devices of the stage's groups."""
+    unhealthy_count: int = 0
 
 
 def _shared_device_conflicts(
@@ -122,6 +129,7 @@ def deploy_stage(
     members: Mapping[str, frozenset[str]] | None,
     written: Mapping[str, Mapping[str, str]] | None = None,
     our_names: frozenset[str] | None = None,
+    unhealthy: frozenset[str] | None = None,
 ) -> StageDeployments:
     """This pass's view of a stage not passed yet: the groups carrying our components, and a
     merge for each that does not (or only what it runs recorded, when `remembered` has not
@@ -137,6 +145,8 @@ def deploy_stage(
     missing: list[str] = []
     processing: list[str] = []
     devices: set[str] = set()
+    jobs: list[JobReport] = []
+    failures: list[DeviceFailure] = []
     recorded = {d.thing_group: d for d in record.deployments} if record else {}
     names = desired.component_names | (our_names or frozenset())
     for group_name in stage.thing_groups:
@@ -158,6 +168,17 @@ def deploy_stage(
                 devices |= members.get(group_name, frozenset())
             job = group.job
             if job is not None and job.job_id == latest.iot_job_id:
+                jobs.append(
+                    JobReport(
+                        group_name,
+                        job.job_id,
+                        job.status,
+                        job.reason_code,
+                        job.comment,
+                        job.processing_targets,
+                    )
+                )
+                failures += job.failed_devices
                 counts += job.counts
                 if job.status == "CANCELED":
                     canceled.append(group_name)
@@ -208,6 +229,10 @@ def deploy_stage(
         tuple(conflicts),
         None if members is None else len(devices),
         tuple(processing),
+        tuple(jobs),
+        tuple(failures[:FAILED_DEVICES_SHOWN]),
+        tuple(sorted(devices & (unhealthy or frozenset()))[:FAILED_DEVICES_SHOWN]),
+        len(devices & (unhealthy or frozenset())),
     )
 
 

@@ -21,6 +21,8 @@ from serving_operator.planning.edgemodel.actions import (
     CreateCompilationJob,
     CreateComponentVersion,
     CreateDeployment,
+    DeleteCompilationJob,
+    DeleteCompiledModel,
     DeleteComponentVersion,
     PublishEntrypoint,
     StopCompilationJob,
@@ -188,7 +190,8 @@ class EdgeModelReconciler:
             )
         if lookups.members:
             assert full is not None  # asked for before a deployment, once all is read
-            observed = replace(observed, full=replace(full, members=self._members(full)))
+            members, unhealthy = self._members(full)
+            observed = replace(observed, full=replace(full, members=members, unhealthy=unhealthy))
         return observed
 
     def _observe(self, desired: DesiredEdgeModel, memory: Memory) -> EdgeModelObservation:
@@ -234,6 +237,9 @@ class EdgeModelReconciler:
             if again is None or again.deployment_id == latest.deployment_id:
                 break
             latest, job = again, None
+        if job is not None and job.counts.failed + job.counts.rejected + job.counts.timed_out:
+            # Which devices failed and why: what a fleet operator acts on (status).
+            job = replace(job, failed_devices=tuple(aws.iot.failed_devices(job.job_id)))
         return ObservedGroup(group, arn, latest, job)
 
     def _component_versions(
@@ -261,15 +267,20 @@ class EdgeModelReconciler:
             for group in groups
         }
 
-    def _members(self, observed: EdgeModelObservation) -> dict[str, frozenset[str]]:
+    def _members(
+        self, observed: EdgeModelObservation
+    ) -> tuple[dict[str, frozenset[str]], frozenset[str]]:
         """The Greengrass core devices of each thing group that exists, child groups
         included: other things in a group get an IoT job execution that no nucleus ever
-        answers, so they are neither shared devices nor devices a stage waits for."""
+        answers, so they are neither shared devices nor devices a stage waits for. And the
+        core devices Greengrass reports UNHEALTHY (the same ListCoreDevices pages)."""
         existing = [name for name, group in observed.groups.items() if group.arn is not None]
         if not existing:
-            return {}
-        core = self._aws.greengrass.core_devices()
-        return {name: self._aws.iot.things_in_group(name) & core for name in existing}
+            return {}, frozenset()
+        statuses = self._aws.greengrass.core_device_statuses()
+        core = frozenset(statuses)
+        unhealthy = frozenset(t for t, status in statuses.items() if status == "UNHEALTHY")
+        return {name: self._aws.iot.things_in_group(name) & core for name in existing}, unhealthy
 
     def _publish(self, action: CreateComponentVersion) -> bool:
         """CreateComponentVersion. Greengrass checks the recipe and reads every artifact then
@@ -314,6 +325,10 @@ class EdgeModelReconciler:
                 aws.neo.create(job, dict(request))
             case StopCompilationJob(job_name=job):
                 aws.neo.stop(job)
+            case DeleteCompilationJob(job_name=job):
+                aws.neo.delete(job)
+            case DeleteCompiledModel(uri=uri):
+                aws.s3.delete(uri)
             case PublishEntrypoint(uri=uri):
                 aws.s3.publish(uri, edge_runtime.entrypoint_source())
             case CreateComponentVersion():

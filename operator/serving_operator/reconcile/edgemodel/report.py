@@ -11,10 +11,12 @@ from serving_operator.api.edgemodel import (
     DeployedComponentsStatus,
     DeviceCounts,
     EdgeModelStatus,
+    FailedDeviceStatus,
     GroupDeploymentStatus,
     PreviousVersionsStatus,
     RefusedVersionStatus,
     RollbackStatus,
+    StageJobStatus,
     StageStatus,
     TargetStatus,
     WrittenSettingStatus,
@@ -29,6 +31,7 @@ from serving_operator.planning.edgemodel.actions import (
 from serving_operator.planning.edgemodel.memory import (
     FINAL_FAILURES,
     GroupDeployment,
+    JobReport,
     Memory,
     Refusal,
     Rollback,
@@ -78,6 +81,22 @@ def memory_of(status: EdgeModelStatus) -> Memory:
             ),
             counts=_counts_from_status(s.devices),
             verdict=s.gate or "",
+            jobs=tuple(
+                JobReport(
+                    j.thing_group,
+                    j.iot_job_id,
+                    j.status,
+                    j.reason_code,
+                    j.comment,
+                    tuple(j.processing_targets),
+                )
+                for j in s.jobs
+            ),
+            failed_devices=tuple(
+                observed.DeviceFailure(f.thing_name, f.status, f.cause) for f in s.failed_devices
+            ),
+            unhealthy_devices=tuple(s.unhealthy_devices),
+            unhealthy_count=s.unhealthy_device_count or 0,
         )
         for s in status.stages
         if s.phase != PENDING and s.phase in StagePhase.__members__.values()
@@ -144,6 +163,23 @@ def _stage_status(stage_names: list[str], memory: Memory) -> list[StageStatus]:
                 ],
                 devices=_counts_to_status(stage.counts),
                 gate=stage.verdict or None,
+                jobs=[
+                    StageJobStatus(
+                        thing_group=j.thing_group,
+                        iot_job_id=j.job_id,
+                        status=j.status,
+                        reason_code=j.reason_code,
+                        comment=j.comment,
+                        processing_targets=list(j.processing_targets),
+                    )
+                    for j in stage.jobs
+                ],
+                failed_devices=[
+                    FailedDeviceStatus(thing_name=f.thing_name, status=f.status, cause=f.cause)
+                    for f in stage.failed_devices
+                ],
+                unhealthy_devices=list(stage.unhealthy_devices),
+                unhealthy_device_count=stage.unhealthy_count or None,
             )
         )
     return statuses
