@@ -67,6 +67,58 @@ def test_a_failed_compilation_stalls_its_target_while_the_other_rolls_out(
     assert stage(stalled["status"], "canary")["devices"]["succeeded"] == 2
 
 
+def test_a_component_version_greengrass_refuses_fails_its_targets_with_aws_message(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    edge_models: cluster.Objects,
+    models: str,
+) -> None:
+    """Greengrass reads every artifact at CreateComponentVersion and refuses one it cannot
+    access, e.g. in a bucket of another Region (GGv2 troubleshooting, "Specified artifact
+    resource cannot be accessed"): each target is Failed with that message, a Warning Event
+    says so, and the resource is Stalled with reason ComponentRefused (not AwsRejected)."""
+    canary, _ = thing_group(sandbox, "canary", 1)
+    elsewhere = f"edge-eu-{uuid.uuid4().hex[:8]}"
+    sandbox.client("s3").create_bucket(
+        Bucket=elsewhere, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    name = f"refused-{uuid.uuid4().hex[:6]}"
+    edge_models.create(
+        namespace,
+        edge_model(
+            name,
+            models,
+            [{"name": "canary", "thingGroups": [canary]}],
+            outputS3Uri=f"s3://{elsewhere}/compiled",
+        ),
+    )
+
+    stalled = wait_status(
+        edge_models,
+        namespace,
+        name,
+        operator,
+        lambda o: reason(o, "Stalled") == "ComponentRefused",
+        "Stalled with ComponentRefused",
+        timeout=120,
+    )
+
+    targets = {t["name"]: t for t in stalled["status"]["targets"]}
+    for target in targets.values():
+        assert "Specified artifact resource cannot be accessed" in target["failureReason"]
+    refused = {r["componentName"] for r in stalled["status"]["refusedVersions"]}
+    assert refused == {t["componentName"] for t in targets.values()}
+    assert latest_components(sandbox, canary) == {}
+    processes.wait_until(
+        lambda: any(e.reason == "ComponentRefused" for e in edge_models.events(namespace, name)),
+        timeout=30,
+        interval=0.25,
+        what="a ComponentRefused Event",
+        log=operator.log,
+    )
+
+
 def test_a_stage_aborted_by_failing_devices_does_not_go_on(
     operator: OperatorProcess,
     sandbox: Sandbox,
