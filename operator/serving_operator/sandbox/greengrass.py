@@ -174,11 +174,17 @@ class Deployment:
             "iotJobArn": self.job.arn,
             "components": self.request.get("components") or {},
             "deploymentPolicies": _policies(self.request.get("deploymentPolicies")),
-            "tags": dict(self.request.get("tags") or {}),
+            **_tags(self.request.get("tags")),
         }
         if self.request.get("iotJobConfiguration"):
             described["iotJobConfiguration"] = self.request["iotJobConfiguration"]
         return described
+
+
+def _tags(tags: dict[str, str] | None) -> dict[str, Any]:
+    """`{"tags": ...}` for an answer, or nothing for an untagged resource: botocore's
+    greengrassv2 TagMap has min 1, so an answer never carries `tags: {}`."""
+    return {"tags": dict(tags)} if tags else {}
 
 
 def _policies(given: dict[str, Any] | None) -> dict[str, Any]:
@@ -416,7 +422,7 @@ class GreengrassOverlay:
                 "publisher": str(found.recipe.get("ComponentPublisher") or "NONE"),
                 "status": found.status(),
                 "platforms": recipes.platforms(found.recipe),
-                "tags": dict(self.tags.get(found.component_arn, {})),
+                **_tags(self.tags.get(found.component_arn)),
             }
             if found.recipe.get("ComponentDescription"):
                 described["description"] = str(found.recipe["ComponentDescription"])
@@ -433,7 +439,7 @@ class GreengrassOverlay:
                 {
                     "recipeOutputFormat": output_format,
                     "recipe": base64.b64encode(recipe).decode(),
-                    "tags": dict(self.tags.get(found.component_arn, {})),
+                    **_tags(self.tags.get(found.component_arn)),
                 }
             )
 
@@ -956,4 +962,4 @@ class GreengrassOverlay:
     def _list_tags(self, request: AwsRequest) -> Response:
         arn = request.path_params.get("resourceArn", "")
         with self.lock:
-            return rest_response({"tags": dict(self.tags.get(arn, {}))})
+            return rest_response(_tags(self.tags.get(arn)))
