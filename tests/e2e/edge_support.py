@@ -57,8 +57,14 @@ def wait_status(
     return wait_for_status(objects, namespace, name, operator, holds, what, timeout=timeout)
 
 
-def tell_devices(sandbox: Sandbox, pattern: str, outcome: str) -> None:
-    sandbox._admin("POST", "devices", {"thingName": pattern, "outcome": outcome})
+def tell_devices(
+    sandbox: Sandbox, pattern: str, outcome: str, *, only_for: str | None = None
+) -> None:
+    """Devices matching `pattern` give `outcome`; with `only_for`, only for deployments
+    naming it (a component version), succeeding with the others."""
+    sandbox._admin(
+        "POST", "devices", {"thingName": pattern, "outcome": outcome, "onlyFor": only_for}
+    )
 
 
 def annotate(objects: cluster.Objects, namespace: str, name: str, key: str, value: str) -> None:

@@ -24,6 +24,7 @@ from tests.support.cli import (
 from tests.support.paths import CLUSTERROLE_RULES
 from tests.support.processes import free_port
 from tests.support.sandbox import Sandbox
+from tests.support.specs import edge_model
 
 pytestmark = pytest.mark.e2e
 
@@ -353,3 +354,75 @@ def test_iam_simulation_of_a_role_session_uses_the_role_with_its_path(
     assert checks["AWS IAM permissions"]["details"]["principal"] == (
         f"arn:aws:iam::123456789012:role/operators/{role}"
     )
+
+
+@pytest.fixture
+def an_edge_model(admin_api: kubernetes.client.ApiClient) -> Iterator[str]:
+    """An EdgeModel (no operator acts on it) whose outputS3Uri bucket devices must read."""
+    bucket = f"edge-out-{uuid.uuid4().hex[:8]}"
+    custom = kubernetes.client.CustomObjectsApi(admin_api)
+    name = f"check-{uuid.uuid4().hex[:6]}"
+    body = edge_model(name, bucket, [{"name": "all", "thingGroups": ["fleet"]}])
+    custom.create_namespaced_custom_object(
+        "serving.mlops.dev", "v1alpha1", "default", "edgemodels", body
+    )
+    try:
+        yield bucket
+    finally:
+        custom.delete_namespaced_custom_object(
+            "serving.mlops.dev", "v1alpha1", "default", "edgemodels", name
+        )
+
+
+def _device_role(sandbox: Sandbox, alias: str, actions: list[str]) -> str:
+    """A token exchange role allowed `actions` on every resource, behind role alias `alias`."""
+    iam = sandbox.client("iam")
+    role = f"tes-{uuid.uuid4().hex[:8]}"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "credentials.iot.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    if actions:
+        iam.put_role_policy(RoleName=role, PolicyName="tes", PolicyDocument=_policy(actions))
+    sandbox.client("iot").create_role_alias(roleAlias=alias, roleArn=arn)
+    return str(arn)
+
+
+def test_the_greengrass_device_role_is_checked_when_edge_models_exist(
+    healthy_env: dict[str, str], sandbox: Sandbox, an_edge_model: str
+) -> None:
+    """Core devices download EdgeModel artifacts with their token exchange role, which needs
+    s3:GetObject on the output bucket (GGv2 developer guide, device-service-role.md)."""
+    missing = f"missing-{uuid.uuid4().hex[:6]}"
+    code, checks = check(healthy_env, "--role-alias", missing)
+    assert code == 1
+    device = checks["Greengrass device role"]
+    assert device["status"] == "failed"
+    assert missing in device["summary"]
+
+    without = f"without-{uuid.uuid4().hex[:6]}"
+    role = _device_role(sandbox, without, ["logs:PutLogEvents"])
+    code, checks = check(healthy_env, "--role-alias", without)
+    device = checks["Greengrass device role"]
+    assert (code, device["status"]) == (1, "failed")
+    assert device["details"] == {"role": role, "denied": [an_edge_model]}
+    assert f"arn:aws:s3:::{an_edge_model}/*" in device["fix"]
+
+    allowed = f"allowed-{uuid.uuid4().hex[:6]}"
+    role = _device_role(sandbox, allowed, ["s3:GetObject"])
+    code, checks = check(healthy_env, "--role-alias", allowed)
+    device = checks["Greengrass device role"]
+    assert device["status"] == "ok", device
+    assert an_edge_model in device["summary"]
+
+
+def test_no_edge_model_no_device_role_check(healthy_env: dict[str, str]) -> None:
+    _, checks = check(healthy_env)
+    assert "Greengrass device role" not in checks

@@ -7,6 +7,8 @@ import uuid
 
 import pytest
 
+from serving_operator.api.edgemodel import EdgeModelSpec
+from serving_operator.planning.edgemodel.desired import desired_edge_model
 from tests.e2e.edge_support import (
     latest_components,
     reason,
@@ -70,6 +72,58 @@ def test_a_failed_compilation_stalls_its_target_while_the_other_rolls_out(
     deployed = latest_components(sandbox, canary)
     assert set(deployed) == {targets["arm64"]["componentName"]}
     assert stage(stalled["status"], "canary")["devices"]["succeeded"] == 2
+
+
+def test_a_component_version_greengrass_refuses_fails_its_targets_with_aws_message(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    edge_models: cluster.Objects,
+    models: str,
+) -> None:
+    """Greengrass reads every artifact at CreateComponentVersion and refuses one it cannot
+    access, e.g. in a bucket of another Region (GGv2 troubleshooting, "Specified artifact
+    resource cannot be accessed"): each target is Failed with that message, a Warning Event
+    says so, and the resource is Stalled with reason ComponentRefused (not AwsRejected)."""
+    canary, _ = thing_group(sandbox, "canary", 1)
+    elsewhere = f"edge-eu-{uuid.uuid4().hex[:8]}"
+    sandbox.client("s3").create_bucket(
+        Bucket=elsewhere, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    name = f"refused-{uuid.uuid4().hex[:6]}"
+    edge_models.create(
+        namespace,
+        edge_model(
+            name,
+            models,
+            [{"name": "canary", "thingGroups": [canary]}],
+            outputS3Uri=f"s3://{elsewhere}/compiled",
+        ),
+    )
+
+    stalled = wait_status(
+        edge_models,
+        namespace,
+        name,
+        operator,
+        lambda o: reason(o, "Stalled") == "ComponentRefused",
+        "Stalled with ComponentRefused",
+        timeout=120,
+    )
+
+    targets = {t["name"]: t for t in stalled["status"]["targets"]}
+    for target in targets.values():
+        assert "Specified artifact resource cannot be accessed" in target["failureReason"]
+    refused = {r["componentName"] for r in stalled["status"]["refusedVersions"]}
+    assert refused == {t["componentName"] for t in targets.values()}
+    assert latest_components(sandbox, canary) == {}
+    processes.wait_until(
+        lambda: any(e.reason == "ComponentRefused" for e in edge_models.events(namespace, name)),
+        timeout=30,
+        interval=0.25,
+        what="a ComponentRefused Event",
+        log=operator.log,
+    )
 
 
 def test_a_stage_aborted_by_failing_devices_does_not_go_on(
@@ -149,25 +203,33 @@ def test_an_aborted_stage_rolls_its_groups_back_to_the_previous_version(
         {"failureType": "FAILED", "thresholdPercentage": 40, "minNumberOfExecutedThings": 2}
     ]
     name = "rollback"
-    edge_models.create(
-        namespace,
-        edge_model(
-            name,
-            models,
-            [
-                {"name": "canary", "thingGroups": [canary], "abortCriteria": criteria},
-                {"name": "fleet", "thingGroups": [fleet]},
-            ],
-        ),
+    body = edge_model(
+        name,
+        models,
+        [
+            {"name": "canary", "thingGroups": [canary], "abortCriteria": criteria},
+            {"name": "fleet", "thingGroups": [fleet]},
+        ],
     )
+    edge_models.create(namespace, body)
     first = wait_for_condition(edge_models, namespace, name, "Ready", operator, timeout=120)
     v1 = {t["componentName"]: t["componentVersion"] for t in first["status"]["targets"]}
     assert {n: c["componentVersion"] for n, c in latest_components(sandbox, canary).items()} == v1
 
-    # The next version breaks half of the canary devices.
-    tell_devices(sandbox, devices[0], "fail")
-    tell_devices(sandbox, devices[1], "fail")
-    edge_models.patch_spec(namespace, name, {"component": {"environment": {"THRESHOLD": "0.9"}}})
+    # The next version breaks half of the canary devices; the version before it runs there
+    # again (a roll back is judged by its devices: RolledBack only once they all took it).
+    change = {"component": {"environment": {"THRESHOLD": "0.9"}}}
+    v2_version = (
+        desired_edge_model(
+            EdgeModelSpec.model_validate({**body["spec"], **change}), namespace=namespace, name=name
+        )
+        .targets[0]
+        .component_version
+    )
+    assert v2_version not in v1.values()
+    tell_devices(sandbox, devices[0], "fail", only_for=v2_version)
+    tell_devices(sandbox, devices[1], "fail", only_for=v2_version)
+    edge_models.patch_spec(namespace, name, change)
 
     rolled_back = wait_status(
         edge_models,
@@ -187,6 +249,13 @@ def test_an_aborted_stage_rolls_its_groups_back_to_the_previous_version(
     assert stage(status, "fleet")["phase"] == "Pending"
     assert status["rollback"]["stage"] == "canary"
     assert status["rollback"]["phase"] == "RolledBack"
+    assert status["rollback"]["devices"]["succeeded"] == 4  # every canary device took it
+    assert status["rollback"]["devices"]["failed"] == 0
+    # The aborted stage says which devices failed and why.
+    failed = {d["thingName"]: d for d in stage(status, "canary")["failedDevices"]}
+    assert set(failed) <= {devices[0], devices[1]}
+    assert failed
+    assert all(d["cause"] for d in failed.values())
     assert "abort criteri" in status["rollback"]["reason"]  # IoT or the operator judged
     assert (
         status["rollback"]["reason"] in (cluster.condition(rolled_back, "Stalled") or {})["message"]

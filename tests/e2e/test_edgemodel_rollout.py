@@ -200,3 +200,43 @@ def test_retain_leaves_components_and_deployments_in_aws(
         described = greengrass.describe_component(arn=target["componentArn"])
         assert described["status"]["componentState"] == "DEPLOYABLE"
     assert set(latest_components(sandbox, canary)) == {t["componentName"] for t in targets}
+
+
+def test_two_edge_models_on_one_group_keep_each_others_components(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    edge_models: cluster.Objects,
+    models: str,
+) -> None:
+    """Two EdgeModels merge into one thing group's deployment at the same time: the
+    operator's per-group lock and its re-read before CreateDeployment keep both; deleting
+    one removes only its components, and deletes the compiled models and Neo jobs it made."""
+    canary, _ = thing_group(sandbox, "canary", 2)
+    names = ("classifier", "detector")
+    for name in names:
+        edge_models.create(
+            namespace, edge_model(name, models, [{"name": "canary", "thingGroups": [canary]}])
+        )
+    ready = {
+        name: wait_for_condition(edge_models, namespace, name, "Ready", operator, timeout=180)
+        for name in names
+    }
+    components = {
+        name: {t["componentName"]: t["componentVersion"] for t in obj["status"]["targets"]}
+        for name, obj in ready.items()
+    }
+    deployed = {n: c["componentVersion"] for n, c in latest_components(sandbox, canary).items()}
+    assert deployed == {**components["classifier"], **components["detector"]}
+
+    detector = ready["detector"]["status"]["targets"]
+    edge_models.delete(namespace, "detector")
+    wait_gone(edge_models, namespace, "detector", operator, timeout=120)
+    deployed = {n: c["componentVersion"] for n, c in latest_components(sandbox, canary).items()}
+    assert deployed == components["classifier"]
+    jobs = compilation_jobs(sandbox)
+    assert not {t["compilationJobName"] for t in detector} & jobs
+    s3 = sandbox.client("s3")
+    for target in detector:
+        bucket, _, key = target["artifactS3Uri"].removeprefix("s3://").partition("/")
+        assert s3.list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount", 0) == 0

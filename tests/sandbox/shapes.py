@@ -19,9 +19,23 @@ _SCALARS: dict[str, tuple[type, ...]] = {
 }
 
 
+def _size_errors(value: Any, shape: Shape, path: str) -> list[str]:
+    """A list's, map's or string's length outside the shape's `min`/`max` (e.g. a TagMap
+    has min 1: an empty `tags: {}` is not an answer AWS gives)."""
+    if not isinstance(value, list | dict | str) or isinstance(value, bool):
+        return []
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    if low is not None and len(value) < low:
+        return [f"{path}: length {len(value)} below {shape.name}'s min {low}"]
+    if high is not None and len(value) > high and shape.type_name != "string":
+        return [f"{path}: length {len(value)} above {shape.name}'s max {high}"]
+    return []
+
+
 def shape_errors(value: Any, shape: Shape, path: str = "$") -> list[str]:
-    """Every way `value` breaks `shape`: unknown or missing members, wrong types, bad enums."""
-    errors: list[str] = []
+    """Every way `value` breaks `shape`: unknown or missing members, wrong types, bad enums,
+    lengths outside min/max."""
+    errors: list[str] = _size_errors(value, shape, path)
     if shape.type_name == "structure":
         if not isinstance(value, dict):
             return [f"{path}: expected an object, got {type(value).__name__}"]

@@ -191,6 +191,7 @@ SCENARIOS: dict[str, set[Operation]] = {
             "DescribeCompilationJob",
             "StopCompilationJob",
             "ListCompilationJobs",
+            "DeleteCompilationJob",
         )
     },
     "greengrass": {
@@ -218,6 +219,8 @@ SCENARIOS: dict[str, set[Operation]] = {
             "DescribeJobExecution",
             "CreateJob",
             "CancelJob",
+            "DescribeThing",
+            "UpdateJob",
         )
     },
     "inference components": INFERENCE_COMPONENT_OPERATIONS
@@ -237,6 +240,7 @@ SCENARIOS: dict[str, set[Operation]] = {
         ("s3", "ListObjectsV2"),
         ("s3", "HeadObject"),
         ("s3", "PutObject"),
+        ("s3", "DeleteObject"),
         ("sts", "GetCallerIdentity"),
         ("iam", "GetRole"),
         ("iam", "SimulatePrincipalPolicy"),
@@ -650,12 +654,16 @@ def test_neo_answers(
     neo.stop(second.job_name)
     neo.stop(unique("missing"))
     assert set(neo.list_names(name)) == {first.job_name, second.job_name}
+    neo.delete(first.job_name)
+    neo.delete(first.job_name)  # gone: done
+    assert neo.describe(first.job_name) is None
     _covered(
         checker,
         "neo",
         errors={
             ("CreateCompilationJob", "ResourceInUse"),
             ("StopCompilationJob", "ResourceNotFound"),
+            ("DeleteCompilationJob", "ResourceNotFound"),
         },
     )
 
@@ -742,6 +750,7 @@ def test_greengrass_and_iot_answers(
 
     # What Greengrass does with the operator's permissions: create a job, cancel it; and
     # a job that is done cannot be canceled.
+    iot_client.update_job(jobId=latest.iot_job_id, description="Revised by Greengrass.")
     iot_client.cancel_job(jobId=latest.iot_job_id, comment="Replaced by a newer deployment.")
     greengrass.cancel_deployment(deployment_id)
     greengrass.cancel_deployment(deployment_id)  # no longer ACTIVE: done, not an error
@@ -790,6 +799,9 @@ def test_s3_sts_and_iam_answers(
     assert s3.publish(entrypoint, b"print('hi')") is True
     assert s3.publish(entrypoint, b"print('hi')") is False  # there: not put again
     assert s3.exists(entrypoint)
+    s3.delete(entrypoint)
+    s3.delete(entrypoint)  # not there: no error
+    assert not s3.exists(entrypoint)
     sts: Sts = adapters(Sts)
     assert sts.caller_identity().account == "123456789012"
     iam: Iam = adapters(Iam)

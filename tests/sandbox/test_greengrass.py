@@ -12,6 +12,8 @@ import botocore.exceptions
 import pytest
 import yaml
 
+from serving_operator.aws.greengrass import GreengrassV2
+from serving_operator.aws.ratelimit import TokenBucket
 from tests.sandbox.edge import (
     bucket_with,
     create_component,
@@ -69,16 +71,40 @@ def test_component_version_goes_from_requested_to_deployable(
     assert {"CreateComponentVersion", "DescribeComponent"} <= set(shapes.checked)
 
 
-def test_missing_artifact_fails_the_version_with_an_error_per_uri(
+def test_an_artifact_that_cannot_be_read_is_refused_at_creation(
     greengrass: Any, sandbox: Sandbox
 ) -> None:
+    """Greengrass reads each S3 artifact when the version is created and refuses a missing
+    one (or one in another Region) with a ValidationException, making no version (GGv2
+    troubleshooting.md, "Specified artifact resource cannot be accessed"; aws-cli#6261)."""
     bucket = bucket_with(sandbox, ARTIFACT)
     present, absent = f"s3://{bucket}/{ARTIFACT}", f"s3://{bucket}/nowhere/model.zip"
-    arn = create_component(
-        greengrass, recipe(unique("com.example.Broken"), artifacts=[present, absent])
+    name = unique("com.example.Broken")
+    definition = recipe(name, artifacts=[present, absent])
+    error = _error(
+        lambda: greengrass.create_component_version(inlineRecipe=json.dumps(definition).encode())
+    )["Error"]
+    assert error["Code"] == "ValidationException"
+    assert error["Message"] == (
+        "Invalid Input: Encountered following errors in Artifacts:"
+        f" {{{absent} = Specified artifact resource cannot be accessed}}"
     )
-    failed = _state(greengrass, arn, "FAILED")
-    assert list(failed["status"]["errors"]) == [absent]
+    account = sandbox.client("sts").get_caller_identity()["Account"]
+    components = f"arn:aws:greengrass:us-east-1:{account}:components:{name}"
+    gone = _error(lambda: greengrass.list_component_versions(arn=components))["Error"]
+    assert gone["Code"] == "ResourceNotFoundException"  # no version was made
+    s3 = sandbox.client("s3")
+    elsewhere = unique("edge-eu")
+    s3.create_bucket(
+        Bucket=elsewhere, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    s3.put_object(Bucket=elsewhere, Key=ARTIFACT, Body=b"model bytes")
+    far = f"s3://{elsewhere}/{ARTIFACT}"
+    other = recipe(unique("com.example.Far"), artifacts=[far])
+    refused = _error(
+        lambda: greengrass.create_component_version(inlineRecipe=json.dumps(other).encode())
+    )["Error"]
+    assert far in refused["Message"]
 
 
 def test_yaml_recipe_is_read_and_returned_in_either_format(
@@ -216,6 +242,28 @@ def test_a_new_deployment_replaces_the_last_one_for_its_target(
         second["deploymentId"],
         first["deploymentId"],
     ]
+
+
+def test_every_targets_latest_deployment_is_read_for_the_components_it_uses(
+    greengrass: Any, iot: Any, sandbox: Sandbox
+) -> None:
+    """What deletion reads before DeleteComponent (GreengrassV2.latest_components_of):
+    ListDeployments without a targetArn lists every target's latest deployment."""
+    name, _ = _deployable(greengrass, sandbox)
+    other, _ = _deployable(greengrass, sandbox)
+    uses, _ = group_of_things(iot, 1)
+    replaced, _ = group_of_things(iot, 1)
+    greengrass.create_deployment(targetArn=uses, components={name: {"componentVersion": "1.0.0"}})
+    greengrass.create_deployment(
+        targetArn=replaced, components={name: {"componentVersion": "1.0.0"}}
+    )
+    greengrass.create_deployment(
+        targetArn=replaced, components={other: {"componentVersion": "1.0.0"}}
+    )
+    adapter = GreengrassV2(greengrass, TokenBucket(100, 100))
+    found = adapter.latest_components_of(frozenset({name}))
+    assert found[uses] == {name: "1.0.0"}
+    assert replaced not in found  # its latest deployment no longer carries it
 
 
 def test_only_a_canceled_deployment_can_be_deleted(

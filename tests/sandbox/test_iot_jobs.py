@@ -386,7 +386,8 @@ def test_executions_not_rolled_out_yet_do_not_exist_but_their_devices_are_core_d
         iot.describe_job_execution(jobId=job_id, thingName=later)
     # The devices are online: their nucleus registered them as core devices, so a fleet's
     # size is known before the rollout reaches every device.
-    listed = greengrass.list_core_devices()["coreDevices"]
+    pages = greengrass.get_paginator("list_core_devices").paginate()  # the session's devices
+    listed = [d for page in pages for d in page["coreDevices"]]
     assert set(things) <= {d["coreDeviceThingName"] for d in listed}
     # Canceling the job: what was not rolled out is never created.
     iot.cancel_job(jobId=job_id)

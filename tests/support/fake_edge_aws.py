@@ -21,6 +21,7 @@ from serving_operator.planning.edgemodel.observed import (
     CompilationStatus,
     ComponentState,
     DeviceCounts,
+    DeviceFailure,
     ObservedCompilation,
     ObservedComponentVersion,
     ObservedDeployment,
@@ -63,6 +64,12 @@ class FakeEdgeAws(CallRecorder):
     source_versions: dict[str, str] = field(default_factory=dict)
     """The version (ETag or VersionId) HeadObject gives for a source URI; none: unreadable."""
     """S3 URL -> body."""
+    failures: dict[str, list[DeviceFailure]] = field(default_factory=dict)
+    """Job ID -> the devices that failed it, with their causes."""
+    unhealthy: set[str] = field(default_factory=set)
+    """Core devices Greengrass reports UNHEALTHY."""
+    unreadable: set[str] = field(default_factory=set)
+    """S3 URLs Greengrass cannot read: a version naming one is refused at creation."""
     read_prefixes = ("Describe", "List", "Get", "Head")
 
     def clients(self) -> Clients:
@@ -90,6 +97,10 @@ class _FakeS3:
         self.aws.record("HeadObject", url)
         return self.aws.source_versions.get(url)
 
+    def delete(self, url: str) -> None:
+        self.aws.record("DeleteObject", url)
+        self.aws.objects.pop(url, None)
+
     def publish(self, url: str, body: bytes) -> bool:
         self.aws.record("HeadObject", url)
         if url in self.aws.objects:
@@ -113,6 +124,10 @@ class _FakeNeo:
             job_name, ObservedCompilation(job_name, CompilationStatus.STARTING)
         )
 
+    def delete(self, job_name: str) -> None:
+        self.aws.record("DeleteCompilationJob", job_name)
+        self.aws.compilations.pop(job_name, None)
+
     def stop(self, job_name: str) -> None:
         self.aws.record("StopCompilationJob", job_name)
         job = self.aws.compilations.get(job_name)
@@ -135,6 +150,22 @@ class _FakeGreengrass:
         if action.client_token in self.aws.tokens:
             return self.aws.tokens[action.client_token]
         arn = version_arn(action.component_name, action.version)
+        named = [
+            a["URI"]
+            for manifest in action.recipe.get("Manifests", [])
+            for a in manifest.get("Artifacts", [])
+        ]
+        if refused := [uri for uri in named if uri in self.aws.unreadable]:
+            listed = ", ".join(
+                f"{u} = Specified artifact resource cannot be accessed" for u in refused
+            )
+            raise AwsError(
+                "greengrassv2",
+                "CreateComponentVersion",
+                "ValidationException",
+                f"Invalid Input: Encountered following errors in Artifacts: {{{listed}}}",
+                400,
+            )
         if arn in self.aws.components:
             raise AwsError(
                 "greengrassv2",
@@ -155,6 +186,11 @@ class _FakeGreengrass:
         self.aws.record("ListCoreDevices")
         return frozenset(t for m in self.aws.members.values() for t in m) - self.aws.not_core
 
+    def core_device_statuses(self) -> dict[str, str]:
+        self.aws.record("ListCoreDevices")
+        core = frozenset(t for m in self.aws.members.values() for t in m) - self.aws.not_core
+        return {t: "UNHEALTHY" if t in self.aws.unhealthy else "HEALTHY" for t in core}
+
     def cancel_deployment(self, deployment_id: str) -> None:
         self.aws.record("CancelDeployment", deployment_id)
         for group, deployment in self.aws.deployments.items():
@@ -173,6 +209,20 @@ class _FakeGreengrass:
         self.aws.record("ListDeployments", target_arn)
         group = target_arn.rsplit("/", 1)[-1]
         return self.aws.deployments.get(group)
+
+    def latest_components_of(self, names: frozenset[str]) -> dict[str, dict[str, str]]:
+        self.aws.record("ListDeployments")
+        found = {}
+        for group, deployment in self.aws.deployments.items():
+            self.aws.record("GetDeployment", deployment.deployment_id)
+            used = {
+                n: str(e.get("componentVersion"))
+                for n, e in deployment.components.items()
+                if n in names
+            }
+            if used:
+                found[group_arn(group)] = used
+        return found
 
     def create_deployment(self, action: CreateDeployment, client_token: str) -> str:
         self.aws.record("CreateDeployment", action)
@@ -215,6 +265,10 @@ class _FakeIot:
     def things_in_group(self, name: str) -> frozenset[str]:
         self.aws.record("ListThingsInThingGroup", name)
         return frozenset(self.aws.members.get(name, ()))
+
+    def failed_devices(self, job_id: str) -> list[DeviceFailure]:
+        self.aws.record("ListJobExecutionsForJob", job_id)
+        return list(self.aws.failures.get(job_id, ()))
 
 
 class _FakeSts:

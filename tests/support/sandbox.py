@@ -94,8 +94,15 @@ class Sandbox:
 
 
 # Calls that need no grant in the operator's policy: STS answers anyone; the policy
-# simulator is for the identity running `check --iam`, not for the operator.
-NEEDS_NO_GRANT = frozenset({"sts:GetCallerIdentity", "iam:SimulatePrincipalPolicy", "iam:GetRole"})
+# simulator and the role alias are for the identity running `check`, not for the operator.
+NEEDS_NO_GRANT = frozenset(
+    {
+        "sts:GetCallerIdentity",
+        "iam:SimulatePrincipalPolicy",
+        "iam:GetRole",
+        "iot:DescribeRoleAlias",
+    }
+)
 
 
 def calls_missing_from_the_policy(box: Sandbox) -> list[str]:

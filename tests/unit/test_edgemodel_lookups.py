@@ -102,13 +102,18 @@ def test_deletion_asks_for_everything_then_for_the_versions_published_and_found(
     asked = plan_edge_model_deletion(MODEL, EdgeModelReads(full=full), memory, retain=False)
     assert asked == EdgeLookups(published=frozenset({"arn:remembered", *found}))
     read = replace(full, published=dict.fromkeys(sorted(asked.published), True))
-    plan = plan_edge_model_deletion(MODEL, EdgeModelReads(full=read), memory, retain=False)
+    # Before deleting a version: is it in any target's latest deployment?
+    users = plan_edge_model_deletion(MODEL, EdgeModelReads(full=read), memory, retain=False)
+    assert users == EdgeLookups(in_use=MODEL.component_names)
+    plan = plan_edge_model_deletion(
+        MODEL, EdgeModelReads(full=replace(read, in_use={})), memory, retain=False
+    )
     assert isinstance(plan, Plan)
     assert plan.outcome.reason == "Deleting"
 
 
 def test_deletion_with_nothing_published_asks_for_no_versions() -> None:
-    nothing = replace(compiled(MODEL, state=None), groups={})
+    nothing = replace(compiled(MODEL, state=None), groups={}, compilations={})
     plan = plan_edge_model_deletion(MODEL, EdgeModelReads(full=nothing), Memory(), retain=False)
     assert isinstance(plan, Plan)
     assert (plan.actions, plan.outcome.reason) == ((), "Deleted")

@@ -17,6 +17,7 @@ from serving_operator.planning.edgemodel.actions import (
     CreateCompilationJob,
     CreateComponentVersion,
     CreateDeployment,
+    DeleteCompilationJob,
     DeleteComponentVersion,
     PublishEntrypoint,
     Step,
@@ -40,6 +41,7 @@ from serving_operator.planning.edgemodel.observed import (
     CompilationStatus,
     ComponentState,
     DeviceCounts,
+    EdgeLookups,
     EdgeModelObservation,
     EdgeModelReads,
     ObservedCompilation,
@@ -369,8 +371,9 @@ def test_merge_keeps_every_other_component_policy_job_config_and_tag() -> None:
     )
     assert action is not None
     assert action.components == {**OTHER, "mine-nano": {"componentVersion": "1.0.2"}}
+    # Someone else set the group's failure handling policy: theirs (the one-writer rule).
     assert action.deployment_policies == {
-        "failureHandlingPolicy": "ROLLBACK",
+        "failureHandlingPolicy": "DO_NOTHING",
         "componentUpdatePolicy": {"action": "SKIP_NOTIFY_COMPONENTS"},
     }
     assert action.iot_job_configuration == {
@@ -744,13 +747,19 @@ def test_deletion_stops_jobs_removes_our_components_then_our_versions() -> None:
             "canary": replace(groups["canary"], latest=replace(latest, components=OTHER)),
         },
     )
+    asked = plan_edge_model_deletion(model, EdgeModelReads(full=cleared), Memory(), retain=False)
+    assert asked == EdgeLookups(in_use=model.component_names)
+    cleared = replace(cleared, in_use={})
     second = plan_edge_model_deletion(model, EdgeModelReads(full=cleared), Memory(), retain=False)
     assert actions(second, DeleteComponentVersion) == [DeleteComponentVersion("arn:v1")]
+    versions_gone = replace(cleared, published={"arn:v1": False})
+    jobs = plan_edge_model_deletion(
+        model, EdgeModelReads(full=versions_gone), Memory(), retain=False
+    )
+    # Then the finished compilation jobs, and the models they wrote.
+    assert jobs.actions == (DeleteCompilationJob(nano.job_name),)
     done = plan_edge_model_deletion(
-        model,
-        EdgeModelReads(full=replace(cleared, published={"arn:v1": False})),
-        Memory(),
-        retain=False,
+        model, EdgeModelReads(full=replace(versions_gone, compilations={})), Memory(), retain=False
     )
     assert (done.actions, done.outcome.kind) == ((), OutcomeKind.READY)
     retained = plan_edge_model_deletion(model, EdgeModelReads(), Memory(), retain=True)

@@ -15,6 +15,7 @@ from serving_operator.planning.edgemodel.observed import (
     EdgeModelObservation,
     ObservedDeployment,
     ObservedGroup,
+    ObservedJob,
 )
 from serving_operator.planning.edgemodel.planner import plan_from_observation
 from serving_operator.planning.outcome import OutcomeKind, Plan
@@ -149,13 +150,31 @@ def test_an_aborted_stage_deploys_the_previous_versions_again_then_stalls_rolled
     assert rollback is not None
     assert (rollback.stage, rollback.done) == ("canary", False)
 
-    restored = with_groups(before, canary=running("canary", {**OTHER, **older(model)}, "back"))
-    done = plan(model, restored, memory_of(rolling), 20.0)
+    # A roll back is judged like a stage: RolledBack only once its devices answered.
+    assert "abortConfig" not in back.iot_job_configuration
+    carried = running("canary", {**OTHER, **older(model)}, "back")
+    restored = with_groups(
+        before,
+        canary=replace(carried, job=ObservedJob("back", "IN_PROGRESS", DeviceCounts(queued=2))),
+    )
+    reporting = plan(model, restored, memory_of(rolling), 20.0)
+    assert actions(reporting, CreateDeployment) == []
+    assert (reporting.outcome.kind, reporting.outcome.reason) == (
+        OutcomeKind.PROGRESSING,
+        "RollingBack",
+    )
+    assert "2 device(s) yet to answer" in reporting.outcome.message
+    restored = with_groups(
+        before,
+        canary=replace(carried, job=ObservedJob("back", "IN_PROGRESS", DeviceCounts(succeeded=2))),
+    )
+    done = plan(model, restored, memory_of(reporting), 30.0)
     assert actions(done, CreateDeployment) == []
     assert (done.outcome.kind, done.outcome.reason) == (OutcomeKind.STALLED, "RolledBack")
+    assert "2/2 devices run the previous versions again" in done.outcome.message
     assert "change the spec" in done.outcome.message
     # Not retried: the same spec keeps it rolled back, and the fleet never gets it.
-    again = plan(model, restored, memory_of(done), 30.0)
+    again = plan(model, restored, memory_of(done), 40.0)
     assert (again.outcome.reason, actions(again, CreateDeployment)) == ("RolledBack", [])
 
 
@@ -248,3 +267,26 @@ def test_a_spec_change_after_a_roll_back_starts_a_new_rollout() -> None:
         t.component_name: t.component_version for t in fixed.targets
     }
     assert memory_of(new).previous == {"canary": {n: "1.0.7" for n in older(model)}}
+
+
+def test_a_roll_back_whose_devices_fail_or_stay_silent_is_not_called_rolled_back() -> None:
+    model = desired(rollout=rollout())
+    before = with_groups(compiled(model), canary=running("canary", {**OTHER, **older(model)}))
+    memory = memory_of(plan(model, before, Memory(), 0.0))
+    failing = with_groups(
+        before, canary=deployed(model, "canary", "j", DeviceCounts(failed=2), extra=OTHER)
+    )
+    rolling = rolling_back(model, failing, memory, 10.0)
+    carried = running("canary", {**OTHER, **older(model)}, "back")
+
+    def back(counts: DeviceCounts) -> EdgeModelObservation:
+        job = ObservedJob("back", "IN_PROGRESS", counts)
+        return with_groups(before, canary=replace(carried, job=job))
+
+    failed = plan(model, back(DeviceCounts(succeeded=1, failed=1)), memory_of(rolling), 20.0)
+    assert (failed.outcome.kind, failed.outcome.reason) == (OutcomeKind.STALLED, "RollbackFailed")
+    rollback = memory_of(failed).rollback
+    assert rollback is not None
+    assert not rollback.done
+    silent = plan(model, back(DeviceCounts(queued=2)), memory_of(rolling), 10.0 + 601)
+    assert silent.outcome.reason == "RollbackDeadlineExceeded"

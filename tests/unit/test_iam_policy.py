@@ -12,6 +12,7 @@ import pytest
 
 from serving_operator.aws.permissions import (
     ANY,
+    CREATE_DEPLOYMENT_DEPENDENT_ACTIONS,
     NARROWEST,
     NO_RESOURCE_TYPES,
     OWNED_REQUEST,
@@ -80,7 +81,14 @@ def test_star_only_where_aws_has_no_narrower_resource() -> None:
     # Scaling makes those).
     for action, grant in NARROWEST.items():
         verb = action.split(":")[1]
-        theirs = action.startswith(("application-autoscaling:", "cloudwatch:"))
+        # Nor the IoT jobs and shadows Greengrass makes and changes as the caller for a
+        # deployment (greengrass:CreateDeployment's dependent actions): Greengrass tags them.
+        # Nor S3 objects: they take no aws:ResourceTag condition (only s3:ExistingObjectTag),
+        # and Neo writes the compiled models untagged; the row names the resource instead.
+        theirs = (
+            action.startswith(("application-autoscaling:", "cloudwatch:", "s3:"))
+            or action in CREATE_DEPLOYMENT_DEPENDENT_ACTIONS
+        )
         if re.match(r"(Delete|Update|Stop)", verb) and not theirs:
             assert grant.resources != ANY, action
             assert grant.condition == OWNED_RESOURCE, action
@@ -125,3 +133,10 @@ def test_the_explained_table_in_the_docs_is_current() -> None:
     assert text.endswith(explain_policy()), "run: serving-operator iam-policy --explain"
     for action in operator_action_names():
         assert f"| `{action}` |" in text
+
+
+@pytest.mark.parametrize("action", CREATE_DEPLOYMENT_DEPENDENT_ACTIONS)
+def test_greengrass_can_deploy_as_the_operator(action: str) -> None:
+    """Greengrass makes a deployment's IoT job, reads its things and writes their shadows
+    with the caller's permissions: each dependent action of greengrass:CreateDeployment."""
+    assert grants_of(PUBLISHED, action), f"{action} is not granted"

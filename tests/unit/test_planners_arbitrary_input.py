@@ -749,12 +749,18 @@ def test_edge_model_planner_answers_any_state_with_a_plan(
         desired, observed, later, now=EDGE_NOW + timedelta(seconds=5), promotion=promotion
     )
     assert isinstance(again, Plan)
+    retain = draw(st.booleans())
     deletion = plan_edge_model_deletion(
-        desired, EdgeModelReads(full=observed), memory, retain=draw(st.booleans())
+        desired, EdgeModelReads(full=observed), memory, retain=retain
     )
+    if isinstance(deletion, EdgeLookups):  # the versions' users, before deleting any
+        assert deletion.in_use
+        read = _edge_read(observed, deletion, EdgeModelReads(full=observed))
+        deletion = plan_edge_model_deletion(desired, read, memory, retain=retain)
     assert isinstance(deletion, Plan)
     # From nothing read, answered from the same AWS state, the pass planners make up their
-    # minds within run_pass's rounds (at rest, everything, members; everything, published).
+    # minds within run_pass's rounds (at rest, everything, members; everything, published,
+    # in use).
     for ask in (
         lambda reads: plan_edge_model(desired, reads, later, now=EDGE_NOW, promotion=promotion),
         lambda reads: plan_edge_model_deletion(desired, reads, later, retain=False),
@@ -789,4 +795,11 @@ def _edge_read(
         reads = replace(reads, full=replace(reads.full, published=found))
     if lookups.members and reads.full is not None:
         reads = replace(reads, full=replace(reads.full, members=aws.members or {}))
+    if lookups.in_use and reads.full is not None:
+        in_use = {
+            name: {n: str(e.get("componentVersion")) for n, e in group.latest.components.items()}
+            for name, group in aws.groups.items()
+            if group.latest is not None
+        }
+        reads = replace(reads, full=replace(reads.full, in_use=in_use))
     return reads

@@ -23,6 +23,7 @@ from serving_operator.planning.edgemodel.observed import (
     CompilationStatus,
     ComponentState,
     DeviceCounts,
+    DeviceFailure,
     ObservedCompilation,
     ObservedComponentVersion,
     ObservedDeployment,
@@ -30,7 +31,7 @@ from serving_operator.planning.edgemodel.observed import (
 )
 from serving_operator.planning.outcome import Outcome, OutcomeKind
 from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler, EdgeReconcileResult
-from serving_operator.reconcile.edgemodel.report import report_pass
+from serving_operator.reconcile.edgemodel.report import memory_of, report_pass
 from serving_operator.reconcile.report import EventType, ObjectContext
 from tests.support.fake_edge_aws import FakeEdgeAws, group_arn, version_arn
 from tests.support.specs import edge_model_spec as _spec
@@ -334,8 +335,13 @@ def test_a_pass_whose_status_is_lost_after_its_writes_still_rolls_back_exactly(l
             memory = result.memory
         if result.outcome.reason == "RolledBack":
             break
-        for job_id, job in aws.jobs.items():  # every device fails whatever it is sent
-            aws.jobs[job_id] = replace(job, counts=DeviceCounts(failed=2))
+        carrying = {d.iot_job_id: d.components for d in aws.deployments.values() if d.iot_job_id}
+        for job_id, job in aws.jobs.items():
+            # Every device fails the new version, and runs the older one again when the
+            # roll back brings it (a roll back is judged by its devices too).
+            ours = {n: carrying.get(job_id, OURS).get(n) for n in OURS}
+            counts = DeviceCounts(failed=2) if ours == OURS else DeviceCounts(succeeded=2)
+            aws.jobs[job_id] = replace(job, counts=counts)
     assert reasons[-1] == "RolledBack", reasons
     assert memory.previous == {"canary": dict.fromkeys(sorted(OURS), "1.0.1")}
     assert dict(aws.deployments["canary"].components) == {**TELEMETRY, **older}
@@ -462,8 +468,18 @@ def test_deletion_stops_jobs_redeploys_without_us_then_deletes_our_versions() ->
     assert aws.components == {}
     assert second.outcome.kind == OutcomeKind.PROGRESSING  # deleted this pass, confirmed next
 
+    # Then the compilation jobs and the models they wrote (nothing names them any more).
     third = _delete(aws, memory)
-    assert (third.outcome.kind, third.outcome.reason) == (OutcomeKind.READY, "Deleted")
+    assert third.outcome.kind == OutcomeKind.PROGRESSING
+    nano = DESIRED.targets[0]
+    assert aws.written("DeleteObject") == [_compiled()[nano.job_name].artifact_uri]
+    assert sorted(aws.written("DeleteCompilationJob")) == sorted(
+        t.job_name for t in DESIRED.targets
+    )
+    assert aws.compilations == {}
+
+    fourth = _delete(aws, memory)
+    assert (fourth.outcome.kind, fourth.outcome.reason) == (OutcomeKind.READY, "Deleted")
     assert aws.writes.count("CreateDeployment") == 1
     assert aws.deployments["fleet"].components == TELEMETRY  # never ours: left alone
 
@@ -549,7 +565,8 @@ def test_someone_elses_deployment_without_ours_at_rest_is_merged_again_keeping_t
         "site",
         {"team": "devices"},
     )
-    assert merge.deployment_policies["failureHandlingPolicy"] == DESIRED.failure_handling_policy
+    # Their deployment set the group's failure handling policy: it stays theirs.
+    assert merge.deployment_policies["failureHandlingPolicy"] == "DO_NOTHING"
     assert aws.writes == ["CreateDeployment"]  # the canary, untouched, is left alone
     assert (result.outcome.kind, result.outcome.reason) == (OutcomeKind.READY, ROLLED_OUT)
     assert result.recheck_after is None  # the next resync records the merge
@@ -658,3 +675,216 @@ def test_arns_are_built_in_the_callers_partition() -> None:
     described = [arn for op, arn in aws.calls if op == "DescribeComponent"]
     assert described
     assert all(str(arn).startswith("arn:aws-cn:greengrass:") for arn in described), described
+
+
+def test_a_re_created_edge_model_publishes_again_after_its_versions_were_deleted() -> None:
+    """Greengrass answers a repeated client token with what it made before (for up to 8 h),
+    deleted or not: the same spec applied again after a delete must get new versions."""
+    aws = FakeEdgeAws(compilations=_compiled())
+    first = _pass(aws)
+    assert first.memory.publish_nonce is not None
+    for arn in list(aws.components):
+        aws.components.pop(arn)  # the resource's deletion deleted its versions
+    # Re-created: a new resource's status holds only the versions recorded for its content.
+    EdgeModelReconciler(aws.clients()).reconcile(
+        SPEC,
+        namespace="ml",
+        name="classifier",
+        memory=Memory(versions=VERSIONS),
+        annotations={},
+        now=at(5000.0),
+    )
+    assert set(aws.components) == set(_published()), "a cached answer made no version"
+
+
+def test_a_version_deleted_by_hand_is_published_again_with_a_new_token() -> None:
+    aws = _ready_to_roll_out()
+    published = _pass(aws, Memory(published=frozenset(_published()), publish_nonce="n1"))
+    assert aws.written("CreateComponentVersion") == []
+    aws.components.clear()  # deleted by hand; Greengrass still holds the tokens
+    again = _pass(aws, published.memory)
+    tokens = {c.client_token for c in aws.written("CreateComponentVersion")}
+    assert again.memory.publish_nonce != "n1"
+    assert set(aws.components) == set(_published())
+    assert len(tokens) == len(DESIRED.targets)
+
+
+def test_the_nonce_is_written_ahead_so_a_lost_answer_is_retried_with_the_same_token() -> None:
+    aws = FakeEdgeAws(
+        compilations=_compiled(),
+        fail={"CreateComponentVersion": _throttled("CreateComponentVersion")},
+    )
+    lost = _pass(aws)
+    assert lost.memory.publish_nonce is not None  # remembered before the call failed
+    aws.fail.clear()
+    EdgeModelReconciler(aws.clients()).reconcile(
+        SPEC, namespace="ml", name="classifier", memory=lost.memory, annotations={}, now=at(9e3)
+    )
+    first, *retries = aws.written("CreateComponentVersion")
+    assert first.client_token in {c.client_token for c in retries}
+
+
+def test_a_refused_component_version_fails_its_target_while_the_other_rolls_out() -> None:
+    """CreateComponentVersion refuses a version whose artifact Greengrass cannot read: that
+    target is Failed with AWS's message and a Warning Event; the other target is published
+    and rolls out; the refused one is not asked again until the retry time."""
+    nano, arm = DESIRED.targets
+    compiled = _compiled()
+    aws = FakeEdgeAws(
+        compilations=compiled,
+        groups={"canary", "fleet"},
+        unreadable={str(compiled[nano.job_name].artifact_uri)},
+    )
+    first = _pass(aws)
+    assert first.aws_failure is None
+    assert [c.component_name for c in aws.written("CreateComponentVersion")] == [
+        nano.component_name,
+        arm.component_name,
+    ]
+    assert set(aws.components) == {version_arn(arm.component_name, arm.component_version)}
+    report = report_pass(first, _blank_context())
+    (refused,) = [e for e in report.events if e.reason == "ComponentRefused"]
+    assert refused.type == EventType.WARNING
+    assert "Specified artifact resource cannot be accessed" in refused.message
+    assert report.status is not None
+    assert [r.component_name for r in report.status.refused_versions] == [nano.component_name]
+
+    aws.components = {
+        k: replace(v, state=ComponentState.DEPLOYABLE) for k, v in aws.components.items()
+    }
+    aws.calls.clear()
+    second = _pass(aws, first.memory)
+    assert aws.written("CreateComponentVersion") == []  # not asked again yet
+    assert (second.outcome.kind, second.outcome.reason) == (OutcomeKind.STALLED, "ComponentRefused")
+    assert "target nano: Greengrass refused the component version" in second.outcome.message
+    (view,) = [v for v in second.views if v.target.name == "nano"]
+    assert "cannot be accessed" in (view.failure_reason or "")
+    # The other target rolls out: what the canary runs is recorded for a deployment.
+    assert "canary" in second.memory.previous
+    # Ten minutes later the publish is tried again (the bucket policy may have been fixed).
+    aws.unreadable.clear()
+    EdgeModelReconciler(aws.clients()).reconcile(
+        SPEC, namespace="ml", name="classifier", memory=second.memory, annotations={}, now=at(1700)
+    )
+    assert [c.component_name for c in aws.written("CreateComponentVersion")] == [
+        nano.component_name
+    ]
+
+
+def test_a_thing_group_dropped_from_the_spec_loses_our_components_and_keeps_theirs() -> None:
+    aws = _ready_to_roll_out()
+    memory = _rolled_out(aws)
+    assert set(memory.deployed_to) == {"canary", "fleet"}
+    fleet = aws.deployments["fleet"]
+    aws.deployments["fleet"] = replace(fleet, components={**fleet.components, **TELEMETRY})
+    aws.calls.clear()
+    canary_only = {"stages": [{"name": "canary", "thingGroups": ["canary"]}]}
+    result = _pass(aws, memory, rollout=canary_only)
+    removals = [d for d in aws.written("CreateDeployment") if d.thing_group == "fleet"]
+    assert [dict(d.components) for d in removals] == [TELEMETRY]
+    assert aws.deployments["fleet"].components == TELEMETRY
+    assert "fleet" not in result.memory.deployed_to
+
+
+def test_a_renamed_component_is_replaced_not_left_running_beside_the_new_one() -> None:
+    aws = _ready_to_roll_out()
+    memory = _rolled_out(aws)
+    renamed = _spec(component={"name": "com.example.Classifier"})
+    model = desired_edge_model(renamed, namespace="ml", name="classifier", now=at(1e3))
+    aws.components.update(
+        {
+            version_arn(t.component_name, t.component_version): ObservedComponentVersion(
+                version_arn(t.component_name, t.component_version), ComponentState.DEPLOYABLE
+            )
+            for t in model.targets
+        }
+    )
+    aws.compilations.update(
+        {
+            t.job_name: ObservedCompilation(
+                t.job_name, CompilationStatus.COMPLETED, f"s3://models/compiled/{t.job_name}/m"
+            )
+            for t in model.targets
+        }
+    )
+    for _ in range(4):
+        memory = (
+            EdgeModelReconciler(aws.clients())
+            .reconcile(
+                renamed,
+                namespace="ml",
+                name="classifier",
+                memory=memory,
+                annotations={},
+                now=at(1e3),
+            )
+            .memory
+        )
+    canary = aws.deployments["canary"].components
+    assert not set(OURS) & set(canary), canary
+    assert {t.component_name for t in model.targets} <= set(canary)
+
+
+def test_deletion_keeps_a_version_another_deployment_still_uses() -> None:
+    """DeleteComponent makes every deployment that refers to the version fail: a version some
+    thing group outside this EdgeModel deploys is kept."""
+    aws = _ready_to_roll_out()
+    memory = _rolled_out(aws)
+    nano = DESIRED.targets[0]
+    aws.groups.add("lab")
+    aws.deployments["lab"] = _deployment("lab", {nano.component_name: OURS[nano.component_name]})
+    reconciler = EdgeModelReconciler(aws.clients())
+    for _ in range(3):
+        result = reconciler.delete(SPEC, namespace="ml", name="classifier", memory=memory)
+        memory = result.memory
+    for _ in range(2):  # then the other target's job and compiled model
+        result = reconciler.delete(SPEC, namespace="ml", name="classifier", memory=memory)
+    deleted = aws.written("DeleteComponent")
+    assert version_arn(nano.component_name, nano.component_version) not in deleted
+    # The kept version names its compiled model: that stays, with its job.
+    assert nano.job_name in aws.compilations
+    assert DESIRED.targets[1].job_name not in aws.compilations
+    assert version_arn(DESIRED.targets[1].component_name, DESIRED.targets[1].component_version) in (
+        deleted
+    )
+    assert aws.deployments["lab"].components == {nano.component_name: OURS[nano.component_name]}
+    assert result.outcome.reason == "Deleted"
+    assert "lab" in result.outcome.message
+
+
+def test_status_says_what_a_fleet_operator_acts_on() -> None:
+    """Per stage: what IoT says of each job (reasonCode, comment, processingTargets), the
+    devices that failed and why, and the UNHEALTHY core devices."""
+    aws = _ready_to_roll_out(members={"canary": {"cam-1", "cam-2", "cam-3"}})
+    deployed = _pass(aws, _recorded(aws))
+    job_id = aws.deployments["canary"].iot_job_id
+    assert job_id is not None
+    aws.jobs[job_id] = ObservedJob(
+        job_id,
+        "IN_PROGRESS",
+        DeviceCounts(succeeded=1, failed=1, queued=1),
+        processing=True,
+        reason_code=None,
+        comment="rolling out",
+        processing_targets=(group_arn("canary"),),
+    )
+    cause = "NoAvailableComponentVersionException: variant.DLR >=9.0.0"
+    aws.failures[job_id] = [DeviceFailure("cam-2", "FAILED", cause)]
+    aws.unhealthy = {"cam-2"}
+    result = _pass(aws, deployed.memory)
+    report = report_pass(result, _context(deployed.memory))
+    assert report.status is not None
+    canary = report.status.stages[0]
+    (job,) = canary.jobs
+    assert (job.iot_job_id, job.comment, job.processing_targets) == (
+        job_id,
+        "rolling out",
+        [group_arn("canary")],
+    )
+    (failed,) = canary.failed_devices
+    assert (failed.thing_name, failed.status, failed.cause) == ("cam-2", "FAILED", cause)
+    assert (canary.unhealthy_devices, canary.unhealthy_device_count) == (["cam-2"], 1)
+    # Read back from status, a later pass keeps it.
+    again = memory_of(report.status).stage("canary")
+    assert again is not None
+    assert again.failed_devices == result.memory.stage("canary").failed_devices  # type: ignore[union-attr]

@@ -656,6 +656,31 @@ class GroupDeploymentStatus(StatusModel):
     )
 
 
+class StageJobStatus(StatusModel):
+    thing_group: str = Field(description="The thing group of the deployment.")
+    iot_job_id: str = Field(description="The deployment's IoT job.")
+    status: str = Field(description="The job's status (IN_PROGRESS, CANCELED, COMPLETED...).")
+    reason_code: str | None = Field(
+        default=None, description="The job's reasonCode, set when it was aborted or canceled."
+    )
+    comment: str | None = Field(default=None, description="The job's comment.")
+    processing_targets: list[str] = Field(
+        default_factory=list,
+        description="Targets IoT is still rolling executions out to (processingTargets).",
+    )
+
+
+class FailedDeviceStatus(StatusModel):
+    thing_name: str = Field(description="The core device.")
+    status: str = Field(description="Its execution's status: FAILED, TIMED_OUT or REJECTED.")
+    cause: str | None = Field(
+        default=None,
+        description=(
+            "The nucleus' deployment-failure-cause (else its detailed-deployment-status)."
+        ),
+    )
+
+
 class StageStatus(StatusModel):
     name: str = Field(description="Stage name.")
     phase: str = Field(
@@ -686,6 +711,23 @@ class StageStatus(StatusModel):
         default=None, description="Device counts from the stage's IoT job executions."
     )
     gate: str | None = Field(default=None, description="The gate's verdict, for a person.")
+    jobs: list[StageJobStatus] = Field(
+        default_factory=list, description="What IoT says of each group's deployment job."
+    )
+    failed_devices: list[FailedDeviceStatus] = Field(
+        default_factory=list,
+        description=(
+            "The first devices (up to 10 per job) that failed, timed out or rejected the"
+            " stage's deployments, with why; devices.failed/timedOut/rejected count them all."
+        ),
+    )
+    unhealthy_devices: list[str] = Field(
+        default_factory=list,
+        description="The first 10 of the stage's core devices Greengrass reports UNHEALTHY.",
+    )
+    unhealthy_device_count: int | None = Field(
+        default=None, description="How many of the stage's core devices are UNHEALTHY."
+    )
 
 
 class ComponentVersionStatus(StatusModel):
@@ -726,7 +768,49 @@ class PreviousVersionsStatus(StatusModel):
 class RollbackStatus(StatusModel):
     stage: str = Field(description="The stage whose failure started the roll back.")
     reason: str = Field(description="Why the stage failed.")
-    phase: str = Field(description="RollingBack, then RolledBack once every group has it.")
+    phase: str = Field(
+        description=(
+            "RollingBack, then RolledBack once every group's deployment carries the previous"
+            " versions and each of its devices answered without a failure."
+        )
+    )
+    started_at: StatusTime = Field(default=None, description="When the roll back was decided.")
+    devices: DeviceCounts | None = Field(
+        default=None, description="Device counts of the roll back deployments' IoT jobs."
+    )
+    verdict: str | None = Field(default=None, description="Where the roll back stands.")
+
+
+class WrittenSettingStatus(StatusModel):
+    thing_group: str = Field(description="A thing group this EdgeModel deployed to.")
+    field: str = Field(
+        description=(
+            "A group-wide setting of the group's deployment this EdgeModel wrote:"
+            " deploymentPolicies.failureHandlingPolicy or iotJobConfiguration.<key>."
+        )
+    )
+    digest: str = Field(
+        description=(
+            "A digest of the value written: while the group's deployment still holds it, the"
+            " setting is this EdgeModel's to change or drop; otherwise someone else's."
+        )
+    )
+
+
+class RefusedVersionStatus(StatusModel):
+    component_name: str = Field(description="The component Greengrass refused a version of.")
+    component_version: str = Field(description="The version refused.")
+    message: str = Field(description="Greengrass's answer to CreateComponentVersion.")
+    refused_at: StatusTime = Field(
+        default=None, description="When (RFC 3339); the publish is tried again 10 minutes later."
+    )
+
+
+class DeployedComponentsStatus(StatusModel):
+    thing_group: str = Field(description="A thing group whose deployment carries them.")
+    components: list[str] = Field(
+        default_factory=list, description="This EdgeModel's component names it carries."
+    )
 
 
 class EdgeModelStatus(StatusBase):
@@ -775,6 +859,36 @@ class EdgeModelStatus(StatusBase):
         description=(
             "Per component, the version chosen for its content (YYMMDD.HHMMSS.N, UTC, when"
             " first seen), recorded before it is published."
+        ),
+    )
+    deployed_components: list[DeployedComponentsStatus] = Field(
+        default_factory=list,
+        description=(
+            "Every thing group whose deployment carries this EdgeModel's components, across"
+            " rollouts: a group or target dropped from the spec gets a deployment without them,"
+            " and deletion removes them from every one."
+        ),
+    )
+    refused_versions: list[RefusedVersionStatus] = Field(
+        default_factory=list,
+        description=(
+            "Component versions Greengrass refused to create (e.g. an artifact it cannot"
+            " read): their targets are Failed with the message."
+        ),
+    )
+    publish_nonce: str | None = Field(
+        default=None,
+        description=(
+            "Part of each component version's client token: new for a re-created resource"
+            " and after a published version was deleted, so Greengrass never answers a"
+            " publish with a deleted version."
+        ),
+    )
+    written_settings: list[WrittenSettingStatus] = Field(
+        default_factory=list,
+        description=(
+            "The group-wide deployment settings this EdgeModel wrote per thing group (the"
+            " one-writer rule in docs/edgemodel.md)."
         ),
     )
 

@@ -38,8 +38,9 @@ class GreengrassV2(ServiceAdapter):
         return ObservedComponentVersion(
             arn=response["arn"],
             state=ComponentState(status.get("componentState", "REQUESTED")),
+            # A FAILED version may have a message and no per-artifact errors: keep it.
             errors=tuple(f"{uri}: {message}" for uri, message in sorted(errors.items()))
-            or ((status["message"],) if status.get("message") and errors else ()),
+            or ((str(status["message"]),) if status.get("message") else ()),
         )
 
     def create_component_version(self, action: CreateComponentVersion) -> str:
@@ -58,6 +59,19 @@ class GreengrassV2(ServiceAdapter):
             if _is_not_found(error):
                 return
             raise
+
+    def core_device_statuses(self) -> dict[str, str]:
+        """The account's Greengrass core devices -> their status (HEALTHY or UNHEALTHY;
+        ListCoreDevices, every page)."""
+        found: dict[str, str] = {}
+        params: dict[str, Any] = {"maxResults": 100}
+        while True:
+            page = self.call("ListCoreDevices", **params)
+            for device in page.get("coreDevices", []):
+                found[str(device["coreDeviceThingName"])] = str(device.get("status", ""))
+            if not page.get("nextToken"):
+                return found
+            params["nextToken"] = page["nextToken"]
 
     def core_devices(self) -> frozenset[str]:
         """The thing names of the account's Greengrass core devices (ListCoreDevices, every
@@ -110,6 +124,32 @@ class GreengrassV2(ServiceAdapter):
             iot_job_configuration=response.get("iotJobConfiguration") or {},
             tags=response.get("tags") or {},
         )
+
+    def latest_components_of(self, names: frozenset[str]) -> dict[str, dict[str, str]]:
+        """Every deployment target's latest deployment (ListDeployments LATEST_ONLY without a
+        targetArn lists them all, then GetDeployment) -> the components named in `names` it
+        carries (name -> version); targets carrying none are left out."""
+        found: dict[str, dict[str, str]] = {}
+        params: dict[str, Any] = {"historyFilter": "LATEST_ONLY", "maxResults": 100}
+        while True:
+            page = self.call("ListDeployments", **params)
+            for summary in page.get("deployments", []):
+                try:
+                    deployment = self.call("GetDeployment", deploymentId=summary["deploymentId"])
+                except AwsError as error:
+                    if _is_not_found(error):
+                        continue
+                    raise
+                used = {
+                    name: str(entry.get("componentVersion"))
+                    for name, entry in (deployment.get("components") or {}).items()
+                    if name in names
+                }
+                if used:
+                    found[str(summary.get("targetArn", ""))] = used
+            if not page.get("nextToken"):
+                return found
+            params["nextToken"] = page["nextToken"]
 
     def create_deployment(self, action: CreateDeployment, client_token: str) -> str:
         params: dict[str, Any] = {

@@ -33,13 +33,17 @@ class Iam(ServiceAdapter):
         principal: str,
         actions: Sequence[str],
         context: Sequence[tuple[str, str, str]] = (),
+        resources: Sequence[str] = (),
     ) -> dict[str, str]:
-        """Each action's decision for `principal` on any resource: allowed, implicitDeny...
+        """Each action's decision for `principal` on any resource (or on `resources`):
+        allowed, implicitDeny...
 
         `context`: (key, value, type) the simulator evaluates conditions with (ContextEntries;
         a stringList value is comma-separated)."""
         decisions: dict[str, str] = {}
         params: dict[str, Any] = {"PolicySourceArn": principal, "ActionNames": list(actions)}
+        if resources:
+            params["ResourceArns"] = list(resources)
         if context:
             params["ContextEntries"] = [
                 {

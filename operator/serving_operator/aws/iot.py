@@ -6,7 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from serving_operator.aws.base import AwsError, ServiceAdapter
-from serving_operator.planning.edgemodel.observed import DeviceCounts, ObservedJob
+from serving_operator.planning.edgemodel.observed import (
+    FAILED_DEVICES_SHOWN,
+    DeviceCounts,
+    DeviceFailure,
+    ObservedJob,
+)
 
 _COUNTERS = {
     "queued": "numberOfQueuedThings",
@@ -65,6 +70,40 @@ class Iot(ServiceAdapter):
             status=str(job.get("status", "")),
             counts=DeviceCounts(**{f: int(details.get(k, 0)) for f, k in _COUNTERS.items()}),
             processing=bool(details.get("processingTargets")),
+            reason_code=job.get("reasonCode") or None,
+            comment=job.get("comment") or None,
+            processing_targets=tuple(str(t) for t in details.get("processingTargets") or ()),
+        )
+
+    def failed_devices(self, job_id: str, limit: int = FAILED_DEVICES_SHOWN) -> list[DeviceFailure]:
+        """The first `limit` devices whose execution of the job FAILED, TIMED_OUT or was
+        REJECTED, each with the nucleus' deployment-failure-cause (DescribeJobExecution
+        statusDetails.detailsMap; else its detailed-deployment-status)."""
+        found: list[DeviceFailure] = []
+        for status in ("FAILED", "TIMED_OUT", "REJECTED"):
+            if len(found) >= limit:
+                break
+            page = self.call(
+                "ListJobExecutionsForJob", jobId=job_id, status=status, maxResults=limit
+            )
+            for summary in page.get("executionSummaries", [])[: limit - len(found)]:
+                thing = str(summary.get("thingArn", "")).rsplit("/", 1)[-1]
+                details = self._details(job_id, thing)
+                cause = details.get("deployment-failure-cause") or details.get(
+                    "detailed-deployment-status"
+                )
+                found.append(DeviceFailure(thing, status, str(cause) if cause else None))
+        return found
+
+    def _details(self, job_id: str, thing_name: str) -> dict[str, Any]:
+        try:
+            execution = self.call("DescribeJobExecution", jobId=job_id, thingName=thing_name)
+        except AwsError as error:
+            if error.code == "ResourceNotFoundException":
+                return {}
+            raise
+        return dict(
+            (execution.get("execution", {}).get("statusDetails") or {}).get("detailsMap") or {}
         )
 
     def executions(self, job_id: str, limit: int = 1000) -> list[DeviceExecution]:

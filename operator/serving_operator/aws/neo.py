@@ -9,10 +9,15 @@ from serving_operator.planning.edgemodel.observed import CompilationStatus, Obse
 
 
 def _is_not_found(error: AwsError) -> bool:
-    return error.code in ("ResourceNotFound", "ValidationException") and (
-        "not found" in error.aws_message.lower()
-        or "does not exist" in error.aws_message.lower()
-        or "could not find" in error.aws_message.lower()
+    """DescribeCompilationJob and StopCompilationJob declare ResourceNotFound for a job that
+    does not exist (botocore sagemaker service model): the code says it, whatever the
+    message's words. Older SageMaker answers name a missing resource in a ValidationException
+    instead; that one only by its message."""
+    if error.code == "ResourceNotFound":
+        return True
+    message = error.aws_message.lower()
+    return error.code == "ValidationException" and any(
+        words in message for words in ("not found", "does not exist", "could not find")
     )
 
 
@@ -53,6 +58,15 @@ class Neo(ServiceAdapter):
     def stop(self, job_name: str) -> None:
         try:
             self.call("StopCompilationJob", CompilationJobName=job_name)
+        except AwsError as error:
+            if _is_not_found(error):
+                return
+            raise
+
+    def delete(self, job_name: str) -> None:
+        """DeleteCompilationJob (a finished job only); one gone already is done."""
+        try:
+            self.call("DeleteCompilationJob", CompilationJobName=job_name)
         except AwsError as error:
             if _is_not_found(error):
                 return

@@ -57,6 +57,7 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     IamAction("sagemaker:DescribeCompilationJob", "follow a compilation job"),
     IamAction("sagemaker:StopCompilationJob", "stop compilation when an EdgeModel goes"),
     IamAction("sagemaker:ListCompilationJobs", "find an EdgeModel's compilation jobs"),
+    IamAction("sagemaker:DeleteCompilationJob", "delete an EdgeModel's finished jobs with it"),
     IamAction("greengrass:CreateComponentVersion", "publish a compiled model as a component"),
     # Greengrass checks at CreateComponentVersion that the caller can read every artifact
     # ("Specified artifact resource cannot be accessed"), and the operator publishes the
@@ -67,6 +68,7 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
         "read the EdgeModel artifacts a component version names, and its source's version",
     ),
     IamAction("s3:PutObject", "publish the EdgeModel inference entrypoint"),
+    IamAction("s3:DeleteObject", "delete the models Neo compiled for an EdgeModel with it"),
     IamAction("greengrass:DescribeComponent", "wait for a component version to be deployable"),
     IamAction("greengrass:DeleteComponent", "remove the versions an EdgeModel published"),
     IamAction("greengrass:ListDeployments", "find a thing group's latest deployment"),
@@ -85,7 +87,33 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     # Greengrass creates the IoT job of a deployment with the caller's permissions.
     IamAction("iot:CreateJob", "Greengrass makes a deployment's IoT job as the caller"),
     IamAction("iot:CancelJob", "Greengrass cancels a replaced deployment's IoT job"),
+    # The rest of the dependent actions the Service Authorization Reference lists for
+    # greengrass:CreateDeployment ("Actions, resources, and condition keys for AWS IoT
+    # Greengrass V2", Dependent actions column): Greengrass calls them as the caller.
+    IamAction("iot:DescribeThing", "Greengrass reads a deployment's target things as the caller"),
+    IamAction("iot:UpdateJob", "Greengrass revises a deployment's IoT job as the caller"),
+    IamAction("iot:GetThingShadow", "Greengrass reads a device's deployment shadow as the caller"),
+    IamAction(
+        "iot:UpdateThingShadow", "Greengrass writes a device's deployment shadow as the caller"
+    ),
+    IamAction(
+        "iot:DeleteThingShadow", "Greengrass clears a device's deployment shadow as the caller"
+    ),
 )
+
+CREATE_DEPLOYMENT_DEPENDENT_ACTIONS = (
+    "iot:CancelJob",
+    "iot:CreateJob",
+    "iot:DeleteThingShadow",
+    "iot:DescribeJob",
+    "iot:DescribeThing",
+    "iot:DescribeThingGroup",
+    "iot:GetThingShadow",
+    "iot:UpdateJob",
+    "iot:UpdateThingShadow",
+)
+"""What the Service Authorization Reference lists as greengrass:CreateDeployment's dependent
+actions (list_awsiotgreengrassv2.html): a caller without them cannot deploy."""
 
 # The IAM prefix of each adapter's `service`, and operations whose action has another name.
 SERVICE_PREFIXES = {
@@ -186,6 +214,7 @@ NARROWEST: dict[str, Grant] = {
             ("sagemaker:UpdateEndpointWeightsAndCapacities", _ENDPOINTS, "endpoint*; ours only"),
             ("sagemaker:DeleteEndpoint", _ENDPOINTS, "endpoint*; ours only"),
             ("sagemaker:StopCompilationJob", _JOBS, "compilation-job*; ours only"),
+            ("sagemaker:DeleteCompilationJob", _JOBS, "compilation-job*; ours only"),
         )
     },
     **{
@@ -277,6 +306,14 @@ NARROWEST: dict[str, Grant] = {
         ("arn:aws:s3:::*/*",),
         "object*: the entrypoint under EdgeModels' outputS3Uri; narrow to your output buckets",
     ),
+    # Neo writes the compiled models untagged, so no tag condition can name them: narrow the
+    # resource to your EdgeModels' output prefixes.
+    "s3:DeleteObject": Grant(
+        "ReadAndPublishEdgeArtifacts",
+        ("arn:aws:s3:::*/*",),
+        "object*: the compiled models under EdgeModels' outputS3Uri (Neo writes them"
+        " untagged); narrow to your output buckets",
+    ),
     # Greengrass v2: component versions are created with our tags. A deployment revision keeps
     # the tags of the thing group's deployment it revises, which may be another owner's or
     # none (planning/edgemodel/deployment.py merges into it), so neither CreateDeployment nor
@@ -323,6 +360,11 @@ NARROWEST: dict[str, Grant] = {
         for action, resources, why in (
             ("iot:CreateJob", (*_IOT_JOBS, *_THING_GROUPS, *_THINGS), "job*, thinggroup, thing"),
             ("iot:CancelJob", _IOT_JOBS, "job*"),
+            ("iot:UpdateJob", _IOT_JOBS, "job*"),
+            ("iot:DescribeThing", _THINGS, "thing*"),
+            ("iot:GetThingShadow", _THINGS, "thing*"),
+            ("iot:UpdateThingShadow", _THINGS, "thing*"),
+            ("iot:DeleteThingShadow", _THINGS, "thing*"),
         )
     },
 }

@@ -62,3 +62,8 @@ class S3(ServiceAdapter):
         bucket, _, key = url.removeprefix("s3://").partition("/")
         self.call("PutObject", Bucket=bucket, Key=key, Body=body)
         return True
+
+    def delete(self, url: str) -> None:
+        """Delete s3://bucket/key (DeleteObject; a key that is not there is no error)."""
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        self.call("DeleteObject", Bucket=bucket, Key=key)

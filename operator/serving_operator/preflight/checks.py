@@ -5,6 +5,7 @@ from __future__ import annotations
 from serving_operator import __version__
 from serving_operator.preflight import aws
 from serving_operator.preflight.crds import CRDS_FIX, crd_states
+from serving_operator.preflight.edge import DEFAULT_ROLE_ALIAS, check_device_role
 from serving_operator.preflight.kube import (
     KUBECONFIG_FIX,
     KubeApi,
@@ -94,8 +95,11 @@ def check_rbac(api: KubeApi, user: str | None, *, peering: bool = False) -> Chec
     return passed(RBAC, f"all {len(wanted)} permissions the operator needs are granted")
 
 
-def run_checks(*, iam: bool = False, peering: bool = False) -> list[CheckResult]:
-    """Every check, in the order a new user fixes things."""
+def run_checks(
+    *, iam: bool = False, peering: bool = False, role_alias: str = DEFAULT_ROLE_ALIAS
+) -> list[CheckResult]:
+    """Every check, in the order a new user fixes things (the Greengrass device role only
+    when EdgeModels exist)."""
     results: list[CheckResult] = []
     kube, api = connect()
     results.append(kube)
@@ -110,6 +114,8 @@ def run_checks(*, iam: bool = False, peering: bool = False) -> list[CheckResult]
     results.append(credentials)
     if iam:
         results.append(aws.check_iam(identity))
+    if api is not None and (device := check_device_role(api, identity, role_alias)) is not None:
+        results.append(device)
     return results
 
 

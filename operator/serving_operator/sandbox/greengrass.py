@@ -3,9 +3,10 @@ devices, each deployment carried out by an IoT job (iotjobs.py).
 
 Components. CreateComponentVersion takes an inlineRecipe (JSON or YAML) and checks it as
 Greengrass does (recipes.py); a version that exists already is a 409 ConflictException, and
-a repeated clientToken gets the first answer back. The version is REQUESTED, then after
-componentSeconds DEPLOYABLE, or FAILED with status.errors {artifact URI: message} when an S3
-artifact was missing at creation. Each artifact's SHA-256 is fixed at creation, as
+a repeated clientToken gets the first answer back. An S3 artifact that is missing, or in a
+bucket of another Region, is refused there and then (ValidationException "Specified artifact
+resource cannot be accessed", no version made), as Greengrass does. The version is
+REQUESTED, then after componentSeconds DEPLOYABLE. Each artifact's SHA-256 is fixed at creation, as
 Greengrass fixes the digest in the recipe it stores.
 
 Deployments. One per target (a thing or a thing group): a new deployment for a target
@@ -173,11 +174,17 @@ class Deployment:
             "iotJobArn": self.job.arn,
             "components": self.request.get("components") or {},
             "deploymentPolicies": _policies(self.request.get("deploymentPolicies")),
-            "tags": dict(self.request.get("tags") or {}),
+            **_tags(self.request.get("tags")),
         }
         if self.request.get("iotJobConfiguration"):
             described["iotJobConfiguration"] = self.request["iotJobConfiguration"]
         return described
+
+
+def _tags(tags: dict[str, str] | None) -> dict[str, Any]:
+    """`{"tags": ...}` for an answer, or nothing for an untagged resource: botocore's
+    greengrassv2 TagMap has min 1, so an answer never carries `tags: {}`."""
+    return {"tags": dict(tags)} if tags else {}
 
 
 def _policies(given: dict[str, Any] | None) -> dict[str, Any]:
@@ -363,17 +370,30 @@ class GreengrassOverlay:
             now = time.time()
             due = now + self.settings.component_seconds
             component = ComponentVersion(account, region, name, version, recipe, now, due=due)
+            unreadable = []
             for uri in recipes.artifact_uris(recipe):
                 if not uri.startswith("s3://"):
                     continue
                 body = s3objects.read_object(account, uri)
-                if body is None:
-                    component.errors[uri] = (
-                        "Failed to get the artifact from S3: the object does not exist, or"
-                        " the caller is not allowed to get it."
-                    )
+                if body is None or s3objects.bucket_region(account, uri) != region:
+                    unreadable.append(uri)
                 else:
                     component.digests[uri] = hashlib.sha256(body).hexdigest()
+            if unreadable:
+                # Greengrass reads every S3 artifact as the caller when the version is
+                # created, and refuses a missing object, a bucket in another Region, or one
+                # the caller cannot read there and then, with no version made (GGv2
+                # developer guide, troubleshooting.md "Specified artifact resource cannot be
+                # accessed"; aws-cli#6261).
+                listed = ", ".join(
+                    f"{uri} = Specified artifact resource cannot be accessed" for uri in unreadable
+                )
+                return rest_error(
+                    "ValidationException",
+                    f"Invalid Input: Encountered following errors in Artifacts: {{{listed}}}",
+                    400,
+                    reason="FIELD_VALIDATION_FAILED",
+                )
             self.components[key] = component
             self.tags.setdefault(component.component_arn, {}).update(params.get("tags") or {})
             if component.due is not None and component.due <= now:
@@ -402,7 +422,7 @@ class GreengrassOverlay:
                 "publisher": str(found.recipe.get("ComponentPublisher") or "NONE"),
                 "status": found.status(),
                 "platforms": recipes.platforms(found.recipe),
-                "tags": dict(self.tags.get(found.component_arn, {})),
+                **_tags(self.tags.get(found.component_arn)),
             }
             if found.recipe.get("ComponentDescription"):
                 described["description"] = str(found.recipe["ComponentDescription"])
@@ -419,7 +439,7 @@ class GreengrassOverlay:
                 {
                     "recipeOutputFormat": output_format,
                     "recipe": base64.b64encode(recipe).decode(),
-                    "tags": dict(self.tags.get(found.component_arn, {})),
+                    **_tags(self.tags.get(found.component_arn)),
                 }
             )
 
@@ -942,4 +962,4 @@ class GreengrassOverlay:
     def _list_tags(self, request: AwsRequest) -> Response:
         arn = request.path_params.get("resourceArn", "")
         with self.lock:
-            return rest_response({"tags": dict(self.tags.get(arn, {}))})
+            return rest_response(_tags(self.tags.get(arn)))

@@ -110,6 +110,10 @@ class DeviceBehaviour:
     run_lifecycle: bool | None = None
     """Whether a succeeding device runs the recipes' lifecycles (None: the runLifecycles
     setting decides)."""
+    only_for: str | None = None
+    """The outcome applies only to jobs whose document names this (e.g. a component
+    version: a device broken by one version takes the version before it again); other jobs
+    succeed."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DeviceBehaviour:
@@ -123,6 +127,7 @@ class DeviceBehaviour:
             reason=data.get("reason"),
             platform={**DEFAULT_PLATFORM, **(data.get("platform") or {})},
             run_lifecycle=_optional_bool(data.get("runLifecycle")),
+            only_for=data.get("onlyFor"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -133,6 +138,7 @@ class DeviceBehaviour:
             "reason": self.reason,
             "platform": self.platform,
             "runLifecycle": self.run_lifecycle,
+            "onlyFor": self.only_for,
         }
 
 
@@ -345,6 +351,7 @@ class IotJobs:
             "DescribeJob": self._describe_job,
             "ListJobs": self._list_jobs,
             "CancelJob": self._cancel_job,
+            "UpdateJob": self._update_job,
             "DeleteJob": self._delete_job,
             "GetJobDocument": self._get_job_document,
             "ListJobExecutionsForJob": self._list_executions_for_job,
@@ -366,10 +373,14 @@ class IotJobs:
         with self.lock:
             self.devices.clear()
 
-    def device(self, thing_name: str) -> DeviceBehaviour:
+    def device(self, thing_name: str, document: str = "") -> DeviceBehaviour:
         match = next(
             (d for d in self.devices if fnmatch.fnmatchcase(thing_name, d.thing_pattern)), None
         )
+        if match is not None and match.only_for is not None and match.only_for not in document:
+            return DeviceBehaviour(
+                thing_name, platform=dict(match.platform), run_lifecycle=match.run_lifecycle
+            )
         return match or DeviceBehaviour(thing_name)
 
     # -- jobs ---------------------------------------------------------------------------
@@ -538,7 +549,7 @@ class IotJobs:
         self, job: Job, execution: Execution, now: float, timeout_seconds: float | None
     ) -> None:
         """Move one execution along as its device would, up to now."""
-        behaviour = self.device(execution.thing_name)
+        behaviour = self.device(execution.thing_name, job.document)
         if execution.status == "QUEUED" and execution.notified_at is not None:
             if behaviour.outcome == "offline":
                 execution.pickup_due, execution.offline_at = None, now
@@ -775,6 +786,33 @@ class IotJobs:
             if job.description:
                 answer["description"] = job.description
             return rest_response(answer)
+
+    def _update_job(self, request: AwsRequest) -> Response:
+        """UpdateJob: a job's description and its rollout, abort and timeout configuration
+        (Greengrass revises a deployment's job with the caller's permissions; iot
+        service-2.json UpdateJob, no output members). A job that is done cannot change."""
+        params = request.json()
+        with self.lock:
+            job = self._requested_job(request)
+            if job is None:
+                return self._no_job(request)
+            if job.status != "IN_PROGRESS":
+                return rest_error(
+                    "InvalidRequestException",
+                    f"Job {job.job_id} is {job.status} and cannot be updated.",
+                    400,
+                )
+            if "description" in params:
+                job.description = params["description"]
+            for member, attribute in (
+                ("jobExecutionsRolloutConfig", "rollout"),
+                ("abortConfig", "abort"),
+                ("timeoutConfig", "timeout"),
+            ):
+                if member in params:
+                    setattr(job, attribute, dict(params[member] or {}))
+            job.last_updated = time.time()
+            return rest_response(None)
 
     def _delete_job(self, request: AwsRequest) -> Response:
         with self.lock:

@@ -30,6 +30,12 @@ def read_object(account: str, uri: str) -> bytes | None:
     return value
 
 
+def bucket_region(account: str, uri: str) -> str | None:
+    """The Region of the URI's bucket, or None if there is no such bucket."""
+    bucket = _backend(account).buckets.get(split_uri(uri)[0])
+    return None if bucket is None else str(bucket.region_name)
+
+
 def has_bucket(account: str, uri: str) -> bool:
     return split_uri(uri)[0] in _backend(account).buckets
 

@@ -4,7 +4,7 @@ in status once the writes before it succeeded)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, assert_never
 
 from serving_operator.planning.edgemodel.memory import Memory
@@ -27,6 +27,21 @@ class CreateCompilationJob:
 @dataclass(frozen=True)
 class StopCompilationJob:
     job_name: str
+
+
+@dataclass(frozen=True)
+class DeleteCompilationJob:
+    """Deletion's clean-up of a finished Neo job (SageMaker DeleteCompilationJob)."""
+
+    job_name: str
+
+
+@dataclass(frozen=True)
+class DeleteCompiledModel:
+    """Deletion's clean-up of a compiled model Neo wrote (S3 DeleteObject), once no
+    component version that names it is left."""
+
+    uri: str
 
 
 @dataclass(frozen=True)
@@ -53,6 +68,19 @@ class DeleteComponentVersion:
 
 
 @dataclass(frozen=True)
+class MergeInputs:
+    """What a deployment was merged from besides the group's latest deployment, so the
+    merge can be redone over a newer one read just before it is made."""
+
+    ours: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    our_names: frozenset[str] = frozenset()
+    job_configuration: Mapping[str, Any] = field(default_factory=dict)
+    failure_handling_policy: str | None = None
+    written: Mapping[str, str] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class CreateDeployment:
     """A thing group's whole deployment: every other component kept, ours changed."""
 
@@ -68,6 +96,10 @@ class CreateDeployment:
     why: str
     drift: str | None = None
     """What someone else changed that this deployment puts back (None: a planned change)."""
+    merge: MergeInputs = field(default_factory=MergeInputs, compare=False)
+    wrote: Mapping[str, str] = field(default_factory=dict, compare=False)
+    """The group-wide settings this deployment writes for this EdgeModel (see
+    deployment.Written)."""
 
     @property
     def client_token(self) -> str:
@@ -89,6 +121,8 @@ class CancelDeployment:
 Action = (
     CreateCompilationJob
     | StopCompilationJob
+    | DeleteCompilationJob
+    | DeleteCompiledModel
     | PublishEntrypoint
     | CreateComponentVersion
     | DeleteComponentVersion
@@ -105,6 +139,10 @@ def describe_action(action: Action) -> tuple[str, str]:
             return "CompilationStarted", f"started Neo compilation job {name} for target {target}"
         case StopCompilationJob(job_name=name):
             return "CompilationStopped", f"stopping Neo compilation job {name}"
+        case DeleteCompilationJob(job_name=name):
+            return "CompilationJobDeleted", f"deleted Neo compilation job {name}"
+        case DeleteCompiledModel(uri=uri):
+            return "CompiledModelDeleted", f"deleted the compiled model {uri}"
         case PublishEntrypoint(uri=uri):
             return "EntrypointPublished", f"published the inference entrypoint at {uri}"
         case CreateComponentVersion(component_name=name, version=version):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from serving_operator.planning.edgemodel.observed import DeviceCounts
+from serving_operator.planning.edgemodel.observed import DeviceCounts, DeviceFailure
 
 
 class StagePhase(StrEnum):
@@ -34,6 +34,18 @@ class GroupDeployment:
 
 
 @dataclass(frozen=True)
+class JobReport:
+    """What IoT says of one group's deployment job, for a person (not for decisions)."""
+
+    thing_group: str
+    job_id: str
+    status: str
+    reason_code: str | None = None
+    comment: str | None = None
+    processing_targets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class StageMemory:
     name: str
     phase: StagePhase
@@ -43,6 +55,13 @@ class StageMemory:
     deployments: tuple[GroupDeployment, ...] = ()
     counts: DeviceCounts = field(default_factory=DeviceCounts)
     verdict: str = ""
+    jobs: tuple[JobReport, ...] = ()
+    failed_devices: tuple[DeviceFailure, ...] = ()
+    """The first few devices that failed the stage's deployments, with their causes."""
+    unhealthy_devices: tuple[str, ...] = ()
+    """The first of the stage's core devices Greengrass reports UNHEALTHY."""
+    unhealthy_count: int = 0
+    """How many there are."""
 
 
 @dataclass(frozen=True)
@@ -52,7 +71,25 @@ class Rollback:
     stage: str
     reason: str
     done: bool = False
-    """Every touched group's latest deployment carries its previous versions again."""
+    """Every touched group's latest deployment carries its previous versions again, and
+    every device of those deployments answered without a failure."""
+    started_at: datetime | None = None
+    """When the roll back was decided (aware, UTC): its deadline is the stage deadline."""
+    counts: DeviceCounts = field(default_factory=DeviceCounts)
+    """The roll back deployments' IoT job counts, summed."""
+    verdict: str = ""
+    """Where the roll back stands, for a person."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Greengrass refused to create a component version (CreateComponentVersion answered
+    ValidationException or ConflictException): the target is Failed with AWS's message
+    until the publish is tried again, `REFUSAL_RETRY_SECONDS` later."""
+
+    message: str
+    at: datetime
+    """Aware, in UTC."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +128,8 @@ class Memory:
     before (empty: none). Recorded before the first deployment overwrites it."""
     rollback: Rollback | None = None
     versions: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """Per component name: (content key, version) of its current content's version
+    (desired.next_version); recorded before that version is published (write-ahead)."""
     source: SourceRecord | None = None
     """The source object as last read; its revision is in the job names."""
     retries: Mapping[str, str] = field(default_factory=dict)
@@ -98,8 +137,25 @@ class Memory:
     name)."""
     consumed_retry: str | None = None
     """The last retry-compilation annotation value acted on."""
-    """Per component name: (content key, version) of its current content's version
-    (desired.next_version); recorded before that version is published (write-ahead)."""
+    refused: Mapping[tuple[str, str], Refusal] = field(default_factory=dict)
+    """Component versions, by (name, version), Greengrass refused to create."""
+    publish_nonce: str | None = None
+    """Part of every CreateComponentVersion client token: set (written ahead of the publish)
+    when this resource first publishes, and again when a version it published is found
+    deleted, so a token never answers with a deleted version. A re-created resource starts
+    without one and gets a new one."""
+    deployed_to: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Every thing group this resource's deployments carry its components in, with those
+    component names, across rollouts: a group or target dropped from the spec, or a renamed
+    component, is removed from the groups that still run it, and deletion finds them all."""
+    written: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Per thing group: the group-wide deployment settings this EdgeModel last wrote there
+    (deployment.Written), so a later merge changes only those and keeps everyone else's."""
+
+    @property
+    def remembered_names(self) -> frozenset[str]:
+        """Every component name this resource's deployments carry somewhere."""
+        return frozenset(n for names in self.deployed_to.values() for n in names)
 
     def stage(self, name: str) -> StageMemory | None:
         return next((s for s in self.stages if s.name == name), None)

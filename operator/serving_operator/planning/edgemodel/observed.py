@@ -100,6 +100,20 @@ class DeviceCounts:
 
 
 @dataclass(frozen=True)
+class DeviceFailure:
+    """A device whose execution of a deployment's job failed, with the nucleus' cause
+    (statusDetails.detailsMap deployment-failure-cause, else detailed-deployment-status)."""
+
+    thing_name: str
+    status: str
+    cause: str | None = None
+
+
+FAILED_DEVICES_SHOWN = 10
+"""Failed devices read and shown per job (the count covers them all)."""
+
+
+@dataclass(frozen=True)
 class ObservedJob:
     job_id: str
     status: str
@@ -110,6 +124,12 @@ class ObservedJob:
     out at the job's rollout rate, so `counts` cover only the devices reached so far (IoT
     developer guide, iot-jobs-lifecycle.md: "When AWS IoT Jobs rolls out a job execution
     for a target device, the job execution status is set to QUEUED")."""
+    reason_code: str | None = None
+    """The job's reasonCode (set by an abort or a cancel)."""
+    comment: str | None = None
+    processing_targets: tuple[str, ...] = ()
+    failed_devices: tuple[DeviceFailure, ...] = ()
+    """The first `FAILED_DEVICES_SHOWN` devices that failed, rejected or timed out."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +152,13 @@ class EdgeModelObservation:
     published: Mapping[str, bool] | None = None
     """Component version ARNs this resource published -> whether they still exist; None: not
     read (only deletion reads them)."""
+    in_use: Mapping[str, Mapping[str, str]] | None = None
+    """Deletion's last read: every deployment target's latest deployment (any thing group
+    or thing in the account) -> the components of ours it carries (name -> version); None:
+    not read."""
+    unhealthy: frozenset[str] | None = None
+    """Core devices Greengrass reports UNHEALTHY (ListCoreDevices status); read with
+    `members`."""
     members: Mapping[str, frozenset[str]] | None = None
     """Thing group -> its Greengrass core devices, child groups' included (a group's
     deployment reaches them all); None: not read (read when a pass would deploy or judge a
@@ -178,6 +205,9 @@ class EdgeLookups(Lookups):
     thing group of the rollout with its latest deployment and that deployment's IoT job."""
     published: frozenset[str] = frozenset()
     """Component version ARNs whose existence deletion depends on."""
+    in_use: frozenset[str] = frozenset()
+    """Component names whose versions deletion must find in use by any target's latest
+    deployment before deleting them."""
     members: bool = False
     """The core devices of each existing thing group of the rollout, child groups included
     (who shares devices, and how many devices a stage is judged on)."""

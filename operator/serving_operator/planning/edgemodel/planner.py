@@ -11,13 +11,17 @@ in flight (a stage is judged on its groups' devices, not on a job's first batch)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
 from serving_operator.planning.edgemodel.actions import (
     Action,
+    CreateComponentVersion,
     CreateDeployment,
+    DeleteCompilationJob,
+    DeleteCompiledModel,
     DeleteComponentVersion,
     Step,
     StopCompilationJob,
@@ -48,12 +52,14 @@ from serving_operator.planning.edgemodel.one_model_per_device import (
     targets_sharing_devices,
 )
 from serving_operator.planning.edgemodel.rollout import NOTHING_TO_DEPLOY, plan_rollout
+from serving_operator.planning.edgemodel.rollout_identity import components_of
 from serving_operator.planning.edgemodel.targets import (
     DEFAULT_PARALLEL_COMPILATIONS,
     TargetPhase,
     TargetView,
     plan_targets,
 )
+from serving_operator.planning.naming import content_hash
 from serving_operator.planning.outcome import Outcome, OutcomeKind, Plan, Remember
 
 COMPILING = "Compiling"
@@ -62,6 +68,10 @@ RETAINED = "Retained"
 DELETED = "Deleted"
 DELETING = "Deleting"
 RETRY_REASON = "retry-compilation annotation"
+COMPONENT_REFUSED = "ComponentRefused"
+REFUSAL_RETRY_SECONDS = 600.0
+"""How long a component version Greengrass refused is left Failed before the publish is
+tried again (the cause, e.g. the artifact's bucket policy, may have been fixed meanwhile)."""
 FOLLOW_SECONDS = 2.0
 """How soon to look again when Stalled on one target while the others still progress."""
 
@@ -132,9 +142,10 @@ _IN_FLIGHT = frozenset({StagePhase.DEPLOYING, StagePhase.BAKING, StagePhase.AWAI
 
 
 def _judges_in_flight(memory: Memory) -> bool:
-    """Whether this pass judges a stage by its devices' counts (one rolling out, not a roll
-    back)."""
-    return memory.rollback is None and any(s.phase in _IN_FLIGHT for s in memory.stages)
+    """Whether this pass judges a stage, or a roll back, by its devices' counts."""
+    if memory.rollback is not None:
+        return not memory.rollback.done  # the roll back is judged by its devices
+    return any(s.phase in _IN_FLIGHT for s in memory.stages)
 
 
 def plan_from_observation(
@@ -152,7 +163,27 @@ def plan_from_observation(
     each target's view and the rollout's current stage. Once rolled out, the next pass comes
     `rest_recheck_seconds` later. Without `observed.members` it checks no shared devices:
     `plan_edge_model` asks for them before any deployment."""
-    steps, views = plan_targets(desired, observed, max_parallel=max_parallel)
+    memory = replace(
+        memory,
+        refused={
+            key: refusal
+            for key, refusal in memory.refused.items()
+            if (now - refusal.at).total_seconds() < REFUSAL_RETRY_SECONDS
+            and observed.components.get(key) is None
+        },
+    )
+    nonce = _publish_nonce(desired, observed, memory, now)
+    steps, views = plan_targets(
+        desired,
+        observed,
+        max_parallel=max_parallel,
+        nonce=nonce,
+        refused={key: refusal.message for key, refusal in memory.refused.items()},
+    )
+    if nonce != memory.publish_nonce and any(isinstance(s, CreateComponentVersion) for s in steps):
+        # Written ahead of the publish: a retry after a lost answer uses the same token.
+        memory = replace(memory, publish_nonce=nonce)
+        steps = (Remember(memory), *steps)
     published = memory.published | {v.component_arn for v in views if v.component_arn is not None}
     versions = {
         **memory.versions,
@@ -184,7 +215,7 @@ def plan_from_observation(
     failed = [v for v in views if v.phase == TargetPhase.FAILED]
     failure = (
         Outcome.stalled(
-            COMPILATION_FAILED,
+            COMPONENT_REFUSED if all(v.refused for v in failed) else COMPILATION_FAILED,
             "; ".join(f"target {v.target.name}: {v.failure_reason}" for v in failed)
             # rollout_identity.group_components keeps what the groups run of a failed target.
             + " (thing groups keep the version of a failed target they run)",
@@ -192,6 +223,7 @@ def plan_from_observation(
         if failed
         else None
     )
+    retire = _retire(desired, observed, memory)
     busy = [v for v in views if v.phase not in (TargetPhase.READY, TargetPhase.FAILED)]
     if busy:
         outcome = Outcome.progressing(
@@ -199,7 +231,7 @@ def plan_from_observation(
             ", ".join(f"{v.target.name}: {v.phase.value.lower()}" for v in busy),
         )
         return Plan(
-            (*steps, Remember(memory)),
+            (*steps, *retire, Remember(_deployed_to(desired, observed, memory, retire))),
             failure or outcome,
             FOLLOW_SECONDS if failure else None,
             EdgeFindings(views),
@@ -224,6 +256,7 @@ def plan_from_observation(
         promotion=promotion,
         members=observed.members,
         rest_recheck_seconds=rest_recheck_seconds,
+        unhealthy=observed.unhealthy,
     )
     outcome = rollout.outcome
     recheck = rollout.recheck_after
@@ -235,12 +268,98 @@ def plan_from_observation(
         # Stalled on the failed target while the others roll out: keep following them.
         recheck = FOLLOW_SECONDS if outcome.kind == OutcomeKind.PROGRESSING else None
         outcome = Outcome.stalled(failure.reason, f"{failure.message} ({outcome.message})")
+    made = (*rollout.steps, *retire)
+    remembered = _deployed_to(desired, observed, _with_written(rollout.memory, made), made)
     return Plan(
-        (*steps, *rollout.steps, Remember(rollout.memory)),
+        (*steps, *made, Remember(remembered)),
         outcome,
         recheck,
         EdgeFindings(views, rollout.current_stage),
     )
+
+
+def _publish_nonce(
+    desired: DesiredEdgeModel, observed: EdgeModelObservation, memory: Memory, now: datetime
+) -> str:
+    """The remembered nonce, or a new one when there is none yet (a new or re-created
+    resource) or a version this resource published is gone (deleted by hand: its token may
+    still be cached by Greengrass)."""
+    gone = any(
+        observed.components.get((t.component_name, t.component_version), True) is None
+        and any(
+            arn.endswith(f":components:{t.component_name}:versions:{t.component_version}")
+            for arn in memory.published
+        )
+        for t in desired.targets
+    )
+    if memory.publish_nonce is not None and not gone:
+        return memory.publish_nonce
+    return content_hash([now.isoformat(), memory.publish_nonce])
+
+
+def _retire(
+    desired: DesiredEdgeModel, observed: EdgeModelObservation, memory: Memory
+) -> tuple[CreateDeployment, ...]:
+    """A deployment without our components for each thing group that still carries some
+    (memory.deployed_to) but is meant for none of this spec's targets any more: a group
+    dropped from the stages, or from a target's thingGroups. Other components stay."""
+    wanted = components_of(desired, desired.targets)
+    names = desired.component_names | memory.remembered_names
+    steps = []
+    for name in sorted(memory.deployed_to):
+        group = observed.groups.get(name)
+        if wanted.get(name) or group is None or group.arn is None:
+            continue
+        action = merged_deployment(
+            thing_group=name,
+            target_arn=group.arn,
+            latest=group.latest,
+            ours={},
+            our_names=names,
+            job_configuration={},
+            failure_handling_policy=None,
+            tags=dict(desired.tags),
+            why="no longer in this EdgeModel's spec: removing its components",
+            written=memory.written.get(name, {}),
+        )
+        if action is not None:
+            steps.append(action)
+    return tuple(steps)
+
+
+def _deployed_to(
+    desired: DesiredEdgeModel,
+    observed: EdgeModelObservation,
+    memory: Memory,
+    steps: tuple[Step, ...],
+) -> Memory:
+    """`memory` with the groups that carry our components once `steps` are made: as found
+    (every remembered group is read), then as each deployment leaves it (exactly its
+    `ours` of our names)."""
+    names = desired.component_names | memory.remembered_names
+    deployed = dict(memory.deployed_to)
+    for group_name, group in observed.groups.items():
+        found = names & set(group.latest.components) if group.latest else frozenset()
+        if found:
+            deployed[group_name] = frozenset(found)
+        elif group.arn is None or group_name in deployed:
+            deployed.pop(group_name, None)
+    for step in steps:
+        if isinstance(step, CreateDeployment):
+            if step.merge.ours:
+                deployed[step.thing_group] = frozenset(step.merge.ours)
+            else:
+                deployed.pop(step.thing_group, None)
+    return replace(memory, deployed_to=deployed)
+
+
+def _with_written(memory: Memory, steps: tuple[Step, ...]) -> Memory:
+    """`memory` with the group-wide settings each deployment of `steps` writes (remembered
+    only once they all were made: the plan's last step)."""
+    made = {s.thing_group: s.wrote for s in steps if isinstance(s, CreateDeployment)}
+    if not made:
+        return memory
+    return replace(memory, written={**memory.written, **made})
 
 
 def at_rest_lookups(desired: DesiredEdgeModel, memory: Memory) -> EdgeLookups:
@@ -292,8 +411,9 @@ def plan_edge_model_deletion(
     outcome is Ready.
 
     Delete: stop in-flight compilation jobs, deploy each group again without our
-    components, then (once no group runs them) delete the versions we published, which are
-    those remembered and those found.
+    components (the spec's groups and every remembered one), then (once no group of ours
+    runs them) delete the versions we published, which are those remembered and those
+    found, except those some target's latest deployment still uses.
     """
     if retain:
         return Plan(
@@ -310,12 +430,15 @@ def plan_edge_model_deletion(
         if memory.published | found:
             return EdgeLookups(published=memory.published | found)
         published = {}
-    return _plan_deletion(desired, full, published)
+    return _plan_deletion(desired, full, published, memory)
 
 
 def _plan_deletion(
-    desired: DesiredEdgeModel, observed: EdgeModelObservation, published: Mapping[str, bool]
-) -> EdgePlan:
+    desired: DesiredEdgeModel,
+    observed: EdgeModelObservation,
+    published: Mapping[str, bool],
+    memory: Memory,
+) -> EdgePlan | EdgeLookups:
     steps: list[Step] = []
     stopping = False
     for job in observed.compilations.values():
@@ -326,12 +449,13 @@ def _plan_deletion(
             stopping = True
         elif job.status == CompilationStatus.STOPPING:
             stopping = True
+    names = desired.component_names | memory.remembered_names
     deployed_somewhere = False
     for group in observed.groups.values():
         latest = group.latest
         if group.arn is None or latest is None:
             continue
-        if not desired.component_names & set(latest.components):
+        if not names & set(latest.components):
             continue
         deployed_somewhere = True
         action = merged_deployment(
@@ -339,29 +463,76 @@ def _plan_deletion(
             target_arn=group.arn,
             latest=latest,
             ours={},
-            our_names=desired.component_names,
+            our_names=names,
             job_configuration={},
             failure_handling_policy=None,
             tags=dict(desired.tags),
             why="removing this EdgeModel's components",
+            written=memory.written.get(group.name, {}),
         )
         if action is not None:
             steps.append(action)
+    kept: list[str] = []
     if not deployed_somewhere:
-        steps += [
-            DeleteComponentVersion(arn) for arn, exists in sorted(published.items()) if exists
-        ]
+        existing = [arn for arn, exists in sorted(published.items()) if exists]
+        if existing and observed.in_use is None:
+            # DeleteComponent breaks every deployment that refers to the version (botocore
+            # greengrassv2 DeleteComponent): first look at every target's latest one.
+            return EdgeLookups(in_use=names)
+        in_use = observed.in_use or {}
+        for arn in existing:
+            users = _users(arn, in_use)
+            if users:
+                kept.append(f"{arn} (deployed by {', '.join(users)})")
+            else:
+                steps.append(DeleteComponentVersion(arn))
+    if not steps and not stopping and not deployed_somewhere:
+        # Last: the compilation jobs and what they wrote, except a kept version's.
+        steps += _clean_up(desired, observed, kept)
     if steps or stopping:
         return Plan(
             tuple(steps),
             Outcome.progressing(DELETING, "stopping jobs, removing components from groups"),
             findings=EdgeFindings(),
         )
-    return Plan(
-        (),
-        Outcome.ready(DELETED, "compilation jobs stopped, components removed"),
-        findings=EdgeFindings(),
-    )
+    done = "compilation jobs stopped, components removed, compiled models deleted"
+    if kept:
+        done += (
+            "; kept the component versions other deployments still use (deleting them would"
+            f" fail those deployments): {'; '.join(kept)}"
+        )
+    return Plan((), Outcome.ready(DELETED, done), findings=EdgeFindings())
+
+
+def _clean_up(
+    desired: DesiredEdgeModel, observed: EdgeModelObservation, kept: list[str]
+) -> list[Step]:
+    """Each target's finished compilation job and the model it wrote, unless the target's
+    component version was kept (a deployment still uses it, and it names that model)."""
+    steps: list[Step] = []
+    for target in desired.targets:
+        job = observed.compilations.get(target.job_name)
+        if job is None or job.status in RUNNING_COMPILATIONS:
+            continue
+        suffix = f":components:{target.component_name}:versions:{target.component_version}"
+        if any(suffix in k for k in kept):
+            continue
+        if job.artifact_uri:
+            steps.append(DeleteCompiledModel(job.artifact_uri))
+        steps.append(DeleteCompilationJob(job.name))
+    return steps
+
+
+_VERSION_ARN = re.compile(r":components:(?P<name>[^:]+):versions:(?P<version>[^:]+)$")
+
+
+def _users(arn: str, in_use: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """The deployment targets whose latest deployment carries the version `arn` names."""
+    found = _VERSION_ARN.search(arn)
+    if found is None:
+        return []
+    name, version = found["name"], found["version"]
+    return sorted(target for target, used in in_use.items() if used.get(name) == version)
 
 
 def changes_made(steps: tuple[Step, ...]) -> tuple[Action, ...]:

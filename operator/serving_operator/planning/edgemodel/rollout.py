@@ -75,6 +75,7 @@ class _RolloutPass:
     members: Mapping[str, frozenset[str]] | None
     now: datetime
     promotion: str | None
+    unhealthy: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def plan_rollout(
     promotion: str | None,
     members: Mapping[str, frozenset[str]] | None = None,
     rest_recheck_seconds: float = REST_RECHECK_SECONDS,
+    unhealthy: frozenset[str] | None = None,
 ) -> RolloutPlan:
     """One pass of the rollout; call once every target is Ready or Failed. `members` (the
     things of each group) are checked for shared devices before a deployment; a completed
@@ -113,11 +115,11 @@ def plan_rollout(
             (), memory, Outcome.stalled(NOTHING_TO_DEPLOY, "no target has a deployable component")
         )
     if memory.rollback is not None:
-        back = plan_roll_back(desired, groups, memory)
+        back = plan_roll_back(desired, groups, memory, now=now, members=members)
         return RolloutPlan(
             back.steps, back.memory, back.outcome, current_stage=memory.rollback.stage
         )
-    this_pass = _RolloutPass(desired, components, groups, members, now, promotion)
+    this_pass = _RolloutPass(desired, components, groups, members, now, promotion, unhealthy)
     steps: list[Step] = []
     for stage in desired.stages:
         turn = _plan_stage(this_pass, stage, memory)
@@ -160,7 +162,15 @@ def _passed(
 ) -> _StageTurn:
     """Never judged again; its groups keep our components, and the deployments found
     carrying them become those expected at rest."""
-    kept = keep_merged(this_pass.desired, stage, this_pass.components, this_pass.groups, record)
+    kept = keep_merged(
+        this_pass.desired,
+        stage,
+        this_pass.components,
+        this_pass.groups,
+        record,
+        memory.written,
+        memory.remembered_names,
+    )
     if kept.deployments != record.deployments:
         memory = memory.with_stage(replace(record, deployments=kept.deployments))
     return _StageTurn(kept.steps, memory)
@@ -184,6 +194,9 @@ def _in_flight(
         record,
         memory.previous,
         this_pass.members,
+        memory.written,
+        memory.remembered_names,
+        this_pass.unhealthy,
     )
     if deployed.missing_groups:
         missing = ", ".join(deployed.missing_groups)
@@ -225,7 +238,8 @@ def _in_flight(
     memory = memory.with_stage(judged.record)
     if judged.consumed_promotion is not None:
         memory = replace(memory, consumed_promotion=judged.consumed_promotion)
-    return _next(desired, stage, judged, (*steps, *_halted(desired, judged, this_pass)), memory)
+    halted = _halted(desired, judged, this_pass)
+    return _next(desired, stage, judged, (*steps, *halted), memory, this_pass.now)
 
 
 def _halted(desired: DesiredEdgeModel, judged: Judged, this_pass: _RolloutPass) -> list[Step]:
@@ -262,6 +276,7 @@ def _next(
     judged: Judged,
     steps: tuple[Step, ...],
     memory: Memory,
+    now: datetime,
 ) -> _StageTurn:
     """What the rollout does after a stage was judged, by the stage's new phase."""
     record = judged.record

@@ -16,9 +16,11 @@ from dataclasses import dataclass, replace
 from serving_operator.planning.edgemodel.actions import CreateDeployment
 from serving_operator.planning.edgemodel.deployment import Components, carries, merged_deployment
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, DesiredStage
-from serving_operator.planning.edgemodel.memory import GroupDeployment, StageMemory
+from serving_operator.planning.edgemodel.memory import GroupDeployment, JobReport, StageMemory
 from serving_operator.planning.edgemodel.observed import (
+    FAILED_DEVICES_SHOWN,
     DeviceCounts,
+    DeviceFailure,
     ObservedDeployment,
     ObservedGroup,
 )
@@ -48,6 +50,11 @@ class StageDeployments:
     processing: tuple[str, ...] = ()
     """Groups whose IoT job is still rolling executions out (processingTargets): their
     counts cover only the devices reached so far."""
+    jobs: tuple[JobReport, ...] = ()
+    failed_devices: tuple[DeviceFailure, ...] = ()
+    unhealthy_devices: tuple[str, ...] = ()
+    """The first `FAILED_DEVICES_SHOWN` UNHEALTHY core devices of the stage's groups."""
+    unhealthy_count: int = 0
 
 
 def _shared_device_conflicts(
@@ -91,6 +98,8 @@ def _stage_merge(
     latest: ObservedDeployment | None,
     ours: Components,
     why: str,
+    written: Mapping[str, str],
+    our_names: frozenset[str],
 ) -> CreateDeployment:
     """The group's latest deployment with this stage's versions of our components merged in,
     called only where the latest does not carry them, so there is always something to change."""
@@ -99,11 +108,12 @@ def _stage_merge(
         target_arn=target_arn,
         latest=latest,
         ours=ours,
-        our_names=desired.component_names,
+        our_names=our_names,
         job_configuration=stage.job_configuration,
         failure_handling_policy=desired.failure_handling_policy,
         tags=dict(desired.tags),
         why=why,
+        written=written,
     )
     assert action is not None
     return action
@@ -117,6 +127,9 @@ def deploy_stage(
     record: StageMemory | None,
     remembered: Mapping[str, Mapping[str, str]],
     members: Mapping[str, frozenset[str]] | None,
+    written: Mapping[str, Mapping[str, str]] | None = None,
+    our_names: frozenset[str] | None = None,
+    unhealthy: frozenset[str] | None = None,
 ) -> StageDeployments:
     """This pass's view of a stage not passed yet: the groups carrying our components, and a
     merge for each that does not (or only what it runs recorded, when `remembered` has not
@@ -132,7 +145,10 @@ def deploy_stage(
     missing: list[str] = []
     processing: list[str] = []
     devices: set[str] = set()
+    jobs: list[JobReport] = []
+    failures: list[DeviceFailure] = []
     recorded = {d.thing_group: d for d in record.deployments} if record else {}
+    names = desired.component_names | (our_names or frozenset())
     for group_name in stage.thing_groups:
         group = groups.get(group_name)
         if group is None or group.arn is None:
@@ -142,7 +158,7 @@ def deploy_stage(
         if not ours:
             continue
         latest = group.latest
-        if latest is not None and carries(latest, ours, desired.component_names):
+        if latest is not None and carries(latest, ours, names):
             deployments.append(
                 GroupDeployment(
                     group_name, latest.deployment_id, latest.iot_job_id, latest.revision_id
@@ -152,6 +168,17 @@ def deploy_stage(
                 devices |= members.get(group_name, frozenset())
             job = group.job
             if job is not None and job.job_id == latest.iot_job_id:
+                jobs.append(
+                    JobReport(
+                        group_name,
+                        job.job_id,
+                        job.status,
+                        job.reason_code,
+                        job.comment,
+                        job.processing_targets,
+                    )
+                )
+                failures += job.failed_devices
                 counts += job.counts
                 if job.status == "CANCELED":
                     canceled.append(group_name)
@@ -173,7 +200,17 @@ def deploy_stage(
                 " this EdgeModel's components"
             )
             why = f"stage {stage.name}: merging again, {drift}"
-        action = _stage_merge(desired, stage, group_name, group.arn, latest, ours, why)
+        action = _stage_merge(
+            desired,
+            stage,
+            group_name,
+            group.arn,
+            latest,
+            ours,
+            why,
+            (written or {}).get(group_name, {}),
+            names,
+        )
         if group_name in remembered:
             steps.append(replace(action, drift=drift))
         else:
@@ -192,6 +229,10 @@ def deploy_stage(
         tuple(conflicts),
         None if members is None else len(devices),
         tuple(processing),
+        tuple(jobs),
+        tuple(failures[:FAILED_DEVICES_SHOWN]),
+        tuple(sorted(devices & (unhealthy or frozenset()))[:FAILED_DEVICES_SHOWN]),
+        len(devices & (unhealthy or frozenset())),
     )
 
 
@@ -207,6 +248,8 @@ def keep_merged(
     components: Mapping[str, Components],
     groups: Mapping[str, ObservedGroup],
     record: StageMemory,
+    written: Mapping[str, Mapping[str, str]] | None = None,
+    our_names: frozenset[str] | None = None,
 ) -> KeptMerged:
     """A passed stage is never judged again, but each of its groups keeps our components:
     a later deployment by someone else that dropped or changed them (Greengrass deployments
@@ -215,6 +258,7 @@ def keep_merged(
     steps: list[CreateDeployment] = []
     deployments: list[GroupDeployment] = []
     recorded = {d.thing_group: d for d in record.deployments}
+    names = desired.component_names | (our_names or frozenset())
     for group_name in stage.thing_groups:
         group = groups.get(group_name)
         ours = components.get(group_name, {})
@@ -224,7 +268,7 @@ def keep_merged(
                 deployments.append(before)
             continue
         latest = group.latest
-        if latest is not None and carries(latest, ours, desired.component_names):
+        if latest is not None and carries(latest, ours, names):
             deployments.append(
                 GroupDeployment(
                     group_name, latest.deployment_id, latest.iot_job_id, latest.revision_id
@@ -246,6 +290,8 @@ def keep_merged(
             latest,
             ours,
             f"stage {stage.name} passed; merging again",
+            (written or {}).get(group_name, {}),
+            names,
         )
         steps.append(replace(action, drift=drift))
         if before is not None:

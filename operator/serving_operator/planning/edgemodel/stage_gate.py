@@ -162,7 +162,15 @@ def judge_stage(
     """The stage's next phase from this pass's deployments and counts (the table above)."""
     facts = StageFacts(
         stage,
-        replace(record, deployments=deployed.deployments, counts=deployed.counts),
+        replace(
+            record,
+            deployments=deployed.deployments,
+            counts=deployed.counts,
+            jobs=deployed.jobs,
+            failed_devices=deployed.failed_devices,
+            unhealthy_devices=deployed.unhealthy_devices,
+            unhealthy_count=deployed.unhealthy_count,
+        ),
         deployed,
         now,
         deadline_seconds,

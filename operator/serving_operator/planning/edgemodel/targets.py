@@ -6,8 +6,10 @@ only itself. A version is published once Neo's artifact exists and used once DEP
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from serving_operator.planning.edgemodel.actions import (
     CreateCompilationJob,
@@ -46,15 +48,22 @@ class TargetView:
     failure_reason: str | None = None
     component_arn: str | None = None
     component_state: str | None = None
+    refused: bool = False
+    """Greengrass refused to create the component version (see memory.Refusal)."""
 
     @property
     def compiled(self) -> bool:
         return self.job_status == CompilationStatus.COMPLETED and self.artifact_uri is not None
 
 
-def client_token(target: DesiredTarget) -> str:
-    """The same version always gets the same token, so a retried create is idempotent."""
-    return f"{content_hash([target.component_name, target.component_version])}-publish"
+def client_token(target: DesiredTarget, recipe: Mapping[str, Any], nonce: str) -> str:
+    """Equal for a retry of this very publish, so a lost answer makes no second version;
+    another after the version was deleted. Greengrass answers a repeated token with what it
+    made before for up to 8 hours (botocore greengrassv2 CreateComponentVersionRequest
+    clientToken), also when that version was deleted since: `nonce` changes then (see
+    memory.Memory.publish_nonce)."""
+    content = [target.component_name, target.component_version, content_hash(recipe), nonce]
+    return f"{content_hash(content)}-publish"
 
 
 def plan_targets(
@@ -62,7 +71,12 @@ def plan_targets(
     observed: EdgeModelObservation,
     *,
     max_parallel: int = DEFAULT_PARALLEL_COMPILATIONS,
+    nonce: str = "",
+    refused: Mapping[tuple[str, str], str] | None = None,
 ) -> tuple[tuple[Step, ...], tuple[TargetView, ...]]:
+    """Each target's next step and view. A version Greengrass refused (`refused`: its
+    message) is not published again: the target is Failed with that message."""
+    refused = refused or {}
     jobs = {t.job_name: observed.compilations.get(t.job_name) for t in desired.targets}
     running = sum(1 for j in jobs.values() if j is not None and j.status in RUNNING_COMPILATIONS)
     steps: list[Step] = []
@@ -101,6 +115,19 @@ def plan_targets(
             continue
         artifact = job.artifact_uri
         version = observed.components.get((target.component_name, target.component_version))
+        key = (target.component_name, target.component_version)
+        if version is None and key in refused:
+            views.append(
+                TargetView(
+                    target,
+                    TargetPhase.FAILED,
+                    status,
+                    artifact,
+                    failure_reason=f"Greengrass refused the component version: {refused[key]}",
+                    refused=True,
+                )
+            )
+            continue
         if version is None and not target.version_recorded:
             # A version chosen this pass: published once status holds it (write-ahead).
             views.append(TargetView(target, TargetPhase.PUBLISHING, status, artifact))
@@ -108,18 +135,19 @@ def plan_targets(
         if version is None:
             if not any(isinstance(step, PublishEntrypoint) for step in steps):
                 steps.append(PublishEntrypoint(desired.entrypoint_uri))
+            wanted = recipe(desired, target, artifact)
             steps.append(
                 CreateComponentVersion(
                     target.component_name,
                     target.component_version,
-                    recipe(desired, target, artifact),
-                    client_token(target),
+                    wanted,
+                    client_token(target, wanted, nonce),
                     desired.tags,
                 )
             )
             views.append(TargetView(target, TargetPhase.PUBLISHING, status, artifact))
             continue
-        common = {
+        common: dict[str, Any] = {
             "job_status": status,
             "artifact_uri": artifact,
             "component_arn": version.arn,

@@ -3,6 +3,7 @@ for, execute its plan."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from serving_operator.api.edgemodel import (
     DeletionPolicy,
     EdgeModelSpec,
 )
+from serving_operator.aws.base import AwsError
 from serving_operator.aws.clients import Clients, EdgeClients
 from serving_operator.aws.sts import Sts
 from serving_operator.planning.edgemodel.actions import (
@@ -24,13 +26,16 @@ from serving_operator.planning.edgemodel.actions import (
     CreateCompilationJob,
     CreateComponentVersion,
     CreateDeployment,
+    DeleteCompilationJob,
+    DeleteCompiledModel,
     DeleteComponentVersion,
     PublishEntrypoint,
     StopCompilationJob,
 )
 from serving_operator.planning.edgemodel.at_rest import REST_RECHECK_SECONDS
+from serving_operator.planning.edgemodel.deployment import rebased
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, desired_edge_model
-from serving_operator.planning.edgemodel.memory import Memory, next_source
+from serving_operator.planning.edgemodel.memory import Memory, Refusal, next_source
 from serving_operator.planning.edgemodel.observed import (
     AtRestView,
     CompilationStatus,
@@ -43,6 +48,7 @@ from serving_operator.planning.edgemodel.observed import (
     ObservedGroup,
 )
 from serving_operator.planning.edgemodel.planner import (
+    FOLLOW_SECONDS,
     EdgeFindings,
     plan_edge_model,
     plan_edge_model_deletion,
@@ -95,6 +101,8 @@ class EdgeReconcileResult:
     executed: list[Action] = field(default_factory=list)
     recheck_after: float | None = None
     aws_failure: AwsFailure | None = None
+    refusals: tuple[tuple[ComponentKey, str], ...] = ()
+    """Component versions Greengrass refused to create in this pass, with its message."""
 
 
 class EdgeModelReconciler:
@@ -105,6 +113,8 @@ class EdgeModelReconciler:
             raise RuntimeError("the operator was built without Neo, Greengrass and IoT clients")
         self._aws: EdgeClients = clients.edge
         self._rest_recheck_seconds = rest_recheck_seconds
+        self._refusals: dict[ComponentKey, str] = {}
+        """The component versions Greengrass refused in this pass: their messages."""
 
     def reconcile(
         self,
@@ -140,10 +150,18 @@ class EdgeModelReconciler:
                 rest_recheck_seconds=self._rest_recheck_seconds,
                 retry=annotations.get(RETRY_COMPILATION_ANNOTATION),
             ),
-            look_up=lambda lookups, observed: self._look_up(lookups, desired, observed),
+            look_up=lambda lookups, observed: self._look_up(lookups, desired, observed, memory),
             execute=self._execute,
         )
-        return _result(done, desired)
+        result = _result(done, desired)
+        if self._refusals:
+            refused = {k: Refusal(m, moment) for k, m in self._refusals.items()}
+            result.memory = replace(result.memory, refused={**result.memory.refused, **refused})
+            result.refusals = tuple(sorted(self._refusals.items()))
+            # The next pass shows the target Failed with AWS's message.
+            result.recheck_after = FOLLOW_SECONDS
+            self._refusals = {}
+        return result
 
     def delete(
         self, spec: EdgeModelSpec, *, namespace: str, name: str, memory: Memory
@@ -156,7 +174,7 @@ class EdgeModelReconciler:
             plan=lambda observed: plan_edge_model_deletion(
                 desired, observed, memory, retain=retain
             ),
-            look_up=lambda lookups, observed: self._look_up(lookups, desired, observed),
+            look_up=lambda lookups, observed: self._look_up(lookups, desired, observed, memory),
             execute=self._execute,
         )
         return _result(done, desired)
@@ -177,7 +195,11 @@ class EdgeModelReconciler:
         )
 
     def _look_up(
-        self, lookups: EdgeLookups, desired: DesiredEdgeModel, observed: EdgeModelReads
+        self,
+        lookups: EdgeLookups,
+        desired: DesiredEdgeModel,
+        observed: EdgeModelReads,
+        memory: Memory,
     ) -> EdgeModelReads:
         """Read what the planner asked for, and nothing else."""
         if lookups.at_rest:
@@ -189,7 +211,7 @@ class EdgeModelReconciler:
                 ),
             )
         if lookups.everything:
-            observed = replace(observed, full=self._observe(desired))
+            observed = replace(observed, full=self._observe(desired, memory))
         full = observed.full
         if lookups.published:
             assert full is not None  # asked for after everything else
@@ -198,14 +220,24 @@ class EdgeModelReconciler:
                 for arn in sorted(lookups.published)
             }
             observed = replace(observed, full=replace(full, published=found))
+        if lookups.in_use:
+            assert full is not None  # deletion's last read
+            observed = replace(
+                observed,
+                full=replace(
+                    full, in_use=self._aws.greengrass.latest_components_of(lookups.in_use)
+                ),
+            )
         if lookups.members:
             assert full is not None  # asked for before a deployment, once all is read
-            observed = replace(observed, full=replace(full, members=self._members(full)))
+            members, unhealthy = self._members(full)
+            observed = replace(observed, full=replace(full, members=members, unhealthy=unhealthy))
         return observed
 
-    def _observe(self, desired: DesiredEdgeModel) -> EdgeModelObservation:
+    def _observe(self, desired: DesiredEdgeModel, memory: Memory) -> EdgeModelObservation:
         """Every target's compilation job, the component versions of those compiled, and every
-        thing group of the rollout as one view."""
+        thing group of the rollout, or that still carries our components (memory.deployed_to),
+        as one view."""
         compilations: dict[str, ObservedCompilation | None] = {
             t.job_name: self._aws.neo.describe(t.job_name) for t in desired.targets
         }
@@ -217,7 +249,8 @@ class EdgeModelReconciler:
                 and compilation.status == CompilationStatus.COMPLETED
             ]
         )
-        groups = {group: self._observe_group(group) for group in desired.thing_groups}
+        names = dict.fromkeys([*desired.thing_groups, *sorted(memory.deployed_to)])
+        groups = {group: self._observe_group(group) for group in names}
         return EdgeModelObservation(compilations, components, groups)
 
     def _observe_group(self, group: str) -> ObservedGroup:
@@ -244,6 +277,9 @@ class EdgeModelReconciler:
             if again is None or again.deployment_id == latest.deployment_id:
                 break
             latest, job = again, None
+        if job is not None and job.counts.failed + job.counts.rejected + job.counts.timed_out:
+            # Which devices failed and why: what a fleet operator acts on (status).
+            job = replace(job, failed_devices=tuple(aws.iot.failed_devices(job.job_id)))
         return ObservedGroup(group, arn, latest, job)
 
     def _component_versions(
@@ -273,15 +309,55 @@ class EdgeModelReconciler:
             for group in groups
         }
 
-    def _members(self, observed: EdgeModelObservation) -> dict[str, frozenset[str]]:
+    def _members(
+        self, observed: EdgeModelObservation
+    ) -> tuple[dict[str, frozenset[str]], frozenset[str]]:
         """The Greengrass core devices of each thing group that exists, child groups
         included: other things in a group get an IoT job execution that no nucleus ever
-        answers, so they are neither shared devices nor devices a stage waits for."""
+        answers, so they are neither shared devices nor devices a stage waits for. And the
+        core devices Greengrass reports UNHEALTHY (the same ListCoreDevices pages)."""
         existing = [name for name, group in observed.groups.items() if group.arn is not None]
         if not existing:
-            return {}
-        core = self._aws.greengrass.core_devices()
-        return {name: self._aws.iot.things_in_group(name) & core for name in existing}
+            return {}, frozenset()
+        statuses = self._aws.greengrass.core_device_statuses()
+        core = frozenset(statuses)
+        unhealthy = frozenset(t for t, status in statuses.items() if status == "UNHEALTHY")
+        return {name: self._aws.iot.things_in_group(name) & core for name in existing}, unhealthy
+
+    def _publish(self, action: CreateComponentVersion) -> bool:
+        """CreateComponentVersion. Greengrass checks the recipe and reads every artifact then
+        and there, and refuses with a ValidationException ("Specified artifact resource
+        cannot be accessed": a missing object, a bucket in another Region, no access; GGv2
+        developer guide, troubleshooting.md) or a ConflictException (botocore greengrassv2
+        CreateComponentVersion errors). Such a refusal is this target's failure, kept in
+        `refusals` for the pass's memory, and the other targets go on. A ConflictException
+        for a version that exists is a retry after a lost answer: done."""
+        try:
+            self._aws.greengrass.create_component_version(action)
+        except AwsError as error:
+            if error.code not in _REFUSALS:
+                raise
+            if error.code == "ConflictException" and self._component_versions(
+                [(action.component_name, action.version)]
+            ).get((action.component_name, action.version)):
+                return False
+            self._refusals[(action.component_name, action.version)] = error.aws_message
+            return False
+        return True
+
+    def _deploy(self, action: CreateDeployment) -> bool:
+        """Make a merged deployment over the group's latest deployment as it is now: under the
+        group's lock, read the latest again and merge over it if another writer deployed since
+        the pass read it (CreateDeployment has no expected revision, botocore greengrassv2
+        CreateDeploymentRequest, so a stale base would drop their components). False: the
+        latest already carries ours."""
+        greengrass = self._aws.greengrass
+        with _group_lock(action.target_arn):
+            now = rebased(action, greengrass.latest_deployment(action.target_arn))
+            if now is None:
+                return False
+            greengrass.create_deployment(now, now.client_token)
+        return True
 
     def _execute(self, action: Action) -> bool:
         """Carry out one action; AwsError stops the pass (run_pass keeps the memory before)."""
@@ -291,19 +367,35 @@ class EdgeModelReconciler:
                 aws.neo.create(job, dict(request))
             case StopCompilationJob(job_name=job):
                 aws.neo.stop(job)
+            case DeleteCompilationJob(job_name=job):
+                aws.neo.delete(job)
+            case DeleteCompiledModel(uri=uri):
+                aws.s3.delete(uri)
             case PublishEntrypoint(uri=uri):
                 aws.s3.publish(uri, edge_runtime.entrypoint_source())
             case CreateComponentVersion():
-                aws.greengrass.create_component_version(action)
+                return self._publish(action)
             case DeleteComponentVersion(arn=arn):
                 aws.greengrass.delete_component(arn)
             case CreateDeployment():
-                aws.greengrass.create_deployment(action, action.client_token)
+                return self._deploy(action)
             case CancelDeployment(deployment_id=deployment):
                 aws.greengrass.cancel_deployment(deployment)
             case _:
                 assert_never(action)
         return True
+
+
+def _group_lock(target_arn: str) -> threading.Lock:
+    """The operator's one lock per thing group: passes run in worker threads, and two
+    EdgeModels merging into one group must not both build on the same latest deployment."""
+    with _GROUP_LOCKS_GUARD:
+        return _GROUP_LOCKS.setdefault(target_arn, threading.Lock())
+
+
+_REFUSALS = frozenset({"ValidationException", "ConflictException"})
+_GROUP_LOCKS: dict[str, threading.Lock] = {}
+_GROUP_LOCKS_GUARD = threading.Lock()
 
 
 def _result(done: EdgePass, desired: DesiredEdgeModel) -> EdgeReconcileResult:

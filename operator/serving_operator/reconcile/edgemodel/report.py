@@ -8,16 +8,21 @@ from datetime import UTC, datetime
 from serving_operator.api.common import parse_rfc3339
 from serving_operator.api.edgemodel import (
     ComponentVersionStatus,
+    DeployedComponentsStatus,
     DeviceCounts,
     EdgeModelStatus,
+    FailedDeviceStatus,
     GroupDeploymentStatus,
     PreviousVersionsStatus,
     RecordedVersionStatus,
+    RefusedVersionStatus,
     RollbackStatus,
     SourceStatus,
+    StageJobStatus,
     StageStatus,
     TargetRetryStatus,
     TargetStatus,
+    WrittenSettingStatus,
     rfc3339,
 )
 from serving_operator.planning.edgemodel import observed
@@ -29,7 +34,9 @@ from serving_operator.planning.edgemodel.actions import (
 from serving_operator.planning.edgemodel.memory import (
     FINAL_FAILURES,
     GroupDeployment,
+    JobReport,
     Memory,
+    Refusal,
     Rollback,
     SourceRecord,
     StageMemory,
@@ -78,6 +85,22 @@ def memory_of(status: EdgeModelStatus) -> Memory:
             ),
             counts=_counts_from_status(s.devices),
             verdict=s.gate or "",
+            jobs=tuple(
+                JobReport(
+                    j.thing_group,
+                    j.iot_job_id,
+                    j.status,
+                    j.reason_code,
+                    j.comment,
+                    tuple(j.processing_targets),
+                )
+                for j in s.jobs
+            ),
+            failed_devices=tuple(
+                observed.DeviceFailure(f.thing_name, f.status, f.cause) for f in s.failed_devices
+            ),
+            unhealthy_devices=tuple(s.unhealthy_devices),
+            unhealthy_count=s.unhealthy_device_count or 0,
         )
         for s in status.stages
         if s.phase != PENDING and s.phase in StagePhase.__members__.values()
@@ -92,7 +115,12 @@ def memory_of(status: EdgeModelStatus) -> Memory:
             for p in status.previous_versions
         },
         rollback=Rollback(
-            status.rollback.stage, status.rollback.reason, status.rollback.phase == ROLLED_BACK
+            status.rollback.stage,
+            status.rollback.reason,
+            status.rollback.phase == ROLLED_BACK,
+            started_at=_moment(status.rollback.started_at),
+            counts=_counts_from_status(status.rollback.devices),
+            verdict=status.rollback.verdict or "",
         )
         if status.rollback is not None
         else None,
@@ -102,7 +130,23 @@ def memory_of(status: EdgeModelStatus) -> Memory:
         else None,
         retries={r.target: r.token for r in status.compilation_retries},
         consumed_retry=status.consumed_retry,
+        refused={
+            (r.component_name, r.component_version): Refusal(
+                r.message, _moment(r.refused_at) or EPOCH
+            )
+            for r in status.refused_versions
+        },
+        publish_nonce=status.publish_nonce,
+        deployed_to={d.thing_group: frozenset(d.components) for d in status.deployed_components},
+        written=_written_of(status.written_settings),
     )
+
+
+def _written_of(settings: list[WrittenSettingStatus]) -> dict[str, dict[str, str]]:
+    written: dict[str, dict[str, str]] = {}
+    for setting in settings:
+        written.setdefault(setting.thing_group, {})[setting.field] = setting.digest
+    return written
 
 
 def _stage_status(stage_names: list[str], memory: Memory) -> list[StageStatus]:
@@ -129,6 +173,23 @@ def _stage_status(stage_names: list[str], memory: Memory) -> list[StageStatus]:
                 ],
                 devices=_counts_to_status(stage.counts),
                 gate=stage.verdict or None,
+                jobs=[
+                    StageJobStatus(
+                        thing_group=j.thing_group,
+                        iot_job_id=j.job_id,
+                        status=j.status,
+                        reason_code=j.reason_code,
+                        comment=j.comment,
+                        processing_targets=list(j.processing_targets),
+                    )
+                    for j in stage.jobs
+                ],
+                failed_devices=[
+                    FailedDeviceStatus(thing_name=f.thing_name, status=f.status, cause=f.cause)
+                    for f in stage.failed_devices
+                ],
+                unhealthy_devices=list(stage.unhealthy_devices),
+                unhealthy_device_count=stage.unhealthy_count or None,
             )
         )
     return statuses
@@ -160,6 +221,9 @@ def _rollback_status(rollback: Rollback | None) -> RollbackStatus | None:
         stage=rollback.stage,
         reason=rollback.reason,
         phase=ROLLED_BACK if rollback.done else ROLLING_BACK,
+        started_at=rfc3339(rollback.started_at) if rollback.started_at else None,
+        devices=_counts_to_status(rollback.counts),
+        verdict=rollback.verdict or None,
     )
 
 
@@ -214,8 +278,34 @@ def report_pass(result: EdgeReconcileResult, context: Context) -> PassReport[Edg
             RecordedVersionStatus(name=n, version=v, content_key=k)
             for n, (k, v) in sorted(memory.versions.items())
         ],
+        refused_versions=[
+            RefusedVersionStatus(
+                component_name=name,
+                component_version=version,
+                message=refusal.message,
+                refused_at=rfc3339(refusal.at),
+            )
+            for (name, version), refusal in sorted(memory.refused.items())
+        ],
+        publish_nonce=memory.publish_nonce,
+        deployed_components=[
+            DeployedComponentsStatus(thing_group=group, components=sorted(names))
+            for group, names in sorted(memory.deployed_to.items())
+        ],
+        written_settings=[
+            WrittenSettingStatus(thing_group=group, field=path, digest=digest)
+            for group, fields in sorted(memory.written.items())
+            for path, digest in sorted(fields.items())
+        ],
     )
     events = [_action_event(a) for a in result.executed]
+    events += [
+        Event.warning(
+            "ComponentRefused",
+            f"Greengrass refused to create component {name} {version}: {message}",
+        )
+        for (name, version), message in result.refusals
+    ]
     previous = {s.name: s.phase for s in context.status.stages}
     for stage in memory.stages:
         if stage.phase.value != previous.get(stage.name):
@@ -239,7 +329,8 @@ def report_pass(result: EdgeReconcileResult, context: Context) -> PassReport[Edg
             Event.warning(
                 ROLLED_BACK,
                 f"stage {memory.rollback.stage} failed ({memory.rollback.reason}):"
-                " every thing group it touched runs its previous versions again",
+                " every thing group it touched runs its previous versions again:"
+                f" {memory.rollback.verdict}",
             )
         )
     return PassReport(
