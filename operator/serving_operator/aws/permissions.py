@@ -37,16 +37,27 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     IamAction("sagemaker:ListTags", "tell the operator's resources from others'"),
     IamAction("sagemaker:AddTags", "mark what the operator owns"),
     IamAction("sagemaker:InvokeEndpoint", "shadow and comparison traffic, `invoke`"),
+    IamAction("sagemaker:InvokeEndpointAsync", "`invoke --async` on an asynchronous endpoint"),
     IamAction("application-autoscaling:RegisterScalableTarget", "autoscale a variant"),
     IamAction("application-autoscaling:DeregisterScalableTarget", "stop autoscaling"),
     IamAction("application-autoscaling:DescribeScalableTargets", "observe autoscaling"),
     IamAction("application-autoscaling:DescribeScalingPolicies", "observe scaling policies"),
-    IamAction("application-autoscaling:PutScalingPolicy", "set target tracking"),
+    IamAction(
+        "application-autoscaling:PutScalingPolicy",
+        "set target tracking, and an asynchronous endpoint's scale-out-from-zero step policy",
+    ),
+    IamAction(
+        "application-autoscaling:DeleteScalingPolicy",
+        "remove the scale-out-from-zero policy when minInstances is no longer 0",
+    ),
     # Target tracking makes CloudWatch alarms with the caller's permissions, and the first
     # scalable target creates Application Auto Scaling's service-linked role.
-    IamAction("cloudwatch:PutMetricAlarm", "target tracking's alarms"),
+    IamAction(
+        "cloudwatch:PutMetricAlarm",
+        "target tracking's alarms; the HasBacklogWithoutCapacity alarm of scale-out-from-zero",
+    ),
     IamAction("cloudwatch:DescribeAlarms", "target tracking's and canary rollback alarms"),
-    IamAction("cloudwatch:DeleteAlarms", "target tracking's alarms"),
+    IamAction("cloudwatch:DeleteAlarms", "target tracking's alarms; scale-out-from-zero's"),
     IamAction("cloudwatch:GetMetricData", "a TrafficSplit's canary analysis"),
     IamAction("iam:CreateServiceLinkedRole", "Application Auto Scaling's role, made once"),
     # CreateModel hands SageMaker the spec's execution role.
@@ -61,8 +72,15 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     # Greengrass checks at CreateComponentVersion that the caller can read every artifact
     # ("Specified artifact resource cannot be accessed"), and the operator publishes the
     # inference entrypoint next to the compiled models (HeadObject is s3:GetObject).
-    IamAction("s3:GetObject", "read the EdgeModel artifacts a component version names"),
-    IamAction("s3:PutObject", "publish the EdgeModel inference entrypoint"),
+    IamAction(
+        "s3:GetObject",
+        "read the EdgeModel artifacts a component version names; `invoke --async --wait`"
+        " reads the result",
+    ),
+    IamAction(
+        "s3:PutObject",
+        "publish the EdgeModel inference entrypoint; `invoke --async` uploads the payload",
+    ),
     IamAction("greengrass:DescribeComponent", "wait for a component version to be deployable"),
     IamAction("greengrass:DeleteComponent", "remove the versions an EdgeModel published"),
     IamAction("greengrass:ListDeployments", "find a thing group's latest deployment"),
@@ -194,6 +212,7 @@ NARROWEST: dict[str, Grant] = {
             ("sagemaker:ListTags", _TAGGABLE, "the tagged types: tells ours from others'"),
             # Shadow/comparison traffic and `invoke` reach endpoints users name.
             ("sagemaker:InvokeEndpoint", _ENDPOINTS, "endpoint*"),
+            ("sagemaker:InvokeEndpointAsync", _ENDPOINTS, "endpoint*"),
         )
     },
     "sagemaker:AddTags": Grant(
@@ -229,6 +248,7 @@ NARROWEST: dict[str, Grant] = {
             "application-autoscaling:RegisterScalableTarget",
             "application-autoscaling:DeregisterScalableTarget",
             "application-autoscaling:PutScalingPolicy",
+            "application-autoscaling:DeleteScalingPolicy",
         )
     },
     **{

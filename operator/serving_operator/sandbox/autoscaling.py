@@ -29,6 +29,7 @@ with CurrentInstanceCount after `updatingSeconds`. It is recorded as a scaling a
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
@@ -65,6 +66,40 @@ def tracks_invocations(config: dict[str, Any] | None) -> bool:
     )
 
 
+def tracks_backlog(config: dict[str, Any] | None) -> bool:
+    """Whether a target-tracking configuration follows an asynchronous endpoint's queue per
+    instance (SageMaker developer guide, "Autoscale an asynchronous endpoint")."""
+    if not config or "TargetValue" not in config:
+        return False
+    custom = config.get("CustomizedMetricSpecification") or {}
+    return (
+        custom.get("Namespace") == "AWS/SageMaker"
+        and custom.get("MetricName") == "ApproximateBacklogSizePerInstance"
+    )
+
+
+BACKLOG_METRICS = frozenset(
+    {"ApproximateBacklogSize", "ApproximateBacklogSizePerInstance", "HasBacklogWithoutCapacity"}
+)
+_COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
+    "GreaterThanThreshold": lambda v, t: v > t,
+    "LessThanThreshold": lambda v, t: v < t,
+    "LessThanOrEqualToThreshold": lambda v, t: v <= t,
+}
+
+
+def _step_adjustment(config: dict[str, Any], breach: float) -> int | None:
+    """The ScalingAdjustment of the step whose [lower, upper) bounds hold `breach` (the
+    metric's distance from the alarm's threshold; a missing bound is infinite)."""
+    for step in config.get("StepAdjustments") or []:
+        lower = step.get("MetricIntervalLowerBound")
+        upper = step.get("MetricIntervalUpperBound")
+        if (lower is None or breach >= float(lower)) and (upper is None or breach < float(upper)):
+            return int(step["ScalingAdjustment"])
+    return None
+
+
 SAGEMAKER_SCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 
 
@@ -84,10 +119,14 @@ class Autoscaler:
         self._invocations: dict[tuple[str, str, str, str], deque[float]] = {}
         self._last_scaling: dict[tuple[str, str, str], _Scaling] = {}
         self._activities: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.backlog: Callable[[str, str, str], int] | None = None
+        """An asynchronous endpoint's queue length (account, region, endpoint), if known."""
         self.handlers: dict[str, Callable[[AwsRequest], Response | None]] = {
             "DescribeScalingActivities": self._describe_scaling_activities,
             "DeregisterScalableTarget": self._deregister_scalable_target,
             "DescribeScalableTargets": self._describe_scalable_targets,
+            "DescribeScalingPolicies": self._link_alarms,
+            "DeleteScalingPolicy": self._keep_alarms,
         }
 
     # -- input --------------------------------------------------------------------------
@@ -144,24 +183,32 @@ class Autoscaler:
         variant = next(
             (v for v in endpoint.production_variants if v["VariantName"] == variant_name), None
         )
-        if variant is None or not variant.get("CurrentInstanceCount"):
+        if variant is None or "CurrentInstanceCount" not in variant:
             return  # no such variant, or a serverless one
-        policies = [
+        mine = [
             policy
             for policy in backend.policies.values()
             if policy.service_namespace == NAMESPACE
             and policy.resource_id == target.resource_id
             and policy.scalable_dimension == DIMENSION
-            and policy.policy_type == "TargetTrackingScaling"
-            and tracks_invocations(policy.target_tracking_scaling_policy_configuration)
         ]
-        if not policies:
+        tracking = [
+            policy
+            for policy in mine
+            if policy.policy_type == "TargetTrackingScaling"
+            and (
+                tracks_invocations(policy.target_tracking_scaling_policy_configuration)
+                or tracks_backlog(policy.target_tracking_scaling_policy_configuration)
+            )
+        ]
+        stepping = [policy for policy in mine if policy.policy_type == "StepScaling"]
+        if not tracking and not stepping:
             return
 
         window = self.sagemaker.settings.autoscaling_window_seconds
         current = int(variant["CurrentInstanceCount"])
         count = self.invocations_in_window(account, region, endpoint_name, variant_name, now)
-        metric = count / current
+        backlog = self.backlog(account, region, endpoint_name) if self.backlog else 0
         key = (account, region, target.resource_id)
         last = self._last_scaling.get(key, _Scaling(-math.inf, current, current))
         since_scaling = now - last.at
@@ -169,10 +216,24 @@ class Autoscaler:
         low = target.min_capacity if target.min_capacity is not None else 1
         high = target.max_capacity if target.max_capacity is not None else math.inf
 
-        choices: list[tuple[int, Any]] = []
-        for policy in policies:
+        choices: list[tuple[int, str]] = []
+        for policy in tracking if current else []:
+            # Target tracking divides by the instances running: on 0 it has nothing to
+            # track (the step policy on HasBacklogWithoutCapacity scales out from zero).
             config = policy.target_tracking_scaling_policy_configuration or {}
             target_value = float(config["TargetValue"])
+            if tracks_backlog(config):
+                metric = backlog / current
+                cause = (
+                    f"{backlog} requests in the queue on {current} instance(s): {metric:g}"
+                    f" per instance against a target of {target_value:g}"
+                )
+            else:
+                metric = count / current
+                cause = (
+                    f"{count} invocations in the last {window:g} s on {current} instance(s):"
+                    f" {metric:g} invocations per instance against a target of {target_value:g}"
+                )
             # ceil(current * metric / target), kept clear of float noise at exact multiples
             desired = math.ceil(round(current * metric / target_value, 9))
             desired = int(max(low, min(high, desired)))
@@ -193,24 +254,28 @@ class Autoscaler:
                     or observed < window
                 ):
                     desired = current
-            choices.append((desired, policy))
-        desired, policy = max(choices, key=lambda choice: choice[0])
+            choices.append((desired, f"{cause} triggered policy {policy.policy_name}"))
+        for policy in stepping:
+            step = self._step(
+                account, region, endpoint_name, policy, current, backlog, last, since_scaling
+            )
+            if step is not None and not suspended.get("DynamicScalingOutSuspended"):
+                desired, cause = step
+                choices.append((int(max(low, min(high, desired))), cause))
+        if not choices:
+            return
+        desired, cause = max(choices, key=lambda choice: choice[0])
         if desired == current:
             return
 
         self._last_scaling[key] = _Scaling(now, current, desired)
-        target_value = policy.target_tracking_scaling_policy_configuration["TargetValue"]
         activity: dict[str, Any] = {
             "ActivityId": str(uuid.uuid4()),
             "ServiceNamespace": NAMESPACE,
             "ResourceId": target.resource_id,
             "ScalableDimension": DIMENSION,
             "Description": f"Setting desired instance count to {desired}.",
-            "Cause": (
-                f"{count} invocations in the last {window:g} s on {current} instance(s):"
-                f" {metric:g} invocations per instance against a target of {target_value:g}"
-                f" triggered policy {policy.policy_name}"
-            ),
+            "Cause": cause,
             "StartTime": time.time(),
             "StatusCode": "InProgress",
             "StatusMessage": f"Setting desired instance count to {desired}.",
@@ -227,7 +292,113 @@ class Autoscaler:
 
         self.sagemaker.set_instance_count(endpoint, region, variant_name, desired, done)
 
+    def _step(
+        self,
+        account: str,
+        region: str,
+        endpoint_name: str,
+        policy: Any,
+        current: int,
+        backlog: int,
+        last: _Scaling,
+        since_scaling: float,
+    ) -> tuple[int, str] | None:
+        """A step scaling policy acting through its CloudWatch alarms (those whose
+        AlarmActions name the policy's ARN): an alarm on the endpoint's backlog metrics is
+        evaluated on the queue as it is now, and goes to ALARM or OK. The sandbox compresses
+        the alarm's EvaluationPeriods x Period to this one look (time here is compressed);
+        alarms on other metrics are not evaluated. In ALARM, the step whose bounds hold the
+        breach (value - Threshold) adjusts the capacity; the policy's Cooldown holds off
+        another scale-out that asks for no more than the last one set."""
+        config = policy.step_scaling_policy_configuration or {}
+        cloudwatch = get_backend("cloudwatch")[account][region]
+        capacity_values = {
+            "ApproximateBacklogSize": float(backlog),
+            "HasBacklogWithoutCapacity": 1.0 if backlog and not current else 0.0,
+        }
+        if current:
+            capacity_values["ApproximateBacklogSizePerInstance"] = backlog / current
+        result: tuple[int, str] | None = None
+        for alarm in list(cloudwatch.alarms.values()):
+            if policy.policy_arn not in (alarm.alarm_actions or []):
+                continue
+            dimensions = {d.name: d.value for d in alarm.dimensions}
+            if (
+                alarm.namespace != "AWS/SageMaker"
+                or alarm.metric_name not in BACKLOG_METRICS
+                or dimensions != {"EndpointName": endpoint_name}
+            ):
+                continue
+            value = capacity_values.get(alarm.metric_name)
+            if value is None:
+                continue  # ApproximateBacklogSizePerInstance is not published at 0 instances
+            threshold = float(alarm.threshold)
+            breached = _COMPARISONS[alarm.comparison_operator](value, threshold)
+            state = "ALARM" if breached else "OK"
+            if alarm.state_value != state:
+                alarm.update_state(
+                    f"Threshold Crossed: {alarm.metric_name} was {value:g}"
+                    f" ({'' if breached else 'not '}{alarm.comparison_operator} {threshold:g}).",
+                    json.dumps({"version": "1.0", "recentDatapoints": [value]}),
+                    state,
+                )
+            if not breached:
+                continue
+            adjustment = _step_adjustment(config, value - threshold)
+            if adjustment is None:
+                continue
+            kind = config.get("AdjustmentType", "ChangeInCapacity")
+            if kind == "ExactCapacity":
+                desired = adjustment
+            elif kind == "PercentChangeInCapacity":
+                desired = current + math.ceil(current * adjustment / 100)
+            else:
+                desired = current + adjustment
+            cooldown = float(config.get("Cooldown", _DEFAULT_COOLDOWN_SECONDS))
+            cooling = last.to_count > last.from_count and since_scaling < cooldown
+            if desired > current and cooling and desired <= last.to_count:
+                desired = current
+            cause = (
+                f"monitor alarm {alarm.name} in state ALARM ({alarm.metric_name} = {value:g})"
+                f" triggered policy {policy.policy_name}"
+            )
+            if result is None or desired > result[0]:
+                result = (desired, cause)
+        return result
+
     # -- operations ---------------------------------------------------------------------
+    def _sagemaker_policies(self, request: AwsRequest) -> list[Any]:
+        backend = get_backend("applicationautoscaling")[self.sagemaker.account(request)][
+            request.region
+        ]
+        return [p for p in backend.policies.values() if p.service_namespace == NAMESPACE]
+
+    def _link_alarms(self, request: AwsRequest) -> None:
+        """A policy's Alarms are the CloudWatch alarms whose AlarmActions name its ARN (for a
+        step policy, those the caller put with PutMetricAlarm); moto lists only alarms it
+        made itself. moto then answers."""
+        with self.sagemaker.lock:
+            alarms = get_backend("cloudwatch")[self.sagemaker.account(request)][
+                request.region
+            ].alarms
+            for policy in self._sagemaker_policies(request):
+                policy.alarms = [
+                    alarm
+                    for alarm in alarms.values()
+                    if policy.policy_arn in (alarm.alarm_actions or [])
+                ]
+        return None
+
+    def _keep_alarms(self, request: AwsRequest) -> None:
+        """Deleting a policy leaves its alarms in CloudWatch: "Deleting a step scaling policy
+        deletes the underlying alarm action, but it does not delete the CloudWatch alarm"
+        (Application Auto Scaling user guide, step scaling policies). moto deletes the
+        alarms it lists for the policy, so the list is emptied first."""
+        with self.sagemaker.lock:
+            for policy in self._sagemaker_policies(request):
+                policy.alarms = []
+        return None
+
     def _describe_scalable_targets(self, request: AwsRequest) -> None:
         """moto leaves RoleARN out of a target registered without one; botocore's
         ScalableTarget requires it (application-autoscaling service-2.json), and for a
@@ -274,6 +445,8 @@ class Autoscaler:
                 if (policy.service_namespace, policy.resource_id, policy.scalable_dimension) == (
                     target
                 ):
+                    # its alarms stay in CloudWatch, as with DeleteScalingPolicy
+                    policy.alarms = []
                     del backend.policies[key]
         return None
 
