@@ -89,6 +89,27 @@ _COMPARISONS: dict[str, Callable[[float, float], bool]] = {
 }
 
 
+def _policy_description(policy: Any) -> dict[str, Any]:
+    """A ScalingPolicy as DescribeScalingPolicies answers it (botocore's ScalingPolicy)."""
+    described: dict[str, Any] = {
+        "PolicyARN": policy.policy_arn,
+        "PolicyName": policy.policy_name,
+        "ServiceNamespace": policy.service_namespace,
+        "ResourceId": policy.resource_id,
+        "ScalableDimension": policy.scalable_dimension,
+        "PolicyType": policy.policy_type,
+        "CreationTime": float(policy.creation_time),
+        "Alarms": [{"AlarmARN": a.alarm_arn, "AlarmName": a.name} for a in policy.alarms],
+    }
+    if policy.policy_type == "StepScaling":
+        described["StepScalingPolicyConfiguration"] = policy.step_scaling_policy_configuration
+    else:
+        described["TargetTrackingScalingPolicyConfiguration"] = (
+            policy.target_tracking_scaling_policy_configuration
+        )
+    return described
+
+
 def _step_adjustment(config: dict[str, Any], breach: float) -> int | None:
     """The ScalingAdjustment of the step whose [lower, upper) bounds hold `breach` (the
     metric's distance from the alarm's threshold; a missing bound is infinite)."""
@@ -373,21 +394,34 @@ class Autoscaler:
         ]
         return [p for p in backend.policies.values() if p.service_namespace == NAMESPACE]
 
-    def _link_alarms(self, request: AwsRequest) -> None:
+    def _link_alarms(self, request: AwsRequest) -> Response | None:
         """A policy's Alarms are the CloudWatch alarms whose AlarmActions name its ARN (for a
         step policy, those the caller put with PutMetricAlarm); moto lists only alarms it
-        made itself. moto then answers."""
+        made itself. moto then answers, except when PolicyNames is given, which moto ignores:
+        those are answered here, filtered as Application Auto Scaling does."""
+        params = request.json()
         with self.sagemaker.lock:
             alarms = get_backend("cloudwatch")[self.sagemaker.account(request)][
                 request.region
             ].alarms
-            for policy in self._sagemaker_policies(request):
+            policies = self._sagemaker_policies(request)
+            for policy in policies:
                 policy.alarms = [
                     alarm
                     for alarm in alarms.values()
                     if policy.policy_arn in (alarm.alarm_actions or [])
                 ]
-        return None
+            names = params.get("PolicyNames")
+            if not names or params.get("ServiceNamespace") != NAMESPACE:
+                return None
+            wanted = [
+                _policy_description(policy)
+                for policy in policies
+                if policy.policy_name in names
+                and params.get("ResourceId") in (None, policy.resource_id)
+                and params.get("ScalableDimension") in (None, policy.scalable_dimension)
+            ]
+        return json_response({"ScalingPolicies": wanted})
 
     def _keep_alarms(self, request: AwsRequest) -> None:
         """Deleting a policy leaves its alarms in CloudWatch: "Deleting a step scaling policy
