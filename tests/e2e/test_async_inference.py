@@ -188,6 +188,40 @@ def test_async_endpoint_scales_from_zero_answers_in_s3_and_fails_to_the_failure_
     stored = json.loads(sandbox.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read())
     assert "missing.json" in stored["failureReason"]
 
+    # A new output path is a new endpoint config, switched to with UpdateEndpoint; the
+    # backlog scaling is registered again after the switch.
+    before = model_endpoints.get(namespace, name)
+    assert before is not None
+    old_config = before["status"]["endpointConfigName"]
+    model_endpoints.patch_spec(
+        namespace, name, {"asyncInference": {"outputPath": f"{prefix}/v2/out"}}
+    )
+    switched = wait_for_condition(
+        model_endpoints,
+        namespace,
+        name,
+        "Ready",
+        operator,
+        timeout=120,
+        also=lambda o: (
+            o["status"].get("endpointConfigName") != old_config
+            and o["status"].get("autoscalingRegistered") is True
+        ),
+    )
+    assert switched["status"]["asyncInference"] == {
+        "outputPath": f"{prefix}/v2/out",
+        "failurePath": f"{prefix}/failed",
+    }
+    calls = [c["operation"] for c in sandbox.calls() if c.get("target") == name]
+    assert "UpdateEndpoint" in calls
+    assert "DeleteEndpoint" not in calls
+    again = _invoke(sandbox, name, "--async", "--input-location", f"{prefix}/in/missing.json")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith(f"{prefix}/v2/out/")
+    assert scaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[resource], ScalableDimension=DIMENSION
+    )["ScalableTargets"]
+
     model_endpoints.delete(namespace, name)
     wait_gone(model_endpoints, namespace, name, operator, timeout=120)
     # Deleting the endpoint deregisters the target and deletes the alarm AWS would leave.
