@@ -126,6 +126,17 @@ def test_a_request_in_s3_is_answered_in_the_output_path(
     )
     assert named["InferenceId"] == "mine-1"
     assert json.loads(wait_for_object(sandbox, f"s3://{bucket}/out/mine-1.out")) == result
+    # The payload inline instead of in S3 (the service model's Body, up to 128,000 bytes).
+    inline = runtime.invoke_endpoint_async(EndpointName=name, Body=b"[1, 2]")
+    assert json.loads(wait_for_object(sandbox, inline["OutputLocation"])) == result
+    # The backlog metrics of a served endpoint: per instance too, as it has one.
+    per_instance = endpoints.wait_until(
+        lambda: {"points": _datapoints(sandbox, name, "ApproximateBacklogSizePerInstance")},
+        lambda d: bool(d["points"]),
+        "ApproximateBacklogSizePerInstance datapoints",
+    )
+    assert all(p >= 0 for p in per_instance["points"])
+    assert 0.0 in _datapoints(sandbox, name, "HasBacklogWithoutCapacity")
 
 
 def test_failures_land_in_the_failure_path(

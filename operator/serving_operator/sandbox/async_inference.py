@@ -184,10 +184,14 @@ class AsyncInference:
         """Finish what is done, start what capacity allows, publish the backlog metrics."""
         now = time.monotonic() if now is None else now
         done: list[tuple[_Request, Any]] = []
+        expired: list[_Request] = []
         with self.sagemaker.lock:
-            for key, queue in self._queues.items():
+            for key, queue in list(self._queues.items()):
                 account, region, name = key
                 endpoint = self.sagemaker.endpoint_for(account, region, name)
+                if endpoint is None and not queue.waiting and not queue.running:
+                    del self._queues[key]  # deleted, and nothing left to answer
+                    continue
                 config = (
                     async_config(self.sagemaker, account, region, endpoint) if endpoint else None
                 )
@@ -200,7 +204,7 @@ class AsyncInference:
                 for waiting in list(queue.waiting):
                     if waiting.received + waiting.ttl_seconds <= now:
                         queue.waiting.remove(waiting)
-                        done.append((waiting, None))  # expired: fails
+                        expired.append(waiting)
                 instances = _capacity(endpoint)
                 per_instance = int(
                     ((config or {}).get("ClientConfig") or {}).get(
@@ -213,17 +217,19 @@ class AsyncInference:
                     started.started = now
                     queue.running.append(started)
                 self._publish_metrics(account, region, name, queue, instances)
-        for finished, endpoint in done:
-            self._finish(finished, endpoint, now)
-
-    def _finish(self, request: _Request, endpoint: Any, now: float) -> None:
-        """Run the model on the request (outside the lock: S3 and SNS take their own)."""
-        if endpoint is None:
+        for request in expired:
             self._fail(
                 request,
                 f"Request {request.inference_id} expired after {request.ttl_seconds:g} s in the"
                 " queue (RequestTTLSeconds).",
             )
+        for finished, endpoint in done:
+            self._finish(finished, endpoint)
+
+    def _finish(self, request: _Request, endpoint: Any) -> None:
+        """Run the model on the request (outside the lock: S3 and SNS take their own)."""
+        if endpoint is None:
+            self._fail(request, f"Endpoint {request.endpoint} was deleted during the request.")
             return
         payload = (
             request.body
