@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.helpers import wait_for_condition, wait_gone
+from tests.e2e.helpers import wait_for_condition, wait_for_resyncs, wait_gone
 from tests.support import cluster
 from tests.support.operator import OperatorProcess
 from tests.support.paths import VENV_BIN
@@ -154,6 +154,16 @@ def test_async_endpoint_scales_from_zero_answers_in_s3_and_fails_to_the_failure_
         timeout=60,
         also=lambda o: _instances(o) == 0,
     )
+
+    # The autoscaler owns the count: the operator, looking again, does not write it back.
+    sandbox.forget_calls()
+    wait_for_resyncs(sandbox, name, operator)
+    writes = [
+        c["operation"]
+        for c in sandbox.calls()
+        if c.get("target") == name and c["operation"] == "UpdateEndpointWeightsAndCapacities"
+    ]
+    assert writes == []
 
     # A request at zero instances: the alarm's step policy adds one, and the result lands.
     request = tmp_path / "request.json"
