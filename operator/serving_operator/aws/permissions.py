@@ -71,11 +71,12 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     IamAction("greengrass:CreateComponentVersion", "publish a compiled model as a component"),
     # Greengrass checks at CreateComponentVersion that the caller can read every artifact
     # ("Specified artifact resource cannot be accessed"), and the operator publishes the
-    # inference entrypoint next to the compiled models (HeadObject is s3:GetObject).
+    # inference entrypoint next to the compiled models (HeadObject is s3:GetObject). It also
+    # reads the source's ETag or VersionId (HeadObject): a new upload compiles again.
     IamAction(
         "s3:GetObject",
-        "read the EdgeModel artifacts a component version names; `invoke --async --wait`"
-        " reads the result",
+        "read the EdgeModel artifacts a component version names, and its source's version;"
+        " `invoke --async --wait` reads the result",
     ),
     IamAction(
         "s3:PutObject",
@@ -285,7 +286,8 @@ NARROWEST: dict[str, Grant] = {
     "s3:GetObject": Grant(
         "ReadAndPublishEdgeArtifacts",
         ("arn:aws:s3:::*/*",),
-        "object*: the objects under EdgeModels' outputS3Uri; narrow to your output buckets",
+        "object*: the objects under EdgeModels' outputS3Uri, and their sources (to see a new"
+        " upload); narrow to your buckets",
     ),
     "s3:PutObject": Grant(
         "ReadAndPublishEdgeArtifacts",
