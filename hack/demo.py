@@ -33,6 +33,7 @@ EXAMPLE = EXAMPLES / "xgboost-bikerental.yaml"
 ENDPOINT = "xgboost-bikerental"
 EDGE_EXAMPLE = EXAMPLES / "edge-classifier.yaml"
 CANARY_EXAMPLE = EXAMPLES / "xgboost-bikerental-canary.yaml"
+ASYNC_EXAMPLE = EXAMPLES / "async-endpoint.yaml"
 
 
 def _alive(pid: int) -> bool:
@@ -138,6 +139,35 @@ def show_edge_rollout(admin: Path, box: sandbox.Sandbox) -> None:
     )
 
 
+def show_async(admin: Path, box: sandbox.Sandbox) -> None:
+    """The asynchronous example: Ready with its S3 locations and backlog scaling, then one
+    request queued with `invoke --async` and its result read back from S3."""
+    print("\nAsynchronous endpoint: requests queue, results land in S3 ...", flush=True)
+    name = yaml.safe_load(ASYNC_EXAMPLE.read_text())["metadata"]["name"]
+    kubectl(admin, "apply", "-f", str(ASYNC_EXAMPLE))
+    kubectl(admin, "wait", "--for=condition=Ready", f"modelendpoint/{name}", "--timeout=120s")
+    status = cluster.Objects(cluster.api_client(admin), "modelendpoints").get("default", name)
+    assert status is not None
+    print(f"  status.asyncInference: {json.dumps(status['status']['asyncInference'])}")
+    request = STATE / "async-request.json"
+    request.write_text('{"instances": [[2011, 1, 1, 0, 9.84]]}')
+    command = [
+        str(VENV_BIN / "serving-operator"),
+        "invoke",
+        name,
+        "--async",
+        "--data",
+        str(request),
+        "--upload-to",
+        "s3://serving-operator-demo/async/in",
+        "--wait",
+        "--timeout",
+        "60",
+    ]
+    print("  $ serving-operator invoke", name, "--async --data request.json --upload-to ... --wait")
+    subprocess.run(command, env={**os.environ, **box.env}, check=True)
+
+
 def main() -> int:
     if "--stop" in sys.argv:
         stop()
@@ -202,6 +232,7 @@ def main() -> int:
     print(json.dumps(described, indent=2, default=str))
     show_canary(admin, box)
     show_edge_rollout(admin, box)
+    show_async(admin, box)
     print(
         f"\nThe demo keeps running. Try:\n"
         f"  export KUBECONFIG={admin}\n"

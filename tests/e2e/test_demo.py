@@ -34,6 +34,8 @@ def test_demo_runs_and_demo_stop_leaves_nothing_running(tmp_path: Path) -> None:
         assert "edgemodel.serving.mlops.dev/edge-classifier condition met" in started.stdout
         canary = "trafficsplit.serving.mlops.dev/xgboost-bikerental-canary condition met"
         assert canary in started.stdout
+        assert "modelendpoint.serving.mlops.dev/bikerental-async condition met" in started.stdout
+        assert '"variant": "version-1-2-2"' in started.stdout  # the asynchronous result
         assert len(pids) == 4  # etcd, kube-apiserver, the sandbox, the operator
         assert all(alive(pid) for pid in pids)
     finally:

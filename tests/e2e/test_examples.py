@@ -116,7 +116,31 @@ def check_autoscaling(obj: dict[str, Any], sandbox: Sandbox) -> None:
     )
 
 
+def check_async(obj: dict[str, Any], sandbox: Sandbox) -> None:
+    assert obj["status"]["asyncInference"] == {
+        "outputPath": "s3://serving-operator-demo/async/out",
+        "failurePath": "s3://serving-operator-demo/async/failed",
+    }
+    config = sandbox.client("sagemaker").describe_endpoint_config(
+        EndpointConfigName=obj["status"]["endpointConfigName"]
+    )
+    assert config["AsyncInferenceConfig"]["ClientConfig"] == {
+        "MaxConcurrentInvocationsPerInstance": 4
+    }
+    resource = f"endpoint/{obj['status']['endpointName']}/variant/version-1-2-2"
+    autoscaling = sandbox.client("application-autoscaling")
+    (target,) = autoscaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[resource]
+    )["ScalableTargets"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (0, 4)
+    policies = autoscaling.describe_scaling_policies(
+        ServiceNamespace="sagemaker", ResourceId=resource
+    )["ScalingPolicies"]
+    assert sorted(p["PolicyType"] for p in policies) == ["StepScaling", "TargetTrackingScaling"]
+
+
 CHECKS = {
+    "async-endpoint.yaml": check_async,
     "xgboost-bikerental.yaml": check_ab,
     "xgboost-bikerental-multimodel.yaml": check_multimodel,
     "inference-pipeline.yaml": check_pipeline,

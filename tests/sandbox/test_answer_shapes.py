@@ -22,7 +22,7 @@ from botocore.session import Session
 
 import serving_operator.aws
 from serving_operator import edge_runtime
-from serving_operator.aws.autoscaling import DIMENSION, NAMESPACE, ApplicationAutoScaling
+from serving_operator.aws.autoscaling import ApplicationAutoScaling
 from serving_operator.aws.base import AwsError
 from serving_operator.aws.cloudwatch import CloudWatch
 from serving_operator.aws.greengrass import GreengrassV2
@@ -44,6 +44,7 @@ from serving_operator.planning.modelendpoint.actions import (
     DeleteEndpoint,
     DeleteEndpointConfig,
     DeleteModel,
+    DeleteScalingPolicy,
     DeregisterScalableTarget,
     PutScalingPolicy,
     RegisterScalableTarget,
@@ -52,7 +53,7 @@ from serving_operator.planning.modelendpoint.actions import (
     UpdateWeightsAndCapacities,
     VariantWeightAndCapacity,
 )
-from serving_operator.planning.modelendpoint.desired import desired_endpoint
+from serving_operator.planning.modelendpoint.desired import desired_endpoint, scale_out_from_zero
 from serving_operator.planning.ownership import OWNER_TAG
 from serving_operator.planning.trafficsplit.observed import AlarmState, MetricsLookup
 from tests.sandbox.answers import AnswerChecker, compile_pattern, every_output_pattern
@@ -177,6 +178,7 @@ SCENARIOS: dict[str, set[Operation]] = {
             "DescribeScalableTargets",
             "DescribeScalingPolicies",
             "DeregisterScalableTarget",
+            "DeleteScalingPolicy",
         )
     }
     | {("iam", "CreateServiceLinkedRole")},
@@ -223,6 +225,7 @@ SCENARIOS: dict[str, set[Operation]] = {
             "UpdateJob",
         )
     },
+    "async inference": {("sagemaker-runtime", "InvokeEndpointAsync")},
     "inference components": INFERENCE_COMPONENT_OPERATIONS
     | {("sagemaker", op) for op in ("CreateEndpointConfig", "CreateEndpoint", "DescribeEndpoint")}
     | {("sagemaker-runtime", "InvokeEndpoint")}
@@ -239,6 +242,7 @@ SCENARIOS: dict[str, set[Operation]] = {
     "s3, sts and iam": {
         ("s3", "ListObjectsV2"),
         ("s3", "HeadObject"),
+        ("s3", "GetObject"),
         ("s3", "PutObject"),
         ("s3", "DeleteObject"),
         ("sts", "GetCallerIdentity"),
@@ -554,18 +558,22 @@ def test_autoscaling_answers(
             },
         )
     )
+    step = scale_out_from_zero("shapes", "a")
+    autoscaling.execute(PutScalingPolicy(resource, step.policy_name, step.policy, "StepScaling"))
+    arn = autoscaling.policy_arn(resource, step.policy_name)
+    assert arn.endswith(f"policyName/{step.policy_name}")
+    cloudwatch: CloudWatch = adapters(CloudWatch)
+    cloudwatch.put_alarm(step.alarm_name, step.alarm, [arn])
     autoscaling.execute(RegisterScalableTarget(other, 1, 2))
     observed = autoscaling.observe([resource, other])
     assert observed[resource].max_instances == 4
-    assert list(observed[resource].policies) == ["invocations"]
+    assert sorted(observed[resource].policies) == sorted(["invocations", step.policy_name])
+    assert observed[resource].policies[step.policy_name] == step.policy
+    assert observed[resource].policy_alarms == {step.policy_name: frozenset({step.alarm_name})}
     assert autoscaling.observe([resource])[resource].min_instances == 1  # one by one
-    client = sandbox.client("application-autoscaling")
-    client.delete_scaling_policy(
-        PolicyName="invocations",
-        ServiceNamespace=NAMESPACE,
-        ResourceId=resource,
-        ScalableDimension=DIMENSION,
-    )
+    autoscaling.execute(DeleteScalingPolicy(resource, "invocations"))
+    autoscaling.execute(DeleteScalingPolicy(resource, step.policy_name))
+    cloudwatch.delete_alarm(step.alarm_name)
     for target in (resource, other):
         autoscaling.execute(DeregisterScalableTarget(target))
     with pytest.raises(AwsError) as gone:
@@ -617,6 +625,47 @@ def test_cloudwatch_answers(
     data = cloudwatch.read_analysis(endpoint, ["a", "b"], [], lookup)
     assert data.totals["a"].invocations == 0
     _covered(checker, "cloudwatch", errors=set())
+
+
+def test_async_inference_answers(
+    adapters: Callable[[type[Any]], Any],
+    checker: AnswerChecker,
+    sandbox_settings: Callable[..., None],
+    model_bucket: str,
+    sandbox: Sandbox,
+) -> None:
+    sandbox_settings(creatingSeconds=0.2, deletingSeconds=0.2, asyncProcessingSeconds=0.1)
+    sagemaker: SageMaker = adapters(SageMaker)
+    bucket = bucket_with(sandbox, "in/request.json")
+    want = desired_endpoint(
+        model_endpoint_spec(
+            variant("a", model_bucket),
+            asyncInference={"outputPath": f"s3://{bucket}/out", "failurePath": f"s3://{bucket}/f"},
+        ),
+        namespace="shapes",
+        name=unique("shapes"),
+    )
+    for action in (
+        *(CreateModel(model, want.tags) for model in want.models),
+        CreateEndpointConfig(want.config_name, want.config_request(), want.tags),
+        CreateEndpoint(want.endpoint_name, want.config_name, want.tags),
+    ):
+        sagemaker.execute(action)
+
+    def in_service() -> bool:
+        endpoint = sagemaker.describe_endpoint(want.endpoint_name)
+        return endpoint is not None and endpoint.status.value == "InService"
+
+    wait_until(lambda: {"done": in_service()}, lambda d: d["done"], "InService")
+    runtime: SageMakerRuntime = adapters(SageMakerRuntime)
+    queued = runtime.invoke_async(want.endpoint_name, f"s3://{bucket}/in/request.json")
+    assert queued.output_location == f"s3://{bucket}/out/{queued.inference_id}.out"
+    assert queued.failure_location == f"s3://{bucket}/f/{queued.inference_id}-error.out"
+    with pytest.raises(AwsError) as refused:
+        runtime.invoke_async(unique("missing"), f"s3://{bucket}/in/request.json")
+    assert refused.value.code == "ValidationError"
+    sagemaker.execute(DeleteEndpoint(want.endpoint_name))
+    _covered(checker, "async inference", errors={("InvokeEndpointAsync", "ValidationError")})
 
 
 @pytest.fixture
@@ -799,6 +848,8 @@ def test_s3_sts_and_iam_answers(
     assert s3.publish(entrypoint, b"print('hi')") is True
     assert s3.publish(entrypoint, b"print('hi')") is False  # there: not put again
     assert s3.exists(entrypoint)
+    assert s3.read(entrypoint) == b"print('hi')"
+    assert s3.read(f"s3://{bucket}/out/missing") is None  # GetObject's NoSuchKey
     s3.delete(entrypoint)
     s3.delete(entrypoint)  # not there: no error
     assert not s3.exists(entrypoint)
@@ -824,6 +875,7 @@ def test_s3_sts_and_iam_answers(
         errors={
             ("ListObjectsV2", "NoSuchBucket"),
             ("HeadObject", "404"),
+            ("GetObject", "NoSuchKey"),
             ("GetRole", "NoSuchEntity"),
         },
     )

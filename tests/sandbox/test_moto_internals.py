@@ -433,6 +433,8 @@ _BACKEND_USES: list[
         },
     ),
     ("iot", REGION, ["things", "thing_groups"], {}),
+    # async_inference.py publishes results to the endpoint config's topics.
+    ("sns", REGION, ["topics"], {"publish": ("(message, arn=)", ("m",), {"arn": None})}),
     (
         "iam",
         "aws",

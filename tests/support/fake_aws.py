@@ -37,6 +37,8 @@ class FakeAws(CallRecorder):
     scaling: dict[str, ObservedScaling] = field(default_factory=dict)
     model_files: dict[str, list[str]] = field(default_factory=dict)
     """S3 prefix -> the model files under it (what a multi-model variant can load)."""
+    alarms: dict[str, list[str]] = field(default_factory=dict)
+    """CloudWatch alarm name -> its AlarmActions."""
 
     read_prefixes = ("Describe", "List", "Observe", "Owner", "Invoke")
     """Besides AWS's reads, the adapter-level reads this fake names after its methods
@@ -48,7 +50,8 @@ class FakeAws(CallRecorder):
             autoscaling=_FakeAutoscaling(self),  # type: ignore[arg-type]
             s3=_FakeS3(self),  # type: ignore[arg-type]
             runtime=_FakeRuntime(self),  # type: ignore[arg-type]
-            cloudwatch=None,  # type: ignore[arg-type]  # no ModelEndpoint pass reads CloudWatch
+            # A ModelEndpoint pass only writes CloudWatch: the scale-out-from-zero alarm.
+            cloudwatch=_FakeCloudWatch(self),  # type: ignore[arg-type]
         )
 
 
@@ -115,6 +118,26 @@ class _FakeAutoscaling:
         self.aws.record(type(action).__name__, action)
         if isinstance(action, DeregisterScalableTarget):
             self.aws.scaling.pop(action.resource_id, None)
+
+    def policy_arn(self, resource_id: str, policy_name: str) -> str:
+        self.aws.record("DescribeScalingPolicies", (resource_id, policy_name))
+        return (
+            "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:x:resource/sagemaker/"
+            f"{resource_id}:policyName/{policy_name}"
+        )
+
+
+class _FakeCloudWatch:
+    def __init__(self, aws: FakeAws) -> None:
+        self.aws = aws
+
+    def put_alarm(self, name: str, alarm: Any, actions: list[str]) -> None:
+        self.aws.record("PutMetricAlarm", name)
+        self.aws.alarms[name] = list(actions)
+
+    def delete_alarm(self, name: str) -> None:
+        self.aws.record("DeleteAlarms", name)
+        self.aws.alarms.pop(name, None)
 
 
 class _FakeS3:

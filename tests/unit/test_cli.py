@@ -72,6 +72,15 @@ BAD_ARGUMENTS = {
     "invoke: no endpoint": ["invoke"],
     "invoke: no data": ["invoke", "my-endpoint"],
     "invoke: missing data file": ["invoke", "my-endpoint", "--data", "/missing/file"],
+    "invoke --async: no payload": ["invoke", "my-endpoint", "--async"],
+    "invoke --async: input not in S3": [
+        "invoke",
+        "my-endpoint",
+        "--async",
+        "--input-location",
+        "https://bucket/in.json",
+    ],
+    "invoke: --wait without --async": ["invoke", "my-endpoint", "--wait", "--data", "-"],
     "version: bad output": ["version", "-o", "xml"],
     "completion: unknown shell": ["completion", "tcsh"],
 }
@@ -89,6 +98,26 @@ def test_invoke_with_two_targets_names_the_rule(body_file: Path) -> None:
     assert "at most one of --variant, --target-model, --target-container" in (
         assert_one_line_user_error(done)
     )
+
+
+@pytest.mark.parametrize(
+    ("extra", "rule"),
+    [
+        (["--async"], "with --async --data, pass --upload-to s3://bucket/prefix"),
+        (
+            ["--async", "--input-location", "s3://b/in.json"],
+            "with --async, pass exactly one of --data or --input-location",
+        ),
+        (
+            ["--async", "--upload-to", "s3://b/in", "--variant", "a"],
+            "--async takes no --variant, --target-model or --target-container",
+        ),
+        (["--upload-to", "s3://b/in"], "--upload-to, --input-location and --wait need --async"),
+    ],
+)
+def test_invoke_async_arguments_name_the_rule(body_file: Path, extra: list[str], rule: str) -> None:
+    done = run_cli("invoke", "ep", "--data", str(body_file), *extra)
+    assert rule in assert_one_line_user_error(done)
 
 
 def test_invoke_without_a_region_says_how_to_set_one(body_file: Path, tmp_path: Path) -> None:

@@ -719,3 +719,56 @@ def test_weights_handed_back_by_a_split_are_expected_not_drift() -> None:
     after = before.model_copy(update={"weights_managed_by": None})
     again = report_pass(result, ObjectContext("ns", "bikes", 1, after), "bikes").events
     assert "DriftCorrected" in {e.reason for e in again}
+
+
+ASYNC_ZERO = model_endpoint_spec(
+    variant(
+        "a",
+        image="img:1",
+        autoscaling={
+            "minInstances": 0,
+            "maxInstances": 3,
+            "metric": "ApproximateBacklogSizePerInstance",
+            "targetValue": 5,
+        },
+    ),
+    asyncInference={"outputPath": "s3://bucket/out", "failurePath": "s3://bucket/failed"},
+)
+
+
+def test_scale_out_from_zero_alarm_names_the_step_policy_it_reads_back() -> None:
+    want = _desired(ASYNC_ZERO)
+    aws = _in_service(ASYNC_ZERO)
+    memory = replace(
+        DONE,
+        attempted_config=want.config_name,
+        cleaned_for_config=want.config_name,
+        warmed_for_config=want.config_name,
+    )
+    result = ModelEndpointReconciler(aws.clients()).reconcile(
+        ASYNC_ZERO, namespace="ns", name="bikes", memory=memory, now=NOW
+    )
+    assert result.outcome.kind == OutcomeKind.READY
+    assert aws.writes == [
+        "RegisterScalableTarget",
+        "PutScalingPolicy",
+        "PutScalingPolicy",
+        "PutMetricAlarm",
+    ]
+    # the alarm is put after its policy, with the ARN read back from that policy
+    (read,) = [d for op, d in aws.calls if op == "DescribeScalingPolicies"]
+    assert read == ("endpoint/bikes/variant/a", "serving-operator-a-scale-out-from-zero")
+    assert aws.alarms == {
+        "serving-operator-bikes-a-has-backlog-without-capacity": [
+            "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:x:resource/sagemaker/"
+            "endpoint/bikes/variant/a:policyName/serving-operator-a-scale-out-from-zero"
+        ]
+    }
+    status = report_pass(
+        result, ObjectContext("ns", "bikes", 1, ModelEndpointStatus()), "bikes"
+    ).status
+    assert status.async_inference is not None
+    assert (status.async_inference.output_path, status.async_inference.failure_path) == (
+        "s3://bucket/out",
+        "s3://bucket/failed",
+    )

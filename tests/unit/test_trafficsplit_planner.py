@@ -687,6 +687,10 @@ def test_changing_the_candidate_restarts_the_rollout() -> None:
         ),
         ({"competing_split": "first"}, "WeightsManagedElsewhere"),
         ({"target": EndpointReferenceTarget("ep", frozenset({BASE}))}, "VariantNotFound"),
+        (
+            {"target": EndpointReferenceTarget("ep", frozenset({BASE, CAND}), asynchronous=True)},
+            "AsynchronousEndpoint",
+        ),
     ],
 )
 def test_target_problems_stall_with_a_reason(observation: dict[str, Any], reason: str) -> None:

@@ -175,6 +175,9 @@ class ScalingMetric(StrEnum):
     INVOCATIONS_PER_INSTANCE = "InvocationsPerInstance"
     CPU_UTILIZATION = "CPUUtilization"
     CUSTOM = "Custom"
+    APPROXIMATE_BACKLOG_SIZE_PER_INSTANCE = "ApproximateBacklogSizePerInstance"
+    """Asynchronous endpoints only: queued requests per instance (SageMaker developer guide,
+    "Autoscale an asynchronous endpoint")."""
 
 
 class CustomMetric(ApiModel):
@@ -220,7 +223,12 @@ class AutoscalingSpec(ApiModel):
     )
 
     min_instances: int = Field(
-        description="Fewest instances autoscaling may leave the variant with.", ge=1, le=1000
+        description=(
+            "Fewest instances autoscaling may leave the variant with; 0 (scale to zero) only on"
+            " an asynchronous endpoint, which then also scales out from zero on its backlog."
+        ),
+        ge=0,
+        le=1000,
     )
     max_instances: int = Field(
         description="Most instances autoscaling may give the variant.", ge=1, le=1000
@@ -229,7 +237,8 @@ class AutoscalingSpec(ApiModel):
         default=ScalingMetric.INVOCATIONS_PER_INSTANCE,
         description=(
             "InvocationsPerInstance: requests per minute per instance; CPUUtilization: percent;"
-            " Custom: customMetric."
+            " Custom: customMetric; ApproximateBacklogSizePerInstance (asynchronous endpoints):"
+            " queued requests per instance."
         ),
     )
     target_value: float | None = Field(
@@ -487,6 +496,78 @@ class VpcConfigSpec(ApiModel):
     )
 
 
+SNS_TOPIC_ARN_PATTERN = r"^arn:aws[a-z\-]*:sns:[a-z0-9\-]*:[0-9]{12}:[a-zA-Z0-9_.\-]+$"
+
+
+class NotificationTopic(StrEnum):
+    SUCCESS = "SUCCESS_NOTIFICATION_TOPIC"
+    ERROR = "ERROR_NOTIFICATION_TOPIC"
+
+
+class AsyncNotificationSpec(ApiModel):
+    """SNS topics told of each asynchronous result (AsyncInferenceNotificationConfig)."""
+
+    success_topic: str | None = Field(
+        default=None,
+        pattern=SNS_TOPIC_ARN_PATTERN,
+        max_length=2048,
+        description="SNS topic ARN told of each request that succeeded.",
+    )
+    error_topic: str | None = Field(
+        default=None,
+        pattern=SNS_TOPIC_ARN_PATTERN,
+        max_length=2048,
+        description="SNS topic ARN told of each request that failed.",
+    )
+    include_inference_response_in: list[NotificationTopic] = Field(
+        default_factory=list,
+        max_length=2,
+        description=(
+            "The topics whose notifications carry the inference response itself"
+            " (SUCCESS_NOTIFICATION_TOPIC, ERROR_NOTIFICATION_TOPIC)."
+        ),
+        json_schema_extra={"x-kubernetes-list-type": "set"},
+    )
+
+
+class AsyncInferenceSpec(ApiModel):
+    """Asynchronous inference (CreateEndpointConfig's AsyncInferenceConfig): requests queue,
+    results land in S3. The endpoint then takes only InvokeEndpointAsync."""
+
+    output_path: str = Field(
+        pattern=S3_URI_PATTERN,
+        max_length=512,
+        description="S3OutputPath: the S3 prefix results are written under (<InferenceId>.out).",
+    )
+    failure_path: str | None = Field(
+        default=None,
+        pattern=S3_URI_PATTERN,
+        max_length=512,
+        description=(
+            "S3FailurePath: the S3 prefix failures are written under (<InferenceId>-error.out);"
+            " without it they go to SNS only."
+        ),
+    )
+    kms_key_id: str | None = Field(
+        default=None,
+        pattern=r"^[a-zA-Z0-9:/_\-]*$",
+        max_length=2048,
+        description="KMS key that encrypts the results in S3.",
+    )
+    max_concurrent_invocations_per_instance: int | None = Field(
+        default=None,
+        ge=1,
+        le=1000,
+        description=(
+            "Requests SageMaker sends to each instance at once (ClientConfig); SageMaker picks"
+            " one when unset."
+        ),
+    )
+    notification: AsyncNotificationSpec | None = Field(
+        default=None, description="SNS topics told of each result."
+    )
+
+
 class ModelEndpointSpec(ApiModel):
     """Desired state of a SageMaker real-time endpoint."""
 
@@ -501,6 +582,25 @@ class ModelEndpointSpec(ApiModel):
                 "!has(self.shadowVariants) || size(self.shadowVariants) == 0"
                 " || size(self.variants) == 1",
                 "with a shadow variant, SageMaker allows exactly one production variant",
+            ),
+            # The operator's choice for asynchronous endpoints: one production variant, on
+            # instances. InvokeEndpointAsync cannot name a variant (no TargetVariant in
+            # botocore's sagemaker-runtime InvokeEndpointAsyncInput) and the queue's metrics
+            # (ApproximateBacklogSize*, HasBacklogWithoutCapacity) have only the EndpointName
+            # dimension, so neither a TrafficSplit nor a shadow can be judged per variant.
+            _rule(
+                "!has(self.asyncInference) || (size(self.variants) == 1"
+                " && (!has(self.shadowVariants) || size(self.shadowVariants) == 0)"
+                " && self.variants.all(v, has(v.instanceType)))",
+                "an asynchronous endpoint (asyncInference) has exactly one production variant,"
+                " on instances (no serverless, no shadow variants)",
+            ),
+            _rule(
+                "has(self.asyncInference) || self.variants.all(v, !has(v.autoscaling)"
+                " || (v.autoscaling.minInstances >= 1"
+                " && v.autoscaling.metric != 'ApproximateBacklogSizePerInstance'))",
+                "autoscaling to 0 instances and on ApproximateBacklogSizePerInstance needs"
+                " asyncInference",
             ),
         )
     )
@@ -554,6 +654,13 @@ class ModelEndpointSpec(ApiModel):
         max_length=2048,
         description="KMS key for the storage volumes of the endpoint's instances.",
     )
+    async_inference: AsyncInferenceSpec | None = Field(
+        default=None,
+        description=(
+            "Make this an asynchronous endpoint: requests queue (InvokeEndpointAsync) and"
+            " results land in S3; autoscaling can follow the backlog, down to zero instances."
+        ),
+    )
     vpc_config: VpcConfigSpec | None = Field(
         default=None, description="Run the model containers in your VPC."
     )
@@ -590,6 +697,40 @@ class ModelEndpointSpec(ApiModel):
                 "tag values must be at most 256 characters of letters, digits, spaces and _.:/=+-@",
             ),
         ),
+    )
+
+    @model_validator(mode="after")
+    def _async_rules(self) -> ModelEndpointSpec:
+        """The two asyncInference rules of the CRD, for specs built outside the apiserver."""
+        if self.async_inference is not None:
+            if (
+                len(self.variants) != 1
+                or self.shadow_variants
+                or self.variants[0].instance_type is None
+            ):
+                raise ValueError(
+                    "an asynchronous endpoint (asyncInference) has exactly one production"
+                    " variant, on instances (no serverless, no shadow variants)"
+                )
+        elif any(
+            v.autoscaling is not None
+            and (
+                v.autoscaling.min_instances < 1
+                or v.autoscaling.metric == ScalingMetric.APPROXIMATE_BACKLOG_SIZE_PER_INSTANCE
+            )
+            for v in self.variants
+        ):
+            raise ValueError(
+                "autoscaling to 0 instances and on ApproximateBacklogSizePerInstance needs"
+                " asyncInference"
+            )
+        return self
+
+
+class AsyncInferenceStatus(StatusModel):
+    output_path: str = Field(description="Where results land: <outputPath>/<InferenceId>.out.")
+    failure_path: str | None = Field(
+        default=None, description="Where failures land, if the spec sets a failurePath."
     )
 
 
@@ -716,6 +857,10 @@ class ModelEndpointStatus(StatusBase):
             "When the MultiModel S3 prefixes were last listed (RFC 3339); they are listed again"
             " once that is an hour old."
         ),
+    )
+    async_inference: AsyncInferenceStatus | None = Field(
+        default=None,
+        description="An asynchronous endpoint's S3 output and failure locations.",
     )
     weights_managed_by: str | None = Field(
         default=None,

@@ -10,12 +10,17 @@ from typing import Any, assert_never
 from serving_operator.aws.base import ServiceAdapter
 from serving_operator.aws.ratelimit import RateLimiter
 from serving_operator.planning.modelendpoint.actions import (
-    AutoscalingAction,
+    DeleteScalingPolicy,
     DeregisterScalableTarget,
     PutScalingPolicy,
     RegisterScalableTarget,
 )
 from serving_operator.planning.modelendpoint.observed import ObservedScaling
+
+ScalingWrite = (
+    RegisterScalableTarget | PutScalingPolicy | DeregisterScalableTarget | DeleteScalingPolicy
+)
+"""The autoscaling actions that are Application Auto Scaling calls (the alarms are CloudWatch's)."""
 
 NAMESPACE = "sagemaker"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
@@ -131,8 +136,15 @@ class ApplicationAutoScaling(ServiceAdapter):
                 min_instances=int(target["MinCapacity"]),
                 max_instances=int(target["MaxCapacity"]),
                 policies={
-                    p["PolicyName"]: p.get("TargetTrackingScalingPolicyConfiguration", {})
+                    p["PolicyName"]: p.get("TargetTrackingScalingPolicyConfiguration")
+                    or p.get("StepScalingPolicyConfiguration")
+                    or {}
                     for p in policies.get(target["ResourceId"], [])
+                },
+                policy_alarms={
+                    p["PolicyName"]: frozenset(a["AlarmName"] for a in p.get("Alarms", []))
+                    for p in policies.get(target["ResourceId"], [])
+                    if p.get("Alarms")
                 },
             )
             for target in targets
@@ -186,26 +198,44 @@ class ApplicationAutoScaling(ServiceAdapter):
         self._pages_known_until = time.monotonic() + LISTING_HINT_SECONDS
         return None
 
-    def execute(self, action: AutoscalingAction) -> None:
+    def policy_arn(self, resource_id: str, policy_name: str) -> str:
+        """A scaling policy's ARN (what a CloudWatch alarm names as its action)."""
+        found = self.call(
+            "DescribeScalingPolicies", **_target(resource_id), PolicyNames=[policy_name]
+        ).get("ScalingPolicies", [])
+        if not found:
+            raise LookupError(f"scaling policy {policy_name} of {resource_id} not found")
+        return str(found[0]["PolicyARN"])
+
+    def execute(self, action: ScalingWrite) -> None:
         try:
             self._write(action)
         finally:
             self._forget_shared(action.resource_id)
 
-    def _write(self, action: AutoscalingAction) -> None:
+    def _write(self, action: ScalingWrite) -> None:
         match action:
             case RegisterScalableTarget(resource_id=rid, min_instances=low, max_instances=high):
                 self.call(
                     "RegisterScalableTarget", **_target(rid), MinCapacity=low, MaxCapacity=high
                 )
-            case PutScalingPolicy(resource_id=rid, policy_name=name, configuration=config):
+            case PutScalingPolicy(
+                resource_id=rid, policy_name=name, configuration=config, policy_type=kind
+            ):
+                member = (
+                    "StepScalingPolicyConfiguration"
+                    if kind == "StepScaling"
+                    else "TargetTrackingScalingPolicyConfiguration"
+                )
                 self.call(
                     "PutScalingPolicy",
                     **_target(rid),
                     PolicyName=name,
-                    PolicyType="TargetTrackingScaling",
-                    TargetTrackingScalingPolicyConfiguration=dict(config),
+                    PolicyType=kind,
+                    **{member: dict(config)},
                 )
+            case DeleteScalingPolicy(resource_id=rid, policy_name=name):
+                self.call("DeleteScalingPolicy", **_target(rid), PolicyName=name)
             case DeregisterScalableTarget(resource_id=rid):
                 self.call("DeregisterScalableTarget", **_target(rid))
             case _:

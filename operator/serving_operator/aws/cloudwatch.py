@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -53,6 +53,14 @@ def _query(
 
 class CloudWatch(ServiceAdapter):
     service = "cloudwatch"
+
+    def put_alarm(self, name: str, alarm: Mapping[str, Any], actions: Sequence[str]) -> None:
+        """Create or replace a metric alarm whose actions are `actions` (PutMetricAlarm)."""
+        self.call("PutMetricAlarm", AlarmName=name, AlarmActions=list(actions), **alarm)
+
+    def delete_alarm(self, name: str) -> None:
+        """DeleteAlarms; CloudWatch answers success for a name that is not there."""
+        self.call("DeleteAlarms", AlarmNames=[name])
 
     def alarm_states(self, names: Sequence[str]) -> dict[str, AlarmState]:
         """The state of each named alarm (metric or composite); missing alarms are left out."""

@@ -37,16 +37,27 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     IamAction("sagemaker:ListTags", "tell the operator's resources from others'"),
     IamAction("sagemaker:AddTags", "mark what the operator owns"),
     IamAction("sagemaker:InvokeEndpoint", "shadow and comparison traffic, `invoke`"),
+    IamAction("sagemaker:InvokeEndpointAsync", "`invoke --async` on an asynchronous endpoint"),
     IamAction("application-autoscaling:RegisterScalableTarget", "autoscale a variant"),
     IamAction("application-autoscaling:DeregisterScalableTarget", "stop autoscaling"),
     IamAction("application-autoscaling:DescribeScalableTargets", "observe autoscaling"),
     IamAction("application-autoscaling:DescribeScalingPolicies", "observe scaling policies"),
-    IamAction("application-autoscaling:PutScalingPolicy", "set target tracking"),
+    IamAction(
+        "application-autoscaling:PutScalingPolicy",
+        "set target tracking, and an asynchronous endpoint's scale-out-from-zero step policy",
+    ),
+    IamAction(
+        "application-autoscaling:DeleteScalingPolicy",
+        "remove the scale-out-from-zero policy when minInstances is no longer 0",
+    ),
     # Target tracking makes CloudWatch alarms with the caller's permissions, and the first
     # scalable target creates Application Auto Scaling's service-linked role.
-    IamAction("cloudwatch:PutMetricAlarm", "target tracking's alarms"),
+    IamAction(
+        "cloudwatch:PutMetricAlarm",
+        "target tracking's alarms; the HasBacklogWithoutCapacity alarm of scale-out-from-zero",
+    ),
     IamAction("cloudwatch:DescribeAlarms", "target tracking's and canary rollback alarms"),
-    IamAction("cloudwatch:DeleteAlarms", "target tracking's alarms"),
+    IamAction("cloudwatch:DeleteAlarms", "target tracking's alarms; scale-out-from-zero's"),
     IamAction("cloudwatch:GetMetricData", "a TrafficSplit's canary analysis"),
     IamAction("iam:CreateServiceLinkedRole", "Application Auto Scaling's role, made once"),
     # CreateModel hands SageMaker the spec's execution role.
@@ -65,9 +76,13 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     # reads the source's ETag or VersionId (HeadObject): a new upload compiles again.
     IamAction(
         "s3:GetObject",
-        "read the EdgeModel artifacts a component version names, and its source's version",
+        "read the EdgeModel artifacts a component version names, and its source's version;"
+        " `invoke --async --wait` reads the result",
     ),
-    IamAction("s3:PutObject", "publish the EdgeModel inference entrypoint"),
+    IamAction(
+        "s3:PutObject",
+        "publish the EdgeModel inference entrypoint; `invoke --async` uploads the payload",
+    ),
     IamAction("s3:DeleteObject", "delete the models Neo compiled for an EdgeModel with it"),
     IamAction("greengrass:DescribeComponent", "wait for a component version to be deployable"),
     IamAction("greengrass:DeleteComponent", "remove the versions an EdgeModel published"),
@@ -227,6 +242,7 @@ NARROWEST: dict[str, Grant] = {
             ("sagemaker:ListTags", _TAGGABLE, "the tagged types: tells ours from others'"),
             # Shadow/comparison traffic and `invoke` reach endpoints users name.
             ("sagemaker:InvokeEndpoint", _ENDPOINTS, "endpoint*"),
+            ("sagemaker:InvokeEndpointAsync", _ENDPOINTS, "endpoint*"),
         )
     },
     "sagemaker:AddTags": Grant(
@@ -262,6 +278,7 @@ NARROWEST: dict[str, Grant] = {
             "application-autoscaling:RegisterScalableTarget",
             "application-autoscaling:DeregisterScalableTarget",
             "application-autoscaling:PutScalingPolicy",
+            "application-autoscaling:DeleteScalingPolicy",
         )
     },
     **{

@@ -16,6 +16,15 @@ class Invocation:
     seconds: float
 
 
+@dataclass(frozen=True)
+class AsyncInvocation:
+    """InvokeEndpointAsync's answer: where the result (or the failure) will land."""
+
+    inference_id: str
+    output_location: str
+    failure_location: str | None
+
+
 class SageMakerRuntime(ServiceAdapter):
     service = "sagemaker-runtime"
 
@@ -48,4 +57,29 @@ class SageMakerRuntime(ServiceAdapter):
             content_type=str(response.get("ContentType", "")),
             invoked_variant=response.get("InvokedProductionVariant"),
             seconds=time.monotonic() - started,
+        )
+
+    def invoke_async(
+        self,
+        endpoint_name: str,
+        input_location: str,
+        *,
+        content_type: str = "application/json",
+        inference_id: str | None = None,
+    ) -> AsyncInvocation:
+        """Queue a request whose payload is in S3 (InvokeEndpointAsync, botocore
+        sagemaker-runtime: InputLocation; the answer's InferenceId, OutputLocation and
+        FailureLocation, the last only when the endpoint config has an S3FailurePath)."""
+        params: dict[str, object] = {
+            "EndpointName": endpoint_name,
+            "InputLocation": input_location,
+            "ContentType": content_type,
+        }
+        if inference_id:
+            params["InferenceId"] = inference_id
+        response = self.call("InvokeEndpointAsync", **params)
+        return AsyncInvocation(
+            inference_id=str(response.get("InferenceId", "")),
+            output_location=str(response["OutputLocation"]),
+            failure_location=response.get("FailureLocation"),
         )

@@ -36,6 +36,23 @@ class S3(ServiceAdapter):
             raise
         return True
 
+    def read(self, url: str) -> bytes | None:
+        """The object at s3://bucket/key, or None when there is none (GetObject's NoSuchKey)."""
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        try:
+            response = self.call("GetObject", Bucket=bucket, Key=key)
+        except AwsError as error:
+            if error.code == "NoSuchKey" or error.http_status == 404:
+                return None
+            raise
+        body: bytes = response["Body"].read()
+        return body
+
+    def put(self, url: str, body: bytes) -> None:
+        """Put `body` at s3://bucket/key (PutObject), replacing what is there."""
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        self.call("PutObject", Bucket=bucket, Key=key, Body=body)
+
     def object_version(self, url: str) -> str | None:
         """The object's VersionId in a versioned bucket, else its ETag (HeadObject); None when
         there is none or it cannot be read. An EdgeModel's source is read by Neo's role, not

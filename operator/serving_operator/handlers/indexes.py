@@ -36,6 +36,7 @@ def modelendpoint_targets(
             variants,
             spec_weights=_spec_weights(declared),
             outside_shard=None if selector.matches(labels) else str(selector),
+            asynchronous=spec.get("asyncInference") is not None,
         )
         return {(namespace, name): target}
 

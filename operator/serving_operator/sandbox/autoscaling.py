@@ -38,10 +38,19 @@ calls the runtime refused for want of copies in the window stand in for that ala
 policy's first step adjustment (ChangeInCapacity, ExactCapacity or PercentChangeInCapacity)
 applies. SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution policies are
 accepted and stored, not acted on (the sandbox does not model concurrency).
+
+Asynchronous endpoints ("Autoscale an asynchronous endpoint", SageMaker developer guide):
+target tracking on ApproximateBacklogSizePerInstance follows the queue async_inference.py
+holds (metric = queued and in-process requests / CurrentInstanceCount), down to
+MinCapacity 0; a StepScaling policy on a variant acts through the CloudWatch alarms whose
+AlarmActions name its ARN (the documented HasBacklogWithoutCapacity alarm takes a variant
+from zero to one instance): see `_step`. DescribeScalingPolicies lists those alarms under
+their policy, and deleting a policy or its target leaves them in CloudWatch, as in AWS.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import time
@@ -98,6 +107,61 @@ def tracks_copies(config: dict[str, Any] | None) -> bool:
     )
 
 
+def tracks_backlog(config: dict[str, Any] | None) -> bool:
+    """Whether a target-tracking configuration follows an asynchronous endpoint's queue per
+    instance (SageMaker developer guide, "Autoscale an asynchronous endpoint")."""
+    if not config or "TargetValue" not in config:
+        return False
+    custom = config.get("CustomizedMetricSpecification") or {}
+    return (
+        custom.get("Namespace") == "AWS/SageMaker"
+        and custom.get("MetricName") == "ApproximateBacklogSizePerInstance"
+    )
+
+
+BACKLOG_METRICS = frozenset(
+    {"ApproximateBacklogSize", "ApproximateBacklogSizePerInstance", "HasBacklogWithoutCapacity"}
+)
+_COMPARISONS: dict[str, Callable[[float, float], bool]] = {
+    "GreaterThanOrEqualToThreshold": lambda v, t: v >= t,
+    "GreaterThanThreshold": lambda v, t: v > t,
+    "LessThanThreshold": lambda v, t: v < t,
+    "LessThanOrEqualToThreshold": lambda v, t: v <= t,
+}
+
+
+def _policy_description(policy: Any) -> dict[str, Any]:
+    """A ScalingPolicy as DescribeScalingPolicies answers it (botocore's ScalingPolicy)."""
+    described: dict[str, Any] = {
+        "PolicyARN": policy.policy_arn,
+        "PolicyName": policy.policy_name,
+        "ServiceNamespace": policy.service_namespace,
+        "ResourceId": policy.resource_id,
+        "ScalableDimension": policy.scalable_dimension,
+        "PolicyType": policy.policy_type,
+        "CreationTime": float(policy.creation_time),
+        "Alarms": [{"AlarmARN": a.alarm_arn, "AlarmName": a.name} for a in policy.alarms],
+    }
+    if policy.policy_type == "StepScaling":
+        described["StepScalingPolicyConfiguration"] = policy.step_scaling_policy_configuration
+    else:
+        described["TargetTrackingScalingPolicyConfiguration"] = (
+            policy.target_tracking_scaling_policy_configuration
+        )
+    return described
+
+
+def _step_adjustment(config: dict[str, Any], breach: float) -> int | None:
+    """The ScalingAdjustment of the step whose [lower, upper) bounds hold `breach` (the
+    metric's distance from the alarm's threshold; a missing bound is infinite)."""
+    for step in config.get("StepAdjustments") or []:
+        lower = step.get("MetricIntervalLowerBound")
+        upper = step.get("MetricIntervalUpperBound")
+        if (lower is None or breach >= float(lower)) and (upper is None or breach < float(upper)):
+            return int(step["ScalingAdjustment"])
+    return None
+
+
 SAGEMAKER_SCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 
 
@@ -122,10 +186,14 @@ class Autoscaler:
         self._component_calls: dict[tuple[str, str, str, bool], deque[float]] = {}
         self._last_scaling: dict[tuple[str, str, str], _Scaling] = {}
         self._activities: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self.backlog: Callable[[str, str, str], int] | None = None
+        """An asynchronous endpoint's queue length (account, region, endpoint), if known."""
         self.handlers: dict[str, Callable[[AwsRequest], Response | None]] = {
             "DescribeScalingActivities": self._describe_scaling_activities,
             "DeregisterScalableTarget": self._deregister_scalable_target,
             "DescribeScalableTargets": self._describe_scalable_targets,
+            "DescribeScalingPolicies": self._link_alarms,
+            "DeleteScalingPolicy": self._keep_alarms,
         }
 
     # -- input --------------------------------------------------------------------------
@@ -206,38 +274,81 @@ class Autoscaler:
         variant = next(
             (v for v in endpoint.production_variants if v["VariantName"] == variant_name), None
         )
-        if variant is None or not variant.get("CurrentInstanceCount"):
+        if variant is None or "CurrentInstanceCount" not in variant:
             return  # no such variant, or a serverless one
-        policies = [
+        mine = [
             policy
             for policy in backend.policies.values()
             if policy.service_namespace == NAMESPACE
             and policy.resource_id == target.resource_id
             and policy.scalable_dimension == DIMENSION
-            and policy.policy_type == "TargetTrackingScaling"
-            and tracks_invocations(policy.target_tracking_scaling_policy_configuration)
         ]
-        if not policies:
+        tracking = [
+            policy
+            for policy in mine
+            if policy.policy_type == "TargetTrackingScaling"
+            and (
+                tracks_invocations(policy.target_tracking_scaling_policy_configuration)
+                or tracks_backlog(policy.target_tracking_scaling_policy_configuration)
+            )
+        ]
+        stepping = [policy for policy in mine if policy.policy_type == "StepScaling"]
+        if not tracking and not stepping:
             return
 
         window = self.sagemaker.settings.autoscaling_window_seconds
         current = int(variant["CurrentInstanceCount"])
         count = self.invocations_in_window(account, region, endpoint_name, variant_name, now)
-        metric = count / current
+        backlog = self.backlog(account, region, endpoint_name) if self.backlog else 0
         key = (account, region, target.resource_id)
-        desired, policy = self._choose(key, target, policies, current, metric, now)
+        last = self._last_scaling.get(key, _Scaling(-math.inf, current, current))
+        since_scaling = now - last.at
+
+        def metric_of(policy: Any) -> float:
+            config = policy.target_tracking_scaling_policy_configuration
+            return (backlog if tracks_backlog(config) else count) / current
+
+        desired, cause = current, ""
+        if tracking and current:
+            # Target tracking divides by the instances running: on 0 it has nothing to
+            # track (a step policy on HasBacklogWithoutCapacity scales out from zero).
+            desired, policy = self._choose(key, target, tracking, current, metric_of, now)
+            config = policy.target_tracking_scaling_policy_configuration
+            target_value = float(config["TargetValue"])
+            metric = metric_of(policy)
+            if tracks_backlog(config):
+                cause = (
+                    f"{backlog} requests in the queue on {current} instance(s): {metric:g}"
+                    f" per instance against a target of {target_value:g}"
+                )
+            else:
+                cause = (
+                    f"{count} invocations in the last {window:g} s on {current} instance(s):"
+                    f" {metric:g} invocations per instance against a target of {target_value:g}"
+                )
+            cause += f" triggered policy {policy.policy_name}"
+        suspended = target.suspended_state or {}
+        low = target.min_capacity if target.min_capacity is not None else 1
+        high = target.max_capacity if target.max_capacity is not None else math.inf
+        for policy in stepping:
+            step = self._step(
+                account, region, endpoint_name, policy, current, backlog, last, since_scaling
+            )
+            if step is None or suspended.get("DynamicScalingOutSuspended"):
+                continue
+            stepped = int(max(low, min(high, step[0])))
+            if stepped > desired:
+                desired, cause = stepped, step[1]
+                self._last_scaling[key] = _Scaling(now, current, desired)
         if desired == current:
             return
-        target_value = policy.target_tracking_scaling_policy_configuration["TargetValue"]
         activity = self._activity(
             account,
             region,
             target.resource_id,
             DIMENSION,
             f"Setting desired instance count to {desired}.",
-            f"{count} invocations in the last {window:g} s on {current} instance(s):"
-            f" {metric:g} invocations per instance against a target of {target_value:g}"
-            f" triggered policy {policy.policy_name}",
+            cause,
         )
 
         def done() -> None:
@@ -256,11 +367,12 @@ class Autoscaler:
         target: Any,
         policies: list[Any],
         current: int,
-        metric: float,
+        metric: float | Callable[[Any], float],
         now: float,
     ) -> tuple[int, Any]:
         """The capacity the target-tracking policies ask for (the largest), within the
-        target's bounds and cooldowns; recorded as the target's last scaling if it changes."""
+        target's bounds and cooldowns; recorded as the target's last scaling if it changes.
+        `metric` is the tracked value, or a function of the policy that gives it."""
         window = self.sagemaker.settings.autoscaling_window_seconds
         last = self._last_scaling.get(key, _Scaling(-math.inf, current, current))
         since_scaling = now - last.at
@@ -272,8 +384,9 @@ class Autoscaler:
         for policy in policies:
             config = policy.target_tracking_scaling_policy_configuration or {}
             target_value = float(config["TargetValue"])
+            value = metric(policy) if callable(metric) else metric
             # ceil(current * metric / target), kept clear of float noise at exact multiples
-            desired = math.ceil(round(current * metric / target_value, 9))
+            desired = math.ceil(round(current * value / target_value, 9))
             desired = int(max(low, min(high, desired)))
             if desired > current:
                 cooldown = float(config.get("ScaleOutCooldown", _DEFAULT_COOLDOWN_SECONDS))
@@ -420,7 +533,126 @@ class Autoscaler:
             f" (NoCapacityInvocationFailures) triggered policy {policy.policy_name}"
         )
 
+    def _step(
+        self,
+        account: str,
+        region: str,
+        endpoint_name: str,
+        policy: Any,
+        current: int,
+        backlog: int,
+        last: _Scaling,
+        since_scaling: float,
+    ) -> tuple[int, str] | None:
+        """A step scaling policy acting through its CloudWatch alarms (those whose
+        AlarmActions name the policy's ARN): an alarm on the endpoint's backlog metrics is
+        evaluated on the queue as it is now, and goes to ALARM or OK. The sandbox compresses
+        the alarm's EvaluationPeriods x Period to this one look (time here is compressed);
+        alarms on other metrics are not evaluated. In ALARM, the step whose bounds hold the
+        breach (value - Threshold) adjusts the capacity; the policy's Cooldown holds off
+        another scale-out that asks for no more than the last one set."""
+        config = policy.step_scaling_policy_configuration or {}
+        cloudwatch = get_backend("cloudwatch")[account][region]
+        capacity_values = {
+            "ApproximateBacklogSize": float(backlog),
+            "HasBacklogWithoutCapacity": 1.0 if backlog and not current else 0.0,
+        }
+        if current:
+            capacity_values["ApproximateBacklogSizePerInstance"] = backlog / current
+        result: tuple[int, str] | None = None
+        for alarm in list(cloudwatch.alarms.values()):
+            if policy.policy_arn not in (alarm.alarm_actions or []):
+                continue
+            dimensions = {d.name: d.value for d in alarm.dimensions}
+            if (
+                alarm.namespace != "AWS/SageMaker"
+                or alarm.metric_name not in BACKLOG_METRICS
+                or dimensions != {"EndpointName": endpoint_name}
+            ):
+                continue
+            value = capacity_values.get(alarm.metric_name)
+            if value is None:
+                continue  # ApproximateBacklogSizePerInstance is not published at 0 instances
+            threshold = float(alarm.threshold)
+            breached = _COMPARISONS[alarm.comparison_operator](value, threshold)
+            state = "ALARM" if breached else "OK"
+            if alarm.state_value != state:
+                alarm.update_state(
+                    f"Threshold Crossed: {alarm.metric_name} was {value:g}"
+                    f" ({'' if breached else 'not '}{alarm.comparison_operator} {threshold:g}).",
+                    json.dumps({"version": "1.0", "recentDatapoints": [value]}),
+                    state,
+                )
+            if not breached:
+                continue
+            adjustment = _step_adjustment(config, value - threshold)
+            if adjustment is None:
+                continue
+            kind = config.get("AdjustmentType", "ChangeInCapacity")
+            if kind == "ExactCapacity":
+                desired = adjustment
+            elif kind == "PercentChangeInCapacity":
+                desired = current + math.ceil(current * adjustment / 100)
+            else:
+                desired = current + adjustment
+            cooldown = float(config.get("Cooldown", _DEFAULT_COOLDOWN_SECONDS))
+            cooling = last.to_count > last.from_count and since_scaling < cooldown
+            if desired > current and cooling and desired <= last.to_count:
+                desired = current
+            cause = (
+                f"monitor alarm {alarm.name} in state ALARM ({alarm.metric_name} = {value:g})"
+                f" triggered policy {policy.policy_name}"
+            )
+            if result is None or desired > result[0]:
+                result = (desired, cause)
+        return result
+
     # -- operations ---------------------------------------------------------------------
+    def _sagemaker_policies(self, request: AwsRequest) -> list[Any]:
+        backend = get_backend("applicationautoscaling")[self.sagemaker.account(request)][
+            request.region
+        ]
+        return [p for p in backend.policies.values() if p.service_namespace == NAMESPACE]
+
+    def _link_alarms(self, request: AwsRequest) -> Response | None:
+        """A policy's Alarms are the CloudWatch alarms whose AlarmActions name its ARN (for a
+        step policy, those the caller put with PutMetricAlarm); moto lists only alarms it
+        made itself. moto then answers, except when PolicyNames is given, which moto ignores:
+        those are answered here, filtered as Application Auto Scaling does."""
+        params = request.json()
+        with self.sagemaker.lock:
+            alarms = get_backend("cloudwatch")[self.sagemaker.account(request)][
+                request.region
+            ].alarms
+            policies = self._sagemaker_policies(request)
+            for policy in policies:
+                policy.alarms = [
+                    alarm
+                    for alarm in alarms.values()
+                    if policy.policy_arn in (alarm.alarm_actions or [])
+                ]
+            names = params.get("PolicyNames")
+            if not names or params.get("ServiceNamespace") != NAMESPACE:
+                return None
+            wanted = [
+                _policy_description(policy)
+                for policy in policies
+                if policy.policy_name in names
+                and params.get("ResourceId") in (None, policy.resource_id)
+                and params.get("ScalableDimension") in (None, policy.scalable_dimension)
+            ]
+        return json_response({"ScalingPolicies": wanted})
+
+    def _keep_alarms(self, request: AwsRequest) -> None:
+        """Deleting a policy leaves its alarms in CloudWatch: "Deleting a step scaling policy
+        deletes the underlying alarm action, but it does not delete the CloudWatch alarm"
+        (Application Auto Scaling user guide, step scaling policies). moto deletes the
+        alarms it lists for the policy, so the list is emptied first."""
+        with self.sagemaker.lock:
+            for policy in self._sagemaker_policies(request):
+                policy.alarms = []
+        return None
+
     def _describe_scalable_targets(self, request: AwsRequest) -> None:
         """moto leaves RoleARN out of a target registered without one; botocore's
         ScalableTarget requires it (application-autoscaling service-2.json), and for a
@@ -467,6 +699,8 @@ class Autoscaler:
                 if (policy.service_namespace, policy.resource_id, policy.scalable_dimension) == (
                     target
                 ):
+                    # its alarms stay in CloudWatch, as with DeleteScalingPolicy
+                    policy.alarms = []
                     del backend.policies[key]
         return None
 

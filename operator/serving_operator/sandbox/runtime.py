@@ -93,6 +93,14 @@ class Runtime:
         endpoint = self.sagemaker.endpoint_for(account, request.region, name)
         if endpoint is None or endpoint.endpoint_status == "Deleting":
             return _validation_error(f"Endpoint {name} of account {account} not found.")
+        if async_endpoint(self.sagemaker, account, request.region, endpoint):
+            # "The presence of an asynchronous inference configuration (AsyncInferenceConfig)
+            # object in the endpoint configuration implies that the endpoint can only receive
+            # asynchronous invocations" (SageMaker developer guide, "Asynchronous inference").
+            return _validation_error(
+                f"Endpoint {name} of account {account} is an asynchronous endpoint: invoke it"
+                " with InvokeEndpointAsync."
+            )
         if endpoint.endpoint_status not in _SERVING:
             self._put_metrics(account, request.region, name, None, [("Invocation4XXErrors", 1.0)])
             return _validation_error(
@@ -127,13 +135,9 @@ class Runtime:
         outcome = behaviour.draw() if behaviour is not None else None
         if outcome is not None and outcome.latency_ms > 0:
             time.sleep(outcome.latency_ms / 1000)
-        document = {
-            "variant": variant,
-            "model": deployed.model_name,
-            "targetModel": target_model,
-            "containerHostname": hostname,
-            "prediction": _prediction(deployed.model_name, target_model, request.body),
-        }
+        document = answer_document(
+            variant, deployed.model_name, target_model, hostname, request.body
+        )
         # A configured model's latency is the one drawn (what the model "took"), so that
         # the recorded percentiles are those of the configured distribution.
         model_us = (
@@ -242,7 +246,7 @@ class Runtime:
     def _put_component_metrics(
         self, account: str, region: str, component: str, values: list[tuple[str, float]]
     ) -> None:
-        timestamp = _period_start(time.time(), self.sagemaker.settings.metric_period_seconds)
+        timestamp = period_start(time.time(), self.sagemaker.settings.metric_period_seconds)
         get_backend("cloudwatch")[account][region].put_metric_data(
             METRICS_NAMESPACE,
             [
@@ -372,7 +376,7 @@ class Runtime:
         dimensions = [{"Name": "EndpointName", "Value": endpoint}]
         if variant is not None:
             dimensions.append({"Name": "VariantName", "Value": variant})
-        timestamp = _period_start(time.time(), self.sagemaker.settings.metric_period_seconds)
+        timestamp = period_start(time.time(), self.sagemaker.settings.metric_period_seconds)
         get_backend("cloudwatch")[account][region].put_metric_data(
             METRICS_NAMESPACE,
             [
@@ -388,7 +392,29 @@ class Runtime:
         )
 
 
-def _period_start(now: float, period_seconds: float) -> datetime.datetime:
+def answer_document(
+    variant: str, model: str, target_model: str | None, hostname: str | None, body: bytes
+) -> dict[str, Any]:
+    """What the stand-in model answers (InvokeEndpoint's body, an asynchronous result)."""
+    return {
+        "variant": variant,
+        "model": model,
+        "targetModel": target_model,
+        "containerHostname": hostname,
+        "prediction": _prediction(model, target_model, body),
+    }
+
+
+def async_endpoint(sagemaker: SageMakerOverlay, account: str, region: str, endpoint: Any) -> bool:
+    """Whether the config the endpoint runs has an AsyncInferenceConfig."""
+    with sagemaker.lock:
+        config = sagemaker.backend_for(account, region).endpoint_configs.get(
+            endpoint.endpoint_config_name
+        )
+        return bool(getattr(config, "async_inference_config", None))
+
+
+def period_start(now: float, period_seconds: float) -> datetime.datetime:
     """The start of the metric period `now` falls in, as moto keeps timestamps (naive UTC):
     SageMaker publishes its invocation metrics once per period, not per call."""
     start = math.floor(now / period_seconds) * period_seconds if period_seconds > 0 else now

@@ -48,6 +48,8 @@ class LifecycleSettings(SettingsJson):
     """What a second of a DeploymentConfig's wait intervals lasts in the sandbox (0: none)."""
     metric_period_seconds: float = 60.0
     """The period SageMaker's invocation metrics are published at (their timestamps' grain)."""
+    async_processing_seconds: float = 1.0
+    """How long an asynchronous request takes once an instance takes it (async_inference.py)."""
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """The sandbox server: one WSGI app in front of moto, sharing its in-memory state.
 
 Besides moto's services it answers IAM's SimulatePrincipalPolicy (iam.py), SageMaker
-Runtime's InvokeEndpoint (runtime.py) with
+Runtime's InvokeEndpoint (runtime.py) and InvokeEndpointAsync with its queue, S3 results,
+SNS notifications and backlog metrics (async_inference.py), with
 per-variant model behaviour (behaviour.py), records the AWS/SageMaker invocation metrics in
 moto's CloudWatch and answers GetMetricData / GetMetricStatistics on them as CloudWatch does
 (cloudwatch.py), and carries out Application Auto Scaling target tracking on SageMaker
@@ -18,7 +19,8 @@ Admin API (JSON), for tests and demos:
                                     "deletingSeconds": 1, "coldStartMs": 300,
                                     "autoscalingWindowSeconds": 60,
                                     "deploymentTimeScale": 0,
-                                    "metricPeriodSeconds": 60}
+                                    "metricPeriodSeconds": 60,
+                                    "asyncProcessingSeconds": 1}
                                     (the defaults): how long endpoints stay Creating,
                                     Updating (also while autoscaling adds or removes
                                     instances) and Deleting; how long a multi-model
@@ -28,7 +30,8 @@ Admin API (JSON), for tests and demos:
                                     a second of an UpdateEndpoint DeploymentConfig's wait
                                     intervals adds to Updating (0: nothing; guardrails.py);
                                     the period the invocation metrics are published at
-                                    (their timestamps' grain; tests use 1)
+                                    (their timestamps' grain; tests use 1); how long an
+                                    asynchronous request takes once an instance takes it
                                    and the edge services' {"compilationStartingSeconds": 1,
                                     "compilationSeconds": 2, "compilationStoppingSeconds": 1,
                                     "componentSeconds": 1, "devicePickupSeconds": 0.5,
@@ -111,6 +114,7 @@ from typing import Any
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from serving_operator.sandbox.async_inference import AsyncInference
 from serving_operator.sandbox.autoscaling import Autoscaler
 from serving_operator.sandbox.behaviour import BehaviourError, BehaviourTable, VariantBehaviour
 from serving_operator.sandbox.cloudwatch import CloudWatchOverlay
@@ -154,6 +158,8 @@ class SandboxApp:
             behaviours=self.behaviours,
             components=self.inference_components,
         )
+        self.async_inference = AsyncInference(self.sagemaker, self.behaviours)
+        self.autoscaling.backlog = self.async_inference.backlog
         self.cloudwatch = CloudWatchOverlay(
             lambda call: account_of_access_key(call.access_key),
             lambda: self.sagemaker.settings.metric_period_seconds,
@@ -213,6 +219,7 @@ class SandboxApp:
         self.iot_jobs.advance()
         with self.sagemaker.lock:
             scopes = set(self._scopes)
+        self.async_inference.advance()
         self.autoscaling.advance(scopes)
 
     def _overlay(self, call: AwsRequest) -> Response | None:
@@ -224,6 +231,9 @@ class SandboxApp:
         if edge_handler is not None:
             self.advance()
             return edge_handler(call)
+        if call.service == "s3" and call.operation in ("GetObject", "HeadObject"):
+            # A client waiting for an asynchronous result polls S3: let the queue move.
+            self.advance()
         if call.service not in ("sagemaker", "application-autoscaling"):
             return None
         with self.sagemaker.lock:
@@ -236,6 +246,8 @@ class SandboxApp:
         self.advance()
         if call.operation == "InvokeEndpoint":
             return self.runtime.invoke(call)
+        if call.operation == "InvokeEndpointAsync":
+            return self.async_inference.invoke(call)
         component_handler = self.inference_components.handlers.get(call.operation)
         if component_handler is not None:
             answer = component_handler(call)

@@ -14,7 +14,9 @@ from serving_operator.sandbox.rest import rest_call
 
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/")
 # SageMaker Runtime (REST-JSON, signed as "sagemaker"): POST /endpoints/{EndpointName}/invocations
+# and, for InvokeEndpointAsync, POST /endpoints/{EndpointName}/async-invocations
 _INVOCATIONS = re.compile(r"^/endpoints/([^/]+)/invocations$")
+_ASYNC_INVOCATIONS = re.compile(r"^/endpoints/([^/]+)/async-invocations$")
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,12 @@ class AwsRequest:
 
     @property
     def invoked_endpoint(self) -> str | None:
-        """The EndpointName an InvokeEndpoint call names in its path."""
-        match = _INVOCATIONS.match(self.path)
-        return match.group(1) if match and self.operation == "InvokeEndpoint" else None
+        """The EndpointName an InvokeEndpoint or InvokeEndpointAsync call names in its path."""
+        if self.operation == "InvokeEndpointAsync":
+            match = _ASYNC_INVOCATIONS.match(self.path)
+        else:
+            match = _INVOCATIONS.match(self.path) if self.operation == "InvokeEndpoint" else None
+        return match.group(1) if match else None
 
 
 def _s3_operation(request: Request) -> str:
@@ -88,6 +93,12 @@ def identify(request: Request, body: bytes) -> AwsRequest:
         operation = target.rsplit(".", 1)[-1]
     elif service == "sagemaker" and request.method == "POST" and _INVOCATIONS.match(request.path):
         operation = "InvokeEndpoint"
+    elif (
+        service == "sagemaker"
+        and request.method == "POST"
+        and _ASYNC_INVOCATIONS.match(request.path)
+    ):
+        operation = "InvokeEndpointAsync"
     elif request.content_type and "x-www-form-urlencoded" in request.content_type:
         operation = parse_qs(body.decode(errors="replace")).get("Action", [""])[0]
     elif service == "s3":

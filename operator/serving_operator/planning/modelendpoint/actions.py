@@ -94,6 +94,35 @@ class PutScalingPolicy:
     resource_id: str
     policy_name: str
     configuration: Request
+    policy_type: str = "TargetTrackingScaling"
+    """TargetTrackingScaling, or StepScaling (the scale-out-from-zero policy)."""
+
+
+@dataclass(frozen=True)
+class DeleteScalingPolicy:
+    resource_id: str
+    policy_name: str
+
+
+@dataclass(frozen=True)
+class PutScaleOutAlarm:
+    """The CloudWatch alarm whose action is a step scaling policy (PutMetricAlarm with
+    AlarmActions = the policy's ARN, which the executor reads from the policy)."""
+
+    resource_id: str
+    policy_name: str
+    alarm_name: str
+    alarm: Request
+
+
+@dataclass(frozen=True)
+class DeleteScaleOutAlarm:
+    """Deleting a step policy (or its target) leaves its alarm in CloudWatch: "Deleting a
+    step scaling policy deletes the underlying alarm action, but it does not delete the
+    CloudWatch alarm" (Application Auto Scaling user guide, step scaling policies)."""
+
+    resource_id: str
+    alarm_name: str
 
 
 class DeregisterReason(StrEnum):
@@ -131,7 +160,14 @@ SageMakerAction = (
     | DeleteEndpointConfig
     | DeleteModel
 )
-AutoscalingAction = RegisterScalableTarget | PutScalingPolicy | DeregisterScalableTarget
+AutoscalingAction = (
+    RegisterScalableTarget
+    | PutScalingPolicy
+    | DeregisterScalableTarget
+    | DeleteScalingPolicy
+    | PutScaleOutAlarm
+    | DeleteScaleOutAlarm
+)
 Action = SageMakerAction | AutoscalingAction
 Step = Action | WarmUpModel | Remember[Memory]
 
@@ -167,11 +203,22 @@ def describe_action(action: Action) -> tuple[str, str]:
                 "RegisteredScalableTarget",
                 f"autoscaling {rid} between {low} and {high} instances",
             )
+        case PutScalingPolicy(resource_id=rid, configuration=config, policy_type="StepScaling"):
+            return (
+                "PutScalingPolicy",
+                f"step scaling on {rid}: scale out from zero when requests wait",
+            )
         case PutScalingPolicy(resource_id=rid, configuration=config):
             return (
                 "PutScalingPolicy",
                 f"target tracking on {rid}: keep the metric at {config['TargetValue']}",
             )
+        case DeleteScalingPolicy(resource_id=rid, policy_name=name):
+            return "DeletedScalingPolicy", f"scaling policy {name} of {rid} deleted"
+        case PutScaleOutAlarm(resource_id=rid, alarm_name=name):
+            return "PutScaleOutAlarm", f"alarm {name} scales {rid} out from zero"
+        case DeleteScaleOutAlarm(alarm_name=name):
+            return "DeletedScaleOutAlarm", f"alarm {name} deleted"
         case DeregisterScalableTarget(resource_id=rid, reason=reason):
             why = {
                 DeregisterReason.REMOVED_FROM_SPEC: "removed",

@@ -10,12 +10,20 @@ from collections.abc import Mapping
 
 from serving_operator.planning.modelendpoint.actions import (
     AutoscalingAction,
+    DeleteScaleOutAlarm,
+    DeleteScalingPolicy,
     DeregisterReason,
     DeregisterScalableTarget,
+    PutScaleOutAlarm,
     PutScalingPolicy,
     RegisterScalableTarget,
 )
-from serving_operator.planning.modelendpoint.desired import SCALING_POLICY_PREFIX, DesiredEndpoint
+from serving_operator.planning.modelendpoint.desired import (
+    SCALE_OUT_SUFFIX,
+    SCALING_POLICY_PREFIX,
+    AutoscalingDefinition,
+    DesiredEndpoint,
+)
 from serving_operator.planning.modelendpoint.observed import ObservedScaling
 
 _TOLERANCE = 1e-6
@@ -57,9 +65,51 @@ def plan_autoscaling(
         policy = have.policies.get(want.policy_name) if have else None
         if policy is None or not _same(policy, want.policy):
             actions.append(PutScalingPolicy(resource_id, want.policy_name, want.policy))
+        actions += _plan_scale_out_from_zero(want, have)
     for resource_id, have in sorted(observed.items()):
         ours = any(name.startswith(SCALING_POLICY_PREFIX) for name in have.policies)
         if resource_id not in wanted and ours:
-            # Deregistering a target deletes its policies too.
+            # Deregistering a target deletes its policies too, but not their alarms.
             actions.append(DeregisterScalableTarget(resource_id, removal))
+            actions += [
+                DeleteScaleOutAlarm(resource_id, alarm)
+                for name in sorted(have.policies)
+                if name.startswith(SCALING_POLICY_PREFIX)
+                for alarm in sorted(have.policy_alarms.get(name, ()))
+                if alarm.startswith(SCALING_POLICY_PREFIX)
+            ]
     return tuple(actions)
+
+
+def _plan_scale_out_from_zero(
+    want: AutoscalingDefinition, have: ObservedScaling | None
+) -> list[AutoscalingAction]:
+    """The step policy and alarm that scale an asynchronous endpoint out of zero instances:
+    put when missing or changed, removed (policy and our alarm) when no longer wanted.
+    The alarm is checked for being there and linked to the policy, not for its settings."""
+    step = want.scale_out_from_zero
+    policies = have.policies if have else {}
+    alarms = have.policy_alarms if have else {}
+    if step is None:
+        actions: list[AutoscalingAction] = []
+        for name in sorted(policies):
+            if name.startswith(SCALING_POLICY_PREFIX) and name.endswith(SCALE_OUT_SUFFIX):
+                actions.append(DeleteScalingPolicy(want.resource_id, name))
+                actions += [
+                    DeleteScaleOutAlarm(want.resource_id, alarm)
+                    for alarm in sorted(alarms.get(name, ()))
+                    if alarm.startswith(SCALING_POLICY_PREFIX)
+                ]
+        return actions
+    have_policy = policies.get(step.policy_name)
+    put_policy = have_policy is None or not _same(have_policy, step.policy)
+    actions = []
+    if put_policy:
+        actions.append(
+            PutScalingPolicy(want.resource_id, step.policy_name, step.policy, "StepScaling")
+        )
+    if put_policy or step.alarm_name not in alarms.get(step.policy_name, frozenset()):
+        actions.append(
+            PutScaleOutAlarm(want.resource_id, step.policy_name, step.alarm_name, step.alarm)
+        )
+    return actions

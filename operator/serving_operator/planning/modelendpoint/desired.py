@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from serving_operator.api.modelendpoint import (
+    AsyncInferenceSpec,
     AutoscalingSpec,
     DeploymentSpec,
     InferenceExecution,
@@ -24,6 +25,7 @@ from serving_operator.planning.naming import hashed_name
 from serving_operator.planning.ownership import Tags, ownership_tags
 
 SCALING_POLICY_PREFIX = "serving-operator-"
+SCALE_OUT_SUFFIX = "-scale-out-from-zero"
 
 Request = Mapping[str, Any]
 
@@ -46,6 +48,20 @@ class ModelDefinition:
 
 
 @dataclass(frozen=True)
+class ScaleOutFromZero:
+    """The step scaling policy and CloudWatch alarm that take an asynchronous endpoint's
+    variant from 0 instances to 1 when requests wait: target tracking on the backlog per
+    instance cannot act on 0 instances (SageMaker developer guide, "Autoscale an
+    asynchronous endpoint": "Define a scaling policy that scales up from zero for new
+    requests", HasBacklogWithoutCapacity)."""
+
+    policy_name: str
+    policy: Request  # StepScalingPolicyConfiguration
+    alarm_name: str
+    alarm: Request  # PutMetricAlarm parameters less AlarmName and AlarmActions (the policy ARN)
+
+
+@dataclass(frozen=True)
 class AutoscalingDefinition:
     """An Application Auto Scaling target and its target-tracking policy for one variant."""
 
@@ -56,6 +72,7 @@ class AutoscalingDefinition:
     policy: Request  # TargetTrackingScalingPolicyConfiguration
     target_value: float
     metric: str
+    scale_out_from_zero: ScaleOutFromZero | None = None
 
 
 @dataclass(frozen=True)
@@ -96,10 +113,19 @@ class DesiredEndpoint:
     variants: tuple[VariantDefinition, ...]
     tags: Tags
     shadow_variants: tuple[VariantDefinition, ...] = ()
-    config_extras: Request | None = None  # DataCaptureConfig, KmsKeyId
+    config_extras: Request | None = None  # DataCaptureConfig, KmsKeyId, AsyncInferenceConfig
     deployment: Request | None = None  # UpdateEndpoint's DeploymentConfig
     weights_managed_by: str | None = None
     """Who writes the variants' weights instead of this spec (e.g. TrafficSplit/canary)."""
+
+    @property
+    def async_output(self) -> tuple[str, str | None] | None:
+        """An asynchronous endpoint's S3 output and failure paths (None: not asynchronous)."""
+        config = (self.config_extras or {}).get("AsyncInferenceConfig")
+        if config is None:
+            return None
+        output = config["OutputConfig"]
+        return str(output["S3OutputPath"]), output.get("S3FailurePath")
 
     @property
     def model_names(self) -> frozenset[str]:
@@ -205,6 +231,40 @@ _PREDEFINED_METRICS = {
 }
 
 
+# The documented scale-out-from-zero policy and its alarm, as the SageMaker developer guide
+# gives them ("Autoscale an asynchronous endpoint", "Define a scaling policy that scales up
+# from zero for new requests"): one instance added while HasBacklogWithoutCapacity averages
+# at least 1 over two one-minute periods.
+_SCALE_OUT_FROM_ZERO_POLICY: dict[str, Any] = {
+    "AdjustmentType": "ChangeInCapacity",
+    "MetricAggregationType": "Average",
+    "Cooldown": 300,
+    "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+}
+
+
+def scale_out_from_zero(endpoint_name: str, variant_name: str) -> ScaleOutFromZero:
+    alarm: dict[str, Any] = {
+        "MetricName": "HasBacklogWithoutCapacity",
+        "Namespace": "AWS/SageMaker",
+        "Statistic": "Average",
+        "EvaluationPeriods": 2,
+        "DatapointsToAlarm": 2,
+        "Threshold": 1.0,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+        "TreatMissingData": "missing",
+        "Dimensions": [{"Name": "EndpointName", "Value": endpoint_name}],
+        "Period": 60,
+    }
+    return ScaleOutFromZero(
+        policy_name=f"{SCALING_POLICY_PREFIX}{variant_name}{SCALE_OUT_SUFFIX}",
+        policy=_SCALE_OUT_FROM_ZERO_POLICY,
+        alarm_name=f"{SCALING_POLICY_PREFIX}{endpoint_name}-{variant_name}"
+        "-has-backlog-without-capacity",
+        alarm=alarm,
+    )
+
+
 def autoscaling_definition(
     endpoint_name: str, variant_name: str, autoscaling: AutoscalingSpec
 ) -> AutoscalingDefinition:
@@ -224,6 +284,15 @@ def autoscaling_definition(
             "Statistic": custom.statistic,
             "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(custom.dimensions.items())],
         }
+    elif autoscaling.metric == ScalingMetric.APPROXIMATE_BACKLOG_SIZE_PER_INSTANCE:
+        # As the developer guide's "Autoscale an asynchronous endpoint" defines it: the
+        # endpoint's queue (EndpointName is the metric's only dimension) per instance.
+        policy["CustomizedMetricSpecification"] = {
+            "MetricName": "ApproximateBacklogSizePerInstance",
+            "Namespace": "AWS/SageMaker",
+            "Dimensions": [{"Name": "EndpointName", "Value": endpoint_name}],
+            "Statistic": "Average",
+        }
     else:
         policy["PredefinedMetricSpecification"] = {
             "PredefinedMetricType": _PREDEFINED_METRICS[autoscaling.metric]
@@ -236,6 +305,11 @@ def autoscaling_definition(
         policy=policy,
         target_value=target,
         metric=autoscaling.metric.value,
+        scale_out_from_zero=(
+            scale_out_from_zero(endpoint_name, variant_name)
+            if autoscaling.min_instances == 0
+            else None
+        ),
     )
 
 
@@ -330,7 +404,38 @@ def _config_extras(spec: ModelEndpointSpec) -> dict[str, Any]:
         }
     if spec.kms_key_id:
         extras["KmsKeyId"] = spec.kms_key_id
+    if spec.async_inference is not None:
+        extras["AsyncInferenceConfig"] = async_inference_config(spec.async_inference)
     return extras
+
+
+def async_inference_config(spec: AsyncInferenceSpec) -> dict[str, Any]:
+    """CreateEndpointConfig's AsyncInferenceConfig (botocore sagemaker service model:
+    ClientConfig, OutputConfig with S3OutputPath, S3FailurePath, KmsKeyId,
+    NotificationConfig). Part of the config's content, so a change makes a new config."""
+    output: dict[str, Any] = {"S3OutputPath": spec.output_path}
+    if spec.failure_path:
+        output["S3FailurePath"] = spec.failure_path
+    if spec.kms_key_id:
+        output["KmsKeyId"] = spec.kms_key_id
+    if spec.notification is not None:
+        notification: dict[str, Any] = {}
+        if spec.notification.success_topic:
+            notification["SuccessTopic"] = spec.notification.success_topic
+        if spec.notification.error_topic:
+            notification["ErrorTopic"] = spec.notification.error_topic
+        if spec.notification.include_inference_response_in:
+            notification["IncludeInferenceResponseIn"] = sorted(
+                t.value for t in spec.notification.include_inference_response_in
+            )
+        if notification:
+            output["NotificationConfig"] = notification
+    config: dict[str, Any] = {"OutputConfig": output}
+    if spec.max_concurrent_invocations_per_instance is not None:
+        config["ClientConfig"] = {
+            "MaxConcurrentInvocationsPerInstance": spec.max_concurrent_invocations_per_instance
+        }
+    return config
 
 
 def _config_shape(desired: DesiredEndpoint) -> dict[str, Any]:

@@ -69,12 +69,16 @@ class ObservedArtifacts:
 
 @dataclass(frozen=True)
 class ObservedScaling:
-    """A registered scalable target and its policies (name -> target tracking config)."""
+    """A registered scalable target and its policies (name -> target tracking or step
+    scaling config)."""
 
     resource_id: str
     min_instances: int
     max_instances: int
     policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    policy_alarms: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    """Policy name -> the CloudWatch alarms whose action it is (DescribeScalingPolicies'
+    Alarms)."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from serving_operator.api.trafficsplit import TrafficSplitSpec
 from serving_operator.planning.outcome import Outcome
 from serving_operator.planning.trafficsplit.observed import SplitObservation
 from serving_operator.planning.trafficsplit.reasons import (
+    ASYNC_ENDPOINT,
     MODEL_ENDPOINT_IN_OTHER_SHARD,
     MODEL_ENDPOINT_NOT_FOUND,
     VARIANT_NOT_FOUND,
@@ -30,6 +31,16 @@ def target_problem(spec: TrafficSplitSpec, observed: SplitObservation) -> Outcom
             f"ModelEndpoint {spec.endpoint_ref.name} is handled by another shard: its labels"
             f" do not match this operator's selector {observed.target.outside_shard!r};"
             " label the TrafficSplit and its ModelEndpoint for the same shard",
+        )
+    if observed.target.asynchronous:
+        # An asynchronous endpoint has one production variant (ModelEndpoint's rule), and
+        # InvokeEndpointAsync cannot name a variant nor do its queue metrics have one: there
+        # is nothing to split or to compare.
+        return Outcome.stalled(
+            ASYNC_ENDPOINT,
+            f"ModelEndpoint {spec.endpoint_ref.name} is an asynchronous endpoint"
+            " (spec.asyncInference): it has one production variant, so a TrafficSplit cannot"
+            " apply; compare models with two endpoints instead",
         )
     if observed.competing_split is not None:
         return Outcome.stalled(

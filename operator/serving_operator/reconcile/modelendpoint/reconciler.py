@@ -19,7 +19,10 @@ from serving_operator.planning.modelendpoint.actions import (
     DeleteEndpoint,
     DeleteEndpointConfig,
     DeleteModel,
+    DeleteScaleOutAlarm,
+    DeleteScalingPolicy,
     DeregisterScalableTarget,
+    PutScaleOutAlarm,
     PutScalingPolicy,
     RegisterScalableTarget,
     TagEndpoint,
@@ -201,8 +204,20 @@ class EndpointExecutor:
             case WarmUpModel():
                 self.warm_ups.append(self._warm_up(step))
                 return False
-            case RegisterScalableTarget() | PutScalingPolicy() | DeregisterScalableTarget():
+            case (
+                RegisterScalableTarget()
+                | PutScalingPolicy()
+                | DeregisterScalableTarget()
+                | DeleteScalingPolicy()
+            ):
                 self._aws.autoscaling.execute(step)
+                return True
+            case PutScaleOutAlarm(resource_id=rid, policy_name=policy, alarm_name=name):
+                arn = self._aws.autoscaling.policy_arn(rid, policy)
+                self._aws.cloudwatch.put_alarm(name, step.alarm, [arn])
+                return True
+            case DeleteScaleOutAlarm(alarm_name=name):
+                self._aws.cloudwatch.delete_alarm(name)
                 return True
             case CreateModel() | CreateEndpointConfig():
                 if self._aws.sagemaker.execute(step) == Effect.EXISTED:

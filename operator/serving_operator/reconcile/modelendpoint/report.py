@@ -7,6 +7,7 @@ from typing import assert_never
 
 from serving_operator.api.common import parse_rfc3339, to_rfc3339
 from serving_operator.api.modelendpoint import (
+    AsyncInferenceStatus,
     ModelEndpointStatus,
     VariantAutoscalingStatus,
     VariantStatus,
@@ -135,7 +136,15 @@ def _status(result: ReconcileResult, context: Context, endpoint_name: str) -> Mo
         models_listed_for_config_name=memory.models_listed_for_config,
         models_listed_at=_rfc3339(memory.models_listed_at),
         weights_managed_by=result.desired.weights_managed_by if result.desired else None,
+        async_inference=_async_status(result),
     )
+
+
+def _async_status(result: ReconcileResult) -> AsyncInferenceStatus | None:
+    paths = result.desired.async_output if result.desired else None
+    if paths is None:
+        return None
+    return AsyncInferenceStatus(output_path=paths[0], failure_path=paths[1])
 
 
 def _action_events(result: ReconcileResult, *, drifted: bool) -> list[Event]:
