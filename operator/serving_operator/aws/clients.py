@@ -11,6 +11,7 @@ from serving_operator.aws.autoscaling import ApplicationAutoScaling
 from serving_operator.aws.base import CLIENT_CONFIG
 from serving_operator.aws.cloudwatch import CloudWatch
 from serving_operator.aws.greengrass import GreengrassV2
+from serving_operator.aws.inferencecomponents import CopyScaling, InferenceComponents
 from serving_operator.aws.iot import Iot
 from serving_operator.aws.neo import Neo
 from serving_operator.aws.ratelimit import ServiceLimits
@@ -40,6 +41,8 @@ class Clients:
     runtime: SageMakerRuntime
     cloudwatch: CloudWatch
     edge: EdgeClients | None = None
+    components: InferenceComponents | None = None
+    copy_scaling: CopyScaling | None = None
 
 
 def build_clients(limits: ServiceLimits | None = None) -> Clients:
@@ -69,5 +72,9 @@ def build_clients(limits: ServiceLimits | None = None) -> Clients:
             iot=Iot(client("iot"), limit("iot")),
             sts=Sts(client("sts"), limit("sts")),
             s3=S3(client("s3"), limit("s3")),
+        ),
+        components=InferenceComponents(client("sagemaker"), limit("sagemaker")),
+        copy_scaling=CopyScaling(
+            client("application-autoscaling"), limit("application-autoscaling")
         ),
     )

@@ -57,6 +57,8 @@ class EndpointReferenceTarget:
     outside_shard: str | None = None
     """This operator's label selector, when the ModelEndpoint's labels do not match it: another
     shard's operator handles the endpoint (see `serving-operator run --selector`)."""
+    hosts_components: bool = False
+    """Its variants host inference components (no models): there are no weights to split."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from serving_operator.api.trafficsplit import TrafficSplitSpec
 from serving_operator.planning.outcome import Outcome
 from serving_operator.planning.trafficsplit.observed import SplitObservation
 from serving_operator.planning.trafficsplit.reasons import (
+    ENDPOINT_HOSTS_COMPONENTS,
     MODEL_ENDPOINT_IN_OTHER_SHARD,
     MODEL_ENDPOINT_NOT_FOUND,
     VARIANT_NOT_FOUND,
@@ -30,6 +31,14 @@ def target_problem(spec: TrafficSplitSpec, observed: SplitObservation) -> Outcom
             f"ModelEndpoint {spec.endpoint_ref.name} is handled by another shard: its labels"
             f" do not match this operator's selector {observed.target.outside_shard!r};"
             " label the TrafficSplit and its ModelEndpoint for the same shard",
+        )
+    if observed.target.hosts_components:
+        return Outcome.stalled(
+            ENDPOINT_HOSTS_COMPONENTS,
+            f"ModelEndpoint {spec.endpoint_ref.name} hosts inference components: traffic weights"
+            " are per production variant and inference components are not weighted (each is"
+            " invoked by its own name), so a TrafficSplit does not apply; roll out a"
+            " component's new model by changing its InferenceComponent instead",
         )
     if observed.competing_split is not None:
         return Outcome.stalled(
