@@ -229,7 +229,8 @@ def test_creation_waits_for_the_endpoint_then_creates_model_and_component() -> N
     }
     assert created[0].copy_count == 2
     assert created[0].variant_name == "shared"
-    assert memory.owned and memory.owned_models == (created[0].specification["ModelName"],)
+    assert memory.owned
+    assert memory.owned_models == (created[0].specification["ModelName"],)
     decision, memory = one_pass(world, spec(), memory, host())
     assert decision.outcome.kind == OutcomeKind.READY
     assert aws_actions(decision) == []
@@ -323,7 +324,7 @@ def test_autoscaling_removed_from_the_spec_is_deregistered() -> None:
     autoscaled = spec(autoscaling={"minCopies": 1, "maxCopies": 4, "targetInvocationsPerCopy": 10})
     world = World()
     _, memory = converge(world, autoscaled, ComponentMemory(), host())
-    decision, memory = converge(world, spec(), memory, host())
+    _decision, memory = converge(world, spec(), memory, host())
     assert DeregisterCopyScaling("inference-component/small") in world.applied
     assert world.scaling is None
     assert not memory.scaling_registered
@@ -444,9 +445,7 @@ specs = st.builds(
             "maxCopies": scaling[1],
             "targetInvocationsPerCopy": scaling[2],
         },
-        startupParameters=None
-        if startup is None
-        else {"modelDataDownloadTimeoutSeconds": startup},
+        startupParameters=None if startup is None else {"modelDataDownloadTimeoutSeconds": startup},
     ),
     st.sampled_from(["1", "2", "3"]),
     st.one_of(st.none(), st.sampled_from([0.25, 0.5, 1.0, 2.0, 7.5])),
