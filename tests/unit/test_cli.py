@@ -91,6 +91,18 @@ def test_invoke_with_two_targets_names_the_rule(body_file: Path) -> None:
     )
 
 
+def test_invoke_without_endpoint_or_component_names_both(body_file: Path) -> None:
+    done = run_cli("invoke", "--data", str(body_file))
+    assert "name the ENDPOINT to call (or an inference component with --component)" in (
+        assert_one_line_user_error(done)
+    )
+
+
+def test_invoke_with_a_variant_and_a_component_names_the_rule(body_file: Path) -> None:
+    done = run_cli("invoke", "ep", "--data", str(body_file), "--variant", "a", "--component", "c")
+    assert "--component" in assert_one_line_user_error(done)
+
+
 def test_invoke_without_a_region_says_how_to_set_one(body_file: Path, tmp_path: Path) -> None:
     done = run_cli(
         "invoke",

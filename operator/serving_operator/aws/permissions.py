@@ -41,9 +41,7 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     IamAction("sagemaker:CreateInferenceComponent", "create an InferenceComponent's component"),
     IamAction("sagemaker:DescribeInferenceComponent", "observe a component (drift, progress)"),
     IamAction("sagemaker:UpdateInferenceComponent", "roll out a component's new specification"),
-    IamAction(
-        "sagemaker:UpdateInferenceComponentRuntimeConfig", "change a component's copy count"
-    ),
+    IamAction("sagemaker:UpdateInferenceComponentRuntimeConfig", "change a component's copy count"),
     IamAction("sagemaker:DeleteInferenceComponent", "delete a component with its resource"),
     IamAction("application-autoscaling:RegisterScalableTarget", "autoscale a variant"),
     IamAction("application-autoscaling:DeregisterScalableTarget", "stop autoscaling"),

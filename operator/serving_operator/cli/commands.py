@@ -6,7 +6,7 @@ import json
 import platform
 import sys
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import click
 import yaml
@@ -98,8 +98,15 @@ def sandbox(host: str, port: int, settings: str | None) -> int:
 
 
 @click.command()
-@click.argument("endpoint")
+@click.argument("endpoint", required=False)
 @click.option("--variant", help="TargetVariant: call this production variant")
+@click.option(
+    "--component",
+    help=(
+        "InferenceComponentName: call this inference component (ENDPOINT may then be left"
+        " out: it is the component's)"
+    ),
+)
 @click.option("--target-model", help="TargetModel: a model of a multi-model endpoint")
 @click.option(
     "--target-container", help="TargetContainerHostname: a container of a Direct endpoint"
@@ -112,14 +119,15 @@ def sandbox(host: str, port: int, settings: str | None) -> int:
 )
 @click.option("--content-type", default="application/json", show_default=True)
 def invoke(
-    endpoint: str,
+    endpoint: str | None,
     variant: str | None,
+    component: str | None,
     target_model: str | None,
     target_container: str | None,
     data: BinaryIO,
     content_type: str,
 ) -> int:
-    """Call an endpoint, optionally one variant, model or container (A/B comparisons)."""
+    """Call an endpoint, optionally one variant, model, container or inference component."""
     import boto3
     import botocore.exceptions
 
@@ -128,18 +136,25 @@ def invoke(
     from serving_operator.aws.runtime import SageMakerRuntime
     from serving_operator.preflight.aws import REGION_FIX, adopt_aws_region
 
-    targets = [t for t in (variant, target_model, target_container) if t]
+    targets = [t for t in (variant, target_model, target_container, component) if t]
     if len(targets) > 1:
-        raise UserError("pass at most one of --variant, --target-model, --target-container")
+        raise UserError(
+            "pass at most one of --variant, --target-model, --target-container, --component"
+        )
+    if endpoint is None and component is None:
+        raise UserError("name the ENDPOINT to call (or an inference component with --component)")
     body = data.read()
     if adopt_aws_region().region is None:
         raise UserError(f"no AWS region set: {REGION_FIX}")
     try:
-        client = boto3.session.Session().client("sagemaker-runtime", config=CLIENT_CONFIG)
+        session = boto3.session.Session()
+        client = session.client("sagemaker-runtime", config=CLIENT_CONFIG)
     except botocore.exceptions.BotoCoreError as error:
         raise UserError(str(error)) from error
     runtime = SageMakerRuntime(client, TokenBucket(10, 10))
     try:
+        if endpoint is None:
+            endpoint = _component_endpoint(session, str(component))
         result = runtime.invoke(
             endpoint,
             body,
@@ -147,6 +162,7 @@ def invoke(
             variant=variant,
             target_model=target_model,
             target_container=target_container,
+            component=component,
         )
     except AwsError as error:
         if not error.transient:
@@ -159,6 +175,19 @@ def invoke(
     )
     sys.stdout.write(result.body.decode(errors="replace") + "\n")
     return 0
+
+
+def _component_endpoint(session: Any, component: str) -> str:
+    """The endpoint an inference component runs on (DescribeInferenceComponent)."""
+    from serving_operator.aws.base import CLIENT_CONFIG
+    from serving_operator.aws.inferencecomponents import InferenceComponents
+    from serving_operator.aws.ratelimit import TokenBucket
+
+    client = session.client("sagemaker", config=CLIENT_CONFIG)
+    found = InferenceComponents(client, TokenBucket(10, 10)).describe(component)
+    if found is None:
+        raise UserError(f"inference component {component} not found")
+    return found.endpoint_name
 
 
 @click.command()
