@@ -129,9 +129,23 @@ def operator_operations() -> set[Operation]:
     return operations_the_adapters_call() | operations_of_the_policy()
 
 
+# Inference components' operations (issue 21), which the sandbox answers (moto has none);
+# checked here whether or not the operator's adapters call them yet.
+INFERENCE_COMPONENT_OPERATIONS: set[Operation] = {
+    ("sagemaker", op)
+    for op in (
+        "CreateInferenceComponent",
+        "DescribeInferenceComponent",
+        "ListInferenceComponents",
+        "UpdateInferenceComponent",
+        "UpdateInferenceComponentRuntimeConfig",
+        "DeleteInferenceComponent",
+    )
+}
+
 # Operations the sandbox answers that no operator code calls, checked because their answers
-# were found wrong (issue 16): the edge tests and demos read them.
-ALSO_CHECKED: set[Operation] = {("greengrassv2", "GetCoreDevice")}
+# were found wrong (issue 16): the edge tests and demos read them. And inference components'.
+ALSO_CHECKED: set[Operation] = {("greengrassv2", "GetCoreDevice"), *INFERENCE_COMPONENT_OPERATIONS}
 
 SCENARIOS: dict[str, set[Operation]] = {
     "sagemaker": {
@@ -204,6 +218,19 @@ SCENARIOS: dict[str, set[Operation]] = {
             "DescribeJobExecution",
             "CreateJob",
             "CancelJob",
+        )
+    },
+    "inference components": INFERENCE_COMPONENT_OPERATIONS
+    | {("sagemaker", op) for op in ("CreateEndpointConfig", "CreateEndpoint", "DescribeEndpoint")}
+    | {("sagemaker-runtime", "InvokeEndpoint")}
+    | {
+        ("application-autoscaling", op)
+        for op in (
+            "RegisterScalableTarget",
+            "PutScalingPolicy",
+            "DescribeScalableTargets",
+            "DescribeScalingPolicies",
+            "DeregisterScalableTarget",
         )
     },
     "s3, sts and iam": {
@@ -336,6 +363,153 @@ def test_sagemaker_endpoint_answers(
             ("DescribeModel", "ValidationException"),
             ("CreateModel", "ValidationException"),
             ("DeleteModel", "ValidationException"),
+        },
+    )
+
+
+def test_inference_component_answers(
+    checker: AnswerChecker, sandbox: Sandbox, sandbox_settings: Callable[..., None]
+) -> None:
+    """Every inference component operation, success and error, and Application Auto
+    Scaling's answers about a component's copies (sagemaker:inference-component:
+    DesiredCopyCount)."""
+    sandbox_settings(creatingSeconds=0.2, updatingSeconds=0.2, deletingSeconds=0.2)
+    sagemaker = checker.watch(sandbox.client("sagemaker"))
+    runtime = checker.watch(sandbox.client("sagemaker-runtime"))
+    autoscaling = checker.watch(sandbox.client("application-autoscaling"))
+    config, endpoint, name = unique("shapes"), unique("shapes"), unique("shapes")
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=config,
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/SageMakerExecutionRole",
+        ProductionVariants=[
+            {
+                "VariantName": "main",
+                "InstanceType": "ml.g5.2xlarge",
+                "InitialInstanceCount": 1,
+                "ManagedInstanceScaling": {
+                    "Status": "ENABLED",
+                    "MinInstanceCount": 0,
+                    "MaxInstanceCount": 2,
+                },
+                "RoutingConfig": {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"},
+            }
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+    wait_until(
+        lambda: sagemaker.describe_endpoint(EndpointName=endpoint),
+        lambda d: d["EndpointStatus"] == "InService",
+        "the endpoint to be InService",
+    )
+    specification = {
+        "Container": {"Image": "llm:1", "Environment": {"MODEL": "small"}},
+        "StartupParameters": {"ContainerStartupHealthCheckTimeoutInSeconds": 600},
+        "ComputeResourceRequirements": {
+            "NumberOfCpuCoresRequired": 2,
+            "MinMemoryRequiredInMb": 4096,
+            "NumberOfAcceleratorDevicesRequired": 1,
+        },
+    }
+    sagemaker.create_inference_component(
+        InferenceComponentName=name,
+        EndpointName=endpoint,
+        VariantName="main",
+        Specification=specification,
+        RuntimeConfig={"CopyCount": 1},
+        Tags=[{"Key": "team", "Value": "shapes"}],
+    )
+    with pytest.raises(sagemaker.exceptions.ClientError):
+        sagemaker.create_inference_component(
+            InferenceComponentName=unique("shapes"),
+            EndpointName=unique("missing"),
+            Specification=specification,
+            RuntimeConfig={"CopyCount": 1},
+        )
+
+    def status() -> dict[str, Any]:
+        described: dict[str, Any] = sagemaker.describe_inference_component(
+            InferenceComponentName=name
+        )
+        return described
+
+    wait_until(status, lambda d: d["InferenceComponentStatus"] == "InService", "InService")
+    assert sagemaker.list_inference_components(EndpointNameEquals=endpoint, MaxResults=1)[
+        "InferenceComponents"
+    ]
+    runtime.invoke_endpoint(EndpointName=endpoint, Body=b"[1]", InferenceComponentName=name)
+    sagemaker.update_inference_component(
+        InferenceComponentName=name,
+        Specification={**specification, "Container": {"Image": "llm:2"}},
+        RuntimeConfig={"CopyCount": 2},
+        DeploymentConfig={
+            "RollingUpdatePolicy": {
+                "MaximumBatchSize": {"Type": "COPY_COUNT", "Value": 1},
+                "WaitIntervalInSeconds": 0,
+                "MaximumExecutionTimeoutInSeconds": 600,
+            },
+            "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": unique("alarm")}]},
+        },
+    )
+    wait_until(status, lambda d: d["InferenceComponentStatus"] == "InService", "the update")
+    assert status()["LastDeploymentConfig"]["RollingUpdatePolicy"]
+    resource = f"inference-component/{name}"
+    dimension = "sagemaker:inference-component:DesiredCopyCount"
+    autoscaling.register_scalable_target(
+        ServiceNamespace="sagemaker",
+        ResourceId=resource,
+        ScalableDimension=dimension,
+        MinCapacity=0,
+        MaxCapacity=2,
+    )
+    autoscaling.put_scaling_policy(
+        PolicyName="per-copy",
+        ServiceNamespace="sagemaker",
+        ResourceId=resource,
+        ScalableDimension=dimension,
+        PolicyType="TargetTrackingScaling",
+        TargetTrackingScalingPolicyConfiguration={
+            "TargetValue": 1000.0,
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": (
+                    "SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution"
+                )
+            },
+        },
+    )
+    autoscaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[resource], ScalableDimension=dimension
+    )
+    autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource)
+    autoscaling.deregister_scalable_target(
+        ServiceNamespace="sagemaker", ResourceId=resource, ScalableDimension=dimension
+    )
+    sagemaker.update_inference_component_runtime_config(
+        InferenceComponentName=name, DesiredRuntimeConfig={"CopyCount": 1}
+    )
+    with pytest.raises(sagemaker.exceptions.ClientError):  # Updating
+        sagemaker.update_inference_component_runtime_config(
+            InferenceComponentName=name, DesiredRuntimeConfig={"CopyCount": 2}
+        )
+    wait_until(status, lambda d: d["InferenceComponentStatus"] == "InService", "the copies")
+    sagemaker.delete_inference_component(InferenceComponentName=name)
+    for missing in (
+        lambda: sagemaker.describe_inference_component(InferenceComponentName=unique("x")),
+        lambda: sagemaker.delete_inference_component(InferenceComponentName=unique("x")),
+        lambda: sagemaker.update_inference_component(
+            InferenceComponentName=unique("x"), RuntimeConfig={"CopyCount": 1}
+        ),
+    ):
+        with pytest.raises(sagemaker.exceptions.ClientError):
+            missing()
+    _covered(
+        checker,
+        "inference components",
+        errors={
+            ("CreateInferenceComponent", "ValidationException"),
+            ("DescribeInferenceComponent", "ValidationException"),
+            ("UpdateInferenceComponent", "ValidationException"),
+            ("UpdateInferenceComponentRuntimeConfig", "ValidationException"),
+            ("DeleteInferenceComponent", "ValidationException"),
         },
     )
 

@@ -296,6 +296,34 @@ def test_sagemaker_endpoint() -> None:
     )
 
 
+def test_scalable_dimensions() -> None:
+    """moto checks ScalableDimension against ScalableDimensionValueSet, read by name from its
+    models and responses modules; accept_scalable_dimension swaps in an enum with one more."""
+    dimension = "sagemaker:inference-component:DesiredCopyCount"
+    for module in ("models", "responses"):
+        enum = _resolve(f"moto.applicationautoscaling.{module}.ScalableDimensionValueSet")
+        assert "sagemaker:variant:DesiredInstanceCount" in {m.value for m in enum}, (
+            f"moto {MOTO}: moto.applicationautoscaling.{module}.ScalableDimensionValueSet"
+            " no longer lists the scalable dimensions"
+        )
+    moto_internals.accept_scalable_dimension(dimension)
+    moto_internals.accept_scalable_dimension(dimension)  # idempotent
+    for module in ("models", "responses"):
+        enum = _resolve(f"moto.applicationautoscaling.{module}.ScalableDimensionValueSet")
+        assert dimension in {m.value for m in enum}
+    backend = get_backend("applicationautoscaling")[DEFAULT_ACCOUNT_ID][REGION]
+    target = backend.register_scalable_target(
+        "sagemaker", "inference-component/ic", dimension, 0, 2, "", ""
+    )
+    try:
+        assert (target.scalable_dimension, target.min_capacity) == (dimension, 0), (
+            f"moto {MOTO}: moto.applicationautoscaling no longer registers a target with a"
+            " scalable dimension added to ScalableDimensionValueSet"
+        )
+    finally:
+        backend.deregister_scalable_target("sagemaker", "inference-component/ic", dimension)
+
+
 @pytest.mark.parametrize(
     "region",
     ["us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1", "us-iso-east-1", "us-isob-east-1"],

@@ -25,6 +25,19 @@ stops it. With several policies the largest capacity wins, as in AWS.
 A scaling goes through the endpoint: DesiredInstanceCount at once, Updating, then InService
 with CurrentInstanceCount after `updatingSeconds`. It is recorded as a scaling activity
 (DescribeScalingActivities, which moto lacks, is answered here).
+
+Inference components (ScalableDimension sagemaker:inference-component:DesiredCopyCount,
+ResourceId inference-component/<name>, MinCapacity 0 allowed) scale the same way on their
+invocations per copy (SageMakerInferenceComponentInvocationsPerCopy, or the custom metric
+InvocationsPerCopy): metric = invocations in the window / CurrentCopyCount, and the change
+goes through UpdateInferenceComponentRuntimeConfig's path (DesiredCopyCount at once, the
+component Updating, then CurrentCopyCount). Target tracking does not scale out from zero
+copies: as "Scale an endpoint to zero instances" (SageMaker developer guide) documents, a
+StepScaling policy does, set off by an alarm on NoCapacityInvocationFailures; here the
+calls the runtime refused for want of copies in the window stand in for that alarm, and the
+policy's first step adjustment (ChangeInCapacity, ExactCapacity or PercentChangeInCapacity)
+applies. SageMakerInferenceComponentConcurrentRequestsPerCopyHighResolution policies are
+accepted and stored, not acted on (the sandbox does not model concurrency).
 """
 
 from __future__ import annotations
@@ -41,13 +54,19 @@ from typing import Any
 from moto.backends import get_backend
 from werkzeug.wrappers import Response
 
-from serving_operator.sandbox.moto_internals import ApplicationAutoscalingBackend
+from serving_operator.sandbox.inference_components import InferenceComponentOverlay
+from serving_operator.sandbox.moto_internals import (
+    ApplicationAutoscalingBackend,
+    accept_scalable_dimension,
+)
 from serving_operator.sandbox.sagemaker import SageMakerOverlay
 from serving_operator.sandbox.wire import AwsRequest, error_response, json_response
 
 NAMESPACE = "sagemaker"
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+COMPONENT_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 _RESOURCE = re.compile(r"^endpoint/([^/]+)/variant/([^/]+)$")
+_COMPONENT_RESOURCE = re.compile(r"^inference-component/([^/]+)$")
 _DEFAULT_COOLDOWN_SECONDS = 300.0  # Application Auto Scaling's default for SageMaker variants
 
 
@@ -65,6 +84,20 @@ def tracks_invocations(config: dict[str, Any] | None) -> bool:
     )
 
 
+def tracks_copies(config: dict[str, Any] | None) -> bool:
+    """Whether a target-tracking configuration follows a component's invocations per copy."""
+    if not config or "TargetValue" not in config:
+        return False
+    predefined = config.get("PredefinedMetricSpecification") or {}
+    if predefined.get("PredefinedMetricType") == "SageMakerInferenceComponentInvocationsPerCopy":
+        return True
+    custom = config.get("CustomizedMetricSpecification") or {}
+    return (
+        custom.get("Namespace") == "AWS/SageMaker"
+        and custom.get("MetricName") == "InvocationsPerCopy"
+    )
+
+
 SAGEMAKER_SCALING_SERVICE = "sagemaker.application-autoscaling.amazonaws.com"
 
 
@@ -79,9 +112,14 @@ class _Scaling:
 class Autoscaler:
     """Counts invocations per variant and scales variants whose policies ask for it."""
 
-    def __init__(self, sagemaker: SageMakerOverlay) -> None:
+    def __init__(
+        self, sagemaker: SageMakerOverlay, components: InferenceComponentOverlay | None = None
+    ) -> None:
         self.sagemaker = sagemaker
+        self.components = components
+        accept_scalable_dimension(COMPONENT_DIMENSION)
         self._invocations: dict[tuple[str, str, str, str], deque[float]] = {}
+        self._component_calls: dict[tuple[str, str, str, bool], deque[float]] = {}
         self._last_scaling: dict[tuple[str, str, str], _Scaling] = {}
         self._activities: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.handlers: dict[str, Callable[[AwsRequest], Response | None]] = {
@@ -99,6 +137,26 @@ class Autoscaler:
             times = self._invocations.setdefault((account, region, endpoint, variant), deque())
             times.append(now)
             self._forget_old(times, now)
+
+    def record_component_invocation(
+        self, account: str, region: str, component: str, *, served: bool, now: float | None = None
+    ) -> None:
+        """A call to an inference component: served by a copy, or refused for want of one."""
+        now = time.monotonic() if now is None else now
+        with self.sagemaker.lock:
+            times = self._component_calls.setdefault((account, region, component, served), deque())
+            times.append(now)
+            self._forget_old(times, now)
+
+    def component_calls_in_window(
+        self, account: str, region: str, component: str, *, served: bool, now: float
+    ) -> int:
+        with self.sagemaker.lock:
+            times = self._component_calls.get((account, region, component, served))
+            if not times:
+                return 0
+            self._forget_old(times, now)
+            return len(times)
 
     def _forget_old(self, times: deque[float], now: float) -> None:
         horizon = now - self.sagemaker.settings.autoscaling_window_seconds
@@ -125,6 +183,10 @@ class Autoscaler:
                 backend = get_backend("applicationautoscaling")[account][region]
                 for target in backend.describe_scalable_targets(NAMESPACE, None, DIMENSION):
                     self._evaluate(account, region, backend, target, now)
+                for target in backend.describe_scalable_targets(
+                    NAMESPACE, None, COMPONENT_DIMENSION
+                ):
+                    self._evaluate_component(account, region, backend, target, now)
 
     def _evaluate(
         self,
@@ -163,6 +225,43 @@ class Autoscaler:
         count = self.invocations_in_window(account, region, endpoint_name, variant_name, now)
         metric = count / current
         key = (account, region, target.resource_id)
+        desired, policy = self._choose(key, target, policies, current, metric, now)
+        if desired == current:
+            return
+        target_value = policy.target_tracking_scaling_policy_configuration["TargetValue"]
+        activity = self._activity(
+            account,
+            region,
+            target.resource_id,
+            DIMENSION,
+            f"Setting desired instance count to {desired}.",
+            f"{count} invocations in the last {window:g} s on {current} instance(s):"
+            f" {metric:g} invocations per instance against a target of {target_value:g}"
+            f" triggered policy {policy.policy_name}",
+        )
+
+        def done() -> None:
+            activity["StatusCode"] = "Successful"
+            activity["StatusMessage"] = (
+                f"Successfully set desired instance count to {desired}."
+                " Change successfully fulfilled by sagemaker."
+            )
+            activity["EndTime"] = time.time()
+
+        self.sagemaker.set_instance_count(endpoint, region, variant_name, desired, done)
+
+    def _choose(
+        self,
+        key: tuple[str, str, str],
+        target: Any,
+        policies: list[Any],
+        current: int,
+        metric: float,
+        now: float,
+    ) -> tuple[int, Any]:
+        """The capacity the target-tracking policies ask for (the largest), within the
+        target's bounds and cooldowns; recorded as the target's last scaling if it changes."""
+        window = self.sagemaker.settings.autoscaling_window_seconds
         last = self._last_scaling.get(key, _Scaling(-math.inf, current, current))
         since_scaling = now - last.at
         suspended = target.suspended_state or {}
@@ -195,37 +294,131 @@ class Autoscaler:
                     desired = current
             choices.append((desired, policy))
         desired, policy = max(choices, key=lambda choice: choice[0])
-        if desired == current:
-            return
+        if desired != current:
+            self._last_scaling[key] = _Scaling(now, current, desired)
+        return desired, policy
 
-        self._last_scaling[key] = _Scaling(now, current, desired)
-        target_value = policy.target_tracking_scaling_policy_configuration["TargetValue"]
+    def _activity(
+        self,
+        account: str,
+        region: str,
+        resource_id: str,
+        dimension: str,
+        description: str,
+        cause: str,
+    ) -> dict[str, Any]:
         activity: dict[str, Any] = {
             "ActivityId": str(uuid.uuid4()),
             "ServiceNamespace": NAMESPACE,
-            "ResourceId": target.resource_id,
-            "ScalableDimension": DIMENSION,
-            "Description": f"Setting desired instance count to {desired}.",
-            "Cause": (
-                f"{count} invocations in the last {window:g} s on {current} instance(s):"
-                f" {metric:g} invocations per instance against a target of {target_value:g}"
-                f" triggered policy {policy.policy_name}"
-            ),
+            "ResourceId": resource_id,
+            "ScalableDimension": dimension,
+            "Description": description,
+            "Cause": cause,
             "StartTime": time.time(),
             "StatusCode": "InProgress",
-            "StatusMessage": f"Setting desired instance count to {desired}.",
+            "StatusMessage": description,
         }
         self._activities.setdefault((account, region), []).insert(0, activity)
+        return activity
+
+    def _evaluate_component(
+        self,
+        account: str,
+        region: str,
+        backend: ApplicationAutoscalingBackend,
+        target: Any,
+        now: float,
+    ) -> None:
+        match = _COMPONENT_RESOURCE.match(target.resource_id)
+        if match is None or self.components is None:
+            return
+        name = match.group(1)
+        component = self.components.component(account, region, name)
+        if component is None or component.status != "InService":
+            return  # a change in progress finishes first
+        policies = [
+            policy
+            for policy in backend.policies.values()
+            if policy.service_namespace == NAMESPACE
+            and policy.resource_id == target.resource_id
+            and policy.scalable_dimension == COMPONENT_DIMENSION
+        ]
+        window = self.sagemaker.settings.autoscaling_window_seconds
+        current = component.desired
+        copies = component.current
+        key = (account, region, target.resource_id)
+        if copies == 0:
+            refused = self.component_calls_in_window(account, region, name, served=False, now=now)
+            desired, cause = self._step_from_zero(target, policies, current, refused, window)
+        else:
+            tracking = [
+                p
+                for p in policies
+                if p.policy_type == "TargetTrackingScaling"
+                and tracks_copies(p.target_tracking_scaling_policy_configuration)
+            ]
+            if not tracking:
+                return
+            count = self.component_calls_in_window(account, region, name, served=True, now=now)
+            metric = count / copies
+            desired, policy = self._choose(key, target, tracking, current, metric, now)
+            target_value = policy.target_tracking_scaling_policy_configuration["TargetValue"]
+            cause = (
+                f"{count} invocations in the last {window:g} s on {copies} copies:"
+                f" {metric:g} invocations per copy against a target of {target_value:g}"
+                f" triggered policy {policy.policy_name}"
+            )
+        if desired == current:
+            return
+        self._last_scaling[key] = _Scaling(now, current, desired)
+        activity = self._activity(
+            account,
+            region,
+            target.resource_id,
+            COMPONENT_DIMENSION,
+            f"Setting desired copy count to {desired}.",
+            cause,
+        )
 
         def done() -> None:
             activity["StatusCode"] = "Successful"
             activity["StatusMessage"] = (
-                f"Successfully set desired instance count to {desired}."
+                f"Successfully set desired copy count to {desired}."
                 " Change successfully fulfilled by sagemaker."
             )
             activity["EndTime"] = time.time()
 
-        self.sagemaker.set_instance_count(endpoint, region, variant_name, desired, done)
+        self.components.set_copies(component, desired, done)
+
+    @staticmethod
+    def _step_from_zero(
+        target: Any, policies: list[Any], current: int, refused: int, window: float
+    ) -> tuple[int, str]:
+        """What a StepScaling policy does for a component with no copies that refused calls
+        in the window (the NoCapacityInvocationFailures alarm's stand-in)."""
+        steps = [p for p in policies if p.policy_type == "StepScaling"]
+        if refused == 0 or not steps:
+            return current, ""
+        policy = steps[0]
+        config = policy.step_scaling_policy_configuration or {}
+        adjustments = config.get("StepAdjustments") or []
+        if not adjustments:
+            return current, ""
+        step = int(adjustments[0].get("ScalingAdjustment", 0))
+        kind = config.get("AdjustmentType", "ChangeInCapacity")
+        if kind == "ExactCapacity":
+            desired = step
+        elif kind == "PercentChangeInCapacity":
+            desired = current + max(1, math.ceil(current * step / 100))
+        else:
+            desired = current + step
+        high = target.max_capacity if target.max_capacity is not None else desired
+        low = target.min_capacity if target.min_capacity is not None else 0
+        desired = int(max(low, min(high, desired)))
+        return desired, (
+            f"{refused} invocations refused for want of copies in the last {window:g} s"
+            f" (NoCapacityInvocationFailures) triggered policy {policy.policy_name}"
+        )
 
     # -- operations ---------------------------------------------------------------------
     def _describe_scalable_targets(self, request: AwsRequest) -> None:

@@ -17,9 +17,12 @@ call on those backends are listed and checked in the same test (_BACKEND_USES).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from enum import Enum
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
+import moto.applicationautoscaling.models as autoscaling_models
+import moto.applicationautoscaling.responses as autoscaling_responses
 from moto.applicationautoscaling.models import ApplicationAutoscalingBackend
 from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum
 from moto.core.exceptions import ServiceException
@@ -47,6 +50,7 @@ __all__ = [
     "Protocol",
     "SageMakerModelBackend",
     "ServiceException",
+    "accept_scalable_dimension",
     "account_of_access_key",
     "moto_wsgi_app",
     "new_sagemaker_endpoint",
@@ -183,3 +187,24 @@ def new_sagemaker_endpoint(
 # ApplicationAutoscalingBackend, IoTBackend, SageMakerModelBackend: the classes of the
 # backends `moto.backends.get_backend` (public) returns, which its own type hints name; for
 # the overlays' type annotations only.
+
+
+# -- Application Auto Scaling's scalable dimensions ----------------------------------------
+# moto checks ScalableDimension against its enum `ScalableDimensionValueSet`, read by name at
+# each call in `moto.applicationautoscaling.models` (`_target_params_are_valid`) and
+# `.responses` (`_validate_params`); it lacks dimensions botocore's model has, such as
+# sagemaker:inference-component:DesiredCopyCount (application-autoscaling service-2.json,
+# ScalableDimension). Both modules get an enum with the same members plus the new values.
+
+
+def accept_scalable_dimension(dimension: str) -> None:
+    """Make moto accept `dimension` (e.g. "sagemaker:inference-component:DesiredCopyCount")
+    in every Application Auto Scaling operation; idempotent."""
+    current: Any = autoscaling_models.ScalableDimensionValueSet
+    values = {member.name: member.value for member in current}
+    if dimension in values.values():
+        return
+    name = dimension.replace(":", "_").replace("-", "_").upper()
+    extended: Any = Enum("ScalableDimensionValueSet", {**values, name: dimension})  # type: ignore[misc]
+    autoscaling_models.ScalableDimensionValueSet = extended  # type: ignore[misc,assignment]
+    autoscaling_responses.ScalableDimensionValueSet = extended  # type: ignore[attr-defined,assignment]

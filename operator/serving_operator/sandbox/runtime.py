@@ -31,6 +31,7 @@ from werkzeug.wrappers import Response
 
 from serving_operator.sandbox.autoscaling import Autoscaler
 from serving_operator.sandbox.behaviour import BehaviourTable
+from serving_operator.sandbox.inference_components import Component, InferenceComponentOverlay
 from serving_operator.sandbox.sagemaker import DeployedVariant, SageMakerOverlay
 from serving_operator.sandbox.wire import AwsRequest, rest_error_response
 
@@ -38,6 +39,27 @@ METRICS_NAMESPACE = "AWS/SageMaker"
 TARGET_VARIANT = "X-Amzn-SageMaker-Target-Variant"
 TARGET_MODEL = "X-Amzn-SageMaker-Target-Model"
 TARGET_CONTAINER = "X-Amzn-SageMaker-Target-Container-Hostname"
+# InvokeEndpointInput's InferenceComponentName (botocore's sagemaker-runtime model).
+TARGET_COMPONENT = "X-Amzn-SageMaker-Inference-Component"
+# SageMaker's answers about the header, as users quote them (e.g. LiteLLM's SageMaker
+# provider matches "Inference Component Name header is required").
+COMPONENT_REQUIRED = (
+    "Inference Component Name header is required for endpoints to which you plan to deploy"
+    " inference components. Please include Inference Component Name header or consider using"
+    " SageMaker models."
+)
+COMPONENT_NOT_ALLOWED = (
+    "Inference Component Name header is not allowed for endpoints to which you dont plan to"
+    " deploy inference components. Please remove the Inference Component Name header and try"
+    " again."
+)
+# A component with no copies (scaled to zero): the answer the scale-from-zero alarm counts
+# as NoCapacityInvocationFailures (wording not confirmed against SageMaker's).
+NO_CAPACITY = (
+    "Inference Component has no capacity to process this request. ApplicationAutoScaling may"
+    " be in-progress (if configured) or try to increase the capacity by invoking"
+    " UpdateInferenceComponentRuntimeConfig API."
+)
 # An endpoint being updated (by UpdateEndpoint or autoscaling) keeps serving its old fleet.
 _SERVING = frozenset({"InService", "Updating", "SystemUpdating", "RollingBack"})
 
@@ -56,10 +78,12 @@ class Runtime:
         autoscaler: Autoscaler,
         seed: int = 0,
         behaviours: BehaviourTable | None = None,
+        components: InferenceComponentOverlay | None = None,
     ) -> None:
         self.sagemaker = sagemaker
         self.autoscaler = autoscaler
         self.behaviours = behaviours or BehaviourTable()
+        self.components = components
         self._random = random.Random(seed)
 
     def invoke(self, request: AwsRequest) -> Response:
@@ -75,6 +99,15 @@ class Runtime:
                 f"Endpoint {name} of account {account} is not in service"
                 f" (status: {endpoint.endpoint_status})."
             )
+        component_name = request.header(TARGET_COMPONENT) or None
+        if self.components is not None:
+            hosts = self.components.hosts_components(account, request.region, endpoint)
+            if component_name is not None and not hosts:
+                return _validation_error(COMPONENT_NOT_ALLOWED)
+            if hosts:
+                if component_name is None:
+                    return _validation_error(COMPONENT_REQUIRED)
+                return self._invoke_component(account, request, name, component_name, started)
         try:
             variant, deployed = self._route(account, request, endpoint)
             target_model = request.header(TARGET_MODEL) or None
@@ -129,6 +162,100 @@ class Runtime:
         response.headers["x-Amzn-Invoked-Production-Variant"] = variant
         response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
         return response
+
+    # -- inference components -----------------------------------------------------------
+    def _invoke_component(
+        self, account: str, request: AwsRequest, endpoint: str, name: str, started: float
+    ) -> Response:
+        """A call to one inference component: served by its copies (an adapter's by its base
+        component's), answered as its behaviour says (behaviour.py, with the component's name
+        as the variant), metrics under the InferenceComponentName dimension."""
+        assert self.components is not None
+        region = request.region
+        with self.sagemaker.lock:
+            component = self.components.component(account, region, name)
+            if component is None or component.endpoint_name != endpoint:
+                return _validation_error(
+                    f"Inference Component {name} not found for endpoint {endpoint}"
+                    f" of account {account}."
+                )
+            serving: Component | None = component
+            if component.adapter:
+                serving = self.components.component(
+                    account, region, str(component.spec["BaseInferenceComponentName"])
+                )
+            copies = serving.current if serving is not None else 0
+            status = component.status
+            variant = component.variant_name
+            model = str(
+                component.spec.get("ModelName")
+                or (component.spec.get("Container") or {}).get("Image")
+                or ""
+            )
+        if status not in ("InService", "Updating"):
+            self._put_component_metrics(account, region, name, [("Invocation4XXErrors", 1.0)])
+            return _validation_error(
+                f"Inference Component {name} of endpoint {endpoint} is not in service"
+                f" (status: {status})."
+            )
+        if copies <= 0:
+            self._put_component_metrics(
+                account, region, name, [("NoCapacityInvocationFailures", 1.0)]
+            )
+            self.autoscaler.record_component_invocation(account, region, name, served=False)
+            return _validation_error(NO_CAPACITY)
+
+        behaviour = self.behaviours.get(endpoint, name)
+        outcome = behaviour.draw() if behaviour is not None else None
+        if outcome is not None and outcome.latency_ms > 0:
+            time.sleep(outcome.latency_ms / 1000)
+        model_us = outcome.latency_ms * 1000 if outcome is not None else 0.0
+        model_status = outcome.status if outcome is not None else 200
+        overhead_us = max(0.0, (time.monotonic() - started) * 1_000_000 - model_us)
+        self._put_component_metrics(
+            account,
+            region,
+            name,
+            [
+                ("Invocations", 1.0),
+                ("InvocationsPerCopy", 1.0 / copies),
+                ("Invocation4XXErrors", 1.0 if 400 <= model_status < 500 else 0.0),
+                ("Invocation5XXErrors", 1.0 if model_status >= 500 else 0.0),
+                ("ModelLatency", model_us),
+                ("OverheadLatency", overhead_us),
+            ],
+        )
+        self.autoscaler.record_component_invocation(account, region, name, served=True)
+        if model_status >= 400:
+            return _model_error(account, region, endpoint, model_status, None)
+        document = {
+            "variant": variant,
+            "inferenceComponent": name,
+            "model": model,
+            "prediction": _prediction(f"{name}\0{model}", None, request.body),
+        }
+        response = Response(json.dumps(document), status=200, content_type="application/json")
+        response.headers["x-Amzn-Invoked-Production-Variant"] = variant
+        response.headers["x-amzn-RequestId"] = str(uuid.uuid4())
+        return response
+
+    def _put_component_metrics(
+        self, account: str, region: str, component: str, values: list[tuple[str, float]]
+    ) -> None:
+        timestamp = _period_start(time.time(), self.sagemaker.settings.metric_period_seconds)
+        get_backend("cloudwatch")[account][region].put_metric_data(
+            METRICS_NAMESPACE,
+            [
+                {
+                    "MetricName": metric,
+                    "Value": value,
+                    "Dimensions": [{"Name": "InferenceComponentName", "Value": component}],
+                    "Unit": "Microseconds" if metric.endswith("Latency") else "None",
+                    "Timestamp": timestamp,
+                }
+                for metric, value in values
+            ],
+        )
 
     # -- routing ------------------------------------------------------------------------
     def _route(

@@ -25,6 +25,7 @@ from werkzeug.wrappers import Response
 
 from serving_operator.sandbox import guardrails
 from serving_operator.sandbox.arns import sagemaker_arn
+from serving_operator.sandbox.instance_types import inference_component_variant_problem
 from serving_operator.sandbox.moto_internals import (
     SageMakerModelBackend,
     ServiceException,
@@ -121,6 +122,9 @@ def variants_from_config(config_variants: list[dict[str, Any]]) -> list[dict[str
         if "ServerlessConfig" in variant:
             entry["CurrentServerlessConfig"] = variant["ServerlessConfig"]
             entry["DesiredServerlessConfig"] = variant["ServerlessConfig"]
+        for key in ("ManagedInstanceScaling", "RoutingConfig"):  # ProductionVariantSummary's
+            if key in variant:
+                entry[key] = variant[key]
         variants.append(entry)
     return variants
 
@@ -187,8 +191,8 @@ class SageMakerOverlay:
         s3 = get_backend("s3")[self._account_of(request.access_key)]["aws"]
         variants = [*config.production_variants, *shadow_variants_of(config)]
         for index, variant in enumerate(variants, start=1):
-            model = backend._models.get(variant["ModelName"])
-            if model is None:
+            model = backend._models.get(variant.get("ModelName", ""))
+            if model is None:  # none, or a variant for inference components
                 continue
             containers = model.containers or [model.primary_container or {}]
             for container in containers:
@@ -285,6 +289,11 @@ class SageMakerOverlay:
                 )
             seen.add(variant_name)
         for variant in (*production, *shadow):
+            if "ModelName" not in variant and not shadow:
+                problem = inference_component_variant_problem(params, variant)
+                if problem:
+                    return problem
+                continue
             if variant.get("ModelName") not in backend._models:
                 arn = sagemaker_arn(
                     "model", variant.get("ModelName", ""), self.account(request), request.region
@@ -383,9 +392,10 @@ class SageMakerOverlay:
             backend: Any = self._backend(request)  # moto types the optional members as required
             try:
                 # moto checks instance types and serverless memory sizes: shadows' too.
+                # A variant for inference components names no model: moto would look it up.
                 config: Any = backend.create_endpoint_config(
                     endpoint_config_name=params.get("EndpointConfigName", ""),
-                    production_variants=[*production, *shadow],
+                    production_variants=[v for v in (*production, *shadow) if "ModelName" in v],
                     data_capture_config=params.get("DataCaptureConfig"),
                     async_inference_config=params.get("AsyncInferenceConfig"),
                     tags=params.get("Tags"),

@@ -5,7 +5,9 @@ Runtime's InvokeEndpoint (runtime.py) with
 per-variant model behaviour (behaviour.py), records the AWS/SageMaker invocation metrics in
 moto's CloudWatch and answers GetMetricData / GetMetricStatistics on them as CloudWatch does
 (cloudwatch.py), and carries out Application Auto Scaling target tracking on SageMaker
-variants (autoscaling.py). For edge models it runs Neo compilation jobs (neo.py), Greengrass
+variants and inference components (autoscaling.py). It hosts inference components, which
+moto lacks, with their placement on the endpoint's instances (inference_components.py).
+For edge models it runs Neo compilation jobs (neo.py), Greengrass
 v2 components, deployments and core devices (greengrass.py) and the IoT jobs that carry
 deployments to devices (iotjobs.py).
 
@@ -115,6 +117,7 @@ from serving_operator.sandbox.edge_settings import EdgeSettings
 from serving_operator.sandbox.faults import Fault, FaultTable, RateLimit, RateLimits
 from serving_operator.sandbox.greengrass import GreengrassOverlay
 from serving_operator.sandbox.iam import simulate_principal_policy
+from serving_operator.sandbox.inference_components import InferenceComponentOverlay
 from serving_operator.sandbox.iotjobs import IotJobs
 from serving_operator.sandbox.moto_internals import (
     MotoRequestHandler,
@@ -141,9 +144,15 @@ class SandboxApp:
         self.greengrass = GreengrassOverlay(
             self.edge_settings, account_of_access_key, self.iot_jobs
         )
-        self.autoscaling = Autoscaler(self.sagemaker)
+        self.inference_components = InferenceComponentOverlay(self.sagemaker)
+        self.autoscaling = Autoscaler(self.sagemaker, self.inference_components)
         self.behaviours = BehaviourTable()
-        self.runtime = Runtime(self.sagemaker, self.autoscaling, behaviours=self.behaviours)
+        self.runtime = Runtime(
+            self.sagemaker,
+            self.autoscaling,
+            behaviours=self.behaviours,
+            components=self.inference_components,
+        )
         self.cloudwatch = CloudWatchOverlay(
             lambda call: account_of_access_key(call.access_key),
             lambda: self.sagemaker.settings.metric_period_seconds,
@@ -197,6 +206,7 @@ class SandboxApp:
     def advance(self) -> None:
         """Let time act: due status transitions, then autoscaling decisions."""
         self.sagemaker.advance()
+        self.inference_components.advance()
         self.neo.advance()
         self.greengrass.advance()
         self.iot_jobs.advance()
@@ -225,6 +235,11 @@ class SandboxApp:
         self.advance()
         if call.operation == "InvokeEndpoint":
             return self.runtime.invoke(call)
+        component_handler = self.inference_components.handlers.get(call.operation)
+        if component_handler is not None:
+            answer = component_handler(call)
+            if answer is not None:
+                return answer
         handler = self.sagemaker.handlers.get(call.operation)
         return handler(call) if handler else None
 
