@@ -1,0 +1,219 @@
+"""Inference components end to end: a ModelEndpoint that hosts three InferenceComponents of
+different sizes reaches Ready, one component's image change rolls out without touching the
+others, each is invoked by name from the CLI, and deletion goes components first.
+
+The real operator process runs against the real kube-apiserver and the AWS sandbox.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import kubernetes
+import pytest
+
+from tests.e2e.helpers import wait_for_condition, wait_for_events, wait_for_status, wait_gone
+from tests.support import cluster
+from tests.support.operator import OperatorProcess
+from tests.support.paths import VENV_BIN
+from tests.support.sandbox import Sandbox
+from tests.support.specs import ROLE
+
+pytestmark = pytest.mark.e2e
+
+GROUP_VERSION = "serving.mlops.dev/v1alpha1"
+# (name, cpu cores, memory MiB, copies): three sizes on one ml.m5.4xlarge fleet.
+SIZES = (("small", 1, 2048, 1), ("medium", 2, 8192, 2), ("large", 4, 16384, 1))
+
+
+@pytest.fixture
+def components(admin_api: kubernetes.client.ApiClient) -> cluster.Objects:
+    return cluster.Objects(admin_api, "inferencecomponents")
+
+
+def fleet(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": GROUP_VERSION,
+        "kind": "ModelEndpoint",
+        "metadata": {"name": name},
+        "spec": {
+            "executionRoleArn": ROLE,
+            "variants": [
+                {
+                    "name": "shared",
+                    "instanceType": "ml.m5.4xlarge",
+                    "instanceCount": 1,
+                    "managedInstanceScaling": {"minInstanceCount": 1, "maxInstanceCount": 3},
+                    "routingStrategy": "LEAST_OUTSTANDING_REQUESTS",
+                }
+            ],
+        },
+    }
+
+
+def component(
+    name: str, endpoint: str, bucket: str, cpus: int, memory: int, copies: int, image: str
+) -> dict[str, Any]:
+    return {
+        "apiVersion": GROUP_VERSION,
+        "kind": "InferenceComponent",
+        "metadata": {"name": name},
+        "spec": {
+            "endpointRef": {"name": endpoint},
+            "model": {"image": image, "modelDataUrl": f"s3://{bucket}/xgboost/v1/model.tar.gz"},
+            "compute": {"cpuCores": cpus, "minMemoryMiB": memory},
+            "copyCount": copies,
+        },
+    }
+
+
+def invoke(sandbox: Sandbox, component_name: str, request: Path) -> dict[str, Any]:
+    done = subprocess.run(
+        [
+            str(VENV_BIN / "serving-operator"),
+            "invoke",
+            "--component",
+            component_name,
+            "--data",
+            str(request),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **sandbox.env},
+        check=True,
+    )
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer
+
+
+def test_three_components_share_a_fleet_roll_out_one_by_one_and_are_invoked_by_name(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    components: cluster.Objects,
+    model_bucket: str,
+    tmp_path: Path,
+) -> None:
+    endpoint = f"fleet-{namespace}"
+    names = {size: f"{size}-{namespace}" for size, *_ in SIZES}
+    model_endpoints.create(namespace, fleet(endpoint))
+    for size, cpus, memory, copies in SIZES:
+        components.create(
+            namespace,
+            component(names[size], endpoint, model_bucket, cpus, memory, copies, f"{size}:1"),
+        )
+
+    ready_endpoint = wait_for_condition(model_endpoints, namespace, endpoint, "Ready", operator)
+    assert ready_endpoint["status"]["endpointStatus"] == "InService"
+    sagemaker = sandbox.client("sagemaker")
+    config = sagemaker.describe_endpoint_config(
+        EndpointConfigName=ready_endpoint["status"]["endpointConfigName"]
+    )
+    assert config["ExecutionRoleArn"] == ROLE
+    (variant,) = config["ProductionVariants"]
+    assert "ModelName" not in variant
+    assert variant["ManagedInstanceScaling"] == {
+        "Status": "ENABLED",
+        "MinInstanceCount": 1,
+        "MaxInstanceCount": 3,
+    }
+    assert variant["RoutingConfig"] == {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
+
+    before: dict[str, dict[str, Any]] = {}
+    for size, cpus, memory, copies in SIZES:
+        ready = wait_for_condition(components, namespace, names[size], "Ready", operator)
+        status = ready["status"]
+        assert status["componentStatus"] == "InService"
+        assert status["currentCopyCount"] == copies
+        assert status["endpointName"] == endpoint
+        described = sagemaker.describe_inference_component(InferenceComponentName=names[size])
+        assert described["EndpointName"] == endpoint
+        assert described["VariantName"] == "shared"
+        assert described["RuntimeConfig"]["CurrentCopyCount"] == copies
+        requirements = described["Specification"]["ComputeResourceRequirements"]
+        assert requirements["MinMemoryRequiredInMb"] == memory
+        assert requirements["NumberOfCpuCoresRequired"] == cpus
+        model = sagemaker.describe_model(ModelName=described["Specification"]["ModelName"])
+        assert model["PrimaryContainer"]["Image"] == f"{size}:1"
+        before[size] = described
+    wait_for_events(
+        components,
+        namespace,
+        names["medium"],
+        operator,
+        lambda events: {"ModelCreated", "ComponentCreated"} <= {e.reason for e in events},
+        "ModelCreated and ComponentCreated",
+    )
+
+    request = tmp_path / "request.json"
+    request.write_text("[1, 2, 3]")
+    for size, *_ in SIZES:
+        answer = invoke(sandbox, names[size], request)
+        assert answer["inferenceComponent"] == names[size]
+        # The sandbox answers with the model that served the call.
+        assert answer["model"] == before[size]["Specification"]["ModelName"]
+
+    # The medium component's image changes: it rolls out (two copies: a rolling update);
+    # the other two are not touched.
+    medium = components.get(namespace, names["medium"])
+    assert medium is not None
+    spec = medium["spec"]
+    spec["model"]["image"] = "medium:2"
+    components.patch_spec(namespace, names["medium"], spec)
+    wait_for_condition(components, namespace, names["medium"], "Ready", operator)
+    after = sagemaker.describe_inference_component(InferenceComponentName=names["medium"])
+    new_model = after["Specification"]["ModelName"]
+    assert new_model != before["medium"]["Specification"]["ModelName"]
+    assert sagemaker.describe_model(ModelName=new_model)["PrimaryContainer"]["Image"] == "medium:2"
+    assert after["LastDeploymentConfig"]["RollingUpdatePolicy"]["MaximumBatchSize"] == {
+        "Type": "COPY_COUNT",
+        "Value": 1,
+    }
+    for size in ("small", "large"):
+        now = sagemaker.describe_inference_component(InferenceComponentName=names[size])
+        assert now["LastModifiedTime"] == before[size]["LastModifiedTime"]
+        assert now["Specification"]["ModelName"] == before[size]["Specification"]["ModelName"]
+    assert invoke(sandbox, names["medium"], request)["model"] == new_model
+    small_model = before["small"]["Specification"]["ModelName"]
+    assert invoke(sandbox, names["small"], request)["model"] == small_model
+    # The old model is deleted once the new one serves.
+    old_model = before["medium"]["Specification"]["ModelName"]
+    wait_for_status(
+        components,
+        namespace,
+        names["medium"],
+        operator,
+        lambda obj: obj["status"].get("ownedModels") == [new_model],
+        "the old model retired",
+    )
+    assert old_model not in {m["ModelName"] for m in sagemaker.list_models()["Models"]}
+
+    # Deleting the endpoint first: it waits for its components.
+    model_endpoints.delete(namespace, endpoint)
+    waiting = wait_for_status(
+        model_endpoints,
+        namespace,
+        endpoint,
+        operator,
+        lambda obj: (
+            (cluster.condition(obj, "Reconciling") or {}).get("reason")
+            == "WaitingForInferenceComponents"
+        ),
+        "the endpoint waiting for its components",
+    )
+    assert waiting["metadata"].get("deletionTimestamp")
+    assert sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "InService"
+    for size, *_ in SIZES:
+        components.delete(namespace, names[size])
+    for size, *_ in SIZES:
+        wait_gone(components, namespace, names[size], operator)
+    wait_gone(model_endpoints, namespace, endpoint, operator)
+    left = sagemaker.list_inference_components(EndpointNameEquals=endpoint)
+    assert left["InferenceComponents"] == []
+    models = {m["ModelName"] for m in sagemaker.list_models()["Models"]}
+    assert not any(m.startswith(tuple(names.values())) for m in models)
