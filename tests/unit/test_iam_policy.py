@@ -69,6 +69,7 @@ def test_star_only_where_aws_has_no_narrower_resource() -> None:
             "application-autoscaling:RegisterScalableTarget",
             "application-autoscaling:DeregisterScalableTarget",
             "application-autoscaling:PutScalingPolicy",
+            "application-autoscaling:DeleteScalingPolicy",
             "cloudwatch:GetMetricData",
             "greengrass:ListDeployments",
             "greengrass:ListCoreDevices",

@@ -19,7 +19,9 @@ from serving_operator.planning.inferencecomponent.actions import (
     DeleteInferenceComponent,
     DeregisterCopyScaling,
     PutCopyScalingPolicy,
+    PutScaleFromZero,
     RegisterCopyScaling,
+    RemoveScaleFromZero,
     UpdateComponentCopies,
     UpdateInferenceComponent,
 )
@@ -89,6 +91,7 @@ class World:
     component_owner: str | None = None
     models: set[str] = field(default_factory=set)
     scaling: ObservedCopyScaling | None = None
+    alarms: dict[str, Any] = field(default_factory=dict)
     applied: list[ComponentAction] = field(default_factory=list)
 
     def observe(self, h: HostEndpoint | None, now: float = 1000.0) -> ComponentObservation:
@@ -159,6 +162,18 @@ class World:
                 )
             case DeregisterCopyScaling():
                 self.scaling = None
+                self.alarms.clear()
+            case PutScaleFromZero(policy_name=name, configuration=config, alarm=alarm):
+                assert self.scaling is not None
+                self.scaling = replace(
+                    self.scaling, policies={**self.scaling.policies, name: config}
+                )
+                self.alarms[alarm["AlarmName"]] = alarm
+            case RemoveScaleFromZero(policy_name=name, alarm_name=alarm):
+                assert self.scaling is not None
+                policies = {k: v for k, v in self.scaling.policies.items() if k != name}
+                self.scaling = replace(self.scaling, policies=policies)
+                self.alarms.pop(alarm, None)
 
 
 def _as_aws(value: Any) -> Any:
@@ -325,7 +340,10 @@ def test_autoscaling_removed_from_the_spec_is_deregistered() -> None:
     world = World()
     _, memory = converge(world, autoscaled, ComponentMemory(), host())
     _decision, memory = converge(world, spec(), memory, host())
-    assert DeregisterCopyScaling("inference-component/small") in world.applied
+    assert (
+        DeregisterCopyScaling("inference-component/small", "serving-operator-small-no-capacity")
+        in world.applied
+    )
     assert world.scaling is None
     assert not memory.scaling_registered
 
@@ -349,8 +367,24 @@ def test_zero_min_copies_needs_managed_instance_scaling_to_zero() -> None:
     decision, _ = one_pass(World(), to_zero, ComponentMemory(), host(managed_min=1))
     assert decision.outcome.kind == OutcomeKind.STALLED
     assert decision.outcome.reason == ZERO_COPIES_NOT_ALLOWED
-    decision, _ = converge(World(), to_zero, ComponentMemory(), host(managed_min=0))
+    world = World()
+    decision, memory = converge(world, to_zero, ComponentMemory(), host(managed_min=0))
     assert decision.outcome.kind == OutcomeKind.READY
+    # Target tracking cannot scale out from zero: the step policy and its alarm do.
+    assert world.scaling is not None
+    assert world.scaling.min_copies == 0
+    assert world.scaling.policies["serving-operator-from-zero"]["StepAdjustments"] == [
+        {"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}
+    ]
+    alarm = world.alarms["serving-operator-small-no-capacity"]
+    assert alarm["MetricName"] == "NoCapacityInvocationFailures"
+    assert alarm["Dimensions"] == [{"Name": "InferenceComponentName", "Value": "small"}]
+    # A minimum of one copy again: the step policy and its alarm go.
+    one = spec(autoscaling={"minCopies": 1, "maxCopies": 2, "targetInvocationsPerCopy": 5})
+    decision, _ = converge(world, one, memory, host(managed_min=0))
+    assert decision.outcome.kind == OutcomeKind.READY
+    assert "serving-operator-from-zero" not in world.scaling.policies
+    assert world.alarms == {}
 
 
 def test_compute_that_cannot_fit_the_instance_type_stalls() -> None:
@@ -454,7 +488,7 @@ specs = st.builds(
     st.integers(0, 6),
     st.one_of(
         st.none(),
-        st.tuples(st.integers(1, 3), st.integers(3, 8), st.floats(0.5, 1000, allow_nan=False)),
+        st.tuples(st.integers(0, 3), st.integers(3, 8), st.floats(0.5, 1000, allow_nan=False)),
     ),
     st.one_of(st.none(), st.integers(60, 3600)),
 )
@@ -469,13 +503,20 @@ def test_planning_again_after_applying_changes_nothing(
     again on the state reached asks for no AWS change."""
     world = World()
     memory = ComponentMemory()
+    fleet = host(managed_min=0)
     for wanted in (first, second):
-        decision, memory = converge(world, wanted, memory, host())
+        decision, memory = converge(world, wanted, memory, fleet)
         assert decision.outcome.kind == OutcomeKind.READY, decision.outcome
-        again, _ = one_pass(world, wanted, memory, host())
+        again, _ = one_pass(world, wanted, memory, fleet)
         assert aws_actions(again) == []
         assert world.component is not None
         assert world.component.specification["ModelName"] in world.models
         assert set(memory.owned_models) == {world.component.specification["ModelName"]}
         if wanted.autoscaling is None:
             assert world.component.desired_copies == wanted.initial_copies
+            assert world.scaling is None
+        else:
+            assert world.scaling is not None
+            zero = wanted.autoscaling.min_copies == 0
+            assert ("serving-operator-from-zero" in world.scaling.policies) == zero
+            assert bool(world.alarms) == zero

@@ -3,6 +3,7 @@ copy counts, as two small adapters sharing those services' rate limits."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, assert_never
 
 from serving_operator.aws.base import AwsError, ServiceAdapter
@@ -147,10 +148,32 @@ class CopyScaling(ServiceAdapter):
             min_copies=int(targets[0]["MinCapacity"]),
             max_copies=int(targets[0]["MaxCapacity"]),
             policies={
-                p["PolicyName"]: p.get("TargetTrackingScalingPolicyConfiguration", {})
+                p["PolicyName"]: p.get("TargetTrackingScalingPolicyConfiguration")
+                or p.get("StepScalingPolicyConfiguration")
+                or {}
                 for p in policies
             },
         )
+
+    def put_step_policy(self, resource_id: str, name: str, configuration: Mapping[str, Any]) -> str:
+        """PutScalingPolicy of a StepScaling policy; its ARN (for the alarm that sets it off)."""
+        answer = self.call(
+            "PutScalingPolicy",
+            **_target(resource_id),
+            PolicyName=name,
+            PolicyType="StepScaling",
+            StepScalingPolicyConfiguration=dict(configuration),
+        )
+        return str(answer["PolicyARN"])
+
+    def delete_policy(self, resource_id: str, name: str) -> bool:
+        try:
+            self.call("DeleteScalingPolicy", **_target(resource_id), PolicyName=name)
+        except AwsError as error:
+            if error.code == "ObjectNotFoundException":
+                return False
+            raise
+        return True
 
     def execute(self, action: CopyScalingAction) -> bool:
         match action:
@@ -166,7 +189,7 @@ class CopyScaling(ServiceAdapter):
                     PolicyType="TargetTrackingScaling",
                     TargetTrackingScalingPolicyConfiguration=dict(config),
                 )
-            case DeregisterCopyScaling(resource_id=rid):
+            case DeregisterCopyScaling(resource_id=rid, alarm_name=_):
                 try:
                     self.call("DeregisterScalableTarget", **_target(rid))
                 except AwsError as error:

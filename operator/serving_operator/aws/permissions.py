@@ -48,9 +48,15 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     IamAction("application-autoscaling:DescribeScalableTargets", "observe autoscaling"),
     IamAction("application-autoscaling:DescribeScalingPolicies", "observe scaling policies"),
     IamAction("application-autoscaling:PutScalingPolicy", "set target tracking"),
+    IamAction(
+        "application-autoscaling:DeleteScalingPolicy",
+        "remove an InferenceComponent's scale-from-zero step policy",
+    ),
     # Target tracking makes CloudWatch alarms with the caller's permissions, and the first
     # scalable target creates Application Auto Scaling's service-linked role.
-    IamAction("cloudwatch:PutMetricAlarm", "target tracking's alarms"),
+    IamAction(
+        "cloudwatch:PutMetricAlarm", "target tracking's alarms; a component's scale-from-zero"
+    ),
     IamAction("cloudwatch:DescribeAlarms", "target tracking's and canary rollback alarms"),
     IamAction("cloudwatch:DeleteAlarms", "target tracking's alarms"),
     IamAction("cloudwatch:GetMetricData", "a TrafficSplit's canary analysis"),
@@ -262,6 +268,7 @@ NARROWEST: dict[str, Grant] = {
             "application-autoscaling:RegisterScalableTarget",
             "application-autoscaling:DeregisterScalableTarget",
             "application-autoscaling:PutScalingPolicy",
+            "application-autoscaling:DeleteScalingPolicy",
         )
     },
     **{

@@ -76,8 +76,30 @@ class PutCopyScalingPolicy:
 
 
 @dataclass(frozen=True)
-class DeregisterCopyScaling:
+class PutScaleFromZero:
+    """PutScalingPolicy (StepScaling), then PutMetricAlarm with the policy's ARN as action."""
+
     resource_id: str
+    policy_name: str
+    configuration: Request
+    alarm: Request
+
+
+@dataclass(frozen=True)
+class RemoveScaleFromZero:
+    """DeleteScalingPolicy of the step policy and DeleteAlarms of its alarm."""
+
+    resource_id: str
+    policy_name: str
+    alarm_name: str
+
+
+@dataclass(frozen=True)
+class DeregisterCopyScaling:
+    """DeregisterScalableTarget (which deletes its policies) and the scale-from-zero alarm."""
+
+    resource_id: str
+    alarm_name: str
 
 
 SageMakerComponentAction = (
@@ -89,4 +111,5 @@ SageMakerComponentAction = (
     | DeleteComponentModel
 )
 CopyScalingAction = RegisterCopyScaling | PutCopyScalingPolicy | DeregisterCopyScaling
-ComponentAction = SageMakerComponentAction | CopyScalingAction
+ScaleFromZeroAction = PutScaleFromZero | RemoveScaleFromZero
+ComponentAction = SageMakerComponentAction | CopyScalingAction | ScaleFromZeroAction

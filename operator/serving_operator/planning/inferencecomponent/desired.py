@@ -19,6 +19,11 @@ Request = Mapping[str, Any]
 COPY_DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 COPY_METRIC = "SageMakerInferenceComponentInvocationsPerCopy"
 SCALING_POLICY_NAME = "serving-operator-copies"
+FROM_ZERO_POLICY_NAME = "serving-operator-from-zero"
+
+
+def from_zero_alarm_name(component_name: str) -> str:
+    return f"serving-operator-{component_name}-no-capacity"
 
 
 def scaling_resource_id(component_name: str) -> str:
@@ -32,11 +37,25 @@ class ComponentModel:
 
 
 @dataclass(frozen=True)
+class FromZero:
+    """Target tracking never scales out from zero copies (no copy, no invocations per copy).
+    "Scale an endpoint to zero instances" (SageMaker developer guide) adds a StepScaling policy
+    that adds a copy, set off by a CloudWatch alarm on the component's
+    NoCapacityInvocationFailures: the calls refused for want of a copy."""
+
+    policy: Request
+    """StepScalingPolicyConfiguration."""
+    alarm: Request
+    """PutMetricAlarm's parameters, less AlarmActions (the policy's ARN, known once put)."""
+
+
+@dataclass(frozen=True)
 class CopyScaling:
     resource_id: str
     min_copies: int
     max_copies: int
     policy: Request
+    from_zero: FromZero | None = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +153,31 @@ def desired_component(
     if spec.autoscaling is not None:
         bounds = spec.autoscaling
         copies = max(bounds.min_copies, min(copies, bounds.max_copies))
+        from_zero = None
+        if bounds.min_copies == 0:
+            # The developer guide's example: one copy when a call was refused, at most once a
+            # minute; the alarm looks at the Maximum of one 30 s period (AWS/SageMaker,
+            # dimension InferenceComponentName).
+            from_zero = FromZero(
+                policy={
+                    "AdjustmentType": "ChangeInCapacity",
+                    "MetricAggregationType": "Maximum",
+                    "Cooldown": 60,
+                    "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+                },
+                alarm={
+                    "AlarmName": from_zero_alarm_name(component),
+                    "MetricName": "NoCapacityInvocationFailures",
+                    "Namespace": "AWS/SageMaker",
+                    "Dimensions": [{"Name": "InferenceComponentName", "Value": component}],
+                    "Statistic": "Maximum",
+                    "Period": 30,
+                    "EvaluationPeriods": 1,
+                    "Threshold": 1.0,
+                    "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+                    "TreatMissingData": "missing",
+                },
+            )
         scaling = CopyScaling(
             resource_id=scaling_resource_id(component),
             min_copies=bounds.min_copies,
@@ -144,6 +188,7 @@ def desired_component(
                 "ScaleInCooldown": bounds.scale_in_cooldown_seconds,
                 "ScaleOutCooldown": bounds.scale_out_cooldown_seconds,
             },
+            from_zero=from_zero,
         )
     rolling = spec.rolling_update
     deployment = {
@@ -171,5 +216,11 @@ def scaling_fingerprint(desired: DesiredComponent) -> str:
     return content_hash(
         None
         if scaling is None
-        else [scaling.resource_id, scaling.min_copies, scaling.max_copies, dict(scaling.policy)]
+        else [
+            scaling.resource_id,
+            scaling.min_copies,
+            scaling.max_copies,
+            dict(scaling.policy),
+            dict(scaling.from_zero.policy) if scaling.from_zero else None,
+        ]
     )

@@ -21,14 +21,18 @@ from serving_operator.planning.inferencecomponent.actions import (
     DeleteInferenceComponent,
     DeregisterCopyScaling,
     PutCopyScalingPolicy,
+    PutScaleFromZero,
     RegisterCopyScaling,
+    RemoveScaleFromZero,
     UpdateComponentCopies,
     UpdateInferenceComponent,
 )
 from serving_operator.planning.inferencecomponent.desired import (
+    FROM_ZERO_POLICY_NAME,
     SCALING_POLICY_NAME,
     DesiredComponent,
     desired_component,
+    from_zero_alarm_name,
     pick_variant,
     scaling_fingerprint,
     scaling_resource_id,
@@ -220,8 +224,28 @@ def _scaling_steps(
         policy = have.policies.get(SCALING_POLICY_NAME) if have is not None else None
         if policy is None or not _same(policy, want.policy):
             steps.append(PutCopyScalingPolicy(want.resource_id, SCALING_POLICY_NAME, want.policy))
+        step = have.policies.get(FROM_ZERO_POLICY_NAME) if have is not None else None
+        if want.from_zero is not None and (step is None or not _same(step, want.from_zero.policy)):
+            steps.append(
+                PutScaleFromZero(
+                    want.resource_id,
+                    FROM_ZERO_POLICY_NAME,
+                    want.from_zero.policy,
+                    want.from_zero.alarm,
+                )
+            )
+        elif want.from_zero is None and step is not None:
+            steps.append(
+                RemoveScaleFromZero(
+                    want.resource_id, FROM_ZERO_POLICY_NAME, from_zero_alarm_name(desired.name)
+                )
+            )
     elif have is not None and SCALING_POLICY_NAME in have.policies:
-        steps.append(DeregisterCopyScaling(scaling_resource_id(desired.name)))
+        steps.append(
+            DeregisterCopyScaling(
+                scaling_resource_id(desired.name), from_zero_alarm_name(desired.name)
+            )
+        )
     memory = replace(
         memory,
         scaling_registered=want is not None,
@@ -387,7 +411,11 @@ def plan_component_deletion(
                 )
         if memory.scaling_registered:
             # First, so the autoscaler does not act on a component going away.
-            steps.append(DeregisterCopyScaling(scaling_resource_id(component_name)))
+            steps.append(
+                DeregisterCopyScaling(
+                    scaling_resource_id(component_name), from_zero_alarm_name(component_name)
+                )
+            )
             memory = replace(memory, scaling_registered=False)
             steps.append(Remember(memory))
         if component.status != "Deleting":
@@ -397,7 +425,11 @@ def plan_component_deletion(
             Outcome.progressing("Deleting", f"deleting inference component {component_name}"),
         )
     if memory.scaling_registered:
-        steps.append(DeregisterCopyScaling(scaling_resource_id(component_name)))
+        steps.append(
+            DeregisterCopyScaling(
+                scaling_resource_id(component_name), from_zero_alarm_name(component_name)
+            )
+        )
     steps += [DeleteComponentModel(m) for m in memory.owned_models]
     steps.append(Remember(replace(memory, owned_models=(), scaling_registered=False)))
     return Plan(

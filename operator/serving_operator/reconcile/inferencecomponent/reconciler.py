@@ -18,7 +18,9 @@ from serving_operator.planning.inferencecomponent.actions import (
     DeleteInferenceComponent,
     DeregisterCopyScaling,
     PutCopyScalingPolicy,
+    PutScaleFromZero,
     RegisterCopyScaling,
+    RemoveScaleFromZero,
     UpdateComponentCopies,
     UpdateInferenceComponent,
 )
@@ -149,7 +151,21 @@ class InferenceComponentReconciler:
                 | DeleteComponentModel()
             ):
                 return self._components.execute(action)
-            case RegisterCopyScaling() | PutCopyScalingPolicy() | DeregisterCopyScaling():
+            case RegisterCopyScaling() | PutCopyScalingPolicy():
                 return self._scaling.execute(action)
+            case DeregisterCopyScaling():
+                # Deregistering the target deletes its policies, not the alarm that sets
+                # the step policy off.
+                changed = self._scaling.execute(action)
+                return self._aws.cloudwatch.delete_alarm(action.alarm_name) or changed
+            case PutScaleFromZero():
+                arn = self._scaling.put_step_policy(
+                    action.resource_id, action.policy_name, action.configuration
+                )
+                self._aws.cloudwatch.put_alarm(action.alarm, [arn])
+                return True
+            case RemoveScaleFromZero():
+                removed = self._scaling.delete_policy(action.resource_id, action.policy_name)
+                return self._aws.cloudwatch.delete_alarm(action.alarm_name) or removed
             case _:
                 assert_never(action)

@@ -19,7 +19,9 @@ from serving_operator.planning.inferencecomponent.actions import (
     DeleteInferenceComponent,
     DeregisterCopyScaling,
     PutCopyScalingPolicy,
+    PutScaleFromZero,
     RegisterCopyScaling,
+    RemoveScaleFromZero,
     UpdateComponentCopies,
     UpdateInferenceComponent,
 )
@@ -93,6 +95,14 @@ def describe_action(action: ComponentAction) -> tuple[str, str]:
             )
         case DeregisterCopyScaling(resource_id=rid):
             return "AutoscalingRemoved", f"{rid}: autoscaling deregistered"
+        case PutScaleFromZero():
+            return (
+                "ScaleFromZeroSet",
+                f"{action.resource_id}: a refused call (NoCapacityInvocationFailures, alarm"
+                f" {action.alarm['AlarmName']}) brings a copy back from zero",
+            )
+        case RemoveScaleFromZero(resource_id=rid):
+            return "ScaleFromZeroRemoved", f"{rid}: scale-out from zero removed"
         case _:
             assert_never(action)
 
