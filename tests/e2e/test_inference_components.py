@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -217,3 +218,165 @@ def test_three_components_share_a_fleet_roll_out_one_by_one_and_are_invoked_by_n
     assert left["InferenceComponents"] == []
     models = {m["ModelName"] for m in sagemaker.list_models()["Models"]}
     assert not any(m.startswith(tuple(names.values())) for m in models)
+
+
+@pytest.fixture
+def fast_scaling(sandbox: Sandbox) -> Iterator[None]:
+    """Autoscaling that looks at a one-second window, for this test; the settings after."""
+    before = sandbox._admin("GET", "settings")
+    sandbox.settings(autoscalingWindowSeconds=1)
+    yield
+    sandbox.settings(**before)
+
+
+def test_copies_autoscale_to_zero_and_back(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    components: cluster.Objects,
+    model_bucket: str,
+    fast_scaling: None,
+    tmp_path: Path,
+) -> None:
+    endpoint = f"zero-{namespace}"
+    name = f"sparse-{namespace}"
+    body = fleet(endpoint)
+    body["spec"]["variants"][0].update(
+        instanceType="ml.g5.xlarge",
+        managedInstanceScaling={"minInstanceCount": 0, "maxInstanceCount": 2},
+    )
+    model_endpoints.create(namespace, body)
+    sparse = component(name, endpoint, model_bucket, 2, 8192, 1, "sparse:1")
+    sparse["spec"]["compute"]["accelerators"] = 1
+    sparse["spec"]["autoscaling"] = {
+        "minCopies": 0,
+        "maxCopies": 2,
+        "targetInvocationsPerCopy": 5,
+        "scaleInCooldownSeconds": 0,
+        "scaleOutCooldownSeconds": 0,
+    }
+    components.create(namespace, sparse)
+    ready = wait_for_condition(components, namespace, name, "Ready", operator)
+    assert ready["status"]["copiesManagedBy"] == "ApplicationAutoScaling"
+    assert ready["status"]["autoscaling"] == {
+        "minCopies": 0,
+        "maxCopies": 2,
+        "targetInvocationsPerCopy": 5.0,
+    }
+
+    resource = f"inference-component/{name}"
+    autoscaling = sandbox.client("application-autoscaling")
+    (target,) = autoscaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker",
+        ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
+        ResourceIds=[resource],
+    )["ScalableTargets"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (0, 2)
+    policies = {
+        p["PolicyName"]: p
+        for p in autoscaling.describe_scaling_policies(
+            ServiceNamespace="sagemaker", ResourceId=resource
+        )["ScalingPolicies"]
+    }
+    tracking = policies["serving-operator-copies"]["TargetTrackingScalingPolicyConfiguration"]
+    assert tracking["PredefinedMetricSpecification"] == {
+        "PredefinedMetricType": "SageMakerInferenceComponentInvocationsPerCopy"
+    }
+    assert policies["serving-operator-from-zero"]["PolicyType"] == "StepScaling"
+    (alarm,) = sandbox.client("cloudwatch").describe_alarms(
+        AlarmNames=[f"serving-operator-{name}-no-capacity"]
+    )["MetricAlarms"]
+    assert alarm["MetricName"] == "NoCapacityInvocationFailures"
+    assert alarm["AlarmActions"] == [policies["serving-operator-from-zero"]["PolicyARN"]]
+
+    # No traffic: the autoscaler takes the copies (and managed scaling the instances) to zero,
+    # and the operator does not put them back.
+    sagemaker = sandbox.client("sagemaker")
+    wait_for_status(
+        components,
+        namespace,
+        name,
+        operator,
+        lambda obj: (
+            obj["status"].get("currentCopyCount") == 0
+            and cluster.condition(obj, "Ready")["status"] == "True"
+        ),  # type: ignore[index]
+        "zero copies, Ready",
+        timeout=90,
+    )
+    assert (
+        sagemaker.describe_endpoint(EndpointName=endpoint)["ProductionVariants"][0].get(
+            "CurrentInstanceCount"
+        )
+        == 0
+    )
+
+    # Scale-in slowed down (a spec change the operator applies to the policy alone: the
+    # copy count stays the autoscaler's, zero, though copyCount says 1), so the copy that
+    # comes back stays long enough to answer.
+    current = components.get(namespace, name)
+    assert current is not None
+    slower = current["spec"]
+    slower["autoscaling"]["scaleInCooldownSeconds"] = 600
+    components.patch_spec(namespace, name, slower)
+    wait_for_condition(components, namespace, name, "Ready", operator)
+    (policy,) = [
+        p
+        for p in autoscaling.describe_scaling_policies(
+            ServiceNamespace="sagemaker", ResourceId=resource
+        )["ScalingPolicies"]
+        if p["PolicyName"] == "serving-operator-copies"
+    ]
+    assert policy["TargetTrackingScalingPolicyConfiguration"]["ScaleInCooldown"] == 600
+    described = sagemaker.describe_inference_component(InferenceComponentName=name)
+    assert described["RuntimeConfig"]["DesiredCopyCount"] == 0
+
+    # A call finds no copy: refused, and that brings a copy back (the step policy).
+    request = tmp_path / "request.json"
+    request.write_text("[1]")
+    refused = subprocess.run(
+        [
+            str(VENV_BIN / "serving-operator"),
+            "invoke",
+            "--component",
+            name,
+            "--data",
+            str(request),
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **sandbox.env},
+        check=False,
+    )
+    assert refused.returncode != 0
+    assert "no capacity" in refused.stderr
+    wait_for_status(
+        components,
+        namespace,
+        name,
+        operator,
+        lambda obj: obj["status"].get("currentCopyCount") == 1,
+        "a copy back from zero",
+        timeout=90,
+    )
+    assert invoke(sandbox, name, request)["inferenceComponent"] == name
+
+    components.delete(namespace, name)
+    wait_gone(components, namespace, name, operator)
+    assert (
+        autoscaling.describe_scalable_targets(
+            ServiceNamespace="sagemaker",
+            ScalableDimension="sagemaker:inference-component:DesiredCopyCount",
+            ResourceIds=[resource],
+        )["ScalableTargets"]
+        == []
+    )
+    assert (
+        sandbox.client("cloudwatch").describe_alarms(
+            AlarmNames=[f"serving-operator-{name}-no-capacity"]
+        )["MetricAlarms"]
+        == []
+    )
+    model_endpoints.delete(namespace, endpoint)
+    wait_gone(model_endpoints, namespace, endpoint, operator)
