@@ -348,7 +348,7 @@ def test_autoscaling_removed_from_the_spec_is_deregistered() -> None:
     assert not memory.scaling_registered
 
 
-def test_scaling_is_read_again_only_hourly_at_rest() -> None:
+def test_scaling_is_read_again_once_a_clock_hour_sharing_the_read_at_rest() -> None:
     autoscaled = spec(autoscaling={"minCopies": 1, "maxCopies": 4, "targetInvocationsPerCopy": 10})
     world = World()
     _, memory = converge(world, autoscaled, ComponentMemory(), host(), now=1000.0)
@@ -357,9 +357,14 @@ def test_scaling_is_read_again_only_hourly_at_rest() -> None:
         plan_inference_component(autoscaled, seen, memory, namespace="ml", name="small"),
         ComponentLookups,
     )
-    later = world.observe(host(), now=1000.0 + 3700)
+    # The next clock hour: read again, and another component's read of this hour will do.
+    later = world.observe(host(), now=3600.0 + 100)
     asked = plan_inference_component(autoscaled, later, memory, namespace="ml", name="small")
-    assert asked == ComponentLookups(scaling=True)
+    assert asked == ComponentLookups(scaling=True, scaling_shared_since=3600.0)
+    # A changed autoscaling spec is read now, shared with nothing.
+    changed = spec(autoscaling={"minCopies": 1, "maxCopies": 5, "targetInvocationsPerCopy": 10})
+    asked = plan_inference_component(changed, seen, memory, namespace="ml", name="small")
+    assert asked == ComponentLookups(scaling=True, scaling_shared_since=None)
 
 
 def test_zero_min_copies_needs_managed_instance_scaling_to_zero() -> None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, assert_never
 
+from serving_operator.aws.autoscaling import ApplicationAutoScaling
 from serving_operator.aws.base import AwsError, ServiceAdapter
+from serving_operator.aws.ratelimit import RateLimiter
 from serving_operator.aws.sagemaker import is_already_exists, is_not_found
 from serving_operator.planning.inferencecomponent.actions import (
     CopyScalingAction,
@@ -129,34 +131,33 @@ def _target(resource_id: str) -> dict[str, str]:
 
 
 class CopyScaling(ServiceAdapter):
-    """Application Auto Scaling of one component's DesiredCopyCount."""
+    """Application Auto Scaling of components' DesiredCopyCount. Reads go through the
+    variants' reader with the components' dimension, so the hourly rechecks of many
+    components share one batched read (aws/autoscaling.py)."""
 
     service = "application-autoscaling"
 
-    def observe(self, resource_id: str) -> ObservedCopyScaling | None:
-        params = _target(resource_id)
-        targets = self.call(
-            "DescribeScalableTargets",
-            ServiceNamespace=params["ServiceNamespace"],
-            ResourceIds=[resource_id],
-            ScalableDimension=COPY_DIMENSION,
-        ).get("ScalableTargets", [])
-        if not targets:
+    def __init__(self, client: Any, limiter: RateLimiter) -> None:
+        super().__init__(client, limiter)
+        self._reader = ApplicationAutoScaling(client, limiter, COPY_DIMENSION)
+
+    def observe(
+        self, resource_id: str, *, shared_since: float | None = None, now: float | None = None
+    ) -> ObservedCopyScaling | None:
+        found = self._reader.observe([resource_id], shared_since=shared_since, now=now).get(
+            resource_id
+        )
+        if found is None:
             return None
-        policies = self.call("DescribeScalingPolicies", **params).get("ScalingPolicies", [])
         return ObservedCopyScaling(
-            min_copies=int(targets[0]["MinCapacity"]),
-            max_copies=int(targets[0]["MaxCapacity"]),
-            policies={
-                p["PolicyName"]: p.get("TargetTrackingScalingPolicyConfiguration")
-                or p.get("StepScalingPolicyConfiguration")
-                or {}
-                for p in policies
-            },
+            min_copies=found.min_instances,
+            max_copies=found.max_instances,
+            policies=found.policies,
         )
 
     def put_step_policy(self, resource_id: str, name: str, configuration: Mapping[str, Any]) -> str:
         """PutScalingPolicy of a StepScaling policy; its ARN (for the alarm that sets it off)."""
+        self._reader.forget(resource_id)
         answer = self.call(
             "PutScalingPolicy",
             **_target(resource_id),
@@ -167,6 +168,7 @@ class CopyScaling(ServiceAdapter):
         return str(answer["PolicyARN"])
 
     def delete_policy(self, resource_id: str, name: str) -> bool:
+        self._reader.forget(resource_id)
         try:
             self.call("DeleteScalingPolicy", **_target(resource_id), PolicyName=name)
         except AwsError as error:
@@ -176,6 +178,12 @@ class CopyScaling(ServiceAdapter):
         return True
 
     def execute(self, action: CopyScalingAction) -> bool:
+        try:
+            return self._write(action)
+        finally:
+            self._reader.forget(action.resource_id)
+
+    def _write(self, action: CopyScalingAction) -> bool:
         match action:
             case RegisterCopyScaling(resource_id=rid, min_copies=low, max_copies=high):
                 self.call(

@@ -84,6 +84,9 @@ class ComponentLookups(Lookups):
     endpoint: bool = False
     owner: bool = False
     scaling: bool = False
+    scaling_shared_since: float | None = None
+    """With `scaling`: a read of other components' targets made at or after this moment
+    (epoch seconds) will do (the hourly recheck); None reads now."""
 
 
 @dataclass(frozen=True)
@@ -102,5 +105,6 @@ class ComponentObservation:
             endpoint=wanted.endpoint and self.endpoint is None,
             owner=wanted.owner and self.owner is None,
             scaling=wanted.scaling and self.scaling is None,
+            scaling_shared_since=wanted.scaling_shared_since,
         )
         return left if (left.endpoint or left.owner or left.scaling) else None

@@ -53,6 +53,13 @@ ComponentPlan = Plan[Step, DesiredComponent | None]
 SCALING_RECHECK_SECONDS = 3600.0
 """How often the registered copy scaling is read again at rest (drift of the bounds)."""
 
+
+def scaling_window_start(now: float) -> float:
+    """The start of the recheck window `now` falls in (a clock hour, the same for every
+    component, so their rechecks share one batched read)."""
+    return now - now % SCALING_RECHECK_SECONDS
+
+
 # Reasons a person can match on (docs/troubleshooting.md).
 MODEL_ENDPOINT_NOT_FOUND = "ModelEndpointNotFound"
 MODEL_ENDPOINT_IN_OTHER_SHARD = "ModelEndpointInOtherShard"
@@ -205,13 +212,14 @@ def _scaling_steps(
     recent = (
         memory.scaling_checked == fingerprint
         and memory.scaling_checked_at is not None
-        and memory.scaling_checked_at
-        <= observed.now
-        < memory.scaling_checked_at + SCALING_RECHECK_SECONDS
+        and scaling_window_start(observed.now) <= memory.scaling_checked_at <= observed.now
     )
     if not wanted or recent:
         return [], memory
-    missing = observed.missing(ComponentLookups(scaling=True))
+    # Only the periodic recheck of what was made to match may share a read; after a change
+    # (or the first time) the scaling is read now.
+    shared = scaling_window_start(observed.now) if memory.scaling_checked == fingerprint else None
+    missing = observed.missing(ComponentLookups(scaling=True, scaling_shared_since=shared))
     if missing:
         return missing
     assert observed.scaling is not None

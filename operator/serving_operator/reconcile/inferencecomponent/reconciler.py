@@ -136,7 +136,13 @@ class InferenceComponentReconciler:
         if lookups.scaling:
             observed = replace(
                 observed,
-                scaling=Read(self._scaling.observe(scaling_resource_id(component_name))),
+                scaling=Read(
+                    self._scaling.observe(
+                        scaling_resource_id(component_name),
+                        shared_since=lookups.scaling_shared_since,
+                        now=observed.now,
+                    )
+                ),
             )
         return observed
 
