@@ -40,11 +40,9 @@ from serving_operator.api.trafficsplit import TrafficSplitSpec, TrafficSplitStat
 from serving_operator.aws.autoscaling import ApplicationAutoScaling  # noqa: E402
 from serving_operator.aws.base import CLIENT_CONFIG  # noqa: E402
 from serving_operator.aws.clients import Clients, EdgeClients  # noqa: E402
+from serving_operator.aws.copyscaling import CopyScaling  # noqa: E402
 from serving_operator.aws.greengrass import GreengrassV2  # noqa: E402
-from serving_operator.aws.inferencecomponents import (  # noqa: E402
-    CopyScaling,
-    InferenceComponents,
-)
+from serving_operator.aws.inferencecomponents import InferenceComponents  # noqa: E402
 from serving_operator.aws.iot import Iot  # noqa: E402
 from serving_operator.aws.neo import Neo  # noqa: E402
 from serving_operator.aws.ratelimit import TokenBucket  # noqa: E402

@@ -10,8 +10,9 @@ import boto3
 from serving_operator.aws.autoscaling import ApplicationAutoScaling
 from serving_operator.aws.base import CLIENT_CONFIG
 from serving_operator.aws.cloudwatch import CloudWatch
+from serving_operator.aws.copyscaling import CopyScaling
 from serving_operator.aws.greengrass import GreengrassV2
-from serving_operator.aws.inferencecomponents import CopyScaling, InferenceComponents
+from serving_operator.aws.inferencecomponents import InferenceComponents
 from serving_operator.aws.iot import Iot
 from serving_operator.aws.neo import Neo
 from serving_operator.aws.ratelimit import ServiceLimits

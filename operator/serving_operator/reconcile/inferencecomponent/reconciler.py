@@ -9,7 +9,8 @@ from typing import assert_never
 
 from serving_operator.api.inferencecomponent import DeletionPolicy, InferenceComponentSpec
 from serving_operator.aws.clients import Clients
-from serving_operator.aws.inferencecomponents import CopyScaling, InferenceComponents
+from serving_operator.aws.copyscaling import CopyScaling
+from serving_operator.aws.inferencecomponents import InferenceComponents
 from serving_operator.planning.inferencecomponent.actions import (
     ComponentAction,
     CreateComponentModel,
