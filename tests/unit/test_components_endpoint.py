@@ -134,3 +134,26 @@ def test_a_traffic_split_on_a_components_endpoint_is_refused() -> None:
     assert problem.kind == OutcomeKind.STALLED
     assert problem.reason == "EndpointHostsInferenceComponents"
     assert "not weighted" in problem.message
+
+
+def test_classic_endpoint_config_and_model_names_are_unchanged_by_component_support() -> None:
+    """The names are content hashes: a stored ModelEndpoint must not get a new config (and a
+    rollout) from this version. Pinned from the version before component support."""
+    spec = ModelEndpointSpec.model_validate(
+        {"executionRoleArn": ROLE, "variants": [variant("a"), variant("b", version="v2")]}
+    )
+    desired = desired_endpoint(spec, namespace="ns", name="n")
+    assert desired.config_name == "n-6d97d1978d"
+    assert sorted(m.name for m in desired.models) == ["n-0be9718f0c", "n-36e975c14b"]
+
+
+def test_the_inference_component_crd_prints_endpoint_copies_status_ready_age() -> None:
+    from serving_operator.api import GROUP, INFERENCE_COMPONENT, VERSION
+    from serving_operator.api.crdgen import crd_for
+
+    crd = crd_for(INFERENCE_COMPONENT, GROUP, VERSION)
+    (version,) = crd["spec"]["versions"]
+    columns = [c["name"] for c in version["additionalPrinterColumns"] if not c.get("priority")]
+    assert columns == ["Endpoint", "Copies", "Status", "Ready", "Age"]  # -o wide adds more
+    assert crd["spec"]["names"]["categories"] == ["mlserving"]
+    assert version["subresources"] == {"status": {}}
