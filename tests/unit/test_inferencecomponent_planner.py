@@ -92,6 +92,8 @@ class World:
     models: set[str] = field(default_factory=set)
     scaling: ObservedCopyScaling | None = None
     alarms: dict[str, Any] = field(default_factory=dict)
+    roll_back: str | None = None
+    """SageMaker's reason when the next UpdateInferenceComponent rolls back."""
     applied: list[ComponentAction] = field(default_factory=list)
 
     def observe(self, h: HostEndpoint | None, now: float = 1000.0) -> ComponentObservation:
@@ -134,6 +136,9 @@ class World:
                     current_copies=action.copy_count,
                 )
                 self.component_owner = dict(action.tags)[OWNER_TAG]
+            case UpdateInferenceComponent() if self.roll_back is not None:
+                assert self.component is not None
+                self.component = replace(self.component, failure_reason=self.roll_back)
             case UpdateInferenceComponent():
                 assert self.component is not None
                 copies = action.copy_count
@@ -525,3 +530,41 @@ def test_planning_again_after_applying_changes_nothing(
             zero = wanted.autoscaling.min_copies == 0
             assert ("serving-operator-from-zero" in world.scaling.policies) == zero
             assert bool(world.alarms) == zero
+
+
+def test_an_update_sagemaker_rolled_back_is_not_sent_again_until_the_spec_changes() -> None:
+    world = World()
+    _, memory = converge(world, spec(), ComponentMemory(), host())
+    world.roll_back = "the new copies did not pass their health check"
+    bad = spec(model={"image": "example.com/llm:broken"})
+    decision, memory = one_pass(world, bad, memory, host())
+    assert any(isinstance(a, UpdateInferenceComponent) for a in decision.actions)
+    world.applied.clear()
+    decision, memory = one_pass(world, bad, memory, host())
+    assert decision.outcome.reason == "UpdateFailed"
+    assert "health check" in decision.outcome.message
+    assert world.applied == []
+    world.roll_back = None
+    fixed = spec(model={"image": "example.com/llm:fixed"})
+    decision, memory = converge(world, fixed, memory, host())
+    assert decision.outcome.kind == OutcomeKind.READY
+    assert world.component is not None
+    assert world.component.specification["ModelName"] == memory.owned_models[0]
+
+
+def test_a_failed_component_is_recreated_once_the_spec_changes() -> None:
+    world = World()
+    _, memory = converge(world, spec(), ComponentMemory(), host())
+    assert world.component is not None
+    world.component = replace(world.component, status="Failed", failure_reason="image not found")
+    decision, memory = one_pass(world, spec(), memory, host())
+    assert decision.outcome.reason == "ComponentFailed"
+    assert aws_actions(decision) == []
+    changed = spec(model={"image": "example.com/llm:2"})
+    decision, memory = one_pass(world, changed, memory, host())
+    assert aws_actions(decision) == [DeleteInferenceComponent("small")]
+    assert decision.outcome.reason == "RecreatingFailedComponent"
+    decision, memory = converge(world, changed, memory, host())
+    assert decision.outcome.kind == OutcomeKind.READY
+    assert world.component is not None
+    assert world.component.status == "InService"

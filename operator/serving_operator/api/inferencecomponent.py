@@ -330,6 +330,13 @@ class InferenceComponentStatus(StatusBase):
     autoscaling_registered: bool | None = Field(
         default=None, description="Whether autoscaling was registered at the last check."
     )
+    attempted_specification: str | None = Field(
+        default=None,
+        description=(
+            "Hash of the specification last sent with UpdateInferenceComponent; one SageMaker"
+            " rolled back is not sent again until the spec changes."
+        ),
+    )
 
 
 INFERENCE_COMPONENT = KindInfo(

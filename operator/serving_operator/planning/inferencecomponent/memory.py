@@ -14,3 +14,6 @@ class ComponentMemory:
     scaling_registered: bool = False
     scaling_checked: str | None = None
     scaling_checked_at: float | None = None
+    attempted: str | None = None
+    """Content hash of the specification last sent with UpdateInferenceComponent: an update
+    SageMaker rolled back is not sent again until the spec changes."""

@@ -44,6 +44,7 @@ from serving_operator.planning.inferencecomponent.observed import (
     ComponentObservation,
     ObservedComponent,
 )
+from serving_operator.planning.naming import content_hash
 from serving_operator.planning.outcome import Outcome, Plan, Remember
 from serving_operator.planning.ownership import owner_id
 
@@ -70,6 +71,8 @@ ZERO_COPIES_NOT_ALLOWED = "ZeroCopiesNeedManagedScalingToZero"
 COMPONENT_NOT_OWNED = "ComponentNotOwned"
 COMPONENT_ON_OTHER_ENDPOINT = "ComponentOnOtherEndpoint"
 COMPONENT_FAILED = "ComponentFailed"
+UPDATE_FAILED = "UpdateFailed"
+RECREATING_FAILED = "RecreatingFailedComponent"
 WAITING_FOR_ENDPOINT = "WaitingForEndpoint"
 
 _TOLERANCE = 1e-6
@@ -306,13 +309,41 @@ def _plan_existing(
             ),
             findings=desired,
         )
-    if component.status == "Failed" and not spec_differs:
+    attempt = content_hash(dict(desired.specification))
+    if component.status == "Failed":
+        if not spec_differs:
+            return Plan(
+                tuple(steps),
+                Outcome.stalled(
+                    COMPONENT_FAILED,
+                    f"inference component {desired.name} failed:"
+                    f" {component.failure_reason or '?'}; change the spec to try again",
+                ),
+                findings=desired,
+            )
+        # A failed component is not updated in place: deleted, then created from the new spec.
+        steps += [
+            DeleteInferenceComponent(desired.name),
+            Remember(replace(memory, attempted=None)),
+        ]
+        return Plan(
+            tuple(steps),
+            Outcome.progressing(
+                RECREATING_FAILED,
+                f"inference component {desired.name} failed; deleting it to create it anew"
+                " from the changed spec",
+            ),
+            findings=desired,
+        )
+    if spec_differs and memory.attempted == attempt and component.failure_reason:
+        # SageMaker rolled this very update back (the old specification serves on).
         return Plan(
             tuple(steps),
             Outcome.stalled(
-                COMPONENT_FAILED,
-                f"inference component {desired.name} failed: {component.failure_reason or '?'};"
-                " change the spec to try again",
+                UPDATE_FAILED,
+                f"the update of inference component {desired.name} was rolled back:"
+                f" {component.failure_reason}; the previous specification keeps serving."
+                " Change the spec to try again",
             ),
             findings=desired,
         )
@@ -326,7 +357,11 @@ def _plan_existing(
             # nothing to batch (SageMaker replaces it in place).
             desired.deployment if max(copies, desired.copy_count) > 1 else None,
         )
-        steps += [*_create_model(desired), update, Remember(_created(desired, memory))]
+        steps += [
+            *_create_model(desired),
+            update,
+            Remember(replace(_created(desired, memory), attempted=attempt)),
+        ]
         return Plan(
             tuple(steps),
             Outcome.progressing("Updating", f"rolling out a new specification of {desired.name}"),

@@ -44,6 +44,7 @@ def memory_of(status: InferenceComponentStatus) -> ComponentMemory:
         scaling_registered=bool(status.autoscaling_registered),
         scaling_checked=status.autoscaling_checked,
         scaling_checked_at=checked_at.timestamp() if checked_at is not None else None,
+        attempted=status.attempted_specification,
     )
 
 
@@ -114,6 +115,7 @@ def _memory_fields(memory: ComponentMemory) -> dict[str, object]:
         "autoscaling_registered": memory.scaling_registered,
         "autoscaling_checked": memory.scaling_checked,
         "autoscaling_checked_at": _rfc3339(memory.scaling_checked_at),
+        "attempted_specification": memory.attempted,
     }
 
 
