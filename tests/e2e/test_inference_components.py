@@ -387,3 +387,73 @@ def test_copies_autoscale_to_zero_and_back(
     )
     model_endpoints.delete(namespace, endpoint)
     wait_gone(model_endpoints, namespace, endpoint, operator)
+
+
+def test_an_update_that_does_not_fit_is_rolled_back_and_not_sent_again(
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    model_endpoints: cluster.Objects,
+    components: cluster.Objects,
+    model_bucket: str,
+) -> None:
+    """One ml.m5.xlarge (4 vCPUs), no managed scaling: a neighbour holds 2 cores, so the
+    component's new 3-core copy cannot be placed; SageMaker rolls the update back and the old
+    specification serves on. The operator says so and does not send the update again."""
+    endpoint = f"tight-{namespace}"
+    body = fleet(endpoint)
+    variant = body["spec"]["variants"][0]
+    variant.pop("managedInstanceScaling")
+    variant["instanceType"] = "ml.m5.xlarge"
+    model_endpoints.create(namespace, body)
+    neighbour, name = f"neighbour-{namespace}", f"grower-{namespace}"
+    components.create(namespace, component(neighbour, endpoint, model_bucket, 2, 2048, 1, "n:1"))
+    components.create(namespace, component(name, endpoint, model_bucket, 1, 2048, 1, "g:1"))
+    for each in (neighbour, name):
+        wait_for_condition(components, namespace, each, "Ready", operator)
+    sagemaker = sandbox.client("sagemaker")
+    before = sagemaker.describe_inference_component(InferenceComponentName=name)
+
+    grown = components.get(namespace, name)
+    assert grown is not None
+    spec = grown["spec"]
+    spec["compute"]["cpuCores"] = 3
+    components.patch_spec(namespace, name, spec)
+    stalled = wait_for_condition(components, namespace, name, "Stalled", operator, timeout=90)
+    condition = cluster.condition(stalled, "Stalled")
+    assert condition is not None
+    assert condition["reason"] == "UpdateFailed"
+    assert "do not fit" in condition["message"]
+    after = sagemaker.describe_inference_component(InferenceComponentName=name)
+    assert after["InferenceComponentStatus"] == "InService"
+    assert after["Specification"]["ModelName"] == before["Specification"]["ModelName"]
+    assert after["Specification"]["ComputeResourceRequirements"]["NumberOfCpuCoresRequired"] == 1
+    wait_for_events(
+        components,
+        namespace,
+        name,
+        operator,
+        lambda events: any(e.type == "Warning" and e.reason == "UpdateFailed" for e in events),
+        "an UpdateFailed Warning",
+    )
+    # Several more passes over both components (at rest: one read each): none sends the
+    # rolled-back update again.
+    sandbox.forget_calls()
+    processes.wait_until(
+        lambda: sum(c["operation"] == "DescribeInferenceComponent" for c in sandbox.calls()) >= 6,
+        timeout=60,
+        what="three more passes over each component",
+        log=operator.log,
+    )
+    assert "UpdateInferenceComponent" not in {c["operation"] for c in sandbox.calls()}
+
+    # Back to what fits: Ready again, no update needed (the old specification still serves).
+    spec["compute"]["cpuCores"] = 1
+    components.patch_spec(namespace, name, spec)
+    wait_for_condition(components, namespace, name, "Ready", operator)
+    for each in (neighbour, name):
+        components.delete(namespace, each)
+    model_endpoints.delete(namespace, endpoint)
+    for each in (neighbour, name):
+        wait_gone(components, namespace, each, operator)
+    wait_gone(model_endpoints, namespace, endpoint, operator)
