@@ -568,3 +568,16 @@ def test_a_failed_component_is_recreated_once_the_spec_changes() -> None:
     assert decision.outcome.kind == OutcomeKind.READY
     assert world.component is not None
     assert world.component.status == "InService"
+
+
+def test_a_component_waiting_for_room_says_what_sagemaker_says() -> None:
+    world = World()
+    _, memory = converge(world, spec(), ComponentMemory(), host())
+    assert world.component is not None
+    world.component = replace(
+        world.component, status="Creating", failure_reason="no room for another copy"
+    )
+    decision, _ = one_pass(world, spec(), memory, host())
+    assert decision.outcome.kind == OutcomeKind.PROGRESSING
+    assert decision.outcome.message.endswith("is Creating: no room for another copy")
+    assert aws_actions(decision) == []

@@ -301,11 +301,13 @@ def _plan_existing(
     spec_differs = not _same(component.specification, desired.specification)
     copies_differ = desired.owns_copies and _copies_now(component) != desired.copy_count
     if component.status in ("Creating", "Updating", "Deleting"):
+        # SageMaker says why a component waits (copies that do not fit yet, for one).
+        why = f": {component.failure_reason}" if component.failure_reason else ""
         return Plan(
             tuple(steps),
             Outcome.progressing(
                 component.status,
-                f"inference component {desired.name} is {component.status}",
+                f"inference component {desired.name} is {component.status}{why}",
             ),
             findings=desired,
         )
