@@ -486,12 +486,29 @@ def test_inference_component_answers(
     sagemaker.update_inference_component_runtime_config(
         InferenceComponentName=name, DesiredRuntimeConfig={"CopyCount": 1}
     )
-    with pytest.raises(sagemaker.exceptions.ClientError):  # Updating
-        sagemaker.update_inference_component_runtime_config(
-            InferenceComponentName=name, DesiredRuntimeConfig={"CopyCount": 2}
-        )
     wait_until(status, lambda d: d["InferenceComponentStatus"] == "InService", "the copies")
-    sagemaker.delete_inference_component(InferenceComponentName=name)
+    # Two GPUs a copy on one-GPU instances: it stays Creating, and cannot be updated.
+    stuck = unique("shapes")
+    sagemaker.create_inference_component(
+        InferenceComponentName=stuck,
+        EndpointName=endpoint,
+        VariantName="main",
+        Specification={
+            **specification,
+            "ComputeResourceRequirements": {
+                "MinMemoryRequiredInMb": 1024,
+                "NumberOfAcceleratorDevicesRequired": 2,
+            },
+        },
+        RuntimeConfig={"CopyCount": 1},
+    )
+    with pytest.raises(sagemaker.exceptions.ClientError):
+        sagemaker.update_inference_component_runtime_config(
+            InferenceComponentName=stuck, DesiredRuntimeConfig={"CopyCount": 2}
+        )
+    sagemaker.describe_inference_component(InferenceComponentName=stuck)  # with its reason
+    for deleted in (name, stuck):
+        sagemaker.delete_inference_component(InferenceComponentName=deleted)
     for missing in (
         lambda: sagemaker.describe_inference_component(InferenceComponentName=unique("x")),
         lambda: sagemaker.delete_inference_component(InferenceComponentName=unique("x")),

@@ -23,9 +23,18 @@ FAST = {"creatingSeconds": 0.3, "updatingSeconds": 0.3, "deletingSeconds": 0.2}
 DIMENSION = "sagemaker:inference-component:DesiredCopyCount"
 
 
+# Long enough that a describe right after a change still sees its in-between status.
+STEADY = {"creatingSeconds": 3, "updatingSeconds": 3, "deletingSeconds": 3}
+
+
 @pytest.fixture
 def fast(sandbox_settings: Callable[..., None]) -> None:
     sandbox_settings(**FAST)
+
+
+@pytest.fixture
+def steady(sandbox_settings: Callable[..., None]) -> None:
+    sandbox_settings(**STEADY)
 
 
 def ic_endpoint(
@@ -59,13 +68,21 @@ def ic_endpoint(
 
 
 def spec(
-    *, image: str = "llm:1", cpus: float = 4, memory: int = 16384, gpus: float = 1
+    *,
+    image: str = "llm:1",
+    cpus: float = 4,
+    memory: int = 16384,
+    gpus: float = 1,
+    artifact: str | None = None,
 ) -> dict[str, Any]:
     compute: dict[str, Any] = {"NumberOfCpuCoresRequired": cpus, "MinMemoryRequiredInMb": memory}
     if gpus:  # at least 1 when given (botocore's NumberOfAcceleratorDevices)
         compute["NumberOfAcceleratorDevicesRequired"] = gpus
+    container: dict[str, Any] = {"Image": image}
+    if artifact is not None:
+        container["ArtifactUrl"] = artifact
     return {
-        "Container": {"Image": image, "ArtifactUrl": "s3://models/llm/model.tar.gz"},
+        "Container": container,
         "ComputeResourceRequirements": compute,
     }
 
@@ -120,9 +137,15 @@ def gone(control: Any, name: str) -> None:
     wait_until(missing, lambda d: d["gone"], f"{name} to be deleted")
 
 
-def test_lifecycle_create_describe_list_update_delete(control: Any, fast: None) -> None:
+def test_lifecycle_create_describe_list_update_delete(
+    control: Any, steady: None, sandbox: Sandbox
+) -> None:
     endpoint = ic_endpoint(control)
     name = component(control, endpoint, copies=2)
+    # The call log names the component a call is about (tests count reads per resource).
+    assert [c["operation"] for c in sandbox.calls() if c.get("target") == name] == [
+        "CreateInferenceComponent"
+    ]
     creating = describe(control, name)
     assert creating["InferenceComponentStatus"] == "Creating"
     assert creating["EndpointName"] == endpoint
@@ -170,7 +193,46 @@ def test_lifecycle_create_describe_list_update_delete(control: Any, fast: None) 
     control.delete_inference_component(InferenceComponentName=name)
     assert describe(control, name)["InferenceComponentStatus"] == "Deleting"
     gone(control, name)
+    config = control.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    variant = control.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]
+    assert "ModelName" not in variant
+    assert variant["InstanceType"] == "ml.g5.12xlarge"  # a type moto's own list lacks
     control.delete_endpoint(EndpointName=endpoint)
+    control.delete_endpoint_config(EndpointConfigName=config)
+
+
+def test_a_missing_artifact_fails_the_component_and_rolls_an_update_back(
+    control: Any, fast: None, model_bucket: str
+) -> None:
+    endpoint = ic_endpoint(control)
+    missing = f"s3://{model_bucket}/llm/{unique('absent')}/model.tar.gz"
+    present = f"s3://{model_bucket}/xgboost/v1/model.tar.gz"
+    failing = component(control, endpoint, artifact=missing)
+    failed = settled(control, failing, "Failed")
+    assert missing in failed["FailureReason"]
+    assert copies(failed) == (1, 0)
+    # A model whose artifact is missing fails it the same way.
+    model = endpoints.model(control, PrimaryContainer={"Image": "img", "ModelDataUrl": missing})
+    by_model = unique("ic")
+    control.create_inference_component(
+        InferenceComponentName=by_model,
+        EndpointName=endpoint,
+        VariantName="main",
+        Specification={**spec(), "ModelName": model},
+        RuntimeConfig={"CopyCount": 1},
+    )
+    assert missing in settled(control, by_model, "Failed")["FailureReason"]
+
+    working = component(control, endpoint, artifact=present)
+    assert "FailureReason" not in settled(control, working)
+    control.update_inference_component(
+        InferenceComponentName=working, Specification=spec(image="llm:2", artifact=missing)
+    )
+    rolled_back = settled(control, working)
+    assert "Rolled back the update" in rolled_back["FailureReason"]
+    assert rolled_back["Specification"]["Container"]["ArtifactUrl"] == present
+    for name in (failing, by_model, working):
+        control.delete_inference_component(InferenceComponentName=name)
 
 
 def test_list_filters_sorts_and_pages(control: Any, fast: None) -> None:
@@ -243,7 +305,7 @@ def test_validation_errors(control: Any, fast: None, model_bucket: str) -> None:
         )
     assert "ExecutionRoleArn" in no_role.value.response["Error"]["Message"]
 
-    name = component(control, endpoint)
+    name = component(control, endpoint, gpus=8)  # more GPUs than an instance: stays Creating
     with pytest.raises(ClientError) as twice:
         component(control, endpoint, name=name)
     assert "already existing" in twice.value.response["Error"]["Message"]
@@ -303,6 +365,9 @@ def test_managed_instance_scaling_grows_to_fit_and_shrinks_to_the_minimum(
     summary = control.describe_endpoint(EndpointName=endpoint)["ProductionVariants"][0]
     assert summary["ManagedInstanceScaling"]["MaxInstanceCount"] == 3
     assert summary["RoutingConfig"]["RoutingStrategy"] == "LEAST_OUTSTANDING_REQUESTS"
+    # The endpoint keeps running on its config once the config is deleted.
+    config = control.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    control.delete_endpoint_config(EndpointConfigName=config)
 
     # Beyond MaxInstanceCount: three instances, three copies, the fourth waits.
     control.update_inference_component_runtime_config(
@@ -325,7 +390,7 @@ def test_managed_instance_scaling_grows_to_fit_and_shrinks_to_the_minimum(
 
 
 def test_rolling_update_of_one_component_leaves_the_others_alone(
-    control: Any, fast: None, runtime: Any
+    control: Any, steady: None, runtime: Any
 ) -> None:
     endpoint = ic_endpoint(control, instance_type="ml.g5.12xlarge")
     rolled = component(control, endpoint, copies=2, image="llm:1")
@@ -388,9 +453,11 @@ def test_invoke_by_component_name(
     endpoint = ic_endpoint(control)
     llm = component(control, endpoint, image="llm:1")
     embed = component(control, endpoint, image="embed:1")
+    # A component that stays Creating (a copy needs more GPUs than an instance has).
+    waiting = component(control, endpoint, gpus=8)
     with pytest.raises(runtime.exceptions.ValidationError) as creating:
-        runtime.invoke_endpoint(EndpointName=endpoint, Body=b"1", InferenceComponentName=llm)
-    assert "not in service" in creating.value.response["Error"]["Message"]
+        runtime.invoke_endpoint(EndpointName=endpoint, Body=b"1", InferenceComponentName=waiting)
+    assert "not in service (status: Creating)" in creating.value.response["Error"]["Message"]
     settled(control, llm)
     settled(control, embed)
     for name, image in ((llm, "llm:1"), (embed, "embed:1")):
@@ -461,7 +528,9 @@ def test_copy_autoscaling_to_zero_and_back(
             "PredefinedMetricSpecification": {
                 "PredefinedMetricType": "SageMakerInferenceComponentInvocationsPerCopy"
             },
-            "ScaleInCooldown": 0,
+            # Counted from the last scaling: the first scale-in is not held back, and once a
+            # copy is back, it stays long enough for the calls below.
+            "ScaleInCooldown": 10,
             "ScaleOutCooldown": 0,
         },
     )

@@ -7,13 +7,15 @@ configuration with an ExecutionRoleArn, hosts components ("Deploy models for rea
 inference", SageMaker developer guide), and the endpoint must be InService.
 
 Lifecycle (InferenceComponentStatus): Creating for `creatingSeconds`, then InService once
-every copy is placed; Updating for `updatingSeconds` (plus the rolling update's wait intervals
-times `deploymentTimeScale`, as guardrails.py does for endpoints) after UpdateInferenceComponent
-or UpdateInferenceComponentRuntimeConfig; Deleting for `deletingSeconds`, then gone. A spec
+every copy is placed, or Failed if a model artifact the spec names (the container's
+ArtifactUrl, the model's ModelDataUrl) is not in S3, as endpoints fail in sagemaker.py;
+Updating for `updatingSeconds` (plus the rolling update's wait intervals times
+`deploymentTimeScale`, as guardrails.py does for endpoints) after UpdateInferenceComponent or
+UpdateInferenceComponentRuntimeConfig; Deleting for `deletingSeconds`, then gone. A spec
 change (UpdateInferenceComponent with a Specification) rolls to the new spec at the end of
-Updating; if the new copies do not fit, or an AutoRollbackConfiguration alarm is in ALARM, it
-rolls back: the old spec keeps serving, InService, with a FailureReason. Other components on
-the endpoint are not touched.
+Updating; if the new copies do not fit, their artifact is missing, or an
+AutoRollbackConfiguration alarm is in ALARM, it rolls back: the old spec keeps serving,
+InService, with a FailureReason. Other components on the endpoint are not touched.
 
 Placement. Each instance of the variant offers its instance type's resources
 (instance_types.py). Copies go onto instances first fit, components in creation order, copies
@@ -45,6 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from moto.backends import get_backend
 from werkzeug.wrappers import Response
 
 from serving_operator.sandbox import guardrails
@@ -146,6 +149,7 @@ class InferenceComponentOverlay:
         self.sagemaker = sagemaker
         self.lock: threading.RLock = sagemaker.lock
         self.components: dict[tuple[str, str, str], Component] = {}
+        self._configs: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._order = 0
         self.handlers: dict[str, Callable[[AwsRequest], Response | None]] = {
             "CreateInferenceComponent": self._create,
@@ -176,23 +180,35 @@ class InferenceComponentOverlay:
                 key=lambda c: c.order,
             )
 
+    def _config_variants(self, account: str, region: str, endpoint: Any) -> list[dict[str, Any]]:
+        """The production variants of the config the endpoint runs, as first read: an
+        endpoint keeps running on its config after the config is deleted."""
+        key = (endpoint.arn, endpoint.endpoint_config_name)
+        if key not in self._configs:
+            configs = self.sagemaker.backend_for(account, region).endpoint_configs
+            config = configs.get(endpoint.endpoint_config_name)
+            if config is None:
+                return []
+            self._configs[key] = [dict(v) for v in config.production_variants]
+        return self._configs[key]
+
     def variant_config(self, account: str, region: str, endpoint: Any, variant: str) -> Any:
-        """The endpoint config's production variant (dict), None if it or the config is gone."""
-        configs = self.sagemaker.backend_for(account, region).endpoint_configs
-        config = configs.get(endpoint.endpoint_config_name)
-        if config is None:
-            return None
+        """The endpoint config's production variant (dict), None if unknown."""
         return next(
-            (v for v in config.production_variants if v.get("VariantName") == variant), None
+            (
+                v
+                for v in self._config_variants(account, region, endpoint)
+                if v.get("VariantName") == variant
+            ),
+            None,
         )
 
     def hosts_components(self, account: str, region: str, endpoint: Any) -> bool:
         """Whether the endpoint's variants are of the kind that hosts inference components."""
-        configs = self.sagemaker.backend_for(account, region).endpoint_configs
-        config = configs.get(endpoint.endpoint_config_name)
-        if config is None:
+        variants = self._config_variants(account, region, endpoint)
+        if not variants:
             return bool(self.on_endpoint(account, region, endpoint.endpoint_name))
-        return any("ModelName" not in v for v in config.production_variants)
+        return any("ModelName" not in v for v in variants)
 
     # -- time ---------------------------------------------------------------------------
     def advance(self, now: float | None = None) -> None:
@@ -222,7 +238,7 @@ class InferenceComponentOverlay:
             return
         by_variant: dict[str, list[Component]] = {}
         for component in components:
-            if component.status != "Deleting" and not component.adapter:
+            if component.status not in ("Deleting", "Failed") and not component.adapter:
                 by_variant.setdefault(component.variant_name, []).append(component)
         for variant_name, group in by_variant.items():
             self._settle_variant(account, region, endpoint, variant_name, group)
@@ -322,7 +338,9 @@ class InferenceComponentOverlay:
         group = [
             c
             for c in self.on_endpoint(component.account, component.region, component.endpoint_name)
-            if c.variant_name == component.variant_name and c.status != "Deleting" and not c.adapter
+            if c.variant_name == component.variant_name
+            and c.status not in ("Deleting", "Failed")
+            and not c.adapter
         ]
         # The new copies replace the old ones: counted anew, after the others.
         demands = [(need_of(c.spec), c.current, c.desired) for c in group if c is not component]
@@ -356,6 +374,36 @@ class InferenceComponentOverlay:
             self._schedule(component, self.sagemaker.settings.updating_seconds, finish)
 
     # -- helpers ------------------------------------------------------------------------
+    def missing_artifact(self, account: str, region: str, spec: dict[str, Any]) -> str | None:
+        """Why the copies cannot start: an artifact of the spec (the container's ArtifactUrl,
+        or the ModelDataUrl of the model's containers) is not in S3. Worded as the endpoint
+        overlay words a missing model artifact (sagemaker.py)."""
+        urls = [str((spec.get("Container") or {}).get("ArtifactUrl") or "")]
+        model = self.sagemaker.backend_for(account, region)._models.get(spec.get("ModelName", ""))
+        if model is not None:
+            containers = model.containers or [model.primary_container or {}]
+            urls += [
+                str((c or {}).get("ModelDataUrl") or "")
+                for c in containers
+                if (c or {}).get("Mode") != "MultiModel"
+            ]
+        s3 = get_backend("s3")[account]["aws"]
+        for url in urls:
+            if not url.startswith("s3://"):
+                continue
+            bucket_name, _, key = url.removeprefix("s3://").partition("/")
+            bucket = s3.buckets.get(bucket_name)
+            prefix = key if key.endswith("/") else key + "/"
+            if bucket is None or not (
+                key in bucket.keys or any(k.startswith(prefix) for k in bucket.keys)
+            ):
+                return (
+                    f'Failed to download model data from URL: "{url}". Please ensure that there'
+                    " is an object located at the URL and that the endpoint configuration's"
+                    " ExecutionRoleArn has permissions to download the object."
+                )
+        return None
+
     def _arn(self, request: AwsRequest, name: str) -> str:
         return sagemaker_arn(
             "inference-component", name, self.sagemaker.account(request), request.region
@@ -479,13 +527,7 @@ class InferenceComponentOverlay:
                     f'Could not find variant "{variant_name}" in endpoint "{endpoint_arn}".',
                 )
             config = self.variant_config(account, region, endpoint, variant_name)
-            configs = self.sagemaker.backend_for(account, region).endpoint_configs
-            endpoint_config = configs.get(endpoint.endpoint_config_name)
-            if (
-                config is None
-                or "ModelName" in config
-                or not getattr(endpoint_config, "execution_role_arn", None)
-            ):
+            if config is None or "ModelName" in config:
                 return error_response(
                     "ValidationException",
                     f'Variant "{variant_name}" of endpoint "{endpoint_arn}" cannot host inference'
@@ -520,7 +562,16 @@ class InferenceComponentOverlay:
                 resolved_at=now,
             )
             self.components[(account, region, name)] = component
-            self._schedule(component, self.sagemaker.settings.creating_seconds, lambda: None)
+
+            def finish() -> None:
+                failure = self.missing_artifact(account, region, component.spec)
+                if failure:
+                    component.status = "Failed"
+                    component.failure_reason = failure
+                    component.current = 0
+                    component.modified = time.time()
+
+            self._schedule(component, self.sagemaker.settings.creating_seconds, finish)
             self.settle(account, region, endpoint_name)
             return json_response({"InferenceComponentArn": component.arn})
 
@@ -687,8 +738,11 @@ class InferenceComponentOverlay:
                 if new_spec is None:
                     return
                 alarm = guardrails.alarm_in_alarm(account, component.region, deployment)
+                missing = self.missing_artifact(account, component.region, new_spec)
                 if alarm is not None:
                     component.failure_reason = guardrails.rollback_reason(alarm)
+                elif missing:
+                    component.failure_reason = f"Rolled back the update: {missing}"
                 elif not self.fits_with(component, new_spec):
                     component.failure_reason = (
                         f"Rolled back the update of inference component {component.name}: the"

@@ -49,6 +49,7 @@ Admin API (JSON), for tests and demos:
                                     median and p99; actually waited), seed (optional, else
                                     derived from E and V) of its own random stream, restarted
                                     by each POST. Unset variants answer at once, without errors.
+                                    An inference component's name as V sets that component's.
   GET  /_sandbox/behaviour         [behaviour, ...]; ?endpoint=E&variant=V to filter
   DELETE /_sandbox/behaviour       forget them all; ?endpoint=E&variant=V for some
   POST /_sandbox/faults            {"service": "sagemaker", "operation": "DescribeEndpoint",
@@ -346,6 +347,7 @@ class SandboxApp:
 
 _OPERATOR_AGENT = "serving-operator/"
 _TARGET_KEYS = (
+    "InferenceComponentName",  # before EndpointName: CreateInferenceComponent names both
     "EndpointName",
     "EndpointConfigName",
     "ModelName",
