@@ -6,6 +6,10 @@ nothing.
 2. A candidate worse by exactly the harmful amount: how often is it promoted? (alpha too)
 3. A candidate with 10x the baseline's errors (0.5% -> 5%): how long until it is rolled back,
    at 100, 1,000 and 10,000 invocations a minute?
+4. A 0.1% baseline with a candidate twice as bad, at 1,000 invocations a minute: promoted
+   under the absolute default; under relativeHarm {ratio: 2} how often promoted (alpha bounds
+   it) and how long until it is rolled back; and what the relative harm costs identical
+   variants (time to promote).
 All with the API's defaults (alpha 0.05, minSampleSize 1,000, harmfulIncrease 0.01, a look a
 minute) on 5xx errors; steps at 10/20/.../50% and so on.
 """
@@ -120,6 +124,49 @@ def time_to_roll_back(runs: int) -> None:
         )
 
 
+def relative_harm(runs: int) -> None:
+    per_minute, baseline, doubled = 1_000, 0.001, 0.002
+    print(
+        f"\nA 0.1% baseline, a candidate with twice its errors, {per_minute:,} invocations a"
+        " minute, 5 steps from 10%"
+    )
+    relative = [{"name": "errors", "type": "ErrorRate", "relativeHarm": {"ratio": 2}}]
+    forms = (
+        ("absolute default", canary_spec(STEPS[5])),
+        ("relativeHarm ratio 2", canary_spec(STEPS[5], metrics=relative)),
+    )
+    for label, spec in forms:
+        for candidate in (doubled, baseline):
+            rng = np.random.default_rng([SEED, per_minute, int(candidate * 1e4)])
+            ends = [
+                run_canary(
+                    spec,
+                    per_minute=per_minute,
+                    baseline_error_rate=baseline,
+                    candidate_error_rate=candidate,
+                    rng=rng,
+                    max_minutes=3 * 24 * 60,
+                )
+                for _ in range(runs)
+            ]
+            failed = [e for e in ends if e.phase == Phase.FAILED]
+            promoted = [e for e in ends if e.phase == Phase.SUCCEEDED]
+            name = f"{label}, {baseline:.1%} -> {candidate:.1%}"
+            if candidate == doubled and spec is forms[1][1]:
+                print(_rate(f"{name}: promoted", len(promoted), runs, ALPHA))
+            elif candidate == doubled:
+                low, high = wilson(len(promoted), runs)
+                print(
+                    f"  {name + ': promoted':<34} {len(promoted) / runs:7.4f}"
+                    f"  95% [{low:.4f}, {high:.4f}]  (no promise: 0.1 points < harmfulIncrease)"
+                )
+            print(
+                f"    rolled back {len(failed)}/{runs}, {_minutes([e.minutes for e in failed])};"
+                f" promoted {len(promoted)}/{runs}, {_minutes([e.minutes for e in promoted])}"
+                + ("" if candidate == doubled else f"  ({name})")
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2000, help="canaries per scenario")
@@ -131,6 +178,7 @@ def main() -> None:
     print(f"Seeded canaries through the real planner: {runs} per scenario, alpha {ALPHA}")
     whole_canary_rates(runs, args.per_minute)
     time_to_roll_back(max(50, runs // 10))
+    relative_harm(max(50, runs // 10))
     print(f"\n{time.perf_counter() - started:.0f} s")
 
 

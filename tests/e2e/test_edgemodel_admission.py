@@ -26,10 +26,14 @@ GOOD: dict[str, Any] = {
         "roleArn": "arn:aws:iam::123456789012:role/Neo",
         "outputS3Uri": "s3://models/compiled",
         "targets": [
-            {"name": "nano", "targetDevice": "jetson_nano"},
-            {"name": "arm", "targetPlatform": {"os": "LINUX", "arch": "ARM64"}},
+            {"name": "nano", "targetDevice": "jetson_nano", "thingGroups": ["canary-nano"]},
+            {
+                "name": "arm",
+                "targetPlatform": {"os": "LINUX", "arch": "ARM64"},
+                "thingGroups": ["canary"],
+            },
         ],
-        "rollout": {"stages": [{"name": "canary", "thingGroups": ["canary"]}]},
+        "rollout": {"stages": [{"name": "canary", "thingGroups": ["canary", "canary-nano"]}]},
     },
 }
 

@@ -19,7 +19,7 @@ from tests.e2e.helpers import wait_for_condition
 from tests.support import cluster, processes
 from tests.support.operator import OperatorProcess
 from tests.support.sandbox import Sandbox
-from tests.support.specs import edge_model
+from tests.support.specs import edge_model, two_targets
 
 pytestmark = pytest.mark.e2e
 
@@ -32,6 +32,7 @@ def test_a_failed_compilation_stalls_its_target_while_the_other_rolls_out(
     models: str,
 ) -> None:
     canary, _ = thing_group(sandbox, "canary", 2)
+    jetsons, _ = thing_group(sandbox, "jetsons", 1)
     name = f"partial-{uuid.uuid4().hex[:6]}"
     sandbox._admin(
         "POST",
@@ -39,7 +40,13 @@ def test_a_failed_compilation_stalls_its_target_while_the_other_rolls_out(
         {"namePattern": f"{name}-nano-*", "reason": "ClientError: InputConfiguration: bad shape"},
     )
     edge_models.create(
-        namespace, edge_model(name, models, [{"name": "canary", "thingGroups": [canary]}])
+        namespace,
+        edge_model(
+            name,
+            models,
+            [{"name": "canary", "thingGroups": [canary, jetsons]}],
+            targets=two_targets([jetsons], [canary]),
+        ),
     )
 
     stalled = wait_status(

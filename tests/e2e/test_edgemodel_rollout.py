@@ -25,7 +25,7 @@ from tests.support import cluster
 from tests.support.cli import run_cli
 from tests.support.operator import OperatorProcess
 from tests.support.sandbox import Sandbox
-from tests.support.specs import edge_model
+from tests.support.specs import edge_model, two_targets
 
 pytestmark = pytest.mark.e2e
 
@@ -39,6 +39,7 @@ def test_compiles_both_targets_rolls_out_canary_then_fleet_and_keeps_other_compo
     cli_env: dict[str, str],
 ) -> None:
     canary, canary_devices = thing_group(sandbox, "canary", 1)
+    jetsons, jetson_devices = thing_group(sandbox, "jetsons", 1)
     fleet, fleet_devices = thing_group(sandbox, "fleet", 3)
     greengrass = sandbox.client("greengrassv2")
     fleet_arn = sandbox.client("iot").describe_thing_group(thingGroupName=fleet)["thingGroupArn"]
@@ -51,9 +52,11 @@ def test_compiles_both_targets_rolls_out_canary_then_fleet_and_keeps_other_compo
             name,
             models,
             [
-                {"name": "canary", "thingGroups": [canary]},
+                {"name": "canary", "thingGroups": [canary, jetsons]},
                 {"name": "fleet", "thingGroups": [fleet], "maximumPerMinute": 100},
             ],
+            # The Jetsons run the nano model only; the 64-bit ARM boxes the arm64 one.
+            targets=two_targets([jetsons], [canary, fleet]),
         ),
     )
 
@@ -61,7 +64,7 @@ def test_compiles_both_targets_rolls_out_canary_then_fleet_and_keeps_other_compo
 
     status = ready["status"]
     assert (status["targetCount"], status["compiledCount"]) == (2, 2)
-    assert (status["currentStage"], status["devicesOk"]) == ("fleet", "4/4")
+    assert (status["currentStage"], status["devicesOk"]) == ("fleet", "5/5")
     targets = {t["name"]: t for t in status["targets"]}
     sagemaker = sandbox.client("sagemaker")
     for target in targets.values():
@@ -76,9 +79,10 @@ def test_compiles_both_targets_rolls_out_canary_then_fleet_and_keeps_other_compo
         ("canary", "Succeeded"),
         ("fleet", "Succeeded"),
     ]
-    assert stage(status, "canary")["devices"]["succeeded"] == len(canary_devices)
+    assert stage(status, "canary")["devices"]["succeeded"] == len(canary_devices) + 1
     assert stage(status, "fleet")["devices"]["succeeded"] == len(fleet_devices)
-    ours = {t["componentName"]: t["componentVersion"] for t in targets.values()}
+    ours = {targets["arm64"]["componentName"]: targets["arm64"]["componentVersion"]}
+    assert set(latest_components(sandbox, jetsons)) == {targets["nano"]["componentName"]}
     fleet_components = latest_components(sandbox, fleet)
     assert {n: c["componentVersion"] for n, c in fleet_components.items()} == {
         **{n: c["componentVersion"] for n, c in OTHERS.items()},
@@ -94,7 +98,7 @@ def test_compiles_both_targets_rolls_out_canary_then_fleet_and_keeps_other_compo
     assert shown.returncode == 0, shown.stderr
     report = json.loads(shown.stdout)
     assert sorted((d["stage"], d["device"], d["status"]) for d in report["devices"]) == sorted(
-        [("canary", d, "SUCCEEDED") for d in canary_devices]
+        [("canary", d, "SUCCEEDED") for d in canary_devices + jetson_devices]
         + [("fleet", d, "SUCCEEDED") for d in fleet_devices]
     )
     assert {d["detailedStatus"] for d in report["devices"]} == {"SUCCESSFUL"}

@@ -13,6 +13,7 @@ import kubernetes
 import pytest
 import yaml
 
+from tests.e2e.edge_support import latest_components
 from tests.e2e.helpers import wait_for_condition, wait_gone
 from tests.support import cluster
 from tests.support.operator import OperatorProcess
@@ -252,9 +253,15 @@ def test_edge_example_compiles_and_rolls_out_to_every_device(
     status = ready["status"]
     assert status["compiledCount"] == status["targetCount"] == 2
     assert {s["name"]: s["devices"]["succeeded"] for s in status["stages"]} == {
-        "canary": DEMO_THING_GROUPS["edge-canary"],
-        "fleet": DEMO_THING_GROUPS["edge-fleet"],
+        "canary": DEMO_THING_GROUPS["edge-canary"] + DEMO_THING_GROUPS["edge-canary-jetson"],
+        "fleet": DEMO_THING_GROUPS["edge-fleet"] + DEMO_THING_GROUPS["edge-fleet-jetson"],
     }
+    # One model per device: the Jetsons' groups carry only the nano component, the others
+    # only the arm64 one.
+    names = {t["name"]: t["componentName"] for t in status["targets"]}
+    for group in DEMO_THING_GROUPS:
+        wanted = names["nano"] if group.endswith("-jetson") else names["arm64"]
+        assert set(latest_components(sandbox, group)) == {wanted}, group
 
     edge_models.delete(namespace, name)
     wait_gone(edge_models, namespace, name, operator, timeout=120)

@@ -235,3 +235,17 @@ def test_nvidia_with_its_compiler_options_is_accepted(neo: Any, bucket: str) -> 
     done = _finished(neo, _job(neo, bucket, target=target))
     assert done["CompilationJobStatus"] == "COMPLETED"
     assert done["ModelArtifacts"]["S3ModelArtifacts"].endswith("-LINUX_ARM64_NVIDIA.tar.gz")
+
+
+def test_nvidia_compiler_options_as_aws_documents_them_are_accepted(neo: Any, bucket: str) -> None:
+    # botocore's OutputConfig.CompilerOptions doc and Neo's device table write them as a
+    # Python-style dictionary: {'gpu-code': 'sm_72', 'trt-ver': '6.0.1', 'cuda-ver': '10.1'}.
+    target = {
+        "TargetPlatform": {"Os": "LINUX", "Arch": "ARM64", "Accelerator": "NVIDIA"},
+        "CompilerOptions": "{'gpu-code': 'sm_72', 'trt-ver': '6.0.1', 'cuda-ver': '10.1'}",
+    }
+    done = _finished(neo, _job(neo, bucket, target=target))
+    assert done["CompilationJobStatus"] == "COMPLETED"
+    missing = dict(target, CompilerOptions="{'gpu-code': 'sm_72'}")
+    error = _validation_error(lambda: _job(neo, bucket, target=missing))
+    assert "trt-ver" in error["Message"]

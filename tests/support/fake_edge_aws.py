@@ -48,6 +48,8 @@ class FakeEdgeAws(CallRecorder):
     """By version ARN."""
     groups: set[str] = field(default_factory=set)
     """Thing groups that exist."""
+    partition: str = "aws"
+    """The partition of the caller's ARN (aws-cn in China, aws-us-gov in GovCloud)."""
     members: dict[str, set[str]] = field(default_factory=dict)
     """Thing group -> the things in it (child groups' included)."""
     not_core: set[str] = field(default_factory=set)
@@ -58,6 +60,8 @@ class FakeEdgeAws(CallRecorder):
     tokens: dict[str, str] = field(default_factory=dict)
     """Client token -> what it made (component version ARN or deployment ID)."""
     objects: dict[str, bytes] = field(default_factory=dict)
+    source_versions: dict[str, str] = field(default_factory=dict)
+    """The version (ETag or VersionId) HeadObject gives for a source URI; none: unreadable."""
     """S3 URL -> body."""
     read_prefixes = ("Describe", "List", "Get", "Head")
 
@@ -81,6 +85,10 @@ class FakeEdgeAws(CallRecorder):
 class _FakeS3:
     def __init__(self, aws: FakeEdgeAws) -> None:
         self.aws = aws
+
+    def object_version(self, url: str) -> str | None:
+        self.aws.record("HeadObject", url)
+        return self.aws.source_versions.get(url)
 
     def publish(self, url: str, body: bytes) -> bool:
         self.aws.record("HeadObject", url)
@@ -215,4 +223,5 @@ class _FakeSts:
 
     def caller_identity(self) -> CallerIdentity:
         self.aws.record("GetCallerIdentity")
-        return CallerIdentity(ACCOUNT, f"arn:aws:iam::{ACCOUNT}:user/test", "test")
+        partition = self.aws.partition
+        return CallerIdentity(ACCOUNT, f"arn:{partition}:iam::{ACCOUNT}:user/test", "test")

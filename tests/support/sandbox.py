@@ -131,7 +131,12 @@ FAST_EDGE = {
 """Short edge lifecycles for tests: a job's 'minute' lasts a second."""
 
 # The thing groups examples/edge-classifier.yaml rolls out to, with their devices.
-DEMO_THING_GROUPS = {"edge-canary": 2, "edge-fleet": 4}
+DEMO_THING_GROUPS = {
+    "edge-canary": 1,
+    "edge-canary-jetson": 1,
+    "edge-fleet": 2,
+    "edge-fleet-jetson": 2,
+}
 
 
 def create_demo_devices(box: Sandbox) -> None:

@@ -132,10 +132,19 @@ def edge_model_spec(**changes: Any) -> EdgeModelSpec:
 
 
 NEO_ROLE = "arn:aws:iam::123456789012:role/NeoRole"
-BOTH_TARGETS: list[dict[str, Any]] = [
-    {"name": "nano", "targetDevice": "jetson_nano"},
-    {"name": "arm64", "targetPlatform": {"os": "LINUX", "arch": "ARM64"}},
-]
+ARM64_TARGET: dict[str, Any] = {
+    "name": "arm64",
+    "targetPlatform": {"os": "LINUX", "arch": "ARM64"},
+}
+
+
+def two_targets(nano_groups: list[str], arm64_groups: list[str]) -> list[dict[str, Any]]:
+    """A Jetson Nano and 64-bit ARM Linux, each with thing groups of its own (one model per
+    device: admission refuses two targets sharing a group, docs/edgemodel.md)."""
+    return [
+        {"name": "nano", "targetDevice": "jetson_nano", "thingGroups": nano_groups},
+        {**ARM64_TARGET, "thingGroups": arm64_groups},
+    ]
 
 
 def edge_model(
@@ -147,8 +156,8 @@ def edge_model(
     targets: list[dict[str, Any]] | None = None,
     **spec: Any,
 ) -> dict[str, Any]:
-    """An EdgeModel manifest: the classifier in `bucket` compiled for `targets` (default: a
-    Jetson Nano and 64-bit ARM Linux) and rolled out in `stages`."""
+    """An EdgeModel manifest: the classifier in `bucket` compiled for `targets` (default: 64-bit
+    ARM Linux, deployed to every group of the rollout) and rolled out in `stages`."""
     return {
         "apiVersion": "serving.mlops.dev/v1alpha1",
         "kind": "EdgeModel",
@@ -160,7 +169,7 @@ def edge_model(
             "dataInputConfig": '{"input0": [1, 3, 224, 224]}',
             "roleArn": NEO_ROLE,
             "outputS3Uri": f"s3://{bucket}/compiled",
-            "targets": BOTH_TARGETS if targets is None else targets,
+            "targets": [ARM64_TARGET] if targets is None else targets,
             "rollout": {"stages": stages, "stageDeadlineSeconds": 120, **(rollout_extra or {})},
             **spec,
         },

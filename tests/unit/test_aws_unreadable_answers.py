@@ -174,3 +174,52 @@ def test_an_aws_error_keeps_its_code_and_message() -> None:
         "ValidationException",
         'Could not find endpoint "bikes".',
     )
+
+
+def test_a_request_botocore_refuses_before_sending_is_rejected_not_retried() -> None:
+    # FrameworkVersion "2" breaks botocore's pattern [0-9]\.[A-Za-z0-9.]+: ParamValidationError,
+    # raised before any request. It was a 599 (TRANSIENT: "AWS busy", retried forever).
+    from serving_operator.aws.neo import Neo
+
+    client = boto3.client(
+        "sagemaker",
+        region_name="us-east-1",
+        endpoint_url="https://aws.example.invalid",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    neo = Neo(client, TokenBucket(1000, 1000))
+    request = {
+        "RoleArn": "arn:aws:iam::123456789012:role/Neo",
+        "InputConfig": {
+            "S3Uri": "s3://models/model.tar.gz",
+            "Framework": "PYTORCH",
+            "FrameworkVersion": "2",
+            "DataInputConfig": "{}",
+        },
+        "OutputConfig": {"S3OutputLocation": "s3://models/out/", "TargetDevice": "rasp4b"},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 900},
+    }
+    with pytest.raises(AwsError) as raised:
+        neo.create("job", request)
+    assert raised.value.code == "ParamValidationError"
+    assert raised.value.category == FailureCategory.REJECTED
+    assert outcome_for_failure(raised.value.failure).kind == OutcomeKind.STALLED
+
+
+def test_neos_concurrent_compilation_quota_is_waited_out_not_stalled() -> None:
+    # The concurrent compilation jobs quota frees when running jobs end: Reconciling with
+    # back-off. Elsewhere ResourceLimitExceeded (e.g. an instance quota) still needs a person.
+    quota = AwsError(
+        "sagemaker",
+        "CreateCompilationJob",
+        "ResourceLimitExceeded",
+        "You have reached the limit of concurrent compilation jobs",
+        400,
+    )
+    assert quota.category == FailureCategory.TRANSIENT
+    assert outcome_for_failure(quota.failure).kind == OutcomeKind.PROGRESSING
+    endpoint = AwsError(
+        "sagemaker", "CreateEndpoint", "ResourceLimitExceeded", "instance quota", 400
+    )
+    assert endpoint.category == FailureCategory.REJECTED

@@ -237,3 +237,30 @@ def test_a_ten_times_worse_candidate_at_100_a_minute_is_rolled_back_without_a_pe
         for _ in range(40)
     ]
     assert all(e.phase == Phase.FAILED and e.reason == "AnalysisFailed" for e in ends), ends
+
+
+def test_a_doubled_low_error_rate_is_rolled_back_only_under_a_relative_harm() -> None:
+    """Issue 18: at a 0.1% baseline the absolute default (harmfulIncrease 1 point) promotes a
+    candidate with twice the errors; relativeHarm ratio 2 does not let it pass and the
+    roll-back test catches it (1,000 invocations a minute, 5 steps). Seeded, 8 canaries each."""
+    steps = (10, 20, 30, 40, 50)
+    relative = [{"name": "errors", "type": "ErrorRate", "relativeHarm": {"ratio": 2}}]
+    outcomes = {}
+    for label, spec in (
+        ("absolute", canary_spec(steps)),
+        ("relative", canary_spec(steps, metrics=relative)),
+    ):
+        rng = np.random.default_rng([SEED, 1000])
+        outcomes[label] = [
+            run_canary(
+                spec,
+                per_minute=1_000,
+                baseline_error_rate=0.001,
+                candidate_error_rate=0.002,
+                rng=rng,
+                max_minutes=24 * 60,
+            ).phase
+            for _ in range(8)
+        ]
+    assert outcomes["absolute"] == [Phase.SUCCEEDED] * 8
+    assert outcomes["relative"] == [Phase.FAILED] * 8

@@ -27,6 +27,7 @@ from serving_operator.planning.trafficsplit.statistics import (
     always_valid_p_value,
     decide_error_rate,
     decide_latency,
+    detectable_increase,
     difference_variance_for_testing,
     error_rate_difference,
     error_rate_interval,
@@ -34,6 +35,7 @@ from serving_operator.planning.trafficsplit.statistics import (
     log_error_share_likelihood_ratio,
     log_mixture_likelihood_ratio,
     log_one_sided_mixture_likelihood_ratio,
+    ratio_safety_alternatives,
     standard_normal_cdf,
     two_sided_z,
     variant_error_rate,
@@ -695,3 +697,175 @@ def test_the_fail_budget_is_alpha_split_over_steps_and_checks() -> None:
     assert test.early_fail_level == pytest.approx(0.001)
     with pytest.raises(ValueError, match="fail_alpha"):
         ErrorRateTest(alpha=0.05, fail_alpha=0.06)
+
+
+# --------------------------------------------------------------------------- relative harm
+
+
+def test_error_share_likelihood_ratio_against_a_null_ratio_by_hand() -> None:
+    """The Pass side of a relative harm: null "the candidate fails R = 2 times as often",
+    q0 = 0.1·2 / (0.1·2 + 0.9); bets below it. k = 3 candidate errors of E = 40."""
+    candidate, baseline = VariantCounts(100, 3), VariantCounts(900, 37)
+    null = 0.2 / 1.1
+    expected = 0.0
+    for r in (1.0, 0.5):
+        q = 0.1 * r / (0.1 * r + 0.9)
+        expected += (q / null) ** 3 * ((1 - q) / (1 - null)) ** 37 / 2
+    got = log_error_share_likelihood_ratio(candidate, baseline, ratios=(1.0, 0.5), null_ratio=2.0)
+    assert got == pytest.approx(math.log(expected), rel=1e-12)
+
+
+def test_the_ratio_safety_test_is_exact_at_its_boundary() -> None:
+    """A candidate failing exactly R = 2 times as often as the baseline (the edge of the
+    relative harm): its errors land in the candidate with probability q0 = 0.2/1.1, one by
+    one; the Pass side's mixture must reach 1/a in at most a fraction a of the runs, looking
+    after every error. Seeded; 4,000 runs."""
+    rng = np.random.default_rng(20261208)
+    level, runs, errors_per_run, share, ratio = 0.05, 4000, 80, 0.1, 2.0
+    null = share * ratio / (share * ratio + 1 - share)
+    crossed = 0
+    for _ in range(runs):
+        lands = rng.random(errors_per_run) < null
+        k = 0
+        for e, candidate_error in enumerate(lands, start=1):
+            k += int(candidate_error)
+            log_lr = log_error_share_likelihood_ratio(
+                VariantCounts(1000, k),
+                VariantCounts(9000, e - k),
+                ratio_safety_alternatives(ratio),
+                null_ratio=ratio,
+            )
+            if log_lr >= -math.log(level):
+                crossed += 1
+                break
+    assert crossed / runs <= level + 0.007, crossed / runs
+
+
+# 0.1% baseline, the candidate twice as bad, 25,000 invocations each: a difference of 0.1
+# points, a tenth of the default harmfulIncrease.
+LOW_BASELINE, DOUBLED = VariantCounts(25_000, 25), VariantCounts(25_000, 50)
+
+
+def test_the_absolute_default_passes_a_doubled_low_error_rate() -> None:
+    decision = decide_error_rate(ErrorRateTest(), DOUBLED, LOW_BASELINE, SequentialState())
+    assert (decision.verdict, decision.reason) == (Verdict.PASS, "ErrorRateNotWorse")
+
+
+@pytest.mark.parametrize(
+    ("harmful_ratio", "verdict", "reason"),
+    [
+        # 2x is relatively harmful at R = 1.5 and at R = 2 (its edge): no Pass at these counts.
+        (1.5, Verdict.INCONCLUSIVE, "RatioNotYetExcluded"),
+        (2.0, Verdict.INCONCLUSIVE, "RatioNotYetExcluded"),
+        # At R = 8 the errors' split (50 of 75 in the candidate, q0 = 8/9 at an even split)
+        # excludes 8x at once.
+        (8.0, Verdict.PASS, "ErrorRateNotWorse"),
+    ],
+)
+def test_a_harmful_ratio_judges_a_doubled_low_error_rate_as_the_math_says(
+    harmful_ratio: float, verdict: Verdict, reason: str
+) -> None:
+    test = ErrorRateTest(harmful_ratio=harmful_ratio)
+    decision = decide_error_rate(test, DOUBLED, LOW_BASELINE, SequentialState())
+    assert (decision.verdict, decision.reason) == (verdict, reason)
+    # The ratio p-value is 1/Λ of the exact test at null R, by hand.
+    share = 0.5
+    null = share * harmful_ratio / (share * harmful_ratio + 1 - share)
+    terms = [
+        (q / null) ** 50 * ((1 - q) / (1 - null)) ** 25
+        for r in ratio_safety_alternatives(harmful_ratio)
+        for q in [share * r / (share * r + 1 - share)]
+    ]
+    expected = min(1.0, len(terms) / sum(terms))
+    assert decision.state.ratio_safety_p_value == pytest.approx(expected, rel=1e-9)
+    assert decision.state.safety_p_value <= test.alpha, "the absolute harm is excluded"
+
+
+def test_a_relative_harm_is_excluded_at_half_alpha() -> None:
+    """Relative harm is 'R times the rate and floor above it': excluding it needs either test
+    at alpha/2 (Bonferroni), not alpha. A carried ratio p-value between the two decides."""
+    test = ErrorRateTest(harmful_ratio=2.0)
+    # Counts that are no evidence about the ratio (the candidate's share of errors is q0).
+    candidate, baseline = VariantCounts(10_000, 20), VariantCounts(10_000, 10)
+    for carried, verdict in ((0.03, Verdict.INCONCLUSIVE), (0.02, Verdict.PASS)):
+        decision = decide_error_rate(
+            test, candidate, baseline, SequentialState(ratio_safety_p_value=carried)
+        )
+        assert decision.state.ratio_safety_p_value == carried
+        assert decision.state.safety_p_value <= test.alpha
+        assert decision.verdict is verdict, carried
+
+
+def test_identical_low_error_rates_pass_a_relative_harm_with_enough_errors() -> None:
+    test = ErrorRateTest(harmful_ratio=2.0)
+    state, verdicts = SequentialState(), []
+    for look in range(1, 41):
+        n = 5_000 * look
+        decision = decide_error_rate(
+            test, VariantCounts(n, n // 1000), VariantCounts(n, n // 1000), state
+        )
+        state = decision.state
+        verdicts.append(decision.verdict)
+    assert Verdict.PASS in verdicts
+    assert Verdict.FAIL not in verdicts
+    # Tens of errors a side before a doubling can be excluded: not at the first look.
+    assert verdicts[0] is Verdict.INCONCLUSIVE
+
+
+def test_a_baseline_without_errors_does_not_make_every_error_harmful() -> None:
+    """With no baseline errors the ratio test has nothing to go on; the floor lets a
+    candidate with no errors pass once the counts exclude 0.05 points."""
+    test = ErrorRateTest(harmful_ratio=2.0)
+    decision = decide_error_rate(
+        test, VariantCounts(200_000, 0), VariantCounts(200_000, 0), SequentialState()
+    )
+    assert decision.state.ratio_safety_p_value == 1.0
+    assert decision.state.floor_safety_p_value <= test.alpha / 2
+    assert decision.verdict is Verdict.PASS
+
+
+@pytest.mark.parametrize("ratio", [1.0, 0.5, math.inf])
+def test_a_harmful_ratio_must_lie_above_1(ratio: float) -> None:
+    with pytest.raises(ValueError, match="harmful_ratio"):
+        ErrorRateTest(harmful_ratio=ratio)
+
+
+# --------------------------------------------------------------------------- detectable harm
+
+
+def test_the_detectable_increase_is_the_tests_boundary_plus_the_power_quantile() -> None:
+    """θ = δ + c + z_0.8 · s, with c where log Λ₊ reaches log(1/level): recomputed here from
+    the pieces, and Φ((θ - δ - c)/s) is the power."""
+    test = ErrorRateTest(fail_alpha=0.01)
+    candidate, baseline = VariantCounts(10_000, 10), VariantCounts(90_000, 90)
+    theta = detectable_increase(test, candidate, baseline)
+    assert theta is not None
+    variance = difference_variance_for_testing(candidate, baseline)
+    s = math.sqrt(variance)
+    c = theta - stats.norm.ppf(0.8) * s
+    needed = -math.log(test.mixture_fail_level)
+    tau = test.harmful_increase
+    assert log_one_sided_mixture_likelihood_ratio(c, variance, tau) == pytest.approx(
+        needed, abs=1e-9
+    )
+    assert log_one_sided_mixture_likelihood_ratio(c * 0.999, variance, tau) < needed
+    assert stats.norm.cdf((theta - c) / s) == pytest.approx(0.8)
+
+
+def test_the_detectable_increase_shrinks_with_traffic_and_respects_the_margin() -> None:
+    test = ErrorRateTest(fail_alpha=0.01)
+    sizes = [
+        detectable_increase(test, VariantCounts(n, n // 100), VariantCounts(n, n // 100))
+        for n in (1_000, 10_000, 100_000)
+    ]
+    assert all(x is not None for x in sizes)
+    assert sizes[0] > sizes[1] > sizes[2]  # type: ignore[operator]
+    with_margin = detectable_increase(
+        ErrorRateTest(fail_alpha=0.01, margin=0.005),
+        VariantCounts(10_000, 100),
+        VariantCounts(10_000, 100),
+    )
+    assert with_margin == pytest.approx(sizes[1] + 0.005, rel=0.05)  # type: ignore[operator]
+    assert detectable_increase(test, VariantCounts(0, 0), VariantCounts(10, 0)) is None
+    # Three requests a side: no increase up to 100% would reach the level.
+    assert detectable_increase(test, VariantCounts(3, 0), VariantCounts(3, 0)) is None

@@ -69,8 +69,22 @@ def at(seconds: float) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
+def recorded_versions(model: DesiredEdgeModel) -> dict[str, tuple[str, str]]:
+    """Versions as status would hold them for `model`'s contents: one per content, distinct
+    (the operator chooses them by time, desired.next_version; tests of that are in
+    test_edgemodel_versions.py)."""
+    return {
+        t.component_name: (t.content_key, f"1.{int(t.content_key[:5], 16) % 999999}.0")
+        for t in model.targets
+    }
+
+
 def desired(**changes: Any) -> DesiredEdgeModel:
-    return desired_edge_model(spec(**changes), namespace="ml", name="classifier")
+    """The model of `spec(**changes)` with its versions recorded in status."""
+    fresh = desired_edge_model(spec(**changes), namespace="ml", name="classifier")
+    return desired_edge_model(
+        spec(**changes), namespace="ml", name="classifier", versions=recorded_versions(fresh)
+    )
 
 
 def compiled(
@@ -153,9 +167,7 @@ def test_names_and_versions_follow_content_only() -> None:
     for before, after in zip(first.targets, changed.targets, strict=True):
         assert before.job_name != after.job_name
         assert before.component_version != after.component_version
-    recipe_only = desired_edge_model(
-        spec(component={"runCommand": "python3 serve.py"}), namespace="ml", name="classifier"
-    )
+    recipe_only = desired(component={"runCommand": "python3 serve.py"})
     assert [t.job_name for t in recipe_only.targets] == [t.job_name for t in first.targets]
     assert [t.component_version for t in recipe_only.targets] != [
         t.component_version for t in first.targets

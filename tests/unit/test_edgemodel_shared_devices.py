@@ -13,7 +13,15 @@ from serving_operator.planning.edgemodel.planner import plan_from_observation
 from serving_operator.planning.outcome import OutcomeKind
 from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler
 from tests.support.fake_edge_aws import FakeEdgeAws, version_arn
-from tests.unit.test_edgemodel_planner import actions, at, compiled, desired, memory_of, spec
+from tests.unit.test_edgemodel_planner import (
+    actions,
+    at,
+    compiled,
+    desired,
+    memory_of,
+    recorded_versions,
+    spec,
+)
 from tests.unit.test_edgemodel_rollback import older, running
 
 
@@ -106,7 +114,7 @@ def test_the_shell_reads_members_only_when_a_pass_would_deploy() -> None:
         desired_spec,
         namespace="ml",
         name="classifier",
-        memory=Memory(),
+        memory=Memory(versions=recorded_versions(model)),
         annotations={},
         now=at(0.0),
     )

@@ -40,7 +40,12 @@ TELEMETRY = {"com.example.Telemetry": {"componentVersion": "2.0.0"}}
 
 
 SPEC = _spec()
-DESIRED: DesiredEdgeModel = desired_edge_model(SPEC, namespace="ml", name="classifier")
+DESIRED: DesiredEdgeModel = desired_edge_model(
+    SPEC, namespace="ml", name="classifier", now=at(1000.0)
+)
+VERSIONS = {t.component_name: (t.content_key, t.component_version) for t in DESIRED.targets}
+"""Status as a pass before these tests left it: DESIRED's versions recorded (the pass that
+chooses a version publishes nothing: test_edgemodel_versions.py)."""
 OURS = {t.component_name: {"componentVersion": t.component_version} for t in DESIRED.targets}
 
 
@@ -115,7 +120,7 @@ def _pass(aws: FakeEdgeAws, memory: Memory | None = None, **spec: Any) -> EdgeRe
         _spec(**spec) if spec else SPEC,
         namespace="ml",
         name="classifier",
-        memory=memory or Memory(),
+        memory=replace(memory or Memory(), versions=(memory or Memory()).versions or VERSIONS),
         annotations={},
         now=at(1000.0),
     )
@@ -504,9 +509,10 @@ def test_a_rolled_out_edge_model_reads_its_versions_and_latest_deployments_then_
     result = _pass(aws, memory)
     assert (result.outcome.kind, result.outcome.reason) == (OutcomeKind.READY, ROLLED_OUT)
     reads = [(op, d) for op, d in aws.calls if op != "GetCallerIdentity"]
-    assert [op for op, _ in reads] == ["DescribeComponent"] * len(DESIRED.targets) + [
-        "ListDeployments"
-    ] * 2
+    # The source object first (a new upload compiles again), then the versions and groups.
+    assert [op for op, _ in reads] == ["HeadObject"] + ["DescribeComponent"] * len(
+        DESIRED.targets
+    ) + ["ListDeployments"] * 2
     # One ListDeployments per thing group, its ARN built rather than read.
     assert [d for op, d in reads if op == "ListDeployments"] == [
         group_arn("canary"),
@@ -642,3 +648,13 @@ def test_a_spec_change_after_the_rollout_reads_everything_again() -> None:
     result = _pass(aws, memory, rollout=changed)
     assert {"DescribeCompilationJob", "ListDeployments"} <= set(aws.operations)
     assert result.memory.rollout_id != memory.rollout_id  # a new rollout begins
+
+
+def test_arns_are_built_in_the_callers_partition() -> None:
+    # China (aws-cn) and GovCloud (aws-us-gov): the component version and thing group ARNs the
+    # shell builds were arn:aws:... whatever the account, so nothing was ever found there.
+    aws = _ready_to_roll_out(partition="aws-cn")
+    _pass(aws)
+    described = [arn for op, arn in aws.calls if op == "DescribeComponent"]
+    assert described
+    assert all(str(arn).startswith("arn:aws-cn:greengrass:") for arn in described), described

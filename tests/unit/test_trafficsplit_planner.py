@@ -23,12 +23,13 @@ from pydantic import ValidationError
 
 from serving_operator.api.trafficsplit import (
     MIN_ALPHA,
+    CheckResult,
     HandledRequests,
     Phase,
     TrafficSplitSpec,
     TrafficSplitStatus,
 )
-from serving_operator.cli.trafficsplit import canary_start, plot_history, plot_series
+from serving_operator.cli.trafficsplit import canary_start, check_line, plot_history, plot_series
 from serving_operator.planning.outcome import OutcomeKind, Plan, Remember
 from serving_operator.planning.trafficsplit import statistics as stats
 from serving_operator.planning.trafficsplit.actions import SetWeights
@@ -512,6 +513,38 @@ def test_changing_the_analysis_mid_step_restarts_the_sequential_test() -> None:
     _, status = run(after, world, status, until=lambda p: p.findings.look is not None)
     assert [s.looks for s in status.sequential] == [2]
     assert "restarted" not in status.history[-1].note
+
+
+def test_adding_a_relative_harm_mid_step_restarts_the_test_and_status_reports_it() -> None:
+    """relativeHarm is part of the test's identity; status then carries its p-value, and
+    every ErrorRate check the smallest increase the counts can detect."""
+    world = World(rps=1500, error_rate={BASE: 0.01, CAND: 0.012})
+    before = canary_spec(steps=[{"setWeight": 10}], analysis=_error_rate_analysis(0.05, 0.01))
+    plan, status = run(
+        before, world, until=lambda p: any(s.looks >= 1 for s in remembered(p).sequential)
+    )
+    first = status.history[-1].checks[0]
+    assert first.relative_safety_p_value is None
+    assert first.detectable_increase is not None
+    assert 0.0 < first.detectable_increase < 1.0
+
+    analysis = _error_rate_analysis(0.05, 0.01)
+    analysis["metrics"][0]["relativeHarm"] = {"ratio": 1.5}
+    after = canary_spec(steps=[{"setWeight": 10}], analysis=analysis)
+    world.now += timedelta(seconds=plan.recheck_after or 1.0)
+    _, status = run(after, world, status, until=lambda p: p.findings.look is not None)
+    look = status.history[-1]
+    assert "restarted" in look.note
+    check = look.checks[0]
+    assert check.relative_safety_p_value is not None
+    assert check.relative_safety_p_value == min(
+        1.0,
+        2
+        * min(status.sequential[0].ratio_safety_p_value, status.sequential[0].floor_safety_p_value),
+    )
+    # More counts, smaller detectable increase.
+    assert check.detectable_increase is not None
+    assert check.detectable_increase < first.detectable_increase
 
 
 def _first_look_with(spec: TrafficSplitSpec) -> TrafficSplitPlan:
@@ -1172,3 +1205,22 @@ def test_harmful_increase_decides_whether_a_worse_candidate_passes() -> None:
     _, recorded, expected = _first_pass(alpha=0.05, harmful=0.05, error_rate=0.02)
     assert recorded == expected
     assert expected[-1] == "Pass"
+
+
+def test_compare_shows_the_smallest_harm_the_traffic_can_detect() -> None:
+    check = CheckResult(
+        name="errors",
+        verdict="Inconclusive",
+        reason="RatioNotYetExcluded",
+        value=0.002,
+        baseline_value=0.001,
+        p_value=0.2,
+        safety_p_value=1e-6,
+        relative_safety_p_value=0.5,
+        detectable_increase=0.0015,
+    ).model_dump(by_alias=True, exclude_none=True)
+    line = check_line(check)
+    assert "p(not relatively harmful)=0.5" in line
+    assert "smallest detectable harm (80% power): +0.15 points (2.5x the baseline's rate)" in line
+    starved = {**check, "detectableIncrease": None}
+    assert "none yet (too little traffic)" in check_line(starved)

@@ -26,6 +26,9 @@ from serving_operator.api.common import (
 
 PROMOTE_ANNOTATION = "serving.mlops.dev/promote"
 """Set to any new value to open the manual gate of the stage that waits for it."""
+RETRY_COMPILATION_ANNOTATION = "serving.mlops.dev/retry-compilation"
+"""Set to any new value to compile again the targets whose compilation FAILED or was STOPPED
+(Neo job names are deterministic: without it only a spec change compiles again)."""
 
 
 # Copied from botocore's SageMaker model (tests/unit/test_edgemodel_api.py keeps them equal):
@@ -119,6 +122,16 @@ PLATFORM_MATRIX: dict[tuple[str, str], tuple[str, ...]] = {
 # Frameworks for which Neo accepts a FrameworkVersion.
 VERSIONED_FRAMEWORKS = ("MXNET", "PYTORCH", "TENSORFLOW", "TFLITE")
 NVIDIA_COMPILER_OPTIONS = ("gpu-code", "trt-ver", "cuda-ver")
+# Neo targets no Greengrass core device runs (Greengrass v2 runs on Linux and Windows only):
+# qcs605/qcs603 compile for Android, coreml for iOS/macOS (SageMaker developer guide,
+# neo-supported-devices-edge-devices), lambda for AWS Lambda.
+NO_GREENGRASS_DEVICES = ("lambda", "coreml", "qcs605", "qcs603")
+# Frameworks Neo compiles only with a DataInputConfig (CreateCompilationJob's InputConfig:
+# "DataInputConfig ... Required for TensorFlow, Keras, MXNet, ONNX and DarkNet" as the
+# SageMaker API reference words it; the sandbox's Neo refuses them without one).
+NEEDS_DATA_INPUT_CONFIG = ("TENSORFLOW", "KERAS", "MXNET", "ONNX", "DARKNET")
+# botocore's FrameworkVersion shape: 3 to 10 characters, pattern [0-9]\.[A-Za-z0-9.]+.
+FRAMEWORK_VERSION_PATTERN = r"^[0-9]\.[A-Za-z0-9.]+$"
 THING_GROUP_PATTERN = r"^[a-zA-Z0-9:_-]{1,128}$"
 COMPONENT_NAME_PATTERN = r"^[a-zA-Z0-9._-]{1,100}$"
 ThingGroupName = Annotated[str, StringConstraints(pattern=THING_GROUP_PATTERN, max_length=128)]
@@ -169,7 +182,11 @@ class TargetPlatform(ApiModel):
     os: PlatformOs = Field(description="ANDROID or LINUX.")
     arch: PlatformArch = Field(description="X86_64, X86, ARM64, ARM_EABI or ARM_EABIHF.")
     accelerator: PlatformAccelerator | None = Field(
-        default=None, description="INTEL_GRAPHICS, MALI, NVIDIA or NNA; none for CPU."
+        default=None,
+        description=(
+            "INTEL_GRAPHICS, MALI or NVIDIA; none for CPU (NNA is in Neo's enum but Neo"
+            " compiles no os/arch with it, so it is refused)."
+        ),
     )
 
 
@@ -192,11 +209,26 @@ class EdgeTarget(ApiModel):
                 "an NVIDIA targetPlatform needs compilerOptions with"
                 " gpu-code, trt-ver and cuda-ver",
             ),
+            _rule(
+                "!has(self.targetDevice) || !(self.targetDevice in ["
+                + ", ".join(f"'{d}'" for d in NO_GREENGRASS_DEVICES)
+                + "])",
+                "Greengrass cannot run this targetDevice (Neo compiles it for Android, iOS or"
+                " Lambda; Greengrass core devices run Linux or Windows)",
+            ),
+            _rule(
+                "!has(self.targetPlatform) || self.targetPlatform.os != 'ANDROID'",
+                "Greengrass cannot run an ANDROID targetPlatform (core devices run Linux or"
+                " Windows)",
+            ),
         )
     }
 
     name: str = Field(
         pattern=r"^[a-z0-9]([a-z0-9-]{0,18}[a-z0-9])?$",
+        # Bounded for the CEL rules that compare targets: without a maxLength the apiserver
+        # estimates a string as long as a whole request.
+        max_length=20,
         description="A short name for this target, used in AWS resource names.",
     )
     target_device: TargetDevice | None = Field(
@@ -216,14 +248,21 @@ class EdgeTarget(ApiModel):
         default=None,
         min_length=3,
         max_length=1024,
-        description="Neo's CompilerOptions (JSON), e.g. NVIDIA's gpu-code, trt-ver, cuda-ver.",
+        description=(
+            "Neo's CompilerOptions, as JSON or as AWS's docs write them"
+            " ({'gpu-code': 'sm_53', 'trt-ver': '5.0.6', 'cuda-ver': '10.0'}); NVIDIA needs"
+            " gpu-code, trt-ver and cuda-ver."
+        ),
     )
     thing_groups: list[ThingGroupName] = Field(
         default_factory=list,
         max_length=20,
         description=(
-            "The thing groups whose devices run this target's component;"
-            " empty: every group of the rollout."
+            "The thing groups whose devices run this target's component; empty: every group"
+            " of the rollout, allowed only with a single target. With several targets each"
+            " names its own groups and no group is two targets' (a device would get two"
+            " targets' models, and Greengrass fails a device's whole deployment when one"
+            " component has no manifest for its platform): docs/edgemodel.md."
         ),
     )
 
@@ -292,7 +331,26 @@ class ComponentSpec(ApiModel):
     )
 
 
+def _decimals_rule(field: str, decimals: int) -> dict[str, str]:
+    """At most `decimals` digits after the point (AWS IoT's abortConfig and rollout config:
+    "up to two digits after the decimal" for thresholdPercentage, one for incrementFactor,
+    per the IoT API reference's AbortCriteria and ExponentialRolloutRate). CEL has no round
+    on doubles: compare with the nearest whole multiple, within floating point's error."""
+    scale = f"{10**decimals}.0"
+    scaled = f"self.{field} * {scale}"
+    return _rule(
+        f"{scaled} - double(int({scaled} + 0.5)) < 0.000001"
+        f" && {scaled} - double(int({scaled} + 0.5)) > -0.000001",
+        f"AWS IoT takes {field} with at most {decimals} digit{'s' if decimals > 1 else ''}"
+        " after the decimal point",
+    )
+
+
 class ExponentialRate(ApiModel):
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": _validations(_decimals_rule("incrementFactor", 1))
+    }
+
     base_rate_per_minute: int = Field(
         description="Devices notified per minute at first.", ge=1, le=1000
     )
@@ -306,6 +364,10 @@ class ExponentialRate(ApiModel):
 
 
 class AbortCriterion(ApiModel):
+    model_config = ApiModel.model_config | {
+        "json_schema_extra": _validations(_decimals_rule("thresholdPercentage", 2))
+    }
+
     failure_type: AbortFailureType = Field(description="FAILED, REJECTED, TIMED_OUT or ALL.")
     threshold_percentage: float = Field(
         description="Abort when more than this share of the finished devices failed so.",
@@ -422,6 +484,25 @@ class EdgeModelSpec(ApiModel):
                 "self.framework != 'XGBOOST' || !has(self.dataInputConfig)",
                 "XGBOOST takes no dataInputConfig",
             ),
+            _rule(
+                "has(self.dataInputConfig) || !(self.framework in ["
+                + ", ".join(f"'{f}'" for f in NEEDS_DATA_INPUT_CONFIG)
+                + "])",
+                "Neo needs a dataInputConfig for TENSORFLOW, KERAS, MXNET, ONNX and DARKNET",
+            ),
+            _rule(
+                "self.targets.size() <= 1 || self.targets.all(t, has(t.thingGroups)"
+                " && t.thingGroups.size() > 0)",
+                "with several targets every target names its own thingGroups (one model per"
+                " device: docs/edgemodel.md)",
+            ),
+            _rule(
+                "self.targets.all(a, self.targets.all(b, a.name == b.name"
+                " || !has(a.thingGroups) || !has(b.thingGroups)"
+                " || !a.thingGroups.exists(g, g in b.thingGroups)))",
+                "two targets name the same thing group: its devices would get both targets'"
+                " models (one model per device: docs/edgemodel.md)",
+            ),
         )
     }
 
@@ -436,8 +517,9 @@ class EdgeModelSpec(ApiModel):
             "Framework version Neo compiles for (MXNET, PYTORCH, TENSORFLOW and TFLITE only)."
         ),
         default=None,
-        min_length=1,
+        min_length=3,
         max_length=10,
+        pattern=FRAMEWORK_VERSION_PATTERN,
     )
     data_input_config: str | None = Field(
         default=None,
@@ -553,7 +635,11 @@ class TargetStatus(StatusModel):
         default=None, description="The Greengrass component published for this target."
     )
     component_version: str | None = Field(
-        default=None, description="Its version, derived from the content."
+        default=None,
+        description=(
+            "Its version: YYMMDD.HHMMSS.N (UTC) of when its content was first seen, so"
+            " versions sort in the order they were made."
+        ),
     )
     component_arn: str | None = Field(default=None, description="Its version's ARN.")
     component_state: str | None = Field(
@@ -607,6 +693,25 @@ class ComponentVersionStatus(StatusModel):
     version: str = Field(description="Component version.")
 
 
+class RecordedVersionStatus(StatusModel):
+    name: str = Field(description="Component name.")
+    version: str = Field(description="The version chosen for its current content.")
+    content_key: str = Field(description="Hash of that content (model and recipe).")
+
+
+class SourceStatus(StatusModel):
+    uri: str = Field(description="The source the compilations were made from.")
+    version: str = Field(description="Its S3 VersionId (version:...) or ETag (etag:...).")
+    revision: int = Field(
+        default=0, description="Times the object changed since first seen (in job names)."
+    )
+
+
+class TargetRetryStatus(StatusModel):
+    target: str = Field(description="Target name.")
+    token: str = Field(description="The retry-compilation token its job name carries.")
+
+
 class PreviousVersionsStatus(StatusModel):
     thing_group: str = Field(description="A thing group this rollout deployed to.")
     components: list[ComponentVersionStatus] = Field(
@@ -653,6 +758,24 @@ class EdgeModelStatus(StatusBase):
     )
     rollback: RollbackStatus | None = Field(
         default=None, description="Set when a failed stage rolled the rollout back."
+    )
+    source: SourceStatus | None = Field(
+        default=None,
+        description="The source object as last read: a new upload to it compiles again.",
+    )
+    compilation_retries: list[TargetRetryStatus] = Field(
+        default_factory=list,
+        description=f"Targets compiled again after a new {RETRY_COMPILATION_ANNOTATION} value.",
+    )
+    consumed_retry: str | None = Field(
+        default=None, description=f"The last {RETRY_COMPILATION_ANNOTATION} value acted on."
+    )
+    component_versions: list[RecordedVersionStatus] = Field(
+        default_factory=list,
+        description=(
+            "Per component, the version chosen for its content (YYMMDD.HHMMSS.N, UTC, when"
+            " first seen), recorded before it is published."
+        ),
     )
 
 

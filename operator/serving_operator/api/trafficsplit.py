@@ -148,6 +148,28 @@ class MaxIncrease(ApiModel):
     amount: float = Field(ge=0, le=1_000_000, description="How far above the baseline is allowed.")
 
 
+class RelativeHarm(ApiModel):
+    """A harm measured against the baseline's own error rate, for baselines far below 1%."""
+
+    ratio: float = Field(
+        gt=1,
+        le=1000,
+        description=(
+            "A candidate whose error rate is at least this many times the baseline's (2 ="
+            " doubled) and at least floor above it is harmful."
+        ),
+    )
+    floor: float = Field(
+        default=0.0005,
+        gt=0,
+        le=1,
+        description=(
+            "The smallest absolute increase that counts as relative harm (0.0005 = 0.05"
+            " points), so that a baseline without errors does not make one error harmful."
+        ),
+    )
+
+
 class CustomQuery(ApiModel):
     """A CloudWatch metric read per variant; `$endpoint` and `$variant` in dimension values are
     replaced by the endpoint and variant names."""
@@ -186,6 +208,18 @@ class AnalysisMetric(ApiModel):
                 "(self.type == 'Custom') == has(self.query)",
                 "query is required with type: Custom, and only then",
             ),
+            _rule(
+                "self.type == 'ErrorRate' || !has(self.relativeHarm)",
+                "relativeHarm is for ErrorRate checks (Latency: maxIncrease kind Relative)",
+            ),
+            # Harm is either form (absolute or relative): with a floor at or above the
+            # absolute boundary, every relative harm is already an absolute one.
+            _rule(
+                "!has(self.relativeHarm) || self.relativeHarm.floor < self.harmfulIncrease"
+                " + (has(self.maxIncrease) ? self.maxIncrease.amount : 0.0)",
+                "relativeHarm.floor must be below maxIncrease + harmfulIncrease, or the ratio"
+                " guards nothing the absolute harm does not",
+            ),
         )
     )
 
@@ -209,6 +243,14 @@ class AnalysisMetric(ApiModel):
             "ErrorRate: the absolute increase above maxIncrease the sequential test is built to"
             " catch (0.01 = one percentage point); a candidate this much worse passes with"
             " probability at most alpha."
+        ),
+    )
+    relative_harm: RelativeHarm | None = Field(
+        default=None,
+        description=(
+            "ErrorRate: also count as harmful a candidate ratio times as bad as the baseline"
+            " (and floor above it), so a 0.1% baseline can be guarded; a candidate harmful"
+            " either way passes with probability at most alpha. Roll back is unchanged."
         ),
     )
     latency_metric: LatencyMetric = Field(
@@ -452,6 +494,21 @@ class CheckResult(StatusModel):
             " is worse (any sample size; reason ErrorShareIncreased when it decides)."
         ),
     )
+    relative_safety_p_value: float | None = Field(
+        default=None,
+        description=(
+            "ErrorRate with relativeHarm: always-valid p-value that it is not relatively"
+            " harmful (Bonferroni over its two tests; a Pass needs it and safetyPValue at most"
+            " alpha)."
+        ),
+    )
+    detectable_increase: float | None = Field(
+        default=None,
+        description=(
+            "ErrorRate: the smallest increase over the baseline's error rate that the roll-back"
+            " test detects with 80% power at this step's counts (absolute; 0.002 = 0.2 points)."
+        ),
+    )
 
 
 class StepRecord(StatusModel):
@@ -502,12 +559,20 @@ class SequentialTestState(StatusModel):
             "Always-valid p-value of the exact error-share test (any sample size): worse."
         ),
     )
+    ratio_safety_p_value: float = Field(
+        default=1.0,
+        description="relativeHarm: the exact error-share test's p-value: not ratio times worse.",
+    )
+    floor_safety_p_value: float = Field(
+        default=1.0, description="relativeHarm: the normal test's p-value: not floor worse."
+    )
     looks: int = Field(default=0, description="Looks with enough data that counted.")
     test_hash: str | None = Field(
         default=None,
         description=(
-            "Identity of the test (alpha, minSampleSize, the check's errors, maxIncrease and"
-            " harmfulIncrease): a look of a different test starts again from p = 1."
+            "Identity of the test (alpha, minSampleSize, the check's errors, maxIncrease,"
+            " harmfulIncrease and relativeHarm): a look of a different test starts again from"
+            " p = 1."
         ),
     )
 

@@ -144,6 +144,11 @@ BUSY_ERROR_CODES = frozenset(
     {"ConflictException", "ConcurrentUpdateException", "ConcurrentModificationException"}
 )
 _BUSY_MESSAGES = ("in-progress", "in progress", "is in the process of")
+# Quotas that free themselves: (operation, code) pairs retried with back-off, not Stalled.
+# CreateCompilationJob's ResourceLimitExceeded is the account's quota of concurrent Neo
+# compilation jobs (SageMaker API reference, CreateCompilationJob errors; Service Quotas
+# "Concurrent compilation jobs"): it passes once running jobs end, as ours do.
+WAITABLE_LIMITS = frozenset({("CreateCompilationJob", "ResourceLimitExceeded")})
 
 
 UNREADABLE_RESPONSE = "UnreadableResponse"
@@ -201,7 +206,11 @@ class AwsError(Exception):
             return FailureCategory.CREDENTIALS
         if self.code in ACCESS_DENIED_CODES:
             return FailureCategory.ACCESS_DENIED
-        if self.code in TRANSIENT_ERROR_CODES or self.http_status >= 500:
+        if (
+            self.code in TRANSIENT_ERROR_CODES
+            or self.http_status >= 500
+            or (self.operation, self.code) in WAITABLE_LIMITS
+        ):
             return FailureCategory.TRANSIENT
         message = self.aws_message.lower()
         if self.code in BUSY_ERROR_CODES or any(m in message for m in _BUSY_MESSAGES):
@@ -252,8 +261,12 @@ class ServiceAdapter:
             raise failure from error
         except botocore.exceptions.BotoCoreError as error:
             self._count(operation, type(error).__name__, {}, started)
+            # botocore refused the request before sending it (a parameter against its
+            # service model, e.g. FrameworkVersion "2"): no retry changes that, so it is a
+            # 400, rejected; any other BotoCoreError (no connection, a timeout) stays 599.
+            refused = isinstance(error, botocore.exceptions.ParamValidationError)
             raise AwsError(
-                self.service, operation, type(error).__name__, str(error), 599
+                self.service, operation, type(error).__name__, str(error), 400 if refused else 599
             ) from error
         except botocore.parsers.ResponseParserError as error:
             # Not a BotoCoreError: an answer that is not AWS's (a proxy's error page) in a

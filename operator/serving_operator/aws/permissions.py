@@ -72,8 +72,12 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     IamAction("greengrass:CreateComponentVersion", "publish a compiled model as a component"),
     # Greengrass checks at CreateComponentVersion that the caller can read every artifact
     # ("Specified artifact resource cannot be accessed"), and the operator publishes the
-    # inference entrypoint next to the compiled models (HeadObject is s3:GetObject).
-    IamAction("s3:GetObject", "read the EdgeModel artifacts a component version names"),
+    # inference entrypoint next to the compiled models (HeadObject is s3:GetObject). It also
+    # reads the source's ETag or VersionId (HeadObject): a new upload compiles again.
+    IamAction(
+        "s3:GetObject",
+        "read the EdgeModel artifacts a component version names, and its source's version",
+    ),
     IamAction("s3:PutObject", "publish the EdgeModel inference entrypoint"),
     IamAction("greengrass:DescribeComponent", "wait for a component version to be deployable"),
     IamAction("greengrass:DeleteComponent", "remove the versions an EdgeModel published"),
@@ -305,7 +309,8 @@ NARROWEST: dict[str, Grant] = {
     "s3:GetObject": Grant(
         "ReadAndPublishEdgeArtifacts",
         ("arn:aws:s3:::*/*",),
-        "object*: the objects under EdgeModels' outputS3Uri; narrow to your output buckets",
+        "object*: the objects under EdgeModels' outputS3Uri, and their sources (to see a new"
+        " upload); narrow to your buckets",
     ),
     "s3:PutObject": Grant(
         "ReadAndPublishEdgeArtifacts",

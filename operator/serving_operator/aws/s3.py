@@ -36,6 +36,24 @@ class S3(ServiceAdapter):
             raise
         return True
 
+    def object_version(self, url: str) -> str | None:
+        """The object's VersionId in a versioned bucket, else its ETag (HeadObject); None when
+        there is none or it cannot be read. An EdgeModel's source is read by Neo's role, not
+        the operator's: without s3:GetObject on it (403) the operator cannot tell a new
+        upload, and compiles as before rather than stall."""
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        try:
+            head = self.call("HeadObject", Bucket=bucket, Key=key)
+        except AwsError as error:
+            if error.http_status in (403, 404):
+                return None
+            raise
+        version = head.get("VersionId")
+        if version and version != "null":  # "null": written before versioning was enabled
+            return f"version:{version}"
+        etag = head.get("ETag")
+        return f"etag:{etag.strip(chr(34))}" if etag else None
+
     def publish(self, url: str, body: bytes) -> bool:
         """Put `body` at s3://bucket/key unless the key exists (content-addressed keys: an
         object there already holds this body). True when it was put."""

@@ -147,6 +147,30 @@ def compare_rows(split: dict[str, Any], cloudwatch: Any, now: datetime.datetime)
     }
 
 
+def check_line(check: dict[str, Any]) -> str:
+    """One check of the last look, for a person: its verdict, p-values and, for an ErrorRate
+    check, the smallest harm this step's traffic can detect (status' detectableIncrease: the
+    increase the roll-back test catches with 80% power at the step's counts, see
+    docs/trafficsplit-statistics.md), also as a multiple of the baseline's rate."""
+    line = f"check {check['name']}: {check['verdict']} ({check.get('reason', '')})"
+    for key, label in (
+        ("pValue", "p(worse)"),
+        ("safetyPValue", "p(not harmful)"),
+        ("relativeSafetyPValue", "p(not relatively harmful)"),
+    ):
+        if check.get(key) is not None:
+            line += f", {label}={check[key]:.3g}"
+    detectable = check.get("detectableIncrease")
+    if detectable is not None:
+        line += f"; smallest detectable harm (80% power): +{100 * detectable:.3g} points"
+        baseline = check.get("baselineValue")
+        if baseline:
+            line += f" ({(baseline + detectable) / baseline:.3g}x the baseline's rate)"
+    elif check.get("pValue") is not None:
+        line += "; smallest detectable harm: none yet (too little traffic)"
+    return line
+
+
 def canary_start(status: dict[str, Any]) -> datetime.datetime:
     """The rollout's first recorded moment: its first step's summary, which outlives the
     history's last 40 entries (else the history's first entry)."""
@@ -310,16 +334,7 @@ def compare(name: str, namespace: str, plot_file: str | None, output: str) -> in
             )
         console.print(drawn)
         for check in report["lastChecks"]:
-            p_value = check.get("pValue")
-            console.print(
-                f"check {check['name']}: {check['verdict']} ({check.get('reason', '')})"
-                + (f", p(worse)={p_value:.3g}" if p_value is not None else "")
-                + (
-                    f", p(not harmful)={check['safetyPValue']:.3g}"
-                    if check.get("safetyPValue") is not None
-                    else ""
-                )
-            )
+            console.print(check_line(check))
 
     emit(report, output, table)
     if plot_file is not None:

@@ -90,5 +90,6 @@ async def close(memo: kopf.Memo, **_: Any) -> None:
 
 @kopf.on.probe(id="aws")
 async def aws_clients_ready(memo: kopf.Memo, **_: Any) -> bool:
-    """Reported on the liveness endpoint: the operator has built its AWS clients."""
+    """Reported on the liveness endpoint: the operator has built its bundle of AWS adapters
+    (each boto3 client under it is made when a resource first needs it)."""
     return "aws" in memo

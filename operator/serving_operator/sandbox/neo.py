@@ -27,6 +27,7 @@ compile them, and nothing can run them.
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import functools
 import gzip
@@ -272,14 +273,31 @@ def _compiler_options_problem(options: str | None, *, needs_nvidia: bool) -> str
         return "CompilerOptions must be at least 3 characters long."
     if not needs_nvidia:
         return None
-    try:
-        parsed = json.loads(options)
-    except ValueError:
-        return f"CompilerOptions {options!r} is not valid JSON."
+    parsed = _parse_compiler_options(options)
+    if parsed is None:
+        return f"CompilerOptions {options!r} is neither JSON nor a dictionary literal."
     missing = [key for key in _NVIDIA_OPTIONS if not isinstance(parsed, dict) or key not in parsed]
     if missing:
         return f"CompilerOptions for the NVIDIA accelerator must specify {', '.join(missing)}."
     return None
+
+
+def _parse_compiler_options(options: str) -> Any:
+    """CompilerOptions as JSON, or as AWS's own documentation writes them: a Python-style
+    dictionary with single quotes. botocore's OutputConfig.CompilerOptions documentation
+    gives `{'gpu-code': 'sm_72', 'trt-ver': '6.0.1', 'cuda-ver': '10.1'}` for NVIDIA and
+    `{'mcpu': 'skylake-avx512'}` for CPU, and the SageMaker developer guide's Neo device
+    table writes every example that way, so Neo takes them (the sandbox once demanded
+    strict JSON: edge-fidelity L8). None: neither."""
+    try:
+        return json.loads(options)
+    except ValueError:
+        pass
+    try:
+        parsed = ast.literal_eval(options)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
 
 
 def artifact_uri(input_uri: str, output_config: dict[str, Any]) -> str:

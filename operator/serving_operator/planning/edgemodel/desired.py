@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from serving_operator import edge_runtime
@@ -20,7 +21,11 @@ Request = Mapping[str, Any]
 NEO_NAME_LENGTH = 63
 PUBLISHER = "serving-operator"
 
-# Greengrass's platform architecture of each Neo device (devices not listed match any).
+# Greengrass's platform architecture of each Neo device, from the OS and architecture
+# columns of the SageMaker developer guide's device table (neo-supported-devices-edge-
+# devices): ARM64 is Greengrass's aarch64, ARM its arm, X86_64 its amd64. Every device
+# Greengrass can run is listed (a test keeps it so); those it cannot (Android, iOS, Lambda:
+# api.edgemodel.NO_GREENGRASS_DEVICES) are refused at admission.
 DEVICE_ARCHITECTURES = {
     **dict.fromkeys(
         (
@@ -31,15 +36,37 @@ DEVICE_ARCHITECTURES = {
             "imx8qm",
             "imx8mplus",
             "rk3399",
-            "qcs605",
-            "qcs603",
+            "rasp4b",
+            "aisage",
+            "amba_cv2",
+            "amba_cv22",
+            "amba_cv25",
             "ml_m6g",
             "ml_c6g",
         ),
         "aarch64",
     ),
-    **dict.fromkeys(("rasp3b", "rk3288", "sitara_am57x"), "arm"),
-    **dict.fromkeys(("ml_m4", "ml_m5", "ml_c4", "ml_c5", "ml_p2", "ml_p3", "ml_g4dn"), "amd64"),
+    **dict.fromkeys(("rasp3b", "rk3288", "sitara_am57x", "jacinto_tda4vm"), "arm"),
+    **dict.fromkeys(
+        (
+            "ml_m4",
+            "ml_m5",
+            "ml_c4",
+            "ml_c5",
+            "ml_p2",
+            "ml_p3",
+            "ml_g4dn",
+            "ml_inf1",
+            "ml_inf2",
+            "ml_trn1",
+            "ml_eia2",
+            "deeplens",
+            "sbe_c",
+        ),
+        "amd64",
+    ),
+    "x86_win32": "x86",
+    "x86_win64": "amd64",
 }
 PLATFORM_ARCHITECTURES = {
     "X86_64": "amd64",
@@ -61,6 +88,18 @@ class DesiredTarget:
     platform: Mapping[str, str]
     """The recipe manifest's Platform."""
     thing_groups: tuple[str, ...]
+    own_groups: tuple[str, ...] = ()
+    """The thing groups the spec names for this target (empty: it named none, and
+    `thing_groups` is every group of the rollout)."""
+    content_key: str = ""
+    """Hash of what the component version holds (compilation, recipe): a new key is a new
+    version."""
+    legacy_version: str = ""
+    """The version operators before recorded versions gave this content."""
+    version_recorded: bool = True
+    """Whether status holds `component_version` for `content_key` (or it is a version
+    published before versions were recorded). A version chosen this pass is published only
+    after status recorded it (write-ahead), so a lost status write cannot publish two."""
 
 
 @dataclass(frozen=True)
@@ -118,9 +157,43 @@ def neo_job_name(namespace: str, name: str, target: str, content: Any) -> str:
     return f"{stem or 'neo'}-{digest}"
 
 
-def semantic_version(content: Any) -> str:
-    """A semver derived from content: 1.0.<28 bits of its hash>."""
-    return f"1.0.{int(content_hash(content)[:7], 16)}"
+VERSION_PART_LIMIT = 999999
+"""The GGv2 recipe reference caps major, minor and patch at 999999 (today's text; an older
+one says nothing): versions keep within it, valid under both readings."""
+Versions = Mapping[str, tuple[str, str]]
+"""Per component name: (content key, version) of the version its current content has."""
+
+
+def legacy_version(content_key_source: Any) -> str:
+    """The version operators before recorded versions derived from content: 1.0.<28 bits of
+    its hash>, which passes the part limit and sorts at random."""
+    return f"1.0.{int(content_hash(content_key_source)[:7], 16)}"
+
+
+def _parts(version: str) -> tuple[int, int, int]:
+    try:
+        major, minor, patch = (int(p) for p in version.split("-")[0].split("+")[0].split("."))
+    except ValueError:
+        return (0, 0, 0)
+    return (major, minor, patch)
+
+
+def next_version(now: datetime, previous: str | None) -> str:
+    """A version for content new at `now`: `YYMMDD.HHMMSS.N` in UTC (each part a number
+    below 999999 until 2099, no leading zeros: valid semver), so versions sort in the order
+    they were made and a roll back never looks like an upgrade. N counts up from 0 when the
+    last version of the component is not older (two new contents in one second, or a clock
+    set back)."""
+    moment = now.astimezone(UTC)
+    candidate = (
+        (moment.year % 100) * 10000 + moment.month * 100 + moment.day,
+        moment.hour * 10000 + moment.minute * 100 + moment.second,
+        0,
+    )
+    if previous is not None and _parts(previous) >= candidate:
+        major, minor, patch = _parts(previous)
+        candidate = (major, minor, patch + 1)
+    return ".".join(str(p) for p in candidate)
 
 
 def _compilation(spec: EdgeModelSpec, target: EdgeTarget, tags: Tags) -> dict[str, Any]:
@@ -158,10 +231,9 @@ def _platform(target: EdgeTarget) -> dict[str, str]:
             "architecture": PLATFORM_ARCHITECTURES[str(target.target_platform.arch)],
         }
     device = str(target.target_device)
-    if device.startswith("x86_win"):
-        return {"os": "windows"}
+    os_name = "windows" if device.startswith("x86_win") else "linux"
     architecture = DEVICE_ARCHITECTURES.get(device)
-    return {"os": "linux", **({"architecture": architecture} if architecture else {})}
+    return {"os": os_name, **({"architecture": architecture} if architecture else {})}
 
 
 def _stage(stage: RolloutStage) -> DesiredStage:
@@ -219,7 +291,25 @@ def default_component_name(namespace: str, name: str) -> str:
     return f"serving.{namespace}.{name}"
 
 
-def desired_edge_model(spec: EdgeModelSpec, *, namespace: str, name: str) -> DesiredEdgeModel:
+def desired_edge_model(
+    spec: EdgeModelSpec,
+    *,
+    namespace: str,
+    name: str,
+    versions: Versions | None = None,
+    published: frozenset[str] = frozenset(),
+    now: datetime | None = None,
+    source_revision: int = 0,
+    retries: Mapping[str, str] | None = None,
+) -> DesiredEdgeModel:
+    """What `spec` asks of AWS. A target's component version is the one `versions` (status)
+    records for its content; else, for a version published before versions were recorded
+    (its ARN in `published`), that one; else a new one from `now` (`next_version`), not
+    recorded yet. A `source_revision` above 0 (the source object changed since first seen)
+    and a target's retry token (`retries`) are part of its job name: each compiles again."""
+    versions = versions or {}
+    retries = retries or {}
+    moment = now if now is not None else datetime(2026, 1, 1, tzinfo=UTC)
     tags = ownership_tags(namespace, name)
     stages = tuple(_stage(s) for s in spec.rollout.stages)
     every_group = tuple(dict.fromkeys(g for s in stages for g in s.thing_groups))
@@ -240,24 +330,41 @@ def desired_edge_model(spec: EdgeModelSpec, *, namespace: str, name: str) -> Des
     targets = []
     for target in spec.targets:
         compilation = _compilation(spec, target, tags)
-        job_name = neo_job_name(namespace, name, target.name, compilation)
+        again = [
+            *([f"source revision {source_revision}"] if source_revision else []),
+            *([f"retry {retries[target.name]}"] if target.name in retries else []),
+        ]
+        # Without either, the name is what it always was (an upgrade compiles nothing again).
+        job_name = neo_job_name(
+            namespace, name, target.name, [compilation, *again] if again else compilation
+        )
         compilation["OutputConfig"]["S3OutputLocation"] = (
             f"{spec.output_s3_uri.rstrip('/')}/{job_name}/"
         )
         platform = _platform(target)
         component_name = f"{base}-{target.name}"
-        version = semantic_version(
-            [
-                job_name,
-                component_name,
-                platform,
-                dependencies,
-                component.environment,
-                component.run_command,
-                # A new entrypoint is a new recipe: it gets a version of its own.
-                edge_runtime.entrypoint_sha256(),
-            ]
-        )
+        content = [
+            job_name,
+            component_name,
+            platform,
+            dependencies,
+            component.environment,
+            component.run_command,
+            # A new entrypoint is a new recipe: it gets a version of its own.
+            edge_runtime.entrypoint_sha256(),
+        ]
+        key = content_hash(content)
+        remembered = versions.get(component_name)
+        legacy = legacy_version(content)
+        if remembered is not None and remembered[0] == key:
+            version, recorded = remembered[1], True
+        elif remembered is None and any(
+            arn.endswith(f":components:{component_name}:versions:{legacy}") for arn in published
+        ):
+            version, recorded = legacy, True
+        else:
+            version = next_version(moment, remembered[1] if remembered else None)
+            recorded = False
         targets.append(
             DesiredTarget(
                 name=target.name,
@@ -265,8 +372,12 @@ def desired_edge_model(spec: EdgeModelSpec, *, namespace: str, name: str) -> Des
                 compilation=compilation,
                 component_name=component_name,
                 component_version=version,
+                content_key=key,
+                legacy_version=legacy,
+                version_recorded=recorded,
                 platform=platform,
                 thing_groups=tuple(target.thing_groups) or every_group,
+                own_groups=tuple(target.thing_groups),
             )
         )
     return DesiredEdgeModel(

@@ -56,6 +56,29 @@ class Rollback:
 
 
 @dataclass(frozen=True)
+class SourceRecord:
+    """The source object the compilations were made from (edge-fidelity L5)."""
+
+    uri: str
+    version: str
+    """Its S3 VersionId, else its ETag."""
+    revision: int = 0
+    """How many times the object at `uri` changed since first seen: part of every job name
+    once above 0, so a new upload compiles again."""
+
+
+def next_source(record: SourceRecord | None, uri: str, version: str | None) -> SourceRecord | None:
+    """The record after reading the object at `uri` as `version` (None: not readable)."""
+    if version is None:
+        return record if record is not None and record.uri == uri else None
+    if record is None or record.uri != uri:
+        return SourceRecord(uri, version, 0)
+    if record.version == version:
+        return record
+    return SourceRecord(uri, version, record.revision + 1)
+
+
+@dataclass(frozen=True)
 class Memory:
     rollout_id: str | None = None
     """The rollout the stages belong to; a new one starts the stages again."""
@@ -67,6 +90,16 @@ class Memory:
     """Per thing group this rollout touched: our component name -> the version it ran
     before (empty: none). Recorded before the first deployment overwrites it."""
     rollback: Rollback | None = None
+    versions: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    source: SourceRecord | None = None
+    """The source object as last read; its revision is in the job names."""
+    retries: Mapping[str, str] = field(default_factory=dict)
+    """Per target: the retry-compilation token its compilation was retried with (in its job
+    name)."""
+    consumed_retry: str | None = None
+    """The last retry-compilation annotation value acted on."""
+    """Per component name: (content key, version) of its current content's version
+    (desired.next_version); recorded before that version is published (write-ahead)."""
 
     def stage(self, name: str) -> StageMemory | None:
         return next((s for s in self.stages if s.name == name), None)

@@ -41,6 +41,12 @@ from serving_operator.planning.edgemodel.observed import (
     EdgeModelObservation,
     EdgeModelReads,
 )
+from serving_operator.planning.edgemodel.one_model_per_device import (
+    COMPONENT_NAME_TOO_LONG,
+    TARGETS_SHARE_DEVICES,
+    component_name_problems,
+    targets_sharing_devices,
+)
 from serving_operator.planning.edgemodel.rollout import NOTHING_TO_DEPLOY, plan_rollout
 from serving_operator.planning.edgemodel.targets import (
     DEFAULT_PARALLEL_COMPILATIONS,
@@ -55,6 +61,7 @@ COMPILATION_FAILED = "CompilationFailed"
 RETAINED = "Retained"
 DELETED = "Deleted"
 DELETING = "Deleting"
+RETRY_REASON = "retry-compilation annotation"
 FOLLOW_SECONDS = 2.0
 """How soon to look again when Stalled on one target while the others still progress."""
 
@@ -81,9 +88,16 @@ def plan_edge_model(
     promotion: str | None,
     max_parallel: int = DEFAULT_PARALLEL_COMPILATIONS,
     rest_recheck_seconds: float = REST_RECHECK_SECONDS,
+    retry: str | None = None,
 ) -> EdgePlan | EdgeLookups:
     """The next pass, or the reads it still needs (see the module's docstring); `now` is
     aware, in UTC."""
+    too_long = component_name_problems(desired)
+    if too_long:
+        # CreateComponentVersion would refuse every publish: nothing to do until it changes.
+        return Plan(
+            (), Outcome.stalled(COMPONENT_NAME_TOO_LONG, "; ".join(too_long)), None, EdgeFindings()
+        )
     full = observed.full
     if full is None:
         if rolled_out(desired, memory):
@@ -103,6 +117,7 @@ def plan_edge_model(
         promotion=promotion,
         max_parallel=max_parallel,
         rest_recheck_seconds=rest_recheck_seconds,
+        retry=retry,
     )
     if full.members is None and (
         any(isinstance(s, CreateDeployment) for s in plan.actions) or _judges_in_flight(memory)
@@ -131,6 +146,7 @@ def plan_from_observation(
     promotion: str | None,
     max_parallel: int = DEFAULT_PARALLEL_COMPILATIONS,
     rest_recheck_seconds: float = REST_RECHECK_SECONDS,
+    retry: str | None = None,
 ) -> EdgePlan:
     """The pass's plan from everything read (its last step remembers the new memory), with
     each target's view and the rollout's current stage. Once rolled out, the next pass comes
@@ -138,12 +154,40 @@ def plan_from_observation(
     `plan_edge_model` asks for them before any deployment."""
     steps, views = plan_targets(desired, observed, max_parallel=max_parallel)
     published = memory.published | {v.component_arn for v in views if v.component_arn is not None}
-    memory = replace(memory, published=frozenset(published))
+    versions = {
+        **memory.versions,
+        **{t.component_name: (t.content_key, t.component_version) for t in desired.targets},
+    }
+    memory = replace(memory, published=frozenset(published), versions=versions)
+    if retry is not None and retry != memory.consumed_retry:
+        # A new retry-compilation token: the targets whose compilation failed get it in
+        # their job names (recorded now; the next pass, from that status, creates the jobs).
+        again = [
+            v.target.name
+            for v in views
+            if v.job_status in (CompilationStatus.FAILED, CompilationStatus.STOPPED)
+        ]
+        memory = replace(
+            memory,
+            consumed_retry=retry,
+            retries={**memory.retries, **dict.fromkeys(again, retry)},
+        )
+        if again:
+            return Plan(
+                (*steps, Remember(memory)),
+                Outcome.progressing(
+                    COMPILING, f"compiling again ({RETRY_REASON}): {', '.join(again)}"
+                ),
+                FOLLOW_SECONDS,
+                EdgeFindings(views),
+            )
     failed = [v for v in views if v.phase == TargetPhase.FAILED]
     failure = (
         Outcome.stalled(
             COMPILATION_FAILED,
-            "; ".join(f"target {v.target.name}: {v.failure_reason}" for v in failed),
+            "; ".join(f"target {v.target.name}: {v.failure_reason}" for v in failed)
+            # rollout_identity.group_components keeps what the groups run of a failed target.
+            + " (thing groups keep the version of a failed target they run)",
         )
         if failed
         else None
@@ -161,6 +205,16 @@ def plan_from_observation(
             EdgeFindings(views),
         )
 
+    shared = targets_sharing_devices(desired, observed.members)
+    if shared:
+        # Deploying would give those devices two targets' models (or fail their whole
+        # deployment on the platform that does not match): deploy nothing until it changes.
+        return Plan(
+            (*steps, Remember(memory)),
+            Outcome.stalled(TARGETS_SHARE_DEVICES, "; ".join(shared)),
+            None,
+            EdgeFindings(views),
+        )
     rollout = plan_rollout(
         desired,
         views,

@@ -102,7 +102,7 @@ def plan_rollout(
     """One pass of the rollout; call once every target is Ready or Failed. `members` (the
     things of each group) are checked for shared devices before a deployment; a completed
     rollout asks to be looked at again after `rest_recheck_seconds`."""
-    components = group_components(desired, views)
+    components = group_components(desired, views, groups)
     rollout = rollout_id(desired, components)
     if memory.rollout_id != rollout:
         # A new spec (or a target newly ready) supersedes the old rollout: start again,

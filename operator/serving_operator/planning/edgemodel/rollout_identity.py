@@ -9,15 +9,35 @@ from typing import Any
 
 from serving_operator.planning.edgemodel.deployment import Components
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, DesiredTarget
+from serving_operator.planning.edgemodel.observed import ObservedGroup
 from serving_operator.planning.edgemodel.targets import TargetPhase, TargetView
 from serving_operator.planning.naming import content_hash
 
 
 def group_components(
-    desired: DesiredEdgeModel, views: tuple[TargetView, ...]
+    desired: DesiredEdgeModel,
+    views: tuple[TargetView, ...],
+    groups: Mapping[str, ObservedGroup] | None = None,
 ) -> dict[str, Components]:
-    """Per thing group, our components its devices should run (targets that are ready)."""
-    return components_of(desired, [v.target for v in views if v.phase == TargetPhase.READY])
+    """Per thing group, our components its devices should run: the ready targets' versions,
+    and for a target that failed (its compilation, or its new version's publish) the version
+    the group's latest deployment runs now, kept: a merge drops every name of ours it is not
+    given, and one target's failed compilation must not uninstall its running model."""
+    components = components_of(desired, [v.target for v in views if v.phase == TargetPhase.READY])
+    failed = [v.target for v in views if v.phase == TargetPhase.FAILED]
+    for group_name, ours in components.items():
+        latest = (groups or {}).get(group_name)
+        if latest is None or latest.latest is None:
+            continue
+        kept = {
+            t.component_name: dict(entry)
+            for t in failed
+            if group_name in t.thing_groups
+            and (entry := latest.latest.components.get(t.component_name)) is not None
+        }
+        if kept:
+            components[group_name] = {**ours, **kept}
+    return components
 
 
 def components_of(

@@ -101,6 +101,10 @@ def plan_targets(
             continue
         artifact = job.artifact_uri
         version = observed.components.get((target.component_name, target.component_version))
+        if version is None and not target.version_recorded:
+            # A version chosen this pass: published once status holds it (write-ahead).
+            views.append(TargetView(target, TargetPhase.PUBLISHING, status, artifact))
+            continue
         if version is None:
             if not any(isinstance(step, PublishEntrypoint) for step in steps):
                 steps.append(PublishEntrypoint(desired.entrypoint_uri))

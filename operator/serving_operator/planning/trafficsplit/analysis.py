@@ -62,6 +62,7 @@ def _error_rate_check(
     """The check's result, the state to keep, and whether the test started again because the
     state carried from the last look belongs to a different test."""
     margin = metric.max_increase.amount if metric.max_increase is not None else 0.0
+    relative = metric.relative_harm
     test = stats.ErrorRateTest(
         alpha=analysis.alpha,
         min_sample_size=analysis.min_sample_size,
@@ -69,6 +70,8 @@ def _error_rate_check(
         harmful_increase=min(metric.harmful_increase, 1.0 - min(margin, 0.99)),
         no_data=_no_data(analysis),
         fail_alpha=fail_alpha,
+        harmful_ratio=relative.ratio if relative is not None else None,
+        ratio_floor=relative.floor if relative is not None else stats.DEFAULT_RATIO_FLOOR,
     )
     test_hash = _sequential_test_hash(test, metric)
     # An always-valid p-value is valid only for the hypotheses and alpha it was computed
@@ -92,6 +95,8 @@ def _error_rate_check(
             previous.safety_p_value,
             previous.looks,
             previous.share_p_value,
+            previous.ratio_safety_p_value,
+            previous.floor_safety_p_value,
         )
         if previous is not None
         else stats.SequentialState()
@@ -109,12 +114,27 @@ def _error_rate_check(
         p_value=decision.state.harm_p_value,
         safety_p_value=decision.state.safety_p_value,
         share_p_value=decision.state.share_p_value if test.early_fail_level is not None else None,
+        relative_safety_p_value=(
+            min(
+                1.0,
+                2.0 * min(decision.state.ratio_safety_p_value, decision.state.floor_safety_p_value),
+            )
+            if test.harmful_ratio is not None
+            else None
+        ),
+        detectable_increase=(
+            stats.detectable_increase(test, candidate_counts, baseline_counts)
+            if candidate_counts is not None and baseline_counts is not None
+            else None
+        ),
     )
     kept = SequentialTestState(
         name=metric.name,
         harm_p_value=decision.state.harm_p_value,
         safety_p_value=decision.state.safety_p_value,
         share_p_value=decision.state.share_p_value,
+        ratio_safety_p_value=decision.state.ratio_safety_p_value,
+        floor_safety_p_value=decision.state.floor_safety_p_value,
         looks=decision.state.looks,
         test_hash=test_hash,
     )
@@ -131,6 +151,13 @@ def _sequential_test_hash(test: stats.ErrorRateTest, metric: AnalysisMetric) -> 
             "margin": test.margin,
             "harmfulIncrease": test.harmful_increase,
             "tau": test.tau,
+            # Only with a relative harm, so that the hashes of tests without one stay as they
+            # were (a new operator restarts no running step).
+            **(
+                {"harmfulRatio": test.harmful_ratio, "ratioFloor": test.ratio_floor}
+                if test.harmful_ratio is not None
+                else {}
+            ),
             "errors": sorted(e.value for e in metric.errors),
         }
     )

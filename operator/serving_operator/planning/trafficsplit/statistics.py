@@ -28,6 +28,13 @@ DEFAULT_MIN_SAMPLE_SIZE = 1000
 # of a 1% baseline). It is fixed in the spec rather than estimated from the baseline because an
 # estimate taken from the same data lets a harmful candidate pass far more often than alpha.
 DEFAULT_HARMFUL_INCREASE = 0.01
+# With a relative harm (relativeHarm), the smallest absolute increase that counts as harm: 0.05
+# points, so that at a 0.1% baseline a doubling (0.1 points) is harmful, while a baseline with
+# no errors at all does not make a candidate's single error harmful (docs/trafficsplit-
+# statistics.md, "Relative harm").
+DEFAULT_RATIO_FLOOR = 0.0005
+# The power at which `detectable_increase` reports the smallest harm the counts can detect.
+DETECTION_POWER = 0.8
 # The part of a check's Fail budget the exact error-share test spends (the rest goes to the
 # normal mixture SPRT). Small, so that it acts only on strong evidence, where the normal
 # approximation cannot yet be trusted: a few errors at a rate the baseline never shows.
@@ -284,6 +291,7 @@ def log_error_share_likelihood_ratio(
     candidate: VariantCounts,
     baseline: VariantCounts,
     ratios: tuple[float, ...] = ERROR_SHARE_RATIOS,
+    null_ratio: float = 1.0,
 ) -> float:
     """log Λ of an exact, one-sided test that the candidate fails more often than the baseline.
 
@@ -295,18 +303,37 @@ def log_error_share_likelihood_ratio(
     nonnegative (super)martingale in the sequence of errors, and by Ville's inequality it
     ever reaches 1/a with probability at most a: exact at any sample size, with no normal
     approximation. π is taken from the invocations, fixed within a step (one set of weights).
+
+    `null_ratio` R₀ moves the null to "the candidate fails R₀ times as often" (q₀ in place of
+    π), with every ratio in `ratios` on one side of it: above R₀ the null is r ≤ R₀ (evidence
+    of harm), below it r ≥ R₀ (evidence of safety, the relative-harm Pass test). For a bet
+    q on one side of q₀, q·(q/q₀) + (1 - q)·((1 - q)/(1 - q₀)) is at most 1 at every truth on
+    the null's side, so each term stays a supermartingale over that whole composite null.
     """
     total_invocations = candidate.invocations + baseline.invocations
     if not candidate.invocations or not baseline.invocations:
         return 0.0
     share = candidate.invocations / total_invocations
     k, others = candidate.errors, baseline.errors
+    null = _error_share(share, null_ratio)
     terms = []
     for ratio in ratios:
-        q = share * ratio / (share * ratio + 1.0 - share)
-        terms.append(k * math.log(q / share) + others * math.log((1.0 - q) / (1.0 - share)))
+        q = _error_share(share, ratio)
+        terms.append(k * math.log(q / null) + others * math.log((1.0 - q) / (1.0 - null)))
     top = max(terms)
     return top + math.log(sum(math.exp(t - top) for t in terms) / len(terms))
+
+
+def _error_share(share: float, ratio: float) -> float:
+    """The probability that an error is the candidate's when it receives `share` of the
+    requests and fails `ratio` times as often as the baseline: π r / (π r + 1 - π)."""
+    return share * ratio / (share * ratio + 1.0 - share)
+
+
+def ratio_safety_alternatives(harmful_ratio: float) -> tuple[float, ...]:
+    """What the relative-harm Pass test bets on, all below the harmful ratio R: a candidate as
+    good as the baseline (the usual case), one halfway to R, and one twice as good."""
+    return (1.0, (1.0 + harmful_ratio) / 2.0, 0.5)
 
 
 def fail_alpha_per_check(alpha: float, steps: int, error_rate_checks: int) -> float:
@@ -342,6 +369,16 @@ class ErrorRateTest:
     point). `tau`, the scale of the mixing distribution, defaults to `harmful_increase`: the
     mixture is most powerful against differences of about τ, and that is the size we want caught.
     Both error bounds rest on a normal approximation; the simulation test measures them.
+
+    `harmful_ratio` R (optional) makes a relative harm harmful too: a candidate whose error
+    rate is at least R times the baseline's and at least `ratio_floor` above it (absolute; so
+    that a baseline without errors does not make a single error harmful). A Pass then also
+    needs that relative harm excluded, at alpha/2 by either of two tests (Bonferroni: the
+    relative harm is the intersection of both nulls, so rejecting either excludes it): the
+    exact error-share test with its null at R (`ratio_safety_p_value`), or the normal mixture
+    SPRT with its boundary at `ratio_floor` (`floor_safety_p_value`). A candidate harmful by
+    either definition passes with probability at most alpha: a Pass needs every form of harm
+    excluded (an intersection-union test, Berger 1982: no extra alpha). Fail is unchanged.
     """
 
     alpha: float = DEFAULT_ALPHA
@@ -351,6 +388,8 @@ class ErrorRateTest:
     tau: float | None = None
     no_data: Verdict = Verdict.INCONCLUSIVE
     fail_alpha: float | None = None
+    harmful_ratio: float | None = None
+    ratio_floor: float = DEFAULT_RATIO_FLOOR
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha < 1.0:
@@ -367,6 +406,10 @@ class ErrorRateTest:
             )
         if self.tau is not None and self.tau <= 0.0:
             raise ValueError(f"tau must be positive, got {self.tau}")
+        if self.harmful_ratio is not None and not 1.0 < self.harmful_ratio < math.inf:
+            raise ValueError(f"harmful_ratio must be above 1, got {self.harmful_ratio}")
+        if not 0.0 < self.ratio_floor <= 1.0:
+            raise ValueError(f"ratio_floor must lie in (0, 1], got {self.ratio_floor}")
 
     @property
     def mixture_fail_level(self) -> float:
@@ -397,6 +440,10 @@ class SequentialState:
     looks: int = 0  # looks that had enough data to count
     share_p_value: float = 1.0
     """The exact error-share test's always-valid p-value (it runs at any sample size)."""
+    ratio_safety_p_value: float = 1.0
+    """With a harmful ratio: the exact error-share test's p-value that it is not R times worse."""
+    floor_safety_p_value: float = 1.0
+    """With a harmful ratio: the mixture SPRT's p-value that it is not `ratio_floor` worse."""
 
 
 @dataclass(frozen=True)
@@ -441,6 +488,20 @@ def decide_error_rate(
                 state.share_p_value, log_error_share_likelihood_ratio(candidate, baseline)
             ),
         )
+    if test.harmful_ratio is not None:
+        # Exact, so it may gather evidence below minSampleSize; a Pass still waits for it.
+        state = replace(
+            state,
+            ratio_safety_p_value=always_valid_p_value(
+                state.ratio_safety_p_value,
+                log_error_share_likelihood_ratio(
+                    candidate,
+                    baseline,
+                    ratio_safety_alternatives(test.harmful_ratio),
+                    null_ratio=test.harmful_ratio,
+                ),
+            ),
+        )
     if min(candidate.invocations, baseline.invocations) < test.min_sample_size:
         if early_level is not None and state.share_p_value <= early_level:
             return ErrorRateDecision(Verdict.FAIL, "ErrorShareIncreased", state, difference)
@@ -454,8 +515,18 @@ def decide_error_rate(
     if early_level is not None and state.share_p_value <= early_level:
         return ErrorRateDecision(Verdict.FAIL, "ErrorShareIncreased", state, difference)
     if state.safety_p_value <= test.alpha:
-        return ErrorRateDecision(Verdict.PASS, "ErrorRateNotWorse", state, difference)
+        if _relative_harm_excluded(test, state):
+            return ErrorRateDecision(Verdict.PASS, "ErrorRateNotWorse", state, difference)
+        return ErrorRateDecision(Verdict.INCONCLUSIVE, "RatioNotYetExcluded", state, difference)
     return ErrorRateDecision(Verdict.INCONCLUSIVE, "NotYetDecided", state, difference)
+
+
+def _relative_harm_excluded(test: ErrorRateTest, state: SequentialState) -> bool:
+    """Whether a relative harm (R times the baseline's rate and `ratio_floor` above it) is
+    excluded: by either of its two tests at alpha/2, or trivially without a harmful ratio."""
+    if test.harmful_ratio is None:
+        return True
+    return min(state.ratio_safety_p_value, state.floor_safety_p_value) <= test.alpha / 2.0
 
 
 def _never_a_pass(verdict: Verdict) -> Verdict:
@@ -481,7 +552,21 @@ def _next_state(
     safety_variance = difference_variance_for_testing(
         candidate, baseline, candidate_rate_floor=baseline.error_rate + harmful_boundary
     )
-    return SequentialState(
+    floor_safety_p_value = state.floor_safety_p_value
+    if test.harmful_ratio is not None:
+        # The relative harm's absolute part, measured from the baseline (not from the margin),
+        # tested as the safety side is, with the mixture scaled to it.
+        floor_variance = difference_variance_for_testing(
+            candidate, baseline, candidate_rate_floor=baseline.error_rate + test.ratio_floor
+        )
+        floor_safety_p_value = always_valid_p_value(
+            state.floor_safety_p_value,
+            log_one_sided_mixture_likelihood_ratio(
+                test.ratio_floor - observed, floor_variance, test.ratio_floor
+            ),
+        )
+    return replace(
+        state,
         harm_p_value=always_valid_p_value(
             state.harm_p_value,
             log_one_sided_mixture_likelihood_ratio(harm_excess, harm_variance, tau),
@@ -491,8 +576,53 @@ def _next_state(
             log_one_sided_mixture_likelihood_ratio(safety_excess, safety_variance, tau),
         ),
         looks=state.looks + 1,
-        share_p_value=state.share_p_value,
+        floor_safety_p_value=floor_safety_p_value,
     )
+
+
+def detectable_increase(
+    test: ErrorRateTest,
+    candidate: VariantCounts,
+    baseline: VariantCounts,
+    power: float = DETECTION_POWER,
+) -> float | None:
+    """The smallest error-rate increase (absolute, candidate minus baseline) that the Fail
+    side's mixture SPRT would detect with probability `power` at these counts; None when no
+    increase within [0, 1] is (no invocations on a side, or too few to ever reach the level).
+
+    The test fails once the observed excess Δ̂ - δ reaches c, the smallest excess at which
+    log Λ₊(c, s², τ) ≥ log(1 / level) (Λ₊ increases with the excess, so c is found by
+    bisection). With Δ̂ ~ N(θ, s²), P(Δ̂ - δ ≥ c) = Φ((θ - δ - c) / s), which is `power` at
+
+        θ = δ + c + z_power · s
+
+    the textbook minimum detectable effect of a one-sided normal test, (z_{1-a} + z_power)·s
+    (Chow, Shao & Wang, Sample Size Calculations in Clinical Research, 2nd ed. 2008, §4.2),
+    with the mixture SPRT's boundary c (Johari et al. 2017) in place of z_{1-a}·s (a: the
+    level). It is the power of this one look at the counts so far: the always-valid test may
+    also have crossed at an earlier look, so the real power is at least this (conservative).
+    s² is the variance the test uses (difference_variance_for_testing), τ and the level too.
+    """
+    if not candidate.invocations or not baseline.invocations:
+        return None
+    if not 0.0 < power < 1.0:
+        raise ValueError(f"power must lie strictly between 0 and 1, got {power}")
+    tau = test.tau or test.harmful_increase
+    variance = difference_variance_for_testing(candidate, baseline)
+    needed = -math.log(test.mixture_fail_level)
+
+    def crosses(excess: float) -> bool:
+        return log_one_sided_mixture_likelihood_ratio(excess, variance, tau) >= needed
+
+    reach = 1.0 - test.margin
+    if not crosses(reach):
+        return None
+    low, high = 0.0, reach
+    for _ in range(60):  # 2⁻⁶⁰ of the range: far below any rate a count can show
+        middle = (low + high) / 2.0
+        low, high = (low, middle) if crosses(middle) else (middle, high)
+    theta = test.margin + high + _STANDARD_NORMAL.inv_cdf(power) * math.sqrt(variance)
+    return theta if theta <= 1.0 else None
 
 
 # --------------------------------------------------------------------------- latency

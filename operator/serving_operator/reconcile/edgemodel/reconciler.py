@@ -10,7 +10,12 @@ from functools import cache
 from typing import assert_never
 
 from serving_operator import edge_runtime
-from serving_operator.api.edgemodel import PROMOTE_ANNOTATION, DeletionPolicy, EdgeModelSpec
+from serving_operator.api.edgemodel import (
+    PROMOTE_ANNOTATION,
+    RETRY_COMPILATION_ANNOTATION,
+    DeletionPolicy,
+    EdgeModelSpec,
+)
 from serving_operator.aws.clients import Clients, EdgeClients
 from serving_operator.aws.sts import Sts
 from serving_operator.planning.edgemodel.actions import (
@@ -25,7 +30,7 @@ from serving_operator.planning.edgemodel.actions import (
 )
 from serving_operator.planning.edgemodel.at_rest import REST_RECHECK_SECONDS
 from serving_operator.planning.edgemodel.desired import DesiredEdgeModel, desired_edge_model
-from serving_operator.planning.edgemodel.memory import Memory
+from serving_operator.planning.edgemodel.memory import Memory, next_source
 from serving_operator.planning.edgemodel.observed import (
     AtRestView,
     CompilationStatus,
@@ -54,16 +59,27 @@ settled."""
 
 
 @cache
-def _account(sts: Sts) -> str:
-    return sts.caller_identity().account
+def _caller(sts: Sts) -> tuple[str, str]:
+    """The partition and account of the operator's credentials: ARNs are built in them
+    (aws, aws-cn for China, aws-us-gov for GovCloud: the caller's own ARN names it)."""
+    identity = sts.caller_identity()
+    return arn_partition(identity.arn), identity.account
 
 
-def component_arn(region: str, account: str, name: str, version: str) -> str:
-    return f"arn:aws:greengrass:{region}:{account}:components:{name}:versions:{version}"
+def arn_partition(arn: str) -> str:
+    """arn:<partition>:service:..., "aws" when `arn` names none."""
+    parts = arn.split(":")
+    return parts[1] if len(parts) > 2 and parts[0] == "arn" and parts[1] else "aws"
 
 
-def thing_group_arn(region: str, account: str, name: str) -> str:
-    return f"arn:aws:iot:{region}:{account}:thinggroup/{name}"
+def component_arn(
+    region: str, account: str, name: str, version: str, *, partition: str = "aws"
+) -> str:
+    return f"arn:{partition}:greengrass:{region}:{account}:components:{name}:versions:{version}"
+
+
+def thing_group_arn(region: str, account: str, name: str, *, partition: str = "aws") -> str:
+    return f"arn:{partition}:iot:{region}:{account}:thinggroup/{name}"
 
 
 EdgePass = PassResult[Action, Memory, EdgeFindings, EdgeModelReads]
@@ -101,8 +117,16 @@ class EdgeModelReconciler:
         now: datetime | None = None,
     ) -> EdgeReconcileResult:
         """One pass; `now` (aware, the clock's when None) is when stages start and gates open."""
-        desired = desired_edge_model(spec, namespace=namespace, name=name)
         moment = datetime.now(UTC) if now is None else now
+        # The source object as it is now: a new upload to the same key compiles again
+        # (one HeadObject a pass; recorded before the jobs it names are created).
+        memory = replace(
+            memory,
+            source=next_source(
+                memory.source, spec.source, self._aws.s3.object_version(spec.source)
+            ),
+        )
+        desired = self._desired(spec, namespace, name, memory, moment)
         promotion = annotations.get(PROMOTE_ANNOTATION)
         done: EdgePass = run_pass(
             memory=memory,
@@ -114,6 +138,7 @@ class EdgeModelReconciler:
                 now=moment,
                 promotion=promotion,
                 rest_recheck_seconds=self._rest_recheck_seconds,
+                retry=annotations.get(RETRY_COMPILATION_ANNOTATION),
             ),
             look_up=lambda lookups, observed: self._look_up(lookups, desired, observed),
             execute=self._execute,
@@ -123,7 +148,7 @@ class EdgeModelReconciler:
     def delete(
         self, spec: EdgeModelSpec, *, namespace: str, name: str, memory: Memory
     ) -> EdgeReconcileResult:
-        desired = desired_edge_model(spec, namespace=namespace, name=name)
+        desired = self._desired(spec, namespace, name, memory, datetime.now(UTC))
         retain = spec.deletion_policy == DeletionPolicy.RETAIN
         done: EdgePass = run_pass(
             memory=memory,
@@ -135,6 +160,21 @@ class EdgeModelReconciler:
             execute=self._execute,
         )
         return _result(done, desired)
+
+    @staticmethod
+    def _desired(
+        spec: EdgeModelSpec, namespace: str, name: str, memory: Memory, now: datetime
+    ) -> DesiredEdgeModel:
+        return desired_edge_model(
+            spec,
+            namespace=namespace,
+            name=name,
+            versions=memory.versions,
+            published=memory.published,
+            now=now,
+            source_revision=memory.source.revision if memory.source else 0,
+            retries=memory.retries,
+        )
 
     def _look_up(
         self, lookups: EdgeLookups, desired: DesiredEdgeModel, observed: EdgeModelReads
@@ -212,9 +252,11 @@ class EdgeModelReconciler:
         """Component versions by (name, version): one DescribeComponent each."""
         if not keys:
             return {}
-        account, region = _account(self._aws.sts), self._aws.greengrass.region
+        (partition, account), region = _caller(self._aws.sts), self._aws.greengrass.region
         return {
-            key: self._aws.greengrass.describe_component(component_arn(region, account, *key))
+            key: self._aws.greengrass.describe_component(
+                component_arn(region, account, *key, partition=partition)
+            )
             for key in keys
         }
 
@@ -223,10 +265,10 @@ class EdgeModelReconciler:
         built, not read)."""
         if not groups:
             return {}
-        account, region = _account(self._aws.sts), self._aws.greengrass.region
+        (partition, account), region = _caller(self._aws.sts), self._aws.greengrass.region
         return {
             group: self._aws.greengrass.latest_deployment_id(
-                thing_group_arn(region, account, group)
+                thing_group_arn(region, account, group, partition=partition)
             )
             for group in groups
         }

@@ -12,8 +12,11 @@ from serving_operator.api.edgemodel import (
     EdgeModelStatus,
     GroupDeploymentStatus,
     PreviousVersionsStatus,
+    RecordedVersionStatus,
     RollbackStatus,
+    SourceStatus,
     StageStatus,
+    TargetRetryStatus,
     TargetStatus,
     rfc3339,
 )
@@ -28,6 +31,7 @@ from serving_operator.planning.edgemodel.memory import (
     GroupDeployment,
     Memory,
     Rollback,
+    SourceRecord,
     StageMemory,
     StagePhase,
 )
@@ -92,6 +96,12 @@ def memory_of(status: EdgeModelStatus) -> Memory:
         )
         if status.rollback is not None
         else None,
+        versions={v.name: (v.content_key, v.version) for v in status.component_versions},
+        source=SourceRecord(status.source.uri, status.source.version, status.source.revision)
+        if status.source is not None
+        else None,
+        retries={r.target: r.token for r in status.compilation_retries},
+        consumed_retry=status.consumed_retry,
     )
 
 
@@ -191,6 +201,19 @@ def report_pass(result: EdgeReconcileResult, context: Context) -> PassReport[Edg
             for group, versions in memory.previous.items()
         ],
         rollback=_rollback_status(memory.rollback),
+        source=SourceStatus(
+            uri=memory.source.uri, version=memory.source.version, revision=memory.source.revision
+        )
+        if memory.source is not None
+        else None,
+        compilation_retries=[
+            TargetRetryStatus(target=t, token=k) for t, k in sorted(memory.retries.items())
+        ],
+        consumed_retry=memory.consumed_retry,
+        component_versions=[
+            RecordedVersionStatus(name=n, version=v, content_key=k)
+            for n, (k, v) in sorted(memory.versions.items())
+        ],
     )
     events = [_action_event(a) for a in result.executed]
     previous = {s.name: s.phase for s in context.status.stages}
