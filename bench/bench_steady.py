@@ -3,7 +3,9 @@ writes).
 
 Fleets of plain, autoscaled, multi-model (a shared container per variant loading the models
 under an S3 prefix, warmed up) and multi-container (Direct) ModelEndpoints, TrafficSplits (a
-fixed split; a canary that completed) and EdgeModels (rolled out) are brought to rest through
+fixed split; a canary that completed), InferenceComponents (plain and autoscaled, several on
+each component-hosting ModelEndpoint, which resyncs too) and EdgeModels (rolled out) are
+brought to rest through
 the real reconcilers (no kopf, no cluster) against the AWS sandbox, then resynced ROUNDS times
 RESYNC_SECONDS apart in simulated time, scheduled as the operator's driver schedules them (a
 pass at each resync, or later when the plan says `recheck_after`). Each TrafficSplit resyncs
@@ -32,11 +34,15 @@ sys.path.insert(0, str(ROOT))
 from tests.support import sandbox as sandbox_support  # noqa: E402
 from tests.support.specs import edge_model_spec  # noqa: E402
 
+from serving_operator.api.inferencecomponent import InferenceComponentSpec  # noqa: E402
+from serving_operator.api.modelendpoint import ModelEndpointSpec  # noqa: E402
 from serving_operator.api.trafficsplit import TrafficSplitSpec, TrafficSplitStatus  # noqa: E402
 from serving_operator.aws.autoscaling import ApplicationAutoScaling  # noqa: E402
 from serving_operator.aws.base import CLIENT_CONFIG  # noqa: E402
 from serving_operator.aws.clients import Clients, EdgeClients  # noqa: E402
+from serving_operator.aws.copyscaling import CopyScaling  # noqa: E402
 from serving_operator.aws.greengrass import GreengrassV2  # noqa: E402
+from serving_operator.aws.inferencecomponents import InferenceComponents  # noqa: E402
 from serving_operator.aws.iot import Iot  # noqa: E402
 from serving_operator.aws.neo import Neo  # noqa: E402
 from serving_operator.aws.ratelimit import TokenBucket  # noqa: E402
@@ -45,10 +51,18 @@ from serving_operator.aws.s3 import S3  # noqa: E402
 from serving_operator.aws.sagemaker import SageMaker  # noqa: E402
 from serving_operator.aws.sts import Sts  # noqa: E402
 from serving_operator.planning.edgemodel.memory import Memory as EdgeMemory  # noqa: E402
+from serving_operator.planning.inferencecomponent.memory import ComponentMemory  # noqa: E402
+from serving_operator.planning.inferencecomponent.observed import (  # noqa: E402
+    HostEndpoint,
+    HostVariant,
+)
 from serving_operator.planning.modelendpoint.memory import Memory  # noqa: E402
 from serving_operator.planning.outcome import Outcome, OutcomeKind  # noqa: E402
 from serving_operator.planning.trafficsplit.observed import EndpointReferenceTarget  # noqa: E402
 from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler  # noqa: E402
+from serving_operator.reconcile.inferencecomponent.reconciler import (  # noqa: E402
+    InferenceComponentReconciler,
+)
 from serving_operator.reconcile.modelendpoint.reconciler import ModelEndpointReconciler  # noqa: E402
 from serving_operator.reconcile.trafficsplit.reconciler import (  # noqa: E402
     SplitSurroundings,
@@ -58,6 +72,8 @@ from serving_operator.reconcile.trafficsplit.reconciler import (  # noqa: E402
 ENDPOINTS = 20  # per ModelEndpoint fleet
 SPLITS = 5  # per TrafficSplit fleet (each on its own ModelEndpoint)
 EDGE_MODELS = 3
+COMPONENT_ENDPOINTS = 2  # per InferenceComponent fleet
+COMPONENTS_PER_ENDPOINT = 5
 ROLE = "arn:aws:iam::123456789012:role/SageMakerExecutionRole"
 RESYNC_SECONDS = 600.0  # the operator's default resync
 ROUNDS = 18  # three hours of resyncs: the hourly rechecks are in the average
@@ -156,7 +172,10 @@ def clients_for(box: sandbox_support.Sandbox) -> Clients:
             greengrass=GreengrassV2(box.client("greengrassv2", CLIENT_CONFIG), limiter),
             iot=Iot(box.client("iot", CLIENT_CONFIG), limiter),
             sts=Sts(box.client("sts", CLIENT_CONFIG), limiter),
+            s3=S3(box.client("s3", CLIENT_CONFIG), limiter),
         ),
+        components=InferenceComponents(box.client("sagemaker", CLIENT_CONFIG), limiter),
+        copy_scaling=CopyScaling(box.client("application-autoscaling", CLIENT_CONFIG), limiter),
     )
 
 
@@ -211,7 +230,7 @@ def split_fleet(clients: Clients, kind: str, split: dict[str, Any]) -> list[Reso
 
 
 def _endpoint_pass(
-    reconciler: ModelEndpointReconciler, spec: Any, name: str, weights_by: str
+    reconciler: ModelEndpointReconciler, spec: Any, name: str, weights_by: str | None
 ) -> Callable[[float], tuple[Outcome, float | None]]:
     memory = [Memory()]
 
@@ -228,6 +247,64 @@ def _endpoint_pass(
         return result.outcome, None
 
     return run
+
+
+def component_fleet(clients: Clients, kind: str, *, autoscaled: bool) -> list[Resource]:
+    """Component-hosting ModelEndpoints, each with COMPONENTS_PER_ENDPOINT InferenceComponents
+    (one CPU core, 1 GiB a copy): the endpoints resync too, as in the operator."""
+    endpoints = ModelEndpointReconciler(clients)
+    components = InferenceComponentReconciler(clients)
+    fleet: list[Resource] = []
+    for e in range(COMPONENT_ENDPOINTS):
+        endpoint_name = f"{kind}-fleet-{e}"
+        endpoint = ModelEndpointSpec.model_validate(
+            {
+                "executionRoleArn": ROLE,
+                "variants": [
+                    {
+                        "name": "shared",
+                        "instanceType": "ml.m5.4xlarge",
+                        "managedInstanceScaling": {"minInstanceCount": 1, "maxInstanceCount": 2},
+                    }
+                ],
+            }
+        )
+        hosting = Resource(endpoint_name, _endpoint_pass(endpoints, endpoint, endpoint_name, None))
+        converge([hosting])
+        fleet.append(hosting)
+        host = HostEndpoint(endpoint_name, ROLE, (HostVariant("shared", "ml.m5.4xlarge", True, 1),))
+        for c in range(COMPONENTS_PER_ENDPOINT):
+            scaling = (
+                {"autoscaling": {"minCopies": 1, "maxCopies": 2, "targetInvocationsPerCopy": 10}}
+                if autoscaled
+                else {}
+            )
+            spec = InferenceComponentSpec.model_validate(
+                {
+                    "endpointRef": {"name": endpoint_name},
+                    "model": single_model("v0"),
+                    "compute": {"cpuCores": 1, "minMemoryMiB": 1024},
+                    "copyCount": 1,
+                    **scaling,
+                }
+            )
+            memory = [ComponentMemory()]
+
+            def run(
+                now: float,
+                name: str = f"{endpoint_name}-c{c}",
+                spec: Any = spec,
+                memory: list[ComponentMemory] = memory,
+                host: HostEndpoint = host,
+            ) -> Any:
+                result = components.reconcile(
+                    spec, host, memory[0], namespace="bench", name=name, now=now
+                )
+                memory[0] = result.memory
+                return result.outcome, result.recheck_after
+
+            fleet.append(Resource(f"{endpoint_name}-c{c}", run))
+    return fleet
 
 
 def edge_fleet(clients: Clients, box: sandbox_support.Sandbox) -> list[Resource]:
@@ -363,6 +440,14 @@ def main() -> None:
                         "canary",
                         {"baseline": "blue", "candidate": "green", "steps": [{"setWeight": 50}]},
                     ),
+                ),
+                (
+                    "InferenceComponent + its endpoints",
+                    lambda: component_fleet(clients, "ic", autoscaled=False),
+                ),
+                (
+                    "InferenceComponent, autoscaled",
+                    lambda: component_fleet(clients, "icscaled", autoscaled=True),
                 ),
                 ("EdgeModel, rolled out", lambda: edge_fleet(clients, box)),
             ]

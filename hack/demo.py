@@ -34,6 +34,7 @@ ENDPOINT = "xgboost-bikerental"
 EDGE_EXAMPLE = EXAMPLES / "edge-classifier.yaml"
 CANARY_EXAMPLE = EXAMPLES / "xgboost-bikerental-canary.yaml"
 ASYNC_EXAMPLE = EXAMPLES / "async-endpoint.yaml"
+COMPONENTS_EXAMPLE = EXAMPLES / "inference-components.yaml"
 
 
 def _alive(pid: int) -> bool:
@@ -168,6 +169,56 @@ def show_async(admin: Path, box: sandbox.Sandbox) -> None:
     subprocess.run(command, env={**os.environ, **box.env}, check=True)
 
 
+def show_inference_components(admin: Path, box: sandbox.Sandbox) -> None:
+    """One fleet, three models: the components example, each invoked by name, then one
+    component's new image rolled out alone."""
+    print("\nInferenceComponents: three models of different sizes on one fleet ...", flush=True)
+    endpoint, *parts = list(yaml.safe_load_all(COMPONENTS_EXAMPLE.read_text()))
+    kubectl(admin, "apply", "-f", str(COMPONENTS_EXAMPLE))
+    fleet = endpoint["metadata"]["name"]
+    kubectl(admin, "wait", "--for=condition=Ready", f"modelendpoint/{fleet}", "--timeout=120s")
+    names = [p["metadata"]["name"] for p in parts]
+    for name in names:
+        kubectl(
+            admin, "wait", "--for=condition=Ready", f"inferencecomponent/{name}", "--timeout=120s"
+        )
+    kubectl(admin, "get", "inferencecomponents")
+    env = {**os.environ, "KUBECONFIG": str(admin), **box.env}
+    request = STATE / "component-request.json"
+    request.write_text('{"inputs": "hello"}')
+    cli = str(VENV_BIN / "serving-operator")
+    for name in names:
+        print(f"$ serving-operator invoke --component {name} --data {request.name}", flush=True)
+        subprocess.run(
+            [cli, "invoke", "--component", name, "--data", str(request)], env=env, check=True
+        )
+    sagemaker = box.client("sagemaker")
+    before = {n: sagemaker.describe_inference_component(InferenceComponentName=n) for n in names}
+    changed = names[0]
+    image = parts[0]["spec"]["model"]["image"].rsplit(":", 1)[0] + ":demo-new-image"
+    print(f"\nA new image for {changed} only (a rolling update of its copies) ...", flush=True)
+    patch = json.dumps({"spec": {"model": {"image": image}}})
+    kubectl(admin, "patch", "inferencecomponent", changed, "--type", "merge", "-p", patch)
+    kubectl(
+        admin,
+        "wait",
+        "--for=jsonpath={.status.observedGeneration}=2",
+        f"inferencecomponent/{changed}",
+        "--timeout=60s",
+    )
+    kubectl(
+        admin, "wait", "--for=condition=Ready", f"inferencecomponent/{changed}", "--timeout=120s"
+    )
+    for name in names:
+        after = sagemaker.describe_inference_component(InferenceComponentName=name)
+        touched = after["LastModifiedTime"] != before[name]["LastModifiedTime"]
+        print(
+            f"  {name}: model {after['Specification']['ModelName']},"
+            f" {after['RuntimeConfig']['CurrentCopyCount']} copies,"
+            f" {'updated' if touched else 'untouched'}"
+        )
+
+
 def main() -> int:
     if "--stop" in sys.argv:
         stop()
@@ -233,6 +284,7 @@ def main() -> int:
     show_canary(admin, box)
     show_edge_rollout(admin, box)
     show_async(admin, box)
+    show_inference_components(admin, box)
     print(
         f"\nThe demo keeps running. Try:\n"
         f"  export KUBECONFIG={admin}\n"

@@ -96,7 +96,7 @@ def namespace(admin_api: kubernetes.client.ApiClient) -> Iterator[str]:
 def _strip_finalizers(api: kubernetes.client.ApiClient, namespace: str) -> None:
     """Leave nothing stuck behind a finalizer when a test fails half-way."""
     custom = kubernetes.client.CustomObjectsApi(api)
-    for plural in ("modelendpoints", "trafficsplits", "edgemodels"):
+    for plural in ("modelendpoints", "trafficsplits", "edgemodels", "inferencecomponents"):
         items: list[dict[str, Any]] = custom.list_namespaced_custom_object(
             cluster.GROUP, cluster.VERSION, namespace, plural
         )["items"]

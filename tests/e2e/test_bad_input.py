@@ -43,6 +43,7 @@ PLURALS = {
     "ModelEndpoint": "modelendpoints",
     "TrafficSplit": "trafficsplits",
     "EdgeModel": "edgemodels",
+    "InferenceComponent": "inferencecomponents",
 }
 # What the stalled cases refer to in the sandbox: artifacts, a trained model, a thing group.
 BUCKET = "bad-input-models"

@@ -200,7 +200,7 @@ def crds_belong_to(release: str) -> Callable[[Run], None]:
         for name in sorted(serving_crds(run)):
             annotations = ext.read_custom_resource_definition(name).metadata.annotations
             assert annotations["meta.helm.sh/release-name"] == release, name
-        assert len(serving_crds(run)) == 3
+        assert len(serving_crds(run)) == 4
 
     return check
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import kubernetes
 import pytest
 import yaml
 
@@ -152,10 +153,66 @@ EDGE_EXAMPLE = "edge-classifier.yaml"
 ENTRYPOINT_SETTLE = 5.0
 """deviceRunSettleSeconds: long enough for the entrypoint to load its model or exit."""
 CANARY_EXAMPLE = "xgboost-bikerental-canary.yaml"
+COMPONENTS_EXAMPLE = "inference-components.yaml"
 
 
 def test_every_example_has_a_check() -> None:
-    assert {p.name for p in EXAMPLES.glob("*.yaml")} == {*CHECKS, EDGE_EXAMPLE, CANARY_EXAMPLE}
+    assert {p.name for p in EXAMPLES.glob("*.yaml")} == {
+        *CHECKS,
+        EDGE_EXAMPLE,
+        CANARY_EXAMPLE,
+        COMPONENTS_EXAMPLE,
+    }
+
+
+def test_components_example_reaches_ready_and_each_component_answers_by_name(
+    demo_artifacts: None,
+    operator: OperatorProcess,
+    sandbox: Sandbox,
+    namespace: str,
+    admin_api: kubernetes.client.ApiClient,
+    model_endpoints: cluster.Objects,
+    tmp_path: Path,
+) -> None:
+    endpoint, *parts = yaml.safe_load_all((EXAMPLES / COMPONENTS_EXAMPLE).read_text())
+    components = cluster.Objects(admin_api, "inferencecomponents")
+    model_endpoints.create(namespace, endpoint)
+    for part in parts:
+        components.create(namespace, part)
+    wait_for_condition(model_endpoints, namespace, endpoint["metadata"]["name"], "Ready", operator)
+    request = tmp_path / "request.json"
+    request.write_text('{"inputs": "hello"}')
+    placed = 0
+    for part in parts:
+        name = part["metadata"]["name"]
+        ready = wait_for_condition(components, namespace, name, "Ready", operator)
+        assert ready["status"]["currentCopyCount"] == part["spec"]["copyCount"]
+        placed += part["spec"]["copyCount"]
+        done = subprocess.run(
+            [
+                str(VENV_BIN / "serving-operator"),
+                "invoke",
+                "--component",
+                name,
+                "--data",
+                str(request),
+            ],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **sandbox.env},
+            check=True,
+        )
+        assert json.loads(done.stdout)["inferenceComponent"] == name
+    # 2 + 8 + 16 cores, 4 + 32 + 96 GiB, 3 GPUs of copies: one ml.g5.12xlarge holds them.
+    live = sandbox.client("sagemaker").describe_endpoint(EndpointName=endpoint["metadata"]["name"])
+    assert live["ProductionVariants"][0]["CurrentInstanceCount"] == 1
+    assert placed == 4
+    for part in parts:
+        components.delete(namespace, part["metadata"]["name"])
+    model_endpoints.delete(namespace, endpoint["metadata"]["name"])
+    for part in parts:
+        wait_gone(components, namespace, part["metadata"]["name"], operator)
+    wait_gone(model_endpoints, namespace, endpoint["metadata"]["name"], operator)
 
 
 @pytest.fixture

@@ -201,7 +201,7 @@ def test_argo_cds_server_side_diff_of_every_applied_example_is_empty(
     (which Argo CD's default diff would show); a changed manifest does show a diff."""
     upload_demo_artifacts(sandbox)
     examples = sorted(EXAMPLES.glob("*.yaml"))
-    manifests = [yaml.safe_load(path.read_text()) for path in examples]
+    manifests = [doc for path in examples for doc in yaml.safe_load_all(path.read_text()) if doc]
     applied = kubectl(
         control_plane,
         "apply",
@@ -219,6 +219,7 @@ def test_argo_cds_server_side_diff_of_every_applied_example_is_empty(
             ("ModelEndpoint", "modelendpoints"),
             ("TrafficSplit", "trafficsplits"),
             ("EdgeModel", "edgemodels"),
+            ("InferenceComponent", "inferencecomponents"),
         )
     }
     try:

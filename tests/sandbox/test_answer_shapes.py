@@ -563,7 +563,7 @@ def test_autoscaling_answers(
     arn = autoscaling.policy_arn(resource, step.policy_name)
     assert arn.endswith(f"policyName/{step.policy_name}")
     cloudwatch: CloudWatch = adapters(CloudWatch)
-    cloudwatch.put_alarm(step.alarm_name, step.alarm, [arn])
+    cloudwatch.put_alarm({"AlarmName": step.alarm_name, **step.alarm}, [arn])
     autoscaling.execute(RegisterScalableTarget(other, 1, 2))
     observed = autoscaling.observe([resource, other])
     assert observed[resource].max_instances == 4

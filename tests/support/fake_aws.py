@@ -131,13 +131,14 @@ class _FakeCloudWatch:
     def __init__(self, aws: FakeAws) -> None:
         self.aws = aws
 
-    def put_alarm(self, name: str, alarm: Any, actions: list[str]) -> None:
+    def put_alarm(self, request: Any, actions: list[str]) -> None:
+        name = request["AlarmName"]
         self.aws.record("PutMetricAlarm", name)
         self.aws.alarms[name] = list(actions)
 
-    def delete_alarm(self, name: str) -> None:
+    def delete_alarm(self, name: str) -> bool:
         self.aws.record("DeleteAlarms", name)
-        self.aws.alarms.pop(name, None)
+        return self.aws.alarms.pop(name, None) is not None
 
 
 class _FakeS3:

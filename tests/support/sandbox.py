@@ -121,6 +121,9 @@ DEMO_ARTIFACTS = (
     "bikerental/preprocess/model.tar.gz",
     "bikerental-hyper/model/hyper1.tar.gz",
     "bikerental-hyper/model/hyper2.tar.gz",
+    "llm/embeddings/model.tar.gz",
+    "llm/chat-7b/model.tar.gz",
+    "llm/code-34b/model.tar.gz",
 )
 DEMO_EDGE_MODEL = "edge/classifier/model.tar.gz"
 FAST_EDGE = {

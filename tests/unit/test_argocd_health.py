@@ -42,7 +42,7 @@ def cases() -> list[tuple[str, dict[str, Any], dict[str, str]]]:
 
 
 def test_every_kind_has_a_check() -> None:
-    assert KINDS == ["EdgeModel", "ModelEndpoint", "TrafficSplit"]
+    assert KINDS == ["EdgeModel", "InferenceComponent", "ModelEndpoint", "TrafficSplit"]
 
 
 def test_checks_are_real_files_argo_cd_can_embed() -> None:

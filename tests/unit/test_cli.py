@@ -110,7 +110,7 @@ def test_invoke_with_two_targets_names_the_rule(body_file: Path) -> None:
         ),
         (
             ["--async", "--upload-to", "s3://b/in", "--variant", "a"],
-            "--async takes no --variant, --target-model or --target-container",
+            "--async takes no --variant, --target-model, --target-container or --component",
         ),
         (["--upload-to", "s3://b/in"], "--upload-to, --input-location and --wait need --async"),
     ],
@@ -118,6 +118,18 @@ def test_invoke_with_two_targets_names_the_rule(body_file: Path) -> None:
 def test_invoke_async_arguments_name_the_rule(body_file: Path, extra: list[str], rule: str) -> None:
     done = run_cli("invoke", "ep", "--data", str(body_file), *extra)
     assert rule in assert_one_line_user_error(done)
+
+
+def test_invoke_without_endpoint_or_component_names_both(body_file: Path) -> None:
+    done = run_cli("invoke", "--data", str(body_file))
+    assert "name the ENDPOINT to call (or an inference component with --component)" in (
+        assert_one_line_user_error(done)
+    )
+
+
+def test_invoke_with_a_variant_and_a_component_names_the_rule(body_file: Path) -> None:
+    done = run_cli("invoke", "ep", "--data", str(body_file), "--variant", "a", "--component", "c")
+    assert "--component" in assert_one_line_user_error(done)
 
 
 def test_invoke_without_a_region_says_how_to_set_one(body_file: Path, tmp_path: Path) -> None:

@@ -359,3 +359,30 @@ def test_the_timer_waits_for_the_next_check_and_stops_at_deletion(
 
     asyncio.run(timer(body=_body(), patch=kopf.Patch(), memo=memo))
     assert len(kind.contexts) == 2
+
+
+def test_the_timer_looks_again_at_once_when_what_the_object_refers_to_changed(
+    kopf_stand_in: KopfStandIn,
+) -> None:
+    """A component Stalled on a ModelEndpoint that does not exist yet: the endpoint's arrival
+    in the index wakes it, without waiting for the resync."""
+    kind, memo = StubKind(), _memo()
+    seen = {"endpoint": None}
+
+    def relate(body: kopf.Body, kwargs: Any) -> Any:
+        return seen["endpoint"]
+
+    controller = KindController(
+        info=STUB, reconcile=kind.reconcile, delete=kind.reconcile, relate=relate
+    )
+    driver.register(controller, CONFIG)
+    asyncio.run(kopf_stand_in.handlers["stub-create"](body=_body(), patch=kopf.Patch(), memo=memo))
+    timer = kopf_stand_in.handlers["stub-sync"]
+    asyncio.run(timer(body=_body(), patch=kopf.Patch(), memo=memo))
+    assert len(kind.contexts) == 1  # nothing changed: the next pass is a resync away
+
+    seen["endpoint"] = "fleet"
+    asyncio.run(timer(body=_body(), patch=kopf.Patch(), memo=memo))
+    assert [c.related for c in kind.contexts] == [None, "fleet"]
+    asyncio.run(timer(body=_body(), patch=kopf.Patch(), memo=memo))
+    assert len(kind.contexts) == 2

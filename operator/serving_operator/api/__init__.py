@@ -5,12 +5,21 @@ This package imports nothing else of ours.
 """
 
 from serving_operator.api.edgemodel import EDGE_MODEL
+from serving_operator.api.inferencecomponent import INFERENCE_COMPONENT
 from serving_operator.api.modelendpoint import MODEL_ENDPOINT
 from serving_operator.api.trafficsplit import TRAFFIC_SPLIT
 
 GROUP = "serving.mlops.dev"
 VERSION = "v1alpha1"
 
-__all__ = ["ALL_KINDS", "EDGE_MODEL", "GROUP", "MODEL_ENDPOINT", "TRAFFIC_SPLIT", "VERSION"]
+__all__ = [
+    "ALL_KINDS",
+    "EDGE_MODEL",
+    "GROUP",
+    "INFERENCE_COMPONENT",
+    "MODEL_ENDPOINT",
+    "TRAFFIC_SPLIT",
+    "VERSION",
+]
 
-ALL_KINDS = (MODEL_ENDPOINT, TRAFFIC_SPLIT, EDGE_MODEL)
+ALL_KINDS = (MODEL_ENDPOINT, TRAFFIC_SPLIT, EDGE_MODEL, INFERENCE_COMPONENT)

@@ -305,8 +305,41 @@ class ServerlessSpec(ApiModel):
     )
 
 
+class RoutingStrategy(StrEnum):
+    LEAST_OUTSTANDING_REQUESTS = "LEAST_OUTSTANDING_REQUESTS"
+    RANDOM = "RANDOM"
+
+
+class ManagedInstanceScalingSpec(ApiModel):
+    """SageMaker's managed instance scaling of a variant that hosts inference components:
+    SageMaker adds instances when a component's copies do not fit, and removes idle ones
+    (botocore: ProductionVariant.ManagedInstanceScaling)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=_validations(
+            _rule(
+                "self.minInstanceCount <= self.maxInstanceCount",
+                "managedInstanceScaling.minInstanceCount must be <= maxInstanceCount",
+            )
+        )
+    )
+
+    min_instance_count: int = Field(
+        description=(
+            "Fewest instances SageMaker keeps; 0 lets components whose autoscaling reaches"
+            " zero copies release every instance."
+        ),
+        ge=0,
+        le=1000,
+    )
+    max_instance_count: int = Field(
+        description="Most instances SageMaker may scale the variant to.", ge=1, le=1000
+    )
+
+
 class VariantSpec(ApiModel):
-    """A production variant: one model on its own fleet of instances, with a traffic weight."""
+    """A production variant: one model on its own fleet of instances, with a traffic weight;
+    or, without a model, a fleet that hosts inference components (kind InferenceComponent)."""
 
     model_config = ConfigDict(
         json_schema_extra=_validations(
@@ -318,6 +351,16 @@ class VariantSpec(ApiModel):
                 "!has(self.autoscaling) || has(self.instanceType)",
                 "autoscaling applies to instance-backed variants, not serverless ones",
             ),
+            _rule(
+                "has(self.model) || (has(self.instanceType) && !has(self.autoscaling))",
+                "a variant without a model hosts inference components: it needs instanceType,"
+                " and scales with managedInstanceScaling instead of autoscaling",
+            ),
+            _rule(
+                "!has(self.managedInstanceScaling) || !has(self.model)",
+                "managedInstanceScaling applies to variants that host inference components"
+                " (no model)",
+            ),
         )
     )
 
@@ -326,7 +369,13 @@ class VariantSpec(ApiModel):
         max_length=63,
         description="Variant name as SageMaker shows it, e.g. version-1-2-2.",
     )
-    model: ModelSpec = Field(description="The model this variant serves.")
+    model: ModelSpec | None = Field(
+        default=None,
+        description=(
+            "The model this variant serves. Leave it out for a variant that hosts inference"
+            " components (kind InferenceComponent) instead."
+        ),
+    )
     instance_type: str | None = Field(
         default=None,
         pattern=ML_INSTANCE_TYPE_PATTERN,
@@ -361,10 +410,39 @@ class VariantSpec(ApiModel):
         ),
     )
 
+    managed_instance_scaling: ManagedInstanceScalingSpec | None = Field(
+        default=None,
+        description=(
+            "Components-hosting variants only: SageMaker scales the instances to fit the"
+            " components' copies, within these bounds; SageMaker then owns the instance count."
+        ),
+    )
+    routing_strategy: RoutingStrategy | None = Field(
+        default=None,
+        description=(
+            "How SageMaker routes requests among instances (RoutingConfig):"
+            " LEAST_OUTSTANDING_REQUESTS or RANDOM; SageMaker's default when unset."
+        ),
+    )
+
+    @property
+    def hosts_components(self) -> bool:
+        """Whether this variant hosts inference components rather than a model."""
+        return self.model is None
+
     @model_validator(mode="after")
     def _instances_or_serverless(self) -> VariantSpec:
         if (self.instance_type is None) == (self.serverless is None):
             raise ValueError("set exactly one of instanceType or serverless")
+        if self.model is None and (self.instance_type is None or self.autoscaling is not None):
+            raise ValueError(
+                "a variant without a model hosts inference components: it needs instanceType,"
+                " and scales with managedInstanceScaling instead of autoscaling"
+            )
+        if self.managed_instance_scaling is not None and self.model is not None:
+            raise ValueError(
+                "managedInstanceScaling applies to variants that host inference components"
+            )
         return self
 
 
@@ -602,6 +680,20 @@ class ModelEndpointSpec(ApiModel):
                 "autoscaling to 0 instances and on ApproximateBacklogSizePerInstance needs"
                 " asyncInference",
             ),
+            _rule(
+                "self.variants.all(v, has(v.model)) || self.variants.all(v, !has(v.model))",
+                "variants are either all classic (each with a model) or all hosting inference"
+                " components (none with a model), never mixed",
+            ),
+            _rule(
+                "self.variants.all(v, has(v.model))"
+                " || !has(self.shadowVariants) || size(self.shadowVariants) == 0",
+                "an endpoint that hosts inference components has no shadow variants",
+            ),
+            _rule(
+                "!has(self.shadowVariants) || self.shadowVariants.all(s, has(s.model))",
+                "a shadow variant needs a model",
+            ),
         )
     )
 
@@ -614,7 +706,10 @@ class ModelEndpointSpec(ApiModel):
     execution_role_arn: str = Field(
         pattern=IAM_ROLE_ARN_PATTERN,
         max_length=2048,
-        description="IAM role SageMaker assumes to pull images and model artifacts.",
+        description=(
+            "IAM role SageMaker assumes to pull images and model artifacts; for an endpoint"
+            " that hosts inference components also the endpoint config's ExecutionRoleArn."
+        ),
     )
     variants: list[VariantSpec] = Field(
         min_length=1,
@@ -698,6 +793,24 @@ class ModelEndpointSpec(ApiModel):
             ),
         ),
     )
+
+    @property
+    def hosts_components(self) -> bool:
+        """Whether this endpoint's variants host inference components (no models)."""
+        return all(v.hosts_components for v in self.variants)
+
+    @model_validator(mode="after")
+    def _not_mixed(self) -> ModelEndpointSpec:
+        if len({v.hosts_components for v in self.variants}) > 1:
+            raise ValueError(
+                "variants are either all classic (each with a model) or all hosting inference"
+                " components (none with a model), never mixed"
+            )
+        if self.hosts_components and self.shadow_variants:
+            raise ValueError("an endpoint that hosts inference components has no shadow variants")
+        if any(s.model is None for s in self.shadow_variants):
+            raise ValueError("a shadow variant needs a model")
+        return self
 
     @model_validator(mode="after")
     def _async_rules(self) -> ModelEndpointSpec:

@@ -33,12 +33,12 @@ TARGETS_PER_CALL = 50
 LISTING_HINT_SECONDS = 3600.0
 
 
-def _target(resource_id: str) -> dict[str, str]:
-    """The three parameters that name a variant's scalable target."""
+def _target(resource_id: str, dimension: str = DIMENSION) -> dict[str, str]:
+    """The three parameters that name a scalable target (a variant's by default)."""
     return {
         "ServiceNamespace": NAMESPACE,
         "ResourceId": resource_id,
-        "ScalableDimension": DIMENSION,
+        "ScalableDimension": dimension,
     }
 
 
@@ -55,8 +55,11 @@ class _SharedRead:
 class ApplicationAutoScaling(ServiceAdapter):
     service = "application-autoscaling"
 
-    def __init__(self, client: Any, limiter: RateLimiter) -> None:
+    def __init__(self, client: Any, limiter: RateLimiter, dimension: str = DIMENSION) -> None:
         super().__init__(client, limiter)
+        # The scalable dimension read: variants' instance counts, or (an adapter of its own)
+        # inference components' copy counts.
+        self.dimension = dimension
         # Pages a namespace listing needed at least, learned from the last one that ran out
         # of budget, and until when (monotonic) that is trusted: a listing that could not
         # fit is not tried again, so a large account pays no wasted page per read.
@@ -108,6 +111,10 @@ class ApplicationAutoScaling(ServiceAdapter):
             self._asked.update(dict.fromkeys(resource_ids, moment))
             return {r: shared.found[r] for r in resource_ids if r in shared.found}
 
+    def forget(self, resource_id: str) -> None:
+        """A target written elsewhere: it leaves the shared read, so it is read again."""
+        self._forget_shared(resource_id)
+
     def _forget_shared(self, resource_id: str) -> None:
         with self._shared_lock:
             if self._shared is not None:
@@ -121,7 +128,7 @@ class ApplicationAutoScaling(ServiceAdapter):
             params: dict[str, Any] = {
                 "ServiceNamespace": NAMESPACE,
                 "ResourceIds": resource_ids[start : start + TARGETS_PER_CALL],
-                "ScalableDimension": DIMENSION,
+                "ScalableDimension": self.dimension,
             }
             while True:
                 page = self.call("DescribeScalableTargets", **params)
@@ -174,9 +181,9 @@ class ApplicationAutoScaling(ServiceAdapter):
                         found.setdefault(policy["ResourceId"], []).append(policy)
                 return found
         return {
-            resource_id: self.call("DescribeScalingPolicies", **_target(resource_id)).get(
-                "ScalingPolicies", []
-            )
+            resource_id: self.call(
+                "DescribeScalingPolicies", **_target(resource_id, self.dimension)
+            ).get("ScalingPolicies", [])
             for resource_id in resource_ids
         }
 
@@ -185,7 +192,7 @@ class ApplicationAutoScaling(ServiceAdapter):
         policies: list[dict[str, Any]] = []
         params: dict[str, Any] = {
             "ServiceNamespace": NAMESPACE,
-            "ScalableDimension": DIMENSION,
+            "ScalableDimension": self.dimension,
             "MaxResults": POLICIES_PAGE,
         }
         for _ in range(max_pages):

@@ -13,7 +13,9 @@ import boto3
 from serving_operator.aws.autoscaling import ApplicationAutoScaling
 from serving_operator.aws.base import CLIENT_CONFIG, ServiceAdapter
 from serving_operator.aws.cloudwatch import CloudWatch
+from serving_operator.aws.copyscaling import CopyScaling
 from serving_operator.aws.greengrass import GreengrassV2
+from serving_operator.aws.inferencecomponents import InferenceComponents
 from serving_operator.aws.iot import Iot
 from serving_operator.aws.neo import Neo
 from serving_operator.aws.ratelimit import RateLimiter, ServiceLimits
@@ -45,6 +47,8 @@ class Clients:
     runtime: SageMakerRuntime
     cloudwatch: CloudWatch
     edge: EdgeClients | None = None
+    components: InferenceComponents | None = None
+    copy_scaling: CopyScaling | None = None
 
 
 class _OnFirstUse:
@@ -165,6 +169,14 @@ class _LazyClients(Clients):
     @property
     def edge(self) -> EdgeClients:
         return self._edge
+
+    @property
+    def components(self) -> InferenceComponents:
+        return self._build.adapter(InferenceComponents, "sagemaker", "components")
+
+    @property
+    def copy_scaling(self) -> CopyScaling:
+        return self._build.adapter(CopyScaling, "application-autoscaling", "copy_scaling")
 
     def __repr__(self) -> str:
         return f"Clients(made on first use; made: {', '.join(self._build.made()) or 'none'})"

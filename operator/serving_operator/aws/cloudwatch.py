@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from serving_operator.api.trafficsplit import AnalysisMetric, MetricType
-from serving_operator.aws.base import ServiceAdapter
+from serving_operator.aws.base import AwsError, ServiceAdapter
 from serving_operator.planning.trafficsplit.observed import (
     AlarmState,
     AnalysisData,
@@ -54,13 +54,19 @@ def _query(
 class CloudWatch(ServiceAdapter):
     service = "cloudwatch"
 
-    def put_alarm(self, name: str, alarm: Mapping[str, Any], actions: Sequence[str]) -> None:
-        """Create or replace a metric alarm whose actions are `actions` (PutMetricAlarm)."""
-        self.call("PutMetricAlarm", AlarmName=name, AlarmActions=list(actions), **alarm)
+    def put_alarm(self, request: Mapping[str, Any], actions: Sequence[str]) -> None:
+        """PutMetricAlarm (create or replace) with `actions` as its AlarmActions."""
+        self.call("PutMetricAlarm", **dict(request), AlarmActions=list(actions))
 
-    def delete_alarm(self, name: str) -> None:
-        """DeleteAlarms; CloudWatch answers success for a name that is not there."""
-        self.call("DeleteAlarms", AlarmNames=[name])
+    def delete_alarm(self, name: str) -> bool:
+        """DeleteAlarms of one alarm; False when it was not there."""
+        try:
+            self.call("DeleteAlarms", AlarmNames=[name])
+        except AwsError as error:
+            if error.code == "ResourceNotFound":
+                return False
+            raise
+        return True
 
     def alarm_states(self, names: Sequence[str]) -> dict[str, AlarmState]:
         """The state of each named alarm (metric or composite); missing alarms are left out."""

@@ -38,23 +38,31 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     IamAction("sagemaker:AddTags", "mark what the operator owns"),
     IamAction("sagemaker:InvokeEndpoint", "shadow and comparison traffic, `invoke`"),
     IamAction("sagemaker:InvokeEndpointAsync", "`invoke --async` on an asynchronous endpoint"),
+    # InferenceComponent: its component on a ModelEndpoint's fleet.
+    IamAction("sagemaker:CreateInferenceComponent", "create an InferenceComponent's component"),
+    IamAction("sagemaker:DescribeInferenceComponent", "observe a component (drift, progress)"),
+    IamAction("sagemaker:UpdateInferenceComponent", "roll out a component's new specification"),
+    IamAction("sagemaker:UpdateInferenceComponentRuntimeConfig", "change a component's copy count"),
+    IamAction("sagemaker:DeleteInferenceComponent", "delete a component with its resource"),
     IamAction("application-autoscaling:RegisterScalableTarget", "autoscale a variant"),
     IamAction("application-autoscaling:DeregisterScalableTarget", "stop autoscaling"),
     IamAction("application-autoscaling:DescribeScalableTargets", "observe autoscaling"),
     IamAction("application-autoscaling:DescribeScalingPolicies", "observe scaling policies"),
     IamAction(
         "application-autoscaling:PutScalingPolicy",
-        "set target tracking, and an asynchronous endpoint's scale-out-from-zero step policy",
+        "set target tracking, and the scale-out-from-zero step policies (asynchronous"
+        " endpoints, InferenceComponents)",
     ),
     IamAction(
         "application-autoscaling:DeleteScalingPolicy",
-        "remove the scale-out-from-zero policy when minInstances is no longer 0",
+        "remove a scale-out-from-zero step policy when its minimum is no longer 0",
     ),
     # Target tracking makes CloudWatch alarms with the caller's permissions, and the first
     # scalable target creates Application Auto Scaling's service-linked role.
     IamAction(
         "cloudwatch:PutMetricAlarm",
-        "target tracking's alarms; the HasBacklogWithoutCapacity alarm of scale-out-from-zero",
+        "target tracking's alarms; the scale-out-from-zero alarms (HasBacklogWithoutCapacity,"
+        " NoCapacityInvocationFailures)",
     ),
     IamAction("cloudwatch:DescribeAlarms", "target tracking's and canary rollback alarms"),
     IamAction("cloudwatch:DeleteAlarms", "target tracking's alarms; scale-out-from-zero's"),
@@ -187,7 +195,8 @@ _MODELS = (f"{_SAGEMAKER}:model/*",)
 _CONFIGS = (f"{_SAGEMAKER}:endpoint-config/*",)
 _ENDPOINTS = (f"{_SAGEMAKER}:endpoint/*",)
 _JOBS = (f"{_SAGEMAKER}:compilation-job/*",)
-_TAGGABLE = (*_MODELS, *_CONFIGS, *_ENDPOINTS, *_JOBS)
+_INFERENCE_COMPONENTS = (f"{_SAGEMAKER}:inference-component/*",)
+_TAGGABLE = (*_MODELS, *_CONFIGS, *_ENDPOINTS, *_JOBS, *_INFERENCE_COMPONENTS)
 _COMPONENTS = ("arn:aws:greengrass:*:*:components:*",)  # components and their versions
 _DEPLOYMENTS = ("arn:aws:greengrass:*:*:deployments:*",)
 _THING_GROUPS = ("arn:aws:iot:*:*:thinggroup/*",)
@@ -218,6 +227,12 @@ NARROWEST: dict[str, Grant] = {
             # CreateEndpoint is authorized on the endpoint and the config it runs.
             ("sagemaker:CreateEndpoint", (*_ENDPOINTS, *_CONFIGS), "endpoint*, endpoint-config*"),
             ("sagemaker:CreateCompilationJob", _JOBS, "compilation-job*; tagged request"),
+            # Authorized on the component and the endpoint it is placed on.
+            (
+                "sagemaker:CreateInferenceComponent",
+                (*_INFERENCE_COMPONENTS, *_ENDPOINTS),
+                "inference-component*, endpoint*; tagged request",
+            ),
         )
     },
     **{
@@ -230,6 +245,21 @@ NARROWEST: dict[str, Grant] = {
             ("sagemaker:DeleteEndpoint", _ENDPOINTS, "endpoint*; ours only"),
             ("sagemaker:StopCompilationJob", _JOBS, "compilation-job*; ours only"),
             ("sagemaker:DeleteCompilationJob", _JOBS, "compilation-job*; ours only"),
+            (
+                "sagemaker:UpdateInferenceComponent",
+                _INFERENCE_COMPONENTS,
+                "inference-component*; ours only",
+            ),
+            (
+                "sagemaker:UpdateInferenceComponentRuntimeConfig",
+                _INFERENCE_COMPONENTS,
+                "inference-component*; ours only",
+            ),
+            (
+                "sagemaker:DeleteInferenceComponent",
+                _INFERENCE_COMPONENTS,
+                "inference-component*; ours only",
+            ),
         )
     },
     **{
@@ -239,6 +269,11 @@ NARROWEST: dict[str, Grant] = {
             ("sagemaker:DescribeEndpointConfig", _CONFIGS, "endpoint-config*"),
             ("sagemaker:DescribeEndpoint", _ENDPOINTS, "endpoint*; read before create"),
             ("sagemaker:DescribeCompilationJob", _JOBS, "compilation-job*"),
+            (
+                "sagemaker:DescribeInferenceComponent",
+                _INFERENCE_COMPONENTS,
+                "inference-component*; read before create",
+            ),
             ("sagemaker:ListTags", _TAGGABLE, "the tagged types: tells ours from others'"),
             # Shadow/comparison traffic and `invoke` reach endpoints users name.
             ("sagemaker:InvokeEndpoint", _ENDPOINTS, "endpoint*"),

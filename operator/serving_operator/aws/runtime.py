@@ -37,6 +37,7 @@ class SageMakerRuntime(ServiceAdapter):
         variant: str | None = None,
         target_model: str | None = None,
         target_container: str | None = None,
+        component: str | None = None,
     ) -> Invocation:
         params: dict[str, object] = {
             "EndpointName": endpoint_name,
@@ -49,6 +50,10 @@ class SageMakerRuntime(ServiceAdapter):
             params["TargetModel"] = target_model
         if target_container:
             params["TargetContainerHostname"] = target_container
+        if component:
+            # botocore InvokeEndpointInput.InferenceComponentName: the component to call on
+            # an endpoint of inference components.
+            params["InferenceComponentName"] = component
         started = time.monotonic()
         response = self.call("InvokeEndpoint", **params)
         payload = response["Body"].read()

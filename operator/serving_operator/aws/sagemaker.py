@@ -51,6 +51,11 @@ def _already_exists(error: AwsError) -> bool:
     return error.code == "ValidationException" and "already exist" in error.aws_message.lower()
 
 
+# Public names for the adapters of other SageMaker objects (inference components).
+is_not_found = _is_not_found
+is_already_exists = _already_exists
+
+
 class Effect(enum.Enum):
     """What executing an action did."""
 

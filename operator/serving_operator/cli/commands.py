@@ -6,7 +6,7 @@ import json
 import platform
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import click
 import yaml
@@ -102,8 +102,15 @@ def sandbox(host: str, port: int, settings: str | None) -> int:
 
 
 @click.command()
-@click.argument("endpoint")
+@click.argument("endpoint", required=False)
 @click.option("--variant", help="TargetVariant: call this production variant")
+@click.option(
+    "--component",
+    help=(
+        "InferenceComponentName: call this inference component (ENDPOINT may then be left"
+        " out: it is the component's)"
+    ),
+)
 @click.option("--target-model", help="TargetModel: a model of a multi-model endpoint")
 @click.option(
     "--target-container", help="TargetContainerHostname: a container of a Direct endpoint"
@@ -143,8 +150,9 @@ def sandbox(host: str, port: int, settings: str | None) -> int:
     help="with --wait: seconds to wait for the result",
 )
 def invoke(
-    endpoint: str,
+    endpoint: str | None,
     variant: str | None,
+    component: str | None,
     target_model: str | None,
     target_container: str | None,
     data: BinaryIO | None,
@@ -155,7 +163,8 @@ def invoke(
     wait: bool,
     timeout: float,
 ) -> int:
-    """Call an endpoint, optionally one variant, model or container (A/B comparisons).
+    """Call an endpoint, optionally one variant, model, container or inference component
+    (A/B comparisons).
 
     With --async, queue the request on an asynchronous endpoint and print its output (and
     failure) location; with --wait, also print the result. Exit codes: 0 the result, 1 the
@@ -171,12 +180,18 @@ def invoke(
     from serving_operator.aws.s3 import S3
     from serving_operator.preflight.aws import REGION_FIX, adopt_aws_region
 
-    targets = [t for t in (variant, target_model, target_container) if t]
+    targets = [t for t in (variant, target_model, target_container, component) if t]
     if len(targets) > 1:
-        raise UserError("pass at most one of --variant, --target-model, --target-container")
+        raise UserError(
+            "pass at most one of --variant, --target-model, --target-container, --component"
+        )
+    if endpoint is None and component is None:
+        raise UserError("name the ENDPOINT to call (or an inference component with --component)")
     if asynchronous:
         if targets:
-            raise UserError("--async takes no --variant, --target-model or --target-container")
+            raise UserError(
+                "--async takes no --variant, --target-model, --target-container or --component"
+            )
         if (data is None) == (input_location is None):
             raise UserError("with --async, pass exactly one of --data or --input-location")
         if data is not None and not upload_to:
@@ -200,6 +215,8 @@ def invoke(
         raise UserError(str(error)) from error
     runtime = SageMakerRuntime(client, TokenBucket(10, 10))
     try:
+        if endpoint is None:
+            endpoint = _component_endpoint(session, str(component))
         if asynchronous:
             assert s3_client is not None
             s3 = S3(s3_client, TokenBucket(10, 10))
@@ -213,6 +230,7 @@ def invoke(
             variant=variant,
             target_model=target_model,
             target_container=target_container,
+            component=component,
         )
     except AwsError as error:
         if not error.transient:
@@ -284,6 +302,19 @@ def _invoke_async(
             return EXIT_TIMED_OUT
         time.sleep(min(left, _POLL_SECONDS[min(attempt, len(_POLL_SECONDS) - 1)]))
         attempt += 1
+
+
+def _component_endpoint(session: Any, component: str) -> str:
+    """The endpoint an inference component runs on (DescribeInferenceComponent)."""
+    from serving_operator.aws.base import CLIENT_CONFIG
+    from serving_operator.aws.inferencecomponents import InferenceComponents
+    from serving_operator.aws.ratelimit import TokenBucket
+
+    client = session.client("sagemaker", config=CLIENT_CONFIG)
+    found = InferenceComponents(client, TokenBucket(10, 10)).describe(component)
+    if found is None:
+        raise UserError(f"inference component {component} not found")
+    return found.endpoint_name
 
 
 @click.command()

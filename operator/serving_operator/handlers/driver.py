@@ -110,6 +110,9 @@ class _ObjectState:
     applies a status patch after the handler returns, so the next pass (often the timer)
     may still hold that body, without the patch."""
     written_over_version: str | None = None
+    related: Any = None
+    """What `relate` found for the last pass (the referenced objects, from kopf indexes)."""
+    related_seen: bool = False
 
     def latest_status(self, body: kopf.Body) -> dict[str, Any]:
         status = dict(body.get("status", {}))
@@ -197,6 +200,7 @@ def register(controller: KindController[Any, Any], config: OperatorConfig) -> No
                 state.next_check = time.monotonic() + memo.config.resync_seconds
                 return
             context = controller.context(body, status, kwargs)
+            state.related, state.related_seen = context.related, True
             with RECONCILE_SECONDS.labels(kind).time():
                 try:
                     report = await _in_worker(
@@ -231,7 +235,14 @@ def register(controller: KindController[Any, Any], config: OperatorConfig) -> No
         # Once deletion has begun, only the delete handler may touch AWS (no re-creation).
         if body.metadata.deletion_timestamp is not None:
             return
-        if time.monotonic() >= _object_state(memo).next_check:
+        state = _object_state(memo)
+        due = time.monotonic() >= state.next_check
+        if not due and controller.relate is not None and state.related_seen:
+            # What the object refers to changed (a ModelEndpoint created, changed or gone
+            # under a TrafficSplit or an InferenceComponent): look again now, not at the
+            # next resync. An index lookup, no API call.
+            due = controller.relate(body, kwargs) != state.related
+        if due:
             await reconcile_once(body, patch, memo, kwargs)
 
     async def on_delete(body: kopf.Body, patch: kopf.Patch, memo: kopf.Memo, **kwargs: Any) -> None:

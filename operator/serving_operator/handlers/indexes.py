@@ -17,6 +17,7 @@ import kopf
 from serving_operator.api import GROUP, VERSION
 from serving_operator.handlers.sharding import selects
 from serving_operator.labelselector import LabelSelector
+from serving_operator.planning.inferencecomponent.observed import HostEndpoint, HostVariant
 from serving_operator.planning.trafficsplit.observed import EndpointReferenceTarget
 
 MODEL_ENDPOINTS = "modelendpoint_targets"
@@ -37,6 +38,7 @@ def modelendpoint_targets(
             spec_weights=_spec_weights(declared),
             outside_shard=None if selector.matches(labels) else str(selector),
             asynchronous=spec.get("asyncInference") is not None,
+            hosts_components=bool(declared) and all("model" not in v for v in declared),
         )
         return {(namespace, name): target}
 
@@ -93,3 +95,82 @@ def endpoint_target(
         return None
     found = list(index.get((namespace, endpoint), []))
     return found[0] if found else None
+
+
+# Inference components: the ModelEndpoints that host them, and which component refers to
+# which endpoint (a ModelEndpoint waits for its components to go before it is deleted).
+COMPONENT_HOSTS = "inferencecomponent_hosts"
+COMPONENTS_BY_ENDPOINT = "inferencecomponents_by_endpoint"
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def component_hosts(
+    selector: LabelSelector,
+) -> Callable[..., dict[tuple[str | None, str], HostEndpoint]]:
+    def index(
+        namespace: str | None, name: str, spec: kopf.Spec, labels: kopf.Labels, **_: Any
+    ) -> dict[tuple[str | None, str], HostEndpoint]:
+        declared = [v for v in spec.get("variants", []) if isinstance(v, Mapping)]
+        variants = []
+        for variant in declared:
+            managed = variant.get("managedInstanceScaling")
+            variants.append(
+                HostVariant(
+                    name=str(variant.get("name")),
+                    instance_type=variant.get("instanceType"),
+                    hosts_components="model" not in variant,
+                    managed_min_instances=_int_or_none(managed.get("minInstanceCount"))
+                    if isinstance(managed, Mapping)
+                    else None,
+                )
+            )
+        host = HostEndpoint(
+            endpoint_name=str(spec.get("endpointName") or name),
+            execution_role_arn=str(spec.get("executionRoleArn", "")),
+            variants=tuple(variants),
+            outside_shard=None if selector.matches(labels) else str(selector),
+        )
+        return {(namespace, name): host}
+
+    return index
+
+
+def components_by_endpoint(
+    namespace: str | None, name: str, spec: kopf.Spec, **_: Any
+) -> dict[tuple[str | None, str], str]:
+    """(namespace, ModelEndpoint name) -> InferenceComponent name."""
+    reference = spec.get("endpointRef", {})
+    endpoint = reference.get("name") if isinstance(reference, Mapping) else None
+    if not endpoint:
+        return {}
+    return {(namespace, str(endpoint)): name}
+
+
+def register_components(selector: LabelSelector) -> None:
+    kopf.index(GROUP, VERSION, "modelendpoints", id=COMPONENT_HOSTS)(component_hosts(selector))
+    # Every component, in any shard: a ModelEndpoint is not deleted under any of them.
+    kopf.index(GROUP, VERSION, "inferencecomponents", id=COMPONENTS_BY_ENDPOINT)(
+        components_by_endpoint
+    )
+
+
+def component_host(kwargs: Mapping[str, Any], namespace: str, endpoint: str) -> HostEndpoint | None:
+    index = kwargs.get(COMPONENT_HOSTS)
+    if index is None:
+        return None
+    found = list(index.get((namespace, endpoint), []))
+    return found[0] if found else None
+
+
+def components_on(kwargs: Mapping[str, Any], namespace: str, endpoint: str) -> tuple[str, ...]:
+    """The InferenceComponents that refer to this ModelEndpoint, by name."""
+    index = kwargs.get(COMPONENTS_BY_ENDPOINT)
+    if index is None:
+        return ()
+    return tuple(sorted(str(n) for n in index.get((namespace, endpoint), [])))

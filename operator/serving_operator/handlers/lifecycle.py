@@ -12,7 +12,14 @@ from serving_operator.api import GROUP
 from serving_operator.aws.clients import build_clients
 from serving_operator.aws.ratelimit import ServiceLimits
 from serving_operator.config import OperatorConfig
-from serving_operator.handlers import driver, edgemodel, indexes, modelendpoint, trafficsplit
+from serving_operator.handlers import (
+    driver,
+    edgemodel,
+    indexes,
+    inferencecomponent,
+    modelendpoint,
+    trafficsplit,
+)
 from serving_operator.handlers.api_retries import EndlessBackoff
 from serving_operator.handlers.sharding import finalizer_for
 
@@ -20,8 +27,14 @@ logger = logging.getLogger("serving_operator.startup")
 
 # Timer intervals are fixed when handlers are registered, so read the config now.
 CONFIG = OperatorConfig.from_env()
-CONTROLLERS = (modelendpoint.CONTROLLER, trafficsplit.CONTROLLER, edgemodel.CONTROLLER)
+CONTROLLERS = (
+    modelendpoint.CONTROLLER,
+    trafficsplit.CONTROLLER,
+    edgemodel.CONTROLLER,
+    inferencecomponent.CONTROLLER,
+)
 indexes.register(CONFIG.selector)
+indexes.register_components(CONFIG.selector)
 for _controller in CONTROLLERS:
     driver.register(_controller, CONFIG)
 

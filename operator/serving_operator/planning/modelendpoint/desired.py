@@ -78,30 +78,40 @@ class AutoscalingDefinition:
 @dataclass(frozen=True)
 class VariantDefinition:
     name: str
-    model_name: str
+    model_name: str | None
+    """None: the variant hosts inference components (each names its own model)."""
     instance_type: str | None
     instance_count: int
     weight: float
     serverless: Request | None = None
     autoscaling: AutoscalingDefinition | None = None
+    managed_instance_scaling: Request | None = None
+    routing_strategy: str | None = None
 
     @property
     def owns_instance_count(self) -> bool:
-        """Whether the operator writes this variant's instance count (not an autoscaler)."""
-        return self.autoscaling is None and self.serverless is None
+        """Whether the operator writes this variant's instance count (not an autoscaler, nor
+        SageMaker's managed instance scaling)."""
+        return (
+            self.autoscaling is None
+            and self.serverless is None
+            and self.managed_instance_scaling is None
+        )
 
     def request(self) -> dict[str, Any]:
         """The ProductionVariant entry of CreateEndpointConfig."""
-        entry: dict[str, Any] = {
-            "VariantName": self.name,
-            "ModelName": self.model_name,
-            "InitialVariantWeight": self.weight,
-        }
+        entry: dict[str, Any] = {"VariantName": self.name, "InitialVariantWeight": self.weight}
+        if self.model_name is not None:
+            entry["ModelName"] = self.model_name
         if self.serverless is not None:
             entry["ServerlessConfig"] = dict(self.serverless)
         else:
             entry["InstanceType"] = self.instance_type
             entry["InitialInstanceCount"] = self.instance_count
+        if self.managed_instance_scaling is not None:
+            entry["ManagedInstanceScaling"] = dict(self.managed_instance_scaling)
+        if self.routing_strategy is not None:
+            entry["RoutingConfig"] = {"RoutingStrategy": self.routing_strategy}
         return entry
 
 
@@ -314,7 +324,7 @@ def autoscaling_definition(
 
 
 def _variant_definition(
-    endpoint_name: str, variant: VariantSpec, model_name: str
+    endpoint_name: str, variant: VariantSpec, model_name: str | None
 ) -> VariantDefinition:
     count = variant.instance_count
     autoscaling = None
@@ -330,6 +340,16 @@ def _variant_definition(
         }
         if variant.serverless.provisioned_concurrency is not None:
             serverless["ProvisionedConcurrency"] = variant.serverless.provisioned_concurrency
+    managed = None
+    if variant.managed_instance_scaling is not None:
+        # botocore: ProductionVariantManagedInstanceScaling (Status, Min/MaxInstanceCount).
+        managed_bounds = variant.managed_instance_scaling
+        managed = {
+            "Status": "ENABLED",
+            "MinInstanceCount": managed_bounds.min_instance_count,
+            "MaxInstanceCount": managed_bounds.max_instance_count,
+        }
+        count = max(1, min(count, managed_bounds.max_instance_count))
     return VariantDefinition(
         name=variant.name,
         model_name=model_name,
@@ -338,6 +358,8 @@ def _variant_definition(
         weight=variant.weight,
         serverless=serverless,
         autoscaling=autoscaling,
+        managed_instance_scaling=managed,
+        routing_strategy=variant.routing_strategy.value if variant.routing_strategy else None,
     )
 
 
@@ -391,6 +413,11 @@ def deployment_config(deployment: DeploymentSpec) -> dict[str, Any]:
 
 def _config_extras(spec: ModelEndpointSpec) -> dict[str, Any]:
     extras: dict[str, Any] = {}
+    if spec.hosts_components:
+        # SageMaker requires the config's ExecutionRoleArn for an endpoint of inference
+        # components (botocore CreateEndpointConfigInput.ExecutionRoleArn; developer guide,
+        # "Deploy models with inference components"): no variant names a model to take it from.
+        extras["ExecutionRoleArn"] = spec.execution_role_arn
     if spec.data_capture is not None:
         capture = spec.data_capture
         options = [{"CaptureMode": "Input"}] if capture.capture_input else []
@@ -467,6 +494,10 @@ def desired_endpoint(spec: ModelEndpointSpec, *, namespace: str, name: str) -> D
     def variants_of(specs: list[VariantSpec]) -> tuple[VariantDefinition, ...]:
         result = []
         for variant in specs:
+            if variant.model is None:
+                # Hosts inference components: their models are theirs, not the endpoint's.
+                result.append(_variant_definition(endpoint_name, variant, None))
+                continue
             model = _model_definition(endpoint_name, variant.model, spec)
             models[model.name] = model
             result.append(_variant_definition(endpoint_name, variant, model.name))

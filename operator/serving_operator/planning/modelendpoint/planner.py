@@ -249,7 +249,8 @@ def multi_model_prefixes(desired: DesiredEndpoint) -> frozenset[str]:
     return frozenset(
         prefix
         for variant in desired.variants
-        if (prefix := models[variant.model_name].multi_model_prefix) is not None
+        if variant.model_name is not None
+        and (prefix := models[variant.model_name].multi_model_prefix) is not None
     )
 
 
@@ -319,7 +320,7 @@ def _after_rollout(
         steps += [
             WarmUpModel(desired.endpoint_name, variant.name, target)
             for variant in desired.variants
-            if models[variant.model_name].warm_up
+            if variant.model_name is not None and models[variant.model_name].warm_up
             for target in models[variant.model_name].target_models
         ]
         steps.append(Remember(replace(memory, warmed_for_config=desired.config_name)))

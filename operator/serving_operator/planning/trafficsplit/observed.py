@@ -59,6 +59,8 @@ class EndpointReferenceTarget:
     shard's operator handles the endpoint (see `serving-operator run --selector`)."""
     asynchronous: bool = False
     """Whether the ModelEndpoint is an asynchronous endpoint (spec.asyncInference)."""
+    hosts_components: bool = False
+    """Its variants host inference components (no models): there are no weights to split."""
 
 
 @dataclass(frozen=True)

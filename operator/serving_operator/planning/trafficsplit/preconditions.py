@@ -9,6 +9,7 @@ from serving_operator.planning.outcome import Outcome
 from serving_operator.planning.trafficsplit.observed import SplitObservation
 from serving_operator.planning.trafficsplit.reasons import (
     ASYNC_ENDPOINT,
+    ENDPOINT_HOSTS_COMPONENTS,
     MODEL_ENDPOINT_IN_OTHER_SHARD,
     MODEL_ENDPOINT_NOT_FOUND,
     VARIANT_NOT_FOUND,
@@ -41,6 +42,14 @@ def target_problem(spec: TrafficSplitSpec, observed: SplitObservation) -> Outcom
             f"ModelEndpoint {spec.endpoint_ref.name} is an asynchronous endpoint"
             " (spec.asyncInference): it has one production variant, so a TrafficSplit cannot"
             " apply; compare models with two endpoints instead",
+        )
+    if observed.target.hosts_components:
+        return Outcome.stalled(
+            ENDPOINT_HOSTS_COMPONENTS,
+            f"ModelEndpoint {spec.endpoint_ref.name} hosts inference components: traffic weights"
+            " are per production variant and inference components are not weighted (each is"
+            " invoked by its own name), so a TrafficSplit does not apply; roll out a"
+            " component's new model by changing its InferenceComponent instead",
         )
     if observed.competing_split is not None:
         return Outcome.stalled(

@@ -214,7 +214,7 @@ class EndpointExecutor:
                 return True
             case PutScaleOutAlarm(resource_id=rid, policy_name=policy, alarm_name=name):
                 arn = self._aws.autoscaling.policy_arn(rid, policy)
-                self._aws.cloudwatch.put_alarm(name, step.alarm, [arn])
+                self._aws.cloudwatch.put_alarm({"AlarmName": name, **step.alarm}, [arn])
                 return True
             case DeleteScaleOutAlarm(alarm_name=name):
                 self._aws.cloudwatch.delete_alarm(name)

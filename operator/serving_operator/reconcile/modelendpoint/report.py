@@ -79,7 +79,8 @@ def _variants(result: ReconcileResult, before: ModelEndpointStatus) -> list[Vari
     for observed in endpoint.variants:
         spec = desired.get(observed.name)
         scaling = spec.autoscaling if spec else None
-        prefix = models[spec.model_name].multi_model_prefix if spec else None
+        model = models[spec.model_name] if spec and spec.model_name is not None else None
+        prefix = model.multi_model_prefix if model else None
         kept = previous.get(observed.name) if prefix is not None else None
         warm_ups = [
             WarmUpStatus(target_model=w.target_model, milliseconds=w.milliseconds, error=w.error)
@@ -101,7 +102,7 @@ def _variants(result: ReconcileResult, before: ModelEndpointStatus) -> list[Vari
                 )
                 if scaling
                 else None,
-                container_hostnames=list(models[spec.model_name].direct_hostnames) if spec else [],
+                container_hostnames=list(model.direct_hostnames) if model else [],
                 models_found=models_found,
                 warm_up=warm_ups or (kept.warm_up if kept else []),
                 desired_weight=observed.desired_weight,

@@ -1,0 +1,1 @@
+"""The InferenceComponent shell: observe, plan, execute."""
