@@ -58,12 +58,20 @@ def wait_status(
 
 
 def tell_devices(
-    sandbox: Sandbox, pattern: str, outcome: str, *, only_for: str | None = None
+    sandbox: Sandbox,
+    pattern: str,
+    outcome: str,
+    *,
+    only_for: str | None = None,
+    except_for: str | None = None,
 ) -> None:
     """Devices matching `pattern` give `outcome`; with `only_for`, only for deployments
-    naming it (a component version), succeeding with the others."""
+    naming it (a component version), with `except_for` only for those not naming it,
+    succeeding with the others."""
     sandbox._admin(
-        "POST", "devices", {"thingName": pattern, "outcome": outcome, "onlyFor": only_for}
+        "POST",
+        "devices",
+        {"thingName": pattern, "outcome": outcome, "onlyFor": only_for, "exceptFor": except_for},
     )
 
 

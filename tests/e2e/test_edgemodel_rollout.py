@@ -112,7 +112,10 @@ def test_compiles_both_targets_rolls_out_canary_then_fleet_and_keeps_other_compo
     )
 
     edge_models.delete(namespace, name)
-    wait_gone(edge_models, namespace, name, operator, timeout=60)
+    # Deletion takes a pass per step (remove from groups, delete versions, then jobs and
+    # compiled models), each reading Greengrass at the operator's 2 calls/s with the other
+    # tests' EdgeModels: give it as long as the other edge deletions get.
+    wait_gone(edge_models, namespace, name, operator, timeout=180)
     assert latest_components(sandbox, fleet) == OTHERS
     assert latest_components(sandbox, canary) == {}
     for target in targets.values():

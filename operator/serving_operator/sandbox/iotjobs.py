@@ -114,6 +114,10 @@ class DeviceBehaviour:
     """The outcome applies only to jobs whose document names this (e.g. a component
     version: a device broken by one version takes the version before it again); other jobs
     succeed."""
+    except_for: str | None = None
+    """The outcome applies only to jobs whose document does not name this (e.g. the version
+    a device ran before: whatever version comes next breaks it, and rolling back to this one
+    succeeds), for tests that cannot know the next version's name in advance."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> DeviceBehaviour:
@@ -128,6 +132,7 @@ class DeviceBehaviour:
             platform={**DEFAULT_PLATFORM, **(data.get("platform") or {})},
             run_lifecycle=_optional_bool(data.get("runLifecycle")),
             only_for=data.get("onlyFor"),
+            except_for=data.get("exceptFor"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -139,6 +144,7 @@ class DeviceBehaviour:
             "platform": self.platform,
             "runLifecycle": self.run_lifecycle,
             "onlyFor": self.only_for,
+            "exceptFor": self.except_for,
         }
 
 
@@ -377,7 +383,10 @@ class IotJobs:
         match = next(
             (d for d in self.devices if fnmatch.fnmatchcase(thing_name, d.thing_pattern)), None
         )
-        if match is not None and match.only_for is not None and match.only_for not in document:
+        if match is not None and (
+            (match.only_for is not None and match.only_for not in document)
+            or (match.except_for is not None and match.except_for in document)
+        ):
             return DeviceBehaviour(
                 thing_name, platform=dict(match.platform), run_lifecycle=match.run_lifecycle
             )
