@@ -302,7 +302,12 @@ def component_fleet(clients: Clients, kind: str, *, autoscaled: bool) -> list[Re
                 host: HostEndpoint = host,
             ) -> Any:
                 result = components.reconcile(
-                    spec, host, memory[0], namespace="bench", name=name, now=now
+                    spec,
+                    host,
+                    memory[0],
+                    namespace="bench",
+                    name=name,
+                    now=datetime.fromtimestamp(now, UTC),
                 )
                 memory[0] = result.memory
                 return result.outcome, result.recheck_after

@@ -4,6 +4,7 @@ calls, what one failed call leaves, and that its executor refuses an action it h
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -94,7 +95,12 @@ def clients(recorder: Recorder) -> Clients:
 
 def run(recorder: Recorder, host: HostEndpoint | None = HOST) -> Any:
     return InferenceComponentReconciler(clients(recorder)).reconcile(
-        SPEC, host, ComponentMemory(), namespace="ml", name="small", now=1000.0
+        SPEC,
+        host,
+        ComponentMemory(),
+        namespace="ml",
+        name="small",
+        now=datetime.fromtimestamp(1000.0, UTC),
     )
 
 
