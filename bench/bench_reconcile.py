@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,7 +124,7 @@ def run(box: sandbox_support.Sandbox, *, autoscaled: bool) -> float:
     def pass_all(now: float | None = None) -> list[OutcomeKind]:
         outcomes = []
         for i, s in enumerate(specs):
-            moment = {"now": now} if dated and now is not None else {}
+            moment = {"now": datetime.fromtimestamp(now, UTC)} if dated and now is not None else {}
             result = reconciler.reconcile(
                 s, namespace="bench", name=f"{kind}-{i}", memory=memories[i], **moment
             )

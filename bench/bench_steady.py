@@ -194,7 +194,11 @@ def endpoint_fleet(
 
         def run(now: float, name: str = f"{kind}-{i}", memory: list[Memory] = memory) -> Any:
             result = reconciler.reconcile(
-                spec, namespace="bench", name=name, memory=memory[0], now=now
+                spec,
+                namespace="bench",
+                name=name,
+                memory=memory[0],
+                now=datetime.fromtimestamp(now, UTC),
             )
             memory[0] = result.memory
             return result.outcome, None
@@ -241,7 +245,7 @@ def _endpoint_pass(
             name=name,
             memory=memory[0],
             weights_managed_by=weights_by,
-            now=now,
+            now=datetime.fromtimestamp(now, UTC),
         )
         memory[0] = result.memory
         return result.outcome, None
@@ -298,7 +302,12 @@ def component_fleet(clients: Clients, kind: str, *, autoscaled: bool) -> list[Re
                 host: HostEndpoint = host,
             ) -> Any:
                 result = components.reconcile(
-                    spec, host, memory[0], namespace="bench", name=name, now=now
+                    spec,
+                    host,
+                    memory[0],
+                    namespace="bench",
+                    name=name,
+                    now=datetime.fromtimestamp(now, UTC),
                 )
                 memory[0] = result.memory
                 return result.outcome, result.recheck_after

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -46,6 +47,8 @@ from serving_operator.planning.outcome import OutcomeKind, Plan, Remember
 from serving_operator.planning.ownership import ObservedOwner
 from tests.support.specs import desired, in_service, variant
 from tests.support.specs import model_endpoint_spec as spec
+
+EPOCH = datetime.fromtimestamp(0, UTC)
 
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 
@@ -414,11 +417,11 @@ def test_an_endpoint_of_another_resource_on_the_same_config_is_not_reported_read
     write is needed, but the endpoint is not its to report, clean up or scale."""
     want = desired(variant("a"))
     observed = ModelEndpointObservation(in_service(want))
-    asked = plan_model_endpoint(want, observed, Memory(), owner="ns/second", adopt=False, now=0.0)
+    asked = plan_model_endpoint(want, observed, Memory(), owner="ns/second", adopt=False, now=EPOCH)
     assert asked == EndpointLookups(owner=True)
     someone_elses = replace(observed, owner=ObservedOwner("ns/first"))
     plan = plan_model_endpoint(
-        want, someone_elses, Memory(), owner="ns/second", adopt=False, now=0.0
+        want, someone_elses, Memory(), owner="ns/second", adopt=False, now=EPOCH
     )
     assert isinstance(plan, Plan)
     assert plan.outcome.kind == OutcomeKind.STALLED
@@ -437,7 +440,7 @@ def test_an_endpoint_verified_ours_is_remembered_so_steady_passes_need_no_list_t
         owned_configs=frozenset({want.config_name}),
         owned_models=want.model_names,
     )
-    plan = plan_model_endpoint(want, observed, Memory(), owner="ns/bikes", adopt=False, now=0.0)
+    plan = plan_model_endpoint(want, observed, Memory(), owner="ns/bikes", adopt=False, now=EPOCH)
     assert isinstance(plan, Plan)
     assert plan.outcome.kind == OutcomeKind.READY
     remembered = [s.memory for s in plan.actions if isinstance(s, Remember)]
@@ -445,6 +448,6 @@ def test_an_endpoint_verified_ours_is_remembered_so_steady_passes_need_no_list_t
     assert remembered[0].attempted_config == want.config_name
     unread = ModelEndpointObservation(in_service(want))
     again = plan_model_endpoint(
-        want, unread, remembered[-1], owner="ns/bikes", adopt=False, now=0.0
+        want, unread, remembered[-1], owner="ns/bikes", adopt=False, now=EPOCH
     )
     assert again != EndpointLookups(owner=True)

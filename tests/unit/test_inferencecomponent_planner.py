@@ -5,6 +5,7 @@ Specification and RuntimeConfig), so "plan, apply, plan again" can be checked en
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import given, settings
@@ -81,6 +82,14 @@ def spec(**overrides: Any) -> InferenceComponentSpec:
     return InferenceComponentSpec.model_validate(body)
 
 
+def at(seconds: float) -> datetime:
+    """A moment given in epoch seconds."""
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+T1000 = at(1000.0)
+
+
 @dataclass
 class World:
     """SageMaker and Application Auto Scaling as far as a component is concerned."""
@@ -96,7 +105,7 @@ class World:
     """SageMaker's reason when the next UpdateInferenceComponent rolls back."""
     applied: list[ComponentAction] = field(default_factory=list)
 
-    def observe(self, h: HostEndpoint | None, now: float = 1000.0) -> ComponentObservation:
+    def observe(self, h: HostEndpoint | None, now: datetime = T1000) -> ComponentObservation:
         return ComponentObservation(now=now, host=h, component=self.component)
 
     def look_up(
@@ -194,7 +203,7 @@ def one_pass(
     s: InferenceComponentSpec,
     memory: ComponentMemory,
     h: HostEndpoint | None,
-    now: float = 1000.0,
+    now: datetime = T1000,
 ) -> tuple[Plan[Any, Any], ComponentMemory]:
     seen = world.observe(h, now)
     decision = plan_inference_component(s, seen, memory, namespace="ml", name="small")
@@ -217,7 +226,7 @@ def converge(
     s: InferenceComponentSpec,
     memory: ComponentMemory,
     h: HostEndpoint,
-    now: float = 1000.0,
+    now: datetime = T1000,
 ) -> tuple[Plan[Any, Any], ComponentMemory]:
     for _ in range(6):
         decision, memory = one_pass(world, s, memory, h, now)
@@ -356,16 +365,16 @@ def test_autoscaling_removed_from_the_spec_is_deregistered() -> None:
 def test_scaling_is_read_again_once_a_clock_hour_sharing_the_read_at_rest() -> None:
     autoscaled = spec(autoscaling={"minCopies": 1, "maxCopies": 4, "targetInvocationsPerCopy": 10})
     world = World()
-    _, memory = converge(world, autoscaled, ComponentMemory(), host(), now=1000.0)
-    seen = world.observe(host(), now=1000.0 + 600)
+    _, memory = converge(world, autoscaled, ComponentMemory(), host(), now=T1000)
+    seen = world.observe(host(), now=at(1000.0 + 600))
     assert not isinstance(
         plan_inference_component(autoscaled, seen, memory, namespace="ml", name="small"),
         ComponentLookups,
     )
     # The next clock hour: read again, and another component's read of this hour will do.
-    later = world.observe(host(), now=3600.0 + 100)
+    later = world.observe(host(), now=at(3600.0 + 100))
     asked = plan_inference_component(autoscaled, later, memory, namespace="ml", name="small")
-    assert asked == ComponentLookups(scaling=True, scaling_shared_since=3600.0)
+    assert asked == ComponentLookups(scaling=True, scaling_shared_since=at(3600.0))
     # A changed autoscaling spec is read now, shared with nothing.
     changed = spec(autoscaling={"minCopies": 1, "maxCopies": 5, "targetInvocationsPerCopy": 10})
     asked = plan_inference_component(changed, seen, memory, namespace="ml", name="small")

@@ -7,6 +7,7 @@ rollout done (new config, with its warm-ups) and then once the last listing is a
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from serving_operator.planning.modelendpoint.actions import Step, WarmUpModel
@@ -26,7 +27,8 @@ from serving_operator.planning.outcome import OutcomeKind, Plan, Remember
 from serving_operator.planning.ownership import ObservedOwner
 from tests.support.specs import desired, in_service, variant
 
-NOW = 1_800_000_000.0
+NOW = datetime.fromtimestamp(1_800_000_000, UTC)
+RECHECK = timedelta(seconds=MODELS_RECHECK_SECONDS)
 PREFIX = "s3://bucket/hyper/"
 OTHER_PREFIX = "s3://bucket/other/"
 FILES = ("hyper1.tar.gz", "hyper2.tar.gz")
@@ -57,12 +59,12 @@ def settled(want: DesiredEndpoint, **listing: Any) -> Memory:
     )
 
 
-def listed(want: DesiredEndpoint, at: float = NOW) -> Memory:
+def listed(want: DesiredEndpoint, at: datetime = NOW) -> Memory:
     return settled(want, models_listed_for_config=want.config_name, models_listed_at=at)
 
 
 def plan(
-    want: DesiredEndpoint, memory: Memory, now: float, **observed: Any
+    want: DesiredEndpoint, memory: Memory, now: datetime, **observed: Any
 ) -> Plan[Step] | EndpointLookups:
     seen = ModelEndpointObservation(in_service(want), owner=ObservedOwner("ns/bikes"), **observed)
     return plan_model_endpoint(want, seen, memory, owner="ns/bikes", adopt=False, now=now)
@@ -90,14 +92,14 @@ def test_the_pass_that_finds_a_rollout_done_lists_the_prefix_and_warms_up() -> N
 def test_at_rest_within_the_hour_the_prefix_is_not_listed() -> None:
     want = desired(multi_model("all"))
     for minutes in (0, 10, 30, 59):
-        result = plan(want, listed(want), NOW + 60 * minutes)
+        result = plan(want, listed(want), NOW + timedelta(minutes=minutes))
         assert isinstance(result, Plan), f"asked for reads at +{minutes} min: {result}"
         assert result.actions == ()
 
 
 def test_an_hour_after_the_last_listing_it_is_listed_again_and_that_is_remembered() -> None:
     want = desired(multi_model("all"))
-    later = NOW + MODELS_RECHECK_SECONDS
+    later = NOW + RECHECK
     assert plan(want, listed(want), later) == EndpointLookups(model_prefixes=frozenset({PREFIX}))
     result = plan(want, listed(want), later, models_listed={PREFIX: ()})
     assert remembered(result) == listed(want, at=later)
@@ -110,14 +112,16 @@ def test_a_new_config_is_listed_once_rolled_out_however_recent_the_last_listing(
     after = desired(multi_model("all", prefix=OTHER_PREFIX))
     memory = replace(listed(before), attempted_config=after.config_name)
     memory = replace(memory, cleaned_for_config=after.config_name)
-    assert plan(after, memory, NOW + 60) == EndpointLookups(
+    assert plan(after, memory, NOW + timedelta(minutes=1)) == EndpointLookups(
         model_prefixes=frozenset({OTHER_PREFIX})
     )
 
 
 def test_a_clock_that_went_back_lists_again() -> None:
     want = desired(multi_model("all"))
-    assert plan(want, listed(want), NOW - 1) == EndpointLookups(model_prefixes=frozenset({PREFIX}))
+    assert plan(want, listed(want), NOW - timedelta(seconds=1)) == EndpointLookups(
+        model_prefixes=frozenset({PREFIX})
+    )
 
 
 def test_a_listing_status_lost_or_left_by_an_older_operator_lists_once() -> None:
@@ -148,7 +152,7 @@ def test_without_a_multi_model_variant_nothing_is_listed_and_an_old_listing_is_f
 def test_the_listing_is_remembered_before_any_write_of_the_same_pass() -> None:
     """A failed write stops the pass; the listing it made still counts (and shows)."""
     want = desired(multi_model("all"))
-    memory = replace(listed(want, at=NOW - MODELS_RECHECK_SECONDS), cleaned_for_config="old")
+    memory = replace(listed(want, at=NOW - RECHECK), cleaned_for_config="old")
     result = plan(
         want,
         memory,

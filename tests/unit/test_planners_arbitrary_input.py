@@ -79,6 +79,7 @@ from serving_operator.reconcile.passes import MAX_LOOKUP_ROUNDS
 
 ROLE = "arn:aws:iam::123456789012:role/SageMaker"
 NOW = 1_800_000_000.0
+ENDPOINT_NOW = datetime.fromtimestamp(NOW, UTC)
 OWNER = owner_id("ns", "bikes")
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 MAX_PASSES = 6
@@ -244,9 +245,9 @@ memories = st.builds(
     warmed_for_config=st.one_of(st.none(), st.just("old-config")),
     scaling_registered=st.booleans(),
     scaling_checked=st.one_of(st.none(), st.text(max_size=8)),
-    scaling_checked_at=st.one_of(st.none(), st.floats(-1e12, 1e12)),
+    scaling_checked_at=st.one_of(st.none(), st.datetimes(timezones=st.just(UTC))),
     models_listed_for_config=st.one_of(st.none(), st.just("old-config")),
-    models_listed_at=st.one_of(st.none(), st.floats(-1e12, 1e12)),
+    models_listed_at=st.one_of(st.none(), st.datetimes(timezones=st.just(UTC))),
 )
 
 
@@ -261,7 +262,9 @@ def test_model_endpoint_planner_answers_any_state_with_a_plan(
         st.sampled_from([memory, replace(memory, attempted_config=desired.config_name)])
     )
     for _ in range(MAX_PASSES):
-        result = plan_model_endpoint(desired, observed, memory, owner=OWNER, adopt=adopt, now=NOW)
+        result = plan_model_endpoint(
+            desired, observed, memory, owner=OWNER, adopt=adopt, now=ENDPOINT_NOW
+        )
         if isinstance(result, Plan):
             break
         assert result != EndpointLookups(), "an EndpointLookups must ask for something"
@@ -317,9 +320,9 @@ def _converged(desired: DesiredEndpoint) -> tuple[ModelEndpointObservation, Memo
         warmed_for_config=desired.config_name,
         scaling_registered=bool(desired.autoscaled),
         scaling_checked=scaling_fingerprint(desired, scaled),
-        scaling_checked_at=NOW,
+        scaling_checked_at=ENDPOINT_NOW,
         models_listed_for_config=desired.config_name,
-        models_listed_at=NOW,
+        models_listed_at=ENDPOINT_NOW,
     )
     observed = ModelEndpointObservation(
         endpoint, owner=ObservedOwner(OWNER), scaling=scaling, scaling_read_for=scaled
@@ -332,7 +335,9 @@ def _converged(desired: DesiredEndpoint) -> tuple[ModelEndpointObservation, Memo
 def test_a_converged_model_endpoint_plans_no_writes(spec: ModelEndpointSpec) -> None:
     desired = desired_endpoint(spec, namespace="ns", name="bikes")
     observed, memory = _converged(desired)
-    plan = plan_model_endpoint(desired, observed, memory, owner=OWNER, adopt=False, now=NOW + 1)
+    plan = plan_model_endpoint(
+        desired, observed, memory, owner=OWNER, adopt=False, now=ENDPOINT_NOW + timedelta(seconds=1)
+    )
     assert isinstance(plan, Plan)
     assert plan.outcome.kind == OutcomeKind.READY, plan.outcome
     assert changes_made(plan.actions) == ()

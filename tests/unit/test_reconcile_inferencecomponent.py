@@ -3,7 +3,8 @@ calls, what one failed call leaves, and that its executor refuses an action it h
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,8 +16,18 @@ from serving_operator.planning.inferencecomponent.actions import (
     CreateComponentModel,
     CreateInferenceComponent,
 )
+from serving_operator.planning.inferencecomponent.desired import (
+    desired_component,
+    scaling_fingerprint,
+)
 from serving_operator.planning.inferencecomponent.memory import ComponentMemory
-from serving_operator.planning.inferencecomponent.observed import HostEndpoint, HostVariant
+from serving_operator.planning.inferencecomponent.observed import (
+    HostEndpoint,
+    HostVariant,
+    ObservedComponent,
+    ObservedCopyScaling,
+)
+from serving_operator.planning.inferencecomponent.planner import SCALING_POLICY_NAME
 from serving_operator.planning.modelendpoint.observed import (
     EndpointStatus,
     ObservedEndpoint,
@@ -94,7 +105,12 @@ def clients(recorder: Recorder) -> Clients:
 
 def run(recorder: Recorder, host: HostEndpoint | None = HOST) -> Any:
     return InferenceComponentReconciler(clients(recorder)).reconcile(
-        SPEC, host, ComponentMemory(), namespace="ml", name="small", now=1000.0
+        SPEC,
+        host,
+        ComponentMemory(),
+        namespace="ml",
+        name="small",
+        now=datetime.fromtimestamp(1000.0, UTC),
     )
 
 
@@ -155,3 +171,78 @@ def test_the_executor_refuses_an_unknown_action() -> None:
     with pytest.raises(AssertionError):
         InferenceComponentReconciler(clients(recorder))._execute(UnknownAction())  # type: ignore[arg-type]
     assert recorder.calls == []
+
+
+AUTOSCALED = InferenceComponentSpec.model_validate(
+    {
+        **SPEC.model_dump(by_alias=True, exclude_none=True),
+        "autoscaling": {"minCopies": 1, "maxCopies": 4, "targetInvocationsPerCopy": 10},
+    }
+)
+
+
+class InService(FakeComponents):
+    def __init__(self, recorder: Recorder, component: ObservedComponent) -> None:
+        super().__init__(recorder)
+        self.component = component
+
+    def describe(self, name: str) -> ObservedComponent:  # type: ignore[override]
+        super().describe(name)
+        return self.component
+
+
+@dataclass
+class FakeCopyScaling:
+    scaling: ObservedCopyScaling
+    reads: list[tuple[str, Any, Any]] = field(default_factory=list)
+
+    def observe(
+        self, resource_id: str, *, shared_since: Any = None, now: Any = None
+    ) -> ObservedCopyScaling:
+        self.reads.append((resource_id, shared_since, now))
+        return self.scaling
+
+
+def test_the_hourly_recheck_asks_the_adapter_for_a_shared_read_in_epoch_seconds() -> None:
+    """The planner dates the read with datetimes; the copy scaling adapter keeps its shared
+    reads in epoch seconds, so the shell hands it the window's start and the pass's clock so."""
+    desired = desired_component(AUTOSCALED, HOST, HOST.variants[0], namespace="ml", name="small")
+    assert desired.scaling is not None
+    component = ObservedComponent(
+        name="small",
+        arn="arn:aws:sagemaker:us-east-1:123456789012:inference-component/small",
+        status="InService",
+        endpoint_name="fleet",
+        variant_name="shared",
+        specification=desired.specification,
+        desired_copies=1,
+        current_copies=1,
+    )
+    # Made to match at 00:16:40, in the first clock hour of the epoch.
+    memory = ComponentMemory(
+        owned=True,
+        owned_models=(desired.model_name,),
+        scaling_registered=True,
+        scaling_checked=scaling_fingerprint(desired),
+        scaling_checked_at=datetime.fromtimestamp(1000.0, UTC),
+    )
+    scaling = FakeCopyScaling(
+        ObservedCopyScaling(1, 4, {SCALING_POLICY_NAME: desired.scaling.policy})
+    )
+    recorder = Recorder()
+    aws = replace(
+        clients(recorder),
+        components=InService(recorder, component),
+        copy_scaling=scaling,
+    )
+    result = InferenceComponentReconciler(aws).reconcile(
+        AUTOSCALED,
+        HOST,
+        memory,
+        namespace="ml",
+        name="small",
+        now=datetime.fromtimestamp(3700.0, UTC),  # the next clock hour
+    )
+    assert result.outcome.kind == OutcomeKind.READY
+    assert scaling.reads == [(desired.scaling.resource_id, 3600.0, 3700.0)]
+    assert result.memory == replace(memory, scaling_checked_at=datetime.fromtimestamp(3700.0, UTC))

@@ -7,6 +7,7 @@ what the resource remembers, and the calls the pass must make (and only those).
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -38,7 +39,8 @@ from tests.support.fake_aws import FakeAws
 from tests.support.specs import in_service, model_endpoint_spec, variant
 
 OWNER = "ns/bikes"
-NOW = 1_800_001_800.0  # half past a clock hour
+NOW = datetime.fromtimestamp(1_800_001_800, UTC)  # half past a clock hour
+SECOND = timedelta(seconds=1)
 WINDOW = scaling_window_start(NOW)  # the clock hour's start: the scaling recheck window
 SCALING = {"minInstances": 2, "maxInstances": 4, "maxRequestsPerSecondPerInstance": 10}
 
@@ -223,7 +225,7 @@ SCENARIOS = [
         "autoscaled steady state, last check in the previous hour: read again, no writes",
         _in_service(OLD_SCALED, scaling=_registered(_desired(OLD_SCALED))),
         OLD_SCALED,
-        replace(SCALED_DONE, scaling_checked_at=WINDOW - 1),
+        replace(SCALED_DONE, scaling_checked_at=WINDOW - SECOND),
         OutcomeKind.READY,
         "InService",
         remembered={"scaling_checked_at": NOW},
@@ -232,7 +234,10 @@ SCENARIOS = [
         "drift: a target deregistered out of band is registered again at the hourly check",
         _in_service(OLD_SCALED),
         OLD_SCALED,
-        replace(SCALED_DONE, scaling_checked_at=WINDOW - SCALING_RECHECK_SECONDS + 1),
+        replace(
+            SCALED_DONE,
+            scaling_checked_at=WINDOW - timedelta(seconds=SCALING_RECHECK_SECONDS) + SECOND,
+        ),
         OutcomeKind.READY,
         "InService",
         ["RegisterScalableTarget", "PutScalingPolicy"],
@@ -421,17 +426,28 @@ def test_autoscaled_steady_state_reads_only_the_endpoint_until_the_next_clock_ho
     memory = SCALED_DONE  # checked at half past
     for minutes in (10, 20, 29):
         memory = reconciler.reconcile(
-            OLD_SCALED, namespace="ns", name="bikes", memory=memory, now=NOW + 60 * minutes
+            OLD_SCALED,
+            namespace="ns",
+            name="bikes",
+            memory=memory,
+            now=NOW + timedelta(minutes=minutes),
         ).memory
     assert aws.operations == ["DescribeEndpoint"] * 3
-    next_hour = WINDOW + SCALING_RECHECK_SECONDS
+    next_hour = WINDOW + timedelta(seconds=SCALING_RECHECK_SECONDS)
     memory = reconciler.reconcile(
-        OLD_SCALED, namespace="ns", name="bikes", memory=memory, now=next_hour + 60
+        OLD_SCALED,
+        namespace="ns",
+        name="bikes",
+        memory=memory,
+        now=next_hour + timedelta(minutes=1),
     ).memory
     assert aws.operations[3:] == ["DescribeEndpoint", "DescribeScalableTargets"]
     # A recheck of what was made to match: a read shared since the hour began will do.
-    assert aws.calls[-1][1] == (tuple(variant_resource_ids("bikes", frozenset({"a"}))), next_hour)
-    assert memory == replace(SCALED_DONE, scaling_checked_at=next_hour + 60)
+    assert aws.calls[-1][1] == (
+        tuple(variant_resource_ids("bikes", frozenset({"a"}))),
+        next_hour.timestamp(),
+    )
+    assert memory == replace(SCALED_DONE, scaling_checked_at=next_hour + timedelta(minutes=1))
 
 
 def test_only_the_periodic_recheck_may_share_a_scaling_read() -> None:
@@ -451,7 +467,7 @@ def test_only_the_periodic_recheck_may_share_a_scaling_read() -> None:
     )
     stand_down = _in_service(OLD_SCALED, scaling=dict(registered))
     ModelEndpointReconciler(stand_down.clients()).reconcile(
-        NEW_SCALED, namespace="ns", name="bikes", memory=SCALED_DONE, now=NOW + 3600
+        NEW_SCALED, namespace="ns", name="bikes", memory=SCALED_DONE, now=NOW + timedelta(hours=1)
     )
     deleted = FakeAws(scaling=dict(registered))
     ModelEndpointReconciler(deleted.clients()).delete(
@@ -459,16 +475,16 @@ def test_only_the_periodic_recheck_may_share_a_scaling_read() -> None:
     )
     recheck = _in_service(OLD_SCALED, scaling=dict(registered))
     ModelEndpointReconciler(recheck.clients()).reconcile(
-        OLD_SCALED, namespace="ns", name="bikes", memory=SCALED_DONE, now=NOW + 3600
+        OLD_SCALED, namespace="ns", name="bikes", memory=SCALED_DONE, now=NOW + timedelta(hours=1)
     )
     assert [shared_since(a) for a in (first, changed, stand_down, deleted)] == [[None]] * 4
-    assert shared_since(recheck) == [WINDOW + 3600]
+    assert shared_since(recheck) == [(WINDOW + timedelta(hours=1)).timestamp()]
 
 
 def test_a_clock_that_went_back_reads_scaling_again() -> None:
     aws = _in_service(OLD_SCALED, scaling=_registered(_desired(OLD_SCALED)))
     ModelEndpointReconciler(aws.clients()).reconcile(
-        OLD_SCALED, namespace="ns", name="bikes", memory=SCALED_DONE, now=NOW - 1
+        OLD_SCALED, namespace="ns", name="bikes", memory=SCALED_DONE, now=NOW - SECOND
     )
     assert aws.operations == ["DescribeEndpoint", "DescribeScalableTargets"]
 
@@ -553,13 +569,17 @@ def test_multi_model_at_rest_reads_only_the_endpoint_until_the_listing_is_an_hou
     reconciler = ModelEndpointReconciler(aws.clients())
     memory = MULTI_LISTED
     status = _status_after(
-        reconciler.reconcile(MULTI, namespace="ns", name="bikes", memory=memory, now=NOW - 1),
+        reconciler.reconcile(MULTI, namespace="ns", name="bikes", memory=memory, now=NOW - SECOND),
     )  # a clock that went back: listed again
     assert _models_found(status) == {"all": HYPER_FILES}
     memory = memory_of(status)
     for minutes in (10, 20, 59):
         result = reconciler.reconcile(
-            MULTI, namespace="ns", name="bikes", memory=memory, now=NOW - 1 + 60 * minutes
+            MULTI,
+            namespace="ns",
+            name="bikes",
+            memory=memory,
+            now=NOW - SECOND + timedelta(minutes=minutes),
         )
         status = _status_after(result, status)
         memory = result.memory
@@ -567,7 +587,7 @@ def test_multi_model_at_rest_reads_only_the_endpoint_until_the_listing_is_an_hou
     assert _models_found(status) == {"all": HYPER_FILES}  # kept in status between listings
 
     aws.model_files[HYPER] = ["hyper1.tar.gz", "hyper3.tar.gz"]  # a model added, one removed
-    hour_later = NOW - 1 + MODELS_RECHECK_SECONDS
+    hour_later = NOW - SECOND + timedelta(seconds=MODELS_RECHECK_SECONDS)
     result = reconciler.reconcile(
         MULTI, namespace="ns", name="bikes", memory=memory, now=hour_later
     )
@@ -598,7 +618,7 @@ def test_a_rollout_lists_each_prefix_once_with_its_warm_ups() -> None:
     aws = _in_service(spec, model_files={HYPER: HYPER_FILES, OTHER: ["other.tar.gz"]})
     done = replace(MULTI_LISTED, attempted_config=want.config_name, warmed_for_config=None)
     result = ModelEndpointReconciler(aws.clients()).reconcile(
-        spec, namespace="ns", name="bikes", memory=done, now=NOW + 60
+        spec, namespace="ns", name="bikes", memory=done, now=NOW + timedelta(minutes=1)
     )
     listings = sorted(detail for op, detail in aws.calls if op == "ListObjectsV2")
     assert listings == [HYPER, OTHER]
@@ -652,7 +672,7 @@ def test_a_variant_no_longer_multi_model_drops_the_models_it_showed() -> None:
     memory = replace(memory_of(multi), attempted_config=_desired(single).config_name)
     memory = replace(memory, cleaned_for_config=_desired(single).config_name)
     result = ModelEndpointReconciler(aws.clients()).reconcile(
-        single, namespace="ns", name="bikes", memory=memory, now=NOW + 60
+        single, namespace="ns", name="bikes", memory=memory, now=NOW + timedelta(minutes=1)
     )
     status = _status_after(result, multi)
     assert _models_found(status) == {"all": []}

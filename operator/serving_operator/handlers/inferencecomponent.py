@@ -3,8 +3,8 @@ index, no Kubernetes call), one pass of its reconciler, reported."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import kopf
@@ -45,7 +45,7 @@ def reconcile(clients: Clients, spec: InferenceComponentSpec, context: Context) 
         memory_of(context.status),
         namespace=context.namespace,
         name=context.name,
-        now=time.time(),
+        now=datetime.now(UTC),
     )
     return report_pass(result, context)
 
@@ -56,7 +56,7 @@ def delete(clients: Clients, spec: InferenceComponentSpec, context: Context) -> 
         memory_of(context.status),
         namespace=context.namespace,
         name=context.name,
-        now=time.time(),
+        now=datetime.now(UTC),
     )
     return report_deletion(result)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -13,7 +14,7 @@ class ComponentMemory:
     """Models this resource created that may still exist (deleted once unused)."""
     scaling_registered: bool = False
     scaling_checked: str | None = None
-    scaling_checked_at: float | None = None
+    scaling_checked_at: datetime | None = None
     attempted: str | None = None
     """Content hash of the specification last sent with UpdateInferenceComponent: an update
     SageMaker rolled back is not sent again until the spec changes."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from serving_operator.planning.outcome import Lookups
@@ -84,14 +85,15 @@ class ComponentLookups(Lookups):
     endpoint: bool = False
     owner: bool = False
     scaling: bool = False
-    scaling_shared_since: float | None = None
+    scaling_shared_since: datetime | None = None
     """With `scaling`: a read of other components' targets made at or after this moment
-    (epoch seconds) will do (the hourly recheck); None reads now."""
+    will do (the hourly recheck); None reads now."""
 
 
 @dataclass(frozen=True)
 class ComponentObservation:
-    now: float
+    now: datetime
+    """The pass's clock, timezone-aware."""
     host: HostEndpoint | None
     component: ObservedComponent | None
     endpoint: Read[ObservedHostState | None] | None = None

@@ -7,6 +7,7 @@ one DescribeEndpoint and tells a failed update apart from one not yet tried.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 
 @dataclass(frozen=True)
@@ -21,9 +22,9 @@ class Memory:
     """Whether the operator left autoscaling registered for any variant."""
     scaling_checked: str | None = None
     """Fingerprint of the autoscaling spec and endpoint variants last read and made to match."""
-    scaling_checked_at: float | None = None
-    """When (epoch seconds) that read was; a steady pass reads scaling again once it is old."""
+    scaling_checked_at: datetime | None = None
+    """When that read was; a steady pass reads scaling again once it is old."""
     models_listed_for_config: str | None = None
     """The config whose multi-model S3 prefixes were last listed (status.variants' modelsFound)."""
-    models_listed_at: float | None = None
-    """When (epoch seconds) they were listed; a steady pass lists them again an hour later."""
+    models_listed_at: datetime | None = None
+    """When they were listed; a steady pass lists them again an hour later."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -94,8 +95,8 @@ class EndpointLookups(Lookups):
     """The configs and models this resource made for the endpoint (garbage collection)."""
     scaling_variants: frozenset[str] = frozenset()
     """Variants whose scalable targets and policies to read."""
-    scaling_shared_since: float | None = None
-    """When set (epoch seconds), a namespace-wide scaling read taken at or after this moment
+    scaling_shared_since: datetime | None = None
+    """When set, a namespace-wide scaling read taken at or after this moment
     will do, shared with other endpoints' periodic rechecks; None: read them now."""
     model_prefixes: frozenset[str] = frozenset()
     """Multi-model variants' S3 prefixes whose model files to list (reported in status)."""

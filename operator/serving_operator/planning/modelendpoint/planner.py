@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, replace
+from datetime import UTC, datetime, timedelta
 
 from serving_operator.planning.modelendpoint.actions import (
     Action,
@@ -49,6 +50,7 @@ RETAINED = "Retained"
 # endpoint, so their rechecks fall together and share one namespace-wide read (the adapter's:
 # one DescribeScalableTargets per 50 variants, one policy listing) instead of a few calls each.
 SCALING_RECHECK_SECONDS = 3600.0
+_SCALING_RECHECK = timedelta(seconds=SCALING_RECHECK_SECONDS)
 # The model files under a multi-model variant's S3 prefix are listed for status only
 # (status.variants[].modelsFound): nothing the operator writes depends on them. They are
 # listed in the pass that finds a rollout done (with its warm-ups) and then again once the
@@ -56,11 +58,14 @@ SCALING_RECHECK_SECONDS = 3600.0
 # bound plus a resync. Each endpoint's age is its own: the listings are not shared, so
 # spreading them out is better than bunching them at the hour.
 MODELS_RECHECK_SECONDS = 3600.0
+_MODELS_RECHECK = timedelta(seconds=MODELS_RECHECK_SECONDS)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def scaling_window_start(now: float) -> float:
-    """The start of the recheck window `now` falls in (a clock hour, the same for all)."""
-    return now - now % SCALING_RECHECK_SECONDS
+def scaling_window_start(now: datetime) -> datetime:
+    """The start of the recheck window `now` falls in (a clock hour, the same for all):
+    counted in whole windows from the Unix epoch, exactly (no float rounding)."""
+    return _EPOCH + (now - _EPOCH) // _SCALING_RECHECK * _SCALING_RECHECK
 
 
 def plan_model_endpoint(
@@ -70,9 +75,9 @@ def plan_model_endpoint(
     *,
     owner: str,
     adopt: bool,
-    now: float,
+    now: datetime,
 ) -> Plan[Step] | EndpointLookups:
-    """The next pass for an endpoint, or the reads it still needs; `now` in epoch seconds."""
+    """The next pass for an endpoint, or the reads it still needs; `now` timezone-aware."""
     endpoint = observed.endpoint
     if needs_artifacts(desired, endpoint):
         missing = observed.missing(EndpointLookups(artifacts=True))
@@ -206,7 +211,7 @@ def scaling_fingerprint(desired: DesiredEndpoint, variants: frozenset[str]) -> s
     )
 
 
-def _scaling_recently_checked(memory: Memory, fingerprint: str, now: float) -> bool:
+def _scaling_recently_checked(memory: Memory, fingerprint: str, now: datetime) -> bool:
     """Whether the last scaling read still stands: same spec and variants, read in this
     window (a clock that went back counts as old)."""
     return (
@@ -221,9 +226,9 @@ def _sync_autoscaling(
     observed: ModelEndpointObservation,
     memory: Memory,
     variants: frozenset[str],
-    now: float,
+    now: datetime,
     *,
-    shared_since: float | None = None,
+    shared_since: datetime | None = None,
 ) -> tuple[list[Step], Memory] | EndpointLookups:
     """Make the variants' scaling match `desired`; remember what was read and when (after the
     writes, so a failed write leaves it to be read again). `shared_since`: see EndpointLookups."""
@@ -254,18 +259,18 @@ def multi_model_prefixes(desired: DesiredEndpoint) -> frozenset[str]:
     )
 
 
-def _models_recently_listed(memory: Memory, config_name: str, now: float) -> bool:
+def _models_recently_listed(memory: Memory, config_name: str, now: datetime) -> bool:
     """Whether the last listing of the prefixes still stands: made for this config, less than
     MODELS_RECHECK_SECONDS ago (a clock that went back counts as old)."""
     return (
         memory.models_listed_for_config == config_name
         and memory.models_listed_at is not None
-        and memory.models_listed_at <= now < memory.models_listed_at + MODELS_RECHECK_SECONDS
+        and memory.models_listed_at <= now < memory.models_listed_at + _MODELS_RECHECK
     )
 
 
 def _after_rollout(
-    desired: DesiredEndpoint, observed: ModelEndpointObservation, memory: Memory, now: float
+    desired: DesiredEndpoint, observed: ModelEndpointObservation, memory: Memory, now: datetime
 ) -> list[Step] | EndpointLookups:
     """Work that needs the endpoint InService on the desired config."""
     models = {m.name: m for m in desired.models}

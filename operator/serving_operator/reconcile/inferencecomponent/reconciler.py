@@ -5,6 +5,7 @@ Decides nothing itself."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import assert_never
 
 from serving_operator.api.inferencecomponent import DeletionPolicy, InferenceComponentSpec
@@ -66,7 +67,7 @@ class InferenceComponentReconciler:
         *,
         namespace: str,
         name: str,
-        now: float,
+        now: datetime,
     ) -> ComponentPass:
         component_name = spec.component_name or name
         return run_pass(
@@ -94,7 +95,7 @@ class InferenceComponentReconciler:
         *,
         namespace: str,
         name: str,
-        now: float,
+        now: datetime,
     ) -> DeletionPass:
         component_name = spec.component_name or name
         retain = spec.deletion_policy == DeletionPolicy.RETAIN
@@ -109,7 +110,7 @@ class InferenceComponentReconciler:
         )
 
     def _observe(
-        self, component_name: str, host: HostEndpoint | None, now: float, *, read_component: bool
+        self, component_name: str, host: HostEndpoint | None, now: datetime, *, read_component: bool
     ) -> ComponentObservation:
         return ComponentObservation(
             now=now,
@@ -140,8 +141,11 @@ class InferenceComponentReconciler:
                 scaling=Read(
                     self._scaling.observe(
                         scaling_resource_id(component_name),
-                        shared_since=lookups.scaling_shared_since,
-                        now=observed.now,
+                        # The adapter keeps its reads in epoch seconds.
+                        shared_since=lookups.scaling_shared_since.timestamp()
+                        if lookups.scaling_shared_since is not None
+                        else None,
+                        now=observed.now.timestamp(),
                     )
                 ),
             )

@@ -37,21 +37,18 @@ AUTOSCALER = "ApplicationAutoScaling"
 
 def memory_of(status: InferenceComponentStatus) -> ComponentMemory:
     """What the last pass left to remember, read back from status."""
-    checked_at = parse_rfc3339(status.autoscaling_checked_at)
     return ComponentMemory(
         owned=bool(status.owned),
         owned_models=tuple(status.owned_models),
         scaling_registered=bool(status.autoscaling_registered),
         scaling_checked=status.autoscaling_checked,
-        scaling_checked_at=checked_at.timestamp() if checked_at is not None else None,
+        scaling_checked_at=parse_rfc3339(status.autoscaling_checked_at),
         attempted=status.attempted_specification,
     )
 
 
-def _rfc3339(seconds: float | None) -> str | None:
-    if seconds is None:
-        return None
-    return to_rfc3339(datetime.datetime.fromtimestamp(seconds, datetime.UTC))
+def _rfc3339(moment: datetime.datetime | None) -> str | None:
+    return to_rfc3339(moment) if moment is not None else None
 
 
 def describe_action(action: ComponentAction) -> tuple[str, str]:

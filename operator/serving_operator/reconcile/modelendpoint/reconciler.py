@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import assert_never
 
 from serving_operator.api.modelendpoint import DeletionPolicy, ModelEndpointSpec
@@ -90,20 +90,21 @@ class ModelEndpointReconciler:
         name: str,
         memory: Memory,
         weights_managed_by: str | None = None,
-        now: float | None = None,
+        now: datetime | None = None,
     ) -> ReconcileResult:
-        """One pass; `now` (epoch seconds, the clock's when None) dates what is remembered."""
+        """One pass; `now` (timezone-aware, the clock's when None, read once) dates what is
+        remembered."""
         desired = replace(
             desired_endpoint(spec, namespace=namespace, name=name),
             weights_managed_by=weights_managed_by,
         )
         owner = owner_id(namespace, name)
-        moment = time.time() if now is None else now
+        moment = datetime.now(UTC) if now is None else now
         executor = EndpointExecutor(self._aws)
         done: EndpointPass = run_pass(
             memory=memory,
             observe=lambda: ModelEndpointObservation(
-                self._aws.sagemaker.describe_endpoint(desired.endpoint_name, now=moment)
+                self._aws.sagemaker.describe_endpoint(desired.endpoint_name, now=moment.timestamp())
             ),
             plan=lambda seen: plan_model_endpoint(
                 desired, seen, memory, owner=owner, adopt=spec.adopt, now=moment
@@ -120,6 +121,7 @@ class ModelEndpointReconciler:
         endpoint_name = spec.endpoint_name or name
         owner = owner_id(namespace, name)
         retain = spec.deletion_policy == DeletionPolicy.RETAIN
+        moment = datetime.now(UTC)
         executor = EndpointExecutor(self._aws)
         done: EndpointPass = run_pass(
             memory=memory,
@@ -137,7 +139,7 @@ class ModelEndpointReconciler:
                 autoscaled=any(v.autoscaling for v in spec.variants),
             ),
             look_up=lambda lookups, seen: self._look_up(
-                lookups, endpoint_name, owner, seen, time.time()
+                lookups, endpoint_name, owner, seen, moment
             ),
             execute=executor.execute,
         )
@@ -149,11 +151,11 @@ class ModelEndpointReconciler:
         target: DesiredEndpoint | str,
         owner: str,
         observed: ModelEndpointObservation,
-        now: float,
+        now: datetime,
     ) -> ModelEndpointObservation:
         """Read what the planner asked for, and nothing else. `target` is the desired
         endpoint, or only its name when the resource is being deleted; `now` dates a shared
-        scaling read."""
+        scaling read (the autoscaling adapter keeps its reads in epoch seconds)."""
         sm = self._aws.sagemaker
         desired = target if isinstance(target, DesiredEndpoint) else None
         endpoint_name = desired.endpoint_name if desired else str(target)
@@ -173,8 +175,8 @@ class ModelEndpointReconciler:
             shared_since = lookups.scaling_shared_since
             scaling = self._aws.autoscaling.observe(
                 variant_resource_ids(endpoint_name, lookups.scaling_variants),
-                shared_since=shared_since,
-                now=now,
+                shared_since=shared_since.timestamp() if shared_since is not None else None,
+                now=now.timestamp(),
             )
             observed = replace(
                 observed,

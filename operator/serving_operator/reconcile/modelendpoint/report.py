@@ -40,22 +40,14 @@ def memory_of(status: ModelEndpointStatus) -> Memory:
         warmed_for_config=status.warmed_up_for_config_name,
         scaling_registered=bool(status.autoscaling_registered),
         scaling_checked=status.autoscaling_checked,
-        scaling_checked_at=_epoch_seconds(status.autoscaling_checked_at),
+        scaling_checked_at=parse_rfc3339(status.autoscaling_checked_at),
         models_listed_for_config=status.models_listed_for_config_name,
-        models_listed_at=_epoch_seconds(status.models_listed_at),
+        models_listed_at=parse_rfc3339(status.models_listed_at),
     )
 
 
-def _epoch_seconds(moment: str | None) -> float | None:
-    """An RFC 3339 time from status as epoch seconds; None (read again) when unreadable."""
-    parsed = parse_rfc3339(moment)
-    return parsed.timestamp() if parsed is not None else None
-
-
-def _rfc3339(seconds: float | None) -> str | None:
-    if seconds is None:
-        return None
-    return to_rfc3339(datetime.datetime.fromtimestamp(seconds, datetime.UTC))
+def _rfc3339(moment: datetime.datetime | None) -> str | None:
+    return to_rfc3339(moment) if moment is not None else None
 
 
 def percentages(weights: dict[str, float | None]) -> dict[str, float]:
