@@ -6,6 +6,9 @@ listed are checked; any other type is "not known" and left to SageMaker (a compo
 does not fit stays Creating with SageMaker's reason). SageMaker reserves part of each
 instance for its own agents, so a reservation that fits the whole instance may still not be
 placed: this check catches only what can never fit.
+
+The sandbox keeps its own table (sandbox/instance_types.py) on purpose: it plays AWS, so a
+wrong figure here shows up against an independent copy instead of agreeing with itself.
 """
 
 from __future__ import annotations
