@@ -70,7 +70,11 @@ OPERATOR_ACTIONS: tuple[IamAction, ...] = (
     IamAction("iam:CreateServiceLinkedRole", "Application Auto Scaling's role, made once"),
     # CreateModel hands SageMaker the spec's execution role.
     IamAction("iam:PassRole", "hand the spec's executionRoleArn to SageMaker"),
-    IamAction("s3:ListBucket", "list the models of a multi-model endpoint (ListObjectsV2)"),
+    IamAction(
+        "s3:ListBucket",
+        "list the models of a multi-model endpoint (ListObjectsV2); botocore's HeadBucket"
+        " after a HEAD answered 400",
+    ),
     # EdgeModel: Neo, Greengrass v2 and the IoT jobs behind its deployments.
     IamAction("sagemaker:CreateCompilationJob", "compile an EdgeModel target with Neo"),
     IamAction("sagemaker:DescribeCompilationJob", "follow a compilation job"),
@@ -144,7 +148,14 @@ SERVICE_PREFIXES = {
     "greengrassv2": "greengrass",
     "monitoring": "cloudwatch",  # CloudWatch's signing name
 }
-ACTION_OF_OPERATION = {"s3:ListObjectsV2": "s3:ListBucket", "s3:HeadObject": "s3:GetObject"}
+ACTION_OF_OPERATION = {
+    "s3:ListObjectsV2": "s3:ListBucket",
+    "s3:HeadObject": "s3:GetObject",
+    # botocore's S3 region redirector sends HeadBucket when a HEAD (HeadObject) answers 400,
+    # which has no body to say why; S3 authorises HeadBucket as s3:ListBucket (S3 API
+    # reference, HeadBucket: "Permissions").
+    "s3:HeadBucket": "s3:ListBucket",
+}
 
 
 def action_for(service: str, operation: str) -> str:
