@@ -109,6 +109,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from typing import Any
 
 from werkzeug.serving import make_server
@@ -192,6 +193,7 @@ class SandboxApp:
                 time.sleep(effect.delay_seconds)
             fault = effect.error
             if fault is not None and fault.error_code:
+                fault = _as_service_throttles(fault, call.service)
                 self._log(call, fault.http_status)
                 return _fault_response(fault)(environ, start_response)
 
@@ -366,6 +368,25 @@ _TARGET_KEYS = (
     "CompilationJobName",
     "ResourceArn",
 )
+
+
+def _as_service_throttles(fault: Fault, service: str) -> Fault:
+    """S3 throttles with 503 SlowDown, not 400 ThrottlingException (S3 API Reference, "Error
+    responses": SlowDown, 503 Service Unavailable). A 400 to a HEAD has no body to say why,
+    and botocore then asks HeadBucket for the bucket's Region, which S3 never makes it do."""
+    if (
+        service == "s3"
+        and fault.error_code == "ThrottlingException"
+        and fault.http_status == 400
+        and fault.body is None
+    ):
+        return replace(
+            fault,
+            error_code="SlowDown",
+            http_status=503,
+            message="Please reduce your request rate.",
+        )
+    return fault
 
 
 def _fault_response(fault: Fault) -> Response:
