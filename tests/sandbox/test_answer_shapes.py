@@ -116,7 +116,11 @@ def operations_of_the_policy() -> set[Operation]:
     """The operations aws/permissions.py grants: the adapters' calls, and those AWS makes
     with the operator's permissions (Greengrass's CreateJob and CancelJob, target tracking's
     alarms, the service-linked role). Permission-only actions (iam:PassRole) name none."""
-    operation_of_action = {action: op for op, action in ACTION_OF_OPERATION.items()}
+    # The first operation named for an action is the one the operator calls (s3:ListBucket:
+    # ListObjectsV2; HeadBucket only when botocore asks for a bucket's Region).
+    operation_of_action: dict[str, str] = {}
+    for op, action in ACTION_OF_OPERATION.items():
+        operation_of_action.setdefault(action, op)
     found: set[Operation] = set()
     for action in operator_action_names():
         prefix, name = operation_of_action.get(action, action).split(":")
