@@ -79,44 +79,32 @@ _COMPONENT_RESOURCE = re.compile(r"^inference-component/([^/]+)$")
 _DEFAULT_COOLDOWN_SECONDS = 300.0  # Application Auto Scaling's default for SageMaker variants
 
 
-def tracks_invocations(config: dict[str, Any] | None) -> bool:
-    """Whether a target-tracking configuration follows a variant's invocations per instance."""
+def _tracks(config: dict[str, Any] | None, metric: str, predefined: str | None = None) -> bool:
+    """Whether a target-tracking configuration follows AWS/SageMaker's `metric`, named as a
+    customized metric or as its predefined metric type."""
     if not config or "TargetValue" not in config:
         return False
-    predefined = config.get("PredefinedMetricSpecification") or {}
-    if predefined.get("PredefinedMetricType") == "SageMakerVariantInvocationsPerInstance":
+    named = config.get("PredefinedMetricSpecification") or {}
+    if predefined is not None and named.get("PredefinedMetricType") == predefined:
         return True
     custom = config.get("CustomizedMetricSpecification") or {}
-    return (
-        custom.get("Namespace") == "AWS/SageMaker"
-        and custom.get("MetricName") == "InvocationsPerInstance"
-    )
+    return custom.get("Namespace") == "AWS/SageMaker" and custom.get("MetricName") == metric
+
+
+def tracks_invocations(config: dict[str, Any] | None) -> bool:
+    """Whether a target-tracking configuration follows a variant's invocations per instance."""
+    return _tracks(config, "InvocationsPerInstance", "SageMakerVariantInvocationsPerInstance")
 
 
 def tracks_copies(config: dict[str, Any] | None) -> bool:
     """Whether a target-tracking configuration follows a component's invocations per copy."""
-    if not config or "TargetValue" not in config:
-        return False
-    predefined = config.get("PredefinedMetricSpecification") or {}
-    if predefined.get("PredefinedMetricType") == "SageMakerInferenceComponentInvocationsPerCopy":
-        return True
-    custom = config.get("CustomizedMetricSpecification") or {}
-    return (
-        custom.get("Namespace") == "AWS/SageMaker"
-        and custom.get("MetricName") == "InvocationsPerCopy"
-    )
+    return _tracks(config, "InvocationsPerCopy", "SageMakerInferenceComponentInvocationsPerCopy")
 
 
 def tracks_backlog(config: dict[str, Any] | None) -> bool:
     """Whether a target-tracking configuration follows an asynchronous endpoint's queue per
     instance (SageMaker developer guide, "Autoscale an asynchronous endpoint")."""
-    if not config or "TargetValue" not in config:
-        return False
-    custom = config.get("CustomizedMetricSpecification") or {}
-    return (
-        custom.get("Namespace") == "AWS/SageMaker"
-        and custom.get("MetricName") == "ApproximateBacklogSizePerInstance"
-    )
+    return _tracks(config, "ApproximateBacklogSizePerInstance")
 
 
 BACKLOG_METRICS = frozenset(
