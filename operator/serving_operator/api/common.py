@@ -110,6 +110,20 @@ class KindInfo(BaseModel):
     root_validations: tuple[dict[str, str], ...] = ()
 
 
+def named_by_metadata_unless(spec_field: str, what: str) -> dict[str, str]:
+    """The root CEL rule of a kind whose SageMaker name defaults to metadata.name: unless
+    spec.<spec_field> names it, metadata.name must be a valid SageMaker name."""
+    return {
+        "rule": (
+            f"has(self.spec.{spec_field}) || self.metadata.name.matches('{SAGEMAKER_NAME_PATTERN}')"
+        ),
+        "message": (
+            f"metadata.name is not a valid SageMaker {what} name"
+            f" (letters, digits and hyphens, at most 63): set spec.{spec_field}"
+        ),
+    }
+
+
 def ready_column() -> dict[str, Any]:
     return {
         "name": "Ready",

@@ -22,6 +22,7 @@ from serving_operator.api.common import (
     KindInfo,
     StatusBase,
     age_column,
+    named_by_metadata_unless,
     ready_column,
 )
 
@@ -357,16 +358,5 @@ INFERENCE_COMPONENT = KindInfo(
         ready_column(),
         age_column(),
     ),
-    root_validations=(
-        {
-            "rule": (
-                "has(self.spec.componentName) ||"
-                " self.metadata.name.matches('^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$')"
-            ),
-            "message": (
-                "metadata.name is not a valid SageMaker inference component name"
-                " (letters, digits and hyphens, at most 63): set spec.componentName"
-            ),
-        },
-    ),
+    root_validations=(named_by_metadata_unless("componentName", "inference component"),),
 )

@@ -19,6 +19,7 @@ from serving_operator.api.common import (
     StatusBase,
     StatusModel,
     age_column,
+    named_by_metadata_unless,
     ready_column,
 )
 
@@ -998,16 +999,5 @@ MODEL_ENDPOINT = KindInfo(
         ready_column(),
         age_column(),
     ),
-    root_validations=(
-        {
-            "rule": (
-                "has(self.spec.endpointName) ||"
-                " self.metadata.name.matches('^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$')"
-            ),
-            "message": (
-                "metadata.name is not a valid SageMaker endpoint name"
-                " (letters, digits and hyphens, at most 63): set spec.endpointName"
-            ),
-        },
-    ),
+    root_validations=(named_by_metadata_unless("endpointName", "endpoint"),),
 )
