@@ -646,7 +646,8 @@ def assert_retries_bounded_and_backed_off(operator: OperatorProcess) -> str:
     first_waited = total(operator, "serving_operator_aws_retry_wait_seconds_sum", retry="1")
     # Botocore's backoff before the first retry is uniform in 0-1 s: 0.5 s on average.
     assert first_waited / first_waits > 0.1
-    assert total(operator, "serving_operator_reconciles_total", outcome="Error") == 0
+    errors = total(operator, "serving_operator_reconciles_total", outcome="Error")
+    assert errors == 0, f"reconcile passes raised:\n{operator.tracebacks()}"
     outcomes: Counter[str] = Counter()
     for labels, value in metric_samples(operator, "serving_operator_aws_calls_total"):
         outcomes[labels["outcome"]] += int(value)

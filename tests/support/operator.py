@@ -32,6 +32,19 @@ class OperatorProcess:
     def stop(self) -> None:
         processes.stop(self.process, timeout=20)
 
+    def tracebacks(self) -> str:
+        """Every traceback in the log, each with the line that announced it: what an
+        assertion on the error count shows, so a failure says what raised."""
+        lines = self.log.read_text(errors="replace").splitlines()
+        found: list[str] = []
+        for index, line in enumerate(lines):
+            if line.startswith("Traceback (most recent call last)"):
+                end = index + 1
+                while end < len(lines) and (lines[end].startswith((" ", "\t")) or not lines[end]):
+                    end += 1
+                found.extend(lines[max(index - 1, 0) : end + 1])
+        return "\n".join(found)
+
 
 def start(
     workdir: Path,

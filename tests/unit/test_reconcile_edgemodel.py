@@ -222,6 +222,26 @@ def test_scenario(scenario: Scenario) -> None:
     assert scenario.aws.writes == scenario.writes
 
 
+def test_a_failed_read_of_the_source_is_an_outcome_and_the_pass_stops_there() -> None:
+    """The source's HeadObject comes before the loop; S3's 503 there (no body, so no error
+    code) must be retried as any AWS error in a pass is, not raised out of the pass."""
+    unavailable = AwsError(
+        "s3", "HeadObject", "UnreadableResponse", "HTTP 503 Service Unavailable", 503
+    )
+    aws = FakeEdgeAws(groups={"canary", "fleet"}, fail={"HeadObject": unavailable})
+    memory = Memory()
+    result = _pass(aws, memory)
+    assert (result.outcome.kind, result.outcome.reason) == (
+        OutcomeKind.PROGRESSING,
+        "AwsUnavailable",
+    )
+    assert result.aws_failure is not None
+    assert result.aws_failure.operation == "HeadObject"
+    assert aws.operations == ["HeadObject"], "nothing after the failed read"
+    assert result.memory.source == memory.source, "no source revision recorded"
+    assert result.recheck_after is None, "the driver's backoff, as for any AWS error"
+
+
 def test_compilation_jobs_are_named_per_target_and_never_started_twice() -> None:
     aws = FakeEdgeAws(groups={"canary", "fleet"})
     _pass(aws)

@@ -55,6 +55,15 @@ class PassResult(Generic[ActionT, MemoryT, FindingsT, ObservationT]):
         return self.plan.findings if self.plan is not None else None
 
 
+def failed_pass(
+    memory: MemoryT, error: AwsError
+) -> PassResult[ActionT, MemoryT, FindingsT, ObservationT]:
+    """A pass an AWS error stopped: the outcome says what failed, the memory before stands.
+    For a shell whose own read before `run_pass` failed, so that it means what it means
+    inside the loop."""
+    return PassResult(outcome_for_failure(error.failure), memory, aws_failure=error.failure)
+
+
 class UndecidedPlannerError(RuntimeError):
     """The planner kept asking for reads: a bug in the planner, never in the world."""
 

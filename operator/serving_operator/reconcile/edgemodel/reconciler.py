@@ -56,7 +56,7 @@ from serving_operator.planning.edgemodel.planner import (
 from serving_operator.planning.edgemodel.targets import TargetView
 from serving_operator.planning.failures import AwsFailure
 from serving_operator.planning.outcome import Outcome
-from serving_operator.reconcile.passes import PassResult, run_pass
+from serving_operator.reconcile.passes import PassResult, failed_pass, run_pass
 
 _GROUP_VIEW_ATTEMPTS = 3
 """Reads of a group's latest deployment and job before the view is taken as it is: more
@@ -130,12 +130,13 @@ class EdgeModelReconciler:
         moment = datetime.now(UTC) if now is None else now
         # The source object as it is now: a new upload to the same key compiles again
         # (one HeadObject a pass; recorded before the jobs it names are created).
-        memory = replace(
-            memory,
-            source=next_source(
-                memory.source, spec.source, self._aws.s3.object_version(spec.source)
-            ),
-        )
+        try:
+            revision = self._aws.s3.object_version(spec.source)
+        except AwsError as error:
+            # The pass's first read: failing here means what an AWS error in the loop means.
+            stopped: EdgePass = failed_pass(memory, error)
+            return _result(stopped, self._desired(spec, namespace, name, memory, moment))
+        memory = replace(memory, source=next_source(memory.source, spec.source, revision))
         desired = self._desired(spec, namespace, name, memory, moment)
         promotion = annotations.get(PROMOTE_ANNOTATION)
         done: EdgePass = run_pass(
