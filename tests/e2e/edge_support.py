@@ -3,6 +3,7 @@ a group's latest deployment carries, and small readers of an EdgeModel's status.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -97,3 +98,27 @@ def compilation_jobs(sandbox: Sandbox) -> set[str]:
     (`classifier` is in `edge-classifier-...`), so take a set before and compare after."""
     pages = sandbox.client("sagemaker").get_paginator("list_compilation_jobs").paginate()
     return {job["CompilationJobName"] for page in pages for job in page["CompilationJobSummaries"]}
+
+
+def device_role(sandbox: Sandbox, alias: str, actions: list[str]) -> str:
+    """A token exchange role allowed `actions` on every resource, behind role alias `alias`
+    (what `serving-operator check` reads for the Greengrass device role); its ARN."""
+    iam = sandbox.client("iam")
+    role = f"tes-{uuid.uuid4().hex[:8]}"
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "credentials.iot.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    if actions:
+        allowed = {"Effect": "Allow", "Action": actions, "Resource": "*"}
+        policy = {"Version": "2012-10-17", "Statement": [allowed]}
+        iam.put_role_policy(RoleName=role, PolicyName="tes", PolicyDocument=json.dumps(policy))
+    sandbox.client("iot").create_role_alias(roleAlias=alias, roleArn=arn)
+    return str(arn)

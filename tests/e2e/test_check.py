@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from serving_operator.aws.permissions import operator_action_names
+from tests.e2e.edge_support import device_role
 from tests.support import controlplane
 from tests.support.cli import (
     isolated_env,
@@ -374,27 +375,6 @@ def an_edge_model(admin_api: kubernetes.client.ApiClient) -> Iterator[str]:
         )
 
 
-def _device_role(sandbox: Sandbox, alias: str, actions: list[str]) -> str:
-    """A token exchange role allowed `actions` on every resource, behind role alias `alias`."""
-    iam = sandbox.client("iam")
-    role = f"tes-{uuid.uuid4().hex[:8]}"
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "credentials.iot.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-    if actions:
-        iam.put_role_policy(RoleName=role, PolicyName="tes", PolicyDocument=_policy(actions))
-    sandbox.client("iot").create_role_alias(roleAlias=alias, roleArn=arn)
-    return str(arn)
-
-
 def test_the_greengrass_device_role_is_checked_when_edge_models_exist(
     healthy_env: dict[str, str], sandbox: Sandbox, an_edge_model: str
 ) -> None:
@@ -408,7 +388,7 @@ def test_the_greengrass_device_role_is_checked_when_edge_models_exist(
     assert missing in device["summary"]
 
     without = f"without-{uuid.uuid4().hex[:6]}"
-    role = _device_role(sandbox, without, ["logs:PutLogEvents"])
+    role = device_role(sandbox, without, ["logs:PutLogEvents"])
     code, checks = check(healthy_env, "--role-alias", without)
     device = checks["Greengrass device role"]
     assert (code, device["status"]) == (1, "failed")
@@ -416,7 +396,7 @@ def test_the_greengrass_device_role_is_checked_when_edge_models_exist(
     assert f"arn:aws:s3:::{an_edge_model}/*" in device["fix"]
 
     allowed = f"allowed-{uuid.uuid4().hex[:6]}"
-    role = _device_role(sandbox, allowed, ["s3:GetObject"])
+    role = device_role(sandbox, allowed, ["s3:GetObject"])
     code, checks = check(healthy_env, "--role-alias", allowed)
     device = checks["Greengrass device role"]
     assert device["status"] == "ok", device

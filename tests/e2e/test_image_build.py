@@ -15,6 +15,7 @@ import os
 import re
 import shutil
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,11 +23,14 @@ import kubernetes
 import pytest
 
 from serving_operator import __version__
-from tests.support import controlplane
+from tests.e2e.edge_support import device_role
+from tests.support import cluster, controlplane
 from tests.support.paths import ROOT
 from tests.support.sandbox import Sandbox
+from tests.support.specs import edge_model
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]  # a build takes minutes
+# A build takes minutes (longer on a busy machine): the build fixture allows 30.
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1800)]
 
 TAG = "localhost/serving-operator:test"
 
@@ -105,8 +109,15 @@ def test_check_inside_the_image_passes_against_a_cluster_and_the_sandbox(
     control_plane: controlplane.ControlPlane,
     admin_api: kubernetes.client.ApiClient,  # CRDs installed, the operator's user bound
     sandbox: Sandbox,
+    namespace: str,
     tmp_path: Path,
 ) -> None:
+    # An EdgeModel makes check read the Greengrass device role too (IoT and IAM from inside
+    # the image), whatever other tests left in the cluster; its devices may read the bucket.
+    edge = {**edge_model("image-check", "image-check-out", [{"name": "all", "thingGroups": ["g"]}])}
+    cluster.Objects(admin_api, "edgemodels").create(namespace, edge)
+    alias = f"image-check-{uuid.uuid4().hex[:6]}"
+    device_role(sandbox, alias, ["s3:GetObject"])
     # The image's user (10001) reads a mounted kubeconfig, as from a Secret.
     kubeconfig = tmp_path / "kubeconfig"
     shutil.copy(control_plane.kubeconfig(controlplane.OPERATOR_USER), kubeconfig)
@@ -117,6 +128,8 @@ def test_check_inside_the_image_passes_against_a_cluster_and_the_sandbox(
     done = run_in_image(
         built_image,
         "check",
+        "--role-alias",
+        alias,
         "-o",
         "json",
         env=env,
@@ -132,4 +145,5 @@ def test_check_inside_the_image_passes_against_a_cluster_and_the_sandbox(
         "AWS region": "ok",
         "AWS endpoint": "ok",
         "AWS credentials": "ok",
+        "Greengrass device role": "ok",
     }
