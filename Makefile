@@ -9,7 +9,7 @@ CONTROLPLANE_BINS := $(ASSETS)/etcd $(ASSETS)/kube-apiserver $(ASSETS)/kube-cont
 HELM := $(ASSETS)/helm
 KSTATUS := $(ASSETS)/kstatus
 
-.PHONY: all venv lock test-latest controlplane crds lint unit e2e test test-slow demo demo-stop bench \
+.PHONY: all venv lock test-latest controlplane crds lint unit e2e test test-fast test-slow demo demo-stop bench \
 	bench-quick clean image image-local chart-readme
 
 all: test
@@ -114,16 +114,23 @@ e2e: venv controlplane
 	$(BIN)/pytest tests/e2e tests/sandbox -q
 
 # Tests mostly wait on AWS lifecycles and the apiserver, not on CPU: several workers, each
-# with its own control plane, sandbox and operator, a file per worker at a time.
+# with its own control plane, sandbox and operator, a file per worker at a time. One session
+# for every tier, the reliability files first (tests/conftest.py), so that their minutes-long
+# tests overlap the short ones instead of running alone after them.
 PYTEST_WORKERS ?= 4
+PYTEST_XDIST = -n $(PYTEST_WORKERS) --dist loadfile --durations=15
 
 test: venv controlplane lint
-	SERVING_OPERATOR_LOCKFILE=$(LOCKFILE) $(BIN)/pytest -q -m "not slow" -n $(PYTEST_WORKERS) --dist loadfile --durations=15
+	SERVING_OPERATOR_LOCKFILE=$(LOCKFILE) $(BIN)/pytest -q $(PYTEST_XDIST)
 
-# Reliability at scale (fault injection, crashes, control-plane restarts, handover): each
-# test brings its own control plane and operator; CI runs these after `make test`.
+# The suite without the reliability tier (faults at scale, crashes, control-plane restarts,
+# handover, the image build): what to run while changing code; CI runs all of `make test`.
+test-fast: venv controlplane lint
+	SERVING_OPERATOR_LOCKFILE=$(LOCKFILE) $(BIN)/pytest -q -m "not slow" $(PYTEST_XDIST)
+
+# Only the reliability tier: each test brings its own control plane and operator.
 test-slow: venv controlplane
-	$(BIN)/pytest -q -m slow -n $(PYTEST_WORKERS) --dist loadfile --durations=15
+	$(BIN)/pytest -q -m slow $(PYTEST_XDIST)
 
 demo: venv controlplane
 	$(BIN)/python hack/demo.py
