@@ -1,10 +1,11 @@
-"""Recording fakes of the AWS adapters, for the unit tier of `reconcile/` (ModelEndpoint and
-TrafficSplit shells alike).
+"""Recording fakes of the AWS adapters, for the unit tier of `reconcile/` (the ModelEndpoint,
+InferenceComponent and TrafficSplit shells alike; EdgeModel's are in fake_edge_aws).
 
 They hold a little AWS state (one endpoint with its variants' weights, its owner tag, which
-models and configs exist, registered scaling, CloudWatch alarms and their states, the variants'
-invocation counts) and record every call, so a scenario says "this state in, these calls out"
-without a network. The adapters themselves are tested against the sandbox.
+models and configs exist, one inference component, registered scaling of variants and of
+component copies, CloudWatch alarms and their states, the variants' invocation counts) and
+record every call, so a scenario says "this state in, these calls out" without a network.
+The adapters themselves are tested against the sandbox.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from serving_operator.aws.base import AwsError
 from serving_operator.aws.clients import Clients
 from serving_operator.aws.runtime import Invocation
 from serving_operator.aws.sagemaker import Effect
+from serving_operator.planning.inferencecomponent.observed import (
+    ObservedComponent,
+    ObservedCopyScaling,
+)
 from serving_operator.planning.modelendpoint.actions import (
     CreateEndpointConfig,
     CreateModel,
@@ -47,6 +52,8 @@ class FakeAws(CallRecorder):
     models: set[str] = field(default_factory=set)
     configs: set[str] = field(default_factory=set)
     scaling: dict[str, ObservedScaling] = field(default_factory=dict)
+    """Application Auto Scaling resource id -> its registered target: a variant's instances
+    or an inference component's copies."""
     model_files: dict[str, list[str]] = field(default_factory=dict)
     """S3 prefix -> the model files under it (what a multi-model variant can load)."""
     alarms: dict[str, list[str]] = field(default_factory=dict)
@@ -56,6 +63,10 @@ class FakeAws(CallRecorder):
     metric_totals: dict[str, VariantTotals] = field(default_factory=dict)
     """Variant -> the invocation counts CloudWatch sums for it over any window asked (a variant
     left out had no invocations)."""
+
+    component: ObservedComponent | None = None
+    """The one inference component there is (DescribeInferenceComponent of another name:
+    not found)."""
 
     read_prefixes = (*CallRecorder.read_prefixes, "Observe", "Owner", "Invoke")
     """Besides AWS's reads, the adapter-level reads this fake names after its methods
@@ -70,6 +81,8 @@ class FakeAws(CallRecorder):
             # A ModelEndpoint pass only writes CloudWatch: the scale-out-from-zero alarm; a
             # TrafficSplit pass only reads it: alarm states and invocation metrics.
             cloudwatch=_FakeCloudWatch(self),  # type: ignore[arg-type]
+            components=_FakeComponents(self),  # type: ignore[arg-type]
+            copy_scaling=_FakeCopyScaling(self),  # type: ignore[arg-type]
         )
 
     def finish_update(self) -> None:
@@ -210,8 +223,9 @@ class _FakeAutoscaling:
     def observe(
         self, resource_ids: list[str], *, shared_since: float | None = None, now: float = 0.0
     ) -> dict[str, ObservedScaling]:
-        """Reads AWS's state now, shared or not; records whether a shared read would do."""
-        self.aws.record("DescribeScalableTargets", (tuple(resource_ids), shared_since))
+        """Reads AWS's state now, shared or not; records whether a shared read would do, and
+        the caller's clock."""
+        self.aws.record("DescribeScalableTargets", (tuple(resource_ids), shared_since, now))
         return {r: s for r, s in self.aws.scaling.items() if r in resource_ids}
 
     def execute(self, action: Any) -> None:
@@ -257,6 +271,38 @@ class _FakeCloudWatch:
         self.aws.record("GetMetricData", (lookup.start, lookup.end))
         totals = {v: self.aws.metric_totals.get(v, VariantTotals(0, 0, 0)) for v in variants}
         return AnalysisData(lookup, totals, {v: t.invocations for v, t in totals.items()})
+
+
+class _FakeComponents:
+    def __init__(self, aws: FakeAws) -> None:
+        self.aws = aws
+
+    def describe(self, name: str) -> ObservedComponent | None:
+        self.aws.record("DescribeInferenceComponent", name)
+        component = self.aws.component
+        return component if component is not None and component.name == name else None
+
+    def execute(self, action: Any) -> bool:
+        """Records the write and says it changed something; the component does not change."""
+        self.aws.record(type(action).__name__, action)
+        return True
+
+
+class _FakeCopyScaling:
+    """Reads the components' copy scaling through the variants' reader, as the adapter does
+    (aws/copyscaling.py): the same DescribeScalableTargets, recorded alike."""
+
+    def __init__(self, aws: FakeAws) -> None:
+        self.aws = aws
+
+    def observe(
+        self, resource_id: str, *, shared_since: float | None = None, now: float = 0.0
+    ) -> ObservedCopyScaling | None:
+        reader = _FakeAutoscaling(self.aws)
+        found = reader.observe([resource_id], shared_since=shared_since, now=now).get(resource_id)
+        if found is None:
+            return None
+        return ObservedCopyScaling(found.min_instances, found.max_instances, found.policies)
 
 
 class _FakeS3:
