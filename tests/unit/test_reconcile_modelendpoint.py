@@ -446,6 +446,7 @@ def test_autoscaled_steady_state_reads_only_the_endpoint_until_the_next_clock_ho
     assert aws.calls[-1][1] == (
         tuple(variant_resource_ids("bikes", frozenset({"a"}))),
         next_hour.timestamp(),
+        (next_hour + timedelta(minutes=1)).timestamp(),
     )
     assert memory == replace(SCALED_DONE, scaling_checked_at=next_hour + timedelta(minutes=1))
 

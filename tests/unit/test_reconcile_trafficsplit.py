@@ -1,24 +1,19 @@
-"""The TrafficSplit reconciler with recording fakes of its adapters: what it reads, when, and
-what it writes; AWS errors become outcomes and never a claim that weights were set."""
+"""The TrafficSplit reconciler with the recording fake adapters every reconcile test shares
+(tests/support/fake_aws): what it reads, when, and what it writes; AWS errors become outcomes
+and never a claim that weights were set."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from serving_operator.api.trafficsplit import Phase, TrafficSplitSpec, TrafficSplitStatus
 from serving_operator.aws.base import AwsError
-from serving_operator.aws.clients import Clients
-from serving_operator.planning.modelendpoint.observed import (
-    EndpointStatus,
-    ObservedEndpoint,
-    ObservedVariant,
-)
+from serving_operator.planning.modelendpoint.observed import EndpointStatus
 from serving_operator.planning.outcome import OutcomeKind
 from serving_operator.planning.trafficsplit.observed import (
     AlarmState,
-    AnalysisData,
     EndpointReferenceTarget,
     VariantTotals,
 )
@@ -29,62 +24,20 @@ from serving_operator.reconcile.trafficsplit.reconciler import (
     TrafficSplitReconciler,
 )
 from serving_operator.reconcile.trafficsplit.report import report_deletion, report_pass
-from tests.support.recording import CallRecorder
+from tests.support.fake_aws import FakeAws, weighted_endpoint
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 TARGET = SplitSurroundings(EndpointReferenceTarget("ep", frozenset({"blue", "green"})))
 
 
-@dataclass
-class Recorder(CallRecorder):
-    weights: dict[str, float] = field(default_factory=lambda: {"blue": 1.0, "green": 1.0})
-    status: EndpointStatus = EndpointStatus.IN_SERVICE
-
-
-class FakeSageMaker:
-    def __init__(self, recorder: Recorder) -> None:
-        self.recorder = recorder
-
-    def describe_endpoint(
-        self, name: str, *, read_since: float | None = None, now: float | None = None
-    ) -> ObservedEndpoint:
-        """Reads AWS's state now; records what read would have done (None: only a new one)."""
-        self.recorder.record("DescribeEndpoint", read_since)
-        return ObservedEndpoint(
-            name,
-            f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{name}",
-            self.recorder.status,
-            "config",
-            None,
-            tuple(ObservedVariant(n, w, w, 1, 1) for n, w in sorted(self.recorder.weights.items())),
-        )
-
-    def call(self, operation: str, **params: Any) -> dict[str, Any]:
-        self.recorder.record(operation, params)
-        return {}
-
-
-class FakeCloudWatch:
-    def __init__(self, recorder: Recorder) -> None:
-        self.recorder = recorder
-
-    def alarm_states(self, names: tuple[str, ...]) -> dict[str, AlarmState]:
-        self.recorder.record("DescribeAlarms", names)
-        return dict.fromkeys(names, AlarmState.OK)
-
-    def read_analysis(self, endpoint: str, variants: list[str], metrics: Any, lookup: Any) -> Any:
-        self.recorder.record("GetMetricData", (lookup.start, lookup.end))
-        totals = {v: VariantTotals(5000, 0, 0) for v in variants}
-        return AnalysisData(lookup, totals, {v: 5000 for v in variants})
-
-
-def clients(recorder: Recorder) -> Clients:
-    return Clients(
-        sagemaker=FakeSageMaker(recorder),  # type: ignore[arg-type]
-        autoscaling=None,  # type: ignore[arg-type]
-        s3=None,  # type: ignore[arg-type]
-        runtime=None,  # type: ignore[arg-type]
-        cloudwatch=FakeCloudWatch(recorder),  # type: ignore[arg-type]
+def split_aws(weights: Mapping[str, float] | None = None, **state: Any) -> FakeAws:
+    """AWS with the endpoint `ep` serving blue and green (1:1 unless `weights`), the canary's
+    rollback alarm OK, and 5000 invocations without errors a variant in any metrics window."""
+    return FakeAws(
+        endpoint=weighted_endpoint("ep", weights or {"blue": 1.0, "green": 1.0}),
+        alarm_states={"high-5xx": AlarmState.OK},
+        metric_totals=dict.fromkeys(("blue", "green"), VariantTotals(5000, 0, 0)),
+        **state,
     )
 
 
@@ -112,12 +65,12 @@ def canary() -> TrafficSplitSpec:
 
 
 def test_a_fixed_split_writes_desired_weights_only_in_one_call() -> None:
-    recorder = Recorder()
-    result = TrafficSplitReconciler(clients(recorder)).reconcile(
+    aws = split_aws()
+    result = TrafficSplitReconciler(aws.clients()).reconcile(
         fixed(), TARGET, TrafficSplitStatus(), NOW
     )
-    assert recorder.calls == [
-        ("DescribeEndpoint", None),  # not at rest: read now
+    assert aws.calls == [
+        ("DescribeEndpoint", ("ep", None)),  # not at rest: read now
         (
             "UpdateEndpointWeightsAndCapacities",
             {
@@ -130,6 +83,29 @@ def test_a_fixed_split_writes_desired_weights_only_in_one_call() -> None:
         ),
     ]
     assert result.memory.desired_weights == {"blue": 90.0, "green": 10.0}
+    # What SageMaker acts on: the desired weights, while it still serves the old ones.
+    assert aws.endpoint is not None
+    assert aws.endpoint.status == EndpointStatus.UPDATING
+    assert [(v.name, v.current_weight, v.desired_weight) for v in aws.endpoint.variants] == [
+        ("blue", 1.0, 90.0),
+        ("green", 1.0, 10.0),
+    ]
+
+
+def test_while_sagemaker_applies_a_write_a_pass_writes_nothing_more() -> None:
+    """UpdateEndpointWeightsAndCapacities leaves the endpoint Updating, which refuses another
+    update (the fake refuses it as SageMaker does): the pass waits, without an AWS failure."""
+    aws = split_aws()
+    reconciler = TrafficSplitReconciler(aws.clients())
+    wrote = reconciler.reconcile(fixed(), TARGET, TrafficSplitStatus(), NOW)
+    waiting = reconciler.reconcile(fixed(), TARGET, wrote.memory, _at(5))
+    assert aws.writes == ["UpdateEndpointWeightsAndCapacities"]
+    assert waiting.aws_failure is None
+    assert waiting.outcome.kind == OutcomeKind.PROGRESSING
+    aws.finish_update()
+    done = reconciler.reconcile(fixed(), TARGET, waiting.memory, _at(10))
+    assert done.outcome.reason == "SplitApplied"
+    assert aws.writes == ["UpdateEndpointWeightsAndCapacities"]
 
 
 def test_a_refused_write_is_an_outcome_and_not_claimed_in_status() -> None:
@@ -140,8 +116,8 @@ def test_a_refused_write_is_an_outcome_and_not_claimed_in_status() -> None:
         "Cannot update in-progress endpoint",
         400,
     )
-    recorder = Recorder(fail={"UpdateEndpointWeightsAndCapacities": busy})
-    result = TrafficSplitReconciler(clients(recorder)).reconcile(
+    aws = split_aws(fail={"UpdateEndpointWeightsAndCapacities": busy})
+    result = TrafficSplitReconciler(aws.clients()).reconcile(
         fixed(), TARGET, TrafficSplitStatus(), NOW
     )
     assert result.aws_failure is not None
@@ -156,8 +132,8 @@ def test_a_refused_first_write_still_keeps_the_rollout_the_pass_started() -> Non
     busy = AwsError(
         "sagemaker", "UpdateEndpointWeightsAndCapacities", "ThrottlingException", "slow down", 400
     )
-    recorder = Recorder(fail={"UpdateEndpointWeightsAndCapacities": busy})
-    result = TrafficSplitReconciler(clients(recorder)).reconcile(
+    aws = split_aws(fail={"UpdateEndpointWeightsAndCapacities": busy})
+    result = TrafficSplitReconciler(aws.clients()).reconcile(
         canary(), TARGET, TrafficSplitStatus(), NOW
     )
     assert result.aws_failure is not None
@@ -171,28 +147,28 @@ def test_a_refused_first_write_still_keeps_the_rollout_the_pass_started() -> Non
 
 def test_a_failed_read_leaves_the_status_as_it_was() -> None:
     throttled = AwsError("sagemaker", "DescribeEndpoint", "ThrottlingException", "slow down", 400)
-    recorder = Recorder(fail={"DescribeEndpoint": throttled})
+    aws = split_aws(fail={"DescribeEndpoint": throttled})
     previous = TrafficSplitStatus(phase=Phase.SUCCEEDED, reason="SplitApplied")
-    result = TrafficSplitReconciler(clients(recorder)).reconcile(fixed(), TARGET, previous, NOW)
+    result = TrafficSplitReconciler(aws.clients()).reconcile(fixed(), TARGET, previous, NOW)
     assert result.memory == previous
     assert result.outcome.reason == "AwsUnavailable"
 
 
 def test_metrics_are_read_only_once_the_step_is_live_and_a_look_is_due() -> None:
-    recorder = Recorder()
-    reconciler = TrafficSplitReconciler(clients(recorder))
+    aws = split_aws()
+    reconciler = TrafficSplitReconciler(aws.clients())
     first = reconciler.reconcile(canary(), TARGET, TrafficSplitStatus(), NOW)
     # Weights not live yet: alarms are read, metrics are not.
-    assert "GetMetricData" not in recorder.operations
-    assert recorder.operations.count("DescribeAlarms") == 1
-    assert recorder.operations[-1] == "UpdateEndpointWeightsAndCapacities"
-    recorder.weights = {"blue": 90.0, "green": 10.0}
+    assert "GetMetricData" not in aws.operations
+    assert aws.operations.count("DescribeAlarms") == 1
+    assert aws.operations[-1] == "UpdateEndpointWeightsAndCapacities"
+    aws.finish_update()
     live = reconciler.reconcile(canary(), TARGET, first.memory, NOW)
     assert live.memory.step_started_at is not None
-    assert "GetMetricData" not in recorder.operations
+    assert "GetMetricData" not in aws.operations
     later = datetime.fromtimestamp(NOW.timestamp() + 30, UTC)
     looked = reconciler.reconcile(canary(), TARGET, live.memory, later)
-    (read,) = [detail for op, detail in recorder.calls if op == "GetMetricData"]
+    (read,) = [detail for op, detail in aws.calls if op == "GetMetricData"]
     start, end = read
     assert start >= NOW
     assert end <= later
@@ -209,30 +185,30 @@ def test_metrics_are_read_only_once_the_step_is_live_and_a_look_is_due() -> None
 
 
 def test_at_rest_a_split_may_use_a_read_another_pass_made_in_the_last_minutes() -> None:
-    recorder = Recorder(weights={"blue": 90.0, "green": 10.0})
-    reconciler = TrafficSplitReconciler(clients(recorder))
+    aws = split_aws({"blue": 90.0, "green": 10.0})
+    reconciler = TrafficSplitReconciler(aws.clients())
     applied = reconciler.reconcile(fixed(), TARGET, TrafficSplitStatus(), NOW)
     assert applied.memory.phase == Phase.SUCCEEDED
     at_rest = reconciler.reconcile(fixed(), TARGET, applied.memory, NOW)
     assert at_rest.outcome.reason == "SplitApplied"
-    assert recorder.calls == [
-        ("DescribeEndpoint", None),  # Initializing: read now
-        ("DescribeEndpoint", NOW.timestamp() - SHARED_ENDPOINT_READ_SECONDS),
+    assert aws.calls == [
+        ("DescribeEndpoint", ("ep", None)),  # Initializing: read now
+        ("DescribeEndpoint", ("ep", NOW.timestamp() - SHARED_ENDPOINT_READ_SECONDS)),
     ]
 
 
 def test_weights_changed_out_of_band_at_rest_are_put_back() -> None:
-    recorder = Recorder(weights={"blue": 90.0, "green": 10.0})
-    reconciler = TrafficSplitReconciler(clients(recorder))
+    aws = split_aws({"blue": 90.0, "green": 10.0})
+    reconciler = TrafficSplitReconciler(aws.clients())
     applied = reconciler.reconcile(fixed(), TARGET, TrafficSplitStatus(), NOW)
-    recorder.weights = {"blue": 50.0, "green": 50.0}
+    aws.serve_weights({"blue": 50.0, "green": 50.0})
     drifted = reconciler.reconcile(fixed(), TARGET, applied.memory, NOW)
-    assert recorder.operations[-1] == "UpdateEndpointWeightsAndCapacities"
+    assert aws.operations[-1] == "UpdateEndpointWeightsAndCapacities"
     assert drifted.outcome.kind == OutcomeKind.PROGRESSING
     # Until the weights are seen live again, the endpoint is read afresh.
-    recorder.weights = {"blue": 90.0, "green": 10.0}
+    aws.finish_update()
     back = reconciler.reconcile(fixed(), TARGET, drifted.memory, NOW)
-    assert recorder.calls[-1] == ("DescribeEndpoint", None)
+    assert aws.calls[-1] == ("DescribeEndpoint", ("ep", None))
     assert back.outcome.reason == "SplitApplied"
 
 
@@ -250,10 +226,10 @@ def _short_deadline(**overrides: Any) -> TrafficSplitSpec:
     return TrafficSplitSpec.model_validate(spec)
 
 
-def _live_step(reconciler: TrafficSplitReconciler, recorder: Recorder) -> TrafficSplitStatus:
+def _live_step(reconciler: TrafficSplitReconciler, aws: FakeAws) -> TrafficSplitStatus:
     spec = _short_deadline()
     first = reconciler.reconcile(spec, TARGET, TrafficSplitStatus(), NOW)
-    recorder.weights = {"blue": 90.0, "green": 10.0}
+    aws.finish_update()
     live = reconciler.reconcile(spec, TARGET, first.memory, NOW)
     assert live.memory.step_started_at is not None
     assert live.memory.phase == Phase.PROGRESSING
@@ -267,11 +243,11 @@ def test_a_step_whose_metrics_cannot_be_read_pauses_at_its_deadline() -> None:
     unavailable = AwsError(
         "cloudwatch", "GetMetricData", "ServiceUnavailable", "Service Unavailable", 503
     )
-    recorder = Recorder()
-    reconciler = TrafficSplitReconciler(clients(recorder))
-    status = _live_step(reconciler, recorder)
-    recorder.fail = {"GetMetricData": unavailable}
-    writes = len(recorder.writes)
+    aws = split_aws()
+    reconciler = TrafficSplitReconciler(aws.clients())
+    status = _live_step(reconciler, aws)
+    aws.fail = {"GetMetricData": unavailable}
+    writes = len(aws.writes)
 
     early = reconciler.reconcile(_short_deadline(), TARGET, status, _at(60))
     assert early.aws_failure is not None
@@ -288,12 +264,12 @@ def test_a_step_whose_metrics_cannot_be_read_pauses_at_its_deadline() -> None:
     assert "AWS unavailable" in (late.memory.message or "")
     assert "ServiceUnavailable" in (late.memory.message or "")
     assert [t.phase for t in late.findings.transitions] == [Phase.PAUSED]
-    assert len(recorder.writes) == writes, "nothing written while AWS fails"
+    assert len(aws.writes) == writes, "nothing written while AWS fails"
     assert late.memory.live_weights == status.live_weights, "the last weights read, kept"
 
     # AWS answers again: the paused step takes the candidate out of traffic (the default
     # onInsufficientTraffic: Baseline) without reading metrics, never promoting.
-    recorder.fail = {}
+    aws.fail = {}
     back = reconciler.reconcile(_short_deadline(), TARGET, late.memory, _at(130))
     assert back.memory.phase == Phase.PAUSED
     assert back.memory.desired_weights == {"blue": 100.0, "green": 0.0}
@@ -306,12 +282,12 @@ def test_an_endpoint_that_cannot_be_read_pauses_a_step_waiting_for_its_weights()
     """The wait for weights counts from the first failing pass; the canary pauses (never
     promotes) at the deadline and goes on by itself once SageMaker answers."""
     throttled = AwsError("sagemaker", "DescribeEndpoint", "ThrottlingException", "slow down", 400)
-    recorder = Recorder()
-    reconciler = TrafficSplitReconciler(clients(recorder))
+    aws = split_aws()
+    reconciler = TrafficSplitReconciler(aws.clients())
     spec = _short_deadline(skipAnalysis=True, steps=[{"setWeight": 10, "pause": {}}])
     first = reconciler.reconcile(spec, TARGET, TrafficSplitStatus(), NOW)
     assert first.memory.desired_weights == {"blue": 90.0, "green": 10.0}
-    recorder.fail = {"DescribeEndpoint": throttled}
+    aws.fail = {"DescribeEndpoint": throttled}
     waiting = reconciler.reconcile(spec, TARGET, first.memory, _at(10))
     assert waiting.outcome.reason == "AwsUnavailable"
     assert waiting.memory.waiting_since is not None
@@ -320,8 +296,8 @@ def test_an_endpoint_that_cannot_be_read_pauses_a_step_waiting_for_its_weights()
     assert late.memory.phase == Phase.PAUSED
     assert late.memory.reason == "AwsUnavailable"
     assert late.memory.desired_weights == {"blue": 90.0, "green": 10.0}
-    recorder.fail = {}
-    recorder.weights = {"blue": 90.0, "green": 10.0}
+    aws.fail = {}
+    aws.finish_update()
     resumed = reconciler.reconcile(spec, TARGET, late.memory, _at(140))
     assert resumed.memory.phase == Phase.PAUSED
     assert resumed.memory.reason == "ManualGate"
@@ -330,11 +306,11 @@ def test_an_endpoint_that_cannot_be_read_pauses_a_step_waiting_for_its_weights()
 
 def test_a_failure_at_rest_or_in_a_pause_has_no_deadline_to_judge() -> None:
     throttled = AwsError("sagemaker", "DescribeEndpoint", "ThrottlingException", "slow down", 400)
-    recorder = Recorder(weights={"blue": 90.0, "green": 10.0})
-    reconciler = TrafficSplitReconciler(clients(recorder))
+    aws = split_aws({"blue": 90.0, "green": 10.0})
+    reconciler = TrafficSplitReconciler(aws.clients())
     applied = reconciler.reconcile(fixed(), TARGET, TrafficSplitStatus(), NOW)
     assert applied.memory.phase == Phase.SUCCEEDED
-    recorder.fail = {"DescribeEndpoint": throttled}
+    aws.fail = {"DescribeEndpoint": throttled}
     failed = reconciler.reconcile(fixed(), TARGET, applied.memory, _at(3600))
     assert failed.memory == applied.memory
     assert failed.outcome.reason == "AwsUnavailable"
@@ -350,8 +326,8 @@ def test_the_split_says_when_it_succeeds_what_deleting_it_hands_back() -> None:
             "ep", frozenset({"blue", "green"}), spec_weights=(("blue", 1.0), ("green", 1.0))
         )
     )
-    recorder = Recorder(weights={"blue": 90.0, "green": 10.0})
-    reconciler = TrafficSplitReconciler(clients(recorder))
+    aws = split_aws({"blue": 90.0, "green": 10.0})
+    reconciler = TrafficSplitReconciler(aws.clients())
     previous = TrafficSplitStatus()
     applied = reconciler.reconcile(fixed(), target, previous, NOW)
     assert applied.memory.phase == Phase.SUCCEEDED
