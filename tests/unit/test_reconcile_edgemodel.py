@@ -908,3 +908,67 @@ def test_status_says_what_a_fleet_operator_acts_on() -> None:
     again = memory_of(report.status).stage("canary")
     assert again is not None
     assert again.failed_devices == result.memory.stage("canary").failed_devices  # type: ignore[union-attr]
+
+
+# -- any AWS call failing --
+def _walk(fail: dict[str, AwsError]) -> list[tuple[list[str], EdgeReconcileResult]]:
+    """A life from nothing compiled to rolled out, then deleted: the calls of each pass and
+    its result. With `fail`, each named operation fails whenever it is called."""
+    passes: list[tuple[list[str], EdgeReconcileResult]] = []
+
+    def step(aws: FakeEdgeAws, run: Any, memory: Memory) -> Memory:
+        before = len(aws.calls)
+        result: EdgeReconcileResult = run(aws, memory)
+        passes.append((aws.operations[before:], result))
+        return result.memory
+
+    step(FakeEdgeAws(groups={"canary", "fleet"}, fail=fail), _pass, Memory())
+    aws = _ready_to_roll_out(components={}, fail=fail)  # compiled, nothing published
+    memory = Memory()
+    for _ in range(8):
+        memory = step(aws, _pass, memory)
+        # Between passes, Greengrass makes new versions deployable and the devices succeed.
+        aws.components = {
+            a: replace(v, state=ComponentState.DEPLOYABLE) for a, v in aws.components.items()
+        }
+        for job_id in list(aws.jobs):
+            aws.jobs[job_id] = ObservedJob(job_id, "COMPLETED", DeviceCounts(succeeded=2))
+    for _ in range(5):
+        memory = step(aws, _delete, memory)
+    return passes
+
+
+WALKED = sorted({op for calls, _ in _walk({}) for op in calls})
+
+
+def test_the_walk_reaches_every_kind_of_call() -> None:
+    """The walk below is only as good as the calls it makes: compile, publish, deploy, read
+    the rollout, and delete."""
+    assert {
+        "HeadObject",
+        "CreateCompilationJob",
+        "DescribeCompilationJob",
+        "CreateComponentVersion",
+        "CreateDeployment",
+        "ListDeployments",
+        "DeleteComponent",
+    } <= set(WALKED)
+    assert [r.outcome.reason for _, r in _walk({})][-1] == "Deleted"
+
+
+@pytest.mark.parametrize("operation", WALKED)
+def test_any_call_throttled_at_any_point_is_the_pass_outcome_never_an_exception(
+    operation: str,
+) -> None:
+    """CI once saw a pass raise: a read made outside the loop. Whatever call AWS refuses
+    with a throttle, the pass that made it ends Reconciling with AWS's error, and no pass
+    raises."""
+    for calls, result in _walk({operation: _throttled(operation)}):
+        if operation in calls:
+            assert (result.outcome.kind, result.outcome.reason) == (
+                OutcomeKind.PROGRESSING,
+                "AwsUnavailable",
+            ), calls
+            assert result.aws_failure is not None
+            assert result.aws_failure.operation == operation
+            assert calls[-1] == operation, "nothing after the refused call"
