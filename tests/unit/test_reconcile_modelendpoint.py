@@ -32,7 +32,10 @@ from serving_operator.planning.modelendpoint.planner import (
     scaling_window_start,
 )
 from serving_operator.planning.outcome import OutcomeKind
-from serving_operator.reconcile.modelendpoint.reconciler import ModelEndpointReconciler
+from serving_operator.reconcile.modelendpoint.reconciler import (
+    ModelEndpointReconciler,
+    ReconcileResult,
+)
 from serving_operator.reconcile.modelendpoint.report import memory_of, report_pass
 from serving_operator.reconcile.report import EventType, ObjectContext
 from tests.support.fake_aws import FakeAws
@@ -793,3 +796,121 @@ def test_scale_out_from_zero_alarm_names_the_step_policy_it_reads_back() -> None
         "s3://bucket/out",
         "s3://bucket/failed",
     )
+
+
+# -- any AWS call failing --
+ASYNC_ZERO_NEW = model_endpoint_spec(
+    *[
+        {**v, "model": {**v["model"], "image": "img:2"}}
+        for v in ASYNC_ZERO.model_dump(by_alias=True, exclude_none=True)["variants"]
+    ],
+    asyncInference={"outputPath": "s3://bucket/out", "failurePath": "s3://bucket/failed"},
+)
+"""ASYNC_ZERO with a new image: a config switch, with the scaling stood down around it."""
+
+
+def _throttled(operation: str) -> AwsError:
+    return AwsError("sagemaker", operation, "ThrottlingException", "Rate exceeded", 400)
+
+
+def _registered_with_alarm(spec: ModelEndpointSpec) -> dict[str, ObservedScaling]:
+    """`spec`'s scaling as Application Auto Scaling shows it once made: each target, its
+    policies, and the scale-out-from-zero alarm whose action the step policy is."""
+    found = {}
+    for a in _desired(spec).autoscaled:
+        policies = {a.policy_name: a.policy}
+        alarms = {}
+        if (step := a.scale_out_from_zero) is not None:
+            policies[step.policy_name] = step.policy
+            alarms[step.policy_name] = frozenset({step.alarm_name})
+        found[a.resource_id] = ObservedScaling(
+            a.resource_id, a.min_instances, a.max_instances, policies, alarms
+        )
+    return found
+
+
+def _walk(fail: dict[str, AwsError]) -> list[tuple[list[str], ReconcileResult]]:
+    """A life from nothing: the endpoint created, InService with autoscaling and the
+    scale-out-from-zero alarm, switched to a new config, the old one collected, then deleted:
+    the calls of each pass and its result. With `fail`, each named operation fails whenever
+    it is called; AWS's state moves on between passes as if every call had been answered."""
+    passes: list[tuple[list[str], ReconcileResult]] = []
+    aws = FakeAws(fail=fail)
+    reconciler = ModelEndpointReconciler(aws.clients())
+
+    def step(run: Any, *args: Any, **kwargs: Any) -> Memory:
+        before = len(aws.calls)
+        result: ReconcileResult = run(*args, **kwargs)
+        passes.append((aws.operations[before:], result))
+        return result.memory
+
+    def running(spec: ModelEndpointSpec) -> None:
+        """SageMaker has made (or switched) the endpoint: it runs `spec`, our tag on it, and
+        the configs and models of every pass so far exist."""
+        want = _desired(spec)
+        aws.endpoint, aws.endpoint_owner = in_service(want), OWNER
+        aws.models |= set(want.model_names)
+        aws.configs.add(want.config_name)
+
+    memory = Memory()
+    for spec in (ASYNC_ZERO, ASYNC_ZERO_NEW):
+        memory = step(
+            reconciler.reconcile, spec, namespace="ns", name="bikes", memory=memory, now=NOW
+        )
+        running(spec)
+        for _ in range(2):
+            memory = step(
+                reconciler.reconcile, spec, namespace="ns", name="bikes", memory=memory, now=NOW
+            )
+            # Application Auto Scaling keeps what was registered, the alarm on its policy.
+            aws.scaling = _registered_with_alarm(spec)
+    for _ in range(2):
+        memory = step(
+            reconciler.delete, ASYNC_ZERO_NEW, namespace="ns", name="bikes", memory=memory
+        )
+        aws.endpoint = None  # SageMaker finishes the deletion
+    return passes
+
+
+WALKED = sorted({op for calls, _ in _walk({}) for op in calls})
+
+
+def test_the_walk_reaches_every_kind_of_call() -> None:
+    """The walk is only as good as the calls it makes: create, autoscale with the alarm,
+    switch config around a stand-down, collect the old config, and delete."""
+    assert {
+        "DescribeEndpoint",
+        "CreateModel",
+        "CreateEndpointConfig",
+        "CreateEndpoint",
+        "RegisterScalableTarget",
+        "PutScalingPolicy",
+        "DescribeScalingPolicies",
+        "PutMetricAlarm",
+        "DeregisterScalableTarget",
+        "UpdateEndpoint",
+        "ListEndpointConfigs",
+        "ListModels",
+        "DeleteEndpointConfig",
+        "DeleteModel",
+        "DeleteEndpoint",
+        "DeleteAlarms",
+    } <= set(WALKED)
+    assert [r.outcome.kind for _, r in _walk({})][-1] == OutcomeKind.READY
+
+
+@pytest.mark.parametrize("operation", WALKED)
+def test_any_call_throttled_at_any_point_is_the_pass_outcome_never_an_exception(
+    operation: str,
+) -> None:
+    """Whatever call AWS refuses with a throttle, the pass that made it ends Reconciling
+    with AWS's error, and no pass raises."""
+    for calls, result in _walk({operation: _throttled(operation)}):
+        if operation in calls:
+            assert (result.outcome.kind, result.outcome.reason) == (
+                OutcomeKind.PROGRESSING,
+                "AwsUnavailable",
+            ), calls
+            assert result.aws_failure is not None
+            assert result.aws_failure.operation == operation
+            assert calls[-1] == operation, "nothing after the refused call"
