@@ -67,6 +67,8 @@ class FakeAws(CallRecorder):
     component: ObservedComponent | None = None
     """The one inference component there is (DescribeInferenceComponent of another name:
     not found)."""
+    component_owner: str | None = None
+    """The owner tag on that component (ListTags)."""
 
     read_prefixes = (*CallRecorder.read_prefixes, "Observe", "Owner", "Invoke")
     """Besides AWS's reads, the adapter-level reads this fake names after its methods
@@ -282,6 +284,15 @@ class _FakeComponents:
         component = self.aws.component
         return component if component is not None and component.name == name else None
 
+    def owner_of(self, name: str) -> str | None:
+        """The component's owner tag, read as the adapter does: its ARN, then ListTags (the
+        DescribeInferenceComponent before it is the adapter's and recorded alike)."""
+        component = self.describe(name)
+        if component is None:
+            return None
+        self.aws.record("ListTags", component.arn)
+        return self.aws.component_owner
+
     def execute(self, action: Any) -> bool:
         """Records the write and says it changed something; the component does not change."""
         self.aws.record(type(action).__name__, action)
@@ -303,6 +314,25 @@ class _FakeCopyScaling:
         if found is None:
             return None
         return ObservedCopyScaling(found.min_instances, found.max_instances, found.policies)
+
+    def execute(self, action: Any) -> bool:
+        """Records the write (RegisterCopyScaling, PutCopyScalingPolicy, DeregisterCopyScaling
+        by their action names); a deregistration removes the target."""
+        self.aws.record(type(action).__name__, action)
+        if type(action).__name__ == "DeregisterCopyScaling":
+            return self.aws.scaling.pop(action.resource_id, None) is not None
+        return True
+
+    def put_step_policy(self, resource_id: str, name: str, configuration: Any) -> str:
+        self.aws.record("PutScalingPolicy", (resource_id, name))
+        return (
+            "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:x:resource/sagemaker/"
+            f"{resource_id}:policyName/{name}"
+        )
+
+    def delete_policy(self, resource_id: str, name: str) -> bool:
+        self.aws.record("DeleteScalingPolicy", (resource_id, name))
+        return True
 
 
 class _FakeS3:

@@ -17,6 +17,7 @@ from serving_operator.planning.inferencecomponent.actions import (
     CreateInferenceComponent,
 )
 from serving_operator.planning.inferencecomponent.desired import (
+    FROM_ZERO_POLICY_NAME,
     desired_component,
     scaling_fingerprint,
 )
@@ -175,3 +176,150 @@ def test_the_hourly_recheck_asks_the_adapter_for_a_shared_read_in_epoch_seconds(
     assert result.outcome.kind == OutcomeKind.READY
     assert aws.written("DescribeScalableTargets") == [((rid,), 3600.0, 3700.0)]
     assert result.memory == replace(memory, scaling_checked_at=datetime.fromtimestamp(3700.0, UTC))
+
+
+# -- any AWS call failing --
+ZERO_HOST = HostEndpoint("fleet", ROLE, (HostVariant("shared", "ml.m5.4xlarge", True, 0),))
+"""The host with managed instance scaling down to 0 instances: its components may scale to
+zero copies."""
+
+
+def _changed(spec: InferenceComponentSpec, **changes: Any) -> InferenceComponentSpec:
+    return InferenceComponentSpec.model_validate(
+        {**spec.model_dump(by_alias=True, exclude_none=True), **changes}
+    )
+
+
+FROM_ZERO = _changed(
+    SPEC, autoscaling={"minCopies": 0, "maxCopies": 4, "targetInvocationsPerCopy": 10}
+)
+LIFE = [
+    FROM_ZERO,  # created, then autoscaled with the scale-from-zero policy and alarm
+    _changed(
+        FROM_ZERO, autoscaling={"minCopies": 1, "maxCopies": 4, "targetInvocationsPerCopy": 10}
+    ),
+    _changed(SPEC, model={"image": "img:2"}, copyCount=2),  # by hand, on a new image
+    _changed(SPEC, model={"image": "img:2"}, copyCount=3),  # scaled by hand
+]
+"""The specs a component goes through, each for a few passes."""
+
+
+def _throttled(operation: str) -> AwsError:
+    return AwsError("sagemaker", operation, "ThrottlingException", "Rate exceeded", 400)
+
+
+def _walk(fail: dict[str, AwsError]) -> list[tuple[list[str], Any]]:
+    """A life on the host `fleet`: the component created with its model, its copies
+    autoscaled from zero, then from one, then by hand on a new image, scaled, then deleted:
+    the calls of each pass and its result. Once after the create, the pass's status is lost
+    (the operator restarted before writing it): the next pass reads the owner tag. With
+    `fail`, each named operation fails whenever it is called; AWS's state moves on between
+    passes as if every call had been answered."""
+    passes: list[tuple[list[str], Any]] = []
+    aws = host_aws(fail=fail)
+    reconciler = InferenceComponentReconciler(aws.clients())
+    now = datetime.fromtimestamp(1000.0, UTC)
+
+    def running(spec: InferenceComponentSpec, calls: list[str]) -> None:
+        """SageMaker runs `spec`'s component (tagged ours), and Application Auto Scaling
+        has its copy scaling once a pass wrote it."""
+        desired = desired_component(
+            spec, ZERO_HOST, ZERO_HOST.variants[0], namespace="ml", name="small"
+        )
+        aws.component = ObservedComponent(
+            name="small",
+            arn="arn:aws:sagemaker:us-east-1:123456789012:inference-component/small",
+            status="InService",
+            endpoint_name="fleet",
+            variant_name="shared",
+            specification=desired.specification,
+            desired_copies=desired.copy_count,
+            current_copies=desired.copy_count,
+        )
+        aws.component_owner = "ml/small"
+        scaling_writes = {
+            "RegisterCopyScaling",
+            "PutCopyScalingPolicy",
+            "PutScalingPolicy",
+            "DeleteScalingPolicy",
+            "DeregisterCopyScaling",
+        }
+        if not scaling_writes & set(calls):
+            return
+        want = desired.scaling
+        if want is None:
+            aws.scaling = {}
+            return
+        policies = {SCALING_POLICY_NAME: want.policy}
+        if want.from_zero is not None:
+            policies[FROM_ZERO_POLICY_NAME] = want.from_zero.policy
+        aws.scaling = {
+            want.resource_id: ObservedScaling(
+                want.resource_id, want.min_copies, want.max_copies, policies
+            )
+        }
+
+    def step(run: Any, *args: Any, **kwargs: Any) -> ComponentMemory:
+        before = len(aws.calls)
+        result = run(*args, **kwargs)
+        passes.append((aws.operations[before:], result))
+        return result.memory  # type: ignore[no-any-return]
+
+    memory = ComponentMemory()
+    for spec in LIFE:
+        for _ in range(3):
+            memory = step(
+                reconciler.reconcile, spec, ZERO_HOST, memory, namespace="ml", name="small", now=now
+            )
+            running(spec, passes[-1][0])
+            if len(passes) == 1:
+                memory = ComponentMemory()  # the create's status was never written
+    for _ in range(2):
+        memory = step(reconciler.delete, LIFE[-1], memory, namespace="ml", name="small", now=now)
+        aws.component = None  # SageMaker finishes the deletion
+    return passes
+
+
+WALKED = sorted({op for calls, _ in _walk({}) for op in calls})
+
+
+def test_the_walk_reaches_every_kind_of_call() -> None:
+    """The walk is only as good as the calls it makes: create, read the owner, autoscale
+    (from zero and not), update, scale by hand, and delete."""
+    assert {
+        "DescribeInferenceComponent",
+        "DescribeEndpoint",
+        "ListTags",
+        "CreateComponentModel",
+        "CreateInferenceComponent",
+        "DescribeScalableTargets",
+        "RegisterCopyScaling",
+        "PutCopyScalingPolicy",
+        "PutScalingPolicy",
+        "PutMetricAlarm",
+        "DeleteScalingPolicy",
+        "DeleteAlarms",
+        "UpdateInferenceComponent",
+        "DeregisterCopyScaling",
+        "UpdateComponentCopies",
+        "DeleteInferenceComponent",
+        "DeleteComponentModel",
+    } <= set(WALKED)
+    assert [r.outcome.reason for _, r in _walk({})][-1] == "Deleted"
+
+
+@pytest.mark.parametrize("operation", WALKED)
+def test_any_call_throttled_at_any_point_is_the_pass_outcome_never_an_exception(
+    operation: str,
+) -> None:
+    """Whatever call AWS refuses with a throttle, the pass that made it ends Reconciling
+    with AWS's error, and no pass raises."""
+    for calls, result in _walk({operation: _throttled(operation)}):
+        if operation in calls:
+            assert (result.outcome.kind, result.outcome.reason) == (
+                OutcomeKind.PROGRESSING,
+                "AwsUnavailable",
+            ), calls
+            assert result.aws_failure is not None
+            assert result.aws_failure.operation == operation
+            assert calls[-1] == operation, "nothing after the refused call"
