@@ -5,11 +5,16 @@ and never a claim that weights were set."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from serving_operator.api.trafficsplit import Phase, TrafficSplitSpec, TrafficSplitStatus
 from serving_operator.aws.base import AwsError
+from serving_operator.planning.modelendpoint.desired import desired_endpoint
+from serving_operator.planning.modelendpoint.memory import Memory
 from serving_operator.planning.modelendpoint.observed import EndpointStatus
 from serving_operator.planning.outcome import OutcomeKind
 from serving_operator.planning.trafficsplit.observed import (
@@ -18,13 +23,19 @@ from serving_operator.planning.trafficsplit.observed import (
     VariantTotals,
 )
 from serving_operator.planning.trafficsplit.planner import SHARED_ENDPOINT_READ_SECONDS
+from serving_operator.reconcile.modelendpoint.reconciler import (
+    ModelEndpointReconciler,
+    ReconcileResult,
+)
 from serving_operator.reconcile.report import ObjectContext
 from serving_operator.reconcile.trafficsplit.reconciler import (
+    SplitPass,
     SplitSurroundings,
     TrafficSplitReconciler,
 )
 from serving_operator.reconcile.trafficsplit.report import report_deletion, report_pass
 from tests.support.fake_aws import FakeAws, weighted_endpoint
+from tests.support.specs import model_endpoint_spec, variant
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
 TARGET = SplitSurroundings(EndpointReferenceTarget("ep", frozenset({"blue", "green"})))
@@ -349,3 +360,112 @@ def test_the_split_says_when_it_succeeds_what_deleting_it_hands_back() -> None:
     assert "blue 75%, green 25%" in gone.outcome.message
     assert [e.reason for e in gone.events] == ["HandBackOnDelete"]
     assert "blue 75%, green 25%" in gone.events[0].message
+
+
+# --------------------------------------------------------------------------- any AWS call failing
+
+
+def _two_step_canary() -> TrafficSplitSpec:
+    spec = canary().model_dump(by_alias=True, exclude_none=True)
+    spec["steps"] = [{"setWeight": 10}, {"setWeight": 50}]
+    return TrafficSplitSpec.model_validate(spec)
+
+
+def _throttled(operation: str) -> AwsError:
+    return AwsError("sagemaker", operation, "ThrottlingException", "Rate exceeded", 400)
+
+
+EP_SPEC = model_endpoint_spec(variant("blue"), variant("green"), endpointName="ep")
+"""The ModelEndpoint whose endpoint `ep` the split manages: blue and green at 1:1."""
+
+
+def _walk(fail: dict[str, AwsError]) -> list[tuple[list[str], SplitPass | ReconcileResult]]:
+    """A canary through its two steps (weights written, rollback alarms read, metrics
+    looked at) to its promotion, passes at rest, then deleted: deleting the split calls
+    nothing itself, and the ModelEndpoint hands its own weights back (its pass writes
+    them, once no split manages them). The calls of each pass and its result. With `fail`,
+    each named operation fails whenever it is called; between passes SageMaker finishes any
+    update in flight."""
+    passes: list[tuple[list[str], SplitPass | ReconcileResult]] = []
+    want = desired_endpoint(EP_SPEC, namespace="ns", name="ep")
+    aws = split_aws(
+        fail=fail,
+        endpoint_owner="ns/ep",
+        models=set(want.model_names),
+        configs={want.config_name},
+    )
+    assert aws.endpoint is not None
+    aws.endpoint = replace(aws.endpoint, config_name=want.config_name)
+
+    def step(run: Any, *args: Any, **kwargs: Any) -> Any:
+        before = len(aws.calls)
+        result = run(*args, **kwargs)
+        passes.append((aws.operations[before:], result))
+        if aws.endpoint is not None and aws.endpoint.status == EndpointStatus.UPDATING:
+            aws.finish_update()
+        return result.memory
+
+    splits = TrafficSplitReconciler(aws.clients())
+    spec, status = _two_step_canary(), TrafficSplitStatus()
+    for second in range(0, 120, 10):  # well within the default progressDeadlineSeconds
+        status = step(splits.reconcile, spec, TARGET, status, _at(second))
+    endpoints = ModelEndpointReconciler(aws.clients())
+    memory = Memory(
+        attempted_config=want.config_name,
+        cleaned_for_config=want.config_name,
+        warmed_for_config=want.config_name,
+    )
+    for _ in range(2):
+        memory = step(
+            endpoints.reconcile, EP_SPEC, namespace="ns", name="ep", memory=memory, now=NOW
+        )
+        if "UpdateWeightsAndCapacities" in passes[-1][0]:
+            aws.serve_weights({"blue": 1.0, "green": 1.0})  # SageMaker applies the hand-back
+    return passes
+
+
+WALKED = sorted({op for calls, _ in _walk({}) for op in calls})
+
+
+def test_the_walk_reaches_every_kind_of_call() -> None:
+    """The walk is only as good as the calls it makes: weights read and written, rollback
+    alarms and metrics read, through to the promotion; deleting the split calls nothing."""
+    passes = _walk({})
+    assert {
+        "DescribeEndpoint",
+        "DescribeAlarms",
+        "GetMetricData",
+        "UpdateEndpointWeightsAndCapacities",
+        "UpdateWeightsAndCapacities",
+    } <= set(WALKED)
+    assert [op for calls, _ in passes for op in calls].count(
+        "UpdateEndpointWeightsAndCapacities"
+    ) == 3  # two steps and the promotion
+    promoted = [r for _, r in passes if isinstance(r.memory, TrafficSplitStatus)][-1]
+    assert (promoted.outcome.kind, promoted.memory.phase) == (OutcomeKind.READY, Phase.SUCCEEDED)
+    # Deleting the split (report_deletion: no clients at all) only says what is handed back.
+    context = ObjectContext("ns", "canary", 1, promoted.memory, related=TARGET.target)
+    assert report_deletion(_two_step_canary(), context, TARGET.target).outcome.kind == (
+        OutcomeKind.READY
+    )
+    # The hand-back: the ModelEndpoint writes its 1:1 over the promotion's 0:100.
+    (handed_back,) = [calls for calls, _ in passes if "UpdateWeightsAndCapacities" in calls]
+    assert handed_back[-1] == "UpdateWeightsAndCapacities"
+    assert passes[-1][1].outcome.kind == OutcomeKind.READY  # 1:1 served again
+
+
+@pytest.mark.parametrize("operation", WALKED)
+def test_any_call_throttled_at_any_point_is_the_pass_outcome_never_an_exception(
+    operation: str,
+) -> None:
+    """Whatever call AWS refuses with a throttle, the pass that made it ends Reconciling
+    with AWS's error (no deadline runs out in the walk), and no pass raises."""
+    for calls, result in _walk({operation: _throttled(operation)}):
+        if operation in calls:
+            assert (result.outcome.kind, result.outcome.reason) == (
+                OutcomeKind.PROGRESSING,
+                "AwsUnavailable",
+            ), calls
+            assert result.aws_failure is not None
+            assert result.aws_failure.operation == operation
+            assert calls[-1] == operation, "nothing after the refused call"
