@@ -565,6 +565,7 @@ def test_autoscaling_answers(
     step = scale_out_from_zero("shapes", "a")
     autoscaling.execute(PutScalingPolicy(resource, step.policy_name, step.policy, "StepScaling"))
     arn = autoscaling.policy_arn(resource, step.policy_name)
+    assert arn is not None
     assert arn.endswith(f"policyName/{step.policy_name}")
     cloudwatch: CloudWatch = adapters(CloudWatch)
     cloudwatch.put_alarm({"AlarmName": step.alarm_name, **step.alarm}, [arn])
@@ -577,6 +578,7 @@ def test_autoscaling_answers(
     assert autoscaling.observe([resource])[resource].min_instances == 1  # one by one
     autoscaling.execute(DeleteScalingPolicy(resource, "invocations"))
     autoscaling.execute(DeleteScalingPolicy(resource, step.policy_name))
+    assert autoscaling.policy_arn(resource, step.policy_name) is None  # gone: no ARN
     cloudwatch.delete_alarm(step.alarm_name)
     for target in (resource, other):
         autoscaling.execute(DeregisterScalableTarget(target))

@@ -34,7 +34,8 @@ class Targets:
 
     def __init__(self, client: Any) -> None:
         self.client = client
-        self.resources: list[tuple[str, str]] = []
+        self.resources: list[tuple[str, str | None]] = []
+        """Each target and its policy (None: the test deleted it)."""
 
     def register(self, resource: str, *, low: int, high: int, policy: str) -> None:
         target = {"ServiceNamespace": NAMESPACE, "ResourceId": resource}
@@ -58,12 +59,13 @@ def targets(sandbox: Sandbox) -> Iterator[Targets]:
     # The sandbox is shared: leave others' targets be, and leave no policy behind (moto keeps
     # a deregistered target's policies, which AWS deletes with it).
     for resource, policy in registered.resources:
-        registered.client.delete_scaling_policy(
-            PolicyName=policy,
-            ServiceNamespace=NAMESPACE,
-            ResourceId=resource,
-            ScalableDimension=DIMENSION,
-        )
+        if policy is not None:
+            registered.client.delete_scaling_policy(
+                PolicyName=policy,
+                ServiceNamespace=NAMESPACE,
+                ResourceId=resource,
+                ScalableDimension=DIMENSION,
+            )
         registered.client.deregister_scalable_target(
             ServiceNamespace=NAMESPACE, ResourceId=resource, ScalableDimension=DIMENSION
         )
@@ -230,3 +232,28 @@ def test_a_batch_of_more_than_fifty_targets_is_read_fifty_at_a_time(
     wanted = [_variant(endpoint, f"v{i}") for i in range(TARGETS_PER_CALL + 1)]
     assert adapter.observe(wanted) == {}  # none registered
     assert [len(c["ResourceIds"]) for c in calls] == [TARGETS_PER_CALL, 1]
+
+
+def test_a_policy_found_gone_takes_its_target_out_of_the_shared_read(
+    targets: Targets, target_calls: tuple[ApplicationAutoScaling, list[dict[str, Any]]]
+) -> None:
+    """An alarm's policy deleted by someone else after a shared read showed it: its ARN is
+    None, and the next recheck reads the target afresh instead of planning on the old read
+    (which would stop every pass on the missing policy until the window ends)."""
+    adapter, calls = target_calls
+    endpoint = f"e-{uuid.uuid4().hex[:8]}"
+    wanted = [_variant(endpoint, "a")]
+    targets.register(wanted[0], low=1, high=3, policy="op-a")
+    assert "op-a" in adapter.observe(wanted, shared_since=HOUR, now=HOUR + 1)[wanted[0]].policies
+    targets.client.delete_scaling_policy(
+        ServiceNamespace=NAMESPACE,
+        ResourceId=wanted[0],
+        ScalableDimension=DIMENSION,
+        PolicyName="op-a",
+    )
+    targets.resources[-1] = (wanted[0], None)
+    assert adapter.policy_arn(wanted[0], "op-a") is None
+    calls.clear()
+    observed = adapter.observe(wanted, shared_since=HOUR, now=HOUR + 2)
+    assert "op-a" not in observed[wanted[0]].policies
+    assert [c["ResourceIds"] for c in calls] == [wanted]

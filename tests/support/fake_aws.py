@@ -58,6 +58,9 @@ class FakeAws(CallRecorder):
     """S3 prefix -> the model files under it (what a multi-model variant can load)."""
     alarms: dict[str, list[str]] = field(default_factory=dict)
     """CloudWatch alarm name -> its AlarmActions."""
+    gone_policies: set[str] = field(default_factory=set)
+    """Scaling policies deleted since the pass's (shared) read showed them: asked for by
+    name, AWS answers none."""
     alarm_states: dict[str, AlarmState] = field(default_factory=dict)
     """CloudWatch alarm name -> its StateValue, as DescribeAlarms answers it."""
     metric_totals: dict[str, VariantTotals] = field(default_factory=dict)
@@ -235,8 +238,10 @@ class _FakeAutoscaling:
         if isinstance(action, DeregisterScalableTarget):
             self.aws.scaling.pop(action.resource_id, None)
 
-    def policy_arn(self, resource_id: str, policy_name: str) -> str:
+    def policy_arn(self, resource_id: str, policy_name: str) -> str | None:
         self.aws.record("DescribeScalingPolicies", (resource_id, policy_name))
+        if policy_name in self.aws.gone_policies:
+            return None
         return (
             "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:x:resource/sagemaker/"
             f"{resource_id}:policyName/{policy_name}"

@@ -760,6 +760,30 @@ ASYNC_ZERO = model_endpoint_spec(
 )
 
 
+def test_a_policy_gone_before_its_alarm_is_put_stops_the_pass_to_read_again() -> None:
+    """The alarm needs its policy's ARN; a policy deleted since a shared read showed it is no
+    AWS error and no bug: the pass stops Reconciling and puts no alarm naming nothing; the
+    adapter forgets its shared read, so the next pass reads afresh."""
+    want = _desired(ASYNC_ZERO)
+    aws = _in_service(ASYNC_ZERO)
+    aws.gone_policies.add("serving-operator-a-scale-out-from-zero")
+    memory = replace(
+        DONE,
+        attempted_config=want.config_name,
+        cleaned_for_config=want.config_name,
+        warmed_for_config=want.config_name,
+    )
+    result = ModelEndpointReconciler(aws.clients()).reconcile(
+        ASYNC_ZERO, namespace="ns", name="bikes", memory=memory, now=NOW
+    )
+    assert (result.outcome.kind, result.outcome.reason) == (
+        OutcomeKind.PROGRESSING,
+        "ObservationOutdated",
+    )
+    assert "serving-operator-a-scale-out-from-zero" in result.outcome.message
+    assert "PutMetricAlarm" not in aws.writes
+
+
 def test_scale_out_from_zero_alarm_names_the_step_policy_it_reads_back() -> None:
     want = _desired(ASYNC_ZERO)
     aws = _in_service(ASYNC_ZERO)

@@ -205,13 +205,16 @@ class ApplicationAutoScaling(ServiceAdapter):
         self._pages_known_until = time.monotonic() + LISTING_HINT_SECONDS
         return None
 
-    def policy_arn(self, resource_id: str, policy_name: str) -> str:
-        """A scaling policy's ARN (what a CloudWatch alarm names as its action)."""
+    def policy_arn(self, resource_id: str, policy_name: str) -> str | None:
+        """A scaling policy's ARN (what a CloudWatch alarm names as its action); None when
+        the policy is not there (deleted since a shared read showed it): that read is then
+        forgotten, so the next pass reads the target afresh."""
         found = self.call(
             "DescribeScalingPolicies", **_target(resource_id), PolicyNames=[policy_name]
         ).get("ScalingPolicies", [])
         if not found:
-            raise LookupError(f"scaling policy {policy_name} of {resource_id} not found")
+            self._forget_shared(resource_id)
+            return None
         return str(found[0]["PolicyARN"])
 
     def execute(self, action: ScalingWrite) -> None:

@@ -42,11 +42,14 @@ class PassResult(Generic[ActionT, MemoryT, FindingsT, ObservationT]):
     executed: list[ActionT] = field(default_factory=list)
     """The actions carried out, in order (`execute` said each one changed something)."""
     aws_failure: AwsFailure | None = None
+    outdated: bool = False
+    """Executing the plan found what it was planned on gone (ObservationOutdatedError)."""
 
     @property
     def recheck_after(self) -> float | None:
-        """The planner's deadline, unless the pass failed (then the driver's backoff)."""
-        if self.plan is None or self.aws_failure is not None:
+        """The planner's deadline, unless the pass stopped early (then the driver's
+        backoff)."""
+        if self.plan is None or self.aws_failure is not None or self.outdated:
             return None
         return self.plan.recheck_after
 
@@ -64,6 +67,15 @@ def failed_pass(
     return PassResult(outcome_for_failure(error.failure), memory, aws_failure=error.failure)
 
 
+OBSERVATION_OUTDATED = "ObservationOutdated"
+
+
+class ObservationOutdatedError(Exception):
+    """Executing a plan found that what the planner saw no longer holds: an object the reads
+    (perhaps shared with other passes) showed is gone. Not AWS refusing anything: the pass
+    stops there, as on an AWS error, and the next one reads afresh."""
+
+
 class UndecidedPlannerError(RuntimeError):
     """The planner kept asking for reads: a bug in the planner, never in the world."""
 
@@ -79,7 +91,8 @@ def run_pass(
 ) -> PassResult[ActionT, MemoryT, FindingsT, ObservationT]:
     """One pass. `execute` carries out one action and answers whether it changed anything
     (False: found done already, or a call that changes nothing such as a warm-up); it raises
-    AwsError when AWS refused, which stops the pass."""
+    AwsError when AWS refused, or ObservationOutdatedError when what the plan was made from
+    is gone; either stops the pass."""
     result: PassResult[ActionT, MemoryT, FindingsT, ObservationT] = PassResult(
         Outcome.progressing("Observing", ""), memory
     )
@@ -105,4 +118,7 @@ def run_pass(
     except AwsError as error:
         result.aws_failure = error.failure
         result.outcome = outcome_for_failure(error.failure)
+    except ObservationOutdatedError as error:
+        result.outdated = True
+        result.outcome = Outcome.progressing(OBSERVATION_OUTDATED, f"{error}; reading AWS again")
     return result

@@ -44,7 +44,7 @@ from serving_operator.planning.modelendpoint.planner import (
 )
 from serving_operator.planning.outcome import Outcome
 from serving_operator.planning.ownership import owner_id
-from serving_operator.reconcile.passes import PassResult, run_pass
+from serving_operator.reconcile.passes import ObservationOutdatedError, PassResult, run_pass
 
 WARM_UP_BODY = b"{}"
 MODELS_LISTED = 100
@@ -216,6 +216,11 @@ class EndpointExecutor:
                 return True
             case PutScaleOutAlarm(resource_id=rid, policy_name=policy, alarm_name=name):
                 arn = self._aws.autoscaling.policy_arn(rid, policy)
+                if arn is None:
+                    raise ObservationOutdatedError(
+                        f"scaling policy {policy} of {rid}, which alarm {name} must name,"
+                        " is gone since it was read"
+                    )
                 self._aws.cloudwatch.put_alarm({"AlarmName": name, **step.alarm}, [arn])
                 return True
             case DeleteScaleOutAlarm(alarm_name=name):
