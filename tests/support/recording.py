@@ -6,11 +6,12 @@ fails, then answers from the fake's own state (which differs per kind and stays 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from serving_operator.aws.base import AwsError
+from serving_operator.planning.outcome import OutcomeKind
 
 
 @dataclass(kw_only=True)
@@ -41,3 +42,21 @@ class CallRecorder:
     def written(self, operation: str) -> list[Any]:
         """What each call of `operation` was called with, in call order."""
         return [detail for op, detail in self.calls if op == operation]
+
+
+def assert_a_refused_call_ends_its_pass(
+    passes: Iterable[tuple[list[str], Any]], operation: str
+) -> None:
+    """The reconcile tests' guard over a walk (a resource's life, pass by pass: the calls
+    each pass made and its result) in which `operation` is throttled everywhere: every pass
+    that made the call ends Reconciling with AWS's error naming it, made no call after it,
+    and (the walk got here) raised nothing."""
+    for calls, result in passes:
+        if operation in calls:
+            assert (result.outcome.kind, result.outcome.reason) == (
+                OutcomeKind.PROGRESSING,
+                "AwsUnavailable",
+            ), calls
+            assert result.aws_failure is not None
+            assert result.aws_failure.operation == operation
+            assert calls[-1] == operation, "nothing after the refused call"

@@ -34,6 +34,7 @@ from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler,
 from serving_operator.reconcile.edgemodel.report import memory_of, report_pass
 from serving_operator.reconcile.report import EventType, ObjectContext
 from tests.support.fake_edge_aws import FakeEdgeAws, group_arn, version_arn
+from tests.support.recording import assert_a_refused_call_ends_its_pass
 from tests.support.specs import edge_model_spec as _spec
 from tests.unit.test_edgemodel_planner import at
 
@@ -963,12 +964,4 @@ def test_any_call_throttled_at_any_point_is_the_pass_outcome_never_an_exception(
     """CI once saw a pass raise: a read made outside the loop. Whatever call AWS refuses
     with a throttle, the pass that made it ends Reconciling with AWS's error, and no pass
     raises."""
-    for calls, result in _walk({operation: _throttled(operation)}):
-        if operation in calls:
-            assert (result.outcome.kind, result.outcome.reason) == (
-                OutcomeKind.PROGRESSING,
-                "AwsUnavailable",
-            ), calls
-            assert result.aws_failure is not None
-            assert result.aws_failure.operation == operation
-            assert calls[-1] == operation, "nothing after the refused call"
+    assert_a_refused_call_ends_its_pass(_walk({operation: _throttled(operation)}), operation)

@@ -34,6 +34,7 @@ from serving_operator.reconcile.inferencecomponent.reconciler import InferenceCo
 from serving_operator.reconcile.inferencecomponent.report import report_pass
 from serving_operator.reconcile.report import ObjectContext
 from tests.support.fake_aws import FakeAws, weighted_endpoint
+from tests.support.recording import assert_a_refused_call_ends_its_pass
 
 ROLE = "arn:aws:iam::123456789012:role/SageMakerExecutionRole"
 HOST = HostEndpoint("fleet", ROLE, (HostVariant("shared", "ml.m5.4xlarge", True, 1),))
@@ -314,12 +315,4 @@ def test_any_call_throttled_at_any_point_is_the_pass_outcome_never_an_exception(
 ) -> None:
     """Whatever call AWS refuses with a throttle, the pass that made it ends Reconciling
     with AWS's error, and no pass raises."""
-    for calls, result in _walk({operation: _throttled(operation)}):
-        if operation in calls:
-            assert (result.outcome.kind, result.outcome.reason) == (
-                OutcomeKind.PROGRESSING,
-                "AwsUnavailable",
-            ), calls
-            assert result.aws_failure is not None
-            assert result.aws_failure.operation == operation
-            assert calls[-1] == operation, "nothing after the refused call"
+    assert_a_refused_call_ends_its_pass(_walk({operation: _throttled(operation)}), operation)

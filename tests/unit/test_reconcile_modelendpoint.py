@@ -39,6 +39,7 @@ from serving_operator.reconcile.modelendpoint.reconciler import (
 from serving_operator.reconcile.modelendpoint.report import memory_of, report_pass
 from serving_operator.reconcile.report import EventType, ObjectContext
 from tests.support.fake_aws import FakeAws
+from tests.support.recording import assert_a_refused_call_ends_its_pass
 from tests.support.specs import in_service, model_endpoint_spec, variant
 
 OWNER = "ns/bikes"
@@ -760,22 +761,28 @@ ASYNC_ZERO = model_endpoint_spec(
 )
 
 
-def test_a_policy_gone_before_its_alarm_is_put_stops_the_pass_to_read_again() -> None:
-    """The alarm needs its policy's ARN; a policy deleted since a shared read showed it is no
-    AWS error and no bug: the pass stops Reconciling and puts no alarm naming nothing; the
-    adapter forgets its shared read, so the next pass reads afresh."""
+def _async_zero_at_rest_pass(aws: FakeAws) -> ReconcileResult:
+    """A pass over ASYNC_ZERO's endpoint in service, its config rolled out, cleaned up and
+    warmed: what is left to do is its autoscaling."""
     want = _desired(ASYNC_ZERO)
-    aws = _in_service(ASYNC_ZERO)
-    aws.gone_policies.add("serving-operator-a-scale-out-from-zero")
     memory = replace(
         DONE,
         attempted_config=want.config_name,
         cleaned_for_config=want.config_name,
         warmed_for_config=want.config_name,
     )
-    result = ModelEndpointReconciler(aws.clients()).reconcile(
+    return ModelEndpointReconciler(aws.clients()).reconcile(
         ASYNC_ZERO, namespace="ns", name="bikes", memory=memory, now=NOW
     )
+
+
+def test_a_policy_gone_before_its_alarm_is_put_stops_the_pass_to_read_again() -> None:
+    """The alarm needs its policy's ARN; a policy deleted since a shared read showed it is no
+    AWS error and no bug: the pass stops Reconciling and puts no alarm naming nothing; the
+    adapter forgets its shared read, so the next pass reads afresh."""
+    aws = _in_service(ASYNC_ZERO)
+    aws.gone_policies.add("serving-operator-a-scale-out-from-zero")
+    result = _async_zero_at_rest_pass(aws)
     assert (result.outcome.kind, result.outcome.reason) == (
         OutcomeKind.PROGRESSING,
         "ObservationOutdated",
@@ -785,17 +792,8 @@ def test_a_policy_gone_before_its_alarm_is_put_stops_the_pass_to_read_again() ->
 
 
 def test_scale_out_from_zero_alarm_names_the_step_policy_it_reads_back() -> None:
-    want = _desired(ASYNC_ZERO)
     aws = _in_service(ASYNC_ZERO)
-    memory = replace(
-        DONE,
-        attempted_config=want.config_name,
-        cleaned_for_config=want.config_name,
-        warmed_for_config=want.config_name,
-    )
-    result = ModelEndpointReconciler(aws.clients()).reconcile(
-        ASYNC_ZERO, namespace="ns", name="bikes", memory=memory, now=NOW
-    )
+    result = _async_zero_at_rest_pass(aws)
     assert result.outcome.kind == OutcomeKind.READY
     assert aws.writes == [
         "RegisterScalableTarget",
@@ -929,12 +927,4 @@ def test_any_call_throttled_at_any_point_is_the_pass_outcome_never_an_exception(
 ) -> None:
     """Whatever call AWS refuses with a throttle, the pass that made it ends Reconciling
     with AWS's error, and no pass raises."""
-    for calls, result in _walk({operation: _throttled(operation)}):
-        if operation in calls:
-            assert (result.outcome.kind, result.outcome.reason) == (
-                OutcomeKind.PROGRESSING,
-                "AwsUnavailable",
-            ), calls
-            assert result.aws_failure is not None
-            assert result.aws_failure.operation == operation
-            assert calls[-1] == operation, "nothing after the refused call"
+    assert_a_refused_call_ends_its_pass(_walk({operation: _throttled(operation)}), operation)

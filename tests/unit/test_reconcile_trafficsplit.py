@@ -35,6 +35,7 @@ from serving_operator.reconcile.trafficsplit.reconciler import (
 )
 from serving_operator.reconcile.trafficsplit.report import report_deletion, report_pass
 from tests.support.fake_aws import FakeAws, weighted_endpoint
+from tests.support.recording import assert_a_refused_call_ends_its_pass
 from tests.support.specs import model_endpoint_spec, variant
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
@@ -460,12 +461,4 @@ def test_any_call_throttled_at_any_point_is_the_pass_outcome_never_an_exception(
 ) -> None:
     """Whatever call AWS refuses with a throttle, the pass that made it ends Reconciling
     with AWS's error (no deadline runs out in the walk), and no pass raises."""
-    for calls, result in _walk({operation: _throttled(operation)}):
-        if operation in calls:
-            assert (result.outcome.kind, result.outcome.reason) == (
-                OutcomeKind.PROGRESSING,
-                "AwsUnavailable",
-            ), calls
-            assert result.aws_failure is not None
-            assert result.aws_failure.operation == operation
-            assert calls[-1] == operation, "nothing after the refused call"
+    assert_a_refused_call_ends_its_pass(_walk({operation: _throttled(operation)}), operation)
