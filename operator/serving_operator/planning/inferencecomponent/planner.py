@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from serving_operator.api.inferencecomponent import InferenceComponentSpec
 from serving_operator.planning.inferencecomponent.actions import (
@@ -48,6 +48,7 @@ from serving_operator.planning.inferencecomponent.observed import (
 from serving_operator.planning.naming import content_hash
 from serving_operator.planning.outcome import Outcome, Plan, Remember
 from serving_operator.planning.ownership import owner_id
+from serving_operator.planning.windows import window_start
 
 Step = ComponentAction | Remember[ComponentMemory]
 ComponentPlan = Plan[Step, DesiredComponent | None]
@@ -55,14 +56,12 @@ ComponentPlan = Plan[Step, DesiredComponent | None]
 SCALING_RECHECK_SECONDS = 3600.0
 """How often the registered copy scaling is read again at rest (drift of the bounds)."""
 _SCALING_RECHECK = timedelta(seconds=SCALING_RECHECK_SECONDS)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def scaling_window_start(now: datetime) -> datetime:
     """The start of the recheck window `now` falls in (a clock hour, the same for every
-    component, so their rechecks share one batched read), counted in whole windows from the
-    Unix epoch."""
-    return _EPOCH + (now - _EPOCH) // _SCALING_RECHECK * _SCALING_RECHECK
+    component, so their rechecks share one batched read)."""
+    return window_start(now, _SCALING_RECHECK)
 
 
 # Reasons a person can match on (docs/troubleshooting.md).

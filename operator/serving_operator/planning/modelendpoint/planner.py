@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from serving_operator.planning.modelendpoint.actions import (
     Action,
@@ -40,6 +40,7 @@ from serving_operator.planning.modelendpoint.observed import (
 from serving_operator.planning.naming import content_hash
 from serving_operator.planning.outcome import Outcome, OutcomeKind, Plan, Remember
 from serving_operator.planning.ownership import Ownership
+from serving_operator.planning.windows import window_start
 
 ENDPOINT_NOT_OWNED = "EndpointNotOwned"
 RETAINED = "Retained"
@@ -59,13 +60,11 @@ _SCALING_RECHECK = timedelta(seconds=SCALING_RECHECK_SECONDS)
 # spreading them out is better than bunching them at the hour.
 MODELS_RECHECK_SECONDS = 3600.0
 _MODELS_RECHECK = timedelta(seconds=MODELS_RECHECK_SECONDS)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def scaling_window_start(now: datetime) -> datetime:
-    """The start of the recheck window `now` falls in (a clock hour, the same for all):
-    counted in whole windows from the Unix epoch, exactly (no float rounding)."""
-    return _EPOCH + (now - _EPOCH) // _SCALING_RECHECK * _SCALING_RECHECK
+    """The start of the recheck window `now` falls in (a clock hour, the same for all)."""
+    return window_start(now, _SCALING_RECHECK)
 
 
 def plan_model_endpoint(
