@@ -145,6 +145,11 @@ def to_rfc3339(moment: datetime, *, microseconds: bool = True) -> str:
     return utc.isoformat().replace("+00:00", "Z")
 
 
+def to_optional_rfc3339(moment: datetime | None) -> str | None:
+    """`to_rfc3339` for a status field that may hold no moment yet (None stays None)."""
+    return to_rfc3339(moment) if moment is not None else None
+
+
 def parse_rfc3339(value: str | None) -> datetime | None:
     """A time of a status (RFC 3339, "Z" or an offset); None when there is none or it does not
     parse (hand-edited), and UTC when it names no zone."""

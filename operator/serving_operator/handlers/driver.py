@@ -121,8 +121,28 @@ class _ObjectState:
         return status
 
     def remember_written(self, body: kopf.Body, patch: kopf.Patch) -> None:
+        """Keep what this pass writes, and send nothing when the object holds it already."""
+        if _holds(body.get("status", {}), patch.status) and _holds(
+            self.latest_status(body), patch.status
+        ):
+            # A resync or poll that found nothing new (most passes, at rest): the same
+            # values again would be a PATCH per object per pass that changes nothing. The
+            # body read and the last write both hold them, so the object does too.
+            for key in list(patch.status):
+                del patch.status[key]
+            if patch.get("status") == {}:
+                del patch["status"]  # an empty {"status": {}} would still be sent
         self.written_status = dict(patch.status)
         self.written_over_version = body.metadata.get("resourceVersion")
+
+
+def _holds(current: Mapping[str, Any], written: Mapping[str, Any]) -> bool:
+    """Whether a status `current` already has every field of the merge patch `written` (a
+    null removes its field, so an absent field holds it)."""
+    return all(
+        current.get(key) is None if value is None else current.get(key) == value
+        for key, value in written.items()
+    )
 
 
 def _object_state(memo: kopf.Memo) -> _ObjectState:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import assert_never
 
-from serving_operator.api.common import parse_rfc3339, to_rfc3339
+from serving_operator.api.common import parse_rfc3339, to_optional_rfc3339
 from serving_operator.api.inferencecomponent import (
     ComponentAutoscalingStatus,
     InferenceComponentStatus,
@@ -45,10 +44,6 @@ def memory_of(status: InferenceComponentStatus) -> ComponentMemory:
         scaling_checked_at=parse_rfc3339(status.autoscaling_checked_at),
         attempted=status.attempted_specification,
     )
-
-
-def _rfc3339(moment: datetime.datetime | None) -> str | None:
-    return to_rfc3339(moment) if moment is not None else None
 
 
 def describe_action(action: ComponentAction) -> tuple[str, str]:
@@ -111,7 +106,7 @@ def _memory_fields(memory: ComponentMemory) -> dict[str, object]:
         "owned_models": list(memory.owned_models),
         "autoscaling_registered": memory.scaling_registered,
         "autoscaling_checked": memory.scaling_checked,
-        "autoscaling_checked_at": _rfc3339(memory.scaling_checked_at),
+        "autoscaling_checked_at": to_optional_rfc3339(memory.scaling_checked_at),
         "attempted_specification": memory.attempted,
     }
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import assert_never
 
-from serving_operator.api.common import parse_rfc3339, to_rfc3339
+from serving_operator.api.common import parse_rfc3339, to_optional_rfc3339
 from serving_operator.api.modelendpoint import (
     AsyncInferenceStatus,
     ModelEndpointStatus,
@@ -44,10 +43,6 @@ def memory_of(status: ModelEndpointStatus) -> Memory:
         models_listed_for_config=status.models_listed_for_config_name,
         models_listed_at=parse_rfc3339(status.models_listed_at),
     )
-
-
-def _rfc3339(moment: datetime.datetime | None) -> str | None:
-    return to_rfc3339(moment) if moment is not None else None
 
 
 def percentages(weights: dict[str, float | None]) -> dict[str, float]:
@@ -125,9 +120,9 @@ def _status(result: ReconcileResult, context: Context, endpoint_name: str) -> Mo
         warmed_up_for_config_name=memory.warmed_for_config,
         autoscaling_registered=memory.scaling_registered,
         autoscaling_checked=memory.scaling_checked,
-        autoscaling_checked_at=_rfc3339(memory.scaling_checked_at),
+        autoscaling_checked_at=to_optional_rfc3339(memory.scaling_checked_at),
         models_listed_for_config_name=memory.models_listed_for_config,
-        models_listed_at=_rfc3339(memory.models_listed_at),
+        models_listed_at=to_optional_rfc3339(memory.models_listed_at),
         weights_managed_by=result.desired.weights_managed_by if result.desired else None,
         async_inference=_async_status(result),
     )
