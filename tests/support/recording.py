@@ -1,7 +1,8 @@
-"""The core every recording AWS fake shares: a log of the calls made, and errors to raise.
+"""The recording core of the AWS fake (tests/support/fake_aws): a log of the calls made,
+and errors to raise.
 
 A fake adapter calls `record` first in each method, so the call is logged even when it
-fails, then answers from the fake's own state (which differs per kind and stays there).
+fails, then answers from the fake's state (which stays in `FakeAws`).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ class CallRecorder:
     calls: list[tuple[str, Any]] = field(default_factory=list)
     """(operation name, what it was called with), in call order."""
 
-    read_prefixes: ClassVar[tuple[str, ...]] = ("Describe", "List", "Get")
-    """Operation names that start with one of these only read; the rest write."""
+    read_prefixes: ClassVar[tuple[str, ...]] = ("Describe", "List", "Get", "Head")
+    """Operation names that start with one of these only read (AWS's read verbs: HeadObject
+    reads an object's metadata); the rest write."""
 
     def record(self, operation: str, detail: Any = None) -> None:
         self.calls.append((operation, detail))

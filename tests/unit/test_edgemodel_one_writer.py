@@ -24,7 +24,7 @@ from serving_operator.planning.edgemodel.observed import (
 )
 from serving_operator.planning.edgemodel.rollback import plan_roll_back
 from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler
-from tests.support.fake_edge_aws import FakeEdgeAws
+from tests.support.fake_aws import FakeAws
 from tests.support.specs import edge_model_spec
 from tests.unit.test_edgemodel_planner import at
 from tests.unit.test_reconcile_edgemodel import _compiled, _published
@@ -143,7 +143,7 @@ def test_two_edge_models_on_one_group_keep_each_others_components() -> None:
     spec_b = edge_model_spec(source="s3://models/detector/model.tar.gz")
     model_a = desired_edge_model(spec_a, namespace="ml", name="classifier", now=at(1000.0))
     model_b = desired_edge_model(spec_b, namespace="ml", name="detector", now=at(1000.0))
-    aws = FakeEdgeAws(
+    aws = FakeAws(
         compilations={
             **_compiled(),
             **{

@@ -12,7 +12,7 @@ from serving_operator.planning.edgemodel.observed import EdgeModelObservation, O
 from serving_operator.planning.edgemodel.planner import plan_from_observation
 from serving_operator.planning.outcome import OutcomeKind
 from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler
-from tests.support.fake_edge_aws import FakeEdgeAws, version_arn
+from tests.support.fake_aws import FakeAws, version_arn
 from tests.unit.test_edgemodel_planner import (
     actions,
     at,
@@ -96,7 +96,7 @@ def test_the_same_version_elsewhere_or_none_of_ours_is_no_conflict() -> None:
 def test_the_shell_reads_members_only_when_a_pass_would_deploy() -> None:
     desired_spec = spec()
     model = desired()
-    aws = FakeEdgeAws(
+    aws = FakeAws(
         compilations=dict(compiled(model).compilations),
         components={
             version_arn(t.component_name, t.component_version): c
@@ -138,7 +138,7 @@ def test_the_shell_reads_members_only_when_a_pass_would_deploy() -> None:
     ]
 
     # Compiling (nothing to deploy): no member reads.
-    quiet = FakeEdgeAws(groups={"canary", "fleet"}, members=aws.members)
+    quiet = FakeAws(groups={"canary", "fleet"}, members=aws.members)
     EdgeModelReconciler(quiet.clients()).reconcile(
         desired_spec,
         namespace="ml",

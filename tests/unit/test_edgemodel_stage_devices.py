@@ -22,7 +22,7 @@ from serving_operator.planning.edgemodel.planner import plan_edge_model, plan_fr
 from serving_operator.planning.edgemodel.stage_gate import abort_verdict
 from serving_operator.planning.outcome import OutcomeKind, Plan
 from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler
-from tests.support.fake_edge_aws import FakeEdgeAws, version_arn
+from tests.support.fake_aws import FakeAws, version_arn
 from tests.unit.test_edgemodel_planner import (
     HALT,
     actions,
@@ -118,7 +118,7 @@ def test_the_shell_judges_on_core_devices_of_the_group_and_its_children() -> Non
     thing without a nucleus stays QUEUED in the job forever and is not waited for."""
     model = desired()
     ours = {t.component_name: {"componentVersion": t.component_version} for t in model.targets}
-    aws = FakeEdgeAws(
+    aws = FakeAws(
         compilations=dict(compiled(model).compilations),
         components={
             version_arn(t.component_name, t.component_version): c

@@ -140,7 +140,7 @@ def test_an_upgraded_operator_rolls_out_the_versions_the_old_one_published() -> 
         ObservedComponentVersion,
     )
     from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler
-    from tests.support.fake_edge_aws import version_arn
+    from tests.support.fake_aws import version_arn
     from tests.unit.test_reconcile_edgemodel import SPEC, _ready_to_roll_out
 
     model = desired_edge_model(SPEC, namespace="ml", name="classifier")

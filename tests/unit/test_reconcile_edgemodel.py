@@ -33,7 +33,7 @@ from serving_operator.planning.outcome import Outcome, OutcomeKind
 from serving_operator.reconcile.edgemodel.reconciler import EdgeModelReconciler, EdgeReconcileResult
 from serving_operator.reconcile.edgemodel.report import memory_of, report_pass
 from serving_operator.reconcile.report import EventType, ObjectContext
-from tests.support.fake_edge_aws import FakeEdgeAws, group_arn, version_arn
+from tests.support.fake_aws import FakeAws, group_arn, version_arn
 from tests.support.recording import assert_a_refused_call_ends_its_pass
 from tests.support.specs import edge_model_spec as _spec
 from tests.unit.test_edgemodel_planner import at
@@ -83,7 +83,7 @@ def _deployment(group: str, components: dict[str, Any], number: int = 0) -> Obse
     )
 
 
-def _ready_to_roll_out(**aws: Any) -> FakeEdgeAws:
+def _ready_to_roll_out(**aws: Any) -> FakeAws:
     """Both targets compiled and published, both groups exist."""
     state: dict[str, Any] = {
         "compilations": _compiled(),
@@ -91,7 +91,7 @@ def _ready_to_roll_out(**aws: Any) -> FakeEdgeAws:
         "groups": {"canary", "fleet"},
         "objects": {DESIRED.entrypoint_uri: edge_runtime.entrypoint_source()},
     }
-    return FakeEdgeAws(**{**state, **aws})
+    return FakeAws(**{**state, **aws})
 
 
 def _denied(operation: str) -> AwsError:
@@ -117,7 +117,7 @@ def _blank_context() -> ObjectContext[EdgeModelStatus]:
     )
 
 
-def _pass(aws: FakeEdgeAws, memory: Memory | None = None, **spec: Any) -> EdgeReconcileResult:
+def _pass(aws: FakeAws, memory: Memory | None = None, **spec: Any) -> EdgeReconcileResult:
     return EdgeModelReconciler(aws.clients()).reconcile(
         _spec(**spec) if spec else SPEC,
         namespace="ml",
@@ -128,7 +128,7 @@ def _pass(aws: FakeEdgeAws, memory: Memory | None = None, **spec: Any) -> EdgeRe
     )
 
 
-def _recorded(aws: FakeEdgeAws, memory: Memory | None = None) -> Memory:
+def _recorded(aws: FakeAws, memory: Memory | None = None) -> Memory:
     """The memory of a pass that recorded what a stage's groups run before deploying to
     them (write-ahead: the next pass deploys); `aws` sees no write."""
     writes = list(aws.writes)
@@ -145,7 +145,7 @@ RECORDED = _recorded(_ready_to_roll_out())
 @dataclass
 class Scenario:
     name: str
-    aws: FakeEdgeAws
+    aws: FakeAws
     outcome: OutcomeKind
     reason: str
     writes: list[str] = field(default_factory=list)
@@ -155,27 +155,27 @@ class Scenario:
 SCENARIOS = [
     Scenario(
         "nothing compiled: one CreateCompilationJob per target, nothing else",
-        FakeEdgeAws(groups={"canary", "fleet"}),
+        FakeAws(groups={"canary", "fleet"}),
         OutcomeKind.PROGRESSING,
         "Compiling",
         ["CreateCompilationJob", "CreateCompilationJob"],
     ),
     Scenario(
         "compiling: jobs followed, no new calls",
-        FakeEdgeAws(compilations=_compiled(CompilationStatus.INPROGRESS)),
+        FakeAws(compilations=_compiled(CompilationStatus.INPROGRESS)),
         OutcomeKind.PROGRESSING,
         "Compiling",
     ),
     Scenario(
         "jobs COMPLETED: one component version per target",
-        FakeEdgeAws(compilations=_compiled()),
+        FakeAws(compilations=_compiled()),
         OutcomeKind.PROGRESSING,
         "Compiling",
         ["PutObject", "CreateComponentVersion", "CreateComponentVersion"],
     ),
     Scenario(
         "versions not yet DEPLOYABLE: waited for, not published again",
-        FakeEdgeAws(compilations=_compiled(), components=_published(ComponentState.REQUESTED)),
+        FakeAws(compilations=_compiled(), components=_published(ComponentState.REQUESTED)),
         OutcomeKind.PROGRESSING,
         "Compiling",
     ),
@@ -201,7 +201,7 @@ SCENARIOS = [
     ),
     Scenario(
         "access denied on Neo: Stalled, naming the IAM action",
-        FakeEdgeAws(fail={"DescribeCompilationJob": _denied("DescribeCompilationJob")}),
+        FakeAws(fail={"DescribeCompilationJob": _denied("DescribeCompilationJob")}),
         OutcomeKind.STALLED,
         "AccessDenied",
     ),
@@ -229,7 +229,7 @@ def test_a_failed_read_of_the_source_is_an_outcome_and_the_pass_stops_there() ->
     unavailable = AwsError(
         "s3", "HeadObject", "UnreadableResponse", "HTTP 503 Service Unavailable", 503
     )
-    aws = FakeEdgeAws(groups={"canary", "fleet"}, fail={"HeadObject": unavailable})
+    aws = FakeAws(groups={"canary", "fleet"}, fail={"HeadObject": unavailable})
     memory = Memory()
     result = _pass(aws, memory)
     assert (result.outcome.kind, result.outcome.reason) == (
@@ -244,7 +244,7 @@ def test_a_failed_read_of_the_source_is_an_outcome_and_the_pass_stops_there() ->
 
 
 def test_compilation_jobs_are_named_per_target_and_never_started_twice() -> None:
-    aws = FakeEdgeAws(groups={"canary", "fleet"})
+    aws = FakeAws(groups={"canary", "fleet"})
     _pass(aws)
     assert aws.written("CreateCompilationJob") == [t.job_name for t in DESIRED.targets]
     _pass(aws)
@@ -252,7 +252,7 @@ def test_compilation_jobs_are_named_per_target_and_never_started_twice() -> None
 
 
 def test_a_completed_job_publishes_its_version_once_even_over_several_passes() -> None:
-    aws = FakeEdgeAws(compilations=_compiled())
+    aws = FakeAws(compilations=_compiled())
     _pass(aws)
     _pass(aws)
     created = aws.written("CreateComponentVersion")
@@ -265,7 +265,7 @@ def test_a_completed_job_publishes_its_version_once_even_over_several_passes() -
 def test_a_lost_answer_is_retried_with_the_same_client_token_and_makes_no_second_version() -> None:
     """Greengrass made the version but the answer was lost and DescribeComponent does not
     see it yet (eventually consistent): the retry's token gets the first version back."""
-    aws = FakeEdgeAws(compilations=_compiled())
+    aws = FakeAws(compilations=_compiled())
     _pass(aws)
     made = dict(aws.components)
     aws.components.clear()  # not visible yet
@@ -374,7 +374,7 @@ def test_a_pass_whose_status_is_lost_after_its_writes_still_rolls_back_exactly(l
 
 
 def test_access_denied_names_the_operation_and_the_iam_action() -> None:
-    aws = FakeEdgeAws(fail={"CreateCompilationJob": _denied("CreateCompilationJob")})
+    aws = FakeAws(fail={"CreateCompilationJob": _denied("CreateCompilationJob")})
     result = _pass(aws)
     assert result.outcome.kind == OutcomeKind.STALLED
     assert "sagemaker:CreateCompilationJob" in result.outcome.message
@@ -397,7 +397,7 @@ def test_a_stage_passes_and_the_next_group_gets_the_same_merge() -> None:
     assert result.outcome.reason == "RollingOut"
 
 
-def _job_canceled_under_our_deployment(aws: FakeEdgeAws, memory: Memory) -> ObservedDeployment:
+def _job_canceled_under_our_deployment(aws: FakeAws, memory: Memory) -> ObservedDeployment:
     """Our canary deployment is made and its job reads CANCELED (by `memory`'s pass)."""
     ours = aws.deployments["canary"]
     assert ours.iot_job_id is not None
@@ -452,7 +452,7 @@ def test_a_job_canceled_under_the_latest_deployment_aborts_the_stage() -> None:
 
 
 # -- deletion --
-def _delete(aws: FakeEdgeAws, memory: Memory, **spec: Any) -> EdgeReconcileResult:
+def _delete(aws: FakeAws, memory: Memory, **spec: Any) -> EdgeReconcileResult:
     return EdgeModelReconciler(aws.clients()).delete(
         _spec(**spec) if spec else SPEC, namespace="ml", name="classifier", memory=memory
     )
@@ -461,7 +461,7 @@ def _delete(aws: FakeEdgeAws, memory: Memory, **spec: Any) -> EdgeReconcileResul
 def test_deletion_stops_jobs_redeploys_without_us_then_deletes_our_versions() -> None:
     published = _published()
     arm = DESIRED.targets[1]
-    aws = FakeEdgeAws(
+    aws = FakeAws(
         compilations={
             **_compiled(),
             arm.job_name: ObservedCompilation(arm.job_name, CompilationStatus.INPROGRESS),
@@ -526,7 +526,7 @@ def test_deletion_throttled_is_retried_not_stalled() -> None:
 
 
 # -- at rest --
-def _rolled_out(aws: FakeEdgeAws) -> Memory:
+def _rolled_out(aws: FakeAws) -> Memory:
     """Passes until the rollout passed both stages, each group's devices all succeeding."""
     memory = Memory()
     for _ in range(6):
@@ -635,7 +635,7 @@ def test_the_pass_that_completes_the_rollout_asks_to_look_again_in_an_hour() -> 
 
 
 def test_the_entrypoint_is_published_before_the_versions_that_name_it() -> None:
-    aws = FakeEdgeAws(compilations=_compiled())
+    aws = FakeAws(compilations=_compiled())
     _pass(aws, Memory())
     assert aws.writes[0] == "PutObject"
     assert aws.written("PutObject") == [DESIRED.entrypoint_uri]
@@ -701,7 +701,7 @@ def test_arns_are_built_in_the_callers_partition() -> None:
 def test_a_re_created_edge_model_publishes_again_after_its_versions_were_deleted() -> None:
     """Greengrass answers a repeated client token with what it made before (for up to 8 h),
     deleted or not: the same spec applied again after a delete must get new versions."""
-    aws = FakeEdgeAws(compilations=_compiled())
+    aws = FakeAws(compilations=_compiled())
     first = _pass(aws)
     assert first.memory.publish_nonce is not None
     for arn in list(aws.components):
@@ -731,7 +731,7 @@ def test_a_version_deleted_by_hand_is_published_again_with_a_new_token() -> None
 
 
 def test_the_nonce_is_written_ahead_so_a_lost_answer_is_retried_with_the_same_token() -> None:
-    aws = FakeEdgeAws(
+    aws = FakeAws(
         compilations=_compiled(),
         fail={"CreateComponentVersion": _throttled("CreateComponentVersion")},
     )
@@ -751,7 +751,7 @@ def test_a_refused_component_version_fails_its_target_while_the_other_rolls_out(
     and rolls out; the refused one is not asked again until the retry time."""
     nano, arm = DESIRED.targets
     compiled = _compiled()
-    aws = FakeEdgeAws(
+    aws = FakeAws(
         compilations=compiled,
         groups={"canary", "fleet"},
         unreadable={str(compiled[nano.job_name].artifact_uri)},
@@ -917,13 +917,13 @@ def _walk(fail: dict[str, AwsError]) -> list[tuple[list[str], EdgeReconcileResul
     its result. With `fail`, each named operation fails whenever it is called."""
     passes: list[tuple[list[str], EdgeReconcileResult]] = []
 
-    def step(aws: FakeEdgeAws, run: Any, memory: Memory) -> Memory:
+    def step(aws: FakeAws, run: Any, memory: Memory) -> Memory:
         before = len(aws.calls)
         result: EdgeReconcileResult = run(aws, memory)
         passes.append((aws.operations[before:], result))
         return result.memory
 
-    step(FakeEdgeAws(groups={"canary", "fleet"}, fail=fail), _pass, Memory())
+    step(FakeAws(groups={"canary", "fleet"}, fail=fail), _pass, Memory())
     aws = _ready_to_roll_out(components={}, fail=fail)  # compiled, nothing published
     memory = Memory()
     for _ in range(8):

@@ -17,7 +17,6 @@ from serving_operator.reconcile.modelendpoint.reconciler import EndpointExecutor
 from serving_operator.reconcile.modelendpoint.report import _found_events
 from serving_operator.reconcile.passes import run_pass
 from tests.support.fake_aws import FakeAws
-from tests.support.fake_edge_aws import FakeEdgeAws
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ OUTCOME = Outcome.ready("Done", "all done")
 
 
 def test_the_edge_model_executor_refuses_an_unknown_action() -> None:
-    aws = FakeEdgeAws()
+    aws = FakeAws()
     with pytest.raises(AssertionError):
         EdgeModelReconciler(aws.clients())._execute(UnknownAction())  # type: ignore[arg-type]
     assert aws.calls == []
