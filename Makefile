@@ -152,6 +152,7 @@ bench: venv controlplane
 	mkdir -p $(BENCH_OUT)
 	$(BIN)/python bench/bench_convergence.py --json $(BENCH_OUT)/convergence.json
 	$(BIN)/python bench/bench_reaction.py --json $(BENCH_OUT)/reaction.json
+	$(BIN)/python bench/bench_status_writes.py --json $(BENCH_OUT)/status_writes.json
 	$(BIN)/python bench/bench_scale.py --json $(BENCH_OUT)/scale.json
 
 # A smoke run of the end-to-end benchmarks at small sizes (a few minutes).

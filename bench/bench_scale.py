@@ -39,11 +39,17 @@ EMPTY_QUIET_SECONDS = 10.0
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def rss_bytes(pid: int) -> int:
+def _status_bytes(pid: int, field: str) -> int:
+    """A memory field of /proc/PID/status (given there in kB), in bytes."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmRSS for process {pid}")
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
+def rss_bytes(pid: int) -> int:
+    """The process's resident memory now (VmRSS)."""
+    return _status_bytes(pid, "VmRSS")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -55,10 +61,7 @@ def cpu_seconds(pid: int) -> float:
 
 def peak_rss_bytes(pid: int) -> int:
     """The process's highest RSS so far (VmHWM)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmHWM for process {pid}")
+    return _status_bytes(pid, "VmHWM")
 
 
 def connections_to(pid: int, port: int) -> int:
@@ -185,10 +188,12 @@ def main() -> None:
                 pid, apiserver_port, at_most=idle_connections + 2, timeout=600
             )
             calls_before = len(bench.box.calls())
+            writes_before = harness.apiserver_writes(bench.plane)
             cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
             time.sleep(args.window)
             cpu = (cpu_seconds(pid) - cpu_before) / (time.monotonic() - wall_before)
             calls = len(bench.box.calls()) - calls_before
+            writes = harness.apiserver_writes(bench.plane) - writes_before
             rss = rss_bytes(pid) / MIB
             rows.append(
                 {
@@ -198,11 +203,14 @@ def main() -> None:
                     "cpuPercent": cpu * 100,
                     "setup": setup,
                     "apiserverConnections": left_open,
+                    "awsCallsAtRest": calls,
+                    "apiserverWritesAtRest": writes,
                 }
             )
             print(
                 f"   {target:>6,} resources: RSS {rss:,.1f} MiB, CPU {cpu * 100:.1f}% of a core"
-                f" over {args.window:.0f} s at rest ({calls} AWS calls in it); peak so far"
+                f" over {args.window:.0f} s at rest ({calls} AWS calls and {writes} writes to"
+                f" ModelEndpoints in it); peak so far"
                 f" {peak:,.1f} MiB; set-up {setup:,.0f} s, settled in {waited:.0f} s, the"
                 f" burst's apiserver connections closed {closing:.0f} s later ({left_open}"
                 f" open, {idle_connections} with no work)",

@@ -222,6 +222,29 @@ def admin_client(plane: controlplane.ControlPlane, pool: int = 64) -> kubernetes
     return kubernetes.client.ApiClient(configuration)
 
 
+def apiserver_writes(plane: controlplane.ControlPlane, resource: str = "modelendpoints") -> int:
+    """How many PATCH, PUT and POST requests the apiserver has served on `resource` (any
+    subresource), from its own `apiserver_request_total` counter: a difference of two reads
+    counts the writes in between, whoever made them."""
+    api = admin_client(plane, pool=1)
+    try:
+        request = api.param_serialize(
+            method="GET", resource_path="/metrics", auth_settings=["BearerToken"]
+        )
+        answer = api.call_api(*request)
+        answer.read()
+        text = answer.data.decode()
+    finally:
+        api.close()
+    total = 0
+    for line in text.splitlines():
+        if not line.startswith("apiserver_request_total{") or f'resource="{resource}"' not in line:
+            continue
+        if any(f'verb="{verb}"' in line for verb in ("PATCH", "PUT", "POST")):
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
 @contextlib.contextmanager
 def stack(sandbox_settings: dict[str, float] | None = None) -> Iterator[Stack]:
     """Start everything but the operator; stop everything, the operator included, after."""
