@@ -79,7 +79,9 @@ Admin API (JSON), for tests and demos:
   GET  /_sandbox/calls             every AWS call seen: [{"service", "operation", "status",
                                     "target" (the EndpointName, ModelName,
                                     CompilationJobName... it names),
-                                    "time" (epoch seconds when it was answered)}]
+                                    "time" (epoch seconds when it was answered),
+                                    "byOperator" (true when serving-operator's own
+                                    clients made it; absent otherwise)}]
   DELETE /_sandbox/calls           forget them
   GET  /_sandbox/operator-operations  every [service, operation] serving-operator's own
                                     clients (user agent serving-operator/...) ever called
@@ -280,6 +282,9 @@ class SandboxApp:
         if target:
             entry["target"] = target
         by_operator = _OPERATOR_AGENT in (call.header("User-Agent") or "")
+        if by_operator:
+            # A test sharing the sandbox with a running operator tells its calls apart.
+            entry["byOperator"] = True
         with self._calls_lock:
             self.calls.append(entry)
             if by_operator:
