@@ -5,7 +5,7 @@ and free of kopf) and gets from `register`: one create/update/resume handler for
 cheap timer that makes the loop level-triggered (it re-reads AWS when the last pass asked,
 or after the poll/resync interval), a per-object lock, the hop to a worker thread for
 blocking AWS calls, invalid spec -> Stalled, deletion through the finalizer, kstatus
-conditions, Events and metrics.
+conditions (a status PATCH only when a pass changes something), Events and metrics.
 """
 
 from __future__ import annotations
